@@ -1,0 +1,38 @@
+# cellrouter: `make demo` and `make test` set up everything they need.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.cellrouter-installed-dev
+DEMO_DIR ?= state/demo
+
+.PHONY: setup proto test demo demo-down bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh
+	@scripts/bootstrap.sh
+
+# Regenerate the wire code in cellrouter/v1 from proto/ (it is committed;
+# tests/unit/test_proto_fresh.py fails when it is out of date).
+proto: setup
+	$(PY) -m grpc_tools.protoc -Iproto --python_out=. --grpc_python_out=. --pyi_out=. \
+		proto/cellrouter/v1/cells.proto
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider
+
+demo: setup
+	@scripts/demo.sh "$(DEMO_DIR)"
+
+demo-down:
+	@scripts/demo.sh --down "$(DEMO_DIR)"
+
+bench: setup
+	$(PY) -m tests.bench.bench_routing
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) state .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,293 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class InstanceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STATE_UNSPECIFIED: _ClassVar[InstanceState]
+    BUILDING: _ClassVar[InstanceState]
+    ACTIVE: _ClassVar[InstanceState]
+    PAUSED: _ClassVar[InstanceState]
+    SUSPENDED: _ClassVar[InstanceState]
+    STOPPED: _ClassVar[InstanceState]
+    DELETED: _ClassVar[InstanceState]
+    ERROR: _ClassVar[InstanceState]
+    UNKNOWN: _ClassVar[InstanceState]
+
+class CellKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CELL_KIND_UNSPECIFIED: _ClassVar[CellKind]
+    CELL_KIND_ROUTER: _ClassVar[CellKind]
+    CELL_KIND_LEAF: _ClassVar[CellKind]
+
+class CellStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CELL_STATUS_UNSPECIFIED: _ClassVar[CellStatus]
+    CELL_UP: _ClassVar[CellStatus]
+    CELL_DOWN: _ClassVar[CellStatus]
+STATE_UNSPECIFIED: InstanceState
+BUILDING: InstanceState
+ACTIVE: InstanceState
+PAUSED: InstanceState
+SUSPENDED: InstanceState
+STOPPED: InstanceState
+DELETED: InstanceState
+ERROR: InstanceState
+UNKNOWN: InstanceState
+CELL_KIND_UNSPECIFIED: CellKind
+CELL_KIND_ROUTER: CellKind
+CELL_KIND_LEAF: CellKind
+CELL_STATUS_UNSPECIFIED: CellStatus
+CELL_UP: CellStatus
+CELL_DOWN: CellStatus
+
+class Flavor(_message.Message):
+    __slots__ = ("vcpus", "memory_mb", "disk_gb")
+    VCPUS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_MB_FIELD_NUMBER: _ClassVar[int]
+    DISK_GB_FIELD_NUMBER: _ClassVar[int]
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    def __init__(self, vcpus: _Optional[int] = ..., memory_mb: _Optional[int] = ..., disk_gb: _Optional[int] = ...) -> None: ...
+
+class Port(_message.Message):
+    __slots__ = ("network", "mac", "ip")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    MAC_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    mac: str
+    ip: str
+    def __init__(self, network: _Optional[str] = ..., mac: _Optional[str] = ..., ip: _Optional[str] = ...) -> None: ...
+
+class Instance(_message.Message):
+    __slots__ = ("uuid", "name", "state", "cell_path", "host", "flavor", "image", "ports", "created_at", "updated_at", "project", "request_id", "fault")
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CELL_PATH_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    FLAVOR_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    FAULT_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    name: str
+    state: InstanceState
+    cell_path: str
+    host: str
+    flavor: Flavor
+    image: str
+    ports: _containers.RepeatedCompositeFieldContainer[Port]
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    project: str
+    request_id: str
+    fault: str
+    def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ..., flavor: _Optional[_Union[Flavor, _Mapping]] = ..., image: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., project: _Optional[str] = ..., request_id: _Optional[str] = ..., fault: _Optional[str] = ...) -> None: ...
+
+class BootRequest(_message.Message):
+    __slots__ = ("request_id", "name", "flavor", "image", "ports", "hints", "target_cell", "project", "uuid")
+    class HintsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FLAVOR_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    HINTS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_CELL_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    name: str
+    flavor: Flavor
+    image: str
+    ports: _containers.RepeatedCompositeFieldContainer[Port]
+    hints: _containers.ScalarMap[str, str]
+    target_cell: str
+    project: str
+    uuid: str
+    def __init__(self, request_id: _Optional[str] = ..., name: _Optional[str] = ..., flavor: _Optional[_Union[Flavor, _Mapping]] = ..., image: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., hints: _Optional[_Mapping[str, str]] = ..., target_cell: _Optional[str] = ..., project: _Optional[str] = ..., uuid: _Optional[str] = ...) -> None: ...
+
+class ActionRequest(_message.Message):
+    __slots__ = ("uuid", "wait")
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    wait: bool
+    def __init__(self, uuid: _Optional[str] = ..., wait: _Optional[bool] = ...) -> None: ...
+
+class RebootRequest(_message.Message):
+    __slots__ = ("uuid", "wait", "hard")
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    HARD_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    wait: bool
+    hard: bool
+    def __init__(self, uuid: _Optional[str] = ..., wait: _Optional[bool] = ..., hard: _Optional[bool] = ...) -> None: ...
+
+class GetRequest(_message.Message):
+    __slots__ = ("uuid",)
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    def __init__(self, uuid: _Optional[str] = ...) -> None: ...
+
+class ListRequest(_message.Message):
+    __slots__ = ("limit", "page_token", "project", "state", "name_prefix")
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    NAME_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    page_token: str
+    project: str
+    state: InstanceState
+    name_prefix: str
+    def __init__(self, limit: _Optional[int] = ..., page_token: _Optional[str] = ..., project: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., name_prefix: _Optional[str] = ...) -> None: ...
+
+class ListResponse(_message.Message):
+    __slots__ = ("instances", "next_page_token", "unreachable_cells")
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    UNREACHABLE_CELLS_FIELD_NUMBER: _ClassVar[int]
+    instances: _containers.RepeatedCompositeFieldContainer[Instance]
+    next_page_token: str
+    unreachable_cells: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., unreachable_cells: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class LocateRequest(_message.Message):
+    __slots__ = ("uuid",)
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    def __init__(self, uuid: _Optional[str] = ...) -> None: ...
+
+class LocateResponse(_message.Message):
+    __slots__ = ("uuid", "cell_path", "host")
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    CELL_PATH_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    cell_path: str
+    host: str
+    def __init__(self, uuid: _Optional[str] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
+
+class Capacity(_message.Message):
+    __slots__ = ("total", "used", "largest_free", "hosts", "hosts_up", "instances")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    LARGEST_FREE_FIELD_NUMBER: _ClassVar[int]
+    HOSTS_FIELD_NUMBER: _ClassVar[int]
+    HOSTS_UP_FIELD_NUMBER: _ClassVar[int]
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    total: Flavor
+    used: Flavor
+    largest_free: Flavor
+    hosts: int
+    hosts_up: int
+    instances: int
+    def __init__(self, total: _Optional[_Union[Flavor, _Mapping]] = ..., used: _Optional[_Union[Flavor, _Mapping]] = ..., largest_free: _Optional[_Union[Flavor, _Mapping]] = ..., hosts: _Optional[int] = ..., hosts_up: _Optional[int] = ..., instances: _Optional[int] = ...) -> None: ...
+
+class HostInfo(_message.Message):
+    __slots__ = ("name", "capacity")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    capacity: Capacity
+    def __init__(self, name: _Optional[str] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ...) -> None: ...
+
+class CellNode(_message.Message):
+    __slots__ = ("name", "path", "kind", "address", "status", "capacity", "capabilities", "children", "hosts", "last_seen")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    CHILDREN_FIELD_NUMBER: _ClassVar[int]
+    HOSTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    path: str
+    kind: CellKind
+    address: str
+    status: CellStatus
+    capacity: Capacity
+    capabilities: _containers.RepeatedScalarFieldContainer[str]
+    children: _containers.RepeatedCompositeFieldContainer[CellNode]
+    hosts: _containers.RepeatedCompositeFieldContainer[HostInfo]
+    last_seen: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., kind: _Optional[_Union[CellKind, str]] = ..., address: _Optional[str] = ..., status: _Optional[_Union[CellStatus, str]] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., capabilities: _Optional[_Iterable[str]] = ..., children: _Optional[_Iterable[_Union[CellNode, _Mapping]]] = ..., hosts: _Optional[_Iterable[_Union[HostInfo, _Mapping]]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TopologyRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RegisterRequest(_message.Message):
+    __slots__ = ("name", "address", "kind", "capabilities")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    address: str
+    kind: CellKind
+    capabilities: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., kind: _Optional[_Union[CellKind, str]] = ..., capabilities: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RegisterResponse(_message.Message):
+    __slots__ = ("path", "report_interval_ms")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    REPORT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    report_interval_ms: int
+    def __init__(self, path: _Optional[str] = ..., report_interval_ms: _Optional[int] = ...) -> None: ...
+
+class InstanceChange(_message.Message):
+    __slots__ = ("uuid", "state", "cell_path", "host")
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CELL_PATH_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    state: InstanceState
+    cell_path: str
+    host: str
+    def __init__(self, uuid: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
+
+class ReportRequest(_message.Message):
+    __slots__ = ("name", "capacity", "changes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    capacity: Capacity
+    changes: _containers.RepeatedCompositeFieldContainer[InstanceChange]
+    def __init__(self, name: _Optional[str] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[InstanceChange, _Mapping]]] = ...) -> None: ...
+
+class ReportResponse(_message.Message):
+    __slots__ = ("register_again",)
+    REGISTER_AGAIN_FIELD_NUMBER: _ClassVar[int]
+    register_again: bool
+    def __init__(self, register_again: _Optional[bool] = ...) -> None: ...

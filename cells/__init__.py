@@ -1,0 +1,1 @@
+"""Cells: the cellrouter service, tree membership, the client and the CLI."""

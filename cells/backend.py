@@ -1,0 +1,94 @@
+"""The contract between the gRPC glue and a cell's logic.
+
+A cell is a router (it has children) or a leaf (it has a virt driver). Both
+answer the same calls; `cells.server` turns gRPC requests into these calls and
+their results (or errors) back into responses.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+from typing import Protocol
+
+from cells.call import Call
+from cells.model import InstanceChange, InstancePage, ListQuery, Located
+from cells.topology import CellCapacity, CellKind, CellNode
+from virt.model import Action, BootSpec, Instance
+
+
+@dataclass(slots=True)
+class Identity:
+    """Who this cell is. `path` is the name alone until the parent tells the
+    full path at registration."""
+
+    name: str
+    address: str
+    path: str
+    kind: CellKind
+
+
+class CellBackend(Protocol):
+    identity: Identity
+
+    async def boot(self, spec: BootSpec, call: Call) -> Instance:
+        """Place and build an instance. Idempotent on spec.request_id."""
+        ...
+
+    async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
+        """Apply an action. With wait=False, returns once the leaf accepted it."""
+        ...
+
+    async def get(self, uuid: str, call: Call) -> Instance: ...
+
+    async def list(self, query: ListQuery, call: Call) -> InstancePage: ...
+
+    async def locate(self, uuid: str, call: Call) -> Located: ...
+
+    async def topology(self, call: Call) -> CellNode: ...
+
+    def capacity(self) -> CellCapacity:
+        """The subtree's capacity, as last known (cheap; no I/O)."""
+        ...
+
+    def capabilities(self) -> tuple[str, ...]:
+        """Actions every instance in this subtree supports."""
+        ...
+
+    def changes(self) -> ChangeLog: ...
+
+    async def refresh(self) -> None:
+        """Bring the capacity up to date (called before each report)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class ChangeLog:
+    """Instance changes waiting to be reported to the parent.
+
+    Bounded: when a parent is unreachable for long, the oldest changes are
+    dropped (the parent reconciles by asking when it needs to).
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._pending: collections.OrderedDict[str, InstanceChange] = collections.OrderedDict()
+        self._limit = limit
+
+    def add(self, change: InstanceChange) -> None:
+        self._pending.pop(change.uuid, None)  # only the latest per instance matters
+        self._pending[change.uuid] = change
+        while len(self._pending) > self._limit:
+            self._pending.popitem(last=False)
+
+    def take(self) -> list[InstanceChange]:
+        taken = list(self._pending.values())
+        self._pending.clear()
+        return taken
+
+    def put_back(self, changes: list[InstanceChange]) -> None:
+        """Return changes a failed report did not deliver, keeping newer ones."""
+        for change in changes:
+            if change.uuid not in self._pending:
+                self._pending[change.uuid] = change
+                self._pending.move_to_end(change.uuid, last=False)

@@ -1,0 +1,220 @@
+"""Clients of a cell: `CellClient` (blocking) and `AsyncCellClient` (asyncio).
+
+Both have one typed method per RPC, take and return the plain dataclasses of
+`virt.model` and `cells.model`, and raise `cells.errors.CellError` subclasses
+on failure. The CLI and the tests use `CellClient`; cells use
+`AsyncCellClient` to talk to each other.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Awaitable, Sequence
+from typing import Any, Generic, TypeVar
+
+import grpc
+import grpc.aio
+
+from cellrouter.v1 import cells_pb2 as pb
+from cellrouter.v1 import cells_pb2_grpc as pb_grpc
+from cells import wire
+from cells.errors import Unavailable, from_rpc_error
+from cells.model import ChildReport, InstancePage, ListQuery, Located, Registration
+from cells.topology import CellNode
+from virt.model import Action, BootSpec, Instance, Port, Resources
+
+Metadata = Sequence[tuple[str, str]]
+DEFAULT_TIMEOUT = 30.0
+CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+    ("grpc.keepalive_time_ms", 30_000),
+]
+
+T = TypeVar("T")
+
+
+def boot_spec(
+    name: str,
+    vcpus: int,
+    memory_mb: int,
+    disk_gb: int = 0,
+    *,
+    image: str = "",
+    ports: Sequence[Port] = (),
+    hints: dict[str, str] | None = None,
+    project: str = "",
+    target_cell: str = "",
+    request_id: str = "",
+    uuid: str = "",
+) -> BootSpec:
+    """A BootSpec with a fresh request id unless one is given."""
+    return BootSpec(
+        uuid=uuid,
+        request_id=request_id or str(uuidlib.uuid4()),
+        name=name,
+        flavor=Resources(vcpus, memory_mb, disk_gb),
+        image=image,
+        ports=tuple(ports),
+        hints=tuple(sorted((hints or {}).items())),
+        project=project,
+        target_cell=target_cell,
+    )
+
+
+class _Actions(Generic[T]):
+    """The per-action methods, shared by both clients; T is what `act` returns."""
+
+    def act(self, uuid: str, action: Action, wait: bool = False, **kw: Any) -> T:
+        raise NotImplementedError  # both clients define it
+
+    def pause(self, uuid: str, wait: bool = False, **kw: Any) -> T:
+        return self.act(uuid, Action.PAUSE, wait, **kw)
+
+    def unpause(self, uuid: str, wait: bool = False, **kw: Any) -> T:
+        return self.act(uuid, Action.UNPAUSE, wait, **kw)
+
+    def suspend(self, uuid: str, wait: bool = False, **kw: Any) -> T:
+        return self.act(uuid, Action.SUSPEND, wait, **kw)
+
+    def resume(self, uuid: str, wait: bool = False, **kw: Any) -> T:
+        return self.act(uuid, Action.RESUME, wait, **kw)
+
+    def reboot(self, uuid: str, wait: bool = False, hard: bool = False, **kw: Any) -> T:
+        return self.act(uuid, Action.REBOOT_HARD if hard else Action.REBOOT, wait, **kw)
+
+    def stop(self, uuid: str, wait: bool = False, **kw: Any) -> T:
+        return self.act(uuid, Action.STOP, wait, **kw)
+
+    def start(self, uuid: str, wait: bool = False, **kw: Any) -> T:
+        return self.act(uuid, Action.START, wait, **kw)
+
+    def delete(self, uuid: str, wait: bool = False, **kw: Any) -> T:
+        return self.act(uuid, Action.DELETE, wait, **kw)
+
+
+class CellClient(_Actions[Instance]):
+    """A blocking client of one cell. Use as a context manager or call close()."""
+
+    def __init__(self, address: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.address = address
+        self.timeout = timeout
+        self._channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self._cells = pb_grpc.CellsStub(self._channel)
+
+    def __enter__(self) -> CellClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(self, method: str, request: Any, timeout: float | None = None) -> Any:
+        try:
+            return getattr(self._cells, method)(request, timeout=timeout or self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, self.address) from None
+
+    def boot(self, spec: BootSpec, timeout: float | None = None) -> Instance:
+        return wire.instance_from_pb(self._call("Boot", wire.boot_to_pb(spec), timeout))
+
+    def act(self, uuid: str, action: Action, wait: bool = False, **kw: Any) -> Instance:
+        request = wire.action_request(uuid, action, wait)
+        reply = self._call(wire.ACTION_METHODS[action], request, kw.get("timeout"))
+        return wire.instance_from_pb(reply)
+
+    def get(self, uuid: str) -> Instance:
+        return wire.instance_from_pb(self._call("Get", pb.GetRequest(uuid=uuid)))
+
+    def list(self, query: ListQuery | None = None) -> InstancePage:
+        reply = self._call("List", wire.query_to_pb(query or ListQuery()))
+        return wire.page_from_pb(reply)
+
+    def locate(self, uuid: str) -> Located:
+        return wire.located_from_pb(self._call("Locate", pb.LocateRequest(uuid=uuid)))
+
+    def topology(self) -> CellNode:
+        return wire.node_from_pb(self._call("Topology", pb.TopologyRequest()))
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        """Block until the cell's server accepts connections."""
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            raise Unavailable(f"cannot reach cell at {self.address} within {timeout:g} s") from None
+
+
+class AsyncCellClient(_Actions[Awaitable[Instance]]):
+    """An asyncio client of one cell, for cells talking to their children
+    (Cells service) and to their parent (Parent service)."""
+
+    def __init__(self, address: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.address = address
+        self.timeout = timeout
+        self._channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self._cells = pb_grpc.CellsStub(self._channel)
+        self._parent = pb_grpc.ParentStub(self._channel)
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def _call(
+        self, stub: Any, method: str, request: Any, timeout: float | None, metadata: Metadata
+    ) -> Any:
+        try:
+            return await getattr(stub, method)(
+                request, timeout=timeout or self.timeout, metadata=tuple(metadata) or None
+            )
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, self.address) from None
+
+    async def boot(
+        self, spec: BootSpec, timeout: float | None = None, metadata: Metadata = ()
+    ) -> Instance:
+        reply = await self._call(self._cells, "Boot", wire.boot_to_pb(spec), timeout, metadata)
+        return wire.instance_from_pb(reply)
+
+    async def act(self, uuid: str, action: Action, wait: bool = False, **kw: Any) -> Instance:
+        request = wire.action_request(uuid, action, wait)
+        reply = await self._call(
+            self._cells, wire.ACTION_METHODS[action], request,
+            kw.get("timeout"), kw.get("metadata", ()),
+        )
+        return wire.instance_from_pb(reply)
+
+    async def get(
+        self, uuid: str, timeout: float | None = None, metadata: Metadata = ()
+    ) -> Instance:
+        reply = await self._call(self._cells, "Get", pb.GetRequest(uuid=uuid), timeout, metadata)
+        return wire.instance_from_pb(reply)
+
+    async def list(
+        self, query: ListQuery, timeout: float | None = None, metadata: Metadata = ()
+    ) -> InstancePage:
+        reply = await self._call(self._cells, "List", wire.query_to_pb(query), timeout, metadata)
+        return wire.page_from_pb(reply)
+
+    async def locate(
+        self, uuid: str, timeout: float | None = None, metadata: Metadata = ()
+    ) -> Located:
+        request = pb.LocateRequest(uuid=uuid)
+        reply = await self._call(self._cells, "Locate", request, timeout, metadata)
+        return wire.located_from_pb(reply)
+
+    async def topology(self, timeout: float | None = None, metadata: Metadata = ()) -> CellNode:
+        request = pb.TopologyRequest()
+        reply = await self._call(self._cells, "Topology", request, timeout, metadata)
+        return wire.node_from_pb(reply)
+
+    async def register(self, reg: Registration, timeout: float | None = None) -> tuple[str, float]:
+        """Join the parent; returns this cell's full path and the report interval (s)."""
+        request = wire.registration_to_pb(reg)
+        reply = await self._call(self._parent, "Register", request, timeout, ())
+        return reply.path, reply.report_interval_ms / 1000.0
+
+    async def report(self, report: ChildReport, timeout: float | None = None) -> bool:
+        """Send a heartbeat; returns True when the parent asks to register again."""
+        request = wire.report_to_pb(report)
+        reply = await self._call(self._parent, "Report", request, timeout, ())
+        return bool(reply.register_again)

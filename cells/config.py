@@ -1,0 +1,159 @@
+"""A cell's configuration, read from a TOML file.
+
+    [cell]
+    name = "eu-a"                     # required; lowercase letters, digits, - and _
+    listen = "127.0.0.1:50061"        # required
+    parent = "127.0.0.1:50051"        # omit for the top cell
+    state_dir = "/var/lib/cellrouter/eu-a"
+    database_url = ""                 # default: sqlite:///STATE_DIR/cell.db
+    report_interval = 1.0             # seconds between reports to the parent
+    down_after = 3                    # missed reports before a child is down
+    max_hops = 10                     # a request crossing more cells is refused
+    child_timeout = 30.0              # deadline for a call below when the caller set none
+
+    [leaf]                            # present only on leaf cells
+    driver = "fake"
+    selector = "random"
+    [[leaf.hosts]]
+    name = "host-1"
+    vcpus = 32
+    memory_mb = 131072
+    disk_gb = 1000
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cells.errors import ConfigError
+from routing.errors import BadPath
+from routing.path import check_name
+
+
+@dataclass(frozen=True, slots=True)
+class LeafConfig:
+    driver: str = "fake"
+    selector: str = "random"
+    hosts: tuple[Mapping[str, Any], ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CellConfig:
+    name: str
+    listen: str
+    state_dir: Path
+    parent: str = ""
+    database_url: str = ""
+    report_interval: float = 1.0
+    down_after: int = 3
+    max_hops: int = 10
+    child_timeout: float = 30.0
+    selector: str = "random"
+    leaf: LeafConfig | None = None
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.leaf is not None
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.state_dir / 'cell.db'}"
+
+
+_CELL_KEYS = {
+    "name", "listen", "parent", "state_dir", "database_url", "report_interval",
+    "down_after", "max_hops", "child_timeout", "selector",
+}
+_LEAF_KEYS = {"driver", "selector", "hosts"}
+
+
+def load(path: Path) -> CellConfig:
+    """Read and check a cell config file; ConfigError says what is wrong."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return from_mapping(data, source=str(path))
+
+
+def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
+    cell = data.get("cell")
+    if not isinstance(cell, Mapping):
+        raise ConfigError(f"{source}: missing the [cell] table")
+    _no_unknown(cell, _CELL_KEYS, f"{source} [cell]")
+    name = _required(cell, "name", str, source)
+    try:
+        check_name(name)
+    except BadPath as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    leaf = _leaf(data.get("leaf"), source)
+    return CellConfig(
+        name=name,
+        listen=_address(_required(cell, "listen", str, source), source),
+        state_dir=Path(_optional(cell, "state_dir", str, f"./state/{name}", source)),
+        parent=_optional(cell, "parent", str, "", source),
+        database_url=_optional(cell, "database_url", str, "", source),
+        report_interval=_positive(cell, "report_interval", 1.0, source),
+        down_after=int(_positive(cell, "down_after", 3, source)),
+        max_hops=int(_positive(cell, "max_hops", 10, source)),
+        child_timeout=_positive(cell, "child_timeout", 30.0, source),
+        selector=_optional(cell, "selector", str, "random", source),
+        leaf=leaf,
+    )
+
+
+def _leaf(table: Any, source: str) -> LeafConfig | None:
+    if table is None:
+        return None
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: [leaf] must be a table")
+    hosts = table.get("hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, Mapping) for h in hosts):
+        raise ConfigError(f"{source}: leaf.hosts must be a list of tables")
+    options = {k: v for k, v in table.items() if k not in _LEAF_KEYS}
+    return LeafConfig(
+        driver=_optional(table, "driver", str, "fake", source),
+        selector=_optional(table, "selector", str, "random", source),
+        hosts=tuple(hosts),
+        options=options,
+    )
+
+
+def _required(table: Mapping[str, Any], key: str, kind: type, source: str) -> Any:
+    if key not in table:
+        raise ConfigError(f"{source}: '{key}' is required")
+    return _optional(table, key, kind, None, source)
+
+
+def _optional(table: Mapping[str, Any], key: str, kind: type, default: Any, source: str) -> Any:
+    value = table.get(key, default)
+    if value is not None and not isinstance(value, kind):
+        raise ConfigError(f"{source}: '{key}' must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _positive(table: Mapping[str, Any], key: str, default: float, source: str) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{source}: '{key}' must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _address(value: str, source: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ConfigError(f"{source}: listen address {value!r} is not HOST:PORT")
+    return value
+
+
+def _no_unknown(table: Mapping[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {', '.join(unknown)}")

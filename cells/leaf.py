@@ -1,0 +1,197 @@
+"""A leaf cell: places instances on its hosts and acts on them through a driver.
+
+The driver is the truth about instances; the leaf's location index records
+uuid -> host and request id -> uuid so that retried boots are idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from bestmatch.api import HostState, RequestSpec, Selector
+from cells.backend import ChangeLog, Identity
+from cells.call import Call
+from cells.errors import AlreadyExists, FailedPrecondition, InvalidArgument, ResourceExhausted
+from cells.model import InstanceChange, InstancePage, ListQuery, Located
+from cells.topology import CellCapacity, CellNode, HostSummary
+from cells.validate import check_boot, check_uuid
+from routing.errors import UnknownInstance
+from routing.index import Location, LocationIndex
+from virt import errors as virt_errors
+from virt.driver import VirtDriver
+from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState
+from virt.states import allowed_actions, next_state
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+
+
+class LeafCell:
+    def __init__(
+        self, identity: Identity, driver: VirtDriver, index: LocationIndex, selector: Selector
+    ) -> None:
+        self.identity = identity
+        self._driver = driver
+        self._index = index
+        self._selector = selector
+        self._changes = ChangeLog()
+        self._hosts: list[HostInfo] = []
+        self._background: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------ boot
+
+    async def boot(self, spec: BootSpec, call: Call) -> Instance:
+        check_boot(spec)
+        if not spec.uuid:
+            raise InvalidArgument("boot reached a leaf without a uuid")
+        earlier = self._index.by_request_id(spec.request_id)
+        if earlier is not None:
+            return await self.get(earlier.uuid, call)
+        if self._index.lookup(spec.uuid) is not None:
+            raise AlreadyExists(f"instance uuid {spec.uuid} is already in use")
+        if spec.target_cell and spec.target_cell != self.identity.path:
+            raise InvalidArgument(
+                f"target cell {spec.target_cell} is not inside leaf {self.identity.path}"
+            )
+        hosts = await self._run(self._driver.hosts)
+        candidates = [
+            HostState(h.name, self.identity.path, h.total, h.used, None, h.alive, h.instances)
+            for h in hosts
+        ]
+        request = RequestSpec(spec.flavor, spec.project, spec.image, dict(spec.hints))
+        selection = self._selector.select(candidates, request)
+        if not selection.ordered:
+            raise ResourceExhausted(
+                f"no host in {self.identity.path} can take {spec.flavor}:"
+                f" {selection.explain('hosts')}"
+            )
+        self._index.record(
+            Location(spec.uuid, "", self.identity.path, "", spec.project,
+                     InstanceState.BUILDING.value, spec.request_id, pending=True)
+        )
+        instance = await self._spawn_first(spec, [c.name for c in selection.ordered])
+        self._index.set_state(spec.uuid, instance.state.value, self.identity.path, instance.host)
+        self._note(instance)
+        return self._here(instance)
+
+    async def _spawn_first(self, spec: BootSpec, hosts: list[str]) -> Instance:
+        """Claim on each host in turn; a host that filled up since selection is skipped."""
+        for host in hosts:
+            try:
+                return await self._run(self._driver.spawn, spec, host)
+            except virt_errors.NoCapacity:
+                log.info("host %s filled up before %s could claim it", host, spec.uuid)
+            except BaseException:
+                self._index.forget(spec.uuid)
+                raise
+        self._index.forget(spec.uuid)
+        raise ResourceExhausted(
+            f"every host in {self.identity.path} that fit {spec.flavor} filled up"
+            f" before the claim ({len(hosts)} tried)"
+        )
+
+    # ---------------------------------------------------------- actions
+
+    async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
+        current = await self.get(uuid, call)
+        if next_state(current.state, action) is None:
+            allowed = ", ".join(a.value for a in allowed_actions(current.state))
+            raise FailedPrecondition(
+                f"cannot {action.value} instance {uuid} while it is {current.state.value}"
+                f" (allowed: {allowed}) (at {self.identity.path})"
+            )
+        if wait:
+            return await self._apply(uuid, action)
+        task = asyncio.create_task(self._apply_logged(uuid, action))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return current
+
+    async def _apply(self, uuid: str, action: Action) -> Instance:
+        result = await self._run(self._driver.act, uuid, action)
+        if result.state is InstanceState.DELETED:
+            self._index.forget(uuid)
+        else:
+            self._index.set_state(uuid, result.state.value)
+        self._note(result)
+        return self._here(result)
+
+    async def _apply_logged(self, uuid: str, action: Action) -> None:
+        try:
+            await self._apply(uuid, action)
+        except Exception:
+            log.exception("%s of %s failed after it was accepted", action.value, uuid)
+
+    # ------------------------------------------------------------ reads
+
+    async def get(self, uuid: str, call: Call) -> Instance:
+        check_uuid(uuid)
+        try:
+            return self._here(await self._run(self._driver.get, uuid))
+        except virt_errors.InstanceNotFound:
+            if self._index.lookup(uuid) is not None:
+                self._index.forget(uuid)  # the hypervisor lost it; drop the stale row
+            raise UnknownInstance(uuid) from None
+
+    async def list(self, query: ListQuery, call: Call) -> InstancePage:
+        instances = await self._run(self._driver.instances)
+        chosen = sorted(
+            (self._here(i) for i in instances if query.matches(i)),
+            key=lambda i: (i.name, i.uuid),
+        )
+        return InstancePage(tuple(chosen[: query.limit] if query.limit else chosen))
+
+    async def locate(self, uuid: str, call: Call) -> Located:
+        instance = await self.get(uuid, call)
+        return Located(uuid, self.identity.path, instance.host)
+
+    async def topology(self, call: Call) -> CellNode:
+        await self.refresh()
+        return CellNode(
+            name=self.identity.name,
+            path=self.identity.path,
+            kind=self.identity.kind,
+            address=self.identity.address,
+            up=True,
+            capacity=self.capacity(),
+            capabilities=self.capabilities(),
+            hosts=tuple(HostSummary(h.name, CellCapacity.of_host(h)) for h in self._hosts),
+        )
+
+    # ------------------------------------------------------- reporting
+
+    def capacity(self) -> CellCapacity:
+        return CellCapacity.combine(CellCapacity.of_host(h) for h in self._hosts)
+
+    def capabilities(self) -> tuple[str, ...]:
+        return tuple(self._driver.capabilities.names())
+
+    def changes(self) -> ChangeLog:
+        return self._changes
+
+    async def refresh(self) -> None:
+        self._hosts = await self._run(self._driver.hosts)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            await asyncio.gather(task, return_exceptions=True)
+        await self._run(self._driver.close)
+
+    # ---------------------------------------------------------- helpers
+
+    def _here(self, instance: Instance) -> Instance:
+        return replace(instance, cell_path=self.identity.path)
+
+    def _note(self, instance: Instance) -> None:
+        self._changes.add(
+            InstanceChange(instance.uuid, instance.state, self.identity.path, instance.host)
+        )
+
+    async def _run(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run a blocking driver call in a worker thread."""
+        return await asyncio.to_thread(fn, *args)
+

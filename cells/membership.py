@@ -1,0 +1,162 @@
+"""Tree membership as seen from a parent: its registered children.
+
+Children register (name, address, kind, capabilities) and then report every
+`report_interval` seconds. A child not heard from for `down_after` intervals
+is down: routed calls to it fail fast with UNAVAILABLE and placement skips
+it. Registrations are kept in the cell's database, so a restarted parent
+routes to its children at once; it counts them up for one down period after
+start, giving them time to report.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from cells.backend import Identity
+from cells.client import AsyncCellClient
+from cells.errors import InvalidArgument, NotFound, Unavailable
+from cells.model import ChildReport, Registration
+from cells.topology import CellCapacity, CellKind
+from routing.db import children as children_table
+from routing.db import upsert
+from routing.errors import BadPath
+from routing.path import check_name
+from virt.model import Resources
+
+
+@dataclass(slots=True)
+class Child:
+    name: str
+    parent: Identity
+    address: str
+    kind: CellKind
+    capabilities: tuple[str, ...]
+    capacity: CellCapacity = field(default_factory=CellCapacity)
+    last_seen: float = field(default_factory=time.monotonic)
+    client: AsyncCellClient | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{self.parent.path}!{self.name}"
+
+    def link(self) -> AsyncCellClient:
+        if self.client is None:
+            self.client = AsyncCellClient(self.address)
+        return self.client
+
+
+class Children:
+    def __init__(self, engine: Engine, identity: Identity, down_after: float) -> None:
+        self._engine = engine
+        self._identity = identity
+        self.down_after = down_after
+        self._children: dict[str, Child] = {}
+        self._load()
+
+    def __iter__(self) -> Iterator[Child]:
+        return iter(list(self._children.values()))
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def is_up(self, child: Child) -> bool:
+        return time.monotonic() - child.last_seen <= self.down_after
+
+    def get(self, name: str) -> Child | None:
+        return self._children.get(name)
+
+    def require_up(self, name: str) -> Child:
+        """The child called `name`, or the error a routed call should fail with."""
+        child = self._children.get(name)
+        if child is None:
+            raise Unavailable(f"cell {self._identity.path}!{name} is not registered with "
+                              f"{self._identity.path}")
+        if not self.is_up(child):
+            silent = time.monotonic() - child.last_seen
+            raise Unavailable(f"cell {child.path} is down (no report for {silent:.0f} s)")
+        return child
+
+    async def register(self, reg: Registration) -> Child:
+        try:
+            check_name(reg.name)
+        except BadPath as exc:
+            raise InvalidArgument(str(exc)) from None
+        if not reg.address:
+            raise InvalidArgument(f"child {reg.name} registered without an address")
+        old = self._children.get(reg.name)
+        child = Child(
+            name=reg.name,
+            parent=self._identity,
+            address=reg.address,
+            kind=reg.kind,
+            capabilities=reg.capabilities,
+            capacity=old.capacity if old else CellCapacity(),
+        )
+        if old is not None and old.client is not None:
+            if old.address == reg.address:
+                child.client = old.client
+            else:
+                await old.client.close()
+        self._children[reg.name] = child
+        self._save(child)
+        return child
+
+    def report(self, report: ChildReport) -> Child:
+        """Record a heartbeat. NotFound when the child has not registered."""
+        child = self._children.get(report.name)
+        if child is None:
+            raise NotFound(f"cell {report.name} is not registered with {self._identity.path}")
+        child.last_seen = time.monotonic()
+        if report.capacity != child.capacity:
+            child.capacity = report.capacity
+            self._save(child)
+        return child
+
+    async def close(self) -> None:
+        for child in self._children.values():
+            if child.client is not None:
+                await child.client.close()
+
+    # --- persistence
+
+    def _save(self, child: Child) -> None:
+        values = {
+            "name": child.name,
+            "address": child.address,
+            "kind": child.kind.value,
+            "capabilities": json.dumps(list(child.capabilities)),
+            "capacity": json.dumps(asdict(child.capacity)),
+            "registered_at": time.time(),
+        }
+        with self._engine.begin() as conn:
+            upsert(conn, children_table, "name", values)
+
+    def _load(self) -> None:
+        with self._engine.begin() as conn:
+            rows = conn.execute(select(children_table)).all()
+        for row in rows:
+            self._children[row.name] = Child(
+                name=row.name,
+                parent=self._identity,
+                address=row.address,
+                kind=CellKind(row.kind),
+                capabilities=tuple(json.loads(row.capabilities)),
+                capacity=_capacity_from_json(json.loads(row.capacity)),
+            )
+
+
+def _capacity_from_json(data: dict[str, Any]) -> CellCapacity:
+    return CellCapacity(
+        total=Resources(**data["total"]),
+        used=Resources(**data["used"]),
+        largest_free=Resources(**data["largest_free"]),
+        hosts=data["hosts"],
+        hosts_up=data["hosts_up"],
+        instances=data["instances"],
+    )

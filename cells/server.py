@@ -1,0 +1,247 @@
+"""The gRPC side of a cell: servicers, and `CellServer`, which runs one cell.
+
+`CellServer(config)` opens the cell's database, builds its logic (a
+`LeafCell` or a `RouterCell`), serves `Cells` (and `Parent` on routers), the
+standard health service and server reflection, and keeps the uplink to the
+parent alive. It runs in an asyncio loop; `cells.embed` runs it in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from bestmatch.plugins import load_selector
+from cellrouter.v1 import cells_pb2 as pb
+from cellrouter.v1 import cells_pb2_grpc as pb_grpc
+from cells import wire
+from cells.backend import CellBackend, Identity
+from cells.call import Call
+from cells.config import CellConfig
+from cells.errors import ConfigError, NotFound
+from cells.leaf import LeafCell
+from cells.membership import Children
+from cells.router import RouterCell
+from cells.status import to_status
+from cells.topology import CellKind
+from cells.uplink import Uplink
+from routing.errors import HopLimitExceeded
+from routing.index import LocationIndex
+from virt.loader import load_driver
+from virt.model import Action
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SERVER_OPTIONS = [
+    # Refuse to share a port with another process: two cells on one port
+    # would split the traffic between them.
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+]
+
+
+class CellsServicer(pb_grpc.CellsServicer):
+    def __init__(self, backend: CellBackend, max_hops: int) -> None:
+        self._backend = backend
+        self._max_hops = max_hops
+
+    async def _serve(
+        self,
+        context: grpc.aio.ServicerContext[Any, Any],
+        work: Callable[[Call], Awaitable[T]],
+        reply: Callable[[T], Any],
+    ) -> Any:
+        metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
+        call = Call.from_metadata(metadata, context.time_remaining())
+        try:
+            if call.hops >= self._max_hops:
+                raise HopLimitExceeded(
+                    f"request crossed {call.hops} cells, over the limit of {self._max_hops}:"
+                    " is there a loop in the tree?"
+                )
+            return reply(await work(call))
+        except Exception as exc:
+            code, message = to_status(exc, self._backend.identity.path)
+            if code is grpc.StatusCode.INTERNAL:
+                log.exception("request %s failed", call.request_id)
+            await context.abort(code, message)
+
+    async def _act(self, request: Any, context: Any, action: Action) -> pb.Instance:
+        return await self._serve(  # type: ignore[no-any-return]
+            context,
+            lambda call: self._backend.act(request.uuid, action, request.wait, call),
+            wire.instance_to_pb,
+        )
+
+    async def Boot(self, request: pb.BootRequest, context: Any) -> pb.Instance:
+        return await self._serve(  # type: ignore[no-any-return]
+            context,
+            lambda call: self._backend.boot(wire.boot_from_pb(request), call),
+            wire.instance_to_pb,
+        )
+
+    async def Pause(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
+        return await self._act(request, context, Action.PAUSE)
+
+    async def Unpause(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
+        return await self._act(request, context, Action.UNPAUSE)
+
+    async def Suspend(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
+        return await self._act(request, context, Action.SUSPEND)
+
+    async def Resume(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
+        return await self._act(request, context, Action.RESUME)
+
+    async def Reboot(self, request: pb.RebootRequest, context: Any) -> pb.Instance:
+        action = Action.REBOOT_HARD if request.hard else Action.REBOOT
+        return await self._act(request, context, action)
+
+    async def Stop(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
+        return await self._act(request, context, Action.STOP)
+
+    async def Start(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
+        return await self._act(request, context, Action.START)
+
+    async def Delete(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
+        return await self._act(request, context, Action.DELETE)
+
+    async def Get(self, request: pb.GetRequest, context: Any) -> pb.Instance:
+        return await self._serve(  # type: ignore[no-any-return]
+            context, lambda call: self._backend.get(request.uuid, call), wire.instance_to_pb
+        )
+
+    async def List(self, request: pb.ListRequest, context: Any) -> pb.ListResponse:
+        return await self._serve(  # type: ignore[no-any-return]
+            context,
+            lambda call: self._backend.list(wire.query_from_pb(request), call),
+            wire.page_to_pb,
+        )
+
+    async def Locate(self, request: pb.LocateRequest, context: Any) -> pb.LocateResponse:
+        return await self._serve(  # type: ignore[no-any-return]
+            context, lambda call: self._backend.locate(request.uuid, call), wire.located_to_pb
+        )
+
+    async def Topology(self, request: pb.TopologyRequest, context: Any) -> pb.CellNode:
+        return await self._serve(  # type: ignore[no-any-return]
+            context, self._backend.topology, wire.node_to_pb
+        )
+
+
+class ParentServicer(pb_grpc.ParentServicer):
+    def __init__(self, router: RouterCell, report_interval: float) -> None:
+        self._router = router
+        self._interval_ms = int(report_interval * 1000)
+
+    async def Register(self, request: pb.RegisterRequest, context: Any) -> pb.RegisterResponse:
+        try:
+            child = await self._router.children.register(wire.registration_from_pb(request))
+        except Exception as exc:
+            code, message = to_status(exc, self._router.identity.path)
+            await context.abort(code, message)
+        log.info("child %s registered at %s", child.path, child.address)
+        return pb.RegisterResponse(path=child.path, report_interval_ms=self._interval_ms)
+
+    async def Report(self, request: pb.ReportRequest, context: Any) -> pb.ReportResponse:
+        try:
+            self._router.on_report(wire.report_from_pb(request))
+        except NotFound:
+            return pb.ReportResponse(register_again=True)
+        except Exception as exc:
+            code, message = to_status(exc, self._router.identity.path)
+            await context.abort(code, message)
+        return pb.ReportResponse()
+
+
+class CellServer:
+    """One cell, serving on its configured address."""
+
+    def __init__(self, config: CellConfig) -> None:
+        self.config = config
+        self.identity = Identity(config.name, config.listen, config.name,
+                                 CellKind.LEAF if config.is_leaf else CellKind.ROUTER)
+        self.backend: CellBackend | None = None
+        self._server: grpc.aio.Server | None = None
+        self._uplink: Uplink | None = None
+        self._uplink_task: asyncio.Task[None] | None = None
+        self._index: LocationIndex | None = None
+
+    @property
+    def address(self) -> str:
+        return self.identity.address
+
+    async def start(self) -> str:
+        """Open the database, start serving, join the parent. Returns the address."""
+        cfg = self.config
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        self._index = LocationIndex.open(cfg.db_url)
+        server = grpc.aio.server(options=SERVER_OPTIONS)
+        port = server.add_insecure_port(cfg.listen)
+        if port == 0:
+            raise ConfigError(f"cell {cfg.name} cannot listen on {cfg.listen} (address in use?)")
+        host = cfg.listen.rpartition(":")[0]
+        self.identity.address = f"{host}:{port}"
+        self.backend = self._build_backend(self._index)
+        pb_grpc.add_CellsServicer_to_server(CellsServicer(self.backend, cfg.max_hops), server)
+        services = [pb.DESCRIPTOR.services_by_name["Cells"].full_name]
+        if isinstance(self.backend, RouterCell):
+            pb_grpc.add_ParentServicer_to_server(
+                ParentServicer(self.backend, cfg.report_interval), server
+            )
+            services.append(pb.DESCRIPTOR.services_by_name["Parent"].full_name)
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        services += [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                     reflection.SERVICE_NAME]
+        reflection.enable_server_reflection(services, server)
+        await server.start()
+        self._server = server
+        await self.backend.refresh()
+        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        if cfg.parent:
+            self._uplink = Uplink(self.backend, cfg.parent, cfg.report_interval)
+            self._uplink_task = asyncio.create_task(self._uplink.run())
+        (cfg.state_dir / "address").write_text(self.identity.address + "\n")
+        log.info("cell %s (%s) serving on %s", cfg.name, self.identity.kind.value,
+                 self.identity.address)
+        return self.identity.address
+
+    def _build_backend(self, index: LocationIndex) -> CellBackend:
+        cfg = self.config
+        if cfg.leaf is not None:
+            driver = load_driver(cfg.leaf.driver, cfg.leaf.options, cfg.leaf.hosts,
+                                 cfg.state_dir)
+            return LeafCell(self.identity, driver, index, load_selector(cfg.leaf.selector))
+        children = Children(index.engine, self.identity, cfg.report_interval * cfg.down_after)
+        return RouterCell(self.identity, children, index, load_selector(cfg.selector),
+                          cfg.child_timeout)
+
+    async def registered(self, timeout: float) -> None:
+        """Wait until the parent has accepted this cell (at once for the top)."""
+        if self._uplink is not None:
+            await asyncio.wait_for(self._uplink.registered.wait(), timeout)
+
+    async def wait(self) -> None:
+        if self._server is not None:
+            await self._server.wait_for_termination()
+
+    async def stop(self, grace: float = 1.0) -> None:
+        if self._uplink_task is not None:
+            self._uplink_task.cancel()
+            await asyncio.gather(self._uplink_task, return_exceptions=True)
+        if self._uplink is not None:
+            await self._uplink.close()
+        if self._server is not None:
+            await self._server.stop(grace)
+        if self.backend is not None:
+            await self.backend.close()
+        if self._index is not None:
+            self._index.close()

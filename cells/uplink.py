@@ -1,0 +1,67 @@
+"""A child's link to its parent: register, then report on every interval.
+
+The uplink never gives up: while the parent is unreachable it keeps trying
+(with a capped backoff), holding the instance changes it could not deliver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from cells.backend import CellBackend
+from cells.client import AsyncCellClient
+from cells.errors import CellError
+from cells.model import ChildReport, Registration
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = 5.0
+
+
+class Uplink:
+    def __init__(self, backend: CellBackend, parent: str, interval: float) -> None:
+        self._backend = backend
+        self._parent = AsyncCellClient(parent)
+        self._interval = interval
+        self.registered = asyncio.Event()
+
+    async def run(self) -> None:
+        backoff = self._interval
+        while True:
+            try:
+                if not self.registered.is_set():
+                    await self._register()
+                await self._report()
+                backoff = self._interval
+                await asyncio.sleep(self._interval)
+            except CellError as exc:
+                log.warning("parent %s: %s", self._parent.address, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+
+    async def _register(self) -> None:
+        me = self._backend.identity
+        await self._backend.refresh()
+        reg = Registration(me.name, me.address, me.kind, self._backend.capabilities())
+        path, _interval = await self._parent.register(reg, timeout=self._interval * 2)
+        if path != me.path:
+            log.info("registered with %s as %s", self._parent.address, path)
+            me.path = path
+        self.registered.set()
+
+    async def _report(self) -> None:
+        await self._backend.refresh()
+        changes = self._backend.changes().take()
+        report = ChildReport(self._backend.identity.name, self._backend.capacity(),
+                             tuple(changes))
+        try:
+            register_again = await self._parent.report(report, timeout=self._interval * 2)
+        except CellError:
+            self._backend.changes().put_back(changes)
+            raise
+        if register_again:
+            self._backend.changes().put_back(changes)
+            self.registered.clear()
+
+    async def close(self) -> None:
+        await self._parent.close()

@@ -1,0 +1,1 @@
+"""Routing: cell paths, the location index, and the choice of next hop."""

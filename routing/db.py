@@ -1,0 +1,137 @@
+"""A cell's own database: its tables, how it is opened, how it is upgraded.
+
+SQLite (the default, in WAL mode) and PostgreSQL run the same code. The
+schema carries a version number; `open_database` brings an older database up
+to the current version, one numbered step at a time, so a cell starts on a
+database written by an earlier release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from routing.errors import IndexUnavailable
+
+metadata = MetaData()
+
+schema_version = Table(
+    "cellrouter_schema",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
+
+# uuid -> where the instance lives, as seen from this cell.
+locations = Table(
+    "locations",
+    metadata,
+    Column("uuid", String(36), primary_key=True),
+    Column("request_id", String(255), unique=True, nullable=True),
+    Column("child", String(63), nullable=False),  # next hop; "" at a leaf
+    Column("cell_path", Text, nullable=False),  # the leaf's full path once known
+    Column("host", String(255), nullable=False),
+    Column("project", String(255), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("pending", Boolean, nullable=False),  # recorded before the boot finished
+    Column("updated_at", Float, nullable=False),
+)
+
+# The children that registered with this cell.
+children = Table(
+    "children",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("address", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("capabilities", Text, nullable=False),  # JSON list
+    Column("capacity", Text, nullable=False),  # JSON, the last report
+    Column("registered_at", Float, nullable=False),
+)
+
+
+def _v1(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[locations, children])
+
+
+# Step N brings a database at version N-1 to version N. Append, never edit.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def open_database(url: str) -> Engine:
+    """Open (and create or upgrade) the database at `url`."""
+    try:
+        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise IndexUnavailable(f"cannot open database {_redact(url)}: {exc}") from exc
+    return engine
+
+
+def current_version(conn: Connection) -> int:
+    schema_version.create(conn, checkfirst=True)
+    version = conn.execute(select(schema_version.c.version)).scalar()
+    return int(version or 0)
+
+
+def upgrade(engine: Engine) -> None:
+    with engine.begin() as conn:
+        version = current_version(conn)
+        if version > SCHEMA_VERSION:
+            raise IndexUnavailable(
+                f"database schema is version {version}, newer than this release"
+                f" understands ({SCHEMA_VERSION}); upgrade cellrouter"
+            )
+        for step in MIGRATIONS[version:]:
+            step(conn)
+        if version == 0:
+            conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+        elif version < SCHEMA_VERSION:
+            conn.execute(schema_version.update().values(version=SCHEMA_VERSION))
+
+
+def upsert(conn: Connection, table: Table, key: str, values: dict[str, Any]) -> None:
+    """Insert `values`, or update the row whose `key` column matches."""
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(**values).on_conflict_do_update(
+        index_elements=[key], set_={k: v for k, v in values.items() if k != key}
+    )
+    conn.execute(stmt)
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

@@ -1,0 +1,44 @@
+"""Errors raised while routing a request through the tree.
+
+    RoutingError
+    ├── BadPath             a cell path or name that is not well formed
+    ├── NotInSubtree        a target cell outside this cell's subtree
+    ├── UnknownChild        a target naming a child this cell does not have
+    ├── UnknownInstance     no cell below knows the instance
+    ├── HopLimitExceeded    the request crossed too many cells (a loop)
+    └── IndexUnavailable    the location index's database failed
+
+SQLAlchemy errors are translated into IndexUnavailable in `routing.index`.
+"""
+
+from __future__ import annotations
+
+
+class RoutingError(Exception):
+    """Base of every routing error."""
+
+
+class BadPath(RoutingError):
+    pass
+
+
+class NotInSubtree(RoutingError):
+    pass
+
+
+class UnknownChild(RoutingError):
+    pass
+
+
+class UnknownInstance(RoutingError):
+    def __init__(self, uuid: str) -> None:
+        super().__init__(f"instance {uuid} not found")
+        self.uuid = uuid
+
+
+class HopLimitExceeded(RoutingError):
+    pass
+
+
+class IndexUnavailable(RoutingError):
+    pass

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Prepares everything `make test` and `make demo` need on a bare Debian 12
+# machine: Debian packages (installed with apt-get when running as root,
+# otherwise named in a clear message), a Python >= 3.11 virtualenv in .venv,
+# and the project with its Python dependencies installed into it.
+#
+# It is quick when nothing changed: the venv is reinstalled only when
+# pyproject.toml is newer than the stamp it leaves behind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+EXTRAS=${EXTRAS:-dev}
+# Debian packages the project needs, beyond Python itself.
+DEB_PACKAGES=(ca-certificates)
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+find_python() {
+    for candidate in "${PYTHON:-}" python3.11 python3.12 python3.13 python3; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+missing_debs() {
+    local pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+            printf '%s\n' "$pkg"
+    done
+}
+
+apt_install() {
+    [ "$#" -gt 0 ] || return 0
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        say "not a Debian system; make sure these are installed: $*"
+        return 0
+    fi
+    local missing
+    mapfile -t missing < <(missing_debs "$@")
+    [ "${#missing[@]}" -gt 0 ] || return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        say "missing Debian packages: ${missing[*]}"
+        say "install them with: sudo apt-get install -y ${missing[*]}"
+        exit 1
+    fi
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+PY=$(find_python) || {
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt_install python3 python3-venv python3-dev
+        PY=$(find_python) || { say "Python >= 3.11 is required"; exit 1; }
+    else
+        say "Python >= 3.11 is required (Debian 12: apt-get install python3 python3-venv)"
+        exit 1
+    fi
+}
+
+apt_install "${DEB_PACKAGES[@]}"
+
+# Debian's python3 needs python3-venv for `-m venv` to bring pip along.
+if ! "$PY" -c 'import ensurepip, venv' 2>/dev/null; then
+    apt_install python3-venv
+fi
+
+STAMP="$VENV/.cellrouter-installed-$EXTRAS"
+if [ ! -x "$VENV/bin/python" ]; then
+    say "creating $VENV with $PY"
+    "$PY" -m venv "$VENV"
+fi
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+    say "installing cellrouter[$EXTRAS] into $VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e ".[$EXTRAS]"
+    touch "$STAMP"
+fi

@@ -1,0 +1,68 @@
+"""The contract between a leaf cell and whatever runs its instances.
+
+A driver manages one or more hosts. The leaf cell calls it from worker
+threads, so implementations must be safe to call concurrently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from virt.model import Action, BootSpec, HostInfo, Instance
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a driver can do; advertised up the tree by the leaf."""
+
+    actions: frozenset[Action] = field(default_factory=lambda: frozenset(Action))
+
+    def names(self) -> list[str]:
+        return sorted(a.value for a in self.actions)
+
+
+class VirtDriver(Protocol):
+    """A hypervisor (or a manager of many) seen by a leaf cell."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The actions this driver supports."""
+        ...
+
+    def hosts(self) -> list[HostInfo]:
+        """Every host with its capacity in schedulable units and what is used.
+
+        May raise HypervisorUnavailable.
+        """
+        ...
+
+    def spawn(self, spec: BootSpec, host: str) -> Instance:
+        """Claim room on `host` and build the instance described by `spec`.
+
+        Idempotent on `spec.uuid`: spawning a uuid that exists returns it.
+        Raises NoCapacity when the host cannot hold it (nothing is claimed),
+        InvalidSpec for a request it cannot build.
+        """
+        ...
+
+    def act(self, uuid: str, action: Action) -> Instance:
+        """Apply `action` and return the instance in its new state.
+
+        Raises InstanceNotFound, or IllegalTransition leaving the instance
+        unchanged. A delete returns the instance with state DELETED and
+        forgets it.
+        """
+        ...
+
+    def get(self, uuid: str) -> Instance:
+        """The instance as the hypervisor sees it now. Raises InstanceNotFound."""
+        ...
+
+    def instances(self) -> list[Instance]:
+        """Every instance the driver manages."""
+        ...
+
+    def close(self) -> None:
+        """Release connections. Idempotent."""
+        ...

@@ -1,0 +1,187 @@
+"""An in-memory hypervisor: hosts with capacity and the instance state machine.
+
+It behaves like a real driver (claims capacity, refuses illegal transitions,
+is safe across threads) but runs nothing. Give it a `state_file` and it keeps
+its instances on disk, so a leaf cell restarted on the same file finds them
+again, as it would on a real hypervisor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from virt.driver import Capabilities
+from virt.errors import IllegalTransition, InstanceNotFound, InvalidSpec, NoCapacity
+from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState, Port, Resources
+from virt.states import allowed_actions, next_state
+
+
+@dataclass(frozen=True, slots=True)
+class FakeHost:
+    name: str
+    total: Resources
+    alive: bool = True
+
+
+def hosts_from_config(entries: Iterable[Mapping[str, Any]]) -> list[FakeHost]:
+    """Hosts from config tables: name, vcpus, memory_mb, disk_gb."""
+    hosts = []
+    for entry in entries:
+        try:
+            total = Resources(
+                int(entry["vcpus"]), int(entry["memory_mb"]), int(entry.get("disk_gb", 0))
+            )
+            hosts.append(FakeHost(str(entry["name"]), total, bool(entry.get("alive", True))))
+        except KeyError as exc:
+            raise InvalidSpec(f"fake host {dict(entry)} lacks {exc.args[0]!r}") from exc
+    return hosts
+
+
+class FakeDriver:
+    def __init__(
+        self,
+        hosts: Iterable[FakeHost],
+        state_file: Path | None = None,
+        capabilities: Capabilities | None = None,
+    ) -> None:
+        self._hosts = {h.name: h for h in hosts}
+        if not self._hosts:
+            raise InvalidSpec("a fake driver needs at least one host")
+        self._state_file = state_file
+        self._capabilities = capabilities or Capabilities()
+        self._lock = threading.Lock()
+        self._instances: dict[str, Instance] = self._load()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def hosts(self) -> list[HostInfo]:
+        with self._lock:
+            return [self._host_info(h) for h in self._hosts.values()]
+
+    def spawn(self, spec: BootSpec, host: str) -> Instance:
+        with self._lock:
+            if spec.uuid in self._instances:
+                return self._instances[spec.uuid]
+            if host not in self._hosts:
+                raise InvalidSpec(f"no host named {host!r}")
+            info = self._host_info(self._hosts[host])
+            if not info.alive or not info.free.covers(spec.flavor):
+                raise NoCapacity(f"host {host} cannot hold {spec.flavor} (free {info.free})")
+            now = datetime.now(UTC)
+            instance = Instance(
+                uuid=spec.uuid,
+                name=spec.name,
+                state=InstanceState.ACTIVE,
+                flavor=spec.flavor,
+                image=spec.image,
+                ports=spec.ports,
+                host=host,
+                project=spec.project,
+                request_id=spec.request_id,
+                created_at=now,
+                updated_at=now,
+            )
+            self._instances[spec.uuid] = instance
+            self._save()
+            return instance
+
+    def act(self, uuid: str, action: Action) -> Instance:
+        with self._lock:
+            current = self._find(uuid)
+            target = next_state(current.state, action)
+            if target is None:
+                raise IllegalTransition(
+                    uuid,
+                    current.state.value,
+                    action.value,
+                    [a.value for a in allowed_actions(current.state)],
+                )
+            updated = replace(current, state=target, updated_at=datetime.now(UTC))
+            if target is InstanceState.DELETED:
+                del self._instances[uuid]
+            else:
+                self._instances[uuid] = updated
+            self._save()
+            return updated
+
+    def get(self, uuid: str) -> Instance:
+        with self._lock:
+            return self._find(uuid)
+
+    def instances(self) -> list[Instance]:
+        with self._lock:
+            return list(self._instances.values())
+
+    def close(self) -> None:
+        pass
+
+    def _find(self, uuid: str) -> Instance:
+        try:
+            return self._instances[uuid]
+        except KeyError:
+            raise InstanceNotFound(uuid) from None
+
+    def _host_info(self, host: FakeHost) -> HostInfo:
+        on_host = [i for i in self._instances.values() if i.host == host.name]
+        used = sum((i.flavor for i in on_host), Resources())
+        return HostInfo(host.name, host.total, used, len(on_host), host.alive)
+
+    # --- persistence: a JSON file written atomically after each change
+
+    def _save(self) -> None:
+        if self._state_file is None:
+            return
+        rows = [_instance_to_json(i) for i in self._instances.values()]
+        tmp = self._state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(rows))
+        os.replace(tmp, self._state_file)
+
+    def _load(self) -> dict[str, Instance]:
+        if self._state_file is None or not self._state_file.exists():
+            return {}
+        rows = json.loads(self._state_file.read_text())
+        return {row["uuid"]: _instance_from_json(row) for row in rows}
+
+
+def _instance_to_json(instance: Instance) -> dict[str, Any]:
+    row = asdict(instance)
+    row["state"] = instance.state.value
+    for key in ("created_at", "updated_at"):
+        stamp = getattr(instance, key)
+        row[key] = stamp.isoformat() if stamp else None
+    return row
+
+
+def _instance_from_json(row: dict[str, Any]) -> Instance:
+    return Instance(
+        **{
+            **row,
+            "state": InstanceState(row["state"]),
+            "flavor": Resources(**row["flavor"]),
+            "ports": tuple(Port(**p) for p in row["ports"]),
+            "created_at": _parse_time(row["created_at"]),
+            "updated_at": _parse_time(row["updated_at"]),
+        }
+    )
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def from_config(
+    options: Mapping[str, Any], hosts: Iterable[Mapping[str, Any]], state_dir: Path
+) -> FakeDriver:
+    """The `fake` entry point: hosts from config, instances kept in the state dir."""
+    if options:
+        raise InvalidSpec(f"the fake driver takes no options, got {', '.join(options)}")
+    return FakeDriver(hosts_from_config(hosts), state_file=state_dir / "fake-hypervisor.json")

@@ -1,0 +1,134 @@
+"""The vocabulary every layer speaks: resources, instance states, actions.
+
+These are plain frozen dataclasses and enums. The wire format (protobuf) is
+translated to and from them in `cells.wire` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """An amount of compute: a flavor, a host's total, what is used or free."""
+
+    vcpus: int = 0
+    memory_mb: int = 0
+    disk_gb: int = 0
+
+    def __add__(self, other: Resources) -> Resources:
+        return Resources(
+            self.vcpus + other.vcpus,
+            self.memory_mb + other.memory_mb,
+            self.disk_gb + other.disk_gb,
+        )
+
+    def __sub__(self, other: Resources) -> Resources:
+        return Resources(
+            self.vcpus - other.vcpus,
+            self.memory_mb - other.memory_mb,
+            self.disk_gb - other.disk_gb,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.vcpus} vCPU / {self.memory_mb} MB / {self.disk_gb} GB"
+
+    def covers(self, want: Resources) -> bool:
+        """True when every resource here is at least what `want` asks."""
+        return (
+            self.vcpus >= want.vcpus
+            and self.memory_mb >= want.memory_mb
+            and self.disk_gb >= want.disk_gb
+        )
+
+    def max(self, other: Resources) -> Resources:
+        """The larger of each resource."""
+        return Resources(
+            max(self.vcpus, other.vcpus),
+            max(self.memory_mb, other.memory_mb),
+            max(self.disk_gb, other.disk_gb),
+        )
+
+
+class InstanceState(enum.Enum):
+    BUILDING = "BUILDING"
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    SUSPENDED = "SUSPENDED"
+    STOPPED = "STOPPED"
+    DELETED = "DELETED"
+    ERROR = "ERROR"
+    UNKNOWN = "UNKNOWN"
+
+
+class Action(enum.Enum):
+    """What a client can ask of an existing instance."""
+
+    PAUSE = "pause"
+    UNPAUSE = "unpause"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    REBOOT = "reboot"
+    REBOOT_HARD = "reboot_hard"
+    STOP = "stop"
+    START = "start"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """A pre-bound virtual NIC: the leaf plugs it as given."""
+
+    network: str
+    mac: str
+    ip: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BootSpec:
+    """Everything needed to build one instance."""
+
+    uuid: str
+    request_id: str
+    name: str
+    flavor: Resources
+    image: str = ""
+    ports: tuple[Port, ...] = ()
+    hints: tuple[tuple[str, str], ...] = ()
+    project: str = ""
+    target_cell: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    uuid: str
+    name: str
+    state: InstanceState
+    flavor: Resources
+    image: str = ""
+    ports: tuple[Port, ...] = ()
+    host: str = ""
+    cell_path: str = ""
+    project: str = ""
+    request_id: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    fault: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HostInfo:
+    """One hypervisor host as its driver sees it, in schedulable units."""
+
+    name: str
+    total: Resources
+    used: Resources = field(default_factory=Resources)
+    instances: int = 0
+    alive: bool = True
+
+    @property
+    def free(self) -> Resources:
+        return self.total - self.used

@@ -1,0 +1,42 @@
+"""The instance state machine every driver honours.
+
+    ACTIVE --pause--> PAUSED --unpause--> ACTIVE
+    ACTIVE --suspend--> SUSPENDED --resume--> ACTIVE
+    ACTIVE --stop--> STOPPED --start--> ACTIVE
+    ACTIVE --reboot / reboot_hard--> ACTIVE
+    any state --delete--> DELETED
+
+Anything else is an illegal transition: the driver refuses it and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from virt.model import Action, InstanceState
+
+_S = InstanceState
+_A = Action
+
+TRANSITIONS: dict[tuple[InstanceState, Action], InstanceState] = {
+    (_S.ACTIVE, _A.PAUSE): _S.PAUSED,
+    (_S.PAUSED, _A.UNPAUSE): _S.ACTIVE,
+    (_S.ACTIVE, _A.SUSPEND): _S.SUSPENDED,
+    (_S.SUSPENDED, _A.RESUME): _S.ACTIVE,
+    (_S.ACTIVE, _A.STOP): _S.STOPPED,
+    (_S.STOPPED, _A.START): _S.ACTIVE,
+    (_S.ACTIVE, _A.REBOOT): _S.ACTIVE,
+    (_S.ACTIVE, _A.REBOOT_HARD): _S.ACTIVE,
+}
+
+
+def next_state(current: InstanceState, action: Action) -> InstanceState | None:
+    """The state `action` leads to from `current`, or None when illegal."""
+    if action is Action.DELETE:
+        return InstanceState.DELETED
+    return TRANSITIONS.get((current, action))
+
+
+def allowed_actions(current: InstanceState) -> list[Action]:
+    """Actions legal from `current`, for error messages."""
+    legal = [a for (s, a) in TRANSITIONS if s is current]
+    return [*legal, Action.DELETE]
