@@ -114,7 +114,7 @@ class CellClient(_Actions[Instance]):
         try:
             return getattr(self._cells, method)(request, timeout=timeout or self.timeout)
         except grpc.RpcError as exc:
-            raise from_rpc_error(exc, self.address) from None
+            raise from_rpc_error(exc, f"cell at {self.address}") from None
 
     def boot(self, spec: BootSpec, timeout: float | None = None) -> Instance:
         return wire.instance_from_pb(self._call("Boot", wire.boot_to_pb(spec), timeout))
@@ -151,6 +151,7 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
 
     def __init__(self, address: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.address = address
+        self.label = f"cell at {address}"  # how errors name the peer
         self.timeout = timeout
         self._channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
         self._cells = pb_grpc.CellsStub(self._channel)
@@ -167,7 +168,7 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
                 request, timeout=timeout or self.timeout, metadata=tuple(metadata) or None
             )
         except grpc.RpcError as exc:
-            raise from_rpc_error(exc, self.address) from None
+            raise from_rpc_error(exc, self.label) from None
 
     async def boot(
         self, spec: BootSpec, timeout: float | None = None, metadata: Metadata = ()
@@ -213,8 +214,10 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         reply = await self._call(self._parent, "Register", request, timeout, ())
         return reply.path, reply.report_interval_ms / 1000.0
 
-    async def report(self, report: ChildReport, timeout: float | None = None) -> bool:
-        """Send a heartbeat; returns True when the parent asks to register again."""
+    async def report(
+        self, report: ChildReport, timeout: float | None = None
+    ) -> tuple[bool, str]:
+        """Send a heartbeat. Returns (register again?, this cell's path)."""
         request = wire.report_to_pb(report)
         reply = await self._call(self._parent, "Report", request, timeout, ())
-        return bool(reply.register_again)
+        return bool(reply.register_again), reply.path

@@ -91,13 +91,15 @@ def error_for(code: grpc.StatusCode, message: str) -> CellError:
     return cls(message)
 
 
-def from_rpc_error(exc: grpc.RpcError, address: str) -> CellError:
-    """Translate a failed gRPC call into the tree."""
+def from_rpc_error(exc: grpc.RpcError, peer: str) -> CellError:
+    """Translate a failed gRPC call to `peer` (a cell, named for messages)."""
     # Both grpc.Call (blocking stubs) and grpc.aio.AioRpcError carry these.
     code_of = getattr(exc, "code", None)
     details_of = getattr(exc, "details", None)
     code = code_of() if callable(code_of) else grpc.StatusCode.UNKNOWN
     details = (details_of() if callable(details_of) else None) or str(exc)
     if code is grpc.StatusCode.UNAVAILABLE and "failed to connect" in details.lower():
-        details = f"cannot reach cell at {address}: {details}"
+        # The call never reached the peer: say which cell, briefly.
+        why = "connection refused" if "refused" in details.lower() else details[:200]
+        details = f"{peer} is unreachable ({why})"
     return error_for(code, details)

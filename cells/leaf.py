@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from cells.topology import CellCapacity, CellNode, HostSummary
 from cells.validate import check_boot, check_uuid
 from routing.errors import UnknownInstance
 from routing.index import Location, LocationIndex
+from routing.path import CellPath
 from virt import errors as virt_errors
 from virt.driver import VirtDriver
 from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState
@@ -46,14 +48,16 @@ class LeafCell:
 
     async def boot(self, spec: BootSpec, call: Call) -> Instance:
         check_boot(spec)
-        if not spec.uuid:
-            raise InvalidArgument("boot reached a leaf without a uuid")
         earlier = self._index.by_request_id(spec.request_id)
         if earlier is not None:
             return await self.get(earlier.uuid, call)
+        if not spec.uuid:  # this leaf is the first cell the boot reached
+            spec = replace(spec, uuid=str(uuidlib.uuid4()))
         if self._index.lookup(spec.uuid) is not None:
             raise AlreadyExists(f"instance uuid {spec.uuid} is already in use")
-        if spec.target_cell and spec.target_cell != self.identity.path:
+        if spec.target_cell and not CellPath.parse(spec.target_cell).contains(
+            CellPath.parse(self.identity.path)
+        ):
             raise InvalidArgument(
                 f"target cell {spec.target_cell} is not inside leaf {self.identity.path}"
             )

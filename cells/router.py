@@ -109,8 +109,12 @@ class RouterCell:
         return [by_name[s.name] for s in selection.ordered]
 
     def _next_hop(self, target: str) -> str | None:
+        """The child on the way to `target`; None when target is here or above."""
+        me, goal = CellPath.parse(self.identity.path), CellPath.parse(target)
+        if goal.contains(me):
+            return None
         try:
-            return CellPath.parse(self.identity.path).next_hop(CellPath.parse(target))
+            return me.next_hop(goal)
         except NotInSubtree:
             raise InvalidArgument(
                 f"target cell {target} is not inside {self.identity.path}"
@@ -230,11 +234,12 @@ class RouterCell:
 
     # ------------------------------------------------- parent service
 
-    def on_report(self, report: ChildReport) -> None:
+    def on_report(self, report: ChildReport) -> Child:
         """A child's heartbeat: record it and apply its instance changes."""
-        self.children.report(report)
+        child = self.children.report(report)
         for change in report.changes:
             self._apply(change)
+        return child
 
     def _apply(self, change: InstanceChange) -> None:
         if change.state is InstanceState.DELETED:

@@ -152,13 +152,13 @@ class ParentServicer(pb_grpc.ParentServicer):
 
     async def Report(self, request: pb.ReportRequest, context: Any) -> pb.ReportResponse:
         try:
-            self._router.on_report(wire.report_from_pb(request))
+            child = self._router.on_report(wire.report_from_pb(request))
         except NotFound:
             return pb.ReportResponse(register_again=True)
         except Exception as exc:
             code, message = to_status(exc, self._router.identity.path)
             await context.abort(code, message)
-        return pb.ReportResponse()
+        return pb.ReportResponse(path=child.path)
 
 
 class CellServer:

@@ -60,6 +60,15 @@ class TreeSpec:
     def top(self) -> CellSpec:
         return next(c for c in self.cells if not c.parent)
 
+    def paths(self) -> dict[str, str]:
+        """Each cell's full path, by name."""
+        parents = {c.name: c.parent for c in self.cells}
+
+        def path(name: str) -> str:
+            return f"{path(parents[name])}!{name}" if parents[name] else name
+
+        return {name: path(name) for name in parents}
+
     def levels(self) -> list[list[CellSpec]]:
         """Cells grouped by depth, the top first."""
         levels: list[list[CellSpec]] = [[self.top]]
@@ -236,14 +245,15 @@ class TreeRunner:
         """Block until the top sees every cell up with a reported capacity."""
         deadline = time.monotonic() + timeout
         want = {c.name for c in self.spec.cells}
+        paths = self.spec.paths()
         seen: set[str] = set()
         with CellClient(self.top_address, timeout=2.0) as client:
             while time.monotonic() < deadline:
                 self._check_alive()
                 try:
                     top = client.topology()
-                    seen = {n.name for n in top.walk() if n.up and
-                            (n.kind.value == "router" or n.capacity.hosts > 0)}
+                    seen = {n.name for n in top.walk() if n.up and n.path == paths[n.name]
+                            and (n.kind.value == "router" or n.capacity.hosts > 0)}
                     if seen == want and _reported(top):
                         return
                 except CellError:

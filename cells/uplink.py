@@ -44,9 +44,8 @@ class Uplink:
         await self._backend.refresh()
         reg = Registration(me.name, me.address, me.kind, self._backend.capabilities())
         path, _interval = await self._parent.register(reg, timeout=self._interval * 2)
-        if path != me.path:
-            log.info("registered with %s as %s", self._parent.address, path)
-            me.path = path
+        log.info("registered with %s as %s", self._parent.address, path)
+        me.path = path
         self.registered.set()
 
     async def _report(self) -> None:
@@ -55,13 +54,16 @@ class Uplink:
         report = ChildReport(self._backend.identity.name, self._backend.capacity(),
                              tuple(changes))
         try:
-            register_again = await self._parent.report(report, timeout=self._interval * 2)
+            register_again, path = await self._parent.report(report, timeout=self._interval * 2)
         except CellError:
             self._backend.changes().put_back(changes)
             raise
         if register_again:
             self._backend.changes().put_back(changes)
             self.registered.clear()
+        elif path and path != self._backend.identity.path:
+            log.info("now known as %s", path)
+            self._backend.identity.path = path
 
     async def close(self) -> None:
         await self._parent.close()

@@ -287,7 +287,9 @@ class ReportRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[InstanceChange, _Mapping]]] = ...) -> None: ...
 
 class ReportResponse(_message.Message):
-    __slots__ = ("register_again",)
+    __slots__ = ("register_again", "path")
     REGISTER_AGAIN_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
     register_again: bool
-    def __init__(self, register_again: _Optional[bool] = ...) -> None: ...
+    path: str
+    def __init__(self, register_again: _Optional[bool] = ..., path: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,82 @@
+"""A real tree of cell processes on loopback for the integration tests.
+
+    top ─┬─ r1 ─┬─ z1  (leaf: h1 8 vCPU/16 GB, h2 4 vCPU/8 GB)
+         │      └─ z2  (leaf: h3 8 vCPU/16 GB)
+         └─ r2 ─── z3  (leaf: h4 16 vCPU/32 GB)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cells.client import CellClient
+from cells.tree import TreeRunner, load_tree
+
+TREE = """
+[tree]
+report_interval = 0.2
+down_after = 3
+
+[cells.top]
+[cells.r1]
+parent = "top"
+[cells.r2]
+parent = "top"
+
+[cells.z1]
+parent = "r1"
+driver = "fake"
+hosts = [
+  { name = "h1", vcpus = 8, memory_mb = 16384, disk_gb = 100 },
+  { name = "h2", vcpus = 4, memory_mb = 8192, disk_gb = 50 },
+]
+
+[cells.z2]
+parent = "r1"
+driver = "fake"
+hosts = [{ name = "h3", vcpus = 8, memory_mb = 16384, disk_gb = 100 }]
+
+[cells.z3]
+parent = "r2"
+driver = "fake"
+hosts = [{ name = "h4", vcpus = 16, memory_mb = 32768, disk_gb = 200 }]
+"""
+
+LEAVES = {"z1": "top!r1!z1", "z2": "top!r1!z2", "z3": "top!r2!z3"}
+
+
+def start_tree(tmp: Path) -> TreeRunner:
+    (tmp / "tree.toml").write_text(TREE)
+    runner = TreeRunner(load_tree(tmp / "tree.toml"), tmp / "state")
+    runner.start(timeout=60)
+    return runner
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TreeRunner]:
+    """One tree shared by a module's tests; they must leave it as they found it."""
+    runner = start_tree(tmp_path_factory.mktemp("tree"))
+    yield runner
+    runner.stop()
+
+
+@pytest.fixture
+def private_tree(tmp_path: Path) -> Iterator[TreeRunner]:
+    """A tree of its own, for tests that kill or restart cells."""
+    runner = start_tree(tmp_path)
+    yield runner
+    runner.stop()
+
+
+@pytest.fixture
+def top(tree: TreeRunner) -> Iterator[CellClient]:
+    with CellClient(tree.top_address, timeout=10) as client:
+        yield client
+
+
+def leaf_client(runner: TreeRunner, leaf_path: str) -> CellClient:
+    name = leaf_path.rsplit("!", 1)[-1]
+    return CellClient(runner.addresses[name], timeout=10)

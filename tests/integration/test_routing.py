@@ -1,0 +1,190 @@
+"""Boot and act on instances through the top of a real three-level tree."""
+
+from __future__ import annotations
+
+import time
+import uuid as uuidlib
+from collections.abc import Callable
+
+import grpc
+import pytest
+
+from cells.client import CellClient, boot_spec
+from cells.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+)
+from cells.model import ListQuery
+from cells.tree import TreeRunner
+from tests.integration.conftest import LEAVES, leaf_client
+from virt.model import Action, Instance, InstanceState
+
+
+def boot(top: CellClient, name: str, **kw: object) -> Instance:
+    return top.boot(boot_spec(name, 1, 512, 1, **kw))  # type: ignore[arg-type]
+
+
+def test_boot_lands_on_a_leaf_three_levels_down(tree: TreeRunner, top: CellClient) -> None:
+    instance = boot(top, "web", project="p1")
+    assert instance.state is InstanceState.ACTIVE
+    assert instance.cell_path in LEAVES.values()
+    assert instance.host
+    located = top.locate(instance.uuid)
+    assert (located.cell_path, located.host) == (instance.cell_path, instance.host)
+    with leaf_client(tree, instance.cell_path) as leaf:
+        assert leaf.get(instance.uuid).state is InstanceState.ACTIVE
+    top.delete(instance.uuid, wait=True)
+
+
+# Each step: the action, then the state the leaf must show.
+LIFECYCLE = [
+    (Action.PAUSE, InstanceState.PAUSED),
+    (Action.UNPAUSE, InstanceState.ACTIVE),
+    (Action.SUSPEND, InstanceState.SUSPENDED),
+    (Action.RESUME, InstanceState.ACTIVE),
+    (Action.REBOOT, InstanceState.ACTIVE),
+    (Action.REBOOT_HARD, InstanceState.ACTIVE),
+    (Action.STOP, InstanceState.STOPPED),
+    (Action.START, InstanceState.ACTIVE),
+    (Action.DELETE, InstanceState.DELETED),
+]
+
+
+def test_every_action_routed_from_the_top(tree: TreeRunner, top: CellClient) -> None:
+    instance = boot(top, "lifecycle")
+    with leaf_client(tree, instance.cell_path) as leaf:
+        for action, expected in LIFECYCLE:
+            answered = top.act(instance.uuid, action, wait=True)
+            assert answered.state is expected, action
+            if expected is not InstanceState.DELETED:
+                assert leaf.get(instance.uuid).state is expected, action
+        with pytest.raises(NotFound):
+            leaf.get(instance.uuid)
+    with pytest.raises(NotFound):
+        top.locate(instance.uuid)
+
+
+def _eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_cast_returns_before_the_action_and_the_leaf_applies_it(
+    tree: TreeRunner, top: CellClient
+) -> None:
+    instance = boot(top, "cast")
+    accepted = top.pause(instance.uuid, wait=False)
+    assert accepted.uuid == instance.uuid
+    assert accepted.state in (InstanceState.ACTIVE, InstanceState.PAUSED)
+    with leaf_client(tree, instance.cell_path) as leaf:
+        assert _eventually(lambda: leaf.get(instance.uuid).state is InstanceState.PAUSED)
+    # The change reaches the top's index through the reports.
+    assert _eventually(lambda: top.get(instance.uuid).state is InstanceState.PAUSED)
+    top.delete(instance.uuid, wait=True)
+
+
+def test_retried_boot_returns_the_same_instance(top: CellClient) -> None:
+    spec = boot_spec("retry", 1, 512, request_id=f"req-{uuidlib.uuid4()}")
+    first = top.boot(spec)
+    second = top.boot(spec)
+    assert second.uuid == first.uuid
+    named = top.list(ListQuery(name_prefix="retry")).instances
+    assert [i.uuid for i in named] == [first.uuid]
+    top.delete(first.uuid, wait=True)
+
+
+def test_client_chosen_uuid_cannot_be_taken_twice(top: CellClient) -> None:
+    chosen = str(uuidlib.uuid4())
+    first = top.boot(boot_spec("mine", 1, 512, uuid=chosen))
+    assert first.uuid == chosen
+    with pytest.raises(AlreadyExists):
+        top.boot(boot_spec("thief", 1, 512, uuid=chosen))
+    assert top.get(chosen).name == "mine"
+    top.delete(chosen, wait=True)
+
+
+@pytest.mark.parametrize("leaf", sorted(LEAVES.values()))
+def test_target_cell_places_inside_that_cell(top: CellClient, leaf: str) -> None:
+    instance = boot(top, "targeted", target_cell=leaf)
+    assert instance.cell_path == leaf
+    top.delete(instance.uuid, wait=True)
+
+
+def test_target_region_places_below_it(top: CellClient) -> None:
+    instance = boot(top, "in-r1", target_cell="top!r1")
+    assert instance.cell_path.startswith("top!r1!")
+    top.delete(instance.uuid, wait=True)
+
+
+@pytest.mark.parametrize(
+    ("target", "error", "words"),
+    [
+        ("elsewhere!r1", InvalidArgument, "not inside top"),
+        ("top!r9", NotFound, "top!r9"),
+        ("top!r1!z9", NotFound, "top!r1!z9"),
+        ("Top!R1", InvalidArgument, "bad target cell"),
+    ],
+    ids=["outside-the-tree", "unknown-region", "unknown-zone", "malformed"],
+)
+def test_bad_target_cell_is_refused(
+    top: CellClient, target: str, error: type[Exception], words: str
+) -> None:
+    before = len(top.list().instances)
+    with pytest.raises(error, match=words):
+        boot(top, "lost", target_cell=target)
+    assert len(top.list().instances) == before
+
+
+def test_topology_shows_every_cell_up_with_capacity(top: CellClient) -> None:
+    root = top.topology()
+    paths = {n.path: n for n in root.walk()}
+    assert set(paths) == {"top", "top!r1", "top!r2", *LEAVES.values()}
+    assert all(n.up for n in paths.values())
+    assert root.capacity.total.vcpus == 8 + 4 + 8 + 16
+    assert root.capacity.largest_free.vcpus <= 16
+    assert [h.name for h in paths["top!r1!z1"].hosts] == ["h1", "h2"]
+
+
+def test_health_and_reflection_are_served(tree: TreeRunner) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    for address in tree.addresses.values():
+        with grpc.insecure_channel(address) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            reply = health.Check(health_pb2.HealthCheckRequest(), timeout=5)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+            request = reflection_pb2.ServerReflectionRequest(list_services="")
+            answer = next(iter(stub.ServerReflectionInfo(iter([request]), timeout=5)))
+            names = {s.name for s in answer.list_services_response.service}
+            assert "cellrouter.v1.Cells" in names
+
+
+def test_concurrent_boots_never_overcommit(private_tree: TreeRunner) -> None:
+    """36 vCPUs in the tree; 48 concurrent 1-vCPU boots: 36 fit, 12 are refused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with CellClient(private_tree.top_address, timeout=20) as top:
+        def one(i: int) -> str:
+            try:
+                return top.boot(boot_spec(f"crowd-{i}", 1, 256)).uuid
+            except ResourceExhausted:
+                return ""
+
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(one, range(48)))
+        booted = [u for u in results if u]
+        assert len(booted) == 36
+        assert len(set(booted)) == 36
+        for node in top.topology().walk():
+            for host in node.hosts:
+                assert host.capacity.used.vcpus <= host.capacity.total.vcpus
+        assert len(top.list().instances) == 36
