@@ -101,8 +101,8 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         parent=_optional(cell, "parent", str, "", source),
         database_url=_optional(cell, "database_url", str, "", source),
         report_interval=_positive(cell, "report_interval", 1.0, source),
-        down_after=int(_positive(cell, "down_after", 3, source)),
-        max_hops=int(_positive(cell, "max_hops", 10, source)),
+        down_after=_count(cell, "down_after", 3, source),
+        max_hops=_count(cell, "max_hops", 10, source),
         child_timeout=_positive(cell, "child_timeout", 30.0, source),
         selector=_optional(cell, "selector", str, "random", source),
         leaf=leaf,
@@ -144,6 +144,13 @@ def _positive(table: Mapping[str, Any], key: str, default: float, source: str) -
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigError(f"{source}: '{key}' must be a positive number, got {value!r}")
     return float(value)
+
+
+def _count(table: Mapping[str, Any], key: str, default: int, source: str) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{source}: '{key}' must be a positive whole number, got {value!r}")
+    return value
 
 
 def _address(value: str, source: str) -> str:

@@ -6,6 +6,7 @@
     ├── AlreadyExists        ALREADY_EXISTS      a uuid taken by another boot
     ├── FailedPrecondition   FAILED_PRECONDITION not legal in the current state
     ├── ResourceExhausted    RESOURCE_EXHAUSTED  nothing fits, or overload
+    ├── Aborted              ABORTED             a concurrent request got there first
     ├── Unavailable          UNAVAILABLE         a cell is down or unreachable
     ├── DeadlineExceeded     DEADLINE_EXCEEDED   out of time
     └── Internal             INTERNAL and anything else unexpected
@@ -56,6 +57,10 @@ class ResourceExhausted(CellError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
+class Aborted(CellError):
+    code = grpc.StatusCode.ABORTED
+
+
 class Unavailable(CellError):
     code = grpc.StatusCode.UNAVAILABLE
 
@@ -76,6 +81,7 @@ _BY_CODE: dict[grpc.StatusCode, type[CellError]] = {
         AlreadyExists,
         FailedPrecondition,
         ResourceExhausted,
+        Aborted,
         Unavailable,
         DeadlineExceeded,
     )

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from bestmatch.api import HostState, RequestSpec, Selector
 from cells.backend import ChangeLog, Identity
 from cells.call import Call
-from cells.errors import AlreadyExists, FailedPrecondition, InvalidArgument, ResourceExhausted
+from cells.errors import Aborted, AlreadyExists, FailedPrecondition, InvalidArgument, ResourceExhausted
 from cells.model import InstanceChange, InstancePage, ListQuery, Located
 from cells.topology import CellCapacity, CellNode, HostSummary
 from cells.validate import check_boot, check_uuid
@@ -50,6 +50,9 @@ class LeafCell:
         check_boot(spec)
         earlier = self._index.by_request_id(spec.request_id)
         if earlier is not None:
+            if earlier.pending:
+                raise Aborted(f"a boot with request id {spec.request_id} is still in"
+                              f" progress in {self.identity.path}; retry shortly")
             return await self.get(earlier.uuid, call)
         if not spec.uuid:  # this leaf is the first cell the boot reached
             spec = replace(spec, uuid=str(uuidlib.uuid4()))
@@ -137,7 +140,8 @@ class LeafCell:
         try:
             return self._here(await self._run(self._driver.get, uuid))
         except virt_errors.InstanceNotFound:
-            if self._index.lookup(uuid) is not None:
+            row = self._index.lookup(uuid)
+            if row is not None and not row.pending:
                 self._index.forget(uuid)  # the hypervisor lost it; drop the stale row
             raise UnknownInstance(uuid) from None
 

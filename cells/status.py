@@ -23,6 +23,7 @@ _CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
     (routing.UnknownChild, grpc.StatusCode.NOT_FOUND),
     (routing.UnknownInstance, grpc.StatusCode.NOT_FOUND),
     (routing.HopLimitExceeded, grpc.StatusCode.FAILED_PRECONDITION),
+    (routing.Conflict, grpc.StatusCode.ABORTED),
     (routing.IndexUnavailable, grpc.StatusCode.UNAVAILABLE),
     (ConfigError, grpc.StatusCode.FAILED_PRECONDITION),
 ]

@@ -25,9 +25,11 @@ _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", re.IGNORECASE)
 
 def check_uuid(value: str) -> str:
     """The uuid in canonical form, or InvalidArgument."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"instance uuid must be a string, got {type(value).__name__}")
     try:
         parsed = uuidlib.UUID(value)
-    except (ValueError, TypeError):
+    except ValueError:
         raise InvalidArgument(f"malformed instance uuid {value[:80]!r}") from None
     canonical = str(parsed)
     if value.lower() != canonical:

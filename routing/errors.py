@@ -6,6 +6,7 @@
     ├── UnknownChild        a target naming a child this cell does not have
     ├── UnknownInstance     no cell below knows the instance
     ├── HopLimitExceeded    the request crossed too many cells (a loop)
+    ├── Conflict            a row another request is writing at the same time
     └── IndexUnavailable    the location index's database failed
 
 SQLAlchemy errors are translated into IndexUnavailable in `routing.index`.
@@ -37,6 +38,10 @@ class UnknownInstance(RoutingError):
 
 
 class HopLimitExceeded(RoutingError):
+    pass
+
+
+class Conflict(RoutingError):
     pass
 
 

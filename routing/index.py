@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from routing.db import locations, open_database, upsert
-from routing.errors import IndexUnavailable
+from routing.errors import Conflict, IndexUnavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,10 @@ class LocationIndex:
         return cls(open_database(url))
 
     def record(self, loc: Location) -> None:
-        """Insert or replace the row for `loc.uuid`."""
+        """Insert or replace the row for `loc.uuid`.
+
+        Raises Conflict when another uuid holds `loc.request_id`.
+        """
         values = {
             "uuid": loc.uuid,
             "request_id": loc.request_id,
@@ -59,8 +62,17 @@ class LocationIndex:
             "pending": loc.pending,
             "updated_at": time.time(),
         }
-        with self._begin() as conn:
-            upsert(conn, locations, "uuid", values)
+        try:
+            with self._begin() as conn:
+                upsert(conn, locations, "uuid", values)
+        except IndexUnavailable as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                # Only request_id can collide: another boot with the same key
+                # recorded its own uuid a moment ago.
+                raise Conflict(
+                    f"a boot with request id {loc.request_id} is already in progress"
+                ) from exc
+            raise
 
     def lookup(self, uuid: str) -> Location | None:
         with self._begin() as conn:

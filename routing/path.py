@@ -21,7 +21,7 @@ _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$")
 
 def check_name(name: str) -> str:
     """Return `name` if it is a valid cell name, else raise BadPath."""
-    if not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise BadPath(
             f"bad cell name {name!r}: use 1-63 lowercase letters, digits, '-' or '_',"
             " starting and ending with a letter or digit"
@@ -60,6 +60,8 @@ class CellPath:
         return len(self.parts)
 
     def child(self, name: str) -> CellPath:
+        if self.depth >= MAX_DEPTH:
+            raise BadPath(f"cell path {self} is already {MAX_DEPTH} cells deep")
         return CellPath((*self.parts, check_name(name)))
 
     def contains(self, other: CellPath) -> bool:

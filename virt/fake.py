@@ -41,6 +41,8 @@ def hosts_from_config(entries: Iterable[Mapping[str, Any]]) -> list[FakeHost]:
             hosts.append(FakeHost(str(entry["name"]), total, bool(entry.get("alive", True))))
         except KeyError as exc:
             raise InvalidSpec(f"fake host {dict(entry)} lacks {exc.args[0]!r}") from exc
+        except (TypeError, ValueError) as exc:
+            raise InvalidSpec(f"fake host {dict(entry)}: sizes must be numbers ({exc})") from exc
     return hosts
 
 

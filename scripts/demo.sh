@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The demo: start the demo tree (7 cell processes on loopback) in the
+# background, drive it with the cellrouter CLI, and leave it running.
+#
+#   scripts/demo.sh DIR              start (or reuse) the tree, run the tour
+#   scripts/demo.sh --teardown DIR   the same, then stop the tree
+#   scripts/demo.sh --down DIR       stop a tree left running
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=run
+case "${1:-}" in
+    --down) mode=down; shift ;;
+    --teardown) mode=teardown; shift ;;
+esac
+DIR=${1:-state/demo}
+CR=.venv/bin/cellrouter
+PIDFILE="$DIR/up.pid"
+LOG="$DIR/up.log"
+
+running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+
+stop_tree() {
+    if running; then
+        kill -TERM "$(cat "$PIDFILE")"
+        for _ in $(seq 100); do running || break; sleep 0.1; done
+        echo "demo tree stopped"
+    else
+        echo "no demo tree running in $DIR"
+    fi
+    rm -f "$PIDFILE"
+}
+
+if [ "$mode" = down ]; then
+    stop_tree
+    exit 0
+fi
+
+mkdir -p "$DIR"
+if running; then
+    echo "reusing the demo tree already running (pid $(cat "$PIDFILE"))"
+else
+    rm -rf "$DIR/cells"
+    setsid "$CR" up examples/demo-tree.toml --state-dir "$DIR/cells" >"$LOG" 2>&1 </dev/null &
+    echo $! >"$PIDFILE"
+    for _ in $(seq 600); do
+        grep -q '^top: ' "$LOG" 2>/dev/null && break
+        if ! running; then cat "$LOG" >&2; echo "the demo tree failed to start" >&2; exit 1; fi
+        sleep 0.1
+    done
+    grep -q '^top: ' "$LOG" || { cat "$LOG" >&2; echo "the demo tree did not come up" >&2; exit 1; }
+fi
+TOP=$(sed -n 's/^top: //p' "$LOG" | tail -n 1)
+export CELLROUTER_CELL=$TOP
+
+step() { printf '\n\033[1m$ cellrouter %s\033[0m\n' "$*"; "$CR" "$@"; }
+uuid_of() { "$CR" "$@" --json | "${VENV:-.venv}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["uuid"])'; }
+
+echo "demo tree up; top cell at $TOP"
+step tree
+
+printf '\n\033[1m# boot five instances through the top; each level picks a child at random among those with room\033[0m\n'
+WEB=$(uuid_of boot web-1 --vcpus 2 --memory-mb 4096 --disk-gb 20 --image debian-12 \
+    --port prod,52:54:00:00:10:01,10.0.10.1 --project shop)
+uuid_of boot web-2 --vcpus 2 --memory-mb 4096 --disk-gb 20 --image debian-12 \
+    --port prod,52:54:00:00:10:02,10.0.10.2 --project shop >/dev/null
+uuid_of boot db-1 --vcpus 8 --memory-mb 32768 --disk-gb 500 --image debian-12 \
+    --project shop --target-cell 'top!eu' >/dev/null
+uuid_of boot batch-1 --vcpus 4 --memory-mb 8192 --project science --target-cell 'top!us!us-b' >/dev/null
+uuid_of boot batch-2 --vcpus 4 --memory-mb 8192 --project science >/dev/null
+step list
+
+step locate "$WEB"
+step pause "$WEB" --wait
+step unpause "$WEB" --wait
+
+printf '\n\033[1m# refusals carry a status code and name the cell\033[0m\n'
+step unpause "$WEB" --wait || true
+step boot huge --vcpus 512 --memory-mb 1024 || true
+
+step tree
+
+if [ "$mode" = teardown ]; then
+    stop_tree
+    exit 0
+fi
+cat <<EOT
+
+The demo tree is still running (logs and databases in $DIR/cells). Try:
+
+  export CELLROUTER_CELL=$TOP
+  .venv/bin/cellrouter list
+  .venv/bin/cellrouter suspend $WEB --wait
+  .venv/bin/cellrouter show $WEB
+  .venv/bin/cellrouter boot my-vm --vcpus 1 --memory-mb 512 --target-cell 'top!us!us-a'
+  .venv/bin/cellrouter tree --json
+
+Stop it with: make demo-down
+EOT
