@@ -99,7 +99,7 @@ class CellClient(_Actions[Instance]):
         self.address = address
         self.timeout = timeout
         self._channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
-        self._cells = pb_grpc.CellsStub(self._channel)
+        self._cells = pb_grpc.CellsStub(self._channel)  # type: ignore[no-untyped-call]
 
     def __enter__(self) -> CellClient:
         return self
@@ -154,11 +154,11 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         self.label = f"cell at {address}"  # how errors name the peer
         self.timeout = timeout
         self._channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
-        self._cells = pb_grpc.CellsStub(self._channel)
-        self._parent = pb_grpc.ParentStub(self._channel)
+        self._cells = pb_grpc.CellsStub(self._channel)  # type: ignore[no-untyped-call]
+        self._parent = pb_grpc.ParentStub(self._channel)  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
-        await self._channel.close()
+        await self._channel.close(grace=None)
 
     async def _call(
         self, stub: Any, method: str, request: Any, timeout: float | None, metadata: Metadata

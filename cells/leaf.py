@@ -16,7 +16,13 @@ from typing import Any, TypeVar
 from bestmatch.api import HostState, RequestSpec, Selector
 from cells.backend import ChangeLog, Identity
 from cells.call import Call
-from cells.errors import Aborted, AlreadyExists, FailedPrecondition, InvalidArgument, ResourceExhausted
+from cells.errors import (
+    Aborted,
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    ResourceExhausted,
+)
 from cells.model import InstanceChange, InstancePage, ListQuery, Located
 from cells.topology import CellCapacity, CellNode, HostSummary
 from cells.validate import check_boot, check_uuid

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid as uuidlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
@@ -225,7 +225,7 @@ class RouterCell:
 
     async def _fanout(
         self, ask: Callable[[Child], Awaitable[T]]
-    ) -> list[tuple[Child, T | BaseException]]:
+    ) -> Sequence[tuple[Child, T | BaseException]]:
         """Ask every child concurrently; failures come back as exceptions."""
         children = list(self.children)
         calls = [ask(c) for c in children]

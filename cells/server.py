@@ -190,14 +190,14 @@ class CellServer:
         host = cfg.listen.rpartition(":")[0]
         self.identity.address = f"{host}:{port}"
         self.backend = self._build_backend(self._index)
-        pb_grpc.add_CellsServicer_to_server(CellsServicer(self.backend, cfg.max_hops), server)
+        servicer = CellsServicer(self.backend, cfg.max_hops)
+        pb_grpc.add_CellsServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
         services = [pb.DESCRIPTOR.services_by_name["Cells"].full_name]
         if isinstance(self.backend, RouterCell):
-            pb_grpc.add_ParentServicer_to_server(
-                ParentServicer(self.backend, cfg.report_interval), server
-            )
+            parent = ParentServicer(self.backend, cfg.report_interval)
+            pb_grpc.add_ParentServicer_to_server(parent, server)  # type: ignore[no-untyped-call]
             services.append(pb.DESCRIPTOR.services_by_name["Parent"].full_name)
-        health_servicer = health.aio.HealthServicer()
+        health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         services += [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                      reflection.SERVICE_NAME]

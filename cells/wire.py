@@ -34,8 +34,8 @@ def resources_from_pb(f: pb.Flavor) -> Resources:
     return Resources(f.vcpus, f.memory_mb, f.disk_gb)
 
 
-def state_to_pb(state: InstanceState | None) -> pb.InstanceState.ValueType:
-    return pb.InstanceState.Value(state.value) if state else pb.STATE_UNSPECIFIED
+def state_to_pb(state: InstanceState | None) -> pb.InstanceState:
+    return pb.InstanceState.Value(state.value) if state else pb.STATE_UNSPECIFIED  # type: ignore[return-value]
 
 
 def state_from_pb(value: int) -> InstanceState | None:
@@ -43,7 +43,7 @@ def state_from_pb(value: int) -> InstanceState | None:
     if value == pb.STATE_UNSPECIFIED:
         return None
     try:
-        return InstanceState(pb.InstanceState.Name(value))  # type: ignore[arg-type]
+        return InstanceState(pb.InstanceState.Name(value))
     except ValueError:
         raise InvalidArgument(f"unknown instance state number {value}") from None
 
@@ -57,7 +57,7 @@ def _time_to_pb(when: datetime | None) -> Timestamp | None:
 
 
 def _time_from_pb(msg: pb.Instance | pb.CellNode, name: str) -> datetime | None:
-    if not msg.HasField(name):  # type: ignore[arg-type]
+    if not msg.HasField(name):
         return None
     stamp: Timestamp = getattr(msg, name)
     return stamp.ToDatetime(tzinfo=UTC)
@@ -200,16 +200,19 @@ def located_from_pb(m: pb.LocateResponse) -> Located:
 
 # -------------------------------------------------------------- topology
 
-_KIND_TO_PB = {CellKind.ROUTER: pb.CELL_KIND_ROUTER, CellKind.LEAF: pb.CELL_KIND_LEAF}
-_KIND_FROM_PB = {v: k for k, v in _KIND_TO_PB.items()}
+_KIND_TO_PB: dict[CellKind, pb.CellKind] = {
+    CellKind.ROUTER: pb.CELL_KIND_ROUTER,
+    CellKind.LEAF: pb.CELL_KIND_LEAF,
+}
+_KIND_FROM_PB: dict[int, CellKind] = {v: k for k, v in _KIND_TO_PB.items()}
 
 
-def kind_to_pb(kind: CellKind) -> pb.CellKind.ValueType:
+def kind_to_pb(kind: CellKind) -> pb.CellKind:
     return _KIND_TO_PB[kind]
 
 
 def kind_from_pb(value: int) -> CellKind | None:
-    return _KIND_FROM_PB.get(value)  # type: ignore[call-overload]
+    return _KIND_FROM_PB.get(value)
 
 
 def capacity_to_pb(c: CellCapacity) -> pb.Capacity:

@@ -12,7 +12,6 @@ import pytest
 from cells.client import CellClient, boot_spec
 from cells.errors import (
     AlreadyExists,
-    FailedPrecondition,
     InvalidArgument,
     NotFound,
     ResourceExhausted,
