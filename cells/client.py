@@ -149,11 +149,23 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
     """An asyncio client of one cell, for cells talking to their children
     (Cells service) and to their parent (Parent service)."""
 
-    def __init__(self, address: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, address: str, timeout: float = DEFAULT_TIMEOUT, max_reconnect_backoff: float = 1.0
+    ) -> None:
         self.address = address
         self.label = f"cell at {address}"  # how errors name the peer
         self.timeout = timeout
-        self._channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+        # After a failed connection gRPC waits before trying again, and calls
+        # fail at once meanwhile; its default wait grows to two minutes. A
+        # restarted cell must be reachable again within a report interval.
+        backoff_ms = max(100, int(max_reconnect_backoff * 1000))
+        options = [
+            *CHANNEL_OPTIONS,
+            ("grpc.initial_reconnect_backoff_ms", min(100, backoff_ms)),
+            ("grpc.min_reconnect_backoff_ms", min(100, backoff_ms)),
+            ("grpc.max_reconnect_backoff_ms", backoff_ms),
+        ]
+        self._channel = grpc.aio.insecure_channel(address, options=options)
         self._cells = pb_grpc.CellsStub(self._channel)  # type: ignore[no-untyped-call]
         self._parent = pb_grpc.ParentStub(self._channel)  # type: ignore[no-untyped-call]
 

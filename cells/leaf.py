@@ -128,8 +128,7 @@ class LeafCell:
         result = await self._run(self._driver.act, uuid, action)
         if result.state is InstanceState.DELETED:
             self._index.forget(uuid)
-        else:
-            self._index.set_state(uuid, result.state.value)
+        # The driver holds the state; the leaf's index only maps uuid -> host.
         self._note(result)
         return self._here(result)
 

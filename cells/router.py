@@ -158,8 +158,10 @@ class RouterCell:
         except NotFound:
             self._index.forget(uuid)  # the child no longer has it: drop the stale row
             raise
-        if wait or action is Action.DELETE:
-            self._apply(InstanceChange(uuid, instance.state, instance.cell_path, instance.host))
+        if action is Action.DELETE and instance.state is InstanceState.DELETED:
+            self._index.forget(uuid)  # at once, so the uuid is NOT_FOUND from here on
+        # Other state changes reach the index with the child's next report,
+        # in one transaction per report instead of one write per call.
         return instance
 
     def _route(self, uuid: str) -> Child:
@@ -237,17 +239,13 @@ class RouterCell:
     def on_report(self, report: ChildReport) -> Child:
         """A child's heartbeat: record it and apply its instance changes."""
         child = self.children.report(report)
-        for change in report.changes:
-            self._apply(change)
+        if report.changes:
+            self._index.apply(
+                (c.uuid, c.state.value, c.cell_path, c.host) for c in report.changes
+            )
+            for change in report.changes:
+                self._changes.add(change)
         return child
-
-    def _apply(self, change: InstanceChange) -> None:
-        if change.state is InstanceState.DELETED:
-            self._index.forget(change.uuid)
-        else:
-            self._index.set_state(change.uuid, change.state.value, change.cell_path,
-                                  change.host)
-        self._changes.add(change)
 
     # ------------------------------------------------------- reporting
 

@@ -1,7 +1,9 @@
 """A child's link to its parent: register, then report on every interval.
 
-The uplink never gives up: while the parent is unreachable it keeps trying
-(with a capped backoff), holding the instance changes it could not deliver.
+The uplink never gives up: while the parent is unreachable it keeps trying,
+holding the instance changes it could not deliver. Its backoff is capped at
+two report intervals, so a restarted parent hears from every child before it
+would mark one down (after `down_after` >= 3 missed intervals).
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ from cells.errors import CellError
 from cells.model import ChildReport, Registration
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF = 5.0
 
 
 class Uplink:
     def __init__(self, backend: CellBackend, parent: str, interval: float) -> None:
         self._backend = backend
-        self._parent = AsyncCellClient(parent)
+        self._parent = AsyncCellClient(parent, max_reconnect_backoff=interval)
         self._interval = interval
         self.registered = asyncio.Event()
 
@@ -37,7 +38,7 @@ class Uplink:
             except CellError as exc:
                 log.warning("parent %s: %s", self._parent.address, exc)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
+                backoff = min(backoff * 2, self._interval * 2)
 
     async def _register(self) -> None:
         me = self._backend.identity

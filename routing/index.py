@@ -8,7 +8,7 @@ is forwarded (marked pending), so a request racing the boot finds them.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -88,13 +88,25 @@ class LocationIndex:
 
     def set_state(self, uuid: str, state: str, cell_path: str = "", host: str = "") -> None:
         """Update a known row's state (and where it landed, when given)."""
-        values: dict[str, Any] = {"state": state, "pending": False, "updated_at": time.time()}
-        if cell_path:
-            values["cell_path"] = cell_path
-        if host:
-            values["host"] = host
+        self.apply([(uuid, state, cell_path, host)])
+
+    def apply(self, changes: Iterable[tuple[str, str, str, str]]) -> None:
+        """Apply (uuid, state, cell_path, host) changes in one transaction.
+
+        State "DELETED" removes the row; unknown uuids are skipped.
+        """
+        now = time.time()
         with self._begin() as conn:
-            conn.execute(locations.update().where(locations.c.uuid == uuid).values(**values))
+            for uuid, state, cell_path, host in changes:
+                if state == "DELETED":
+                    conn.execute(delete(locations).where(locations.c.uuid == uuid))
+                    continue
+                values: dict[str, Any] = {"state": state, "pending": False, "updated_at": now}
+                if cell_path:
+                    values["cell_path"] = cell_path
+                if host:
+                    values["host"] = host
+                conn.execute(locations.update().where(locations.c.uuid == uuid).values(**values))
 
     def forget(self, uuid: str) -> None:
         with self._begin() as conn:

@@ -2,14 +2,15 @@
 
 It behaves like a real driver (claims capacity, refuses illegal transitions,
 is safe across threads) but runs nothing. Give it a `state_file` and it keeps
-its instances on disk, so a leaf cell restarted on the same file finds them
-again, as it would on a real hypervisor.
+its instances on disk (a small SQLite file, one row per instance, written on
+every change), so a leaf cell restarted on the same file finds them again, as
+it would on a real hypervisor.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import sqlite3
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
@@ -56,7 +57,7 @@ class FakeDriver:
         self._hosts = {h.name: h for h in hosts}
         if not self._hosts:
             raise InvalidSpec("a fake driver needs at least one host")
-        self._state_file = state_file
+        self._db = _open_state(state_file) if state_file is not None else None
         self._capabilities = capabilities or Capabilities()
         self._lock = threading.Lock()
         self._instances: dict[str, Instance] = self._load()
@@ -93,7 +94,7 @@ class FakeDriver:
                 updated_at=now,
             )
             self._instances[spec.uuid] = instance
-            self._save()
+            self._save(instance)
             return instance
 
     def act(self, uuid: str, action: Action) -> Instance:
@@ -112,7 +113,7 @@ class FakeDriver:
                 del self._instances[uuid]
             else:
                 self._instances[uuid] = updated
-            self._save()
+            self._save(updated)
             return updated
 
     def get(self, uuid: str) -> Instance:
@@ -124,7 +125,10 @@ class FakeDriver:
             return list(self._instances.values())
 
     def close(self) -> None:
-        pass
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     def _find(self, uuid: str) -> Instance:
         try:
@@ -137,21 +141,36 @@ class FakeDriver:
         used = sum((i.flavor for i in on_host), Resources())
         return HostInfo(host.name, host.total, used, len(on_host), host.alive)
 
-    # --- persistence: a JSON file written atomically after each change
+    # --- persistence: one row per instance, written with each change
 
-    def _save(self) -> None:
-        if self._state_file is None:
+    def _save(self, instance: Instance) -> None:
+        if self._db is None:
             return
-        rows = [_instance_to_json(i) for i in self._instances.values()]
-        tmp = self._state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(rows))
-        os.replace(tmp, self._state_file)
+        with self._db:
+            if instance.state is InstanceState.DELETED:
+                self._db.execute("DELETE FROM instances WHERE uuid = ?", (instance.uuid,))
+            else:
+                row = json.dumps(_instance_to_json(instance))
+                self._db.execute(
+                    "INSERT OR REPLACE INTO instances (uuid, data) VALUES (?, ?)",
+                    (instance.uuid, row),
+                )
 
     def _load(self) -> dict[str, Instance]:
-        if self._state_file is None or not self._state_file.exists():
+        if self._db is None:
             return {}
-        rows = json.loads(self._state_file.read_text())
-        return {row["uuid"]: _instance_from_json(row) for row in rows}
+        rows = self._db.execute("SELECT data FROM instances").fetchall()
+        instances = (_instance_from_json(json.loads(data)) for (data,) in rows)
+        return {i.uuid: i for i in instances}
+
+
+def _open_state(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE IF NOT EXISTS instances (uuid TEXT PRIMARY KEY, data TEXT)")
+    db.isolation_level = "DEFERRED"
+    return db
 
 
 def _instance_to_json(instance: Instance) -> dict[str, Any]:
@@ -186,4 +205,4 @@ def from_config(
     """The `fake` entry point: hosts from config, instances kept in the state dir."""
     if options:
         raise InvalidSpec(f"the fake driver takes no options, got {', '.join(options)}")
-    return FakeDriver(hosts_from_config(hosts), state_file=state_dir / "fake-hypervisor.json")
+    return FakeDriver(hosts_from_config(hosts), state_file=state_dir / "fake-hypervisor.db")

@@ -154,7 +154,7 @@ def test_unknown_uuid(call: str) -> None:
 
 
 def test_state_file_persists_instances(tmp_path: Path) -> None:
-    state_file = tmp_path / "x.json"
+    state_file = tmp_path / "x.db"
     first = make_driver(state_file)
     ports = (Port("net-a", "52:54:00:12:34:56", "10.0.0.5"), Port("net-b", "52:54:00:ab:cd:ef"))
     a = first.spawn(spec(2, 2048, 20, ports=ports, project="p", image="img"), "h1")
@@ -211,7 +211,7 @@ def test_from_config_builds_hosts(tmp_path: Path) -> None:
     assert infos["h1"].total == Resources(4, 4096, 0)
     assert (infos["h2"].total, infos["h2"].alive) == (Resources(2, 1024, 7), False)
     driver.spawn(spec(1, 1024, 0), "h1")
-    assert (tmp_path / "fake-hypervisor.json").exists()
+    assert (tmp_path / "fake-hypervisor.db").exists()
 
 
 def test_from_config_rejects_options(tmp_path: Path) -> None:
