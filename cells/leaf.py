@@ -19,7 +19,6 @@ from cells.call import Call
 from cells.errors import (
     Aborted,
     AlreadyExists,
-    FailedPrecondition,
     InvalidArgument,
     ResourceExhausted,
 )
@@ -110,22 +109,25 @@ class LeafCell:
     # ---------------------------------------------------------- actions
 
     async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
-        current = await self.get(uuid, call)
-        if next_state(current.state, action) is None:
-            allowed = ", ".join(a.value for a in allowed_actions(current.state))
-            raise FailedPrecondition(
-                f"cannot {action.value} instance {uuid} while it is {current.state.value}"
-                f" (allowed: {allowed}) (at {self.identity.path})"
-            )
+        check_uuid(uuid)
         if wait:
             return await self._apply(uuid, action)
+        # A cast: refuse what the driver would refuse, then answer at once.
+        current = await self.get(uuid, call)
+        if next_state(current.state, action) is None:
+            allowed = [a.value for a in allowed_actions(current.state)]
+            raise virt_errors.IllegalTransition(uuid, current.state.value, action.value, allowed)
         task = asyncio.create_task(self._apply_logged(uuid, action))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return current
 
     async def _apply(self, uuid: str, action: Action) -> Instance:
-        result = await self._run(self._driver.act, uuid, action)
+        try:
+            result = await self._run(self._driver.act, uuid, action)
+        except virt_errors.InstanceNotFound:
+            self._forget_stale(uuid)
+            raise UnknownInstance(uuid) from None
         if result.state is InstanceState.DELETED:
             self._index.forget(uuid)
         # The driver holds the state; the leaf's index only maps uuid -> host.
@@ -145,10 +147,14 @@ class LeafCell:
         try:
             return self._here(await self._run(self._driver.get, uuid))
         except virt_errors.InstanceNotFound:
-            row = self._index.lookup(uuid)
-            if row is not None and not row.pending:
-                self._index.forget(uuid)  # the hypervisor lost it; drop the stale row
+            self._forget_stale(uuid)
             raise UnknownInstance(uuid) from None
+
+    def _forget_stale(self, uuid: str) -> None:
+        """The hypervisor has no such instance: drop our row, unless a boot is under way."""
+        row = self._index.lookup(uuid)
+        if row is not None and not row.pending:
+            self._index.forget(uuid)
 
     async def list(self, query: ListQuery, call: Call) -> InstancePage:
         instances = await self._run(self._driver.instances)
