@@ -10,6 +10,12 @@
     down_after = 3                    # missed reports before a child is down
     max_hops = 10                     # a request crossing more cells is refused
     child_timeout = 30.0              # deadline for a call below when the caller set none
+    list_timeout = 1.0                # a child slower than this is listed as unreachable
+    direct_to_leaf = false            # route actions straight to the leaf when known
+
+    [index]
+    cache_size = 100000               # locations kept in memory
+    cache_ttl = 300.0                 # seconds before a cached location is re-read
 
     [leaf]                            # present only on leaf cells
     driver = "fake"
@@ -53,7 +59,11 @@ class CellConfig:
     down_after: int = 3
     max_hops: int = 10
     child_timeout: float = 30.0
+    list_timeout: float = 1.0
+    direct_to_leaf: bool = False
     selector: str = "random"
+    cache_size: int = 100_000
+    cache_ttl: float = 300.0
     leaf: LeafConfig | None = None
 
     @property
@@ -67,8 +77,9 @@ class CellConfig:
 
 _CELL_KEYS = {
     "name", "listen", "parent", "state_dir", "database_url", "report_interval",
-    "down_after", "max_hops", "child_timeout", "selector",
+    "down_after", "max_hops", "child_timeout", "selector", "list_timeout", "direct_to_leaf",
 }
+_INDEX_KEYS = {"cache_size", "cache_ttl"}
 _LEAF_KEYS = {"driver", "selector", "hosts"}
 
 
@@ -94,6 +105,13 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
     except BadPath as exc:
         raise ConfigError(f"{source}: {exc}") from None
     leaf = _leaf(data.get("leaf"), source)
+    index = data.get("index", {})
+    if not isinstance(index, Mapping):
+        raise ConfigError(f"{source}: [index] must be a table")
+    _no_unknown(index, _INDEX_KEYS, f"{source} [index]")
+    unknown_tables = sorted(set(data) - {"cell", "leaf", "index"})
+    if unknown_tables:
+        raise ConfigError(f"{source}: unknown tables {', '.join(unknown_tables)}")
     return CellConfig(
         name=name,
         listen=_address(_required(cell, "listen", str, source), source),
@@ -104,7 +122,11 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         down_after=_count(cell, "down_after", 3, source),
         max_hops=_count(cell, "max_hops", 10, source),
         child_timeout=_positive(cell, "child_timeout", 30.0, source),
+        list_timeout=_positive(cell, "list_timeout", 1.0, source),
+        direct_to_leaf=_optional(cell, "direct_to_leaf", bool, False, source),
         selector=_optional(cell, "selector", str, "random", source),
+        cache_size=_count(index, "cache_size", 100_000, source),
+        cache_ttl=_positive(index, "cache_ttl", 300.0, source),
         leaf=leaf,
     )
 

@@ -182,7 +182,7 @@ class CellServer:
         """Open the database, start serving, join the parent. Returns the address."""
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
-        self._index = LocationIndex.open(cfg.db_url)
+        self._index = LocationIndex.open(cfg.db_url, cfg.cache_size, cfg.cache_ttl)
         server = grpc.aio.server(options=SERVER_OPTIONS)
         port = server.add_insecure_port(cfg.listen)
         if port == 0:

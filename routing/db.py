@@ -39,19 +39,23 @@ schema_version = Table(
     Column("version", Integer, nullable=False),
 )
 
-# uuid -> where the instance lives, as seen from this cell.
+# uuid -> where the instance lives, as seen from this cell. (Current shape;
+# the migrations below build it step by step.)
 locations = Table(
     "locations",
     metadata,
     Column("uuid", String(36), primary_key=True),
     Column("request_id", String(255), unique=True, nullable=True),
-    Column("child", String(63), nullable=False),  # next hop; "" at a leaf
+    Column("child", String(63), nullable=False, index=True),  # next hop; "" at a leaf
     Column("cell_path", Text, nullable=False),  # the leaf's full path once known
     Column("host", String(255), nullable=False),
     Column("project", String(255), nullable=False),
     Column("state", String(16), nullable=False),
     Column("pending", Boolean, nullable=False),  # recorded before the boot finished
     Column("updated_at", Float, nullable=False),
+    # v2: enough to list an instance whose cell does not answer.
+    Column("name", String(255), nullable=False, server_default=""),
+    Column("created_at", Float, nullable=False, server_default="0"),
 )
 
 # The children that registered with this cell.
@@ -68,12 +72,61 @@ children = Table(
 
 
 def _v1(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[locations, children])
+    """The first release's tables, frozen as they were."""
+    v1 = MetaData()
+    Table(
+        "locations", v1,
+        Column("uuid", String(36), primary_key=True),
+        Column("request_id", String(255), unique=True, nullable=True),
+        Column("child", String(63), nullable=False),
+        Column("cell_path", Text, nullable=False),
+        Column("host", String(255), nullable=False),
+        Column("project", String(255), nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("pending", Boolean, nullable=False),
+        Column("updated_at", Float, nullable=False),
+    )
+    Table(
+        "children", v1,
+        Column("name", String(63), primary_key=True),
+        Column("address", String(255), nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("capabilities", Text, nullable=False),
+        Column("capacity", Text, nullable=False),
+        Column("registered_at", Float, nullable=False),
+    )
+    v1.create_all(conn)
 
 
-# Step N brings a database at version N-1 to version N. Append, never edit.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+def _v2(conn: Connection) -> None:
+    """Instance name and creation time for lists; an index for per-child queries."""
+    conn.exec_driver_sql(
+        "ALTER TABLE locations ADD COLUMN name VARCHAR(255) NOT NULL DEFAULT ''"
+    )
+    conn.exec_driver_sql("ALTER TABLE locations ADD COLUMN created_at FLOAT NOT NULL DEFAULT 0")
+    conn.exec_driver_sql("CREATE INDEX ix_locations_child ON locations (child)")
+
+
+# Step N brings a database at version N-1 to version N. Append, never edit:
+# a cell must start on any database an earlier release wrote.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def upgrade_to(engine: Engine, version: int) -> None:
+    """Bring a database to exactly `version` (for tests of upgrades)."""
+    with engine.begin() as conn:
+        current = current_version(conn)
+        for step in MIGRATIONS[current:version]:
+            step(conn)
+        _set_version(conn, current, version)
+
+
+def _set_version(conn: Connection, old: int, new: int) -> None:
+    if old == 0:
+        conn.execute(schema_version.insert().values(version=new))
+    elif old != new:
+        conn.execute(schema_version.update().values(version=new))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -112,10 +165,7 @@ def upgrade(engine: Engine) -> None:
             )
         for step in MIGRATIONS[version:]:
             step(conn)
-        if version == 0:
-            conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
-        elif version < SCHEMA_VERSION:
-            conn.execute(schema_version.update().values(version=SCHEMA_VERSION))
+        _set_version(conn, version, SCHEMA_VERSION)
 
 
 def upsert(conn: Connection, table: Table, key: str, values: dict[str, Any]) -> None:

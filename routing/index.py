@@ -3,21 +3,34 @@
 Every cell keeps one in its own database. A router cell records the child it
 sent an instance to; a leaf records the host. Rows are written before a boot
 is forwarded (marked pending), so a request racing the boot finds them.
+
+Reads come first from a bounded in-memory cache (cachetools TTLCache), then
+from the database through a per-thread connection that skips SQLAlchemy's
+statement machinery (the one query on every routed call). Every write goes
+through SQLAlchemy and keeps the cache in step.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from routing.db import locations, open_database, upsert
 from routing.errors import Conflict, IndexUnavailable
+
+DEFAULT_CACHE_SIZE = 100_000
+DEFAULT_CACHE_TTL = 300.0
+
+_COLUMNS = "uuid, child, cell_path, host, project, state, request_id, pending, name, created_at"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,21 +43,97 @@ class Location:
     state: str = "BUILDING"
     request_id: str | None = None
     pending: bool = False
+    name: str = ""
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    hits: int
+    misses: int
+    size: int
 
 
 class LocationIndex:
-    """Persistent uuid -> Location map. Safe to share between threads."""
+    """Persistent uuid -> Location map with a cache. Safe to share between threads."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        cache_ttl: float = DEFAULT_CACHE_TTL,
+    ) -> None:
         self._engine = engine
+        self._cache: TTLCache[str, Location] = TTLCache(maxsize=cache_size, ttl=cache_ttl)
+        self._lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
+        self._local = threading.local()
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._by_uuid_sql = f"SELECT {_COLUMNS} FROM locations WHERE uuid = {mark}"
+        self._readers: list[Any] = []
+
+    @classmethod
+    def open(
+        cls, url: str, cache_size: int = DEFAULT_CACHE_SIZE, cache_ttl: float = DEFAULT_CACHE_TTL
+    ) -> LocationIndex:
+        return cls(open_database(url), cache_size, cache_ttl)
 
     @property
     def engine(self) -> Engine:
         return self._engine
 
-    @classmethod
-    def open(cls, url: str) -> LocationIndex:
-        return cls(open_database(url))
+    # ------------------------------------------------------------ reads
+
+    def lookup(self, uuid: str) -> Location | None:
+        """Where `uuid` lives: from the cache, else from the database."""
+        with self._lock:
+            found = self._cache.get(uuid)
+            if found is not None:
+                self._hits += 1
+                return found
+            self._misses += 1
+        found = self.lookup_uncached(uuid)
+        if found is not None:
+            self._remember(found)
+        return found
+
+    def lookup_uncached(self, uuid: str) -> Location | None:
+        """Straight from the database (benchmarks and consistency checks)."""
+        row = self._read_one(self._by_uuid_sql, (uuid,))
+        return _location(row) if row else None
+
+    def by_request_id(self, request_id: str) -> Location | None:
+        with self._begin() as conn:
+            row = conn.execute(
+                select(locations).where(locations.c.request_id == request_id)
+            ).first()
+        return _from_row(row) if row else None
+
+    def in_child(self, child: str, limit: int = 10_000) -> list[Location]:
+        """Rows whose next hop is `child` (for listing a cell that does not answer)."""
+        with self._begin() as conn:
+            rows = conn.execute(
+                select(locations).where(locations.c.child == child).limit(limit)
+            ).all()
+        return [_from_row(r) for r in rows]
+
+    def count(self) -> int:
+        with self._begin() as conn:
+            return int(conn.execute(select(func.count()).select_from(locations)).scalar() or 0)
+
+    def count_by_child(self) -> dict[str, int]:
+        with self._begin() as conn:
+            rows = conn.execute(
+                select(locations.c.child, func.count()).group_by(locations.c.child)
+            ).all()
+        return {child: int(n) for child, n in rows}
+
+    def cache_stats(self) -> CacheStats:
+        with self._lock:
+            return CacheStats(self._hits, self._misses, len(self._cache))
+
+    # ----------------------------------------------------------- writes
 
     def record(self, loc: Location) -> None:
         """Insert or replace the row for `loc.uuid`.
@@ -61,6 +150,8 @@ class LocationIndex:
             "state": loc.state,
             "pending": loc.pending,
             "updated_at": time.time(),
+            "name": loc.name,
+            "created_at": loc.created_at,
         }
         try:
             with self._begin() as conn:
@@ -73,18 +164,7 @@ class LocationIndex:
                     f"a boot with request id {loc.request_id} is already in progress"
                 ) from exc
             raise
-
-    def lookup(self, uuid: str) -> Location | None:
-        with self._begin() as conn:
-            row = conn.execute(select(locations).where(locations.c.uuid == uuid)).first()
-        return _location(row) if row else None
-
-    def by_request_id(self, request_id: str) -> Location | None:
-        with self._begin() as conn:
-            row = conn.execute(
-                select(locations).where(locations.c.request_id == request_id)
-            ).first()
-        return _location(row) if row else None
+        self._remember(loc)
 
     def set_state(self, uuid: str, state: str, cell_path: str = "", host: str = "") -> None:
         """Update a known row's state (and where it landed, when given)."""
@@ -96,8 +176,10 @@ class LocationIndex:
         State "DELETED" removes the row; unknown uuids are skipped.
         """
         now = time.time()
+        applied = []
         with self._begin() as conn:
             for uuid, state, cell_path, host in changes:
+                applied.append((uuid, state, cell_path, host))
                 if state == "DELETED":
                     conn.execute(delete(locations).where(locations.c.uuid == uuid))
                     continue
@@ -107,24 +189,40 @@ class LocationIndex:
                 if host:
                     values["host"] = host
                 conn.execute(locations.update().where(locations.c.uuid == uuid).values(**values))
+        with self._lock:
+            for uuid, state, cell_path, host in applied:
+                cached = self._cache.get(uuid)
+                if cached is None:
+                    continue
+                if state == "DELETED":
+                    self._cache.pop(uuid, None)
+                else:
+                    self._cache[uuid] = replace(
+                        cached, state=state, pending=False,
+                        cell_path=cell_path or cached.cell_path, host=host or cached.host,
+                    )
 
     def forget(self, uuid: str) -> None:
         with self._begin() as conn:
             conn.execute(delete(locations).where(locations.c.uuid == uuid))
+        with self._lock:
+            self._cache.pop(uuid, None)
 
-    def count(self) -> int:
-        with self._begin() as conn:
-            return int(conn.execute(select(func.count()).select_from(locations)).scalar() or 0)
-
-    def count_by_child(self) -> dict[str, int]:
-        with self._begin() as conn:
-            rows = conn.execute(
-                select(locations.c.child, func.count()).group_by(locations.c.child)
-            ).all()
-        return {child: int(n) for child, n in rows}
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
     def close(self) -> None:
+        for reader in self._readers:
+            reader.close()
+        self._readers.clear()
         self._engine.dispose()
+
+    # ---------------------------------------------------------- helpers
+
+    def _remember(self, loc: Location) -> None:
+        with self._lock:
+            self._cache[loc.uuid] = loc
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
@@ -135,15 +233,42 @@ class LocationIndex:
         except SQLAlchemyError as exc:
             raise IndexUnavailable(f"location index unavailable: {exc}") from exc
 
+    def _read_one(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """One row through this thread's own autocommit DBAPI connection."""
+        reader = getattr(self._local, "reader", None)
+        try:
+            if reader is None:
+                reader = self._engine.raw_connection()
+                _autocommit(reader.driver_connection)
+                self._local.reader = reader
+                with self._lock:
+                    self._readers.append(reader)
+            cursor = reader.cursor()
+            try:
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+        except Exception as exc:
+            if reader is not None:
+                self._local.reader = None
+                reader.invalidate()
+            raise IndexUnavailable(f"location index unavailable: {exc}") from exc
+
+
+def _autocommit(dbapi_conn: Any) -> None:
+    """Each read sees the latest commit and holds no transaction open."""
+    if isinstance(dbapi_conn, sqlite3.Connection):
+        dbapi_conn.isolation_level = None
+    else:  # psycopg and other DB-API drivers with an autocommit switch
+        dbapi_conn.autocommit = True
+
 
 def _location(row: Any) -> Location:
-    return Location(
-        uuid=row.uuid,
-        child=row.child,
-        cell_path=row.cell_path,
-        host=row.host,
-        project=row.project,
-        state=row.state,
-        request_id=row.request_id,
-        pending=row.pending,
-    )
+    uuid, child, cell_path, host, project, state, request_id, pending, name, created = row
+    return Location(uuid, child, cell_path, host, project, state, request_id,
+                    bool(pending), name, float(created))
+
+
+def _from_row(row: Any) -> Location:
+    return _location(tuple(getattr(row, c.strip()) for c in _COLUMNS.split(",")))
