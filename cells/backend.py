@@ -57,6 +57,10 @@ class CellBackend(Protocol):
 
     def changes(self) -> ChangeLog: ...
 
+    def leaf_addresses(self) -> tuple[tuple[str, str], ...]:
+        """(path, address) of every leaf cell in this subtree."""
+        ...
+
     async def refresh(self) -> None:
         """Bring the capacity up to date (called before each report)."""
         ...

@@ -8,6 +8,7 @@
     ├── ResourceExhausted    RESOURCE_EXHAUSTED  nothing fits, or overload
     ├── Aborted              ABORTED             a concurrent request got there first
     ├── Unavailable          UNAVAILABLE         a cell is down or unreachable
+    │   └── Unreachable                          the call never reached the cell
     ├── DeadlineExceeded     DEADLINE_EXCEEDED   out of time
     └── Internal             INTERNAL and anything else unexpected
     ConfigError                                  a bad configuration file
@@ -65,6 +66,11 @@ class Unavailable(CellError):
     code = grpc.StatusCode.UNAVAILABLE
 
 
+class Unreachable(Unavailable):
+    """The connection to the cell failed: the call was not delivered, so it is
+    safe to send again, even an action that is not idempotent."""
+
+
 class DeadlineExceeded(CellError):
     code = grpc.StatusCode.DEADLINE_EXCEEDED
 
@@ -107,5 +113,5 @@ def from_rpc_error(exc: grpc.RpcError, peer: str) -> CellError:
     if code is grpc.StatusCode.UNAVAILABLE and "failed to connect" in details.lower():
         # The call never reached the peer: say which cell, briefly.
         why = "connection refused" if "refused" in details.lower() else details[:200]
-        details = f"{peer} is unreachable ({why})"
+        return Unreachable(f"{peer} is unreachable ({why})")
     return error_for(code, details)

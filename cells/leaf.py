@@ -23,6 +23,7 @@ from cells.errors import (
     ResourceExhausted,
 )
 from cells.model import InstanceChange, InstancePage, ListQuery, Located
+from cells.paging import page_of
 from cells.topology import CellCapacity, CellNode, HostSummary
 from cells.validate import check_boot, check_uuid
 from routing.errors import UnknownInstance
@@ -158,11 +159,8 @@ class LeafCell:
 
     async def list(self, query: ListQuery, call: Call) -> InstancePage:
         instances = await self._run(self._driver.instances)
-        chosen = sorted(
-            (self._here(i) for i in instances if query.matches(i)),
-            key=lambda i: (i.name, i.uuid),
-        )
-        return InstancePage(tuple(chosen[: query.limit] if query.limit else chosen))
+        page, token = page_of((self._here(i) for i in instances), query)
+        return InstancePage(tuple(page), token)
 
     async def locate(self, uuid: str, call: Call) -> Located:
         instance = await self.get(uuid, call)
@@ -191,6 +189,9 @@ class LeafCell:
 
     def changes(self) -> ChangeLog:
         return self._changes
+
+    def leaf_addresses(self) -> tuple[tuple[str, str], ...]:
+        return ((self.identity.path, self.identity.address),)
 
     async def refresh(self) -> None:
         self._hosts = await self._run(self._driver.hosts)

@@ -40,6 +40,7 @@ class Child:
     capacity: CellCapacity = field(default_factory=CellCapacity)
     last_seen: float = field(default_factory=time.monotonic)
     client: AsyncCellClient | None = None
+    leaves: dict[str, str] = field(default_factory=dict)  # leaf path -> address, reported
 
     @property
     def path(self) -> str:
@@ -114,10 +115,26 @@ class Children:
         if child is None:
             raise NotFound(f"cell {report.name} is not registered with {self._identity.path}")
         child.last_seen = time.monotonic()
+        child.leaves = dict(report.leaf_addresses)
         if report.capacity != child.capacity:
             child.capacity = report.capacity
             self._save(child)
         return child
+
+    def leaf_address(self, path: str) -> str | None:
+        """The address of the leaf at `path`, if a child reported it."""
+        for child in self._children.values():
+            if path in child.leaves and self.is_up(child):
+                return child.leaves[path]
+        return None
+
+    def leaf_addresses(self) -> tuple[tuple[str, str], ...]:
+        """Every leaf below the children that are up."""
+        return tuple(sorted(
+            (path, address)
+            for child in self._children.values() if self.is_up(child)
+            for path, address in child.leaves.items()
+        ))
 
     async def close(self) -> None:
         for child in self._children.values():

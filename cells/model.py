@@ -22,6 +22,7 @@ class ListQuery:
     project: str = ""
     state: InstanceState | None = None
     name_prefix: str = ""
+    sort: str = "name"  # or "created_at"
 
     def matches(self, instance: Instance) -> bool:
         return (
@@ -55,6 +56,7 @@ class ChildReport:
     name: str
     capacity: CellCapacity
     changes: tuple[InstanceChange, ...] = ()
+    leaf_addresses: tuple[tuple[str, str], ...] = ()  # (leaf path, address) below
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,22 +5,31 @@ records uuid -> child before forwarding (so a racing call finds it), and
 tries the next child when one answers RESOURCE_EXHAUSTED. Every other call
 looks the uuid up in the location index and forwards it to that child, with
 the caller's remaining deadline and the hop count.
+
+The index heals itself: a uuid it does not know is looked for in every child
+at once (Locate) before the answer is NOT_FOUND, and a child that answers
+NOT_FOUND for a uuid the index sent it has its row evicted and the uuid is
+located again, once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid as uuidlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableSequence, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from bestmatch.api import HostState, RequestSpec, Selector
 from cells.backend import ChangeLog, Identity
 from cells.call import Call
+from cells.client import AsyncCellClient
 from cells.errors import (
     AlreadyExists,
+    CellError,
     DeadlineExceeded,
     InvalidArgument,
     NotFound,
@@ -29,19 +38,21 @@ from cells.errors import (
 )
 from cells.membership import Child, Children
 from cells.model import ChildReport, InstanceChange, InstancePage, ListQuery, Located
+from cells.paging import batch_size, merge_pages, ordered_after, page_size, sort_key
+from cells.retry import with_retries
 from cells.topology import CellCapacity, CellNode
 from cells.validate import check_boot, check_uuid
 from routing.errors import NotInSubtree, UnknownInstance
 from routing.index import Location, LocationIndex
 from routing.path import CellPath
-from virt.model import Action, BootSpec, Instance, InstanceState
+from virt.model import Action, BootSpec, Instance, InstanceState, Resources
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Topology and List ask every child; one that has not answered by then is
-# shown as unreachable instead of holding up the answer.
-FANOUT_TIMEOUT = 1.0
+# Locate and Topology ask every child; one that has not answered by then is
+# treated as unreachable instead of holding up the answer.
+FANOUT_TIMEOUT = 2.0
 
 
 class RouterCell:
@@ -52,12 +63,17 @@ class RouterCell:
         index: LocationIndex,
         selector: Selector,
         child_timeout: float,
+        list_timeout: float = 1.0,
+        direct_to_leaf: bool = False,
     ) -> None:
         self.identity = identity
         self.children = children
         self._index = index
         self._selector = selector
         self._child_timeout = child_timeout
+        self._list_timeout = list_timeout
+        self._direct = direct_to_leaf
+        self._leaf_links: dict[str, AsyncCellClient] = {}
         self._changes = ChangeLog()
 
     # ------------------------------------------------------------ boot
@@ -127,12 +143,16 @@ class RouterCell:
 
     async def _boot_in(self, child: Child, spec: BootSpec, call: Call) -> Instance:
         self._index.record(
-            Location(spec.uuid, child.name, "", "", spec.project,
-                     InstanceState.BUILDING.value, spec.request_id, pending=True)
+            Location(spec.uuid, child.name, "", "", spec.project, InstanceState.BUILDING.value,
+                     spec.request_id, pending=True, name=spec.name, created_at=time.time())
         )
         try:
-            instance = await child.link().boot(
-                spec, timeout=call.remaining(self._child_timeout), metadata=call.downstream()
+            instance = await with_retries(
+                lambda: child.link().boot(
+                    spec, timeout=call.remaining(self._child_timeout), metadata=call.downstream()
+                ),
+                call,
+                idempotent=True,  # every cell de-duplicates boots by request id
             )
         except (Unavailable, DeadlineExceeded):
             # The outcome is unknown: keep the pending row so that a retry
@@ -141,72 +161,195 @@ class RouterCell:
         except BaseException:
             self._index.forget(spec.uuid)
             raise
-        self._index.set_state(instance.uuid, instance.state.value, instance.cell_path,
-                              instance.host)
+        self._index.record(_location_of(instance, child.name))
         self._note(instance)
         return instance
 
     # ---------------------------------------------------------- actions
 
     async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
-        child = self._route(uuid)
-        try:
-            instance = await child.link().act(
-                uuid, action, wait,
-                timeout=call.remaining(self._child_timeout), metadata=call.downstream(),
-            )
-        except NotFound:
-            self._index.forget(uuid)  # the child no longer has it: drop the stale row
-            raise
+        check_uuid(uuid)
+        instance = await self._routed(
+            uuid, call,
+            lambda link, timeout: link.act(uuid, action, wait, timeout=timeout,
+                                           metadata=call.downstream()),
+            idempotent=False,
+            direct=True,
+        )
         if action is Action.DELETE and instance.state is InstanceState.DELETED:
             self._index.forget(uuid)  # at once, so the uuid is NOT_FOUND from here on
         # Other state changes reach the index with the child's next report,
         # in one transaction per report instead of one write per call.
         return instance
 
-    def _route(self, uuid: str) -> Child:
-        check_uuid(uuid)
-        loc = self._index.lookup(uuid)
-        if loc is None:
-            raise UnknownInstance(uuid)
-        return self.children.require_up(loc.child)
-
-    # ------------------------------------------------------------ reads
-
     async def get(self, uuid: str, call: Call) -> Instance:
-        child = self._route(uuid)
-        timeout = call.remaining(self._child_timeout)
-        return await child.link().get(uuid, timeout=timeout, metadata=call.downstream())
+        check_uuid(uuid)
+        return await self._routed(
+            uuid, call,
+            lambda link, timeout: link.get(uuid, timeout=timeout, metadata=call.downstream()),
+            idempotent=True,
+            direct=True,
+        )
 
     async def locate(self, uuid: str, call: Call) -> Located:
-        child = self._route(uuid)
+        check_uuid(uuid)
         loc = self._index.lookup(uuid)
         if loc is not None and loc.cell_path and not loc.pending:
             return Located(uuid, loc.cell_path, loc.host)
-        timeout = call.remaining(self._child_timeout)
-        return await child.link().locate(uuid, timeout=timeout, metadata=call.downstream())
+        return await self._routed(
+            uuid, call,
+            lambda link, timeout: link.locate(uuid, timeout=timeout, metadata=call.downstream()),
+            idempotent=True,
+        )
+
+    async def _routed(
+        self,
+        uuid: str,
+        call: Call,
+        send: Callable[[AsyncCellClient, float], Awaitable[T]],
+        *,
+        idempotent: bool,
+        direct: bool = False,
+    ) -> T:
+        """Send a call about `uuid` to the child that has it, healing the index."""
+        loc = self._index.lookup(uuid) or await self._relocate(uuid, call)
+        if direct and self._direct:
+            answer = await self._try_direct(loc, call, send)
+            if answer is not None:
+                return answer[0]
+
+        async def attempt(child: Child) -> T:
+            return await with_retries(
+                lambda: send(child.link(), call.remaining(self._child_timeout)),
+                call, idempotent=idempotent,
+            )
+
+        try:
+            return await attempt(self.children.require_up(loc.child))
+        except NotFound:
+            if loc.pending:
+                raise  # a boot is under way there: the row is not stale
+            # Stale: the child no longer has it. Evict, look once more.
+            self._index.forget(uuid)
+            moved = await self._relocate(uuid, call)
+            return await attempt(self.children.require_up(moved.child))
+
+    async def _relocate(self, uuid: str, call: Call) -> Location:
+        """Ask every child at once where `uuid` is; record and return the answer.
+
+        UnknownInstance when every child answered that it has no such
+        instance; Unavailable when some did not answer (it may be there).
+        """
+        timeout = min(call.remaining(self._child_timeout), FANOUT_TIMEOUT)
+        up = [c for c in self.children if self.children.is_up(c)]
+        answers = await self._fanout(
+            up, lambda c: c.link().locate(uuid, timeout=timeout, metadata=call.downstream())
+        )
+        silent = []
+        for child, answer in answers:
+            if isinstance(answer, Located):
+                found = Location(uuid, child.name, answer.cell_path, answer.host,
+                                 state=InstanceState.UNKNOWN.value)
+                self._index.record(found)
+                log.info("index healed: %s is in %s", uuid, answer.cell_path)
+                return found
+            if not isinstance(answer, NotFound):
+                silent.append(child.path)
+        silent += [c.path for c in self.children if c not in up]
+        if silent:
+            raise Unavailable(
+                f"instance {uuid} is not in the index of {self.identity.path}, and"
+                f" {', '.join(sorted(silent))} did not answer to say whether they have it"
+            )
+        raise UnknownInstance(uuid)
+
+    async def _try_direct(
+        self, loc: Location, call: Call, send: Callable[[AsyncCellClient, float], Awaitable[T]]
+    ) -> tuple[T] | None:
+        """Send straight to the leaf when its address is known; None to go hop by hop."""
+        address = self.children.leaf_address(loc.cell_path) if loc.cell_path else None
+        if address is None:
+            return None
+        link = self._leaf_links.get(address)
+        if link is None:
+            link = self._leaf_links[address] = AsyncCellClient(address)
+            link.label = f"cell {loc.cell_path} ({address})"
+        try:
+            return (await send(link, call.remaining(self._child_timeout)),)
+        except (Unavailable, NotFound) as exc:
+            log.info("direct call to %s failed (%s); routing hop by hop", loc.cell_path, exc)
+            return None
+
+    # ------------------------------------------------------------ lists
 
     async def list(self, query: ListQuery, call: Call) -> InstancePage:
-        timeout = min(call.remaining(self._child_timeout), FANOUT_TIMEOUT)
-        answers = await self._fanout(
-            lambda c: c.link().list(query, timeout=timeout, metadata=call.downstream()))
-        instances: list[Instance] = []
+        sort_key(query.sort)  # refuse an unknown sort before asking anyone
+        limit = page_size(query)
+        children = list(self.children)
+        batch = batch_size(limit, len(children))
+        deadline = time.monotonic() + min(call.remaining(self._child_timeout),
+                                          self._list_timeout)
         unreachable: list[str] = []
-        for child, answer in answers:
-            if isinstance(answer, InstancePage):
-                instances.extend(answer.instances)
-                unreachable.extend(answer.unreachable_cells)
-            else:
+        streams = [self._child_stream(c, query, batch, deadline, call, unreachable)
+                   for c in children]
+        page, token = await merge_pages(streams, query)
+        return InstancePage(tuple(page), token, tuple(sorted(set(unreachable))))
+
+    async def _child_stream(
+        self, child: Child, query: ListQuery, batch: int, deadline: float, call: Call,
+        unreachable: MutableSequence[str],
+    ) -> AsyncIterator[Instance]:
+        """One child's entries in order, fetched `batch` at a time.
+
+        A child that is down or does not answer by `deadline` is replaced by
+        the entries the index knows for it, with state UNKNOWN.
+        """
+        token = query.page_token
+        while True:
+            asked = replace(query, limit=batch, page_token=token)
+            try:
+                if not self.children.is_up(child):
+                    raise Unavailable(f"cell {child.path} is down")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DeadlineExceeded(f"cell {child.path} did not answer in time")
+                page = await child.link().list(asked, timeout=left,
+                                               metadata=call.downstream())
+            except CellError as exc:
+                if isinstance(exc, InvalidArgument):
+                    raise
                 unreachable.append(child.path)
-        instances.sort(key=lambda i: (i.name, i.uuid))
-        if query.limit:
-            instances = instances[: query.limit]
-        return InstancePage(tuple(instances), "", tuple(unreachable))
+                for stub in self._stubs(child, asked):
+                    yield stub
+                return
+            unreachable.extend(page.unreachable_cells)
+            for instance in page.instances:
+                yield instance
+            if not page.next_page_token:
+                return
+            token = page.next_page_token
+
+    def _stubs(self, child: Child, query: ListQuery) -> Sequence[Instance]:
+        """What the index knows of `child`'s instances, as UNKNOWN entries."""
+        if query.state not in (None, InstanceState.UNKNOWN):
+            return []
+        known = (
+            Instance(uuid=loc.uuid, name=loc.name, state=InstanceState.UNKNOWN,
+                     flavor=Resources(), host=loc.host, cell_path=loc.cell_path or child.path,
+                     project=loc.project, request_id=loc.request_id or "",
+                     created_at=datetime.fromtimestamp(loc.created_at, UTC)
+                     if loc.created_at else None)
+            for loc in self._index.in_child(child.name)
+        )
+        return ordered_after(known, replace(query, state=None))
+
+    # --------------------------------------------------------- topology
 
     async def topology(self, call: Call) -> CellNode:
         timeout = min(call.remaining(self._child_timeout), FANOUT_TIMEOUT)
+        children = list(self.children)
         answers = await self._fanout(
-            lambda c: c.link().topology(timeout=timeout, metadata=call.downstream()))
+            children, lambda c: c.link().topology(timeout=timeout, metadata=call.downstream()))
         nodes = []
         for child, answer in answers:
             if isinstance(answer, CellNode):
@@ -226,12 +369,10 @@ class RouterCell:
         )
 
     async def _fanout(
-        self, ask: Callable[[Child], Awaitable[T]]
+        self, children: Sequence[Child], ask: Callable[[Child], Awaitable[T]]
     ) -> Sequence[tuple[Child, T | BaseException]]:
-        """Ask every child concurrently; failures come back as exceptions."""
-        children = list(self.children)
-        calls = [ask(c) for c in children]
-        answers = await asyncio.gather(*calls, return_exceptions=True)
+        """Ask `children` concurrently; failures come back as exceptions."""
+        answers = await asyncio.gather(*(ask(c) for c in children), return_exceptions=True)
         return list(zip(children, answers, strict=True))
 
     # ------------------------------------------------- parent service
@@ -257,6 +398,9 @@ class RouterCell:
         sets = [set(c.capabilities) for c in self.children]
         return tuple(sorted(set.intersection(*sets))) if sets else ()
 
+    def leaf_addresses(self) -> tuple[tuple[str, str], ...]:
+        return self.children.leaf_addresses()
+
     def changes(self) -> ChangeLog:
         return self._changes
 
@@ -264,6 +408,8 @@ class RouterCell:
         pass  # children push their capacity; nothing to fetch
 
     async def close(self) -> None:
+        for link in self._leaf_links.values():
+            await link.close()
         await self.children.close()
 
     def _note(self, instance: Instance) -> None:
@@ -271,3 +417,9 @@ class RouterCell:
             InstanceChange(instance.uuid, instance.state, instance.cell_path, instance.host)
         )
 
+
+def _location_of(instance: Instance, child: str) -> Location:
+    created = instance.created_at.timestamp() if instance.created_at else time.time()
+    return Location(instance.uuid, child, instance.cell_path, instance.host, instance.project,
+                    instance.state.value, instance.request_id or None, pending=False,
+                    name=instance.name, created_at=created)

@@ -222,7 +222,7 @@ class CellServer:
             return LeafCell(self.identity, driver, index, load_selector(cfg.leaf.selector))
         children = Children(index.engine, self.identity, cfg.report_interval * cfg.down_after)
         return RouterCell(self.identity, children, index, load_selector(cfg.selector),
-                          cfg.child_timeout)
+                          cfg.child_timeout, cfg.list_timeout, cfg.direct_to_leaf)
 
     async def registered(self, timeout: float) -> None:
         """Wait until the parent has accepted this cell (at once for the top)."""

@@ -53,7 +53,7 @@ class Uplink:
         await self._backend.refresh()
         changes = self._backend.changes().take()
         report = ChildReport(self._backend.identity.name, self._backend.capacity(),
-                             tuple(changes))
+                             tuple(changes), self._backend.leaf_addresses())
         try:
             register_again, path = await self._parent.report(report, timeout=self._interval * 2)
         except CellError:

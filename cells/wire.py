@@ -161,6 +161,7 @@ def query_to_pb(q: ListQuery) -> pb.ListRequest:
         project=q.project,
         state=state_to_pb(q.state),
         name_prefix=q.name_prefix,
+        sort=q.sort,
     )
 
 
@@ -171,6 +172,7 @@ def query_from_pb(m: pb.ListRequest) -> ListQuery:
         project=m.project,
         state=state_from_pb(m.state),
         name_prefix=m.name_prefix,
+        sort=m.sort or "name",
     )
 
 
@@ -298,6 +300,7 @@ def report_to_pb(r: ChildReport) -> pb.ReportRequest:
             )
             for c in r.changes
         ],
+        leaf_addresses=dict(r.leaf_addresses),
     )
 
 
@@ -310,4 +313,5 @@ def report_from_pb(m: pb.ReportRequest) -> ChildReport:
                            c.cell_path, c.host)
             for c in m.changes
         ),
+        leaf_addresses=tuple(sorted(m.leaf_addresses.items())),
     )

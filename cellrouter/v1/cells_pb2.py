@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x65llrouter/v1/cells.proto\x12\rcellrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\";\n\x06\x46lavor\x12\r\n\x05vcpus\x18\x01 \x01(\x03\x12\x11\n\tmemory_mb\x18\x02 \x01(\x03\x12\x0f\n\x07\x64isk_gb\x18\x03 \x01(\x03\"0\n\x04Port\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x0b\n\x03mac\x18\x02 \x01(\t\x12\n\n\x02ip\x18\x03 \x01(\t\"\xe2\x02\n\x08Instance\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12+\n\x05state\x18\x03 \x01(\x0e\x32\x1c.cellrouter.v1.InstanceState\x12\x11\n\tcell_path\x18\x04 \x01(\t\x12\x0c\n\x04host\x18\x05 \x01(\t\x12%\n\x06\x66lavor\x18\x06 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12\r\n\x05image\x18\x07 \x01(\t\x12\"\n\x05ports\x18\x08 \x03(\x0b\x32\x13.cellrouter.v1.Port\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07project\x18\x0b \x01(\t\x12\x12\n\nrequest_id\x18\x0c \x01(\t\x12\r\n\x05\x66\x61ult\x18\r \x01(\t\"\xa1\x02\n\x0b\x42ootRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12%\n\x06\x66lavor\x18\x03 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12\r\n\x05image\x18\x04 \x01(\t\x12\"\n\x05ports\x18\x05 \x03(\x0b\x32\x13.cellrouter.v1.Port\x12\x34\n\x05hints\x18\x06 \x03(\x0b\x32%.cellrouter.v1.BootRequest.HintsEntry\x12\x13\n\x0btarget_cell\x18\x07 \x01(\t\x12\x0f\n\x07project\x18\x08 \x01(\t\x12\x0c\n\x04uuid\x18\t \x01(\t\x1a,\n\nHintsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"+\n\rActionRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x08\"9\n\rRebootRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x08\x12\x0c\n\x04hard\x18\x03 \x01(\x08\"\x1a\n\nGetRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\"\x83\x01\n\x0bListRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0f\n\x07project\x18\x03 \x01(\t\x12+\n\x05state\x18\x04 \x01(\x0e\x32\x1c.cellrouter.v1.InstanceState\x12\x13\n\x0bname_prefix\x18\x05 \x01(\t\"n\n\x0cListResponse\x12*\n\tinstances\x18\x01 \x03(\x0b\x32\x17.cellrouter.v1.Instance\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x19\n\x11unreachable_cells\x18\x03 \x03(\t\"\x1d\n\rLocateRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\"?\n\x0eLocateResponse\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x11\n\tcell_path\x18\x02 \x01(\t\x12\x0c\n\x04host\x18\x03 \x01(\t\"\xb6\x01\n\x08\x43\x61pacity\x12$\n\x05total\x18\x01 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12#\n\x04used\x18\x02 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12+\n\x0clargest_free\x18\x03 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12\r\n\x05hosts\x18\x04 \x01(\x05\x12\x10\n\x08hosts_up\x18\x05 \x01(\x05\x12\x11\n\tinstances\x18\x06 \x01(\x03\"C\n\x08HostInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x08\x63\x61pacity\x18\x02 \x01(\x0b\x32\x17.cellrouter.v1.Capacity\"\xcc\x02\n\x08\x43\x65llNode\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12%\n\x04kind\x18\x03 \x01(\x0e\x32\x17.cellrouter.v1.CellKind\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\x12)\n\x06status\x18\x05 \x01(\x0e\x32\x19.cellrouter.v1.CellStatus\x12)\n\x08\x63\x61pacity\x18\x06 \x01(\x0b\x32\x17.cellrouter.v1.Capacity\x12\x14\n\x0c\x63\x61pabilities\x18\x07 \x03(\t\x12)\n\x08\x63hildren\x18\x08 \x03(\x0b\x32\x17.cellrouter.v1.CellNode\x12&\n\x05hosts\x18\t \x03(\x0b\x32\x17.cellrouter.v1.HostInfo\x12-\n\tlast_seen\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x11\n\x0fTopologyRequest\"m\n\x0fRegisterRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12%\n\x04kind\x18\x03 \x01(\x0e\x32\x17.cellrouter.v1.CellKind\x12\x14\n\x0c\x63\x61pabilities\x18\x04 \x03(\t\"<\n\x10RegisterResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x1a\n\x12report_interval_ms\x18\x02 \x01(\x05\"l\n\x0eInstanceChange\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12+\n\x05state\x18\x02 \x01(\x0e\x32\x1c.cellrouter.v1.InstanceState\x12\x11\n\tcell_path\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\"x\n\rReportRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x08\x63\x61pacity\x18\x02 \x01(\x0b\x32\x17.cellrouter.v1.Capacity\x12.\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x1d.cellrouter.v1.InstanceChange\"6\n\x0eReportResponse\x12\x16\n\x0eregister_again\x18\x01 \x01(\x08\x12\x0c\n\x04path\x18\x02 \x01(\t*\x8d\x01\n\rInstanceState\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x42UILDING\x10\x01\x12\n\n\x06\x41\x43TIVE\x10\x02\x12\n\n\x06PAUSED\x10\x03\x12\r\n\tSUSPENDED\x10\x04\x12\x0b\n\x07STOPPED\x10\x05\x12\x0b\n\x07\x44\x45LETED\x10\x06\x12\t\n\x05\x45RROR\x10\x07\x12\x0b\n\x07UNKNOWN\x10\x08*O\n\x08\x43\x65llKind\x12\x19\n\x15\x43\x45LL_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x45LL_KIND_ROUTER\x10\x01\x12\x12\n\x0e\x43\x45LL_KIND_LEAF\x10\x02*E\n\nCellStatus\x12\x1b\n\x17\x43\x45LL_STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x43\x45LL_UP\x10\x01\x12\r\n\tCELL_DOWN\x10\x02\x32\xd2\x06\n\x05\x43\x65lls\x12;\n\x04\x42oot\x12\x1a.cellrouter.v1.BootRequest\x1a\x17.cellrouter.v1.Instance\x12>\n\x05Pause\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12@\n\x07Unpause\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12@\n\x07Suspend\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x06Resume\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x06Reboot\x12\x1c.cellrouter.v1.RebootRequest\x1a\x17.cellrouter.v1.Instance\x12=\n\x04Stop\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12>\n\x05Start\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x06\x44\x65lete\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12\x39\n\x03Get\x12\x19.cellrouter.v1.GetRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x04List\x12\x1a.cellrouter.v1.ListRequest\x1a\x1b.cellrouter.v1.ListResponse\x12\x45\n\x06Locate\x12\x1c.cellrouter.v1.LocateRequest\x1a\x1d.cellrouter.v1.LocateResponse\x12\x43\n\x08Topology\x12\x1e.cellrouter.v1.TopologyRequest\x1a\x17.cellrouter.v1.CellNode2\x9c\x01\n\x06Parent\x12K\n\x08Register\x12\x1e.cellrouter.v1.RegisterRequest\x1a\x1f.cellrouter.v1.RegisterResponse\x12\x45\n\x06Report\x12\x1c.cellrouter.v1.ReportRequest\x1a\x1d.cellrouter.v1.ReportResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x65llrouter/v1/cells.proto\x12\rcellrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\";\n\x06\x46lavor\x12\r\n\x05vcpus\x18\x01 \x01(\x03\x12\x11\n\tmemory_mb\x18\x02 \x01(\x03\x12\x0f\n\x07\x64isk_gb\x18\x03 \x01(\x03\"0\n\x04Port\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x0b\n\x03mac\x18\x02 \x01(\t\x12\n\n\x02ip\x18\x03 \x01(\t\"\xe2\x02\n\x08Instance\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12+\n\x05state\x18\x03 \x01(\x0e\x32\x1c.cellrouter.v1.InstanceState\x12\x11\n\tcell_path\x18\x04 \x01(\t\x12\x0c\n\x04host\x18\x05 \x01(\t\x12%\n\x06\x66lavor\x18\x06 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12\r\n\x05image\x18\x07 \x01(\t\x12\"\n\x05ports\x18\x08 \x03(\x0b\x32\x13.cellrouter.v1.Port\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07project\x18\x0b \x01(\t\x12\x12\n\nrequest_id\x18\x0c \x01(\t\x12\r\n\x05\x66\x61ult\x18\r \x01(\t\"\xa1\x02\n\x0b\x42ootRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12%\n\x06\x66lavor\x18\x03 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12\r\n\x05image\x18\x04 \x01(\t\x12\"\n\x05ports\x18\x05 \x03(\x0b\x32\x13.cellrouter.v1.Port\x12\x34\n\x05hints\x18\x06 \x03(\x0b\x32%.cellrouter.v1.BootRequest.HintsEntry\x12\x13\n\x0btarget_cell\x18\x07 \x01(\t\x12\x0f\n\x07project\x18\x08 \x01(\t\x12\x0c\n\x04uuid\x18\t \x01(\t\x1a,\n\nHintsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"+\n\rActionRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x08\"9\n\rRebootRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x08\x12\x0c\n\x04hard\x18\x03 \x01(\x08\"\x1a\n\nGetRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\"\x91\x01\n\x0bListRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0f\n\x07project\x18\x03 \x01(\t\x12+\n\x05state\x18\x04 \x01(\x0e\x32\x1c.cellrouter.v1.InstanceState\x12\x13\n\x0bname_prefix\x18\x05 \x01(\t\x12\x0c\n\x04sort\x18\x06 \x01(\t\"n\n\x0cListResponse\x12*\n\tinstances\x18\x01 \x03(\x0b\x32\x17.cellrouter.v1.Instance\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x19\n\x11unreachable_cells\x18\x03 \x03(\t\"\x1d\n\rLocateRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\"?\n\x0eLocateResponse\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x11\n\tcell_path\x18\x02 \x01(\t\x12\x0c\n\x04host\x18\x03 \x01(\t\"\xb6\x01\n\x08\x43\x61pacity\x12$\n\x05total\x18\x01 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12#\n\x04used\x18\x02 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12+\n\x0clargest_free\x18\x03 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12\r\n\x05hosts\x18\x04 \x01(\x05\x12\x10\n\x08hosts_up\x18\x05 \x01(\x05\x12\x11\n\tinstances\x18\x06 \x01(\x03\"C\n\x08HostInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x08\x63\x61pacity\x18\x02 \x01(\x0b\x32\x17.cellrouter.v1.Capacity\"\xcc\x02\n\x08\x43\x65llNode\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12%\n\x04kind\x18\x03 \x01(\x0e\x32\x17.cellrouter.v1.CellKind\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\x12)\n\x06status\x18\x05 \x01(\x0e\x32\x19.cellrouter.v1.CellStatus\x12)\n\x08\x63\x61pacity\x18\x06 \x01(\x0b\x32\x17.cellrouter.v1.Capacity\x12\x14\n\x0c\x63\x61pabilities\x18\x07 \x03(\t\x12)\n\x08\x63hildren\x18\x08 \x03(\x0b\x32\x17.cellrouter.v1.CellNode\x12&\n\x05hosts\x18\t \x03(\x0b\x32\x17.cellrouter.v1.HostInfo\x12-\n\tlast_seen\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x11\n\x0fTopologyRequest\"m\n\x0fRegisterRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12%\n\x04kind\x18\x03 \x01(\x0e\x32\x17.cellrouter.v1.CellKind\x12\x14\n\x0c\x63\x61pabilities\x18\x04 \x03(\t\"<\n\x10RegisterResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x1a\n\x12report_interval_ms\x18\x02 \x01(\x05\"l\n\x0eInstanceChange\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12+\n\x05state\x18\x02 \x01(\x0e\x32\x1c.cellrouter.v1.InstanceState\x12\x11\n\tcell_path\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\"\xf7\x01\n\rReportRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x08\x63\x61pacity\x18\x02 \x01(\x0b\x32\x17.cellrouter.v1.Capacity\x12.\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x1d.cellrouter.v1.InstanceChange\x12G\n\x0eleaf_addresses\x18\x04 \x03(\x0b\x32/.cellrouter.v1.ReportRequest.LeafAddressesEntry\x1a\x34\n\x12LeafAddressesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"6\n\x0eReportResponse\x12\x16\n\x0eregister_again\x18\x01 \x01(\x08\x12\x0c\n\x04path\x18\x02 \x01(\t*\x8d\x01\n\rInstanceState\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x42UILDING\x10\x01\x12\n\n\x06\x41\x43TIVE\x10\x02\x12\n\n\x06PAUSED\x10\x03\x12\r\n\tSUSPENDED\x10\x04\x12\x0b\n\x07STOPPED\x10\x05\x12\x0b\n\x07\x44\x45LETED\x10\x06\x12\t\n\x05\x45RROR\x10\x07\x12\x0b\n\x07UNKNOWN\x10\x08*O\n\x08\x43\x65llKind\x12\x19\n\x15\x43\x45LL_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x45LL_KIND_ROUTER\x10\x01\x12\x12\n\x0e\x43\x45LL_KIND_LEAF\x10\x02*E\n\nCellStatus\x12\x1b\n\x17\x43\x45LL_STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x43\x45LL_UP\x10\x01\x12\r\n\tCELL_DOWN\x10\x02\x32\xd2\x06\n\x05\x43\x65lls\x12;\n\x04\x42oot\x12\x1a.cellrouter.v1.BootRequest\x1a\x17.cellrouter.v1.Instance\x12>\n\x05Pause\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12@\n\x07Unpause\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12@\n\x07Suspend\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x06Resume\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x06Reboot\x12\x1c.cellrouter.v1.RebootRequest\x1a\x17.cellrouter.v1.Instance\x12=\n\x04Stop\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12>\n\x05Start\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x06\x44\x65lete\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12\x39\n\x03Get\x12\x19.cellrouter.v1.GetRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x04List\x12\x1a.cellrouter.v1.ListRequest\x1a\x1b.cellrouter.v1.ListResponse\x12\x45\n\x06Locate\x12\x1c.cellrouter.v1.LocateRequest\x1a\x1d.cellrouter.v1.LocateResponse\x12\x43\n\x08Topology\x12\x1e.cellrouter.v1.TopologyRequest\x1a\x17.cellrouter.v1.CellNode2\x9c\x01\n\x06Parent\x12K\n\x08Register\x12\x1e.cellrouter.v1.RegisterRequest\x1a\x1f.cellrouter.v1.RegisterResponse\x12\x45\n\x06Report\x12\x1c.cellrouter.v1.ReportRequest\x1a\x1d.cellrouter.v1.ReportResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,12 +34,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_BOOTREQUEST_HINTSENTRY']._loaded_options = None
   _globals['_BOOTREQUEST_HINTSENTRY']._serialized_options = b'8\001'
-  _globals['_INSTANCESTATE']._serialized_start=2381
-  _globals['_INSTANCESTATE']._serialized_end=2522
-  _globals['_CELLKIND']._serialized_start=2524
-  _globals['_CELLKIND']._serialized_end=2603
-  _globals['_CELLSTATUS']._serialized_start=2605
-  _globals['_CELLSTATUS']._serialized_end=2674
+  _globals['_REPORTREQUEST_LEAFADDRESSESENTRY']._loaded_options = None
+  _globals['_REPORTREQUEST_LEAFADDRESSESENTRY']._serialized_options = b'8\001'
+  _globals['_INSTANCESTATE']._serialized_start=2523
+  _globals['_INSTANCESTATE']._serialized_end=2664
+  _globals['_CELLKIND']._serialized_start=2666
+  _globals['_CELLKIND']._serialized_end=2745
+  _globals['_CELLSTATUS']._serialized_start=2747
+  _globals['_CELLSTATUS']._serialized_end=2816
   _globals['_FLAVOR']._serialized_start=77
   _globals['_FLAVOR']._serialized_end=136
   _globals['_PORT']._serialized_start=138
@@ -57,33 +59,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETREQUEST']._serialized_start=941
   _globals['_GETREQUEST']._serialized_end=967
   _globals['_LISTREQUEST']._serialized_start=970
-  _globals['_LISTREQUEST']._serialized_end=1101
-  _globals['_LISTRESPONSE']._serialized_start=1103
-  _globals['_LISTRESPONSE']._serialized_end=1213
-  _globals['_LOCATEREQUEST']._serialized_start=1215
-  _globals['_LOCATEREQUEST']._serialized_end=1244
-  _globals['_LOCATERESPONSE']._serialized_start=1246
-  _globals['_LOCATERESPONSE']._serialized_end=1309
-  _globals['_CAPACITY']._serialized_start=1312
-  _globals['_CAPACITY']._serialized_end=1494
-  _globals['_HOSTINFO']._serialized_start=1496
-  _globals['_HOSTINFO']._serialized_end=1563
-  _globals['_CELLNODE']._serialized_start=1566
-  _globals['_CELLNODE']._serialized_end=1898
-  _globals['_TOPOLOGYREQUEST']._serialized_start=1900
-  _globals['_TOPOLOGYREQUEST']._serialized_end=1917
-  _globals['_REGISTERREQUEST']._serialized_start=1919
-  _globals['_REGISTERREQUEST']._serialized_end=2028
-  _globals['_REGISTERRESPONSE']._serialized_start=2030
-  _globals['_REGISTERRESPONSE']._serialized_end=2090
-  _globals['_INSTANCECHANGE']._serialized_start=2092
-  _globals['_INSTANCECHANGE']._serialized_end=2200
-  _globals['_REPORTREQUEST']._serialized_start=2202
-  _globals['_REPORTREQUEST']._serialized_end=2322
-  _globals['_REPORTRESPONSE']._serialized_start=2324
-  _globals['_REPORTRESPONSE']._serialized_end=2378
-  _globals['_CELLS']._serialized_start=2677
-  _globals['_CELLS']._serialized_end=3527
-  _globals['_PARENT']._serialized_start=3530
-  _globals['_PARENT']._serialized_end=3686
+  _globals['_LISTREQUEST']._serialized_end=1115
+  _globals['_LISTRESPONSE']._serialized_start=1117
+  _globals['_LISTRESPONSE']._serialized_end=1227
+  _globals['_LOCATEREQUEST']._serialized_start=1229
+  _globals['_LOCATEREQUEST']._serialized_end=1258
+  _globals['_LOCATERESPONSE']._serialized_start=1260
+  _globals['_LOCATERESPONSE']._serialized_end=1323
+  _globals['_CAPACITY']._serialized_start=1326
+  _globals['_CAPACITY']._serialized_end=1508
+  _globals['_HOSTINFO']._serialized_start=1510
+  _globals['_HOSTINFO']._serialized_end=1577
+  _globals['_CELLNODE']._serialized_start=1580
+  _globals['_CELLNODE']._serialized_end=1912
+  _globals['_TOPOLOGYREQUEST']._serialized_start=1914
+  _globals['_TOPOLOGYREQUEST']._serialized_end=1931
+  _globals['_REGISTERREQUEST']._serialized_start=1933
+  _globals['_REGISTERREQUEST']._serialized_end=2042
+  _globals['_REGISTERRESPONSE']._serialized_start=2044
+  _globals['_REGISTERRESPONSE']._serialized_end=2104
+  _globals['_INSTANCECHANGE']._serialized_start=2106
+  _globals['_INSTANCECHANGE']._serialized_end=2214
+  _globals['_REPORTREQUEST']._serialized_start=2217
+  _globals['_REPORTREQUEST']._serialized_end=2464
+  _globals['_REPORTREQUEST_LEAFADDRESSESENTRY']._serialized_start=2412
+  _globals['_REPORTREQUEST_LEAFADDRESSESENTRY']._serialized_end=2464
+  _globals['_REPORTRESPONSE']._serialized_start=2466
+  _globals['_REPORTRESPONSE']._serialized_end=2520
+  _globals['_CELLS']._serialized_start=2819
+  _globals['_CELLS']._serialized_end=3669
+  _globals['_PARENT']._serialized_start=3672
+  _globals['_PARENT']._serialized_end=3828
 # @@protoc_insertion_point(module_scope)

@@ -153,18 +153,20 @@ class GetRequest(_message.Message):
     def __init__(self, uuid: _Optional[str] = ...) -> None: ...
 
 class ListRequest(_message.Message):
-    __slots__ = ("limit", "page_token", "project", "state", "name_prefix")
+    __slots__ = ("limit", "page_token", "project", "state", "name_prefix", "sort")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     NAME_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    SORT_FIELD_NUMBER: _ClassVar[int]
     limit: int
     page_token: str
     project: str
     state: InstanceState
     name_prefix: str
-    def __init__(self, limit: _Optional[int] = ..., page_token: _Optional[str] = ..., project: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., name_prefix: _Optional[str] = ...) -> None: ...
+    sort: str
+    def __init__(self, limit: _Optional[int] = ..., page_token: _Optional[str] = ..., project: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., name_prefix: _Optional[str] = ..., sort: _Optional[str] = ...) -> None: ...
 
 class ListResponse(_message.Message):
     __slots__ = ("instances", "next_page_token", "unreachable_cells")
@@ -277,14 +279,23 @@ class InstanceChange(_message.Message):
     def __init__(self, uuid: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
 
 class ReportRequest(_message.Message):
-    __slots__ = ("name", "capacity", "changes")
+    __slots__ = ("name", "capacity", "changes", "leaf_addresses")
+    class LeafAddressesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
     CHANGES_FIELD_NUMBER: _ClassVar[int]
+    LEAF_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
     name: str
     capacity: Capacity
     changes: _containers.RepeatedCompositeFieldContainer[InstanceChange]
-    def __init__(self, name: _Optional[str] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[InstanceChange, _Mapping]]] = ...) -> None: ...
+    leaf_addresses: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[InstanceChange, _Mapping]]] = ..., leaf_addresses: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ReportResponse(_message.Message):
     __slots__ = ("register_again", "path")
