@@ -3,6 +3,7 @@
     [cell]
     name = "eu-a"                     # required; lowercase letters, digits, - and _
     listen = "127.0.0.1:50061"        # required
+    advertise = ""                    # the address the parent should call; default: listen
     parent = "127.0.0.1:50051"        # omit for the top cell
     state_dir = "/var/lib/cellrouter/eu-a"
     database_url = ""                 # default: sqlite:///STATE_DIR/cell.db
@@ -54,6 +55,7 @@ class CellConfig:
     listen: str
     state_dir: Path
     parent: str = ""
+    advertise: str = ""
     database_url: str = ""
     report_interval: float = 1.0
     down_after: int = 3
@@ -75,8 +77,8 @@ class CellConfig:
         return self.database_url or f"sqlite:///{self.state_dir / 'cell.db'}"
 
 
-_CELL_KEYS = {
-    "name", "listen", "parent", "state_dir", "database_url", "report_interval",
+CELL_KEYS = {
+    "name", "listen", "advertise", "parent", "state_dir", "database_url", "report_interval",
     "down_after", "max_hops", "child_timeout", "selector", "list_timeout", "direct_to_leaf",
 }
 _INDEX_KEYS = {"cache_size", "cache_ttl"}
@@ -98,7 +100,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
     cell = data.get("cell")
     if not isinstance(cell, Mapping):
         raise ConfigError(f"{source}: missing the [cell] table")
-    _no_unknown(cell, _CELL_KEYS, f"{source} [cell]")
+    _no_unknown(cell, CELL_KEYS, f"{source} [cell]")
     name = _required(cell, "name", str, source)
     try:
         check_name(name)
@@ -117,6 +119,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         listen=_address(_required(cell, "listen", str, source), source),
         state_dir=Path(_optional(cell, "state_dir", str, f"./state/{name}", source)),
         parent=_optional(cell, "parent", str, "", source),
+        advertise=_optional(cell, "advertise", str, "", source),
         database_url=_optional(cell, "database_url", str, "", source),
         report_interval=_positive(cell, "report_interval", 1.0, source),
         down_after=_count(cell, "down_after", 3, source),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import replace
@@ -31,7 +32,7 @@ from routing.index import Location, LocationIndex
 from routing.path import CellPath
 from virt import errors as virt_errors
 from virt.driver import VirtDriver
-from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState
+from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState, Resources
 from virt.states import allowed_actions, next_state
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class LeafCell:
         self._changes = ChangeLog()
         self._hosts: list[HostInfo] = []
         self._background: set[asyncio.Task[None]] = set()
+        # Deleted while still being built: deleted as soon as the build ends.
+        self._doomed: set[str] = set()
 
     # ------------------------------------------------------------ boot
 
@@ -84,10 +87,14 @@ class LeafCell:
             )
         self._index.record(
             Location(spec.uuid, "", self.identity.path, "", spec.project,
-                     InstanceState.BUILDING.value, spec.request_id, pending=True)
+                     InstanceState.BUILDING.value, spec.request_id, pending=True,
+                     name=spec.name, created_at=time.time())
         )
         instance = await self._spawn_first(spec, [c.name for c in selection.ordered])
         self._index.set_state(spec.uuid, instance.state.value, self.identity.path, instance.host)
+        if spec.uuid in self._doomed:
+            self._doomed.discard(spec.uuid)
+            return await self._apply(spec.uuid, Action.DELETE)
         self._note(instance)
         return self._here(instance)
 
@@ -127,8 +134,15 @@ class LeafCell:
         try:
             result = await self._run(self._driver.act, uuid, action)
         except virt_errors.InstanceNotFound:
-            self._forget_stale(uuid)
-            raise UnknownInstance(uuid) from None
+            building = self._building(uuid)
+            if building is None:
+                raise UnknownInstance(uuid) from None
+            if action is not Action.DELETE:
+                raise virt_errors.IllegalTransition(
+                    uuid, building.state.value, action.value, [Action.DELETE.value]
+                ) from None
+            self._doomed.add(uuid)
+            return replace(building, state=InstanceState.DELETED)
         if result.state is InstanceState.DELETED:
             self._index.forget(uuid)
         # The driver holds the state; the leaf's index only maps uuid -> host.
@@ -148,14 +162,23 @@ class LeafCell:
         try:
             return self._here(await self._run(self._driver.get, uuid))
         except virt_errors.InstanceNotFound:
-            self._forget_stale(uuid)
-            raise UnknownInstance(uuid) from None
+            building = self._building(uuid)
+            if building is None:
+                raise UnknownInstance(uuid) from None
+            return building
 
-    def _forget_stale(self, uuid: str) -> None:
-        """The hypervisor has no such instance: drop our row, unless a boot is under way."""
+    def _building(self, uuid: str) -> Instance | None:
+        """The hypervisor has no such instance: BUILDING if a boot of it is under
+        way here; otherwise None, and a stale row of ours is dropped."""
         row = self._index.lookup(uuid)
-        if row is not None and not row.pending:
+        if row is None:
+            return None
+        if not row.pending:
             self._index.forget(uuid)
+            return None
+        return Instance(uuid, row.name, InstanceState.BUILDING, Resources(),
+                        cell_path=self.identity.path, project=row.project,
+                        request_id=row.request_id or "")
 
     async def list(self, query: ListQuery, call: Call) -> InstancePage:
         instances = await self._run(self._driver.instances)

@@ -122,9 +122,10 @@ class Children:
         return child
 
     def leaf_address(self, path: str) -> str | None:
-        """The address of the leaf at `path`, if a child reported it."""
+        """The address of the leaf at `path`, if a child reported it (even a
+        child that is down now: the leaf below it may well be up)."""
         for child in self._children.values():
-            if path in child.leaves and self.is_up(child):
+            if path in child.leaves:
                 return child.leaves[path]
         return None
 

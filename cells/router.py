@@ -53,6 +53,8 @@ T = TypeVar("T")
 # Locate and Topology ask every child; one that has not answered by then is
 # treated as unreachable instead of holding up the answer.
 FANOUT_TIMEOUT = 2.0
+# Each level of a list gives its children this share of its own time.
+LIST_BUDGET_SHARE = 0.8
 
 
 class RouterCell:
@@ -287,8 +289,10 @@ class RouterCell:
         limit = page_size(query)
         children = list(self.children)
         batch = batch_size(limit, len(children))
-        deadline = time.monotonic() + min(call.remaining(self._child_timeout),
-                                          self._list_timeout)
+        # Children get part of the time left, so that this cell can still
+        # answer its own caller (with UNKNOWN entries) before its deadline.
+        budget = min(call.remaining(self._child_timeout), self._list_timeout)
+        deadline = time.monotonic() + budget * LIST_BUDGET_SHARE
         unreachable: list[str] = []
         streams = [self._child_stream(c, query, batch, deadline, call, unreachable)
                    for c in children]

@@ -188,7 +188,7 @@ class CellServer:
         if port == 0:
             raise ConfigError(f"cell {cfg.name} cannot listen on {cfg.listen} (address in use?)")
         host = cfg.listen.rpartition(":")[0]
-        self.identity.address = f"{host}:{port}"
+        self.identity.address = cfg.advertise or f"{host}:{port}"
         self.backend = self._build_backend(self._index)
         servicer = CellsServicer(self.backend, cfg.max_hops)
         pb_grpc.add_CellsServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from cells.client import CellClient
+from cells.config import CELL_KEYS
 from cells.errors import CellError, ConfigError
 from routing.errors import BadPath
 from routing.path import check_name
@@ -156,11 +157,16 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     ]
     if parent:
         lines.append(f"parent = {_q(parent)}")
+    # Keys of the [cell] table go there; a leaf's other keys are driver options.
+    lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra.items() if k in CELL_KEYS]
+    options = {k: v for k, v in cell.extra.items() if k not in CELL_KEYS}
     if not cell.driver:
         lines.append(f"selector = {_q(cell.selector)}")
+        if options:
+            raise ConfigError(f"cell {cell.name}: unknown keys {', '.join(sorted(options))}")
     else:
         lines += ["", "[leaf]", f"driver = {_q(cell.driver)}", f"selector = {_q(cell.selector)}"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra.items()]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in options.items()]
         for host in cell.hosts:
             lines += ["", "[[leaf.hosts]]"]
             lines += [f"{k} = {_toml_value(v)}" for k, v in host.items()]

@@ -48,8 +48,8 @@ hosts = [{ name = "h4", vcpus = 16, memory_mb = 32768, disk_gb = 200 }]
 LEAVES = {"z1": "top!r1!z1", "z2": "top!r1!z2", "z3": "top!r2!z3"}
 
 
-def start_tree(tmp: Path) -> TreeRunner:
-    (tmp / "tree.toml").write_text(TREE)
+def start_tree(tmp: Path, text: str = TREE) -> TreeRunner:
+    (tmp / "tree.toml").write_text(text)
     runner = TreeRunner(load_tree(tmp / "tree.toml"), tmp / "state")
     runner.start(timeout=60)
     return runner
