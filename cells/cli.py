@@ -151,16 +151,21 @@ def cmd_list(args: argparse.Namespace) -> int:
     query = ListQuery(
         limit=args.limit, project=args.project, name_prefix=args.name_prefix,
         state=InstanceState(args.state.upper()) if args.state else None,
+        sort=args.sort, page_token=args.page_token,
     )
     with _client(args) as client:
         page = client.list(query)
     if args.json:
         _print_json({"instances": [_jsonable(i) for i in page.instances],
+                     "next_page_token": page.next_page_token,
                      "unreachable_cells": list(page.unreachable_cells)})
         return 0
     _show_instances(args, page.instances)
     for path in page.unreachable_cells:
-        print(f"warning: cell {path} did not answer; its instances are missing", file=sys.stderr)
+        print(f"warning: cell {path} did not answer; its instances known to the index are"
+              " listed as UNKNOWN", file=sys.stderr)
+    if page.next_page_token:
+        print(f"more: --page-token {page.next_page_token}")
     return 0
 
 
@@ -307,7 +312,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--project", default="")
     c.add_argument("--state", default="", choices=["", *(s.value.lower() for s in InstanceState)])
     c.add_argument("--name-prefix", default="")
-    c.add_argument("--limit", type=int, default=0)
+    c.add_argument("--limit", type=int, default=0, help="page size (default 100, at most 1000)")
+    c.add_argument("--sort", default="name", choices=["name", "created_at"])
+    c.add_argument("--page-token", default="", help="continue from a previous page")
     c.set_defaults(func=cmd_list)
 
     c = client_parser("locate", "print the cell path and host of an instance")

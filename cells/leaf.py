@@ -90,7 +90,11 @@ class LeafCell:
                      InstanceState.BUILDING.value, spec.request_id, pending=True,
                      name=spec.name, created_at=time.time())
         )
-        instance = await self._spawn_first(spec, [c.name for c in selection.ordered])
+        try:
+            instance = await self._spawn_first(spec, [c.name for c in selection.ordered])
+        except BaseException:
+            self._doomed.discard(spec.uuid)
+            raise
         self._index.set_state(spec.uuid, instance.state.value, self.identity.path, instance.host)
         if spec.uuid in self._doomed:
             self._doomed.discard(spec.uuid)

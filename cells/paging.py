@@ -13,10 +13,10 @@ entries are being used.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import heapq
 import json
-import math
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 
@@ -51,7 +51,8 @@ def page_size(query: ListQuery) -> int:
 
 def batch_size(limit: int, streams: int) -> int:
     """How many entries to ask each of `streams` children for at a time."""
-    return max(1, math.ceil(limit / max(1, streams) * 1.1))
+    # limit / streams * 1.1, rounded up, in whole numbers (no float error).
+    return max(1, -(-limit * 11 // (10 * max(1, streams))))
 
 
 def encode_token(sort: str, key: Key) -> str:
@@ -65,15 +66,20 @@ def decode_token(token: str, sort: str) -> Key | None:
         return None
     try:
         padded = token + "=" * (-len(token) % 4)
-        made_for, key = json.loads(base64.urlsafe_b64decode(padded))
-        first, uuid = key
-        if not isinstance(uuid, str) or not isinstance(first, str | int | float):
-            raise ValueError
-    except (ValueError, TypeError, json.JSONDecodeError):
+        decoded = json.loads(base64.urlsafe_b64decode(padded))
+    except (ValueError, TypeError):
         raise InvalidArgument("malformed page token") from None
+    if not (isinstance(decoded, list) and len(decoded) == 2 and isinstance(decoded[1], list)
+            and len(decoded[1]) == 2):
+        raise InvalidArgument("malformed page token")
+    made_for, (first, uuid) = decoded
     if made_for != sort:
         raise InvalidArgument(f"the page token was made for sort {made_for!r}, not {sort!r}")
-    return (first, uuid)
+    # The key must compare with the sort's keys: a name is text, a time a number.
+    wanted: type | tuple[type, ...] = str if sort == "name" else (int, float)
+    if not isinstance(uuid, str) or isinstance(first, bool) or not isinstance(first, wanted):
+        raise InvalidArgument("malformed page token")
+    return (first, uuid)  # type: ignore[return-value]  # checked just above
 
 
 def ordered_after(instances: Iterable[Instance], query: ListQuery) -> list[Instance]:
@@ -102,11 +108,10 @@ async def merge_pages(
     """Take the first page of the merged sorted `streams`, and the next token."""
     key = sort_key(query.sort)
     limit = page_size(query)
-    heap: list[tuple[Key, int, Instance]] = []
-    for n, stream in enumerate(streams):
-        first = await anext(stream, None)
-        if first is not None:
-            heap.append((key(first), n, first))
+    # The first batch of every stream is fetched at once, concurrently: one
+    # slow child must not eat the others' time.
+    firsts = await asyncio.gather(*(anext(s, None) for s in streams))
+    heap = [(key(first), n, first) for n, first in enumerate(firsts) if first is not None]
     heapq.heapify(heap)
     page: list[Instance] = []
     while heap and len(page) < limit:

@@ -56,7 +56,7 @@ async def with_retries(
     """Run `attempt`, again on a retryable failure; the last error is raised."""
     retrying = AsyncRetrying(
         retry=retry_if_exception(_retryable(idempotent)),
-        wait=wait_exponential_jitter(initial=0.05, max=1.0, jitter=0.05),
+        wait=wait_exponential_jitter(multiplier=0.05, max=1.0, jitter=0.05),
         stop=stop_after_attempt(ATTEMPTS) | _PastDeadline(call),
         reraise=True,
     )

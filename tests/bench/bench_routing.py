@@ -1,6 +1,6 @@
 """How much does a cell tree add to a routed call, over the bare gRPC hops?
 
-    python -m tests.bench.bench_routing [--ops N] [--instances K]
+    python -m tests.bench.bench_routing [--ops N] [--instances K] [--only PART ...]
 
 A pause or unpause sent to the top of the demo tree (examples/demo-tree.toml)
 crosses three processes: the top routes it to a region, the region routes it
@@ -20,20 +20,34 @@ Both runs make N sequential calls (pause, then unpause, of K instances in
 turn, so every call is legal) with wait=True, one at a time from one client,
 after a short warm-up that is not counted. Each call is timed on its own with
 time.perf_counter(); throughput is N over the wall time of the timed calls.
+
+The same run then measures, each under its own header:
+
+  Direct-to-leaf  the demo tree with `direct_to_leaf = true` on its top cell,
+                  which sends each action straight to the leaf that has the
+                  instance once the leaves' addresses have reached it with
+                  the reports (the run waits 2 s after booting for that).
+                  The same N sequential calls, against a bare ONE-hop call
+                  (a single `tests.bench.chain` process without --next).
+  Concurrency     16 client threads at the top of the hop-by-hop demo tree
+                  and at the bare 3-hop chain (tests.bench.bench_load).
+  Lists           a list of 1,000 instances through the top of a tree with
+                  10 leaves against one with 1 leaf (tests.bench.bench_lists).
+
+Targets, printed next to the figures: a routed pause <= 1.25x the bare
+chain; a list of 1,000 over 10 cells <= 100 ms p50 and <= 2x one cell.
+Each part starts its own processes and stops them before the next starts.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -41,38 +55,22 @@ import grpc
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.client import CellClient, boot_spec
-from cells.tree import TreeRunner, free_ports, load_tree
+from cells.tree import TreeRunner, TreeSpec, load_tree
+from tests.bench import bench_lists, bench_load
+from tests.bench.harness import (
+    CALL_TIMEOUT,
+    Result,
+    header,
+    start_chain,
+    stop_chain,
+    target_line,
+)
+from tests.bench.trees import DEMO_TREE, demo_text, write_tree
 
-DEMO_TREE = Path("examples/demo-tree.toml")
-HOST = "127.0.0.1"
 CHAIN_LENGTH = 3
-CALL_TIMEOUT = 10.0  # seconds, for every timed call
-READY_TIMEOUT = 15.0  # seconds, for each chain process to accept connections
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    label: str
-    seconds: list[float]  # one per timed call
-    wall: float  # wall time of all the timed calls together
-
-    def percentile_ms(self, p: float) -> float:
-        """The nearest-rank percentile p (0-100) of the call times, in ms."""
-        ordered = sorted(self.seconds)
-        rank = max(1, -(-len(ordered) * p // 100))  # ceil, at least the first
-        return ordered[int(rank) - 1] * 1000.0
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.seconds) * 1000.0
-
-    @property
-    def p99(self) -> float:
-        return self.percentile_ms(99)
-
-    @property
-    def throughput(self) -> float:
-        return len(self.seconds) / self.wall
+LEAF_ADDRESS_WAIT = 2.0  # seconds for the leaves' addresses to reach the top
+TARGET_RATIO = 1.25  # routed pause / bare chain
+PARTS = ("routing", "direct", "load", "lists")
 
 
 # ------------------------------------------------------------------ driving calls
@@ -107,23 +105,35 @@ def measure(label: str, call: Call, uuids: list[str], ops: int, warmup: int) -> 
 
 # ------------------------------------------------------------------- the cell tree
 
-def run_tree(ops: int, instances: int, warmup: int) -> Result:
-    """Start the demo tree, boot instances through the top, time actions through it."""
+def run_tree(ops: int, instances: int, warmup: int, spec: TreeSpec | None = None,
+             label: str = f"cell tree, {CHAIN_LENGTH} levels",
+             settle: float = 0.0) -> tuple[Result, list[str]]:
+    """Start a tree (the demo tree unless `spec`), boot instances through the top,
+    wait `settle` seconds, time actions through it. Also returns the top's log
+    lines about direct calls that fell back to routing hop by hop."""
     with tempfile.TemporaryDirectory(prefix="cellrouter-bench-") as tmp:
-        runner = TreeRunner(load_tree(DEMO_TREE), Path(tmp))
+        runner = TreeRunner(spec or load_tree(DEMO_TREE), Path(tmp))
         try:
             top = runner.start()
             with CellClient(top, timeout=CALL_TIMEOUT) as client:
                 uuids = boot_instances(client, instances)
+                time.sleep(settle)
 
                 def call(uuid: str, pause: bool) -> object:
                     if pause:
                         return client.pause(uuid, wait=True)
                     return client.unpause(uuid, wait=True)
 
-                return measure(f"cell tree, {CHAIN_LENGTH} levels", call, uuids, ops, warmup)
+                result = measure(label, call, uuids, ops, warmup)
+            return result, fallbacks(runner)
         finally:
             runner.stop()
+
+
+def fallbacks(runner: TreeRunner) -> list[str]:
+    log = runner.state_dir / runner.spec.top.name / "cell.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return [line for line in text.splitlines() if "routing hop by hop" in line]
 
 
 def boot_instances(client: CellClient, count: int) -> list[str]:
@@ -137,11 +147,12 @@ def boot_instances(client: CellClient, count: int) -> list[str]:
 
 # ------------------------------------------------------------- the bare chain
 
-def run_chain(ops: int, instances: int, warmup: int) -> Result:
+def run_chain(ops: int, instances: int, warmup: int,
+              length: int = CHAIN_LENGTH) -> Result:
     """Start a bare chain of forwarders, time the same actions through its head."""
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        head = start_chain(procs)
+        head = start_chain(procs, length)
         uuids = [str(uuidlib.uuid4()) for _ in range(instances)]
         with grpc.insecure_channel(head) as channel:
             stub = pb_grpc.CellsStub(channel)
@@ -150,44 +161,10 @@ def run_chain(ops: int, instances: int, warmup: int) -> Result:
                 method = stub.Pause if pause else stub.Unpause
                 return method(pb.ActionRequest(uuid=uuid, wait=True), timeout=CALL_TIMEOUT)
 
-            return measure(f"bare gRPC chain, {CHAIN_LENGTH} hops", call, uuids, ops, warmup)
+            hops = f"{length} hops" if length > 1 else "1 hop"
+            return measure(f"bare gRPC chain, {hops}", call, uuids, ops, warmup)
     finally:
         stop_chain(procs)
-
-
-def start_chain(procs: list[subprocess.Popen[bytes]]) -> str:
-    """Start the chain from its end (appending to procs as it goes); return the head."""
-    addresses = [f"{HOST}:{port}" for port in free_ports(HOST, CHAIN_LENGTH)]
-    next_address = None
-    for address in reversed(addresses):  # the leaf first, the head last
-        args = [sys.executable, "-m", "tests.bench.chain", "--listen", address]
-        if next_address:
-            args += ["--next", next_address]
-        procs.append(subprocess.Popen(args, stdin=subprocess.DEVNULL))
-        wait_ready(address, procs[-1])
-        next_address = address
-    return addresses[0]
-
-
-def wait_ready(address: str, proc: subprocess.Popen[bytes]) -> None:
-    with grpc.insecure_channel(address) as channel:
-        try:
-            grpc.channel_ready_future(channel).result(timeout=READY_TIMEOUT)
-        except grpc.FutureTimeoutError:
-            status = "exited" if proc.poll() is not None else "still running"
-            raise RuntimeError(f"chain process at {address} not ready after"
-                               f" {READY_TIMEOUT:g} s ({status})") from None
-
-
-def stop_chain(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # ---------------------------------------------------------------------- report
@@ -207,6 +184,31 @@ def report(tree: Result, chain: Result, warmup: int) -> str:
     return "\n".join(lines)
 
 
+def report_direct(direct: Result, bare: Result, warmup: int, fell_back: list[str]) -> str:
+    ratio_label = "ratio direct/bare"
+    width = max(len(direct.label), len(bare.label), len(ratio_label))
+    ratio_p50 = direct.p50 / bare.p50
+    lines = [
+        header("Direct-to-leaf: demo tree, direct_to_leaf = true on the top,"
+               " vs a bare one-hop call"),
+        f"{len(direct.seconds)} sequential pause/unpause calls (wait=True),"
+        f" {warmup} warm-up calls excluded; timing began {LEAF_ADDRESS_WAIT:g} s after"
+        " the instances were booted",
+    ]
+    for r in (direct, bare):
+        lines.append(f"{r.label:<{width}} p50 {r.p50:.2f} ms  p99 {r.p99:.2f} ms"
+                     f"  {r.throughput:.0f} calls/s")
+    lines.append(f"{ratio_label:<{width}} p50 {ratio_p50:.1f}x"
+                 f"  p99 {direct.p99 / bare.p99:.1f}x")
+    lines.append(target_line("routed pause p50 / bare p50", ratio_p50, TARGET_RATIO))
+    if fell_back:
+        lines.append(f"  the top logged {len(fell_back)} direct calls that fell back to"
+                     f" routing hop by hop; first: {fell_back[0]}")
+    else:
+        lines.append("  the top logged no direct call falling back to routing hop by hop")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.bench_routing",
                                      description=__doc__,
@@ -214,14 +216,36 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ops", type=int, default=2000, help="timed calls (default 2000)")
     parser.add_argument("--instances", type=int, default=20,
                         help="instances to pause and unpause in turn (default 20)")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS),
+                        metavar="PART",
+                        help=f"run only these parts, of {', '.join(PARTS)} (default all)")
     args = parser.parse_args(argv)
     if args.ops < 1 or args.instances < 1:
         parser.error("--ops and --instances must be at least 1")
     warmup = min(100, max(10, args.ops // 10))
 
-    tree = run_tree(args.ops, args.instances, warmup)
-    chain = run_chain(args.ops, args.instances, warmup)
-    print(report(tree, chain, warmup))
+    if "routing" in args.only:
+        tree, _ = run_tree(args.ops, args.instances, warmup)
+        chain = run_chain(args.ops, args.instances, warmup)
+        print(header(f"Routed pause/unpause: demo tree ({CHAIN_LENGTH} levels, hop by hop)"
+                     f" vs bare {CHAIN_LENGTH}-hop chain"))
+        print(report(tree, chain, warmup))
+        print(target_line("routed pause p50 / bare chain p50", tree.p50 / chain.p50,
+                          TARGET_RATIO), flush=True)
+
+    if "direct" in args.only:
+        with tempfile.TemporaryDirectory(prefix="cellrouter-bench-direct-") as tmp:
+            spec = write_tree(demo_text(direct_to_leaf=True), Path(tmp))
+        direct, fell_back = run_tree(args.ops, args.instances, warmup, spec,
+                                     "cell tree, direct to leaf", LEAF_ADDRESS_WAIT)
+        bare = run_chain(args.ops, args.instances, warmup, length=1)
+        print(report_direct(direct, bare, warmup, fell_back), flush=True)
+
+    if "load" in args.only:
+        print(bench_load.run(), flush=True)
+
+    if "lists" in args.only:
+        print(bench_lists.run(), flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ server's answer gets back: the server did the work, the client saw it fail.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -67,7 +68,5 @@ class LossyProxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass

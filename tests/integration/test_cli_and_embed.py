@@ -71,3 +71,18 @@ def test_embedded_leaf_serves_from_a_program(tmp_path: Path) -> None:
     # The fake hypervisor's state outlives the cell, as a real one would.
     with EmbeddedCell(config) as cell, CellClient(cell.address) as client:
         assert client.get(instance.uuid).state is InstanceState.SUSPENDED
+
+
+def test_cli_pages_through_a_list(tree: TreeRunner) -> None:
+    made = [json.loads(cli(tree, "boot", f"pg-{n}", "--vcpus", "1", "--memory-mb", "64",
+                           "--json").stdout)["uuid"] for n in range(3)]
+    first = json.loads(cli(tree, "list", "--name-prefix", "pg-", "--limit", "2", "--json").stdout)
+    assert len(first["instances"]) == 2 and first["next_page_token"]
+    table = cli(tree, "list", "--name-prefix", "pg-", "--limit", "2").stdout
+    assert f"more: --page-token {first['next_page_token']}" in table
+    rest = json.loads(cli(tree, "list", "--name-prefix", "pg-", "--limit", "2",
+                          "--page-token", first["next_page_token"], "--json").stdout)
+    assert [i["name"] for i in first["instances"] + rest["instances"]] == ["pg-0", "pg-1", "pg-2"]
+    assert rest["next_page_token"] == ""
+    for uuid in made:
+        assert cli(tree, "delete", uuid, "--wait").returncode == 0

@@ -2,85 +2,23 @@
 
 The PostgreSQL cases use the server named by CELLROUTER_TEST_PG_URL, each in
 a schema of its own. Without it they skip, or fail when
-CELLROUTER_REQUIRE_POSTGRES=1.
+CELLROUTER_REQUIRE_POSTGRES=1. The fixtures (`url`, `pg_url`, `opener`,
+`index`) live in tests/unit/conftest.py.
 """
 
 from __future__ import annotations
 
-import os
+import time
 import uuid as uuidlib
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import NoReturn
+from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import func, select, text
 
 from routing.db import SCHEMA_VERSION, open_database, schema_version
 from routing.errors import Conflict, IndexUnavailable
-from routing.index import Location, LocationIndex
-
-
-def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CELLROUTER_REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"{reason} (CELLROUTER_REQUIRE_POSTGRES=1)")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A URL whose connections use a fresh schema, dropped afterwards."""
-    base = os.environ.get("CELLROUTER_TEST_PG_URL", "")
-    if not base:
-        _unavailable("CELLROUTER_TEST_PG_URL is not set; PostgreSQL tests need a server")
-    schema = f"t_{uuidlib.uuid4().hex[:12]}"
-    try:
-        admin = create_engine(base, connect_args={"connect_timeout": 5})
-    except (SQLAlchemyError, ImportError) as exc:
-        _unavailable(f"bad CELLROUTER_TEST_PG_URL: {exc}")
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except SQLAlchemyError as exc:
-        admin.dispose()
-        _unavailable(f"cannot reach PostgreSQL at CELLROUTER_TEST_PG_URL: {exc}")
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-    ids=["sqlite", "postgres"],
-)
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'index.db'}"
-    return str(request.getfixturevalue("pg_url"))
-
-
-@pytest.fixture
-def opener(url: str) -> Iterator[Callable[[], LocationIndex]]:
-    """Opens indexes on `url` and closes them all (before the schema is dropped)."""
-    opened: list[LocationIndex] = []
-
-    def open_index() -> LocationIndex:
-        opened.append(LocationIndex.open(url))
-        return opened[-1]
-
-    yield open_index
-    for index in opened:
-        index.close()
-
-
-@pytest.fixture
-def index(opener: Callable[[], LocationIndex]) -> LocationIndex:
-    return opener()
+from routing.index import CacheStats, Location, LocationIndex
 
 
 def loc(uuid: str | None = None, **kw: object) -> Location:
@@ -237,3 +175,220 @@ def test_request_id_held_by_another_uuid_is_a_conflict(index: LocationIndex) -> 
         index.record(loc(request_id="same-key"))
     assert index.by_request_id("same-key") == first
     assert index.count() == 1
+
+
+# ------------------------------------------------------------------ the cache
+
+
+def _delete_behind_the_back(index: LocationIndex, uuid: str) -> None:
+    """Remove a row with raw SQL, so the index cannot see it go."""
+    with index.engine.begin() as conn:
+        gone = conn.execute(text("DELETE FROM locations WHERE uuid = :u"), {"u": uuid})
+    assert gone.rowcount == 1
+
+
+def _update_behind_the_back(index: LocationIndex, uuid: str, host: str) -> None:
+    with index.engine.begin() as conn:
+        changed = conn.execute(
+            text("UPDATE locations SET host = :h WHERE uuid = :u"), {"h": host, "u": uuid}
+        )
+    assert changed.rowcount == 1
+
+
+def test_lookup_after_record_is_a_cache_hit(index: LocationIndex) -> None:
+    row = loc(state="ACTIVE", host="h1")
+    index.record(row)
+    before = index.cache_stats()
+    assert before.size == 1
+    assert index.lookup(row.uuid) == row
+    after = index.cache_stats()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+
+
+def test_cache_is_consulted_before_the_database(index: LocationIndex) -> None:
+    row = loc(state="ACTIVE", host="h1")
+    index.record(row)
+    _delete_behind_the_back(index, row.uuid)
+    assert index.lookup_uncached(row.uuid) is None
+    assert index.count() == 0
+    hits = index.cache_stats().hits
+    assert index.lookup(row.uuid) == row  # still answered: it came from the cache
+    assert index.cache_stats().hits == hits + 1
+
+
+def test_lookup_miss_reads_the_database_and_fills_the_cache(
+    opener: Callable[..., LocationIndex],
+) -> None:
+    writer, reader = opener(), opener()
+    row = loc(state="ACTIVE")
+    writer.record(row)
+    assert reader.cache_stats() == CacheStats(hits=0, misses=0, size=0)
+    assert reader.lookup(row.uuid) == row
+    assert reader.cache_stats() == CacheStats(hits=0, misses=1, size=1)
+    assert reader.lookup(row.uuid) == row
+    assert reader.cache_stats() == CacheStats(hits=1, misses=1, size=1)
+
+
+def test_unknown_uuid_is_not_cached(index: LocationIndex) -> None:
+    missing = str(uuidlib.uuid4())
+    assert index.lookup(missing) is None
+    assert index.lookup(missing) is None
+    stats = index.cache_stats()
+    assert (stats.hits, stats.misses, stats.size) == (0, 2, 0)
+
+
+@pytest.mark.parametrize("how", ["apply", "set_state"])
+def test_state_changes_update_the_cached_entry(index: LocationIndex, how: str) -> None:
+    row = loc(state="BUILDING", pending=True, project="p", name="web-1", created_at=5.0)
+    index.record(row)
+    if how == "apply":
+        index.apply([(row.uuid, "ACTIVE", "top!eu!eu-a", "h1")])
+    else:
+        index.set_state(row.uuid, "ACTIVE", cell_path="top!eu!eu-a", host="h1")
+    want = Location(row.uuid, "eu", "top!eu!eu-a", "h1", "p", "ACTIVE", row.request_id,
+                    False, "web-1", 5.0)
+    assert index.lookup_uncached(row.uuid) == want  # the database changed...
+    _delete_behind_the_back(index, row.uuid)
+    hits = index.cache_stats().hits
+    assert index.lookup(row.uuid) == want  # ...and so did the cached entry itself
+    assert index.cache_stats().hits == hits + 1
+
+
+def test_apply_many_changes_updates_each_cached_entry(index: LocationIndex) -> None:
+    a = loc(state="ACTIVE", cell_path="top!eu!eu-a", host="h1")
+    b = loc(state="BUILDING", pending=True)
+    c = loc(state="ACTIVE")
+    for row in (a, b, c):
+        index.record(row)
+    index.apply([
+        (a.uuid, "PAUSED", "", ""),  # keeps its place
+        (b.uuid, "ACTIVE", "top!eu!eu-b", "h2"),
+        (c.uuid, "DELETED", "", ""),
+        (str(uuidlib.uuid4()), "ACTIVE", "x", "y"),  # unknown: skipped
+    ])
+    assert index.count() == 2
+    assert index.cache_stats().size == 2
+    for row in (a, b):
+        _delete_behind_the_back(index, row.uuid)
+    got_a, got_b = index.lookup(a.uuid), index.lookup(b.uuid)
+    assert got_a is not None and got_b is not None
+    assert (got_a.state, got_a.cell_path, got_a.host) == ("PAUSED", "top!eu!eu-a", "h1")
+    assert (got_b.state, got_b.cell_path, got_b.host, got_b.pending) == (
+        "ACTIVE", "top!eu!eu-b", "h2", False,
+    )
+    assert index.cache_stats().hits == 2
+
+
+@pytest.mark.parametrize("how", ["forget", "apply"])
+def test_removal_evicts_the_cached_entry(index: LocationIndex, how: str) -> None:
+    keep, drop = loc(), loc()
+    index.record(keep)
+    index.record(drop)
+    assert index.cache_stats().size == 2
+    if how == "forget":
+        index.forget(drop.uuid)
+    else:
+        index.apply([(drop.uuid, "DELETED", "", "")])
+    assert index.cache_stats().size == 1
+    misses = index.cache_stats().misses
+    assert index.lookup(drop.uuid) is None
+    assert index.cache_stats().misses == misses + 1  # not answered from the cache
+    assert index.lookup(keep.uuid) == keep
+    assert index.count() == 1
+
+
+def test_clear_cache_makes_lookup_reread_the_database(index: LocationIndex) -> None:
+    row = loc(host="old-host")
+    index.record(row)
+    _update_behind_the_back(index, row.uuid, "new-host")
+    cached = index.lookup(row.uuid)
+    assert cached is not None and cached.host == "old-host"  # the cache is stale
+    index.clear_cache()
+    assert index.cache_stats().size == 0
+    misses = index.cache_stats().misses
+    fresh = index.lookup(row.uuid)
+    assert fresh == replace(row, host="new-host")
+    assert index.cache_stats().misses == misses + 1
+    assert index.cache_stats().size == 1
+
+
+def test_cache_size_bounds_the_cache(url: str) -> None:
+    index = LocationIndex.open(url, cache_size=2)
+    try:
+        rows = [loc() for _ in range(3)]
+        for row in rows:
+            index.record(row)
+        assert index.cache_stats().size == 2
+        index.clear_cache()
+        assert [index.lookup(r.uuid) for r in rows] == rows
+        stats = index.cache_stats()
+        assert (stats.misses, stats.size) == (3, 2)
+        # Three uuids cannot all be held in two places: at least one misses again.
+        for r in rows:
+            index.lookup(r.uuid)
+        assert index.cache_stats().misses > 3
+        assert index.cache_stats().size == 2
+    finally:
+        index.close()
+
+
+def test_cache_ttl_expiry_makes_a_later_lookup_a_miss(
+    opener: Callable[..., LocationIndex],
+) -> None:
+    index = opener(cache_ttl=0.05)
+    row = loc(host="old-host")
+    index.record(row)  # cached, with the old host
+    _update_behind_the_back(index, row.uuid, "new-host")
+    time.sleep(0.15)
+    # Had the entry not expired, this would be a hit answering "old-host".
+    assert index.lookup(row.uuid) == replace(row, host="new-host")
+    stats = index.cache_stats()
+    assert (stats.hits, stats.misses) == (0, 1)
+
+
+def test_in_child_returns_only_that_childs_rows(index: LocationIndex) -> None:
+    rows = {child: [loc(child=child, name=f"{child}-{i}", created_at=float(i))
+                    for i in range(n)]
+            for child, n in (("eu", 3), ("us", 2), ("", 1))}
+    for group in rows.values():
+        for row in group:
+            index.record(row)
+    for child, group in rows.items():
+        got = index.in_child(child)
+        assert sorted(got, key=lambda r: r.uuid) == sorted(group, key=lambda r: r.uuid)
+    assert index.in_child("asia") == []
+    limited = index.in_child("eu", limit=2)
+    assert len(limited) == 2
+    assert set(limited) <= set(rows["eu"])
+
+
+def test_in_child_reads_the_database_not_the_cache(index: LocationIndex) -> None:
+    a, b = loc(child="eu"), loc(child="eu")
+    index.record(a)
+    index.record(b)
+    _delete_behind_the_back(index, b.uuid)
+    assert index.in_child("eu") == [a]
+
+
+def test_name_and_created_at_round_trip(
+    index: LocationIndex, opener: Callable[..., LocationIndex]
+) -> None:
+    row = loc(child="us", name="web-1", created_at=1712345678.125, state="ACTIVE")
+    index.record(row)
+    assert index.lookup(row.uuid) == row  # cached
+    assert index.lookup_uncached(row.uuid) == row  # the database, raw reader
+    assert index.by_request_id(str(row.request_id)) == row  # the database, SQLAlchemy
+    assert index.in_child("us") == [row]
+    other = opener()
+    got = other.lookup(row.uuid)
+    assert got == row
+    assert got is not None and (got.name, got.created_at) == ("web-1", 1712345678.125)
+    assert isinstance(got.created_at, float)
+
+
+def test_defaults_for_name_and_created_at(index: LocationIndex) -> None:
+    row = Location(str(uuidlib.uuid4()), child="")
+    index.record(row)
+    index.clear_cache()
+    got = index.lookup(row.uuid)
+    assert got is not None and (got.name, got.created_at) == ("", 0.0)
