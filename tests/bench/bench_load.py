@@ -65,7 +65,11 @@ def drive(label: str, connect: Connect, uuids: list[list[str]], seconds: float) 
     stop_at = [0.0]  # set by the main thread once everyone is warm
 
     def worker(n: int) -> None:
-        call, close = connect()
+        try:
+            call, close = connect()
+        except BaseException:
+            ready.abort()  # so that nobody waits for this thread
+            raise
         try:
             pause, k = True, 0
             mine = uuids[n]
@@ -88,8 +92,12 @@ def drive(label: str, connect: Connect, uuids: list[list[str]], seconds: float) 
                 pause = pause_next
                 return elapsed, failure
 
-            for _ in range(WARMUP_PER_THREAD):
-                one()
+            try:
+                for _ in range(WARMUP_PER_THREAD):
+                    one()
+            except BaseException:
+                ready.abort()  # so that nobody waits for this thread
+                raise
             ready.wait()
             go.wait()
             while time.perf_counter() < stop_at[0]:
@@ -104,17 +112,21 @@ def drive(label: str, connect: Connect, uuids: list[list[str]], seconds: float) 
     with ThreadPoolExecutor(threads) as pool:
         futures = [pool.submit(worker, n) for n in range(threads)]
         try:
-            ready.wait(timeout=60)
-        except threading.BrokenBarrierError:
-            go.set()
-            for f in futures:
-                f.result()  # a worker's own failure, if it had one
+            ready.wait(timeout=60)  # every worker connected and warm
+            start = time.perf_counter()
+            stop_at[0] = start + seconds
+        except BaseException as exc:
+            ready.abort()  # workers still warming up stop at the barrier
+            go.set()  # with stop_at still 0, waiting workers stop at once
+            if isinstance(exc, threading.BrokenBarrierError):
+                for f in futures:
+                    failure = f.exception()  # waits for the worker to end
+                    if failure and not isinstance(failure, threading.BrokenBarrierError):
+                        raise failure from None  # the worker's own failure
             raise
-        start = time.perf_counter()
-        stop_at[0] = start + seconds
         go.set()
         for f in futures:
-            f.result()
+            f.result()  # re-raises a worker's own failure
         wall = time.perf_counter() - start
     return Result(label, [t for ts in times for t in ts], wall, [e for es in errors for e in es])
 

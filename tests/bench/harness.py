@@ -8,6 +8,7 @@ a section's title and whether a figure meets its target.
 
 from __future__ import annotations
 
+import math
 import statistics
 import subprocess
 import sys
@@ -30,14 +31,16 @@ class Result:
     errors: list[str] = field(default_factory=list)  # failed calls (not in `seconds`)
 
     def percentile_ms(self, p: float) -> float:
-        """The nearest-rank percentile p (0-100) of the call times, in ms."""
+        """The nearest-rank percentile p (0-100) of the call times, in ms (nan if none)."""
+        if not self.seconds:
+            return math.nan
         ordered = sorted(self.seconds)
         rank = max(1, -(-len(ordered) * p // 100))  # ceil, at least the first
         return ordered[int(rank) - 1] * 1000.0
 
     @property
     def p50(self) -> float:
-        return statistics.median(self.seconds) * 1000.0
+        return statistics.median(self.seconds) * 1000.0 if self.seconds else math.nan
 
     @property
     def p99(self) -> float:
