@@ -8,7 +8,8 @@ database written by an earlier release.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
@@ -115,7 +116,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def upgrade_to(engine: Engine, version: int) -> None:
     """Bring a database to exactly `version` (for tests of upgrades)."""
-    with engine.begin() as conn:
+    with _migrating(engine) as conn:
         current = current_version(conn)
         for step in MIGRATIONS[current:version]:
             step(conn)
@@ -129,20 +130,39 @@ def _set_version(conn: Connection, old: int, new: int) -> None:
         conn.execute(schema_version.update().values(version=new))
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide where transactions
+    # begin (see _sqlite_begin): otherwise DDL commits statement by statement
+    # and a migration cut short could not be run again.
+    dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
+    # Wait for other processes' locks first: switching to WAL needs one.
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # "BEGIN IMMEDIATE" when asked for (migrations): take the write lock
+    # before reading the schema version, so concurrent upgrades queue up.
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def engine_for(url: str) -> Engine:
+    """An engine for `url`, set up as cellrouter needs it, without upgrading."""
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
 
 
 def open_database(url: str) -> Engine:
     """Open (and create or upgrade) the database at `url`."""
     try:
-        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
+        engine = engine_for(url)
         upgrade(engine)
     except SQLAlchemyError as exc:
         raise IndexUnavailable(f"cannot open database {_redact(url)}: {exc}") from exc
@@ -155,8 +175,24 @@ def current_version(conn: Connection) -> int:
     return int(version or 0)
 
 
+# Any constant: PostgreSQL advisory lock id that serialises upgrades.
+_UPGRADE_LOCK = 0x63656C6C
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction holding the database's upgrade lock: a second process
+    upgrading at the same time waits, then finds the work done."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_UPGRADE_LOCK})")
+            yield conn
+
+
 def upgrade(engine: Engine) -> None:
-    with engine.begin() as conn:
+    with _migrating(engine) as conn:
         version = current_version(conn)
         if version > SCHEMA_VERSION:
             raise IndexUnavailable(

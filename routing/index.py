@@ -68,10 +68,15 @@ class LocationIndex:
         self._lock = threading.Lock()
         self._hits = 0
         self._misses = 0
-        self._local = threading.local()
+        # Bumped by every write; a lookup caches what it read only if no write
+        # happened meanwhile (else it could put back a row just forgotten).
+        self._generation = 0
+        # One connection for the hot read path, shared under a lock: a read
+        # takes microseconds, and a cell's calls come from one event loop.
+        self._reader: Any = None
+        self._reader_lock = threading.Lock()
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._by_uuid_sql = f"SELECT {_COLUMNS} FROM locations WHERE uuid = {mark}"
-        self._readers: list[Any] = []
 
     @classmethod
     def open(
@@ -93,9 +98,12 @@ class LocationIndex:
                 self._hits += 1
                 return found
             self._misses += 1
+            generation = self._generation
         found = self.lookup_uncached(uuid)
         if found is not None:
-            self._remember(found)
+            with self._lock:
+                if self._generation == generation:
+                    self._cache[uuid] = found
         return found
 
     def lookup_uncached(self, uuid: str) -> Location | None:
@@ -157,7 +165,7 @@ class LocationIndex:
             with self._begin() as conn:
                 upsert(conn, locations, "uuid", values)
         except IndexUnavailable as exc:
-            if isinstance(exc.__cause__, IntegrityError):
+            if isinstance(exc.__cause__, IntegrityError) and "request_id" in str(exc.__cause__):
                 # Only request_id can collide: another boot with the same key
                 # recorded its own uuid a moment ago.
                 raise Conflict(
@@ -190,6 +198,7 @@ class LocationIndex:
                     values["host"] = host
                 conn.execute(locations.update().where(locations.c.uuid == uuid).values(**values))
         with self._lock:
+            self._generation += 1
             for uuid, state, cell_path, host in applied:
                 cached = self._cache.get(uuid)
                 if cached is None:
@@ -206,6 +215,7 @@ class LocationIndex:
         with self._begin() as conn:
             conn.execute(delete(locations).where(locations.c.uuid == uuid))
         with self._lock:
+            self._generation += 1
             self._cache.pop(uuid, None)
 
     def clear_cache(self) -> None:
@@ -213,15 +223,17 @@ class LocationIndex:
             self._cache.clear()
 
     def close(self) -> None:
-        for reader in self._readers:
-            reader.close()
-        self._readers.clear()
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
         self._engine.dispose()
 
     # ---------------------------------------------------------- helpers
 
     def _remember(self, loc: Location) -> None:
         with self._lock:
+            self._generation += 1
             self._cache[loc.uuid] = loc
 
     @contextmanager
@@ -234,26 +246,24 @@ class LocationIndex:
             raise IndexUnavailable(f"location index unavailable: {exc}") from exc
 
     def _read_one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        """One row through this thread's own autocommit DBAPI connection."""
-        reader = getattr(self._local, "reader", None)
-        try:
-            if reader is None:
-                reader = self._engine.raw_connection()
-                _autocommit(reader.driver_connection)
-                self._local.reader = reader
-                with self._lock:
-                    self._readers.append(reader)
-            cursor = reader.cursor()
+        """One row through the shared autocommit DBAPI connection."""
+        with self._reader_lock:
             try:
-                cursor.execute(sql, params)
-                return cursor.fetchone()
-            finally:
-                cursor.close()
-        except Exception as exc:
-            if reader is not None:
-                self._local.reader = None
-                reader.invalidate()
-            raise IndexUnavailable(f"location index unavailable: {exc}") from exc
+                if self._reader is None:
+                    reader = self._engine.raw_connection()
+                    _autocommit(reader.driver_connection)
+                    self._reader = reader
+                cursor = self._reader.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    return cursor.fetchone()
+                finally:
+                    cursor.close()
+            except Exception as exc:
+                if self._reader is not None:
+                    self._reader.invalidate()
+                    self._reader = None
+                raise IndexUnavailable(f"location index unavailable: {exc}") from exc
 
 
 def _autocommit(dbapi_conn: Any) -> None:

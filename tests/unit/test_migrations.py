@@ -165,3 +165,63 @@ def test_child_index_exists_after_upgrade(url: str, engines: Keep, start: str) -
         assert "ix_locations_child" not in location_indexes(make_v1(url, engines))
     engine = engines(open_database(url))
     assert location_indexes(engine).get("ix_locations_child") == ["child"]
+
+
+OPENER = """
+import sys
+from routing.db import open_database
+open_database(sys.argv[1]).dispose()
+"""
+
+
+@pytest.mark.parametrize("start", ["empty", "v1"])
+def test_processes_upgrading_at_once_all_succeed(url: str, engines: Keep, start: str) -> None:
+    import subprocess
+    import sys
+
+    if start == "v1":
+        make_v1(url, engines)
+    procs = [subprocess.Popen([sys.executable, "-c", OPENER, url], stderr=subprocess.PIPE,
+                              text=True) for _ in range(4)]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    engine = engines(create_engine(url))
+    assert versions(engine) == [SCHEMA_VERSION]
+    assert {"name", "created_at"} <= location_columns(engine)
+
+
+def test_an_upgrade_cut_short_can_run_again(url: str, engines: Keep,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from routing import db
+
+    engine = engines(db.engine_for(url))
+    upgrade_to(engine, 1)
+    real = list(db.MIGRATIONS)
+
+    def v2_then_crash(conn: Any) -> None:
+        real[1](conn)
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(db, "MIGRATIONS", [real[0], v2_then_crash, *real[2:]])
+    with pytest.raises(RuntimeError):
+        db.upgrade(engine)
+    assert versions(engine) == [1]
+    assert "name" not in location_columns(engine)  # the half-done step was rolled back
+    monkeypatch.setattr(db, "MIGRATIONS", real)
+    db.upgrade(engine)
+    assert versions(engine) == [SCHEMA_VERSION]
+
+
+def test_lookups_from_many_threads_leave_the_pool_free(url: str, engines: Keep) -> None:
+    import threading
+
+    index = LocationIndex(engines(open_database(url)))
+    threads = [threading.Thread(target=index.lookup_uncached, args=(str(uuidlib.uuid4()),))
+               for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    index.record(Location(str(uuidlib.uuid4()), child="eu"))  # would wait 30 s for a connection
+    assert index.count() == 1
+    index.close()
