@@ -1,57 +1,19 @@
 """Database fixtures shared by the location index tests (SQLite and PostgreSQL).
 
-`url` is parametrised over a fresh SQLite file and a fresh PostgreSQL schema.
-The PostgreSQL cases use the server named by CELLROUTER_TEST_PG_URL, each in a
-schema of its own that is dropped afterwards. Without it they skip, or fail
-when CELLROUTER_REQUIRE_POSTGRES=1.
+`url` is parametrised over a fresh SQLite file and a fresh PostgreSQL schema
+(`pg_url`, from tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import os
-import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
 
 from routing.index import LocationIndex
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip for want of PostgreSQL, or fail when CELLROUTER_REQUIRE_POSTGRES=1."""
-    if os.environ.get("CELLROUTER_REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"{reason} (CELLROUTER_REQUIRE_POSTGRES=1)")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A URL whose connections use a fresh schema, dropped afterwards."""
-    base = os.environ.get("CELLROUTER_TEST_PG_URL", "")
-    if not base:
-        unavailable("CELLROUTER_TEST_PG_URL is not set; PostgreSQL tests need a server")
-    schema = f"t_{uuidlib.uuid4().hex[:12]}"
-    try:
-        admin = create_engine(base, connect_args={"connect_timeout": 5})
-    except (SQLAlchemyError, ImportError) as exc:
-        unavailable(f"bad CELLROUTER_TEST_PG_URL: {exc}")
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except SQLAlchemyError as exc:
-        admin.dispose()
-        unavailable(f"cannot reach PostgreSQL at CELLROUTER_TEST_PG_URL: {exc}")
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 @pytest.fixture(
