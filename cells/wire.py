@@ -6,7 +6,7 @@ places that import the generated code in `cellrouter.v1`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -34,8 +34,15 @@ def resources_from_pb(f: pb.Flavor) -> Resources:
     return Resources(f.vcpus, f.memory_mb, f.disk_gb)
 
 
+# Lists carry thousands of instances through every level, so the timestamp
+# and enum conversions below avoid the slower generic helpers.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_STATE_TO_PB = {s: pb.InstanceState.Value(s.value) for s in InstanceState}
+_STATE_FROM_PB = {v: k for k, v in _STATE_TO_PB.items()}
+
+
 def state_to_pb(state: InstanceState | None) -> pb.InstanceState:
-    return pb.InstanceState.Value(state.value) if state else pb.STATE_UNSPECIFIED  # type: ignore[return-value]
+    return _STATE_TO_PB[state] if state else pb.STATE_UNSPECIFIED  # type: ignore[return-value]
 
 
 def state_from_pb(value: int) -> InstanceState | None:
@@ -43,24 +50,24 @@ def state_from_pb(value: int) -> InstanceState | None:
     if value == pb.STATE_UNSPECIFIED:
         return None
     try:
-        return InstanceState(pb.InstanceState.Name(value))
-    except ValueError:
+        return _STATE_FROM_PB[value]
+    except KeyError:
         raise InvalidArgument(f"unknown instance state number {value}") from None
 
 
 def _time_to_pb(when: datetime | None) -> Timestamp | None:
     if when is None:
         return None
-    ts = Timestamp()
-    ts.FromDatetime(when)
-    return ts
+    delta = when - _EPOCH if when.tzinfo else when.replace(tzinfo=UTC) - _EPOCH
+    seconds = delta.days * 86400 + delta.seconds
+    return Timestamp(seconds=seconds, nanos=delta.microseconds * 1000)
 
 
 def _time_from_pb(msg: pb.Instance | pb.CellNode, name: str) -> datetime | None:
     if not msg.HasField(name):
         return None
     stamp: Timestamp = getattr(msg, name)
-    return stamp.ToDatetime(tzinfo=UTC)
+    return _EPOCH + timedelta(seconds=stamp.seconds, microseconds=stamp.nanos // 1000)
 
 
 # -------------------------------------------------------------- instances
