@@ -28,6 +28,7 @@ demo-down:
 	@scripts/demo.sh --down "$(DEMO_DIR)"
 
 bench: setup
+	$(PY) -m tests.bench.bench_index
 	$(PY) -m tests.bench.bench_routing
 
 lint: setup

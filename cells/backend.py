@@ -13,7 +13,7 @@ from typing import Protocol
 
 from cells.call import Call
 from cells.model import InstanceChange, InstancePage, ListQuery, Located
-from cells.topology import CellCapacity, CellKind, CellNode
+from cells.topology import CellCapacity, CellKind, CellNode, HostSummary
 from virt.model import Action, BootSpec, Instance
 
 
@@ -68,6 +68,18 @@ class CellBackend(Protocol):
     async def close(self) -> None: ...
 
 
+def own_node(
+    cell: CellBackend, children: tuple[CellNode, ...] = (), hosts: tuple[HostSummary, ...] = ()
+) -> CellNode:
+    """The Topology entry of `cell` itself, up, with what it knows below it."""
+    me = cell.identity
+    return CellNode(
+        name=me.name, path=me.path, kind=me.kind, address=me.address, up=True,
+        capacity=cell.capacity(), capabilities=cell.capabilities(),
+        children=children, hosts=hosts,
+    )
+
+
 class ChangeLog:
     """Instance changes waiting to be reported to the parent.
 
@@ -78,6 +90,10 @@ class ChangeLog:
     def __init__(self, limit: int = 10_000) -> None:
         self._pending: collections.OrderedDict[str, InstanceChange] = collections.OrderedDict()
         self._limit = limit
+
+    def note(self, instance: Instance) -> None:
+        """Queue the instance's current state and place."""
+        self.add(InstanceChange(instance.uuid, instance.state, instance.cell_path, instance.host))
 
     def add(self, change: InstanceChange) -> None:
         self._pending.pop(change.uuid, None)  # only the latest per instance matters

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from bestmatch.api import HostState, RequestSpec, Selector
-from cells.backend import ChangeLog, Identity
+from cells.backend import ChangeLog, Identity, own_node
 from cells.call import Call
 from cells.errors import (
     Aborted,
@@ -23,7 +23,7 @@ from cells.errors import (
     InvalidArgument,
     ResourceExhausted,
 )
-from cells.model import InstanceChange, InstancePage, ListQuery, Located
+from cells.model import InstancePage, ListQuery, Located
 from cells.paging import page_of
 from cells.topology import CellCapacity, CellNode, HostSummary
 from cells.validate import check_boot, check_uuid
@@ -99,7 +99,7 @@ class LeafCell:
         if spec.uuid in self._doomed:
             self._doomed.discard(spec.uuid)
             return await self._apply(spec.uuid, Action.DELETE)
-        self._note(instance)
+        self._changes.note(self._here(instance))
         return self._here(instance)
 
     async def _spawn_first(self, spec: BootSpec, hosts: list[str]) -> Instance:
@@ -150,7 +150,7 @@ class LeafCell:
         if result.state is InstanceState.DELETED:
             self._index.forget(uuid)
         # The driver holds the state; the leaf's index only maps uuid -> host.
-        self._note(result)
+        self._changes.note(self._here(result))
         return self._here(result)
 
     async def _apply_logged(self, uuid: str, action: Action) -> None:
@@ -195,16 +195,8 @@ class LeafCell:
 
     async def topology(self, call: Call) -> CellNode:
         await self.refresh()
-        return CellNode(
-            name=self.identity.name,
-            path=self.identity.path,
-            kind=self.identity.kind,
-            address=self.identity.address,
-            up=True,
-            capacity=self.capacity(),
-            capabilities=self.capabilities(),
-            hosts=tuple(HostSummary(h.name, CellCapacity.of_host(h)) for h in self._hosts),
-        )
+        hosts = tuple(HostSummary(h.name, CellCapacity.of_host(h)) for h in self._hosts)
+        return own_node(self, hosts=hosts)
 
     # ------------------------------------------------------- reporting
 
@@ -232,11 +224,6 @@ class LeafCell:
 
     def _here(self, instance: Instance) -> Instance:
         return replace(instance, cell_path=self.identity.path)
-
-    def _note(self, instance: Instance) -> None:
-        self._changes.add(
-            InstanceChange(instance.uuid, instance.state, self.identity.path, instance.host)
-        )
 
     async def _run(self, fn: Callable[..., R], *args: Any) -> R:
         """Run a blocking driver call in a worker thread."""

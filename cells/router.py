@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from bestmatch.api import HostState, RequestSpec, Selector
-from cells.backend import ChangeLog, Identity
+from cells.backend import ChangeLog, Identity, own_node
 from cells.call import Call
 from cells.client import AsyncCellClient
 from cells.errors import (
@@ -37,7 +37,7 @@ from cells.errors import (
     Unavailable,
 )
 from cells.membership import Child, Children
-from cells.model import ChildReport, InstanceChange, InstancePage, ListQuery, Located
+from cells.model import ChildReport, InstancePage, ListQuery, Located
 from cells.paging import batch_size, merge_pages, ordered_after, page_size, sort_key
 from cells.retry import with_retries
 from cells.topology import CellCapacity, CellNode
@@ -164,7 +164,7 @@ class RouterCell:
             self._index.forget(spec.uuid)
             raise
         self._index.record(_location_of(instance, child.name))
-        self._note(instance)
+        self._changes.note(instance)
         return instance
 
     # ---------------------------------------------------------- actions
@@ -361,16 +361,7 @@ class RouterCell:
             else:
                 nodes.append(CellNode(child.name, child.path, child.kind, child.address,
                                       False, child.capacity, child.capabilities))
-        return CellNode(
-            name=self.identity.name,
-            path=self.identity.path,
-            kind=self.identity.kind,
-            address=self.identity.address,
-            up=True,
-            capacity=self.capacity(),
-            capabilities=self.capabilities(),
-            children=tuple(nodes),
-        )
+        return own_node(self, children=tuple(nodes))
 
     async def _fanout(
         self, children: Sequence[Child], ask: Callable[[Child], Awaitable[T]]
@@ -415,11 +406,6 @@ class RouterCell:
         for link in self._leaf_links.values():
             await link.close()
         await self.children.close()
-
-    def _note(self, instance: Instance) -> None:
-        self._changes.add(
-            InstanceChange(instance.uuid, instance.state, instance.cell_path, instance.host)
-        )
 
 
 def _location_of(instance: Instance, child: str) -> Location:
