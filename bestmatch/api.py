@@ -1,24 +1,58 @@
 """Contracts of the selection pipeline.
 
 A *candidate* is a `HostState`: a host inside a leaf, or a whole child cell
-seen through the capacity its subtree reports. A `Filter` answers one
-candidate with a `Verdict`; a `Selector` orders the candidates that pass.
-Rejections are values with a reason, so "nothing fits" can say why.
+seen through the capacity its subtree reports. The pipeline runs in three
+stages, each with a small contract:
+
+    Filter    answers one candidate with a Verdict (pass, or reject + reason)
+    Weigher   scores a list of candidates; higher is better (raw numbers:
+              the pipeline normalises them to [0, 1] and applies multipliers)
+    Selector  turns candidates into a Selection: the order to try them in,
+              and what each filter removed, so "nothing fits" can say why
+
+Rejections are values, never exceptions.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from virt.model import Resources
 
+# Reason constants: every rejection names one, and explanations count them.
+ALIVE = "alive"
+ENABLED = "enabled"
+RAM = "ram"
+VCPU = "vcpu"
+DISK = "disk"
+AVAILABILITY_ZONE = "availability_zone"
+AGGREGATE = "aggregate"
+AFFINITY = "affinity"
+ANTI_AFFINITY = "anti_affinity"
+SAME_HOST = "same_host"
+DIFFERENT_HOST = "different_host"
+MAX_INSTANCES = "max_instances"
+PROJECT_CELL = "project_cell"
+
+
+@dataclass(frozen=True, slots=True)
+class Ratios:
+    """Allocation ratios: how far a resource may be over-committed."""
+
+    cpu: float = 1.0
+    ram: float = 1.0
+    disk: float = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class HostState:
-    """A candidate: a host, or a child cell as a whole."""
+    """A candidate: a host, or a child cell as a whole.
+
+    `total` is in schedulable units: physical size times the allocation
+    ratio in `ratios` (kept for explanations and weighers).
+    """
 
     name: str
     cell_path: str = ""
@@ -30,6 +64,13 @@ class HostState:
     largest_free: Resources | None = None
     alive: bool = True
     instances: int = 0
+    enabled: bool = True
+    ratios: Ratios = field(default_factory=Ratios)
+    availability_zone: str = ""
+    aggregates: Mapping[str, str] = field(default_factory=dict)  # aggregate metadata
+    capabilities: frozenset[str] = frozenset()
+    groups: Mapping[str, int] = field(default_factory=dict)  # server group -> members here
+    instance_uuids: frozenset[str] = frozenset()  # hosts only
 
     @property
     def free(self) -> Resources:
@@ -43,10 +84,25 @@ class HostState:
 
 @dataclass(frozen=True, slots=True)
 class RequestSpec:
+    """What is being placed. Hints are the client's scheduler hints:
+
+        group=NAME, group_policy=affinity|anti-affinity
+        same_host=UUID[,UUID...], different_host=UUID[,UUID...]
+        availability_zone=NAME
+    """
+
     flavor: Resources
     project: str = ""
     image: str = ""
     hints: Mapping[str, str] = field(default_factory=dict)
+    # Properties matched against aggregate metadata (flavor extra specs,
+    # image properties), e.g. {"hw:cpu_model": "epyc"}.
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+    def hint_set(self, key: str) -> frozenset[str]:
+        """A comma-separated hint as a set (empty when absent)."""
+        raw = self.hints.get(key, "")
+        return frozenset(part.strip() for part in raw.split(",") if part.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +128,12 @@ _PASS = Verdict(True)
 @dataclass(frozen=True, slots=True)
 class Selection:
     """Candidates in the order to try them (chosen first, then alternates),
-    and how many candidates each filter removed."""
+    how many were examined, and how many each filter removed."""
 
     ordered: tuple[HostState, ...]
     considered: int
-    rejected: Mapping[str, int] = field(default_factory=Counter)
+    rejected: Mapping[str, int] = field(default_factory=dict)
+    total: int = 0  # candidates offered; more than `considered` when sampling stopped early
 
     @property
     def chosen(self) -> HostState | None:
@@ -86,9 +143,8 @@ class Selection:
         """'ram: 3 of 4 hosts, alive: 1 of 4 hosts' style summary."""
         if not self.rejected:
             return f"no {noun} to choose from" if self.considered == 0 else "all passed"
-        parts = [f"{reason}: {n} of {self.considered} {noun}" for reason, n in
-                 sorted(self.rejected.items(), key=lambda kv: (-kv[1], kv[0]))]
-        return ", ".join(parts)
+        ranked = sorted(self.rejected.items(), key=lambda kv: (-kv[1], kv[0]))
+        return ", ".join(f"{reason}: {n} of {self.considered} {noun}" for reason, n in ranked)
 
 
 class Filter(Protocol):
@@ -97,6 +153,19 @@ class Filter(Protocol):
     name: str
 
     def check(self, candidate: HostState, spec: RequestSpec) -> Verdict: ...
+
+
+class Weigher(Protocol):
+    """Scores candidates that passed the filters; higher is better.
+
+    Raw scores in any unit: the pipeline normalises each weigher's scores to
+    [0, 1] and multiplies by the configured multiplier (negative to invert,
+    e.g. pack instead of spread).
+    """
+
+    name: str
+
+    def scores(self, candidates: Sequence[HostState], spec: RequestSpec) -> Sequence[float]: ...
 
 
 class Selector(Protocol):

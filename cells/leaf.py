@@ -75,7 +75,8 @@ class LeafCell:
             )
         hosts = await self._run(self._driver.hosts)
         candidates = [
-            HostState(h.name, self.identity.path, h.total, h.used, None, h.alive, h.instances)
+            HostState(name=h.name, cell_path=self.identity.path, total=h.total, used=h.used,
+                      alive=h.alive, instances=h.instances)
             for h in hosts
         ]
         request = RequestSpec(spec.flavor, spec.project, spec.image, dict(spec.hints))

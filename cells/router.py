@@ -110,8 +110,9 @@ class RouterCell:
                 return [self._known_child(hop)]
         up = [c for c in self.children if self.children.is_up(c)]
         candidates = [
-            HostState(c.name, c.path, c.capacity.total, c.capacity.used,
-                      c.capacity.largest_free, True, c.capacity.instances)
+            HostState(name=c.name, cell_path=c.path, total=c.capacity.total,
+                      used=c.capacity.used, largest_free=c.capacity.largest_free,
+                      instances=c.capacity.instances, capabilities=frozenset(c.capabilities))
             for c in up
         ]
         request = RequestSpec(spec.flavor, spec.project, spec.image, dict(spec.hints))

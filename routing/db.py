@@ -28,7 +28,13 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from routing.errors import IndexUnavailable
 
@@ -159,11 +165,23 @@ def engine_for(url: str) -> Engine:
     return engine
 
 
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+
+
 def open_database(url: str) -> Engine:
-    """Open (and create or upgrade) the database at `url`."""
+    """Open (and create or upgrade) the database at `url`.
+
+    SQLite can refuse a lock at once (instead of waiting) when processes
+    race to switch a database to WAL mode; such a start is tried again.
+    """
     try:
         engine = engine_for(url)
-        upgrade(engine)
+        for attempt in Retrying(retry=retry_if_exception(_locked), reraise=True,
+                                stop=stop_after_attempt(10),
+                                wait=wait_random_exponential(multiplier=0.05, max=1.0)):
+            with attempt:
+                upgrade(engine)
     except SQLAlchemyError as exc:
         raise IndexUnavailable(f"cannot open database {_redact(url)}: {exc}") from exc
     return engine

@@ -14,7 +14,8 @@ from bestmatch.filters import (
     VcpuFilter,
     default_filters,
 )
-from bestmatch.selectors import RandomSelector, run_filters
+from bestmatch.pipeline import run_filters
+from bestmatch.selectors import RandomSelector
 from virt.model import Resources
 
 ASK = RequestSpec(Resources(2, 4096, 20))
@@ -60,14 +61,15 @@ def test_rejection_charged_to_first_filter_only() -> None:
     hopeless = host("hopeless", 1, 1, 1, alive=False)
     # Alive, too little ram and too few vcpus: only 'ram' is charged.
     small = host("small", 1, 1, 100)
-    passed, rejected = run_filters(default_filters(), [hopeless, small], ASK)
+    found = run_filters(default_filters(), [hopeless, small], ASK)
+    passed, rejected = found.passed, found.rejected
     assert passed == []
     assert rejected == Counter({"alive": 1, "ram": 1})
 
 
 def test_filter_order_decides_the_charge() -> None:
     small = host("small", 1, 1, 100)
-    _, rejected = run_filters([VcpuFilter(), RamFilter()], [small], ASK)
+    rejected = run_filters([VcpuFilter(), RamFilter()], [small], ASK).rejected
     assert rejected == Counter({"vcpu": 1})
 
 
@@ -76,7 +78,7 @@ def test_filter_order_decides_the_charge() -> None:
     [
         (AliveFilter(), host("d", alive=False), "down"),
         (RamFilter(), host("r", memory_mb=1024), "1024 MB free, 4096 MB asked"),
-        (VcpuFilter(), host("v", vcpus=1), "1 vCPUs free, 2 asked"),
+        (VcpuFilter(), host("v", vcpus=1), "1 vCPUs free, 2 vCPUs asked"),
         (DiskFilter(), host("k", disk_gb=5), "5 GB free, 20 GB asked"),
     ],
     ids=["alive", "ram", "vcpu", "disk"],
