@@ -1,7 +1,10 @@
 """Errors of the selection package.
 
     BestMatchError
-    └── PluginNotFound   a configured selector, filter or weigher is not installed
+    └── PluginError          the selection config cannot be built
+        ├── PluginNotFound   a configured selector, filter or weigher is not installed
+        ├── DuplicatePlugin  a name configured twice, or installed by two packages
+        └── BadPluginOptions a plugin refused its options
 """
 
 from __future__ import annotations
@@ -11,5 +14,17 @@ class BestMatchError(Exception):
     pass
 
 
-class PluginNotFound(BestMatchError):
+class PluginError(BestMatchError):
+    pass
+
+
+class PluginNotFound(PluginError):
+    pass
+
+
+class DuplicatePlugin(PluginError):
+    pass
+
+
+class BadPluginOptions(PluginError):
     pass

@@ -18,6 +18,16 @@
     cache_size = 100000               # locations kept in memory
     cache_ttl = 300.0                 # seconds before a cached location is re-read
 
+    [selection]                       # how this cell picks a child cell, or a host
+    selector = "random"               # or "filter_weigher", or an installed plugin
+    filters = ["alive", "ram", "vcpu", "disk"]   # in order; default: the selector's own
+    weighers = [{ name = "ram", multiplier = 1.0 }]
+    subset_size = 1                   # filter_weigher: random among the best N
+    sample_minimum = 100              # stop filtering after max(minimum, fraction x hosts)
+    sample_fraction = 0.05            # feasible candidates (omit both: examine all)
+    [selection.options.max_instances] # options for one plugin, by name
+    limit = 50
+
     [leaf]                            # present only on leaf cells
     driver = "fake"
     selector = "random"
@@ -36,6 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bestmatch.pipeline import Sampling
+from bestmatch.plugins import SelectionConfig
 from cells.errors import ConfigError
 from routing.errors import BadPath
 from routing.path import check_name
@@ -66,6 +78,7 @@ class CellConfig:
     selector: str = "random"
     cache_size: int = 100_000
     cache_ttl: float = 300.0
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
     leaf: LeafConfig | None = None
 
     @property
@@ -111,7 +124,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
     if not isinstance(index, Mapping):
         raise ConfigError(f"{source}: [index] must be a table")
     _no_unknown(index, _INDEX_KEYS, f"{source} [index]")
-    unknown_tables = sorted(set(data) - {"cell", "leaf", "index"})
+    unknown_tables = sorted(set(data) - {"cell", "leaf", "index", "selection"})
     if unknown_tables:
         raise ConfigError(f"{source}: unknown tables {', '.join(unknown_tables)}")
     return CellConfig(
@@ -130,6 +143,8 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         selector=_optional(cell, "selector", str, "random", source),
         cache_size=_count(index, "cache_size", 100_000, source),
         cache_ttl=_positive(index, "cache_ttl", 300.0, source),
+        selection=_selection(data.get("selection"), leaf.selector if leaf else
+                             _optional(cell, "selector", str, "random", source), source),
         leaf=leaf,
     )
 
@@ -148,6 +163,54 @@ def _leaf(table: Any, source: str) -> LeafConfig | None:
         selector=_optional(table, "selector", str, "random", source),
         hosts=tuple(hosts),
         options=options,
+    )
+
+
+_SELECTION_KEYS = {"selector", "filters", "weighers", "subset_size", "sample_minimum",
+                   "sample_fraction", "options"}
+
+
+def _selection(table: Any, default_selector: str, source: str) -> SelectionConfig:
+    """The [selection] table; without one, `default_selector` with its defaults."""
+    if table is None:
+        return SelectionConfig(selector=default_selector)
+    where = f"{source} [selection]"
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    _no_unknown(table, _SELECTION_KEYS, where)
+    filters = table.get("filters")
+    if filters is not None and not (
+        isinstance(filters, list) and all(isinstance(f, str) for f in filters)
+    ):
+        raise ConfigError(f"{where}: filters must be a list of names")
+    weighers = []
+    for entry in table.get("weighers", []):
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+            raise ConfigError(f"{where}: each weigher is {{ name = ..., multiplier = ... }}")
+        multiplier = entry.get("multiplier", 1.0)
+        if isinstance(multiplier, bool) or not isinstance(multiplier, int | float):
+            raise ConfigError(f"{where}: weigher {entry['name']} multiplier must be a number")
+        weighers.append((entry["name"], float(multiplier)))
+    options = table.get("options", {})
+    if not isinstance(options, Mapping) or not all(isinstance(v, Mapping)
+                                                   for v in options.values()):
+        raise ConfigError(f"{where}: options must be tables, one per plugin name")
+    sampling = None
+    if "sample_minimum" in table or "sample_fraction" in table:
+        fraction = _positive(table, "sample_fraction", 0.05, where)
+        if fraction > 1:
+            raise ConfigError(f"{where}: sample_fraction must be at most 1")
+        sampling = Sampling(_count(table, "sample_minimum", 100, where), fraction)
+    selector_options = {}
+    if "subset_size" in table:
+        selector_options["subset_size"] = _count(table, "subset_size", 1, where)
+    return SelectionConfig(
+        selector=_optional(table, "selector", str, default_selector, where),
+        filters=tuple(filters) if filters is not None else None,
+        weighers=tuple(weighers),
+        sampling=sampling,
+        options={k: dict(v) for k, v in options.items()},
+        selector_options=selector_options,
     )
 
 

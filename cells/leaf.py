@@ -10,16 +10,17 @@ import asyncio
 import logging
 import time
 import uuid as uuidlib
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from bestmatch.api import HostState, RequestSpec, Selector
+from bestmatch.api import HostState, Ratios, RequestSpec, Selector
 from cells.backend import ChangeLog, Identity, own_node
 from cells.call import Call
 from cells.errors import (
     Aborted,
     AlreadyExists,
+    ConfigError,
     InvalidArgument,
     ResourceExhausted,
 )
@@ -39,11 +40,49 @@ log = logging.getLogger(__name__)
 R = TypeVar("R")
 
 
+@dataclass(frozen=True, slots=True)
+class HostPolicy:
+    """What the operator says about a host, beyond its size: where it is,
+    which aggregates it belongs to, whether it takes new instances."""
+
+    availability_zone: str = ""
+    aggregates: Mapping[str, str] = field(default_factory=dict)
+    enabled: bool = True
+    ratios: Ratios = field(default_factory=Ratios)
+
+    @classmethod
+    def from_config(cls, entry: Mapping[str, Any]) -> HostPolicy:
+        """From a [[leaf.hosts]] table: availability_zone, aggregates (a table
+        of metadata), enabled, and the *_allocation_ratio keys."""
+        aggregates = entry.get("aggregates", {})
+        if not isinstance(aggregates, Mapping):
+            raise ConfigError(f"host {entry.get('name')}: aggregates must be a table")
+        try:
+            ratios = Ratios(float(entry.get("cpu_allocation_ratio", 1.0)),
+                            float(entry.get("ram_allocation_ratio", 1.0)),
+                            float(entry.get("disk_allocation_ratio", 1.0)))
+        except (TypeError, ValueError):
+            raise ConfigError(f"host {entry.get('name')}: allocation ratios must be numbers"
+                              ) from None
+        return cls(
+            availability_zone=str(entry.get("availability_zone", "")),
+            aggregates={str(k): str(v) for k, v in aggregates.items()},
+            enabled=bool(entry.get("enabled", True)),
+            ratios=ratios,
+        )
+
+
 class LeafCell:
     def __init__(
-        self, identity: Identity, driver: VirtDriver, index: LocationIndex, selector: Selector
+        self,
+        identity: Identity,
+        driver: VirtDriver,
+        index: LocationIndex,
+        selector: Selector,
+        policies: Mapping[str, HostPolicy] | None = None,
     ) -> None:
         self.identity = identity
+        self._policies = dict(policies or {})
         self._driver = driver
         self._index = index
         self._selector = selector
@@ -73,12 +112,7 @@ class LeafCell:
             raise InvalidArgument(
                 f"target cell {spec.target_cell} is not inside leaf {self.identity.path}"
             )
-        hosts = await self._run(self._driver.hosts)
-        candidates = [
-            HostState(name=h.name, cell_path=self.identity.path, total=h.total, used=h.used,
-                      alive=h.alive, instances=h.instances)
-            for h in hosts
-        ]
+        candidates = await self._candidates()
         request = RequestSpec(spec.flavor, spec.project, spec.image, dict(spec.hints))
         selection = self._selector.select(candidates, request)
         if not selection.ordered:
@@ -102,6 +136,25 @@ class LeafCell:
             return await self._apply(spec.uuid, Action.DELETE)
         self._changes.note(self._here(instance))
         return self._here(instance)
+
+    async def _candidates(self) -> list[HostState]:
+        """Every host as the selector sees it: size, use, and the operator's policy."""
+        hosts = await self._run(self._driver.hosts)
+        on_host: dict[str, set[str]] = {}
+        for instance in await self._run(self._driver.instances):
+            on_host.setdefault(instance.host, set()).add(instance.uuid)
+        default = HostPolicy()
+        candidates = []
+        for h in hosts:
+            policy = self._policies.get(h.name, default)
+            candidates.append(HostState(
+                name=h.name, cell_path=self.identity.path, total=h.total, used=h.used,
+                alive=h.alive, instances=h.instances, enabled=policy.enabled,
+                ratios=policy.ratios, availability_zone=policy.availability_zone,
+                aggregates=policy.aggregates,
+                instance_uuids=frozenset(on_host.get(h.name, ())),
+            ))
+        return candidates
 
     async def _spawn_first(self, spec: BootSpec, hosts: list[str]) -> Instance:
         """Claim on each host in turn; a host that filled up since selection is skipped."""

@@ -18,7 +18,9 @@ import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from bestmatch.plugins import load_selector
+from bestmatch.api import Selector
+from bestmatch.errors import PluginError
+from bestmatch.plugins import build_selector
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells import wire
@@ -26,7 +28,7 @@ from cells.backend import CellBackend, Identity
 from cells.call import Call
 from cells.config import CellConfig
 from cells.errors import ConfigError, NotFound
-from cells.leaf import LeafCell
+from cells.leaf import HostPolicy, LeafCell
 from cells.membership import Children
 from cells.router import RouterCell
 from cells.status import to_status
@@ -219,10 +221,17 @@ class CellServer:
         if cfg.leaf is not None:
             driver = load_driver(cfg.leaf.driver, cfg.leaf.options, cfg.leaf.hosts,
                                  cfg.state_dir)
-            return LeafCell(self.identity, driver, index, load_selector(cfg.leaf.selector))
+            policies = {str(h.get("name")): HostPolicy.from_config(h) for h in cfg.leaf.hosts}
+            return LeafCell(self.identity, driver, index, self._selector(), policies)
         children = Children(index.engine, self.identity, cfg.report_interval * cfg.down_after)
-        return RouterCell(self.identity, children, index, load_selector(cfg.selector),
+        return RouterCell(self.identity, children, index, self._selector(),
                           cfg.child_timeout, cfg.list_timeout, cfg.direct_to_leaf)
+
+    def _selector(self) -> Selector:
+        try:
+            return build_selector(self.config.selection)
+        except PluginError as exc:
+            raise ConfigError(f"cell {self.config.name}: {exc}") from exc
 
     async def registered(self, timeout: float) -> None:
         """Wait until the parent has accepted this cell (at once for the top)."""

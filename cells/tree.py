@@ -157,14 +157,18 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     ]
     if parent:
         lines.append(f"parent = {_q(parent)}")
-    # Keys of the [cell] table go there; a leaf's other keys are driver options.
+    # Keys of the [cell] table go there, `selection` into [selection]; a
+    # leaf's other keys are driver options.
     lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra.items() if k in CELL_KEYS]
-    options = {k: v for k, v in cell.extra.items() if k not in CELL_KEYS}
+    options = {k: v for k, v in cell.extra.items() if k not in CELL_KEYS and k != "selection"}
     if not cell.driver:
         lines.append(f"selector = {_q(cell.selector)}")
         if options:
             raise ConfigError(f"cell {cell.name}: unknown keys {', '.join(sorted(options))}")
-    else:
+    if "selection" in cell.extra:
+        lines += ["", "[selection]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra["selection"].items()]
+    if cell.driver:
         lines += ["", "[leaf]", f"driver = {_q(cell.driver)}", f"selector = {_q(cell.selector)}"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in options.items()]
         for host in cell.hosts:
@@ -186,6 +190,8 @@ def _toml_value(value: Any) -> str:
         return _q(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
     raise ConfigError(f"cannot write {value!r} into a cell config")
 
 

@@ -32,12 +32,18 @@ class FakeHost:
 
 
 def hosts_from_config(entries: Iterable[Mapping[str, Any]]) -> list[FakeHost]:
-    """Hosts from config tables: name, vcpus, memory_mb, disk_gb."""
+    """Hosts from config tables: name, vcpus, memory_mb, disk_gb, and the
+    allocation ratios cpu_allocation_ratio, ram_allocation_ratio and
+    disk_allocation_ratio (default 1.0): the host can be claimed up to its
+    size times the ratio. Other keys are the leaf's business, not the driver's."""
     hosts = []
     for entry in entries:
         try:
             total = Resources(
-                int(entry["vcpus"]), int(entry["memory_mb"]), int(entry.get("disk_gb", 0))
+                int(int(entry["vcpus"]) * float(entry.get("cpu_allocation_ratio", 1.0))),
+                int(int(entry["memory_mb"]) * float(entry.get("ram_allocation_ratio", 1.0))),
+                int(int(entry.get("disk_gb", 0))
+                    * float(entry.get("disk_allocation_ratio", 1.0))),
             )
             hosts.append(FakeHost(str(entry["name"]), total, bool(entry.get("alive", True))))
         except KeyError as exc:
