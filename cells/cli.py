@@ -23,6 +23,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from bestmatch.errors import PluginError
 from cells import config as cell_config
 from cells.client import CellClient, boot_spec
 from cells.errors import CellError, ConfigError
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CellError as exc:
         print(f"cellrouter: {exc.code.name}: {exc.message}", file=sys.stderr)
         return 1
-    except ConfigError as exc:
+    except (ConfigError, PluginError) as exc:
         print(f"cellrouter: configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -101,6 +102,23 @@ def cmd_up(args: argparse.Namespace) -> int:
     finally:
         runner.stop()
         print("all cells stopped", flush=True)
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from bestmatch.plugins import GROUPS, installed
+
+    rows = [["GROUP", "NAME", "PROVIDED BY"]]
+    data: dict[str, dict[str, str]] = {}
+    for group in GROUPS:
+        for name, ep in sorted(installed(group).items()):
+            dist = ep.dist.name if ep.dist else "?"
+            rows.append([group, name, f"{ep.value} ({dist})"])
+            data.setdefault(group, {})[name] = ep.value
+    if args.json:
+        _print_json(data)
+    else:
+        _print_table(rows)
     return 0
 
 
@@ -272,6 +290,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=60.0,
                    help="seconds to wait for every cell to register")
     s.set_defaults(func=cmd_up)
+
+    s = sub.add_parser("plugins", help="list installed selectors, filters and weighers")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(func=cmd_plugins)
 
     def client_parser(name: str, help_text: str) -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=help_text)

@@ -1,0 +1,122 @@
+"""Placement policy in a real tree: zones, disabled hosts, ratios, explanations."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cells.client import CellClient, boot_spec
+from cells.errors import ResourceExhausted
+from cells.tree import TreeRunner
+from tests.integration.conftest import start_tree
+
+POLICY_TREE = """
+[tree]
+report_interval = 0.2
+down_after = 3
+
+[cells.top]
+[cells.r1]
+parent = "top"
+
+[cells.z1]
+parent = "r1"
+driver = "fake"
+
+[cells.z1.selection]
+selector = "filter_weigher"
+filters = ["alive", "ram", "vcpu", "disk", "availability_zone", "different_host"]
+weighers = [{ name = "instances", multiplier = -1.0 }]
+
+[[cells.z1.hosts]]
+name = "h-a"
+vcpus = 2
+memory_mb = 65536
+disk_gb = 100
+availability_zone = "az1"
+cpu_allocation_ratio = 4.0
+
+[[cells.z1.hosts]]
+name = "h-b"
+vcpus = 4
+memory_mb = 65536
+disk_gb = 100
+availability_zone = "az2"
+
+[[cells.z1.hosts]]
+name = "h-c"
+vcpus = 64
+memory_mb = 65536
+disk_gb = 100
+availability_zone = "az2"
+enabled = false
+"""
+
+
+@pytest.fixture(scope="module")
+def policy_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TreeRunner]:
+    runner = start_tree(tmp_path_factory.mktemp("policy"), POLICY_TREE)
+    yield runner
+    runner.stop()
+
+
+def test_zone_hint_picks_the_zone_and_a_disabled_host_is_never_used(
+    policy_tree: TreeRunner,
+) -> None:
+    with CellClient(policy_tree.top_address) as top:
+        in_az2 = [top.boot(boot_spec(f"az2-{n}", 1, 256, hints={"availability_zone": "az2"}))
+                  for n in range(4)]
+        assert {i.host for i in in_az2} == {"h-b"}  # h-c is in az2 too, but disabled
+        with pytest.raises(ResourceExhausted) as caught:
+            top.boot(boot_spec("az2-full", 1, 256, hints={"availability_zone": "az2"}))
+        message = caught.value.message
+        assert "vcpu: 1 of 3 hosts" in message  # h-b is full
+        assert "enabled: 1 of 3 hosts" in message  # h-c
+        assert "availability_zone: 1 of 3 hosts" in message  # h-a
+        assert "top!r1!z1" in message  # the explanation names the level
+        for instance in in_az2:
+            top.delete(instance.uuid, wait=True)
+
+
+def test_allocation_ratio_lets_a_host_take_more_than_its_cores(
+    policy_tree: TreeRunner,
+) -> None:
+    with CellClient(policy_tree.top_address) as top:
+        booted = [top.boot(boot_spec(f"dense-{n}", 1, 256, hints={"availability_zone": "az1"}))
+                  for n in range(8)]  # 2 cores x 4.0
+        assert {i.host for i in booted} == {"h-a"}
+        with pytest.raises(ResourceExhausted, match="vcpu"):
+            top.boot(boot_spec("dense-9", 1, 256, hints={"availability_zone": "az1"}))
+        for instance in booted:
+            top.delete(instance.uuid, wait=True)
+
+
+def test_different_host_hint_keeps_instances_apart(policy_tree: TreeRunner) -> None:
+    with CellClient(policy_tree.top_address) as top:
+        first = top.boot(boot_spec("apart-1", 1, 256))
+        second = top.boot(boot_spec("apart-2", 1, 256, hints={"different_host": first.uuid}))
+        assert second.host != first.host
+        top.delete(first.uuid, wait=True)
+        top.delete(second.uuid, wait=True)
+
+
+def test_plugins_command_lists_the_standard_plugins() -> None:
+    done = subprocess.run([sys.executable, "-m", "cells.cli", "plugins", "--json"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(done.stdout)
+    assert {"random", "filter_weigher"} <= set(listed["cellrouter.selectors"])
+    assert "availability_zone" in listed["cellrouter.filters"]
+    assert "instances" in listed["cellrouter.weighers"]
+
+
+def test_a_cell_naming_a_missing_filter_does_not_start(tmp_path: Path) -> None:
+    broken = POLICY_TREE.replace('"different_host"]', '"different_host", "gpu"]')
+    assert broken != POLICY_TREE
+    with pytest.raises(RuntimeError, match=r"no cellrouter\.filters plugin named 'gpu'"):
+        start_tree(tmp_path, broken)
