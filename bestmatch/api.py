@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from virt.model import Resources
+from virt.model import BootSpec, Resources
 
 # Reason constants: every rejection names one, and explanations count them.
 ALIVE = "alive"
@@ -35,6 +35,9 @@ SAME_HOST = "same_host"
 DIFFERENT_HOST = "different_host"
 MAX_INSTANCES = "max_instances"
 PROJECT_CELL = "project_cell"
+
+# A hint "aggregate:KEY" asks for hosts whose aggregate metadata has KEY.
+PROPERTY_HINT = "aggregate:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +89,10 @@ class HostState:
 class RequestSpec:
     """What is being placed. Hints are the client's scheduler hints:
 
-        group=NAME, group_policy=affinity|anti-affinity
+        group=NAME, group_policy=affinity|anti-affinity, group_members=N
         same_host=UUID[,UUID...], different_host=UUID[,UUID...]
         availability_zone=NAME
+        aggregate:KEY=VALUE    (becomes a property matched against aggregates)
     """
 
     flavor: Resources
@@ -98,6 +102,14 @@ class RequestSpec:
     # Properties matched against aggregate metadata (flavor extra specs,
     # image properties), e.g. {"hw:cpu_model": "epyc"}.
     properties: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, spec: BootSpec) -> RequestSpec:
+        """The request for a boot: its flavor, project, image and hints."""
+        hints = dict(spec.hints)
+        properties = {k.removeprefix(PROPERTY_HINT): v for k, v in hints.items()
+                      if k.startswith(PROPERTY_HINT)}
+        return cls(spec.flavor, spec.project, spec.image, hints, properties)
 
     def hint_set(self, key: str) -> frozenset[str]:
         """A comma-separated hint as a set (empty when absent)."""

@@ -67,7 +67,7 @@ def _load(group: str, name: str, options: Mapping[str, Any], **extra: Any) -> An
         ) from exc
     try:
         return factory(**extra, **options)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise BadPluginOptions(f"{group} plugin {name!r} refused its options: {exc}") from exc
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cells.call import Call
-from cells.model import InstanceChange, InstancePage, ListQuery, Located
+from cells.model import InstanceChange, InstancePage, ListQuery, Located, Placement
 from cells.topology import CellCapacity, CellKind, CellNode, HostSummary
 from virt.model import Action, BootSpec, Instance
 
@@ -33,6 +33,11 @@ class CellBackend(Protocol):
 
     async def boot(self, spec: BootSpec, call: Call) -> Instance:
         """Place and build an instance. Idempotent on spec.request_id."""
+        ...
+
+    async def plan(self, spec: BootSpec, call: Call) -> Placement:
+        """Where `spec` would go, best first, without building. ResourceExhausted
+        when nothing fits."""
         ...
 
     async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:

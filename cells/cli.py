@@ -27,7 +27,7 @@ from bestmatch.errors import PluginError
 from cells import config as cell_config
 from cells.client import CellClient, boot_spec
 from cells.errors import CellError, ConfigError
-from cells.model import ListQuery
+from cells.model import ListQuery, Placement
 from cells.topology import CellNode
 from virt.model import Action, Instance, InstanceState, Port
 
@@ -140,8 +140,22 @@ def cmd_boot(args: argparse.Namespace) -> int:
         request_id=args.request_id,
     )
     with _client(args) as client:
-        _show_instances(args, [client.boot(spec)])
+        if args.dry_run:
+            _show_placement(args, client.plan(spec))
+        else:
+            _show_instances(args, [client.boot(spec)])
     return 0
+
+
+def _show_placement(args: argparse.Namespace, placement: Placement) -> None:
+    if args.json:
+        _print_json(_jsonable(placement))
+        return
+    rows = [["RANK", "CELL", "HOST"]]
+    rows += [[str(n), o.cell_path, o.host or "-"] for n, o in enumerate(placement.ranked, 1)]
+    _print_table(rows)
+    for line in placement.explanations:
+        print(f"  {line}")
 
 
 def cmd_action(args: argparse.Namespace) -> int:
@@ -315,6 +329,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--project", default="")
     c.add_argument("--target-cell", default="", metavar="PATH")
     c.add_argument("--request-id", default="", help="idempotency key (default: random)")
+    c.add_argument("--dry-run", action="store_true",
+                   help="show where it would go (chosen, then alternates); build nothing")
     c.set_defaults(func=cmd_boot)
 
     for name in [*ACTIONS, "reboot"]:

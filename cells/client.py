@@ -19,7 +19,14 @@ from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells import wire
 from cells.errors import Unavailable, from_rpc_error
-from cells.model import ChildReport, InstancePage, ListQuery, Located, Registration
+from cells.model import (
+    ChildReport,
+    InstancePage,
+    ListQuery,
+    Located,
+    Placement,
+    Registration,
+)
 from cells.topology import CellNode
 from virt.model import Action, BootSpec, Instance, Port, Resources
 
@@ -124,6 +131,10 @@ class CellClient(_Actions[Instance]):
         reply = self._call(wire.ACTION_METHODS[action], request, kw.get("timeout"))
         return wire.instance_from_pb(reply)
 
+    def plan(self, spec: BootSpec, timeout: float | None = None) -> Placement:
+        """Where `spec` would be booted, without booting it."""
+        return wire.placement_from_pb(self._call("Plan", wire.boot_to_pb(spec), timeout))
+
     def get(self, uuid: str) -> Instance:
         return wire.instance_from_pb(self._call("Get", pb.GetRequest(uuid=uuid)))
 
@@ -195,6 +206,12 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
             kw.get("timeout"), kw.get("metadata", ()),
         )
         return wire.instance_from_pb(reply)
+
+    async def plan(
+        self, spec: BootSpec, timeout: float | None = None, metadata: Metadata = ()
+    ) -> Placement:
+        reply = await self._call(self._cells, "Plan", wire.boot_to_pb(spec), timeout, metadata)
+        return wire.placement_from_pb(reply)
 
     async def get(
         self, uuid: str, timeout: float | None = None, metadata: Metadata = ()

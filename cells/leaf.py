@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from bestmatch.api import HostState, Ratios, RequestSpec, Selector
+from bestmatch.api import HostState, Ratios, RequestSpec, Selection, Selector
 from cells.backend import ChangeLog, Identity, own_node
 from cells.call import Call
 from cells.errors import (
@@ -24,7 +24,7 @@ from cells.errors import (
     InvalidArgument,
     ResourceExhausted,
 )
-from cells.model import InstancePage, ListQuery, Located
+from cells.model import InstancePage, ListQuery, Located, Placement, PlacementOption
 from cells.paging import page_of
 from cells.topology import CellCapacity, CellNode, HostSummary
 from cells.validate import check_boot, check_uuid
@@ -91,6 +91,7 @@ class LeafCell:
         self._background: set[asyncio.Task[None]] = set()
         # Deleted while still being built: deleted as soon as the build ends.
         self._doomed: set[str] = set()
+        self._placing = asyncio.Lock()
 
     # ------------------------------------------------------------ boot
 
@@ -106,25 +107,14 @@ class LeafCell:
             spec = replace(spec, uuid=str(uuidlib.uuid4()))
         if self._index.lookup(spec.uuid) is not None:
             raise AlreadyExists(f"instance uuid {spec.uuid} is already in use")
-        if spec.target_cell and not CellPath.parse(spec.target_cell).contains(
-            CellPath.parse(self.identity.path)
-        ):
-            raise InvalidArgument(
-                f"target cell {spec.target_cell} is not inside leaf {self.identity.path}"
+        async with self._placing:  # one decision at a time: each sees the last one's row
+            selection = await self._select(spec)
+            self._index.record(
+                Location(spec.uuid, "", self.identity.path, selection.ordered[0].name,
+                         spec.project, InstanceState.BUILDING.value, spec.request_id,
+                         pending=True, name=spec.name, created_at=time.time(),
+                         server_group=dict(spec.hints).get("group", ""))
             )
-        candidates = await self._candidates()
-        request = RequestSpec(spec.flavor, spec.project, spec.image, dict(spec.hints))
-        selection = self._selector.select(candidates, request)
-        if not selection.ordered:
-            raise ResourceExhausted(
-                f"no host in {self.identity.path} can take {spec.flavor}:"
-                f" {selection.explain('hosts')}"
-            )
-        self._index.record(
-            Location(spec.uuid, "", self.identity.path, "", spec.project,
-                     InstanceState.BUILDING.value, spec.request_id, pending=True,
-                     name=spec.name, created_at=time.time())
-        )
         try:
             instance = await self._spawn_first(spec, [c.name for c in selection.ordered])
         except BaseException:
@@ -137,12 +127,38 @@ class LeafCell:
         self._changes.note(self._here(instance))
         return self._here(instance)
 
+    async def plan(self, spec: BootSpec, call: Call) -> Placement:
+        check_boot(spec)
+        selection = await self._select(spec)
+        return Placement(
+            tuple(PlacementOption(self.identity.path, h.name) for h in selection.ordered),
+            (f"{self.identity.path}: {selection.explain('hosts')}",),
+        )
+
+    async def _select(self, spec: BootSpec) -> Selection:
+        """The hosts that can take `spec`, best first; ResourceExhausted if none."""
+        if spec.target_cell and not CellPath.parse(spec.target_cell).contains(
+            CellPath.parse(self.identity.path)
+        ):
+            raise InvalidArgument(
+                f"target cell {spec.target_cell} is not inside leaf {self.identity.path}"
+            )
+        request = RequestSpec.of(spec)
+        selection = self._selector.select(await self._candidates(), request)
+        if not selection.ordered:
+            raise ResourceExhausted(
+                f"no host in {self.identity.path} can take {spec.flavor}:"
+                f" {selection.explain('hosts')}"
+            )
+        return selection
+
     async def _candidates(self) -> list[HostState]:
         """Every host as the selector sees it: size, use, and the operator's policy."""
         hosts = await self._run(self._driver.hosts)
         on_host: dict[str, set[str]] = {}
         for instance in await self._run(self._driver.instances):
             on_host.setdefault(instance.host, set()).add(instance.uuid)
+        groups = self._index.groups_by_host()
         default = HostPolicy()
         candidates = []
         for h in hosts:
@@ -153,6 +169,7 @@ class LeafCell:
                 ratios=policy.ratios, availability_zone=policy.availability_zone,
                 aggregates=policy.aggregates,
                 instance_uuids=frozenset(on_host.get(h.name, ())),
+                groups=groups.get(h.name, {}),
             ))
         return candidates
 

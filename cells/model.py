@@ -67,3 +67,17 @@ class Registration:
     address: str
     kind: CellKind
     capabilities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementOption:
+    cell_path: str
+    host: str = ""  # empty for a cell that was not looked into
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a boot would go: best first, then alternates; and why, per level."""
+
+    ranked: tuple[PlacementOption, ...]
+    explanations: tuple[str, ...] = ()

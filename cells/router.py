@@ -37,7 +37,14 @@ from cells.errors import (
     Unavailable,
 )
 from cells.membership import Child, Children
-from cells.model import ChildReport, InstancePage, ListQuery, Located
+from cells.model import (
+    ChildReport,
+    InstancePage,
+    ListQuery,
+    Located,
+    Placement,
+    PlacementOption,
+)
 from cells.paging import batch_size, merge_pages, ordered_after, page_size, sort_key
 from cells.retry import with_retries
 from cells.topology import CellCapacity, CellNode
@@ -92,7 +99,7 @@ class RouterCell:
         elif self._index.lookup(spec.uuid) is not None:
             raise AlreadyExists(f"instance uuid {spec.uuid} is already in use")
         failures: list[str] = []
-        for child in self._candidates(spec):
+        for child in self._candidates(spec)[0]:
             try:
                 return await self._boot_in(child, spec, call)
             except ResourceExhausted as exc:
@@ -102,12 +109,37 @@ class RouterCell:
             + "; ".join(failures)
         )
 
-    def _candidates(self, spec: BootSpec) -> list[Child]:
-        """Children to try, in order: the target's next hop, or the selector's choice."""
+    async def plan(self, spec: BootSpec, call: Call) -> Placement:
+        """Where `spec` would go: the first child that can plan it, looked into;
+        the other candidate children after it, as alternates."""
+        check_boot(spec)
+        children, why = self._candidates(spec)
+        failures: list[str] = []
+        for n, child in enumerate(children):
+            try:
+                below = await with_retries(
+                    lambda c=child: c.link().plan(  # type: ignore[misc]
+                        spec, timeout=call.remaining(self._child_timeout),
+                        metadata=call.downstream()),
+                    call, idempotent=True,
+                )
+            except ResourceExhausted as exc:
+                failures.append(f"{child.name}: {exc.message}")
+                continue
+            rest = tuple(PlacementOption(c.path) for c in children[n + 1:])
+            return Placement(below.ranked + rest, (why, *below.explanations))
+        raise ResourceExhausted(
+            f"no cell under {self.identity.path} could take {spec.flavor}: "
+            + "; ".join(failures)
+        )
+
+    def _candidates(self, spec: BootSpec) -> tuple[list[Child], str]:
+        """Children to try, in order (the target's next hop, or the selector's
+        choice), and what the filters said."""
         if spec.target_cell:
             hop = self._next_hop(spec.target_cell)
             if hop is not None:
-                return [self._known_child(hop)]
+                return [self._known_child(hop)], f"{self.identity.path}: target {hop}"
         up = [c for c in self.children if self.children.is_up(c)]
         candidates = [
             HostState(name=c.name, cell_path=c.path, total=c.capacity.total,
@@ -115,7 +147,7 @@ class RouterCell:
                       instances=c.capacity.instances, capabilities=frozenset(c.capabilities))
             for c in up
         ]
-        request = RequestSpec(spec.flavor, spec.project, spec.image, dict(spec.hints))
+        request = RequestSpec.of(spec)
         selection = self._selector.select(candidates, request)
         if not selection.ordered:
             down = len(self.children) - len(up)
@@ -125,7 +157,8 @@ class RouterCell:
                 f" {selection.explain('cells')}{note}"
             )
         by_name = {c.name: c for c in up}
-        return [by_name[s.name] for s in selection.ordered]
+        explained = f"{self.identity.path}: {selection.explain('cells')}"
+        return [by_name[s.name] for s in selection.ordered], explained
 
     def _next_hop(self, target: str) -> str | None:
         """The child on the way to `target`; None when target is here or above."""

@@ -115,6 +115,13 @@ class CellsServicer(pb_grpc.CellsServicer):
     async def Delete(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
         return await self._act(request, context, Action.DELETE)
 
+    async def Plan(self, request: pb.BootRequest, context: Any) -> pb.Placement:
+        return await self._serve(  # type: ignore[no-any-return]
+            context,
+            lambda call: self._backend.plan(wire.boot_from_pb(request), call),
+            wire.placement_to_pb,
+        )
+
     async def Get(self, request: pb.GetRequest, context: Any) -> pb.Instance:
         return await self._serve(  # type: ignore[no-any-return]
             context, lambda call: self._backend.get(request.uuid, call), wire.instance_to_pb

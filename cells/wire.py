@@ -18,6 +18,8 @@ from cells.model import (
     InstancePage,
     ListQuery,
     Located,
+    Placement,
+    PlacementOption,
     Registration,
 )
 from cells.topology import CellCapacity, CellKind, CellNode, HostSummary
@@ -321,4 +323,20 @@ def report_from_pb(m: pb.ReportRequest) -> ChildReport:
             for c in m.changes
         ),
         leaf_addresses=tuple(sorted(m.leaf_addresses.items())),
+    )
+
+
+# ------------------------------------------------------------- placement
+
+
+def placement_to_pb(p: Placement) -> pb.Placement:
+    return pb.Placement(
+        ranked=[pb.PlacementOption(cell_path=o.cell_path, host=o.host) for o in p.ranked],
+        explanations=list(p.explanations),
+    )
+
+
+def placement_from_pb(m: pb.Placement) -> Placement:
+    return Placement(
+        tuple(PlacementOption(o.cell_path, o.host) for o in m.ranked), tuple(m.explanations)
     )

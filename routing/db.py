@@ -63,6 +63,8 @@ locations = Table(
     # v2: enough to list an instance whose cell does not answer.
     Column("name", String(255), nullable=False, server_default=""),
     Column("created_at", Float, nullable=False, server_default="0"),
+    # v3: the server group the instance was booted into (affinity filters).
+    Column("server_group", String(255), nullable=False, server_default=""),
 )
 
 # The children that registered with this cell.
@@ -114,9 +116,16 @@ def _v2(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_locations_child ON locations (child)")
 
 
+def _v3(conn: Connection) -> None:
+    """Server group of each instance, for affinity and anti-affinity."""
+    conn.exec_driver_sql(
+        "ALTER TABLE locations ADD COLUMN server_group VARCHAR(255) NOT NULL DEFAULT ''"
+    )
+
+
 # Step N brings a database at version N-1 to version N. Append, never edit:
 # a cell must start on any database an earlier release wrote.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

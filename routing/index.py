@@ -30,7 +30,10 @@ from routing.errors import Conflict, IndexUnavailable
 DEFAULT_CACHE_SIZE = 100_000
 DEFAULT_CACHE_TTL = 300.0
 
-_COLUMNS = "uuid, child, cell_path, host, project, state, request_id, pending, name, created_at"
+_COLUMNS = (
+    "uuid, child, cell_path, host, project, state, request_id, pending, name, created_at,"
+    " server_group"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,7 @@ class Location:
     pending: bool = False
     name: str = ""
     created_at: float = 0.0
+    server_group: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +130,19 @@ class LocationIndex:
             ).all()
         return [_from_row(r) for r in rows]
 
+    def groups_by_host(self) -> dict[str, dict[str, int]]:
+        """For a leaf: host -> server group -> how many of its instances are there."""
+        with self._begin() as conn:
+            rows = conn.execute(
+                select(locations.c.host, locations.c.server_group, func.count())
+                .where(locations.c.server_group != "")
+                .group_by(locations.c.host, locations.c.server_group)
+            ).all()
+        found: dict[str, dict[str, int]] = {}
+        for host, group, n in rows:
+            found.setdefault(host, {})[group] = int(n)
+        return found
+
     def count(self) -> int:
         with self._begin() as conn:
             return int(conn.execute(select(func.count()).select_from(locations)).scalar() or 0)
@@ -160,6 +177,7 @@ class LocationIndex:
             "updated_at": time.time(),
             "name": loc.name,
             "created_at": loc.created_at,
+            "server_group": loc.server_group,
         }
         try:
             with self._begin() as conn:
@@ -275,9 +293,9 @@ def _autocommit(dbapi_conn: Any) -> None:
 
 
 def _location(row: Any) -> Location:
-    uuid, child, cell_path, host, project, state, request_id, pending, name, created = row
+    uuid, child, cell_path, host, project, state, request_id, pending, name, created, group = row
     return Location(uuid, child, cell_path, host, project, state, request_id,
-                    bool(pending), name, float(created))
+                    bool(pending), name, float(created), group)
 
 
 def _from_row(row: Any) -> Location:

@@ -246,6 +246,22 @@ class TopologyRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class Placement(_message.Message):
+    __slots__ = ("ranked", "explanations")
+    RANKED_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATIONS_FIELD_NUMBER: _ClassVar[int]
+    ranked: _containers.RepeatedCompositeFieldContainer[PlacementOption]
+    explanations: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ranked: _Optional[_Iterable[_Union[PlacementOption, _Mapping]]] = ..., explanations: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PlacementOption(_message.Message):
+    __slots__ = ("cell_path", "host")
+    CELL_PATH_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    cell_path: str
+    host: str
+    def __init__(self, cell_path: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
+
 class RegisterRequest(_message.Message):
     __slots__ = ("name", "address", "kind", "capabilities")
     NAME_FIELD_NUMBER: _ClassVar[int]

@@ -99,6 +99,11 @@ class CellsStub:
                 request_serializer=cellrouter_dot_v1_dot_cells__pb2.TopologyRequest.SerializeToString,
                 response_deserializer=cellrouter_dot_v1_dot_cells__pb2.CellNode.FromString,
                 _registered_method=True)
+        self.Plan = channel.unary_unary(
+                '/cellrouter.v1.Cells/Plan',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.BootRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.Placement.FromString,
+                _registered_method=True)
 
 
 class CellsServicer:
@@ -182,6 +187,12 @@ class CellsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Plan(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CellsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -249,6 +260,11 @@ def add_CellsServicer_to_server(servicer, server):
                     servicer.Topology,
                     request_deserializer=cellrouter_dot_v1_dot_cells__pb2.TopologyRequest.FromString,
                     response_serializer=cellrouter_dot_v1_dot_cells__pb2.CellNode.SerializeToString,
+            ),
+            'Plan': grpc.unary_unary_rpc_method_handler(
+                    servicer.Plan,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.BootRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.Placement.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -602,6 +618,33 @@ class Cells:
             '/cellrouter.v1.Cells/Topology',
             cellrouter_dot_v1_dot_cells__pb2.TopologyRequest.SerializeToString,
             cellrouter_dot_v1_dot_cells__pb2.CellNode.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Plan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Cells/Plan',
+            cellrouter_dot_v1_dot_cells__pb2.BootRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.Placement.FromString,
             options,
             channel_credentials,
             insecure,

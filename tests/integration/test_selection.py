@@ -30,7 +30,8 @@ driver = "fake"
 
 [cells.z1.selection]
 selector = "filter_weigher"
-filters = ["alive", "ram", "vcpu", "disk", "availability_zone", "different_host"]
+filters = ["alive", "ram", "vcpu", "disk", "availability_zone", "different_host",
+           "anti_affinity", "aggregate"]
 weighers = [{ name = "instances", multiplier = -1.0 }]
 
 [[cells.z1.hosts]]
@@ -47,6 +48,7 @@ vcpus = 4
 memory_mb = 65536
 disk_gb = 100
 availability_zone = "az2"
+aggregates = { ssd = "true" }
 
 [[cells.z1.hosts]]
 name = "h-c"
@@ -116,7 +118,50 @@ def test_plugins_command_lists_the_standard_plugins() -> None:
 
 
 def test_a_cell_naming_a_missing_filter_does_not_start(tmp_path: Path) -> None:
-    broken = POLICY_TREE.replace('"different_host"]', '"different_host", "gpu"]')
+    broken = POLICY_TREE.replace('"aggregate"]', '"aggregate", "gpu"]')
     assert broken != POLICY_TREE
     with pytest.raises(RuntimeError, match=r"no cellrouter\.filters plugin named 'gpu'"):
         start_tree(tmp_path, broken)
+
+
+def test_anti_affinity_spreads_a_group_and_says_when_it_cannot(
+    policy_tree: TreeRunner,
+) -> None:
+    hints = {"group": "web", "group_policy": "anti-affinity"}
+    with CellClient(policy_tree.top_address) as top:
+        first = top.boot(boot_spec("g-1", 1, 256, hints=hints))
+        second = top.boot(boot_spec("g-2", 1, 256, hints=hints))
+        assert {first.host, second.host} == {"h-a", "h-b"}
+        with pytest.raises(ResourceExhausted, match="anti_affinity: 2 of 3 hosts"):
+            top.boot(boot_spec("g-3", 1, 256, hints=hints))
+        top.delete(first.uuid, wait=True)
+        third = top.boot(boot_spec("g-3", 1, 256, hints=hints))
+        assert third.host == first.host  # the freed host takes the group again
+        for instance in (second, third):
+            top.delete(instance.uuid, wait=True)
+
+
+def test_aggregate_hint_needs_matching_host_metadata(policy_tree: TreeRunner) -> None:
+    with CellClient(policy_tree.top_address) as top:
+        fast = top.boot(boot_spec("ssd-1", 1, 256, hints={"aggregate:ssd": "true"}))
+        assert fast.host == "h-b"
+        with pytest.raises(ResourceExhausted, match="aggregate: 2 of 3 hosts"):
+            top.boot(boot_spec("gpu-1", 1, 256, hints={"aggregate:gpu": "true"}))
+        top.delete(fast.uuid, wait=True)
+
+
+def test_dry_run_ranks_without_building(policy_tree: TreeRunner) -> None:
+    with CellClient(policy_tree.top_address) as top:
+        before = len(top.list().instances)
+        plan = top.plan(boot_spec("maybe", 1, 256, hints={"availability_zone": "az2"}))
+        assert [(o.cell_path, o.host) for o in plan.ranked] == [("top!r1!z1", "h-b")]
+        assert plan.explanations[0].startswith("top:")
+        assert any("availability_zone: 1 of 3 hosts" in e for e in plan.explanations)
+        assert len(top.list().instances) == before
+    done = subprocess.run(
+        [sys.executable, "-m", "cells.cli", "boot", "maybe", "--vcpus", "1", "--memory-mb",
+         "256", "--dry-run", "--cell", policy_tree.top_address],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "top!r1!z1" in done.stdout and "RANK" in done.stdout

@@ -25,6 +25,8 @@ V1_LOCATION_COLUMNS = {
     "updated_at",
 }
 V2_LOCATION_COLUMNS = V1_LOCATION_COLUMNS | {"name", "created_at"}
+V3_LOCATION_COLUMNS = V2_LOCATION_COLUMNS | {"server_group"}
+CURRENT_COLUMNS = V3_LOCATION_COLUMNS
 
 Keep = Callable[[Engine], Engine]
 
@@ -76,7 +78,7 @@ def test_empty_database_is_created_at_the_current_version(url: str, engines: Kee
     engine = engines(open_database(url))
     assert versions(engine) == [SCHEMA_VERSION]
     assert {"locations", "children", "cellrouter_schema"} <= set(inspect(engine).get_table_names())
-    assert location_columns(engine) == V2_LOCATION_COLUMNS
+    assert location_columns(engine) == CURRENT_COLUMNS
 
 
 def test_upgrade_to_stops_at_the_version_asked_for(url: str, engines: Keep) -> None:
@@ -84,9 +86,12 @@ def test_upgrade_to_stops_at_the_version_asked_for(url: str, engines: Keep) -> N
     assert "ix_locations_child" not in location_indexes(engine)
     upgrade_to(engine, 1)  # already there: nothing happens
     assert versions(engine) == [1]
+    upgrade_to(engine, 2)
+    assert versions(engine) == [2]
+    assert location_columns(engine) == V2_LOCATION_COLUMNS
     upgrade_to(engine, SCHEMA_VERSION)
     assert versions(engine) == [SCHEMA_VERSION]
-    assert location_columns(engine) == V2_LOCATION_COLUMNS
+    assert location_columns(engine) == CURRENT_COLUMNS
 
 
 def test_v1_database_is_upgraded_with_its_rows_intact(url: str, engines: Keep) -> None:
@@ -106,7 +111,7 @@ def test_v1_database_is_upgraded_with_its_rows_intact(url: str, engines: Keep) -
     index = LocationIndex(engines(open_database(url)))
     try:
         assert versions(index.engine) == [SCHEMA_VERSION]
-        assert location_columns(index.engine) == V2_LOCATION_COLUMNS
+        assert location_columns(index.engine) == CURRENT_COLUMNS
         assert index.count() == 2
         want_active = Location(active, "eu", "top!eu!eu-a", "h1", "p1", "ACTIVE", "req-1",
                                False, name="", created_at=0.0)
@@ -152,7 +157,7 @@ def test_opening_twice_is_a_no_op(url: str, engines: Keep, start: str) -> None:
     with second.connect() as conn:
         assert conn.execute(select(func.count()).select_from(schema_version)).scalar() == 1
     assert versions(second) == [SCHEMA_VERSION]
-    assert location_columns(second) == columns == V2_LOCATION_COLUMNS
+    assert location_columns(second) == columns == CURRENT_COLUMNS
     assert location_indexes(second) == indexes
     with second.connect() as conn:
         uuids = list(conn.execute(text("SELECT uuid FROM locations")).scalars())
