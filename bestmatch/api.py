@@ -74,15 +74,17 @@ class HostState:
     capabilities: frozenset[str] = frozenset()
     groups: Mapping[str, int] = field(default_factory=dict)  # server group -> members here
     instance_uuids: frozenset[str] = frozenset()  # hosts only
+    # The largest single request this candidate could take; worked out once
+    # here because every resource filter asks for it.
+    room: Resources = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        room = self.largest_free if self.largest_free is not None else self.total - self.used
+        object.__setattr__(self, "room", room)
 
     @property
     def free(self) -> Resources:
         return self.total - self.used
-
-    @property
-    def room(self) -> Resources:
-        """The largest single request this candidate could take."""
-        return self.largest_free if self.largest_free is not None else self.free
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,16 +18,19 @@ from bestmatch.api import Filter, HostState, RequestSpec, Weigher
 
 @dataclass(frozen=True, slots=True)
 class Sampling:
-    """Stop filtering once this many candidates are feasible: at least
-    `minimum`, or `fraction` of all candidates (kube-scheduler's approach).
-    With thousands of hosts, the best of a few hundred random feasible ones
-    is as good as the best of all, at a fraction of the cost."""
+    """Stop filtering once this many candidates are feasible: `fraction` of
+    all candidates, but at least `minimum` and at most `maximum`
+    (kube-scheduler's approach). With thousands of hosts, the best of a few
+    hundred random feasible ones is as good as the best of all; the cap keeps
+    a decision's cost flat however large the cell grows."""
 
     minimum: int = 100
     fraction: float = 0.05
+    maximum: int = 500
 
     def enough(self, candidates: int) -> int:
-        return max(self.minimum, math.ceil(candidates * self.fraction))
+        wanted = max(self.minimum, math.ceil(candidates * self.fraction))
+        return min(wanted, max(self.minimum, self.maximum))
 
 
 @dataclass(frozen=True, slots=True)

@@ -218,7 +218,7 @@ def cmd_tree(args: argparse.Namespace) -> int:
         _print_json(_jsonable(top))
         return 0
     rows = [["CELL", "STATE", "KIND", "HOSTS", "VCPU used/total", "RAM MB used/total",
-             "INSTANCES", "ADDRESS"]]
+             "INSTANCES", "FLAVORS THAT FIT", "ADDRESS"]]
     _tree_rows(top, "", rows)
     _print_table(rows)
     return 0
@@ -229,7 +229,8 @@ def _tree_rows(node: CellNode, indent: str, rows: list[list[str]]) -> None:
     rows.append([
         f"{indent}{node.path}", "up" if node.up else "DOWN", node.kind.value,
         f"{c.hosts_up}/{c.hosts}", f"{c.used.vcpus}/{c.total.vcpus}",
-        f"{c.used.memory_mb}/{c.total.memory_mb}", str(c.instances), node.address,
+        f"{c.used.memory_mb}/{c.total.memory_mb}", str(c.instances),
+        " ".join(f"{name}:{n}" for name, n in c.flavor_fits) or "-", node.address,
     ])
     for child in node.children:
         _tree_rows(child, indent + "  ", rows)

@@ -23,10 +23,14 @@
     filters = ["alive", "ram", "vcpu", "disk"]   # in order; default: the selector's own
     weighers = [{ name = "ram", multiplier = 1.0 }]
     subset_size = 1                   # filter_weigher: random among the best N
-    sample_minimum = 100              # stop filtering after max(minimum, fraction x hosts)
-    sample_fraction = 0.05            # feasible candidates (omit both: examine all)
+    sample_minimum = 100              # stop filtering once fraction x hosts are feasible,
+    sample_fraction = 0.05            # but at least minimum and at most maximum
+    sample_maximum = 500              # (omit all three: examine every candidate)
     [selection.options.max_instances] # options for one plugin, by name
     limit = 50
+
+    [flavors]                         # leaves report how many of each still fit
+    small = { vcpus = 1, memory_mb = 2048, disk_gb = 20 }
 
     [leaf]                            # present only on leaf cells
     driver = "fake"
@@ -51,6 +55,7 @@ from bestmatch.plugins import SelectionConfig
 from cells.errors import ConfigError
 from routing.errors import BadPath
 from routing.path import check_name
+from virt.model import Resources
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,7 @@ class CellConfig:
     cache_size: int = 100_000
     cache_ttl: float = 300.0
     selection: SelectionConfig = field(default_factory=SelectionConfig)
+    flavors: Mapping[str, Resources] = field(default_factory=dict)
     leaf: LeafConfig | None = None
 
     @property
@@ -124,7 +130,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
     if not isinstance(index, Mapping):
         raise ConfigError(f"{source}: [index] must be a table")
     _no_unknown(index, _INDEX_KEYS, f"{source} [index]")
-    unknown_tables = sorted(set(data) - {"cell", "leaf", "index", "selection"})
+    unknown_tables = sorted(set(data) - {"cell", "leaf", "index", "selection", "flavors"})
     if unknown_tables:
         raise ConfigError(f"{source}: unknown tables {', '.join(unknown_tables)}")
     return CellConfig(
@@ -145,8 +151,28 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         cache_ttl=_positive(index, "cache_ttl", 300.0, source),
         selection=_selection(data.get("selection"), leaf.selector if leaf else
                              _optional(cell, "selector", str, "random", source), source),
+        flavors=_flavors(data.get("flavors", {}), source),
         leaf=leaf,
     )
+
+
+def _flavors(table: Any, source: str) -> dict[str, Resources]:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: [flavors] must be a table")
+    flavors = {}
+    for name, size in table.items():
+        where = f"{source} [flavors] {name}"
+        if not isinstance(size, Mapping):
+            raise ConfigError(f"{where}: give {{ vcpus = N, memory_mb = M, disk_gb = G }}")
+        _no_unknown(size, {"vcpus", "memory_mb", "disk_gb"}, where)
+        flavors[str(name)] = Resources(
+            _count(size, "vcpus", 1, where),
+            _count(size, "memory_mb", 1, where),
+            int(size.get("disk_gb", 0)) if isinstance(size.get("disk_gb", 0), int) else -1,
+        )
+        if flavors[str(name)].disk_gb < 0:
+            raise ConfigError(f"{where}: disk_gb must be a whole number >= 0")
+    return flavors
 
 
 def _leaf(table: Any, source: str) -> LeafConfig | None:
@@ -167,7 +193,7 @@ def _leaf(table: Any, source: str) -> LeafConfig | None:
 
 
 _SELECTION_KEYS = {"selector", "filters", "weighers", "subset_size", "sample_minimum",
-                   "sample_fraction", "options"}
+                   "sample_fraction", "sample_maximum", "options"}
 
 
 def _selection(table: Any, default_selector: str, source: str) -> SelectionConfig:
@@ -196,11 +222,12 @@ def _selection(table: Any, default_selector: str, source: str) -> SelectionConfi
                                                    for v in options.values()):
         raise ConfigError(f"{where}: options must be tables, one per plugin name")
     sampling = None
-    if "sample_minimum" in table or "sample_fraction" in table:
+    if {"sample_minimum", "sample_fraction", "sample_maximum"} & set(table):
         fraction = _positive(table, "sample_fraction", 0.05, where)
         if fraction > 1:
             raise ConfigError(f"{where}: sample_fraction must be at most 1")
-        sampling = Sampling(_count(table, "sample_minimum", 100, where), fraction)
+        sampling = Sampling(_count(table, "sample_minimum", 100, where), fraction,
+                            _count(table, "sample_maximum", 500, where))
     selector_options = {}
     if "subset_size" in table:
         selector_options["subset_size"] = _count(table, "subset_size", 1, where)

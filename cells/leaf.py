@@ -80,8 +80,10 @@ class LeafCell:
         index: LocationIndex,
         selector: Selector,
         policies: Mapping[str, HostPolicy] | None = None,
+        flavors: Mapping[str, Resources] | None = None,
     ) -> None:
         self.identity = identity
+        self._flavors = dict(flavors or {})  # counted in capacity reports
         self._policies = dict(policies or {})
         self._driver = driver
         self._index = index
@@ -266,13 +268,14 @@ class LeafCell:
 
     async def topology(self, call: Call) -> CellNode:
         await self.refresh()
-        hosts = tuple(HostSummary(h.name, CellCapacity.of_host(h)) for h in self._hosts)
+        hosts = tuple(HostSummary(h.name, CellCapacity.of_host(h, self._flavors))
+                      for h in self._hosts)
         return own_node(self, hosts=hosts)
 
     # ------------------------------------------------------- reporting
 
     def capacity(self) -> CellCapacity:
-        return CellCapacity.combine(CellCapacity.of_host(h) for h in self._hosts)
+        return CellCapacity.combine(CellCapacity.of_host(h, self._flavors) for h in self._hosts)
 
     def capabilities(self) -> tuple[str, ...]:
         return tuple(self._driver.capabilities.names())

@@ -178,4 +178,5 @@ def _capacity_from_json(data: dict[str, Any]) -> CellCapacity:
         hosts=data["hosts"],
         hosts_up=data["hosts_up"],
         instances=data["instances"],
+        flavor_fits=tuple((name, int(n)) for name, n in data.get("flavor_fits", ())),
     )

@@ -229,7 +229,8 @@ class CellServer:
             driver = load_driver(cfg.leaf.driver, cfg.leaf.options, cfg.leaf.hosts,
                                  cfg.state_dir)
             policies = {str(h.get("name")): HostPolicy.from_config(h) for h in cfg.leaf.hosts}
-            return LeafCell(self.identity, driver, index, self._selector(), policies)
+            return LeafCell(self.identity, driver, index, self._selector(), policies,
+                            cfg.flavors)
         children = Children(index.engine, self.identity, cfg.report_interval * cfg.down_after)
         return RouterCell(self.identity, children, index, self._selector(),
                           cfg.child_timeout, cfg.list_timeout, cfg.direct_to_leaf)

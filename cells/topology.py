@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from virt.model import HostInfo, Resources
@@ -25,27 +25,35 @@ class CellCapacity:
     hosts: int = 0
     hosts_up: int = 0
     instances: int = 0
+    # For each flavor the operator configured: how many more instances of it
+    # fit, counted host by host (a flavor does not straddle hosts).
+    flavor_fits: tuple[tuple[str, int], ...] = ()
 
     @property
     def free(self) -> Resources:
         return self.total - self.used
 
     @classmethod
-    def of_host(cls, host: HostInfo) -> CellCapacity:
+    def of_host(
+        cls, host: HostInfo, flavors: Mapping[str, Resources] | None = None
+    ) -> CellCapacity:
         up = 1 if host.alive else 0
+        free = host.free if host.alive else Resources()
         return cls(
             total=host.total,
             used=host.used,
-            largest_free=host.free if host.alive else Resources(),
+            largest_free=free,
             hosts=1,
             hosts_up=up,
             instances=host.instances,
+            flavor_fits=tuple((name, fits(free, f)) for name, f in (flavors or {}).items()),
         )
 
     @classmethod
     def combine(cls, parts: Iterable[CellCapacity]) -> CellCapacity:
         """The capacity of a subtree made of `parts`."""
         result = cls()
+        fits_by_name: dict[str, int] = {}
         for p in parts:
             result = cls(
                 total=result.total + p.total,
@@ -55,7 +63,20 @@ class CellCapacity:
                 hosts_up=result.hosts_up + p.hosts_up,
                 instances=result.instances + p.instances,
             )
-        return result
+            for name, n in p.flavor_fits:
+                fits_by_name[name] = fits_by_name.get(name, 0) + n
+        return replace(result, flavor_fits=tuple(sorted(fits_by_name.items())))
+
+
+def fits(free: Resources, flavor: Resources) -> int:
+    """How many instances of `flavor` fit in `free` on one host."""
+    counts = [
+        have // want
+        for have, want in ((free.vcpus, flavor.vcpus), (free.memory_mb, flavor.memory_mb),
+                           (free.disk_gb, flavor.disk_gb))
+        if want > 0
+    ]
+    return max(0, min(counts)) if counts else 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ class TreeSpec:
     host: str = "127.0.0.1"
     report_interval: float = 1.0
     down_after: int = 3
+    flavors: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # for every leaf
 
     @property
     def top(self) -> CellSpec:
@@ -105,7 +106,8 @@ def load_tree(path: Path) -> TreeSpec:
             extra=table,
         ))
     spec = TreeSpec(tuple(cells), tree.get("host", "127.0.0.1"),
-                    float(tree.get("report_interval", 1.0)), int(tree.get("down_after", 3)))
+                    float(tree.get("report_interval", 1.0)), int(tree.get("down_after", 3)),
+                    data.get("flavors", {}))
     _check_shape(spec, str(path))
     return spec
 
@@ -168,6 +170,9 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     if "selection" in cell.extra:
         lines += ["", "[selection]"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra["selection"].items()]
+    if cell.driver and spec.flavors:
+        lines += ["", "[flavors]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in spec.flavors.items()]
     if cell.driver:
         lines += ["", "[leaf]", f"driver = {_q(cell.driver)}", f"selector = {_q(cell.selector)}"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in options.items()]

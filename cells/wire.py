@@ -234,6 +234,7 @@ def capacity_to_pb(c: CellCapacity) -> pb.Capacity:
         hosts=c.hosts,
         hosts_up=c.hosts_up,
         instances=c.instances,
+        flavor_fits=dict(c.flavor_fits),
     )
 
 
@@ -245,6 +246,7 @@ def capacity_from_pb(m: pb.Capacity) -> CellCapacity:
         hosts=m.hosts,
         hosts_up=m.hosts_up,
         instances=m.instances,
+        flavor_fits=tuple(sorted(m.flavor_fits.items())),
     )
 
 

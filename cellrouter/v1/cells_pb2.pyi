@@ -195,20 +195,29 @@ class LocateResponse(_message.Message):
     def __init__(self, uuid: _Optional[str] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
 
 class Capacity(_message.Message):
-    __slots__ = ("total", "used", "largest_free", "hosts", "hosts_up", "instances")
+    __slots__ = ("total", "used", "largest_free", "hosts", "hosts_up", "instances", "flavor_fits")
+    class FlavorFitsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     USED_FIELD_NUMBER: _ClassVar[int]
     LARGEST_FREE_FIELD_NUMBER: _ClassVar[int]
     HOSTS_FIELD_NUMBER: _ClassVar[int]
     HOSTS_UP_FIELD_NUMBER: _ClassVar[int]
     INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    FLAVOR_FITS_FIELD_NUMBER: _ClassVar[int]
     total: Flavor
     used: Flavor
     largest_free: Flavor
     hosts: int
     hosts_up: int
     instances: int
-    def __init__(self, total: _Optional[_Union[Flavor, _Mapping]] = ..., used: _Optional[_Union[Flavor, _Mapping]] = ..., largest_free: _Optional[_Union[Flavor, _Mapping]] = ..., hosts: _Optional[int] = ..., hosts_up: _Optional[int] = ..., instances: _Optional[int] = ...) -> None: ...
+    flavor_fits: _containers.ScalarMap[str, int]
+    def __init__(self, total: _Optional[_Union[Flavor, _Mapping]] = ..., used: _Optional[_Union[Flavor, _Mapping]] = ..., largest_free: _Optional[_Union[Flavor, _Mapping]] = ..., hosts: _Optional[int] = ..., hosts_up: _Optional[int] = ..., instances: _Optional[int] = ..., flavor_fits: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class HostInfo(_message.Message):
     __slots__ = ("name", "capacity")

@@ -20,6 +20,9 @@ TREE = """
 report_interval = 0.2
 down_after = 3
 
+[flavors]
+small = { vcpus = 1, memory_mb = 2048, disk_gb = 10 }
+
 [cells.top]
 [cells.r1]
 parent = "top"

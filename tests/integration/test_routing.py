@@ -17,9 +17,10 @@ from cells.errors import (
     ResourceExhausted,
 )
 from cells.model import ListQuery
+from cells.topology import fits
 from cells.tree import TreeRunner
 from tests.integration.conftest import LEAVES, leaf_client
-from virt.model import Action, Instance, InstanceState
+from virt.model import Action, Instance, InstanceState, Resources
 
 
 def boot(top: CellClient, name: str, **kw: object) -> Instance:
@@ -149,6 +150,11 @@ def test_topology_shows_every_cell_up_with_capacity(top: CellClient) -> None:
     assert root.capacity.total.vcpus == 8 + 4 + 8 + 16
     assert root.capacity.largest_free.vcpus <= 16
     assert [h.name for h in paths["top!r1!z1"].hosts] == ["h1", "h2"]
+    # Flavors that fit are counted host by host and summed up the tree.
+    small = Resources(1, 2048, 10)
+    per_host = sum(fits(h.capacity.largest_free, small) for n in root.walk() for h in n.hosts)
+    assert dict(root.capacity.flavor_fits) == {"small": per_host}
+    assert per_host > 0
 
 
 def test_health_and_reflection_are_served(tree: TreeRunner) -> None:

@@ -161,3 +161,16 @@ def test_load_reports_errors_with_the_file_name(tmp_path: Path) -> None:
     path.write_text('[cell]\nname = "eu"\n')
     with pytest.raises(ConfigError, match=re.escape(f"{path}: 'listen' is required")):
         load(path)
+
+
+def test_flavors_table_is_read_and_checked() -> None:
+    from virt.model import Resources
+
+    cell = {"name": "z", "listen": "127.0.0.1:0"}
+    config = from_mapping({"cell": cell,
+                           "flavors": {"small": {"vcpus": 1, "memory_mb": 2048, "disk_gb": 20}}})
+    assert config.flavors == {"small": Resources(1, 2048, 20)}
+    with pytest.raises(ConfigError, match="flavors"):
+        from_mapping({"cell": cell, "flavors": {"bad": {"vcpus": 0, "memory_mb": 1}}})
+    with pytest.raises(ConfigError, match="unknown keys gpus"):
+        from_mapping({"cell": cell, "flavors": {"bad": {"vcpus": 1, "memory_mb": 1, "gpus": 1}}})

@@ -94,7 +94,7 @@ def test_selection_table_in_a_cell_config() -> None:
     assert sel.selector == "filter_weigher"
     assert sel.filters == ("alive", "ram")
     assert sel.weighers == (("ram", -2.0),)
-    assert sel.sampling == Sampling(50, 0.1)
+    assert sel.sampling == Sampling(50, 0.1, 500)
     assert sel.selector_options == {"subset_size": 3}
     assert sel.options == {"max_instances": {"limit": 9}}
 

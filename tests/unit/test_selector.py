@@ -164,3 +164,26 @@ def test_custom_filters_replace_defaults() -> None:
     sel = RandomSelector(filters=[], seed=0).select([host("dead", alive=False)], ASK)
     assert [c.name for c in sel.ordered] == ["dead"]
     assert sel.explain() == "all passed"
+
+
+@pytest.mark.parametrize(
+    ("candidates", "enough"),
+    [(10, 100), (1_000, 100), (4_000, 200), (10_000, 500), (100_000, 500)],
+    ids=["tiny", "small", "medium", "large", "huge"],
+)
+def test_sampling_wants_a_fraction_within_bounds(candidates: int, enough: int) -> None:
+    from bestmatch.pipeline import Sampling
+
+    assert Sampling().enough(candidates) == enough
+
+
+def test_sampling_stops_early_from_a_random_start() -> None:
+    from bestmatch.pipeline import Sampling
+
+    many = [host(f"h{n}") for n in range(1_000)]
+    chosen = RandomSelector(sampling=Sampling(minimum=10, fraction=0.0, maximum=10),
+                            seed=3).select(many, ASK)
+    assert len(chosen.ordered) == 10 and chosen.considered == 10 and chosen.total == 1_000
+    starts = {RandomSelector(sampling=Sampling(10, 0.0, 10), seed=s).select(many, ASK)
+              .ordered[0].name for s in range(20)}
+    assert len(starts) > 5  # not always the first hosts of the list
