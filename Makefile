@@ -29,6 +29,7 @@ demo-down:
 
 bench: setup
 	$(PY) -m tests.bench.bench_index
+	$(PY) -m tests.bench.bench_selection
 	$(PY) -m tests.bench.bench_routing
 
 lint: setup
