@@ -1,19 +1,12 @@
-"""Only candidates with room for the flavor's memory_mb (allocation ratio applied).
-
-For a cell, "room" is the most any one host below it has free.
-"""
+"""Only candidates with room for the flavor's memory (allocation ratio applied)."""
 
 from __future__ import annotations
 
-from bestmatch.api import RAM, HostState, RequestSpec, Verdict
+from bestmatch.api import RAM
+from bestmatch.filters.resource import ResourceFilter
 
 
-class RamFilter:
+class RamFilter(ResourceFilter):
     name = RAM
-
-    def check(self, candidate: HostState, spec: RequestSpec) -> Verdict:
-        room = candidate.room.memory_mb
-        wanted = spec.flavor.memory_mb
-        if room >= wanted:
-            return Verdict.ok()
-        return Verdict.reject(RAM, f"{room} MB free, {wanted} MB asked")
+    resource = "memory_mb"
+    unit = "MB"

@@ -15,19 +15,23 @@ import pytest
 from cells.client import CellClient
 from cells.tree import TreeRunner, load_tree
 
-TREE = """
+# Fast reports, and the top with one router below it: every test tree starts so.
+HEAD = """
 [tree]
 report_interval = 0.2
 down_after = 3
 
-[flavors]
-small = { vcpus = 1, memory_mb = 2048, disk_gb = 10 }
-
 [cells.top]
 [cells.r1]
 parent = "top"
+"""
+
+TREE = HEAD + """
 [cells.r2]
 parent = "top"
+
+[flavors]
+small = { vcpus = 1, memory_mb = 2048, disk_gb = 10 }
 
 [cells.z1]
 parent = "r1"

@@ -14,18 +14,11 @@ import pytest
 from cells.client import CellClient, boot_spec
 from cells.model import ListQuery
 from cells.tree import TreeRunner
-from tests.integration.conftest import start_tree
+from tests.integration.conftest import HEAD, start_tree
 from virt.model import Instance, InstanceState
 
 BIG = '{ name = "%s", vcpus = 4000, memory_mb = 4000000, disk_gb = 100000 }'
-LIST_TREE = f"""
-[tree]
-report_interval = 0.2
-down_after = 3
-
-[cells.top]
-[cells.r1]
-parent = "top"
+LIST_TREE = HEAD + f"""
 [cells.r2]
 parent = "top"
 

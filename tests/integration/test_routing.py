@@ -150,11 +150,16 @@ def test_topology_shows_every_cell_up_with_capacity(top: CellClient) -> None:
     assert root.capacity.total.vcpus == 8 + 4 + 8 + 16
     assert root.capacity.largest_free.vcpus <= 16
     assert [h.name for h in paths["top!r1!z1"].hosts] == ["h1", "h2"]
-    # Flavors that fit are counted host by host and summed up the tree.
+    # Flavors that fit are counted host by host and summed up the tree. The top's
+    # figure comes from reports, so it catches up with the leaves within an interval.
     small = Resources(1, 2048, 10)
-    per_host = sum(fits(h.capacity.largest_free, small) for n in root.walk() for h in n.hosts)
-    assert dict(root.capacity.flavor_fits) == {"small": per_host}
-    assert per_host > 0
+
+    def counted() -> bool:
+        now = top.topology()
+        per_host = sum(fits(h.capacity.largest_free, small) for n in now.walk() for h in n.hosts)
+        return per_host > 0 and dict(now.capacity.flavor_fits) == {"small": per_host}
+
+    assert _eventually(counted)
 
 
 def test_health_and_reflection_are_served(tree: TreeRunner) -> None:

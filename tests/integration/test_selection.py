@@ -13,17 +13,9 @@ import pytest
 from cells.client import CellClient, boot_spec
 from cells.errors import ResourceExhausted
 from cells.tree import TreeRunner
-from tests.integration.conftest import start_tree
+from tests.integration.conftest import HEAD, start_tree
 
-POLICY_TREE = """
-[tree]
-report_interval = 0.2
-down_after = 3
-
-[cells.top]
-[cells.r1]
-parent = "top"
-
+POLICY_TREE = HEAD + """
 [cells.z1]
 parent = "r1"
 driver = "fake"
