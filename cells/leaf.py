@@ -24,6 +24,7 @@ from cells.errors import (
     InvalidArgument,
     ResourceExhausted,
 )
+from cells.groups import GroupLedger
 from cells.model import InstancePage, ListQuery, Located, Placement, PlacementOption
 from cells.paging import page_of
 from cells.topology import CellCapacity, CellNode, HostSummary
@@ -94,6 +95,7 @@ class LeafCell:
         # Deleted while still being built: deleted as soon as the build ends.
         self._doomed: set[str] = set()
         self._placing = asyncio.Lock()
+        self._groups = GroupLedger.load(index.grouped())  # read once, then kept current
 
     # ------------------------------------------------------------ boot
 
@@ -109,20 +111,23 @@ class LeafCell:
             spec = replace(spec, uuid=str(uuidlib.uuid4()))
         if self._index.lookup(spec.uuid) is not None:
             raise AlreadyExists(f"instance uuid {spec.uuid} is already in use")
-        async with self._placing:  # one decision at a time: each sees the last one's row
+        group = dict(spec.hints).get("group", "")
+        async with self._placing:  # one decision at a time: each sees the last one's claim
             selection = await self._select(spec)
+            chosen = selection.ordered[0].name
             self._index.record(
-                Location(spec.uuid, "", self.identity.path, selection.ordered[0].name,
-                         spec.project, InstanceState.BUILDING.value, spec.request_id,
-                         pending=True, name=spec.name, created_at=time.time(),
-                         server_group=dict(spec.hints).get("group", ""))
+                Location(spec.uuid, "", self.identity.path, chosen, spec.project,
+                         InstanceState.BUILDING.value, spec.request_id, pending=True,
+                         name=spec.name, created_at=time.time(), server_group=group)
             )
+            self._groups.place(spec.uuid, chosen, group)
         try:
             instance = await self._spawn_first(spec, [c.name for c in selection.ordered])
         except BaseException:
             self._doomed.discard(spec.uuid)
             raise
         self._index.set_state(spec.uuid, instance.state.value, self.identity.path, instance.host)
+        self._groups.place(spec.uuid, instance.host, group)  # an alternate host, maybe
         if spec.uuid in self._doomed:
             self._doomed.discard(spec.uuid)
             return await self._apply(spec.uuid, Action.DELETE)
@@ -160,7 +165,6 @@ class LeafCell:
         on_host: dict[str, set[str]] = {}
         for instance in await self._run(self._driver.instances):
             on_host.setdefault(instance.host, set()).add(instance.uuid)
-        groups = self._index.groups_by_host()
         default = HostPolicy()
         candidates = []
         for h in hosts:
@@ -171,7 +175,7 @@ class LeafCell:
                 ratios=policy.ratios, availability_zone=policy.availability_zone,
                 aggregates=policy.aggregates,
                 instance_uuids=frozenset(on_host.get(h.name, ())),
-                groups=groups.get(h.name, {}),
+                groups=self._groups.on(h.name),
             ))
         return candidates
 
@@ -183,9 +187,9 @@ class LeafCell:
             except virt_errors.NoCapacity:
                 log.info("host %s filled up before %s could claim it", host, spec.uuid)
             except BaseException:
-                self._index.forget(spec.uuid)
+                self._forget(spec.uuid)
                 raise
-        self._index.forget(spec.uuid)
+        self._forget(spec.uuid)
         raise ResourceExhausted(
             f"every host in {self.identity.path} that fit {spec.flavor} filled up"
             f" before the claim ({len(hosts)} tried)"
@@ -221,7 +225,7 @@ class LeafCell:
             self._doomed.add(uuid)
             return replace(building, state=InstanceState.DELETED)
         if result.state is InstanceState.DELETED:
-            self._index.forget(uuid)
+            self._forget(uuid)
         # The driver holds the state; the leaf's index only maps uuid -> host.
         self._changes.note(self._here(result))
         return self._here(result)
@@ -251,7 +255,7 @@ class LeafCell:
         if row is None:
             return None
         if not row.pending:
-            self._index.forget(uuid)
+            self._forget(uuid)
             return None
         return Instance(uuid, row.name, InstanceState.BUILDING, Resources(),
                         cell_path=self.identity.path, project=row.project,
@@ -295,6 +299,10 @@ class LeafCell:
         await self._run(self._driver.close)
 
     # ---------------------------------------------------------- helpers
+
+    def _forget(self, uuid: str) -> None:
+        self._index.forget(uuid)
+        self._groups.remove(uuid)
 
     def _here(self, instance: Instance) -> Instance:
         return replace(instance, cell_path=self.identity.path)

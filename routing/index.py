@@ -130,18 +130,14 @@ class LocationIndex:
             ).all()
         return [_from_row(r) for r in rows]
 
-    def groups_by_host(self) -> dict[str, dict[str, int]]:
-        """For a leaf: host -> server group -> how many of its instances are there."""
+    def grouped(self) -> list[tuple[str, str, str]]:
+        """(uuid, host, server group) of every row that belongs to a group."""
         with self._begin() as conn:
             rows = conn.execute(
-                select(locations.c.host, locations.c.server_group, func.count())
+                select(locations.c.uuid, locations.c.host, locations.c.server_group)
                 .where(locations.c.server_group != "")
-                .group_by(locations.c.host, locations.c.server_group)
             ).all()
-        found: dict[str, dict[str, int]] = {}
-        for host, group, n in rows:
-            found.setdefault(host, {})[group] = int(n)
-        return found
+        return [(uuid, host, group) for uuid, host, group in rows]
 
     def count(self) -> int:
         with self._begin() as conn:
