@@ -31,6 +31,7 @@ bench: setup
 	$(PY) -m tests.bench.bench_index
 	$(PY) -m tests.bench.bench_selection
 	$(PY) -m tests.bench.bench_routing
+	$(PY) -m tests.bench.bench_boots
 
 lint: setup
 	$(VENV)/bin/ruff check .

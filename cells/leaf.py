@@ -24,7 +24,7 @@ from cells.errors import (
     InvalidArgument,
     ResourceExhausted,
 )
-from cells.groups import GroupLedger
+from cells.ledger import HostLedger
 from cells.model import InstancePage, ListQuery, Located, Placement, PlacementOption
 from cells.paging import page_of
 from cells.topology import CellCapacity, CellNode, HostSummary
@@ -95,7 +95,7 @@ class LeafCell:
         # Deleted while still being built: deleted as soon as the build ends.
         self._doomed: set[str] = set()
         self._placing = asyncio.Lock()
-        self._groups = GroupLedger.load(index.grouped())  # read once, then kept current
+        self._ledger = HostLedger.load(index.placements())  # read once, then kept current
 
     # ------------------------------------------------------------ boot
 
@@ -120,14 +120,14 @@ class LeafCell:
                          InstanceState.BUILDING.value, spec.request_id, pending=True,
                          name=spec.name, created_at=time.time(), server_group=group)
             )
-            self._groups.place(spec.uuid, chosen, group)
+            self._ledger.place(spec.uuid, chosen, group)
         try:
             instance = await self._spawn_first(spec, [c.name for c in selection.ordered])
         except BaseException:
             self._doomed.discard(spec.uuid)
             raise
         self._index.set_state(spec.uuid, instance.state.value, self.identity.path, instance.host)
-        self._groups.place(spec.uuid, instance.host, group)  # an alternate host, maybe
+        self._ledger.place(spec.uuid, instance.host, group)  # an alternate host, maybe
         if spec.uuid in self._doomed:
             self._doomed.discard(spec.uuid)
             return await self._apply(spec.uuid, Action.DELETE)
@@ -162,9 +162,6 @@ class LeafCell:
     async def _candidates(self) -> list[HostState]:
         """Every host as the selector sees it: size, use, and the operator's policy."""
         hosts = await self._run(self._driver.hosts)
-        on_host: dict[str, set[str]] = {}
-        for instance in await self._run(self._driver.instances):
-            on_host.setdefault(instance.host, set()).add(instance.uuid)
         default = HostPolicy()
         candidates = []
         for h in hosts:
@@ -174,8 +171,8 @@ class LeafCell:
                 alive=h.alive, instances=h.instances, enabled=policy.enabled,
                 ratios=policy.ratios, availability_zone=policy.availability_zone,
                 aggregates=policy.aggregates,
-                instance_uuids=frozenset(on_host.get(h.name, ())),
-                groups=self._groups.on(h.name),
+                instance_uuids=self._ledger.uuids_on(h.name),
+                groups=self._ledger.on(h.name),
             ))
         return candidates
 
@@ -302,7 +299,7 @@ class LeafCell:
 
     def _forget(self, uuid: str) -> None:
         self._index.forget(uuid)
-        self._groups.remove(uuid)
+        self._ledger.remove(uuid)
 
     def _here(self, instance: Instance) -> Instance:
         return replace(instance, cell_path=self.identity.path)

@@ -8,6 +8,7 @@ database written by an earlier release.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -231,13 +232,21 @@ def upgrade(engine: Engine) -> None:
         _set_version(conn, version, SCHEMA_VERSION)
 
 
-def upsert(conn: Connection, table: Table, key: str, values: dict[str, Any]) -> None:
-    """Insert `values`, or update the row whose `key` column matches."""
-    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(**values).on_conflict_do_update(
-        index_elements=[key], set_={k: v for k, v in values.items() if k != key}
+@functools.cache
+def _upsert_statement(dialect_name: str, table: Table, key: str) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE of every column, built once per
+    table so that SQLAlchemy compiles it once and reuses it."""
+    dialect: Any = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[key],
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != key},
     )
-    conn.execute(stmt)
+
+
+def upsert(conn: Connection, table: Table, key: str, values: dict[str, Any]) -> None:
+    """Insert `values` (every column of `table`), or update the row whose `key` matches."""
+    conn.execute(_upsert_statement(conn.dialect.name, table, key), values)
 
 
 def _redact(url: str) -> str:

@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cachetools import TTLCache
-from sqlalchemy import Connection, Engine, delete, func, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from routing.db import locations, open_database, upsert
+from routing.db import locations, open_database
 from routing.errors import Conflict, IndexUnavailable
 
 DEFAULT_CACHE_SIZE = 100_000
@@ -80,7 +80,24 @@ class LocationIndex:
         self._reader: Any = None
         self._reader_lock = threading.Lock()
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        columns = [c.strip() for c in _COLUMNS.split(",")] + ["updated_at"]
         self._by_uuid_sql = f"SELECT {_COLUMNS} FROM locations WHERE uuid = {mark}"
+        self._by_request_sql = f"SELECT {_COLUMNS} FROM locations WHERE request_id = {mark}"
+        self._delete_sql = f"DELETE FROM locations WHERE uuid = {mark}"
+        # An empty place in a change keeps what the row had.
+        self._update_sql = (
+            f"UPDATE locations SET state = {mark}, pending = FALSE, updated_at = {mark},"
+            f" cell_path = COALESCE(NULLIF({mark}, ''), cell_path),"
+            f" host = COALESCE(NULLIF({mark}, ''), host) WHERE uuid = {mark}"
+        )
+        # Both SQLite and PostgreSQL speak this upsert.
+        self._record_sql = (
+            f"INSERT INTO locations ({', '.join(columns)})"
+            f" VALUES ({', '.join([mark] * len(columns))})"
+            " ON CONFLICT (uuid) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in columns if c != "uuid")
+        )
+        self._integrity_error: type[Exception] = engine.dialect.loaded_dbapi.IntegrityError
 
     @classmethod
     def open(
@@ -112,15 +129,12 @@ class LocationIndex:
 
     def lookup_uncached(self, uuid: str) -> Location | None:
         """Straight from the database (benchmarks and consistency checks)."""
-        row = self._read_one(self._by_uuid_sql, (uuid,))
+        row = self._execute(self._by_uuid_sql, (uuid,))
         return _location(row) if row else None
 
     def by_request_id(self, request_id: str) -> Location | None:
-        with self._begin() as conn:
-            row = conn.execute(
-                select(locations).where(locations.c.request_id == request_id)
-            ).first()
-        return _from_row(row) if row else None
+        row = self._execute(self._by_request_sql, (request_id,))
+        return _location(row) if row else None
 
     def in_child(self, child: str, limit: int = 10_000) -> list[Location]:
         """Rows whose next hop is `child` (for listing a cell that does not answer)."""
@@ -130,12 +144,11 @@ class LocationIndex:
             ).all()
         return [_from_row(r) for r in rows]
 
-    def grouped(self) -> list[tuple[str, str, str]]:
-        """(uuid, host, server group) of every row that belongs to a group."""
+    def placements(self) -> list[tuple[str, str, str]]:
+        """(uuid, host, server group) of every row (a leaf's view of its hosts)."""
         with self._begin() as conn:
             rows = conn.execute(
                 select(locations.c.uuid, locations.c.host, locations.c.server_group)
-                .where(locations.c.server_group != "")
             ).all()
         return [(uuid, host, group) for uuid, host, group in rows]
 
@@ -161,25 +174,13 @@ class LocationIndex:
 
         Raises Conflict when another uuid holds `loc.request_id`.
         """
-        values = {
-            "uuid": loc.uuid,
-            "request_id": loc.request_id,
-            "child": loc.child,
-            "cell_path": loc.cell_path,
-            "host": loc.host,
-            "project": loc.project,
-            "state": loc.state,
-            "pending": loc.pending,
-            "updated_at": time.time(),
-            "name": loc.name,
-            "created_at": loc.created_at,
-            "server_group": loc.server_group,
-        }
+        params = (loc.uuid, loc.child, loc.cell_path, loc.host, loc.project, loc.state,
+                  loc.request_id, loc.pending, loc.name, loc.created_at, loc.server_group,
+                  time.time())
         try:
-            with self._begin() as conn:
-                upsert(conn, locations, "uuid", values)
+            self._execute(self._record_sql, params, fetch=False)
         except IndexUnavailable as exc:
-            if isinstance(exc.__cause__, IntegrityError) and "request_id" in str(exc.__cause__):
+            if isinstance(exc.__cause__, self._integrity_error):
                 # Only request_id can collide: another boot with the same key
                 # recorded its own uuid a moment ago.
                 raise Conflict(
@@ -198,19 +199,11 @@ class LocationIndex:
         State "DELETED" removes the row; unknown uuids are skipped.
         """
         now = time.time()
-        applied = []
-        with self._begin() as conn:
-            for uuid, state, cell_path, host in changes:
-                applied.append((uuid, state, cell_path, host))
-                if state == "DELETED":
-                    conn.execute(delete(locations).where(locations.c.uuid == uuid))
-                    continue
-                values: dict[str, Any] = {"state": state, "pending": False, "updated_at": now}
-                if cell_path:
-                    values["cell_path"] = cell_path
-                if host:
-                    values["host"] = host
-                conn.execute(locations.update().where(locations.c.uuid == uuid).values(**values))
+        applied = list(changes)
+        updates = [(state, now, cell_path, host, uuid)
+                   for uuid, state, cell_path, host in applied if state != "DELETED"]
+        deletes = [(uuid,) for uuid, state, _, _ in applied if state == "DELETED"]
+        self._execute_batch([(self._update_sql, updates), (self._delete_sql, deletes)])
         with self._lock:
             self._generation += 1
             for uuid, state, cell_path, host in applied:
@@ -226,8 +219,7 @@ class LocationIndex:
                     )
 
     def forget(self, uuid: str) -> None:
-        with self._begin() as conn:
-            conn.execute(delete(locations).where(locations.c.uuid == uuid))
+        self._execute(self._delete_sql, (uuid,), fetch=False)
         with self._lock:
             self._generation += 1
             self._cache.pop(uuid, None)
@@ -259,8 +251,33 @@ class LocationIndex:
         except SQLAlchemyError as exc:
             raise IndexUnavailable(f"location index unavailable: {exc}") from exc
 
-    def _read_one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        """One row through the shared autocommit DBAPI connection."""
+    def _execute(self, sql: str, params: tuple[Any, ...], fetch: bool = True) -> Any:
+        """One statement through the shared autocommit DBAPI connection: the
+        hot path (lookups, and the writes of each boot and delete) skips
+        SQLAlchemy's statement machinery; the rest goes through it."""
+        with self._raw() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone() if fetch else None
+
+    def _execute_batch(self, batches: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        """Several statements, each over many rows, in one transaction."""
+        if not any(rows for _, rows in batches):
+            return
+        with self._raw() as cursor:
+            cursor.execute("BEGIN")
+            try:
+                for sql, rows in batches:
+                    if rows:
+                        cursor.executemany(sql, rows)
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+
+    @contextmanager
+    def _raw(self) -> Iterator[Any]:
+        """A cursor on the shared connection, held under its lock; DBAPI errors
+        leave as IndexUnavailable."""
         with self._reader_lock:
             try:
                 if self._reader is None:
@@ -269,12 +286,12 @@ class LocationIndex:
                     self._reader = reader
                 cursor = self._reader.cursor()
                 try:
-                    cursor.execute(sql, params)
-                    return cursor.fetchone()
+                    yield cursor
                 finally:
                     cursor.close()
             except Exception as exc:
-                if self._reader is not None:
+                # A refused row leaves the connection usable; anything else may not.
+                if self._reader is not None and not isinstance(exc, self._integrity_error):
                     self._reader.invalidate()
                     self._reader = None
                 raise IndexUnavailable(f"location index unavailable: {exc}") from exc

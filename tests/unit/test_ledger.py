@@ -14,8 +14,8 @@ from cells.backend import Identity
 from cells.call import Call
 from cells.client import boot_spec
 from cells.errors import ResourceExhausted
-from cells.groups import GroupLedger
 from cells.leaf import LeafCell
+from cells.ledger import HostLedger
 from cells.model import ListQuery
 from cells.topology import CellKind
 from routing.index import LocationIndex
@@ -24,15 +24,16 @@ from virt.model import Action, Resources
 
 
 def test_ledger_counts_places_moves_and_removals() -> None:
-    ledger = GroupLedger.load([("u1", "h1", "web"), ("u2", "h1", "web"), ("u3", "h2", "db")])
+    ledger = HostLedger.load([("u1", "h1", "web"), ("u2", "h1", "web"), ("u3", "h2", "db")])
     assert ledger.on("h1") == {"web": 2}
     ledger.place("u2", "h2", "web")  # moved to an alternate host
     assert ledger.on("h1") == {"web": 1} and ledger.on("h2") == {"db": 1, "web": 1}
     ledger.remove("u1")
     ledger.remove("u1")  # twice is harmless
     assert ledger.on("h1") == {}
-    ledger.place("u4", "h1", "")  # no group: not tracked
+    ledger.place("u4", "h1", "")  # no group: counted as an instance only
     assert ledger.on("h1") == {} and ledger.group_of("u4") == ""
+    assert ledger.uuids_on("h1") == {"u4"} and ledger.uuids_on("h2") == {"u2", "u3"}
     assert ledger.group_of("u3") == "db"
 
 
