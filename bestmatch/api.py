@@ -156,7 +156,9 @@ class Selection:
     def explain(self, noun: str = "candidates") -> str:
         """'ram: 3 of 4 hosts, alive: 1 of 4 hosts' style summary."""
         if not self.rejected:
-            return f"no {noun} to choose from" if self.considered == 0 else "all passed"
+            if self.considered == 0:
+                return f"no {noun} to choose from"
+            return f"all {self.considered} {noun} passed"
         ranked = sorted(self.rejected.items(), key=lambda kv: (-kv[1], kv[0]))
         return ", ".join(f"{reason}: {n} of {self.considered} {noun}" for reason, n in ranked)
 

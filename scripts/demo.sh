@@ -70,6 +70,9 @@ uuid_of boot batch-1 --vcpus 4 --memory-mb 8192 --project science --target-cell 
 uuid_of boot batch-2 --vcpus 4 --memory-mb 8192 --project science >/dev/null
 step list
 
+printf '\n\033[1m# where would the next one go? a dry run ranks the choices and says why\033[0m\n'
+step boot planned --vcpus 16 --memory-mb 65536 --dry-run
+
 step locate "$WEB"
 step pause "$WEB" --wait
 step unpause "$WEB" --wait

@@ -106,7 +106,7 @@ def test_explain_orders_by_count_then_name() -> None:
 
 
 def test_explain_when_nothing_rejected_or_nothing_offered() -> None:
-    assert RandomSelector(seed=0).select(FITS, ASK).explain() == "all passed"
+    assert RandomSelector(seed=0).select(FITS, ASK).explain() == "all 3 candidates passed"
     empty = RandomSelector(seed=0).select([], ASK)
     assert empty.explain("hosts") == "no hosts to choose from"
 
@@ -163,7 +163,7 @@ def test_custom_filters_replace_defaults() -> None:
     # With no filters everything passes, even a dead host.
     sel = RandomSelector(filters=[], seed=0).select([host("dead", alive=False)], ASK)
     assert [c.name for c in sel.ordered] == ["dead"]
-    assert sel.explain() == "all passed"
+    assert sel.explain() == "all 1 candidates passed"
 
 
 @pytest.mark.parametrize(
