@@ -11,8 +11,10 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 EXTRAS=${EXTRAS:-dev}
-# Debian packages the project needs, beyond Python itself.
-DEB_PACKAGES=(ca-certificates)
+# Debian packages the project needs, beyond Python itself: libvirt-python is
+# built from source against libvirt's headers (the libvirt test driver it
+# uses in tests comes with the library itself).
+DEB_PACKAGES=(ca-certificates pkg-config libvirt-dev gcc python3-dev)
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 

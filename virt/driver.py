@@ -51,7 +51,7 @@ class VirtDriver(Protocol):
 
         Raises InstanceNotFound, or IllegalTransition leaving the instance
         unchanged. A delete returns the instance with state DELETED and
-        forgets it.
+        forgets it; deleting it again (a retry) returns the same, not an error.
         """
         ...
 

@@ -24,9 +24,12 @@ class InstanceNotFound(VirtError):
 
 
 class IllegalTransition(VirtError):
-    def __init__(self, uuid: str, state: str, action: str, allowed: list[str]) -> None:
+    def __init__(
+        self, uuid: str, state: str, action: str, allowed: list[str], detail: str = ""
+    ) -> None:
         super().__init__(
-            f"cannot {action} instance {uuid} while it is {state}"
+            detail
+            or f"cannot {action} instance {uuid} while it is {state}"
             f" (allowed: {', '.join(allowed)})"
         )
         self.uuid = uuid

@@ -67,6 +67,7 @@ class FakeDriver:
         self._capabilities = capabilities or Capabilities()
         self._lock = threading.Lock()
         self._instances: dict[str, Instance] = self._load()
+        self._tombstones: dict[str, Instance] = {}  # recently deleted, for repeated deletes
 
     @property
     def capabilities(self) -> Capabilities:
@@ -105,6 +106,8 @@ class FakeDriver:
 
     def act(self, uuid: str, action: Action) -> Instance:
         with self._lock:
+            if action is Action.DELETE and uuid in self._tombstones:
+                return self._tombstones[uuid]  # deleted already: not an error
             current = self._find(uuid)
             target = next_state(current.state, action)
             if target is None:
@@ -117,6 +120,9 @@ class FakeDriver:
             updated = replace(current, state=target, updated_at=datetime.now(UTC))
             if target is InstanceState.DELETED:
                 del self._instances[uuid]
+                self._tombstones[uuid] = updated
+                while len(self._tombstones) > 10_000:
+                    self._tombstones.pop(next(iter(self._tombstones)))
             else:
                 self._instances[uuid] = updated
             self._save(updated)

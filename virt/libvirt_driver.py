@@ -1,0 +1,473 @@
+"""A leaf's hosts through libvirt (libvirt-python).
+
+Each host has a libvirt URI: `qemu:///system`, `qemu+ssh://host/system`, or
+for development and tests libvirt's own test driver. A host given by size
+only (vcpus, memory_mb) gets a generated test-driver node file in the cell's
+state directory, so a leaf runs real libvirt with no daemon. Note that a
+test-driver node lives in the process that opened it: its domains are gone
+when the leaf restarts.
+
+Every domain carries a <cellrouter:instance> metadata element (name,
+request id, project, flavor, ports, creation time), so the leaf can rebuild
+its view from the hypervisor alone. libvirt's errors are translated into the
+virt error tree in one place, `_translated`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import libvirt
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from virt.driver import Capabilities
+from virt.errors import (
+    HypervisorUnavailable,
+    IllegalTransition,
+    InstanceNotFound,
+    InvalidSpec,
+    NoCapacity,
+    VirtError,
+)
+from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState, Port, Resources
+from virt.states import allowed_actions, next_state
+
+NS = "https://cellrouter.dev/xmlns/instance/1"
+ET.register_namespace("cellrouter", NS)
+_Q = f"{{{NS}}}"
+
+# Silence libvirt's default handler, which prints every error to stderr; the
+# errors still reach us as exceptions.
+libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+# Undefine everything a domain may have left behind. Drivers refuse flags for
+# things they lack (the test driver has no NVRAM), so fewer are tried next.
+_UNDEFINE_FLAGS = (
+    libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+    | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+    | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM,
+    libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+    libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE,
+)
+
+
+def _undefine(dom: Any) -> None:
+    for flags in _UNDEFINE_FLAGS[:-1]:
+        try:
+            dom.undefineFlags(flags)
+            return
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
+                raise
+    dom.undefineFlags(_UNDEFINE_FLAGS[-1])
+
+
+@dataclass(frozen=True, slots=True)
+class LibvirtHost:
+    name: str
+    uri: str
+    disk_gb: int = 0  # libvirt does not report disk capacity; the operator does
+    ratios: tuple[float, float, float] = (1.0, 1.0, 1.0)  # cpu, ram, disk
+
+
+@dataclass(slots=True)
+class _Link:
+    """One host's connection, opened on first use and reopened when lost."""
+
+    host: LibvirtHost
+    conn: Any = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+class LibvirtDriver:
+    def __init__(self, hosts: Sequence[LibvirtHost], domain_type: str = "test",
+                 interface_type: str = "bridge", stop_timeout: float = 30.0) -> None:
+        if not hosts:
+            raise InvalidSpec("a libvirt leaf needs at least one host")
+        self._links = {h.name: _Link(h) for h in hosts}
+        self._domain_type = domain_type
+        self._interface_type = interface_type
+        self._stop_timeout = stop_timeout
+        self._tombstones: dict[str, Instance] = {}  # recently deleted, for repeated deletes
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities()
+
+    # ------------------------------------------------------------ hosts
+
+    def hosts(self) -> list[HostInfo]:
+        return [self._host_info(link) for link in self._links.values()]
+
+    def _host_info(self, link: _Link) -> HostInfo:
+        with self._session(link) as conn:
+            info = conn.getInfo()  # [model, memory MiB, cpus, mhz, nodes, sockets, cores, threads]
+            domains = conn.listAllDomains()
+            used_cpu = used_mem = used_disk = 0
+            for dom in domains:
+                _, max_kib, _, vcpus, _ = dom.info()
+                used_cpu += vcpus
+                used_mem += max_kib // 1024
+                meta = _metadata(dom)
+                used_disk += meta.flavor.disk_gb if meta else 0
+        cpu_ratio, ram_ratio, disk_ratio = link.host.ratios
+        total = Resources(int(info[2] * cpu_ratio), int(info[1] * ram_ratio),
+                          int(link.host.disk_gb * disk_ratio))
+        return HostInfo(link.host.name, total, Resources(used_cpu, used_mem, used_disk),
+                        len(domains))
+
+    # ------------------------------------------------------------ boot
+
+    def spawn(self, spec: BootSpec, host: str) -> Instance:
+        link = self._links.get(host)
+        if link is None:
+            raise InvalidSpec(f"no host named {host!r}")
+        with link.lock:  # the claim: check room and define, with no one in between
+            existing = self._find_on(link, spec.uuid)
+            if existing is not None:
+                return self._instance(existing, host)
+            info = self._host_info(link)
+            if not info.free.covers(spec.flavor):
+                raise NoCapacity(f"host {host} cannot hold {spec.flavor} (free {info.free})")
+            xml = render_domain(spec, self._domain_type, self._interface_type)
+            with self._session(link) as conn:
+                dom = conn.defineXML(xml)
+                try:
+                    dom.create()
+                except libvirt.libvirtError:
+                    _undefine(dom)
+                    raise
+            return self._instance(dom, host)
+
+    # ---------------------------------------------------------- actions
+
+    def act(self, uuid: str, action: Action) -> Instance:
+        try:
+            dom, host = self._find(uuid)
+        except InstanceNotFound:
+            if action is Action.DELETE and uuid in self._tombstones:
+                return self._tombstones[uuid]  # deleted already: not an error
+            raise
+        link = self._links[host]
+        with link.lock, self._session(link):
+            current = self._instance(dom, host)
+            target = next_state(current.state, action)
+            if target is None:
+                raise IllegalTransition(uuid, current.state.value, action.value,
+                                        [a.value for a in allowed_actions(current.state)])
+            self._apply(dom, action)
+            if action is Action.DELETE:
+                gone = _replace_state(current, InstanceState.DELETED)
+                self._tombstones[uuid] = gone
+                while len(self._tombstones) > 10_000:
+                    self._tombstones.pop(next(iter(self._tombstones)))
+                return gone
+            return self._instance(dom, host)
+
+    def _apply(self, dom: Any, action: Action) -> None:
+        if action is Action.PAUSE:
+            dom.suspend()
+        elif action is Action.UNPAUSE:
+            dom.resume()
+        elif action is Action.SUSPEND:
+            dom.managedSave()
+        elif action in (Action.RESUME, Action.START):
+            dom.create()  # restores a managed save image when there is one
+        elif action is Action.REBOOT:
+            dom.reboot()
+        elif action is Action.REBOOT_HARD:
+            dom.reset()
+        elif action is Action.STOP:
+            self._stop(dom)
+        elif action is Action.DELETE:
+            if dom.isActive():
+                dom.destroy()
+            _undefine(dom)
+
+    def _stop(self, dom: Any) -> None:
+        """Ask the guest to shut down; pull the plug if it has not within the timeout."""
+        dom.shutdown()
+        deadline = time.monotonic() + self._stop_timeout
+        while dom.isActive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if dom.isActive():
+            dom.destroy()
+
+    # ------------------------------------------------------------ reads
+
+    def get(self, uuid: str) -> Instance:
+        dom, host = self._find(uuid)
+        with self._session(self._links[host]):
+            return self._instance(dom, host)
+
+    def instances(self) -> list[Instance]:
+        found = []
+        for name, link in self._links.items():
+            with self._session(link) as conn:
+                for dom in conn.listAllDomains():
+                    if _metadata(dom) is not None:  # ours; adoption is another matter
+                        found.append(self._instance(dom, name))
+        return found
+
+    def close(self) -> None:
+        for link in self._links.values():
+            with link.lock:
+                if link.conn is not None:
+                    with contextlib.suppress(libvirt.libvirtError):
+                        link.conn.close()
+                    link.conn = None
+
+    # ---------------------------------------------------------- helpers
+
+    def _find(self, uuid: str) -> tuple[Any, str]:
+        for name, link in self._links.items():
+            dom = self._find_on(link, uuid)
+            if dom is not None:
+                return dom, name
+        raise InstanceNotFound(uuid)
+
+    def _find_on(self, link: _Link, uuid: str) -> Any:
+        with self._session(link) as conn:
+            try:
+                return conn.lookupByUUIDString(uuid)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return None
+                raise
+
+    def _instance(self, dom: Any, host: str) -> Instance:
+        meta = _metadata(dom) or _Meta(name=dom.name())
+        state = _state(dom)
+        return Instance(
+            uuid=dom.UUIDString(), name=meta.name, state=state, flavor=meta.flavor,
+            image=meta.image, ports=meta.ports, host=host, project=meta.project,
+            request_id=meta.request_id, created_at=meta.created_at,
+            updated_at=datetime.now(UTC),
+            fault="the guest crashed" if state is InstanceState.ERROR else "",
+        )
+
+    @contextlib.contextmanager
+    def _session(self, link: _Link) -> Iterator[Any]:
+        """The host's connection, (re)opened as needed; libvirt errors translated."""
+        with link.lock:
+            if link.conn is None or not _alive(link.conn):
+                link.conn = self._open(link.host)
+            with _translated():
+                yield link.conn
+
+    def _open(self, host: LibvirtHost) -> Any:
+        retrying = Retrying(retry=retry_if_exception_type(libvirt.libvirtError),
+                            stop=stop_after_attempt(3),
+                            wait=wait_exponential(multiplier=0.1, max=1.0), reraise=True)
+        with _translated():
+            conn = retrying(libvirt.open, host.uri)
+            with contextlib.suppress(libvirt.libvirtError):
+                conn.setKeepAlive(5, 3)  # remote transports only; local ones refuse
+            return conn
+
+
+# ------------------------------------------------------------------ errors
+
+_UNAVAILABLE_CODES = {
+    libvirt.VIR_ERR_NO_CONNECT,
+    libvirt.VIR_ERR_SYSTEM_ERROR,
+    libvirt.VIR_ERR_RPC,
+    libvirt.VIR_ERR_AUTH_FAILED,
+    libvirt.VIR_ERR_OPERATION_TIMEOUT,
+}
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """The one place libvirt's errors become virt errors."""
+    try:
+        yield
+    except VirtError:
+        raise
+    except libvirt.libvirtError as exc:
+        code = exc.get_error_code()
+        message = exc.get_error_message() or str(exc)
+        if code == libvirt.VIR_ERR_NO_DOMAIN:
+            raise InstanceNotFound(message) from exc
+        if code in (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_ERR_OPERATION_DENIED):
+            raise IllegalTransition("", "", "", [], detail=f"refused by libvirt: {message}"
+                                    ) from exc
+        if code in _UNAVAILABLE_CODES or exc.get_error_domain() == libvirt.VIR_FROM_RPC:
+            raise HypervisorUnavailable(f"hypervisor unreachable: {message}") from exc
+        if code in (libvirt.VIR_ERR_XML_ERROR, libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
+                    libvirt.VIR_ERR_INVALID_ARG):
+            raise InvalidSpec(message) from exc
+        raise VirtError(f"libvirt: {message}") from exc
+
+
+def _alive(conn: Any) -> bool:
+    try:
+        return bool(conn.isAlive())
+    except libvirt.libvirtError:
+        return False
+
+
+# ------------------------------------------------------------------- state
+
+def _state(dom: Any) -> InstanceState:
+    state, _reason = dom.state()
+    if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED):
+        return InstanceState.ACTIVE
+    if state == libvirt.VIR_DOMAIN_PAUSED:
+        return InstanceState.PAUSED
+    if state in (libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTDOWN):
+        return InstanceState.SUSPENDED if dom.hasManagedSaveImage(0) else InstanceState.STOPPED
+    if state == libvirt.VIR_DOMAIN_PMSUSPENDED:
+        return InstanceState.SUSPENDED
+    if state == libvirt.VIR_DOMAIN_CRASHED:
+        return InstanceState.ERROR
+    return InstanceState.UNKNOWN
+
+
+def _replace_state(instance: Instance, state: InstanceState) -> Instance:
+    return replace(instance, state=state, updated_at=datetime.now(UTC))
+
+
+# ----------------------------------------------------------------- the XML
+
+@dataclass(frozen=True, slots=True)
+class _Meta:
+    name: str
+    request_id: str = ""
+    project: str = ""
+    image: str = ""
+    flavor: Resources = field(default_factory=Resources)
+    ports: tuple[Port, ...] = ()
+    created_at: datetime | None = None
+
+
+def render_domain(spec: BootSpec, domain_type: str, interface_type: str = "bridge") -> str:
+    """The domain XML for `spec`, built with ElementTree."""
+    domain = ET.Element("domain", type=domain_type)
+    ET.SubElement(domain, "name").text = f"cr-{spec.uuid}"
+    ET.SubElement(domain, "uuid").text = spec.uuid
+    ET.SubElement(domain, "memory", unit="MiB").text = str(spec.flavor.memory_mb)
+    ET.SubElement(domain, "vcpu").text = str(spec.flavor.vcpus)
+    os_ = ET.SubElement(domain, "os")
+    ET.SubElement(os_, "type").text = "hvm"
+    domain.append(_metadata_element(spec))
+    devices = ET.SubElement(domain, "devices")
+    if spec.image and spec.image != "none":
+        disk = ET.SubElement(devices, "disk", type="file", device="disk")
+        ET.SubElement(disk, "source", file=spec.image)
+        ET.SubElement(disk, "target", dev="vda", bus="virtio")
+    for port in spec.ports:
+        nic = ET.SubElement(devices, "interface", type=interface_type)
+        source_key = "bridge" if interface_type == "bridge" else "network"
+        ET.SubElement(nic, "source", {source_key: port.network})
+        ET.SubElement(nic, "mac", address=port.mac)
+    ET.SubElement(devices, "serial", type="pty")
+    return ET.tostring(domain, encoding="unicode")
+
+
+def _metadata_element(spec: BootSpec) -> ET.Element:
+    metadata = ET.Element("metadata")
+    inst = ET.SubElement(metadata, f"{_Q}instance")
+    for tag, value in (("name", spec.name), ("request-id", spec.request_id),
+                       ("project", spec.project), ("image", spec.image),
+                       ("created-at", datetime.now(UTC).isoformat())):
+        ET.SubElement(inst, f"{_Q}{tag}").text = value
+    f = spec.flavor
+    ET.SubElement(inst, f"{_Q}flavor", vcpus=str(f.vcpus), memory_mb=str(f.memory_mb),
+                  disk_gb=str(f.disk_gb))
+    ports = ET.SubElement(inst, f"{_Q}ports")
+    for p in spec.ports:
+        ET.SubElement(ports, f"{_Q}port", network=p.network, mac=p.mac, ip=p.ip)
+    return metadata
+
+
+def _metadata(dom: Any) -> _Meta | None:
+    """Our metadata element of `dom`, or None for a domain cellrouter did not make."""
+    try:
+        root = ET.fromstring(dom.XMLDesc(0))
+    except (libvirt.libvirtError, ET.ParseError):
+        return None
+    inst = root.find(f"metadata/{_Q}instance")
+    if inst is None:
+        return None
+
+    def text(tag: str) -> str:
+        found = inst.find(f"{_Q}{tag}")
+        return (found.text or "") if found is not None else ""
+
+    flavor = inst.find(f"{_Q}flavor")
+    size = flavor.attrib if flavor is not None else {}
+    created = text("created-at")
+    return _Meta(
+        name=text("name"),
+        request_id=text("request-id"),
+        project=text("project"),
+        image=text("image"),
+        flavor=Resources(int(size.get("vcpus", 0)), int(size.get("memory_mb", 0)),
+                         int(size.get("disk_gb", 0))),
+        ports=tuple(Port(p.get("network", ""), p.get("mac", ""), p.get("ip", ""))
+                    for p in inst.iterfind(f"{_Q}ports/{_Q}port")),
+        created_at=datetime.fromisoformat(created) if created else None,
+    )
+
+
+# ------------------------------------------------------------------ config
+
+def test_node_xml(vcpus: int, memory_mb: int) -> str:
+    """A libvirt test-driver node with this many CPUs and this much memory."""
+    node = ET.Element("node")
+    cpu = ET.SubElement(node, "cpu")
+    for tag, value in (("mhz", 2000), ("model", "x86_64"), ("active", vcpus), ("nodes", 1),
+                       ("sockets", 1), ("cores", vcpus), ("threads", 1)):
+        ET.SubElement(cpu, tag).text = str(value)
+    ET.SubElement(node, "memory").text = str(memory_mb * 1024)  # KiB
+    return ET.tostring(node, encoding="unicode")
+
+
+def from_config(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]],
+                state_dir: Path) -> LibvirtDriver:
+    """The `libvirt` entry point.
+
+    Options: domain_type ("test", "qemu" or "kvm"; default "test"),
+    interface_type ("bridge" or "network"), stop_timeout (seconds).
+    Hosts: name and uri, or name, vcpus and memory_mb for a generated
+    test-driver node; disk_gb and *_allocation_ratio as for any leaf.
+    """
+    unknown = set(options) - {"domain_type", "interface_type", "stop_timeout"}
+    if unknown:
+        raise InvalidSpec(f"unknown libvirt driver options: {', '.join(sorted(unknown))}")
+    nodes = state_dir / "libvirt-nodes"
+    built = []
+    for entry in hosts:
+        name = str(entry.get("name", ""))
+        if not name:
+            raise InvalidSpec(f"a libvirt host needs a name: {dict(entry)}")
+        uri = str(entry.get("uri", ""))
+        try:
+            if not uri:
+                nodes.mkdir(parents=True, exist_ok=True)
+                node = nodes / f"{name}.xml"
+                node.write_text(test_node_xml(int(entry["vcpus"]), int(entry["memory_mb"])))
+                uri = f"test://{node.resolve()}"
+            ratios = (float(entry.get("cpu_allocation_ratio", 1.0)),
+                      float(entry.get("ram_allocation_ratio", 1.0)),
+                      float(entry.get("disk_allocation_ratio", 1.0)))
+            built.append(LibvirtHost(name, uri, int(entry.get("disk_gb", 0)), ratios))
+        except KeyError as exc:
+            raise InvalidSpec(f"libvirt host {name} needs a uri, or {exc.args[0]}") from exc
+        except (TypeError, ValueError) as exc:
+            raise InvalidSpec(f"libvirt host {name}: {exc}") from exc
+    return LibvirtDriver(
+        built,
+        domain_type=str(options.get("domain_type", "test")),
+        interface_type=str(options.get("interface_type", "bridge")),
+        stop_timeout=float(options.get("stop_timeout", 30.0)),
+    )
