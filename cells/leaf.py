@@ -25,7 +25,7 @@ from cells.errors import (
     ResourceExhausted,
 )
 from cells.ledger import HostLedger
-from cells.model import InstancePage, ListQuery, Located, Placement, PlacementOption
+from cells.model import InstanceChange, InstancePage, ListQuery, Located, Placement, PlacementOption
 from cells.paging import page_of
 from cells.topology import CellCapacity, CellNode, HostSummary
 from cells.validate import check_boot, check_uuid
@@ -96,6 +96,7 @@ class LeafCell:
         self._doomed: set[str] = set()
         self._placing = asyncio.Lock()
         self._ledger = HostLedger.load(index.placements())  # read once, then kept current
+        self._reported: dict[str, InstanceState] = {}  # the state last sent up, per instance
 
     # ------------------------------------------------------------ boot
 
@@ -131,7 +132,7 @@ class LeafCell:
         if spec.uuid in self._doomed:
             self._doomed.discard(spec.uuid)
             return await self._apply(spec.uuid, Action.DELETE)
-        self._changes.note(self._here(instance))
+        self._note(instance)
         return self._here(instance)
 
     async def plan(self, spec: BootSpec, call: Call) -> Placement:
@@ -224,7 +225,7 @@ class LeafCell:
         if result.state is InstanceState.DELETED:
             self._forget(uuid)
         # The driver holds the state; the leaf's index only maps uuid -> host.
-        self._changes.note(self._here(result))
+        self._note(result)
         return self._here(result)
 
     async def _apply_logged(self, uuid: str, action: Action) -> None:
@@ -288,7 +289,36 @@ class LeafCell:
         return ((self.identity.path, self.identity.address),)
 
     async def refresh(self) -> None:
+        """Before each report: host capacity, and the hypervisor's truth about
+        instances, so changes made behind cellrouter's back travel up too."""
         self._hosts = await self._run(self._driver.hosts)
+        await self._sync()
+
+    async def _sync(self) -> None:
+        """Note every instance whose state differs from what was last reported,
+        and every instance that vanished (deleted behind our back)."""
+        now = {i.uuid: i for i in await self._run(self._driver.instances)}
+        for uuid, instance in now.items():
+            if self._reported.get(uuid) is not instance.state:
+                self._note(instance)
+        for uuid in list(self._reported):
+            if uuid in now:
+                continue
+            row = self._index.lookup(uuid)
+            if row is not None and row.pending:
+                continue  # still being built
+            del self._reported[uuid]
+            self._forget(uuid)
+            self._changes.add(InstanceChange(uuid, InstanceState.DELETED, self.identity.path))
+            log.info("instance %s vanished from the hypervisor", uuid)
+
+    def _note(self, instance: Instance) -> None:
+        here = self._here(instance)
+        if here.state is InstanceState.DELETED:
+            self._reported.pop(here.uuid, None)
+        else:
+            self._reported[here.uuid] = here.state
+        self._changes.note(here)
 
     async def close(self) -> None:
         for task in list(self._background):

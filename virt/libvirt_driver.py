@@ -217,6 +217,13 @@ class LibvirtDriver:
                         found.append(self._instance(dom, name))
         return found
 
+    def connection(self, host: str) -> Any:
+        """The live libvirt connection to `host`. A test-driver node exists only
+        inside this process, so this is how an operator's direct change (what
+        virsh would do on a real host) is made to one."""
+        with self._session(self._links[host]) as conn:
+            return conn
+
     def close(self) -> None:
         for link in self._links.values():
             with link.lock:
