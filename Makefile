@@ -32,6 +32,7 @@ bench: setup
 	$(PY) -m tests.bench.bench_selection
 	$(PY) -m tests.bench.bench_routing
 	$(PY) -m tests.bench.bench_boots
+	$(PY) -m tests.bench.bench_libvirt
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,118 @@
+"""What the libvirt leaf costs over libvirt-python itself.
+
+    python -m tests.bench.bench_libvirt [--seconds S]
+
+One lifecycle = create, pause, unpause, delete of one domain on a libvirt
+test-driver node (in process, no daemon). Measured three ways in one run:
+
+    libvirt-python   defineXML, create, suspend, resume, destroy, undefine
+    LibvirtDriver    spawn, act(PAUSE), act(UNPAUSE), act(DELETE): the driver's
+                     claims, state checks, metadata and error translation
+    leaf cell        boot, pause, unpause, delete through a CellClient to a
+                     leaf cell (gRPC on loopback, index, selector)
+
+and each is printed as lifecycles per second and as a ratio to libvirt-python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import uuid as uuidlib
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import libvirt
+
+from cells.client import CellClient, boot_spec
+from cells.config import from_mapping
+from cells.embed import EmbeddedCell
+from virt.libvirt_driver import from_config, render_domain, test_node_xml
+from virt.model import Action
+
+HOST = {"name": "h1", "vcpus": 100_000, "memory_mb": 100_000_000, "disk_gb": 1_000_000}
+
+
+def rate(cycle: Callable[[], None], seconds: float) -> float:
+    for _ in range(20):  # warm-up
+        cycle()
+    done = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        cycle()
+        done += 1
+    return done / (time.perf_counter() - started)
+
+
+def raw(tmp: Path, seconds: float) -> float:
+    node = tmp / "raw-node.xml"
+    node.write_text(test_node_xml(HOST["vcpus"], HOST["memory_mb"]))
+    conn = libvirt.open(f"test://{node}")
+
+    def cycle() -> None:
+        xml = render_domain(replace(boot_spec("raw", 1, 64), uuid=str(uuidlib.uuid4())), "test")
+        dom = conn.defineXML(xml)
+        dom.create()
+        dom.suspend()
+        dom.resume()
+        dom.destroy()
+        dom.undefine()
+
+    try:
+        return rate(cycle, seconds)
+    finally:
+        conn.close()
+
+
+def driver(tmp: Path, seconds: float) -> float:
+    drv = from_config({}, [HOST], tmp / "driver")
+
+    def cycle() -> None:
+        spec = replace(boot_spec("drv", 1, 64), uuid=str(uuidlib.uuid4()))
+        drv.spawn(spec, "h1")
+        drv.act(spec.uuid, Action.PAUSE)
+        drv.act(spec.uuid, Action.UNPAUSE)
+        drv.act(spec.uuid, Action.DELETE)
+
+    try:
+        return rate(cycle, seconds)
+    finally:
+        drv.close()
+
+
+def leaf(tmp: Path, seconds: float) -> float:
+    config = from_mapping({
+        "cell": {"name": "z", "listen": "127.0.0.1:0", "state_dir": str(tmp / "leaf")},
+        "leaf": {"driver": "libvirt", "hosts": [HOST]},
+    })
+    with EmbeddedCell(config) as cell, CellClient(cell.address) as client:
+        def cycle() -> None:
+            vm = client.boot(boot_spec("leaf", 1, 64))
+            client.pause(vm.uuid, wait=True)
+            client.unpause(vm.uuid, wait=True)
+            client.delete(vm.uuid, wait=True)
+
+        return rate(cycle, seconds)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=4.0)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-libvirt-") as name:
+        tmp = Path(name)
+        base = raw(tmp, args.seconds)
+        through_driver = driver(tmp, args.seconds)
+        through_leaf = leaf(tmp, args.seconds)
+    print("\n=== libvirt leaf: lifecycles (create, pause, unpause, delete) per second ===")
+    print(f"libvirt version {libvirt.getVersion()}, test driver node in process")
+    for label, value in (("libvirt-python directly", base),
+                         ("LibvirtDriver", through_driver),
+                         ("leaf cell over gRPC", through_leaf)):
+        print(f"{label:<24} {value:8,.0f} lifecycles/s  {base / value:5.1f}x the direct time")
+
+
+if __name__ == "__main__":
+    main()
