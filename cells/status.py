@@ -26,6 +26,8 @@ _CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
     (routing.Conflict, grpc.StatusCode.ABORTED),
     (routing.IndexUnavailable, grpc.StatusCode.UNAVAILABLE),
     (ConfigError, grpc.StatusCode.FAILED_PRECONDITION),
+    # Anything else the hypervisor said: still worth reading.
+    (virt.VirtError, grpc.StatusCode.INTERNAL),
 ]
 
 

@@ -16,6 +16,7 @@ virt error tree in one place, `_translated`.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -89,13 +90,17 @@ class _Link:
 
 class LibvirtDriver:
     def __init__(self, hosts: Sequence[LibvirtHost], domain_type: str = "test",
-                 interface_type: str = "bridge", stop_timeout: float = 30.0) -> None:
+                 interface_type: str = "bridge", stop_timeout: float = 30.0,
+                 files: Path | None = None) -> None:
         if not hosts:
             raise InvalidSpec("a libvirt leaf needs at least one host")
+        _ensure_event_loop()
         self._links = {h.name: _Link(h) for h in hosts}
         self._domain_type = domain_type
         self._interface_type = interface_type
         self._stop_timeout = stop_timeout
+        # Each guest's own copy of its image, and its serial console log.
+        self._files = files
         self._tombstones: dict[str, Instance] = {}  # recently deleted, for repeated deletes
 
     @property
@@ -137,15 +142,45 @@ class LibvirtDriver:
             info = self._host_info(link)
             if not info.free.covers(spec.flavor):
                 raise NoCapacity(f"host {host} cannot hold {spec.flavor} (free {info.free})")
-            xml = render_domain(spec, self._domain_type, self._interface_type)
-            with self._session(link) as conn:
-                dom = conn.defineXML(xml)
-                try:
-                    dom.create()
-                except libvirt.libvirtError:
-                    _undefine(dom)
-                    raise
+            disk, console = self._guest_files(spec)
+            xml = render_domain(spec, self._domain_type, self._interface_type, disk, console)
+            try:
+                with self._session(link) as conn:
+                    dom = conn.defineXML(xml)
+                    try:
+                        dom.create()
+                    except libvirt.libvirtError:
+                        _undefine(dom)
+                        raise
+            except BaseException:
+                self._remove_files(spec.uuid)
+                raise
             return self._instance(dom, host)
+
+    def _guest_files(self, spec: BootSpec) -> tuple[Path | None, Path | None]:
+        """A private copy of the image (a file path) and a console log path.
+
+        Images that are not existing files (names such as "debian-12" on a
+        test-driver host) give no disk.
+        """
+        if self._files is None:
+            return None, None
+        self._files.mkdir(parents=True, exist_ok=True)
+        disk = None
+        if spec.image and spec.image != "none" and Path(spec.image).is_file():
+            disk = self._files / f"{spec.uuid}.img"
+            shutil.copyfile(spec.image, disk)
+        return disk, self._files / f"{spec.uuid}.console.log"
+
+    def console_log(self, uuid: str) -> Path | None:
+        """Where the guest's serial console is written, when the driver keeps files."""
+        return self._files / f"{uuid}.console.log" if self._files else None
+
+    def _remove_files(self, uuid: str) -> None:
+        if self._files is None:
+            return
+        for leftover in (self._files / f"{uuid}.img", self._files / f"{uuid}.console.log"):
+            leftover.unlink(missing_ok=True)
 
     # ---------------------------------------------------------- actions
 
@@ -165,6 +200,7 @@ class LibvirtDriver:
                                         [a.value for a in allowed_actions(current.state)])
             self._apply(dom, action)
             if action is Action.DELETE:
+                self._remove_files(uuid)
                 gone = _replace_state(current, InstanceState.DELETED)
                 self._tombstones[uuid] = gone
                 while len(self._tombstones) > 10_000:
@@ -315,6 +351,27 @@ def _translated() -> Iterator[None]:
         raise VirtError(f"libvirt: {message}") from exc
 
 
+_event_loop_lock = threading.Lock()
+_event_loop_started = False
+
+
+def _ensure_event_loop() -> None:
+    """libvirt's event loop, once per process, before any connection opens:
+    the embedded QEMU driver needs it, and so do domain events."""
+    global _event_loop_started
+    with _event_loop_lock:
+        if _event_loop_started:
+            return
+        libvirt.virEventRegisterDefaultImpl()
+
+        def run() -> None:
+            while True:
+                libvirt.virEventRunDefaultImpl()
+
+        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
+        _event_loop_started = True
+
+
 def _alive(conn: Any) -> bool:
     try:
         return bool(conn.isAlive())
@@ -356,7 +413,8 @@ class _Meta:
     created_at: datetime | None = None
 
 
-def render_domain(spec: BootSpec, domain_type: str, interface_type: str = "bridge") -> str:
+def render_domain(spec: BootSpec, domain_type: str, interface_type: str = "bridge",
+                  disk: Path | None = None, console: Path | None = None) -> str:
     """The domain XML for `spec`, built with ElementTree."""
     domain = ET.Element("domain", type=domain_type)
     ET.SubElement(domain, "name").text = f"cr-{spec.uuid}"
@@ -364,19 +422,29 @@ def render_domain(spec: BootSpec, domain_type: str, interface_type: str = "bridg
     ET.SubElement(domain, "memory", unit="MiB").text = str(spec.flavor.memory_mb)
     ET.SubElement(domain, "vcpu").text = str(spec.flavor.vcpus)
     os_ = ET.SubElement(domain, "os")
-    ET.SubElement(os_, "type").text = "hvm"
+    if domain_type == "test":
+        ET.SubElement(os_, "type").text = "hvm"
+    else:  # a PC that boots from its first disk
+        ET.SubElement(os_, "type", arch="x86_64", machine="pc").text = "hvm"
+        ET.SubElement(os_, "boot", dev="hd")
     domain.append(_metadata_element(spec))
     devices = ET.SubElement(domain, "devices")
-    if spec.image and spec.image != "none":
-        disk = ET.SubElement(devices, "disk", type="file", device="disk")
-        ET.SubElement(disk, "source", file=spec.image)
-        ET.SubElement(disk, "target", dev="vda", bus="virtio")
+    if disk is not None:
+        # IDE: every BIOS boots from it, no guest drivers needed.
+        element = ET.SubElement(devices, "disk", type="file", device="disk")
+        ET.SubElement(element, "driver", name="qemu", type="raw")
+        ET.SubElement(element, "source", file=str(disk))
+        ET.SubElement(element, "target", dev="hda", bus="ide")
     for port in spec.ports:
         nic = ET.SubElement(devices, "interface", type=interface_type)
         source_key = "bridge" if interface_type == "bridge" else "network"
         ET.SubElement(nic, "source", {source_key: port.network})
         ET.SubElement(nic, "mac", address=port.mac)
-    ET.SubElement(devices, "serial", type="pty")
+    if console is not None:
+        serial = ET.SubElement(devices, "serial", type="file")
+        ET.SubElement(serial, "source", path=str(console))
+    else:
+        ET.SubElement(devices, "serial", type="pty")
     return ET.tostring(domain, encoding="unicode")
 
 
@@ -449,6 +517,7 @@ def from_config(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]],
     test-driver node; disk_gb and *_allocation_ratio as for any leaf.
     """
     unknown = set(options) - {"domain_type", "interface_type", "stop_timeout"}
+    # Guests' image copies and console logs live in the cell's state dir.
     if unknown:
         raise InvalidSpec(f"unknown libvirt driver options: {', '.join(sorted(unknown))}")
     nodes = state_dir / "libvirt-nodes"
@@ -477,4 +546,5 @@ def from_config(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]],
         domain_type=str(options.get("domain_type", "test")),
         interface_type=str(options.get("interface_type", "bridge")),
         stop_timeout=float(options.get("stop_timeout", 30.0)),
+        files=state_dir / "guests",
     )
