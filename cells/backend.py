@@ -7,7 +7,9 @@ their results (or errors) back into responses.
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -95,6 +97,15 @@ class ChangeLog:
     def __init__(self, limit: int = 10_000) -> None:
         self._pending: collections.OrderedDict[str, InstanceChange] = collections.OrderedDict()
         self._limit = limit
+        self._arrived = asyncio.Event()
+
+    async def wait(self, timeout: float) -> None:
+        """Return when a change is queued, or after `timeout` seconds."""
+        if self._pending:
+            return
+        self._arrived.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._arrived.wait(), timeout)
 
     def note(self, instance: Instance) -> None:
         """Queue the instance's current state and place."""
@@ -105,6 +116,7 @@ class ChangeLog:
         self._pending[change.uuid] = change
         while len(self._pending) > self._limit:
             self._pending.popitem(last=False)
+        self._arrived.set()
 
     def take(self) -> list[InstanceChange]:
         taken = list(self._pending.values())

@@ -33,7 +33,7 @@ from routing.errors import UnknownInstance
 from routing.index import Location, LocationIndex
 from routing.path import CellPath
 from virt import errors as virt_errors
-from virt.driver import VirtDriver
+from virt.driver import EventSource, VirtDriver
 from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState, Resources
 from virt.states import allowed_actions, next_state
 
@@ -82,6 +82,7 @@ class LeafCell:
         selector: Selector,
         policies: Mapping[str, HostPolicy] | None = None,
         flavors: Mapping[str, Resources] | None = None,
+        sync_every: float = 1.0,
     ) -> None:
         self.identity = identity
         self._flavors = dict(flavors or {})  # counted in capacity reports
@@ -97,6 +98,18 @@ class LeafCell:
         self._placing = asyncio.Lock()
         self._ledger = HostLedger.load(index.placements())  # read once, then kept current
         self._reported: dict[str, InstanceState] = {}  # the state last sent up, per instance
+        # The full reconciliation with the hypervisor runs at most this often,
+        # or at once when the hypervisor announces a change.
+        self._sync_every = sync_every
+        self._last_sync = 0.0
+        self._announced = False
+        if isinstance(driver, EventSource):
+            loop = asyncio.get_running_loop()
+
+            def announced(_uuid: str) -> None:  # on the driver's event thread
+                loop.call_soon_threadsafe(self._on_announced)
+
+            driver.watch(announced)
 
     # ------------------------------------------------------------ boot
 
@@ -292,7 +305,23 @@ class LeafCell:
         """Before each report: host capacity, and the hypervisor's truth about
         instances, so changes made behind cellrouter's back travel up too."""
         self._hosts = await self._run(self._driver.hosts)
-        await self._sync()
+        if self._announced or time.monotonic() - self._last_sync >= self._sync_every:
+            self._announced = False
+            self._last_sync = time.monotonic()
+            await self._sync()
+
+    def _on_announced(self) -> None:
+        """The hypervisor announced a change: reconcile, and report, now."""
+        self._announced = True
+        task = asyncio.create_task(self._sync_soon())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _sync_soon(self) -> None:
+        try:
+            await self.refresh()
+        except Exception:
+            log.exception("reconciling with the hypervisor failed")
 
     async def _sync(self) -> None:
         """Note every instance whose state differs from what was last reported,

@@ -230,7 +230,7 @@ class CellServer:
                                  cfg.state_dir)
             policies = {str(h.get("name")): HostPolicy.from_config(h) for h in cfg.leaf.hosts}
             return LeafCell(self.identity, driver, index, self._selector(), policies,
-                            cfg.flavors)
+                            cfg.flavors, sync_every=cfg.report_interval)
         children = Children(index.engine, self.identity, cfg.report_interval * cfg.down_after)
         return RouterCell(self.identity, children, index, self._selector(),
                           cfg.child_timeout, cfg.list_timeout, cfg.direct_to_leaf)

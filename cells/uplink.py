@@ -1,9 +1,11 @@
-"""A child's link to its parent: register, then report on every interval.
+"""A child's link to its parent: register, then report.
 
-The uplink never gives up: while the parent is unreachable it keeps trying,
-holding the instance changes it could not deliver. Its backoff is capped at
-two report intervals, so a restarted parent hears from every child before it
-would mark one down (after `down_after` >= 3 missed intervals).
+Reports go every `report_interval`, or sooner when an instance changed, so
+state reaches the top within moments. The uplink never gives up: while the
+parent is unreachable it keeps trying, holding the instance changes it could
+not deliver. Its backoff is capped at two report intervals, so a restarted
+parent hears from every child before it would mark one down (after
+`down_after` >= 3 missed intervals).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from cells.errors import CellError
 from cells.model import ChildReport, Registration
 
 log = logging.getLogger(__name__)
+GATHER = 0.05  # seconds to collect more changes once one has come
 
 
 class Uplink:
@@ -34,7 +37,10 @@ class Uplink:
                     await self._register()
                 await self._report()
                 backoff = self._interval
-                await asyncio.sleep(self._interval)
+                # Report again after the interval, or sooner when something
+                # changed (after a moment, so that a burst goes in one report).
+                await self._backend.changes().wait(self._interval)
+                await asyncio.sleep(min(GATHER, self._interval))
             except CellError as exc:
                 log.warning("parent %s: %s", self._parent.address, exc)
                 await asyncio.sleep(backoff)

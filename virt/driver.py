@@ -6,8 +6,9 @@ threads, so implementations must be safe to call concurrently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from virt.model import Action, BootSpec, HostInfo, Instance
 
@@ -65,4 +66,14 @@ class VirtDriver(Protocol):
 
     def close(self) -> None:
         """Release connections. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class EventSource(Protocol):
+    """An optional ability: a driver whose hypervisor announces changes."""
+
+    def watch(self, on_change: Callable[[str], None]) -> None:
+        """Call `on_change(uuid)` whenever an instance's lifecycle changes,
+        whoever changed it. Called from the driver's own thread."""
         ...

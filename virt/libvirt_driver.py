@@ -20,7 +20,7 @@ import shutil
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,6 +101,7 @@ class LibvirtDriver:
         self._stop_timeout = stop_timeout
         # Each guest's own copy of its image, and its serial console log.
         self._files = files
+        self._on_change: Callable[[str], None] | None = None
         self._tombstones: dict[str, Instance] = {}  # recently deleted, for repeated deletes
 
     @property
@@ -253,6 +254,18 @@ class LibvirtDriver:
                         found.append(self._instance(dom, name))
         return found
 
+    def watch(self, on_change: Callable[[str], None]) -> None:
+        """Lifecycle events of every host's domains go to `on_change(uuid)`."""
+        self._on_change = on_change
+        for link in self._links.values():
+            with self._session(link):
+                pass  # opening registers for events
+
+    def _event(self, _conn: Any, dom: Any, _event: int, _detail: int, _opaque: Any) -> None:
+        if self._on_change is not None:
+            with contextlib.suppress(libvirt.libvirtError):
+                self._on_change(dom.UUIDString())
+
     def connection(self, host: str) -> Any:
         """The live libvirt connection to `host`. A test-driver node exists only
         inside this process, so this is how an operator's direct change (what
@@ -303,6 +316,9 @@ class LibvirtDriver:
         with link.lock:
             if link.conn is None or not _alive(link.conn):
                 link.conn = self._open(link.host)
+                with _translated():
+                    link.conn.domainEventRegisterAny(
+                        None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._event, None)
             with _translated():
                 yield link.conn
 

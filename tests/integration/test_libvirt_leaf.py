@@ -89,9 +89,11 @@ def test_a_change_made_behind_cellrouters_back_reaches_the_top(tmp_path: Path) -
                        "--config", str(cell_dir / "cell.toml")]
             procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL))
+        # A long report interval for the leaf: only libvirt's event can bring
+        # the change up within the time allowed below.
         leaf_config = from_mapping({
             "cell": {"name": "z1", "listen": "127.0.0.1:0", "state_dir": str(tmp_path / "z1"),
-                     "parent": f"127.0.0.1:{r1_port}", "report_interval": 0.2},
+                     "parent": f"127.0.0.1:{r1_port}", "report_interval": 5.0},
             "leaf": {"driver": "libvirt",
                      "hosts": [{"name": "h1", "vcpus": 4, "memory_mb": 4096, "disk_gb": 40}]},
         })
@@ -107,12 +109,13 @@ def test_a_change_made_behind_cellrouters_back_reaches_the_top(tmp_path: Path) -
             try:
                 assert _eventually(
                     lambda: (row := top_db.lookup_uncached(vm.uuid)) is not None
-                    and row.state == "PAUSED"
+                    and row.state == "PAUSED",
+                    timeout=2.0,
                 )
                 assert top.get(vm.uuid).state is InstanceState.PAUSED
                 domain.destroy()
                 domain.undefine()  # ... and then removes it altogether
-                assert _eventually(lambda: top_db.lookup_uncached(vm.uuid) is None)
+                assert _eventually(lambda: top_db.lookup_uncached(vm.uuid) is None, timeout=2.0)
             finally:
                 top_db.close()
     finally:
