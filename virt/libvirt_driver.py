@@ -81,11 +81,17 @@ class LibvirtHost:
 
 @dataclass(slots=True)
 class _Link:
-    """One host's connection, opened on first use and reopened when lost."""
+    """One host's connection, opened on first use and reopened when lost.
+
+    libvirt connections are safe to share between threads, so calls hold no
+    lock: `opening` guards (re)opening, `claiming` makes check-room-then-define
+    atomic. A slow guest start never holds up heartbeats or other calls.
+    """
 
     host: LibvirtHost
     conn: Any = None
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    opening: threading.Lock = field(default_factory=threading.Lock)
+    claiming: threading.Lock = field(default_factory=threading.Lock)
 
 
 class LibvirtDriver:
@@ -136,7 +142,7 @@ class LibvirtDriver:
         link = self._links.get(host)
         if link is None:
             raise InvalidSpec(f"no host named {host!r}")
-        with link.lock:  # the claim: check room and define, with no one in between
+        with link.claiming:  # the claim: check room and define, with no one in between
             existing = self._find_on(link, spec.uuid)
             if existing is not None:
                 return self._instance(existing, host)
@@ -147,15 +153,19 @@ class LibvirtDriver:
             xml = render_domain(spec, self._domain_type, self._interface_type, disk, console)
             try:
                 with self._session(link) as conn:
-                    dom = conn.defineXML(xml)
-                    try:
-                        dom.create()
-                    except libvirt.libvirtError:
-                        _undefine(dom)
-                        raise
+                    dom = conn.defineXML(xml)  # from here on the room is taken
             except BaseException:
                 self._remove_files(spec.uuid)
                 raise
+        try:
+            with self._session(link):
+                dom.create()
+        except BaseException:
+            with contextlib.suppress(VirtError), self._session(link):
+                _undefine(dom)
+            self._remove_files(spec.uuid)
+            raise
+        with self._session(link):
             return self._instance(dom, host)
 
     def _guest_files(self, spec: BootSpec) -> tuple[Path | None, Path | None]:
@@ -193,7 +203,7 @@ class LibvirtDriver:
                 return self._tombstones[uuid]  # deleted already: not an error
             raise
         link = self._links[host]
-        with link.lock, self._session(link):
+        with self._session(link):
             current = self._instance(dom, host)
             target = next_state(current.state, action)
             if target is None:
@@ -275,7 +285,7 @@ class LibvirtDriver:
 
     def close(self) -> None:
         for link in self._links.values():
-            with link.lock:
+            with link.opening:
                 if link.conn is not None:
                     with contextlib.suppress(libvirt.libvirtError):
                         link.conn.close()
@@ -313,14 +323,15 @@ class LibvirtDriver:
     @contextlib.contextmanager
     def _session(self, link: _Link) -> Iterator[Any]:
         """The host's connection, (re)opened as needed; libvirt errors translated."""
-        with link.lock:
+        with link.opening:
             if link.conn is None or not _alive(link.conn):
                 link.conn = self._open(link.host)
                 with _translated():
                     link.conn.domainEventRegisterAny(
                         None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._event, None)
-            with _translated():
-                yield link.conn
+            conn = link.conn
+        with _translated():
+            yield conn
 
     def _open(self, host: LibvirtHost) -> Any:
         retrying = Retrying(retry=retry_if_exception_type(libvirt.libvirtError),

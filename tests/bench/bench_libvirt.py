@@ -12,6 +12,10 @@ test-driver node (in process, no daemon). Measured three ways in one run:
                      leaf cell (gRPC on loopback, index, selector)
 
 and each is printed as lifecycles per second and as a ratio to libvirt-python.
+
+Then, where QEMU is installed, a routed pause and unpause through a three-level
+tree of cell processes onto a real QEMU guest (TCG; the marker-printing boot
+disk of the integration test), p50 and p99.
 """
 
 from __future__ import annotations
@@ -97,6 +101,55 @@ def leaf(tmp: Path, seconds: float) -> float:
         return rate(cycle, seconds)
 
 
+def qemu_pause(tmp: Path, calls: int) -> str:
+    """Routed pause/unpause onto a real guest; a line saying why not, without QEMU."""
+    import shutil
+    import statistics
+    import subprocess
+
+    from cells.tree import TreeRunner, load_tree
+    from tests.integration.conftest import HEAD
+    from tests.integration.test_qemu import QEMU_DRIVER, boot_disk
+
+    if not (shutil.which("qemu-system-x86_64") and QEMU_DRIVER.exists()):
+        return "routed pause onto a QEMU guest: skipped (qemu-system-x86 is not installed)"
+    root = Path(tempfile.mkdtemp(prefix="crq-", dir="/tmp"))  # short: socket paths
+    (root / "etc").mkdir()
+    (root / "etc" / "qemu.conf").write_text(
+        'user = "root"\ngroup = "root"\nstdio_handler = "file"\n')
+    (tmp / "qemu-tree.toml").write_text(HEAD + f"""
+[cells.z1]
+parent = "r1"
+driver = "libvirt"
+domain_type = "qemu"
+stop_timeout = 1.0
+hosts = [{{ name = "qemu-host", uri = "qemu:///embed?root={root}", disk_gb = 10 }}]
+""")
+    runner = TreeRunner(load_tree(tmp / "qemu-tree.toml"), tmp / "qemu-state", "WARNING")
+    try:
+        top = runner.start(timeout=60)
+        with CellClient(top, timeout=60) as client:
+            vm = client.boot(boot_spec("tiny", 1, 32, image=str(boot_disk(tmp / "m.img"))))
+            times = []
+            for n in range(calls):
+                started = time.perf_counter()
+                if n % 2 == 0:
+                    client.pause(vm.uuid, wait=True)
+                else:
+                    client.unpause(vm.uuid, wait=True)
+                times.append(time.perf_counter() - started)
+            client.delete(vm.uuid, wait=True)
+    finally:
+        runner.stop()
+        subprocess.run(["pkill", "-KILL", "-f", str(root)], check=False)
+        shutil.rmtree(root, ignore_errors=True)
+    ordered = sorted(times)
+    p99 = ordered[max(0, -(-len(ordered) * 99 // 100) - 1)]
+    return (f"routed pause/unpause onto a QEMU guest, 3 levels: p50"
+            f" {statistics.median(times) * 1000:.2f} ms  p99 {p99 * 1000:.2f} ms"
+            f"  ({calls} calls)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=4.0)
@@ -106,12 +159,14 @@ def main(argv: list[str] | None = None) -> None:
         base = raw(tmp, args.seconds)
         through_driver = driver(tmp, args.seconds)
         through_leaf = leaf(tmp, args.seconds)
+        on_qemu = qemu_pause(tmp, 200)
     print("\n=== libvirt leaf: lifecycles (create, pause, unpause, delete) per second ===")
     print(f"libvirt version {libvirt.getVersion()}, test driver node in process")
     for label, value in (("libvirt-python directly", base),
                          ("LibvirtDriver", through_driver),
                          ("leaf cell over gRPC", through_leaf)):
         print(f"{label:<24} {value:8,.0f} lifecycles/s  {base / value:5.1f}x the direct time")
+    print(on_qemu)
 
 
 if __name__ == "__main__":
