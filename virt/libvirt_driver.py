@@ -149,13 +149,13 @@ class LibvirtDriver:
             info = self._host_info(link)
             if not info.free.covers(spec.flavor):
                 raise NoCapacity(f"host {host} cannot hold {spec.flavor} (free {info.free})")
-            disk, console = self._guest_files(spec)
+            disk, console = self._guest_files(spec, link)
             xml = render_domain(spec, self._domain_type, self._interface_type, disk, console)
             try:
                 with self._session(link) as conn:
                     dom = conn.defineXML(xml)  # from here on the room is taken
             except BaseException:
-                self._remove_files(spec.uuid)
+                self._remove_files(spec.uuid, spec.image, link)
                 raise
         try:
             with self._session(link):
@@ -163,31 +163,52 @@ class LibvirtDriver:
         except BaseException:
             with contextlib.suppress(VirtError), self._session(link):
                 _undefine(dom)
-            self._remove_files(spec.uuid)
+            self._remove_files(spec.uuid, spec.image, link)
             raise
         with self._session(link):
             return self._instance(dom, host)
 
-    def _guest_files(self, spec: BootSpec) -> tuple[Path | None, Path | None]:
-        """A private copy of the image (a file path) and a console log path.
+    def _guest_files(self, spec: BootSpec, link: _Link) -> tuple[Disk | None, Path | None]:
+        """The guest's own disk, and where its serial console is logged.
 
-        Images that are not existing files (names such as "debian-12" on a
-        test-driver host) give no disk.
+        The image is either `POOL/VOLUME` (a copy-on-write overlay volume is
+        made in that storage pool), an absolute file path (the guest gets a
+        private copy), or anything else, such as "none" or a plain name on a
+        test-driver host: no disk.
         """
+        disk: Disk | None = None
+        pool, volume = _pool_volume(spec.image)
+        if pool:
+            disk = self._overlay(link, pool, volume, spec.uuid)
         if self._files is None:
-            return None, None
+            return disk, None
         self._files.mkdir(parents=True, exist_ok=True)
-        disk = None
-        if spec.image and spec.image != "none" and Path(spec.image).is_file():
-            disk = self._files / f"{spec.uuid}.img"
-            shutil.copyfile(spec.image, disk)
+        if disk is None and spec.image.startswith("/") and Path(spec.image).is_file():
+            copy = self._files / f"{spec.uuid}.img"
+            shutil.copyfile(spec.image, copy)
+            disk = Disk(path=str(copy), format="raw")
         return disk, self._files / f"{spec.uuid}.console.log"
+
+    def _overlay(self, link: _Link, pool_name: str, volume: str, uuid: str) -> Disk:
+        with self._session(link) as conn:
+            pool = conn.storagePoolLookupByName(pool_name)
+            base = pool.storageVolLookupByName(volume)
+            base_format = _volume_format(base)
+            capacity = base.info()[1]
+            xml = _overlay_xml(_overlay_name(uuid), capacity, base.path(), base_format)
+            pool.createXML(xml, 0)
+        return Disk(pool=pool_name, volume=_overlay_name(uuid), format="qcow2")
 
     def console_log(self, uuid: str) -> Path | None:
         """Where the guest's serial console is written, when the driver keeps files."""
         return self._files / f"{uuid}.console.log" if self._files else None
 
-    def _remove_files(self, uuid: str) -> None:
+    def _remove_files(self, uuid: str, image: str, link: _Link) -> None:
+        pool, _ = _pool_volume(image)
+        if pool:
+            with contextlib.suppress(VirtError), self._session(link) as conn:
+                conn.storagePoolLookupByName(pool).storageVolLookupByName(
+                    _overlay_name(uuid)).delete(0)
         if self._files is None:
             return
         for leftover in (self._files / f"{uuid}.img", self._files / f"{uuid}.console.log"):
@@ -211,7 +232,7 @@ class LibvirtDriver:
                                         [a.value for a in allowed_actions(current.state)])
             self._apply(dom, action)
             if action is Action.DELETE:
-                self._remove_files(uuid)
+                self._remove_files(uuid, current.image, link)
                 gone = _replace_state(current, InstanceState.DELETED)
                 self._tombstones[uuid] = gone
                 while len(self._tombstones) > 10_000:
@@ -440,8 +461,47 @@ class _Meta:
     created_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Disk:
+    """A guest's disk: a file, or a volume in a storage pool."""
+
+    format: str
+    path: str = ""
+    pool: str = ""
+    volume: str = ""
+
+
+def _pool_volume(image: str) -> tuple[str, str]:
+    """("pool", "volume") for an image named POOL/VOLUME, else ("", "")."""
+    if image.startswith("/") or image.count("/") != 1:
+        return "", ""
+    pool, volume = image.split("/")
+    return (pool, volume) if pool and volume else ("", "")
+
+
+def _overlay_name(uuid: str) -> str:
+    return f"cr-{uuid}.qcow2"
+
+
+def _volume_format(vol: Any) -> str:
+    found = ET.fromstring(vol.XMLDesc(0)).find("target/format")
+    return found.get("type", "raw") if found is not None else "raw"
+
+
+def _overlay_xml(name: str, capacity: int, backing: str, backing_format: str) -> str:
+    volume = ET.Element("volume")
+    ET.SubElement(volume, "name").text = name
+    ET.SubElement(volume, "capacity", unit="bytes").text = str(capacity)
+    target = ET.SubElement(volume, "target")
+    ET.SubElement(target, "format", type="qcow2")
+    store = ET.SubElement(volume, "backingStore")
+    ET.SubElement(store, "path").text = backing
+    ET.SubElement(store, "format", type=backing_format)
+    return ET.tostring(volume, encoding="unicode")
+
+
 def render_domain(spec: BootSpec, domain_type: str, interface_type: str = "bridge",
-                  disk: Path | None = None, console: Path | None = None) -> str:
+                  disk: Disk | None = None, console: Path | None = None) -> str:
     """The domain XML for `spec`, built with ElementTree."""
     domain = ET.Element("domain", type=domain_type)
     ET.SubElement(domain, "name").text = f"cr-{spec.uuid}"
@@ -458,9 +518,13 @@ def render_domain(spec: BootSpec, domain_type: str, interface_type: str = "bridg
     devices = ET.SubElement(domain, "devices")
     if disk is not None:
         # IDE: every BIOS boots from it, no guest drivers needed.
-        element = ET.SubElement(devices, "disk", type="file", device="disk")
-        ET.SubElement(element, "driver", name="qemu", type="raw")
-        ET.SubElement(element, "source", file=str(disk))
+        kind = "volume" if disk.pool else "file"
+        element = ET.SubElement(devices, "disk", type=kind, device="disk")
+        ET.SubElement(element, "driver", name="qemu", type=disk.format)
+        if disk.pool:
+            ET.SubElement(element, "source", pool=disk.pool, volume=disk.volume)
+        else:
+            ET.SubElement(element, "source", file=disk.path)
         ET.SubElement(element, "target", dev="hda", bus="ide")
     for port in spec.ports:
         nic = ET.SubElement(devices, "interface", type=interface_type)
@@ -524,13 +588,18 @@ def _metadata(dom: Any) -> _Meta | None:
 # ------------------------------------------------------------------ config
 
 def test_node_xml(vcpus: int, memory_mb: int) -> str:
-    """A libvirt test-driver node with this many CPUs and this much memory."""
+    """A libvirt test-driver node with this many CPUs and this much memory, and
+    an `images` storage pool."""
     node = ET.Element("node")
     cpu = ET.SubElement(node, "cpu")
     for tag, value in (("mhz", 2000), ("model", "x86_64"), ("active", vcpus), ("nodes", 1),
                        ("sockets", 1), ("cores", vcpus), ("threads", 1)):
         ET.SubElement(cpu, tag).text = str(value)
     ET.SubElement(node, "memory").text = str(memory_mb * 1024)  # KiB
+    # A storage pool for images, as a real host would have one.
+    pool = ET.SubElement(node, "pool", type="dir")
+    ET.SubElement(pool, "name").text = "images"
+    ET.SubElement(ET.SubElement(pool, "target"), "path").text = "/var/lib/cellrouter/images"
     return ET.tostring(node, encoding="unicode")
 
 

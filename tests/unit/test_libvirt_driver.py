@@ -1,0 +1,83 @@
+"""What only the libvirt driver does: domain XML, storage overlays, unreachable hosts."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from cells.client import boot_spec
+from virt.errors import HypervisorUnavailable
+from virt.model import Action, BootSpec, Port
+
+libvirt_driver = pytest.importorskip("virt.libvirt_driver", reason="libvirt-python missing")
+NS = {"cr": libvirt_driver.NS}
+
+
+def spec(**kw: object) -> BootSpec:
+    made = boot_spec("web", 2, 1024, 8, project="shop",  # type: ignore[arg-type]
+                     ports=[Port("br-prod", "52:54:00:aa:00:01", "10.0.0.7")], **kw)
+    return replace(made, uuid=str(uuidlib.uuid4()))
+
+
+def test_domain_xml_carries_the_request_and_cellrouter_metadata() -> None:
+    s = spec()
+    root = ET.fromstring(libvirt_driver.render_domain(s, "kvm", "network"))
+    assert root.get("type") == "kvm"
+    assert root.findtext("uuid") == s.uuid and root.findtext("vcpu") == "2"
+    assert root.find("memory").get("unit") == "MiB" and root.findtext("memory") == "1024"
+    assert root.find("os/type").get("arch") == "x86_64" and root.find("os/boot") is not None
+    nic = root.find("devices/interface")
+    assert nic.get("type") == "network" and nic.find("source").get("network") == "br-prod"
+    assert nic.find("mac").get("address") == "52:54:00:aa:00:01"
+    meta = root.find("metadata/cr:instance", NS)
+    assert meta.findtext("cr:name", namespaces=NS) == "web"
+    assert meta.findtext("cr:request-id", namespaces=NS) == s.request_id
+    assert meta.find("cr:ports/cr:port", NS).get("ip") == "10.0.0.7"
+    assert root.find("devices/disk") is None  # no image, no disk
+
+
+def test_an_image_in_a_pool_gets_a_copy_on_write_overlay(tmp_path: Path) -> None:
+    driver = libvirt_driver.from_config(
+        {}, [{"name": "h1", "vcpus": 4, "memory_mb": 4096, "disk_gb": 50}], tmp_path)
+    pool = driver.connection("h1").storagePoolLookupByName("images")
+    pool.createXML("<volume><name>debian.raw</name><capacity unit='MiB'>64</capacity>"
+                   "<target><format type='raw'/></target></volume>", 0)
+    s = spec(image="images/debian.raw")
+    driver.spawn(s, "h1")
+    overlay = pool.storageVolLookupByName(f"cr-{s.uuid}.qcow2")
+    described = ET.fromstring(overlay.XMLDesc(0))
+    assert described.find("target/format").get("type") == "qcow2"
+    assert described.findtext("backingStore/path").endswith("debian.raw")
+    domain = ET.fromstring(driver.connection("h1").lookupByUUIDString(s.uuid).XMLDesc(0))
+    source = domain.find("devices/disk/source")
+    assert (source.get("pool"), source.get("volume")) == ("images", f"cr-{s.uuid}.qcow2")
+
+    driver.act(s.uuid, Action.DELETE)
+    assert sorted(pool.listVolumes()) == ["debian.raw"]  # the overlay went, the base stays
+    driver.close()
+
+
+def test_a_file_image_is_copied_for_each_guest(tmp_path: Path) -> None:
+    base = tmp_path / "base.img"
+    base.write_bytes(b"\0" * 4096)
+    driver = libvirt_driver.from_config(
+        {}, [{"name": "h1", "vcpus": 4, "memory_mb": 4096, "disk_gb": 50}], tmp_path)
+    first, second = spec(image=str(base)), spec(image=str(base))
+    for s in (first, second):
+        driver.spawn(s, "h1")
+    copies = sorted(p.name for p in (tmp_path / "guests").glob("*.img"))
+    assert copies == sorted([f"{first.uuid}.img", f"{second.uuid}.img"])
+    driver.act(first.uuid, Action.DELETE)
+    assert [p.name for p in (tmp_path / "guests").glob("*.img")] == [f"{second.uuid}.img"]
+    driver.close()
+
+
+def test_an_unreachable_host_is_unavailable(tmp_path: Path) -> None:
+    driver = libvirt_driver.from_config(
+        {}, [{"name": "far", "uri": "qemu+tcp://127.0.0.1:1/system"}], tmp_path)
+    with pytest.raises(HypervisorUnavailable, match="unreachable"):
+        driver.hosts()
