@@ -194,7 +194,9 @@ class LeafCell:
         """Claim on each host in turn; a host that filled up since selection is skipped."""
         for host in hosts:
             try:
-                return await self._run(self._driver.spawn, spec, host)
+                # The driver sees the leaf's own path as the target (it records it).
+                placed = replace(spec, target_cell=self.identity.path)
+                return await self._run(self._driver.spawn, placed, host)
             except virt_errors.NoCapacity:
                 log.info("host %s filled up before %s could claim it", host, spec.uuid)
             except BaseException:

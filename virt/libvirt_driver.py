@@ -544,6 +544,7 @@ def _metadata_element(spec: BootSpec) -> ET.Element:
     inst = ET.SubElement(metadata, f"{_Q}instance")
     for tag, value in (("name", spec.name), ("request-id", spec.request_id),
                        ("project", spec.project), ("image", spec.image),
+                       ("cell-path", spec.target_cell),
                        ("created-at", datetime.now(UTC).isoformat())):
         ET.SubElement(inst, f"{_Q}{tag}").text = value
     f = spec.flavor

@@ -99,6 +99,8 @@ class BootSpec:
     ports: tuple[Port, ...] = ()
     hints: tuple[tuple[str, str], ...] = ()
     project: str = ""
+    # From a client: where to place it (optional). At a driver: the path of
+    # the leaf cell it is being built in.
     target_cell: str = ""
 
 

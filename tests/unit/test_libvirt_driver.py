@@ -24,7 +24,7 @@ def spec(**kw: object) -> BootSpec:
 
 
 def test_domain_xml_carries_the_request_and_cellrouter_metadata() -> None:
-    s = spec()
+    s = replace(spec(), target_cell="top!eu!eu-a")  # as a leaf hands it to its driver
     root = ET.fromstring(libvirt_driver.render_domain(s, "kvm", "network"))
     assert root.get("type") == "kvm"
     assert root.findtext("uuid") == s.uuid and root.findtext("vcpu") == "2"
@@ -36,6 +36,8 @@ def test_domain_xml_carries_the_request_and_cellrouter_metadata() -> None:
     meta = root.find("metadata/cr:instance", NS)
     assert meta.findtext("cr:name", namespaces=NS) == "web"
     assert meta.findtext("cr:request-id", namespaces=NS) == s.request_id
+    assert meta.findtext("cr:project", namespaces=NS) == "shop"
+    assert meta.findtext("cr:cell-path", namespaces=NS) == "top!eu!eu-a"
     assert meta.find("cr:ports/cr:port", NS).get("ip") == "10.0.0.7"
     assert root.find("devices/disk") is None  # no image, no disk
 
