@@ -108,23 +108,12 @@ def qemu_pause(tmp: Path, calls: int) -> str:
     import subprocess
 
     from cells.tree import TreeRunner, load_tree
-    from tests.integration.conftest import HEAD
-    from tests.integration.test_qemu import QEMU_DRIVER, boot_disk
+    from tests.integration.test_qemu import QEMU_DRIVER, boot_disk, qemu_root, qemu_tree_text
 
     if not (shutil.which("qemu-system-x86_64") and QEMU_DRIVER.exists()):
         return "routed pause onto a QEMU guest: skipped (qemu-system-x86 is not installed)"
-    root = Path(tempfile.mkdtemp(prefix="crq-", dir="/tmp"))  # short: socket paths
-    (root / "etc").mkdir()
-    (root / "etc" / "qemu.conf").write_text(
-        'user = "root"\ngroup = "root"\nstdio_handler = "file"\n')
-    (tmp / "qemu-tree.toml").write_text(HEAD + f"""
-[cells.z1]
-parent = "r1"
-driver = "libvirt"
-domain_type = "qemu"
-stop_timeout = 1.0
-hosts = [{{ name = "qemu-host", uri = "qemu:///embed?root={root}", disk_gb = 10 }}]
-""")
+    root = qemu_root()
+    (tmp / "qemu-tree.toml").write_text(qemu_tree_text(root))
     runner = TreeRunner(load_tree(tmp / "qemu-tree.toml"), tmp / "qemu-state", "WARNING")
     try:
         top = runner.start(timeout=60)

@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,17 @@ def top(tree: TreeRunner) -> Iterator[CellClient]:
 def leaf_client(runner: TreeRunner, leaf_path: str) -> CellClient:
     name = leaf_path.rsplit("!", 1)[-1]
     return CellClient(runner.addresses[name], timeout=10)
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10.0, step: float = 0.05) -> bool:
+    """True as soon as `check()` is; False if it never was within `timeout` seconds.
+
+    Cells report to their parents on an interval, so what one cell changed
+    shows at the top a moment later.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(step)
+    return False

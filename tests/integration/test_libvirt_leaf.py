@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from cells.config import from_mapping
 from cells.embed import EmbeddedCell
 from cells.tree import TreeRunner, free_ports
 from routing.index import LocationIndex
-from tests.integration.conftest import HEAD, start_tree
+from tests.integration.conftest import HEAD, eventually, start_tree
 from virt.model import Action, InstanceState
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
@@ -61,13 +60,6 @@ def test_every_action_through_the_top_on_libvirt(libvirt_tree: TreeRunner) -> No
         assert top.delete(big.uuid, wait=True).state is InstanceState.DELETED
 
 
-def _eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_a_change_made_behind_cellrouters_back_reaches_the_top(tmp_path: Path) -> None:
@@ -99,7 +91,7 @@ def test_a_change_made_behind_cellrouters_back_reaches_the_top(tmp_path: Path) -
         })
         with EmbeddedCell(leaf_config) as leaf, CellClient(f"127.0.0.1:{top_port}") as top:
             # Up, and its capacity reported all the way to the top.
-            assert _eventually(lambda: top.topology().capacity.hosts == 1)
+            assert eventually(lambda: top.topology().capacity.hosts == 1)
             vm = top.boot(boot_spec("behind", 1, 512))
             driver = leaf.server.backend._driver  # type: ignore[union-attr]
             domain = driver.connection("h1").lookupByUUIDString(vm.uuid)
@@ -107,7 +99,7 @@ def test_a_change_made_behind_cellrouters_back_reaches_the_top(tmp_path: Path) -
 
             top_db = LocationIndex.open(f"sqlite:///{tmp_path / 'top' / 'cell.db'}")
             try:
-                assert _eventually(
+                assert eventually(
                     lambda: (row := top_db.lookup_uncached(vm.uuid)) is not None
                     and row.state == "PAUSED",
                     timeout=2.0,
@@ -115,7 +107,7 @@ def test_a_change_made_behind_cellrouters_back_reaches_the_top(tmp_path: Path) -
                 assert top.get(vm.uuid).state is InstanceState.PAUSED
                 domain.destroy()
                 domain.undefine()  # ... and then removes it altogether
-                assert _eventually(lambda: top_db.lookup_uncached(vm.uuid) is None, timeout=2.0)
+                assert eventually(lambda: top_db.lookup_uncached(vm.uuid) is None, timeout=2.0)
             finally:
                 top_db.close()
     finally:

@@ -13,15 +13,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cells.client import CellClient, boot_spec
 from cells.tree import TreeRunner
-from tests.integration.conftest import HEAD, start_tree
+from tests.integration.conftest import HEAD, eventually, start_tree
 from virt.model import InstanceState
 
 pytestmark = pytest.mark.qemu
@@ -77,27 +76,24 @@ def boot_disk(path: Path) -> Path:
     return path
 
 
-def _eventually(check: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
 
 
-@pytest.fixture
-def qemu_tree(tmp_path: Path) -> Iterator[TreeRunner]:
-    _ensure_qemu()
+def qemu_root() -> Path:
+    """An embedded QEMU driver's root, set up to run guests here."""
     # Short: QEMU's monitor sockets live below it, and a socket path has at
     # most 108 bytes.
     root = Path(tempfile.mkdtemp(prefix="crq-", dir="/tmp"))
-    (root / "etc").mkdir(parents=True)
+    (root / "etc").mkdir()
     # Run guests as root (no user switch, no re-probing of QEMU on each call),
     # and log to files (there is no virtlogd).
     (root / "etc" / "qemu.conf").write_text(
         'user = "root"\ngroup = "root"\nstdio_handler = "file"\n')
-    tree = HEAD + f"""
+    return root
+
+
+def qemu_tree_text(root: Path) -> str:
+    """top -> r1 -> z1, a leaf with one QEMU host embedded in its process."""
+    return HEAD + f"""
 [cells.z1]
 parent = "r1"
 driver = "libvirt"
@@ -105,7 +101,13 @@ domain_type = "qemu"
 stop_timeout = 1.0
 hosts = [{{ name = "qemu-host", uri = "qemu:///embed?root={root}", disk_gb = 10 }}]
 """
-    runner = start_tree(tmp_path, tree)
+
+
+@pytest.fixture
+def qemu_tree(tmp_path: Path) -> Iterator[TreeRunner]:
+    _ensure_qemu()
+    root = qemu_root()
+    runner = start_tree(tmp_path, qemu_tree_text(root))
     try:
         yield runner
     finally:
@@ -126,7 +128,7 @@ def test_a_real_guest_through_three_levels(qemu_tree: TreeRunner, tmp_path: Path
         def printed() -> int:
             return console.read_bytes().count(MARKER) if console.exists() else 0
 
-        assert _eventually(lambda: printed() >= 1), "the guest never printed its marker"
+        assert eventually(lambda: printed() >= 1, timeout=20.0), "the guest printed nothing"
 
         assert top.pause(vm.uuid, wait=True).state is InstanceState.PAUSED
         assert top.get(vm.uuid).state is InstanceState.PAUSED  # what libvirt reports
@@ -134,7 +136,7 @@ def test_a_real_guest_through_three_levels(qemu_tree: TreeRunner, tmp_path: Path
 
         before = printed()
         assert top.reboot(vm.uuid, wait=True, hard=True).state is InstanceState.ACTIVE
-        assert _eventually(lambda: printed() > before), "no marker after the hard reboot"
+        assert eventually(lambda: printed() > before, timeout=20.0), "no marker after reset"
 
         assert top.stop(vm.uuid, wait=True).state is InstanceState.STOPPED
         assert top.start(vm.uuid, wait=True).state is InstanceState.ACTIVE

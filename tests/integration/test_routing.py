@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 import uuid as uuidlib
-from collections.abc import Callable
 
 import grpc
 import pytest
@@ -19,7 +17,7 @@ from cells.errors import (
 from cells.model import ListQuery
 from cells.topology import fits
 from cells.tree import TreeRunner
-from tests.integration.conftest import LEAVES, leaf_client
+from tests.integration.conftest import LEAVES, eventually, leaf_client
 from virt.model import Action, Instance, InstanceState, Resources
 
 
@@ -67,13 +65,6 @@ def test_every_action_routed_from_the_top(tree: TreeRunner, top: CellClient) -> 
         top.locate(instance.uuid)
 
 
-def _eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_cast_returns_before_the_action_and_the_leaf_applies_it(
@@ -84,9 +75,9 @@ def test_cast_returns_before_the_action_and_the_leaf_applies_it(
     assert accepted.uuid == instance.uuid
     assert accepted.state in (InstanceState.ACTIVE, InstanceState.PAUSED)
     with leaf_client(tree, instance.cell_path) as leaf:
-        assert _eventually(lambda: leaf.get(instance.uuid).state is InstanceState.PAUSED)
+        assert eventually(lambda: leaf.get(instance.uuid).state is InstanceState.PAUSED)
     # The change reaches the top's index through the reports.
-    assert _eventually(lambda: top.get(instance.uuid).state is InstanceState.PAUSED)
+    assert eventually(lambda: top.get(instance.uuid).state is InstanceState.PAUSED)
     top.delete(instance.uuid, wait=True)
 
 
@@ -159,7 +150,7 @@ def test_topology_shows_every_cell_up_with_capacity(top: CellClient) -> None:
         per_host = sum(fits(h.capacity.largest_free, small) for n in now.walk() for h in n.hosts)
         return per_host > 0 and dict(now.capacity.flavor_fits) == {"small": per_host}
 
-    assert _eventually(counted)
+    assert eventually(counted)
 
 
 def test_health_and_reflection_are_served(tree: TreeRunner) -> None:
