@@ -13,8 +13,9 @@ VENV=${VENV:-.venv}
 EXTRAS=${EXTRAS:-dev}
 # Debian packages the project needs, beyond Python itself: libvirt-python is
 # built from source against libvirt's headers (the libvirt test driver it
-# uses in tests comes with the library itself).
-DEB_PACKAGES=(ca-certificates pkg-config libvirt-dev gcc python3-dev)
+# uses in tests comes with the library itself), and so is the oVirt SDK
+# against libxml2's.
+DEB_PACKAGES=(ca-certificates pkg-config libvirt-dev libxml2-dev gcc python3-dev)
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
