@@ -182,6 +182,7 @@ class LeafCell:
             policy = self._policies.get(h.name, default)
             candidates.append(HostState(
                 name=h.name, cell_path=self.identity.path, total=h.total, used=h.used,
+                largest_free=h.largest_free,
                 alive=h.alive, instances=h.instances, enabled=policy.enabled,
                 ratios=policy.ratios, availability_zone=policy.availability_zone,
                 aggregates=policy.aggregates,

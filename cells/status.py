@@ -18,6 +18,7 @@ _CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
     (virt.InvalidSpec, grpc.StatusCode.INVALID_ARGUMENT),
     (virt.NoCapacity, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (virt.HypervisorUnavailable, grpc.StatusCode.UNAVAILABLE),
+    (virt.DriverMisconfigured, grpc.StatusCode.FAILED_PRECONDITION),
     (routing.BadPath, grpc.StatusCode.INVALID_ARGUMENT),
     (routing.NotInSubtree, grpc.StatusCode.INVALID_ARGUMENT),
     (routing.UnknownChild, grpc.StatusCode.NOT_FOUND),

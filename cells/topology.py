@@ -38,7 +38,7 @@ class CellCapacity:
         cls, host: HostInfo, flavors: Mapping[str, Resources] | None = None
     ) -> CellCapacity:
         up = 1 if host.alive else 0
-        free = host.free if host.alive else Resources()
+        free = (host.largest_free or host.free) if host.alive else Resources()
         return cls(
             total=host.total,
             used=host.used,

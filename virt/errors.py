@@ -5,7 +5,8 @@
     ├── IllegalTransition     the action is not legal in the current state
     ├── InvalidSpec           the boot request cannot be built as given
     ├── NoCapacity            the chosen host cannot hold the instance
-    └── HypervisorUnavailable the hypervisor could not be reached
+    ├── HypervisorUnavailable the hypervisor could not be reached
+    └── DriverMisconfigured   the driver's settings are wrong (e.g. refused credentials)
 
 Each driver translates its library's errors into this tree in one place.
 """
@@ -46,4 +47,8 @@ class NoCapacity(VirtError):
 
 
 class HypervisorUnavailable(VirtError):
+    pass
+
+
+class DriverMisconfigured(VirtError):
     pass

@@ -130,6 +130,9 @@ class HostInfo:
     used: Resources = field(default_factory=Resources)
     instances: int = 0
     alive: bool = True
+    # For a "host" that is really many (an oVirt cluster): the largest single
+    # request it can take. None: the host's free resources.
+    largest_free: Resources | None = None
 
     @property
     def free(self) -> Resources:

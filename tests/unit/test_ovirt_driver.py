@@ -1,0 +1,154 @@
+"""The oVirt driver through the official SDK, against the stateful fake engine over HTTP."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from cells.client import boot_spec
+from virt.errors import DriverMisconfigured, IllegalTransition, InstanceNotFound, InvalidSpec
+from virt.model import Action, BootSpec, InstanceState, Resources
+
+sdk = pytest.importorskip("ovirtsdk4", reason="ovirt-engine-sdk-python is not installed")
+from virt.fake_ovirt import FakeEngine  # noqa: E402
+from virt.ovirt_driver import OvirtDriver, _translated, from_config  # noqa: E402
+
+PASSWORD = "secret"
+
+
+@pytest.fixture
+def engine() -> Iterator[FakeEngine]:
+    with FakeEngine(transition_delay=0.01, hosts=2, host_memory_mb=8192, host_cpus=4) as made:
+        yield made
+
+
+def connect(engine: FakeEngine, password: str = PASSWORD) -> object:
+    return sdk.Connection(url=engine.url, username="admin@internal", password=password,
+                          insecure=True)
+
+
+@pytest.fixture
+def driver(engine: FakeEngine) -> Iterator[OvirtDriver]:
+    made = OvirtDriver(connect(engine), disk_gb=100, settle_timeout=10, adopt_prefix="legacy-")
+    yield made
+    made.close()
+
+
+def spec(vcpus: int = 1, memory_mb: int = 1024) -> BootSpec:
+    return replace(boot_spec("web", vcpus, memory_mb, 5, project="p"),
+                   uuid=str(uuidlib.uuid4()))
+
+
+def test_the_cluster_is_one_host_with_honest_room(driver: OvirtDriver) -> None:
+    [cluster] = driver.hosts()
+    assert cluster.name == "Default"
+    assert cluster.total == Resources(8, 16384, 100)
+    # Two hosts of 8 GB: the biggest VM that fits is one host's worth, not 16 GB.
+    assert cluster.largest_free is not None and cluster.largest_free.memory_mb <= 8192
+
+
+def test_every_supported_action(driver: OvirtDriver) -> None:
+    s = spec()
+    made = driver.spawn(s, "Default")
+    assert (made.uuid, made.state, made.name, made.project) == (
+        s.uuid, InstanceState.ACTIVE, "web", "p")
+    for action, state in [(Action.SUSPEND, InstanceState.SUSPENDED),
+                          (Action.RESUME, InstanceState.ACTIVE),
+                          (Action.REBOOT, InstanceState.ACTIVE),
+                          (Action.REBOOT_HARD, InstanceState.ACTIVE),
+                          (Action.STOP, InstanceState.STOPPED),
+                          (Action.START, InstanceState.ACTIVE)]:
+        assert driver.act(s.uuid, action).state is state
+        assert driver.get(s.uuid).state is state
+    assert driver.hosts()[0].used == Resources(1, 1024, 5)
+    assert driver.act(s.uuid, Action.DELETE).state is InstanceState.DELETED
+    assert driver.act(s.uuid, Action.DELETE).state is InstanceState.DELETED  # a retry
+    with pytest.raises(InstanceNotFound):
+        driver.get(s.uuid)
+    assert driver.instances() == []
+
+
+@pytest.mark.parametrize("action", [Action.PAUSE, Action.UNPAUSE], ids=str)
+def test_pause_is_refused_with_the_reason(driver: OvirtDriver, action: Action) -> None:
+    s = spec()
+    driver.spawn(s, "Default")
+    assert action not in driver.capabilities.actions
+    with pytest.raises(IllegalTransition, match="no pause"):
+        driver.act(s.uuid, action)
+    assert driver.get(s.uuid).state is InstanceState.ACTIVE
+
+
+def test_illegal_transition_lists_only_what_ovirt_can_do(driver: OvirtDriver) -> None:
+    s = spec()
+    driver.spawn(s, "Default")
+    with pytest.raises(IllegalTransition) as caught:
+        driver.act(s.uuid, Action.START)
+    assert "while it is ACTIVE" in str(caught.value) and "pause" not in str(caught.value)
+
+
+def test_spawn_is_idempotent_and_traced(driver: OvirtDriver, engine: FakeEngine) -> None:
+    s = spec()
+    first = driver.spawn(s, "Default")
+    assert driver.spawn(s, "Default").uuid == first.uuid
+    assert len(driver.instances()) == 1
+    assert any(r.correlation_id == s.request_id for r in engine.requests)
+
+
+def test_an_expired_token_is_renewed(driver: OvirtDriver, engine: FakeEngine) -> None:
+    s = spec()
+    driver.spawn(s, "Default")
+    engine.expire_tokens()
+    assert driver.get(s.uuid).state is InstanceState.ACTIVE
+
+
+def test_wrong_credentials_are_a_configuration_error(engine: FakeEngine) -> None:
+    bad = OvirtDriver(connect(engine, password="nope"))
+    with pytest.raises(DriverMisconfigured, match="credentials"):
+        bad.hosts()
+
+
+def test_a_vm_made_on_the_engine_is_adopted_by_prefix(
+    driver: OvirtDriver, engine: FakeEngine
+) -> None:
+    import ovirtsdk4.types as otypes
+
+    vms = connect(engine).system_service().vms_service()  # type: ignore[attr-defined]
+    for name in ("legacy-db", "other-app"):
+        vms.add(otypes.Vm(name=name, cluster=otypes.Cluster(name="Default"),
+                          template=otypes.Template(name="Blank"), memory=512 * 1024 * 1024))
+    adopted = {i.name: i for i in driver.instances()}
+    assert set(adopted) == {"legacy-db"}
+    uuid = adopted["legacy-db"].uuid
+    assert uuid == engine.vm_id("legacy-db")
+    assert driver.act(uuid, Action.START).state is InstanceState.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [(409, IllegalTransition), (400, InvalidSpec), (403, DriverMisconfigured),
+     (404, InstanceNotFound)],
+    ids=["409", "400", "403", "404"],
+)
+def test_sdk_errors_are_translated(code: int, error: type[Exception]) -> None:
+    raised = sdk.NotFoundError("gone") if code == 404 else sdk.Error("refused", code=code)
+    with pytest.raises(error), _translated():
+        raise raised
+
+
+def test_config_reads_the_password_from_a_file_never_the_config(
+    engine: FakeEngine, tmp_path: Path
+) -> None:
+    secret = tmp_path / "password"
+    secret.write_text(PASSWORD + "\n")
+    made = from_config({"url": engine.url, "username": "admin@internal",
+                        "password_file": str(secret), "insecure": True}, [], tmp_path)
+    assert made.hosts()[0].name == "Default"
+    with pytest.raises(InvalidSpec, match="password_file or password_env"):
+        from_config({"url": engine.url, "username": "u", "password": "x"}, [], tmp_path)
+    with pytest.raises(InvalidSpec, match="lists no hosts"):
+        from_config({"url": engine.url, "username": "u", "password_file": str(secret)},
+                    [{"name": "h"}], tmp_path)

@@ -1,0 +1,403 @@
+"""A leaf in front of an oVirt engine, through the official SDK (ovirtsdk4).
+
+oVirt schedules inside its cluster, so the leaf sees the cluster as one host:
+its totals over the hosts that are up, and, as the largest single request
+that fits, the most any one host can still schedule.
+
+What differs from libvirt, and how it is handled:
+- oVirt has no pause: the driver refuses pause and unpause (FAILED_PRECONDITION,
+  saying so), and its capabilities leave them out.
+- suspend is hibernation; resume and start are both "start".
+- delete needs the VM down: a running VM is stopped first.
+- Actions return before the VM settles (wait_for_launch, saving_state, ...):
+  the driver polls until the VM reaches the state the action leads to.
+
+Each VM made by cellrouter carries a JSON description with its cellrouter
+uuid, request id and name; the engine's own VM id is looked up from it. Every
+call sends a Correlation-Id (the request id when booting, the instance uuid
+otherwise) so that an oVirt administrator can trace what cellrouter did.
+SDK errors are translated into the virt error tree in one place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ovirtsdk4 as sdk
+import ovirtsdk4.types as otypes
+
+from virt.driver import Capabilities
+from virt.errors import (
+    DriverMisconfigured,
+    HypervisorUnavailable,
+    IllegalTransition,
+    InstanceNotFound,
+    InvalidSpec,
+    NoCapacity,
+    VirtError,
+)
+from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState, Resources
+from virt.states import allowed_actions, next_state
+
+TAG = "cellrouter:"
+MIB = 1024 * 1024
+# oVirt status -> cellrouter state. Transitional states count as where they lead.
+_STATES = {
+    "up": InstanceState.ACTIVE,
+    "powering_down": InstanceState.ACTIVE,
+    "reboot_in_progress": InstanceState.ACTIVE,
+    "migrating": InstanceState.ACTIVE,
+    "down": InstanceState.STOPPED,
+    "suspended": InstanceState.SUSPENDED,
+    "saving_state": InstanceState.SUSPENDED,
+    "restoring_state": InstanceState.ACTIVE,
+    "paused": InstanceState.PAUSED,
+    "image_locked": InstanceState.BUILDING,
+    "wait_for_launch": InstanceState.BUILDING,
+    "powering_up": InstanceState.BUILDING,
+}
+# Statuses a VM passes through on its way somewhere: wait them out.
+_MOVING = {"image_locked", "wait_for_launch", "powering_up", "powering_down",
+           "saving_state", "restoring_state", "reboot_in_progress", "migrating"}
+_SAFE_ID = re.compile(r"[^0-9a-zA-Z_-]")
+
+
+class OvirtDriver:
+    def __init__(self, connection: Any, cluster: str = "Default", template: str = "Blank",
+                 graceful_stop: bool = False, disk_gb: int = 0,
+                 settle_timeout: float = 120.0, adopt_prefix: str | None = None) -> None:
+        self._connection = connection
+        self._cluster = cluster
+        self._template = template
+        self._graceful_stop = graceful_stop
+        self._disk_gb = disk_gb
+        self._settle_timeout = settle_timeout
+        self._adopt_prefix = adopt_prefix
+        self._claim = threading.Lock()
+        self._vm_ids: dict[str, str] = {}  # cellrouter uuid -> engine VM id
+        self._tombstones: dict[str, Instance] = {}
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(frozenset(Action) - {Action.PAUSE, Action.UNPAUSE})
+
+    # ------------------------------------------------------------ hosts
+
+    def hosts(self) -> list[HostInfo]:
+        with _translated():
+            system = self._connection.system_service()
+            hosts = [h for h in system.hosts_service().list(search=f"cluster={self._cluster}")
+                     if str(h.status) == "up"]
+            vms = system.vms_service().list(search=f"cluster={self._cluster}")
+        cpus = sum(_cpus(h.cpu.topology) for h in hosts)
+        memory = sum((h.memory or 0) // MIB for h in hosts)
+        running = [vm for vm in vms if str(vm.status) != "down"]
+        used = Resources(sum(_cpus(vm.cpu.topology) if vm.cpu else 1 for vm in running),
+                         sum((vm.memory or 0) // MIB for vm in running),
+                         sum(_meta(vm).get("disk_gb", 0) for vm in vms))
+        largest = max(((h.max_scheduling_memory or 0) // MIB for h in hosts), default=0)
+        total = Resources(cpus, memory, self._disk_gb)
+        free = total - used
+        return [HostInfo(self._cluster, total, used, len(vms), alive=bool(hosts),
+                         largest_free=Resources(free.vcpus, min(largest, free.memory_mb),
+                                                free.disk_gb))]
+
+    # ------------------------------------------------------------- boot
+
+    def spawn(self, spec: BootSpec, host: str) -> Instance:
+        if host != self._cluster:
+            raise InvalidSpec(f"no host named {host!r} (this leaf has cluster {self._cluster})")
+        with self._claim:
+            existing = self._find(spec.uuid)
+            if existing is None:
+                room = self.hosts()[0]
+                if not (room.largest_free or room.free).covers(spec.flavor):
+                    raise NoCapacity(f"cluster {self._cluster} cannot hold {spec.flavor}")
+                existing = self._add(spec)
+        service = self._vms().vm_service(existing.id)
+        headers = _correlation(spec.request_id or spec.uuid)
+        self._settle(service, headers)
+        with _translated():
+            if str(service.get(headers=headers).status) == "down":
+                service.start(headers=headers)
+        return self._instance(self._settle(service, headers))
+
+    def _add(self, spec: BootSpec) -> Any:
+        description = TAG + json.dumps({
+            "uuid": spec.uuid, "request_id": spec.request_id, "name": spec.name,
+            "project": spec.project, "image": spec.image, "disk_gb": spec.flavor.disk_gb,
+            "created_at": datetime.now(UTC).isoformat(),
+        }, separators=(",", ":"))
+        vm = otypes.Vm(
+            name=f"{spec.name}-{spec.uuid[:8]}",
+            description=description,
+            cluster=otypes.Cluster(name=self._cluster),
+            template=otypes.Template(name=self._template),
+            memory=spec.flavor.memory_mb * MIB,
+            cpu=otypes.Cpu(topology=otypes.CpuTopology(sockets=1, cores=spec.flavor.vcpus,
+                                                       threads=1)),
+        )
+        with _translated():
+            added = self._vms().add(vm, headers=_correlation(spec.request_id or spec.uuid))
+        self._vm_ids[spec.uuid] = added.id
+        return added
+
+    # ---------------------------------------------------------- actions
+
+    def act(self, uuid: str, action: Action) -> Instance:
+        if action not in self.capabilities.actions:
+            raise IllegalTransition(uuid, "", action.value, [], detail=(
+                f"oVirt cannot {action.value} an instance (it has no pause); "
+                "suspend it instead, which hibernates it"))
+        vm = self._find(uuid)
+        if vm is None:
+            if action is Action.DELETE and uuid in self._tombstones:
+                return self._tombstones[uuid]
+            raise InstanceNotFound(uuid)
+        headers = _correlation(uuid)
+        service = self._vms().vm_service(vm.id)
+        current = self._instance(self._settle(service, headers))
+        if next_state(current.state, action) is None:
+            raise IllegalTransition(uuid, current.state.value, action.value,
+                                    [a.value for a in allowed_actions(current.state)
+                                     if a in self.capabilities.actions])
+        with _translated():
+            self._apply(service, action, headers)
+        if action is Action.DELETE:
+            gone = Instance(**{**_fields(current), "state": InstanceState.DELETED})
+            self._vm_ids.pop(uuid, None)
+            self._tombstones[uuid] = gone
+            return gone
+        return self._instance(self._settle(service, headers))
+
+    def _apply(self, service: Any, action: Action, headers: dict[str, str]) -> None:
+        if action is Action.SUSPEND:
+            service.suspend(headers=headers)
+        elif action in (Action.RESUME, Action.START):
+            service.start(headers=headers)
+        elif action is Action.REBOOT:
+            service.reboot(headers=headers)
+        elif action is Action.REBOOT_HARD:
+            service.reset(headers=headers)
+        elif action is Action.STOP:
+            (service.shutdown if self._graceful_stop else service.stop)(headers=headers)
+        elif action is Action.DELETE:
+            if str(service.get(headers=headers).status) != "down":
+                service.stop(headers=headers)
+                self._settle(service, headers)
+            service.remove(headers=headers)
+
+    # ------------------------------------------------------------ reads
+
+    def get(self, uuid: str) -> Instance:
+        vm = self._find(uuid)
+        if vm is None:
+            raise InstanceNotFound(uuid)
+        return self._instance(vm)
+
+    def instances(self) -> list[Instance]:
+        with _translated():
+            vms = self._vms().list(search=f"cluster={self._cluster}")
+        found = []
+        for vm in vms:
+            meta = _meta(vm)
+            if meta.get("uuid"):
+                self._vm_ids[meta["uuid"]] = vm.id
+                found.append(self._instance(vm))
+            elif self._adopts(vm):
+                found.append(self._instance(vm))
+        return found
+
+    def close(self) -> None:
+        with contextlib.suppress(sdk.Error):
+            self._connection.close()
+
+    # ---------------------------------------------------------- helpers
+
+    def _vms(self) -> Any:
+        return self._connection.system_service().vms_service()
+
+    def _adopts(self, vm: Any) -> bool:
+        """Whether a VM made outside cellrouter is taken in (its engine id is its uuid)."""
+        return self._adopt_prefix is not None and (vm.name or "").startswith(self._adopt_prefix)
+
+    def _find(self, uuid: str) -> Any:
+        """The engine's VM for a cellrouter uuid, or None."""
+        with _translated():
+            vm_id = self._vm_ids.get(uuid)
+            if vm_id is not None:
+                try:
+                    return self._vms().vm_service(vm_id).get(headers=_correlation(uuid))
+                except sdk.NotFoundError:
+                    self._vm_ids.pop(uuid, None)
+                    return None
+        for instance_vm in self._cluster_vms():
+            meta = _meta(instance_vm)
+            if meta.get("uuid") == uuid or (instance_vm.id == uuid and self._adopts(instance_vm)):
+                self._vm_ids[uuid] = instance_vm.id
+                return instance_vm
+        return None
+
+    def _cluster_vms(self) -> list[Any]:
+        with _translated():
+            return list(self._vms().list(search=f"cluster={self._cluster}"))
+
+    def _settle(self, service: Any, headers: dict[str, str]) -> Any:
+        """The VM once it has stopped moving between states."""
+        deadline = time.monotonic() + self._settle_timeout
+        with _translated():
+            vm = service.get(headers=headers)
+            while str(vm.status) in _MOVING and time.monotonic() < deadline:
+                time.sleep(0.02)
+                vm = service.get(headers=headers)
+        return vm
+
+    def _instance(self, vm: Any) -> Instance:
+        meta = _meta(vm)
+        status = str(vm.status)
+        state = _STATES.get(status, InstanceState.UNKNOWN)
+        fault = ""
+        if status == "paused" and str(getattr(vm, "status_detail", "") or "") == "eio":
+            state, fault = InstanceState.ERROR, "paused by an I/O error (eio)"
+        created = meta.get("created_at")
+        return Instance(
+            uuid=meta.get("uuid") or vm.id,
+            name=meta.get("name") or vm.name or "",
+            state=state,
+            flavor=Resources(_cpus(vm.cpu.topology) if vm.cpu else 0, (vm.memory or 0) // MIB,
+                             int(meta.get("disk_gb", 0))),
+            image=meta.get("image", ""),
+            host=self._cluster,
+            project=meta.get("project", ""),
+            request_id=meta.get("request_id", ""),
+            created_at=datetime.fromisoformat(created) if created else None,
+            updated_at=datetime.now(UTC),
+            fault=fault,
+        )
+
+
+# ------------------------------------------------------------------ errors
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """The one place the SDK's errors become virt errors."""
+    try:
+        yield
+    except VirtError:
+        raise
+    except sdk.AuthError as exc:
+        raise DriverMisconfigured(f"the oVirt engine refused the credentials: {exc}") from exc
+    except sdk.NotFoundError as exc:
+        raise InstanceNotFound(str(exc)) from exc
+    except (sdk.ConnectionError, sdk.TimeoutError) as exc:
+        raise HypervisorUnavailable(f"oVirt engine unreachable: {exc}") from exc
+    except sdk.Error as exc:
+        detail = _detail(exc)
+        if exc.code == 409:
+            raise IllegalTransition("", "", "", [], detail=f"oVirt refused: {detail}") from exc
+        if exc.code in (401, 403):
+            raise DriverMisconfigured(f"oVirt refused access: {detail}") from exc
+        if exc.code == 400:
+            raise InvalidSpec(f"oVirt: {detail}") from exc
+        raise VirtError(f"oVirt: {detail}") from exc
+
+
+def _detail(exc: Any) -> str:
+    fault = getattr(exc, "fault", None)
+    if fault is not None and (fault.detail or fault.reason):
+        return str(fault.detail or fault.reason)
+    return str(exc)
+
+
+def _correlation(text: str) -> dict[str, str]:
+    """A Correlation-Id header: at most 36 of [0-9a-zA-Z_-]."""
+    return {"Correlation-Id": _SAFE_ID.sub("-", text)[:36]}
+
+
+def _cpus(topology: Any) -> int:
+    if topology is None:
+        return 1
+    return (topology.sockets or 1) * (topology.cores or 1) * (topology.threads or 1)
+
+
+def _meta(vm: Any) -> dict[str, Any]:
+    text = vm.description or ""
+    if not text.startswith(TAG):
+        return {}
+    try:
+        found = json.loads(text[len(TAG):])
+    except json.JSONDecodeError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _fields(instance: Instance) -> dict[str, Any]:
+    return {name: getattr(instance, name) for name in instance.__dataclass_fields__}
+
+
+# ------------------------------------------------------------------ config
+
+def from_config(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]],
+                state_dir: Path) -> OvirtDriver:
+    """The `ovirt` entry point.
+
+    Options: url; username; the password from password_file or the
+    environment variable named by password_env (never from the config
+    itself, and never logged); ca_file, or insecure = true; cluster
+    ("Default"); template ("Blank"); graceful_stop (shutdown instead of a hard
+    stop); disk_gb (what the cluster's storage offers); adopt_prefix (take in
+    VMs made outside cellrouter whose names start with it); settle_timeout.
+    The engine reports its own hosts: the leaf lists none.
+    """
+    known = {"url", "username", "password_file", "password_env", "ca_file", "insecure",
+             "cluster", "template", "graceful_stop", "disk_gb", "adopt_prefix",
+             "settle_timeout"}
+    if "password" in options:
+        raise InvalidSpec("the oVirt password is never read from the config:"
+                          " give password_file or password_env")
+    unknown = set(options) - known
+    if unknown:
+        raise InvalidSpec(f"unknown oVirt driver options: {', '.join(sorted(unknown))}")
+    if hosts:
+        raise InvalidSpec("an oVirt leaf lists no hosts: the engine reports them")
+    try:
+        url, username = str(options["url"]), str(options["username"])
+    except KeyError as exc:
+        raise InvalidSpec(f"the oVirt driver needs {exc.args[0]!r}") from None
+    connection = sdk.Connection(
+        url=url, username=username, password=_password(options),
+        ca_file=options.get("ca_file"), insecure=bool(options.get("insecure", False)),
+        timeout=30,
+    )
+    return OvirtDriver(
+        connection,
+        cluster=str(options.get("cluster", "Default")),
+        template=str(options.get("template", "Blank")),
+        graceful_stop=bool(options.get("graceful_stop", False)),
+        disk_gb=int(options.get("disk_gb", 0)),
+        settle_timeout=float(options.get("settle_timeout", 120.0)),
+        adopt_prefix=options.get("adopt_prefix"),
+    )
+
+
+def _password(options: Mapping[str, Any]) -> str:
+    if "password_file" in options:
+        try:
+            return Path(str(options["password_file"])).read_text().strip()
+        except OSError as exc:
+            raise InvalidSpec(f"cannot read the oVirt password file: {exc}") from None
+    if "password_env" in options:
+        value = os.environ.get(str(options["password_env"]))
+        if value is None:
+            raise InvalidSpec(f"environment variable {options['password_env']} is not set")
+        return value
+    raise InvalidSpec("give the oVirt password through password_file or password_env")
