@@ -218,10 +218,16 @@ def cmd_tree(args: argparse.Namespace) -> int:
         _print_json(_jsonable(top))
         return 0
     rows = [["CELL", "STATE", "KIND", "HOSTS", "VCPU used/total", "RAM MB used/total",
-             "INSTANCES", "FLAVORS THAT FIT", "ADDRESS"]]
+             "INSTANCES", "FLAVORS THAT FIT", "ACTIONS", "ADDRESS"]]
     _tree_rows(top, "", rows)
     _print_table(rows)
     return 0
+
+
+def _actions(capabilities: Sequence[str]) -> str:
+    """'all', or which actions the cell's subtree cannot do."""
+    missing = sorted({a.value for a in Action} - set(capabilities))
+    return "all" if not missing else "no " + ",".join(missing)
 
 
 def _tree_rows(node: CellNode, indent: str, rows: list[list[str]]) -> None:
@@ -230,7 +236,8 @@ def _tree_rows(node: CellNode, indent: str, rows: list[list[str]]) -> None:
         f"{indent}{node.path}", "up" if node.up else "DOWN", node.kind.value,
         f"{c.hosts_up}/{c.hosts}", f"{c.used.vcpus}/{c.total.vcpus}",
         f"{c.used.memory_mb}/{c.total.memory_mb}", str(c.instances),
-        " ".join(f"{name}:{n}" for name, n in c.flavor_fits) or "-", node.address,
+        " ".join(f"{name}:{n}" for name, n in c.flavor_fits) or "-",
+        _actions(node.capabilities), node.address,
     ])
     for child in node.children:
         _tree_rows(child, indent + "  ", rows)
