@@ -45,7 +45,7 @@ from virt.errors import (
     NoCapacity,
     VirtError,
 )
-from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState, Resources
+from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState, Port, Resources
 from virt.states import allowed_actions, next_state
 
 TAG = "cellrouter:"
@@ -135,6 +135,8 @@ class OvirtDriver:
         description = TAG + json.dumps({
             "uuid": spec.uuid, "request_id": spec.request_id, "name": spec.name,
             "project": spec.project, "image": spec.image, "disk_gb": spec.flavor.disk_gb,
+            # Recorded, not plugged: attaching vNIC profiles is not done yet.
+            "ports": [[p.network, p.mac, p.ip] for p in spec.ports],
             "created_at": datetime.now(UTC).isoformat(),
         }, separators=(",", ":"))
         vm = otypes.Vm(
@@ -278,6 +280,7 @@ class OvirtDriver:
             flavor=Resources(_cpus(vm.cpu.topology) if vm.cpu else 0, (vm.memory or 0) // MIB,
                              int(meta.get("disk_gb", 0))),
             image=meta.get("image", ""),
+            ports=tuple(Port(*p) for p in meta.get("ports", [])),
             host=self._cluster,
             project=meta.get("project", ""),
             request_id=meta.get("request_id", ""),

@@ -1,12 +1,16 @@
-"""One contract, every driver: the same tests run against the fake driver and
-against libvirt-python on libvirt's own test driver (no daemon, no mocks)."""
+"""One contract, every driver: the same tests run against the fake driver,
+against libvirt-python on libvirt's own test driver (no daemon, no mocks), and
+against the oVirt SDK talking HTTP to the fake oVirt engine.
+
+oVirt has no pause: wherever a test needs one, the refusal is asserted instead.
+"""
 
 from __future__ import annotations
 
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -24,23 +28,63 @@ HOSTS = [
 ]
 
 
-def _fake(state_dir: Path) -> VirtDriver:
+@dataclass
+class Subject:
+    """A driver under test and what its hosts look like."""
+
+    driver: VirtDriver
+    sizes: dict[str, Resources]
+    roomy: str  # a host with room for anything the tests ask
+    tight: str  # a host with exactly 4 vCPUs and 4096 MB
+    close: Callable[[], None]
+
+    def can(self, action: Action) -> bool:
+        return action in self.driver.capabilities.actions
+
+
+SIZES = {"small": Resources(4, 4096, 40), "large": Resources(16, 32768, 400)}
+
+
+def _fake(state_dir: Path) -> Subject:
     from virt.fake import from_config
 
-    return from_config({}, HOSTS, state_dir)
+    made = from_config({}, HOSTS, state_dir)
+    return Subject(made, SIZES, "large", "small", made.close)
 
 
-def _libvirt(state_dir: Path) -> VirtDriver:
+def _libvirt(state_dir: Path) -> Subject:
     libvirt_driver = pytest.importorskip("virt.libvirt_driver",
                                          reason="libvirt-python is not installed")
-    return libvirt_driver.from_config({}, HOSTS, state_dir)
+    made = libvirt_driver.from_config({}, HOSTS, state_dir)
+    return Subject(made, SIZES, "large", "small", made.close)
 
 
-DRIVERS: dict[str, Callable[[Path], VirtDriver]] = {"fake": _fake, "libvirt": _libvirt}
+def _ovirt(state_dir: Path) -> Subject:
+    sdk = pytest.importorskip("ovirtsdk4", reason="ovirt-engine-sdk-python is not installed")
+    from virt.fake_ovirt import FakeEngine
+    from virt.ovirt_driver import OvirtDriver
+
+    # One engine host of 4 vCPUs and 4096 MB: the cluster the leaf sees.
+    engine = FakeEngine(hosts=1, host_cpus=4, host_memory_mb=4096,
+                        transition_delay=0.005).start()
+    connection = sdk.Connection(url=engine.url, username="admin@internal",
+                                password="secret", insecure=True)
+    made = OvirtDriver(connection, disk_gb=40, settle_timeout=10)
+
+    def close() -> None:
+        made.close()
+        engine.stop()
+
+    return Subject(made, {"Default": Resources(4, 4096, 40)}, "Default", "Default", close)
+
+
+DRIVERS: dict[str, Callable[[Path], Subject]] = {
+    "fake": _fake, "libvirt": _libvirt, "ovirt": _ovirt,
+}
 
 
 @pytest.fixture(params=sorted(DRIVERS), ids=sorted(DRIVERS))
-def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VirtDriver]:
+def subject(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Subject]:
     made = DRIVERS[request.param](tmp_path)
     yield made
     made.close()
@@ -56,35 +100,35 @@ def used(driver: VirtDriver, host: str) -> Resources:
 
 
 class TestDriverConformance:
-    def test_hosts_report_their_sizes(self, driver: VirtDriver) -> None:
-        sizes = {h.name: h.total for h in driver.hosts()}
-        assert sizes == {"small": Resources(4, 4096, 40), "large": Resources(16, 32768, 400)}
+    def test_hosts_report_their_sizes(self, subject: Subject) -> None:
+        assert {h.name: h.total for h in subject.driver.hosts()} == subject.sizes
 
-    def test_spawn_builds_an_active_instance_with_what_was_asked(
-        self, driver: VirtDriver
-    ) -> None:
+    def test_spawn_builds_an_active_instance_with_what_was_asked(self, subject: Subject) -> None:
+        driver = subject.driver
         s = spec(2, 1024, 10, project="p", ports=[Port("br0", "52:54:00:00:00:09", "10.0.0.9")])
-        made = driver.spawn(s, "large")
-        assert (made.uuid, made.state, made.host) == (s.uuid, InstanceState.ACTIVE, "large")
+        made = driver.spawn(s, subject.roomy)
+        assert (made.uuid, made.state, made.host) == (s.uuid, InstanceState.ACTIVE, subject.roomy)
         got = driver.get(s.uuid)
         assert (got.name, got.flavor, got.project, got.request_id, got.ports) == (
             "vm", Resources(2, 1024, 10), "p", s.request_id, s.ports)
         assert [i.uuid for i in driver.instances()] == [s.uuid]
 
-    def test_spawn_is_idempotent_on_uuid(self, driver: VirtDriver) -> None:
+    def test_spawn_is_idempotent_on_uuid(self, subject: Subject) -> None:
         s = spec()
-        first = driver.spawn(s, "small")
-        assert driver.spawn(s, "small").uuid == first.uuid
-        assert len(driver.instances()) == 1
+        first = subject.driver.spawn(s, subject.tight)
+        assert subject.driver.spawn(s, subject.tight).uuid == first.uuid
+        assert len(subject.driver.instances()) == 1
 
     @pytest.mark.parametrize(("state", "action"), sorted(TRANSITIONS, key=str),
                              ids=[f"{s.value}-{a.value}" for s, a in sorted(TRANSITIONS, key=str)])
     def test_every_legal_transition(
-        self, driver: VirtDriver, state: InstanceState, action: Action
+        self, subject: Subject, state: InstanceState, action: Action
     ) -> None:
+        driver = subject.driver
         s = spec()
-        driver.spawn(s, "small")
-        _bring_to(driver, s.uuid, state)
+        driver.spawn(s, subject.tight)
+        if not _reachable(subject, s.uuid, state, action):
+            return  # the refusal was asserted instead
         assert driver.act(s.uuid, action).state is TRANSITIONS[(state, action)]
         assert driver.get(s.uuid).state is TRANSITIONS[(state, action)]
 
@@ -97,12 +141,14 @@ class TestDriverConformance:
         ids=lambda v: v.value,
     )
     def test_illegal_transition_changes_nothing(
-        self, driver: VirtDriver, state: InstanceState, action: Action
+        self, subject: Subject, state: InstanceState, action: Action
     ) -> None:
+        driver = subject.driver
         s = spec()
-        driver.spawn(s, "small")
-        _bring_to(driver, s.uuid, state)
-        with pytest.raises(IllegalTransition, match=f"while it is {state.value}"):
+        driver.spawn(s, subject.tight)
+        if not _reachable(subject, s.uuid, state, None):
+            return
+        with pytest.raises(IllegalTransition):
             driver.act(s.uuid, action)
         assert driver.get(s.uuid).state is state
 
@@ -110,31 +156,33 @@ class TestDriverConformance:
                                        InstanceState.SUSPENDED, InstanceState.STOPPED],
                              ids=lambda v: v.value)
     def test_delete_from_any_state_frees_the_host_and_repeats_safely(
-        self, driver: VirtDriver, state: InstanceState
+        self, subject: Subject, state: InstanceState
     ) -> None:
+        driver = subject.driver
         s = spec(2, 1024, 10)
-        driver.spawn(s, "small")
-        _bring_to(driver, s.uuid, state)
+        driver.spawn(s, subject.tight)
+        if not _reachable(subject, s.uuid, state, None):
+            return
         assert driver.act(s.uuid, Action.DELETE).state is InstanceState.DELETED
         assert driver.act(s.uuid, Action.DELETE).state is InstanceState.DELETED  # a retry
         assert driver.instances() == []
-        assert used(driver, "small") == Resources()
+        assert used(driver, subject.tight) == Resources()
         with pytest.raises(InstanceNotFound):
             driver.get(s.uuid)
 
-    def test_capacity_after_boots(self, driver: VirtDriver) -> None:
+    def test_capacity_after_boots(self, subject: Subject) -> None:
+        driver = subject.driver
         for _ in range(3):
-            driver.spawn(spec(1, 1024, 10), "small")
-        assert used(driver, "small") == Resources(3, 3072, 30)
-        assert used(driver, "large") == Resources()
+            driver.spawn(spec(1, 1024, 10), subject.tight)
+        assert used(driver, subject.tight) == Resources(3, 3072, 30)
         with pytest.raises(NoCapacity):
-            driver.spawn(spec(2, 512, 1), "small")  # 1 vCPU left
+            driver.spawn(spec(2, 512, 1), subject.tight)  # 1 vCPU left
         assert len(driver.instances()) == 3
 
-    def test_concurrent_claims_never_overcommit(self, driver: VirtDriver) -> None:
+    def test_concurrent_claims_never_overcommit(self, subject: Subject) -> None:
         def claim(_: int) -> bool:
             try:
-                driver.spawn(spec(1, 256, 1), "small")
+                subject.driver.spawn(spec(1, 256, 1), subject.tight)
                 return True
             except NoCapacity:
                 return False
@@ -142,20 +190,49 @@ class TestDriverConformance:
         with ThreadPoolExecutor(8) as pool:
             won = sum(pool.map(claim, range(12)))
         assert won == 4
-        assert used(driver, "small").vcpus == 4
+        assert used(subject.driver, subject.tight).vcpus == 4
 
     @pytest.mark.parametrize("call", ["get", "act", "delete"], ids=str)
-    def test_unknown_uuid(self, driver: VirtDriver, call: str) -> None:
+    def test_unknown_uuid(self, subject: Subject, call: str) -> None:
         unknown = str(uuidlib.uuid4())
         with pytest.raises(InstanceNotFound):
             if call == "get":
-                driver.get(unknown)
+                subject.driver.get(unknown)
             else:
-                driver.act(unknown, Action.PAUSE if call == "act" else Action.DELETE)
+                subject.driver.act(unknown, Action.STOP if call == "act" else Action.DELETE)
 
-    def test_unknown_host_is_invalid(self, driver: VirtDriver) -> None:
+    def test_unknown_host_is_invalid(self, subject: Subject) -> None:
         with pytest.raises(InvalidSpec):
-            driver.spawn(spec(), "nowhere")
+            subject.driver.spawn(spec(), "nowhere")
+
+    def test_what_a_driver_cannot_do_is_refused_and_changes_nothing(
+        self, subject: Subject
+    ) -> None:
+        missing = set(Action) - set(subject.driver.capabilities.actions)
+        s = spec()
+        subject.driver.spawn(s, subject.tight)
+        for action in sorted(missing, key=lambda a: a.value):
+            with pytest.raises(IllegalTransition):
+                subject.driver.act(s.uuid, action)
+            assert subject.driver.get(s.uuid).state is InstanceState.ACTIVE
+        # Only pause may be missing: every driver does everything else.
+        assert missing <= {Action.PAUSE, Action.UNPAUSE}
+
+
+def _reachable(subject: Subject, uuid: str, state: InstanceState, action: Action | None) -> bool:
+    """Bring the instance to `state` and say whether `action` can be tried there.
+
+    When either needs a pause the driver cannot do, assert that the driver
+    refuses it, and answer False.
+    """
+    needs_pause = state is InstanceState.PAUSED or action in (Action.PAUSE, Action.UNPAUSE)
+    if needs_pause and not subject.can(Action.PAUSE):
+        with pytest.raises(IllegalTransition, match="pause"):
+            subject.driver.act(uuid, Action.PAUSE)
+        assert subject.driver.get(uuid).state is InstanceState.ACTIVE
+        return False
+    _bring_to(subject.driver, uuid, state)
+    return True
 
 
 def _bring_to(driver: VirtDriver, uuid: str, state: InstanceState) -> None:
