@@ -152,3 +152,18 @@ def test_config_reads_the_password_from_a_file_never_the_config(
     with pytest.raises(InvalidSpec, match="lists no hosts"):
         from_config({"url": engine.url, "username": "u", "password_file": str(secret)},
                     [{"name": "h"}], tmp_path)
+
+
+def test_a_real_409_from_the_engine_is_a_refusal_with_its_detail(
+    driver: OvirtDriver, engine: FakeEngine
+) -> None:
+    import ovirtsdk4.types as otypes
+
+    s = spec()
+    # Someone already made a VM with the name the driver will use.
+    connect(engine).system_service().vms_service().add(  # type: ignore[attr-defined]
+        otypes.Vm(name=f"web-{s.uuid[:8]}", cluster=otypes.Cluster(name="Default"),
+                  template=otypes.Template(name="Blank"), memory=256 * 1024 * 1024))
+    with pytest.raises(IllegalTransition, match="oVirt refused"):
+        driver.spawn(s, "Default")
+    assert all(i.uuid != s.uuid for i in driver.instances())
