@@ -24,7 +24,6 @@ import argparse
 import tempfile
 import time
 import uuid as uuidlib
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,21 +32,13 @@ import libvirt
 from cells.client import CellClient, boot_spec
 from cells.config import from_mapping
 from cells.embed import EmbeddedCell
+from tests.bench.harness import rate
 from virt.libvirt_driver import from_config, render_domain, test_node_xml
 from virt.model import Action
 
 HOST = {"name": "h1", "vcpus": 100_000, "memory_mb": 100_000_000, "disk_gb": 1_000_000}
 
 
-def rate(cycle: Callable[[], None], seconds: float) -> float:
-    for _ in range(20):  # warm-up
-        cycle()
-    done = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        cycle()
-        done += 1
-    return done / (time.perf_counter() - started)
 
 
 def raw(tmp: Path, seconds: float) -> float:
@@ -65,7 +56,7 @@ def raw(tmp: Path, seconds: float) -> float:
         dom.undefine()
 
     try:
-        return rate(cycle, seconds)
+        return rate(cycle, seconds, warmup=20)
     finally:
         conn.close()
 
@@ -81,7 +72,7 @@ def driver(tmp: Path, seconds: float) -> float:
         drv.act(spec.uuid, Action.DELETE)
 
     try:
-        return rate(cycle, seconds)
+        return rate(cycle, seconds, warmup=20)
     finally:
         drv.close()
 
@@ -98,7 +89,7 @@ def leaf(tmp: Path, seconds: float) -> float:
             client.unpause(vm.uuid, wait=True)
             client.delete(vm.uuid, wait=True)
 
-        return rate(cycle, seconds)
+        return rate(cycle, seconds, warmup=20)
 
 
 def qemu_pause(tmp: Path, calls: int) -> str:

@@ -15,26 +15,15 @@ from __future__ import annotations
 import argparse
 import time
 import uuid as uuidlib
-from collections.abc import Callable
 from dataclasses import replace
 
 import ovirtsdk4 as sdk
 
 from cells.client import boot_spec
+from tests.bench.harness import rate
 from virt.fake_ovirt import FakeEngine
 from virt.model import Action
 from virt.ovirt_driver import OvirtDriver
-
-
-def rate(cycle: Callable[[], None], seconds: float) -> float:
-    for _ in range(5):
-        cycle()
-    done = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        cycle()
-        done += 1
-    return done / (time.perf_counter() - started)
 
 
 def settle(service: object, status: str) -> None:

@@ -12,6 +12,8 @@ import math
 import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -112,3 +114,15 @@ def error_lines(result: Result, shown: int = 3) -> list[str]:
              f" ({len(distinct)} distinct errors), first:"]
     lines += [f"    {e}" for e in distinct[:shown]]
     return lines
+
+
+def rate(cycle: Callable[[], None], seconds: float, warmup: int = 5) -> float:
+    """How many times per second `cycle` runs, over about `seconds`, after a warm-up."""
+    for _ in range(warmup):
+        cycle()
+    done = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        cycle()
+        done += 1
+    return done / (time.perf_counter() - started)
