@@ -100,9 +100,11 @@ class OvirtDriver:
             vms = system.vms_service().list(search=f"cluster={self._cluster}")
         cpus = sum(_cpus(h.cpu.topology) for h in hosts)
         memory = sum((h.memory or 0) // MIB for h in hosts)
-        running = [vm for vm in vms if str(vm.status) != "down"]
-        used = Resources(sum(_cpus(vm.cpu.topology) if vm.cpu else 1 for vm in running),
-                         sum((vm.memory or 0) // MIB for vm in running),
+        # Every VM holds its claim, whatever its status, as a defined libvirt
+        # domain does: one just added (still down) must count, or a concurrent
+        # boot would take the same room, and a stopped one may start again.
+        used = Resources(sum(_cpus(vm.cpu.topology) if vm.cpu else 1 for vm in vms),
+                         sum((vm.memory or 0) // MIB for vm in vms),
                          sum(_meta(vm).get("disk_gb", 0) for vm in vms))
         largest = max(((h.max_scheduling_memory or 0) // MIB for h in hosts), default=0)
         total = Resources(cpus, memory, self._disk_gb)
