@@ -34,7 +34,15 @@ from routing.index import Location, LocationIndex
 from routing.path import CellPath
 from virt import errors as virt_errors
 from virt.driver import EventSource, VirtDriver
-from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState, Resources
+from virt.model import (
+    Action,
+    BootSpec,
+    HostInfo,
+    Instance,
+    InstanceState,
+    Resources,
+    allocation_ratios,
+)
 from virt.states import allowed_actions, next_state
 
 log = logging.getLogger(__name__)
@@ -59,9 +67,7 @@ class HostPolicy:
         if not isinstance(aggregates, Mapping):
             raise ConfigError(f"host {entry.get('name')}: aggregates must be a table")
         try:
-            ratios = Ratios(float(entry.get("cpu_allocation_ratio", 1.0)),
-                            float(entry.get("ram_allocation_ratio", 1.0)),
-                            float(entry.get("disk_allocation_ratio", 1.0)))
+            ratios = Ratios(*allocation_ratios(entry))
         except (TypeError, ValueError):
             raise ConfigError(f"host {entry.get('name')}: allocation ratios must be numbers"
                               ) from None
@@ -145,8 +151,7 @@ class LeafCell:
         if spec.uuid in self._doomed:
             self._doomed.discard(spec.uuid)
             return await self._apply(spec.uuid, Action.DELETE)
-        self._note(instance)
-        return self._here(instance)
+        return self._note(instance)
 
     async def plan(self, spec: BootSpec, call: Call) -> Placement:
         check_boot(spec)
@@ -241,8 +246,7 @@ class LeafCell:
         if result.state is InstanceState.DELETED:
             self._forget(uuid)
         # The driver holds the state; the leaf's index only maps uuid -> host.
-        self._note(result)
-        return self._here(result)
+        return self._note(result)
 
     async def _apply_logged(self, uuid: str, action: Action) -> None:
         try:
@@ -344,13 +348,15 @@ class LeafCell:
             self._changes.add(InstanceChange(uuid, InstanceState.DELETED, self.identity.path))
             log.info("instance %s vanished from the hypervisor", uuid)
 
-    def _note(self, instance: Instance) -> None:
+    def _note(self, instance: Instance) -> Instance:
+        """Queue the instance's change for the parent; returns it placed in this cell."""
         here = self._here(instance)
         if here.state is InstanceState.DELETED:
             self._reported.pop(here.uuid, None)
         else:
             self._reported[here.uuid] = here.state
         self._changes.note(here)
+        return here
 
     async def close(self) -> None:
         for task in list(self._background):

@@ -20,7 +20,17 @@ from typing import Any
 
 from virt.driver import Capabilities
 from virt.errors import IllegalTransition, InstanceNotFound, InvalidSpec, NoCapacity
-from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState, Port, Resources
+from virt.model import (
+    Action,
+    BootSpec,
+    HostInfo,
+    Instance,
+    InstanceState,
+    Port,
+    Resources,
+    Tombstones,
+    allocation_ratios,
+)
 from virt.states import allowed_actions, next_state
 
 
@@ -39,12 +49,9 @@ def hosts_from_config(entries: Iterable[Mapping[str, Any]]) -> list[FakeHost]:
     hosts = []
     for entry in entries:
         try:
-            total = Resources(
-                int(int(entry["vcpus"]) * float(entry.get("cpu_allocation_ratio", 1.0))),
-                int(int(entry["memory_mb"]) * float(entry.get("ram_allocation_ratio", 1.0))),
-                int(int(entry.get("disk_gb", 0))
-                    * float(entry.get("disk_allocation_ratio", 1.0))),
-            )
+            size = Resources(int(entry["vcpus"]), int(entry["memory_mb"]),
+                             int(entry.get("disk_gb", 0)))
+            total = size.scaled(allocation_ratios(entry))
             hosts.append(FakeHost(str(entry["name"]), total, bool(entry.get("alive", True))))
         except KeyError as exc:
             raise InvalidSpec(f"fake host {dict(entry)} lacks {exc.args[0]!r}") from exc
@@ -67,7 +74,7 @@ class FakeDriver:
         self._capabilities = capabilities or Capabilities()
         self._lock = threading.Lock()
         self._instances: dict[str, Instance] = self._load()
-        self._tombstones: dict[str, Instance] = {}  # recently deleted, for repeated deletes
+        self._tombstones = Tombstones()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -106,8 +113,9 @@ class FakeDriver:
 
     def act(self, uuid: str, action: Action) -> Instance:
         with self._lock:
-            if action is Action.DELETE and uuid in self._tombstones:
-                return self._tombstones[uuid]  # deleted already: not an error
+            gone = self._tombstones.get(uuid) if action is Action.DELETE else None
+            if gone is not None:
+                return gone  # deleted already: not an error
             current = self._find(uuid)
             target = next_state(current.state, action)
             if target is None:
@@ -120,9 +128,7 @@ class FakeDriver:
             updated = replace(current, state=target, updated_at=datetime.now(UTC))
             if target is InstanceState.DELETED:
                 del self._instances[uuid]
-                self._tombstones[uuid] = updated
-                while len(self._tombstones) > 10_000:
-                    self._tombstones.pop(next(iter(self._tombstones)))
+                self._tombstones.remember(updated)
             else:
                 self._instances[uuid] = updated
             self._save(updated)

@@ -38,7 +38,17 @@ from virt.errors import (
     NoCapacity,
     VirtError,
 )
-from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState, Port, Resources
+from virt.model import (
+    Action,
+    BootSpec,
+    HostInfo,
+    Instance,
+    InstanceState,
+    Port,
+    Resources,
+    Tombstones,
+    allocation_ratios,
+)
 from virt.states import allowed_actions, next_state
 
 NS = "https://cellrouter.dev/xmlns/instance/1"
@@ -108,7 +118,7 @@ class LibvirtDriver:
         # Each guest's own copy of its image, and its serial console log.
         self._files = files
         self._on_change: Callable[[str], None] | None = None
-        self._tombstones: dict[str, Instance] = {}  # recently deleted, for repeated deletes
+        self._tombstones = Tombstones()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -130,9 +140,7 @@ class LibvirtDriver:
                 used_mem += max_kib // 1024
                 meta = _metadata(dom)
                 used_disk += meta.flavor.disk_gb if meta else 0
-        cpu_ratio, ram_ratio, disk_ratio = link.host.ratios
-        total = Resources(int(info[2] * cpu_ratio), int(info[1] * ram_ratio),
-                          int(link.host.disk_gb * disk_ratio))
+        total = Resources(info[2], info[1], link.host.disk_gb).scaled(link.host.ratios)
         return HostInfo(link.host.name, total, Resources(used_cpu, used_mem, used_disk),
                         len(domains))
 
@@ -220,8 +228,9 @@ class LibvirtDriver:
         try:
             dom, host = self._find(uuid)
         except InstanceNotFound:
-            if action is Action.DELETE and uuid in self._tombstones:
-                return self._tombstones[uuid]  # deleted already: not an error
+            gone = self._tombstones.get(uuid) if action is Action.DELETE else None
+            if gone is not None:
+                return gone  # deleted already: not an error
             raise
         link = self._links[host]
         with self._session(link):
@@ -234,9 +243,7 @@ class LibvirtDriver:
             if action is Action.DELETE:
                 self._remove_files(uuid, current.image, link)
                 gone = _replace_state(current, InstanceState.DELETED)
-                self._tombstones[uuid] = gone
-                while len(self._tombstones) > 10_000:
-                    self._tombstones.pop(next(iter(self._tombstones)))
+                self._tombstones.remember(gone)
                 return gone
             return self._instance(dom, host)
 
@@ -630,10 +637,8 @@ def from_config(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]],
                 node = nodes / f"{name}.xml"
                 node.write_text(test_node_xml(int(entry["vcpus"]), int(entry["memory_mb"])))
                 uri = f"test://{node.resolve()}"
-            ratios = (float(entry.get("cpu_allocation_ratio", 1.0)),
-                      float(entry.get("ram_allocation_ratio", 1.0)),
-                      float(entry.get("disk_allocation_ratio", 1.0)))
-            built.append(LibvirtHost(name, uri, int(entry.get("disk_gb", 0)), ratios))
+            built.append(LibvirtHost(name, uri, int(entry.get("disk_gb", 0)),
+                                     allocation_ratios(entry)))
         except KeyError as exc:
             raise InvalidSpec(f"libvirt host {name} needs a uri, or {exc.args[0]}") from exc
         except (TypeError, ValueError) as exc:

@@ -7,8 +7,12 @@ translated to and from them in `cells.wire` and nowhere else.
 from __future__ import annotations
 
 import enum
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,11 @@ class Resources:
             and self.disk_gb >= want.disk_gb
         )
 
+    def scaled(self, ratios: tuple[float, float, float]) -> Resources:
+        """Each resource times its allocation ratio (cpu, ram, disk), rounded down."""
+        cpu, ram, disk = ratios
+        return Resources(int(self.vcpus * cpu), int(self.memory_mb * ram), int(self.disk_gb * disk))
+
     def max(self, other: Resources) -> Resources:
         """The larger of each resource."""
         return Resources(
@@ -51,6 +60,16 @@ class Resources:
             max(self.memory_mb, other.memory_mb),
             max(self.disk_gb, other.disk_gb),
         )
+
+
+RATIO_KEYS = ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")
+
+
+def allocation_ratios(entry: Mapping[str, Any]) -> tuple[float, float, float]:
+    """The cpu, ram and disk allocation ratios of a host's config table (1.0 each
+    by default). Raises ValueError or TypeError for values that are not numbers."""
+    cpu, ram, disk = (float(entry.get(key, 1.0)) for key in RATIO_KEYS)
+    return cpu, ram, disk
 
 
 class InstanceState(enum.Enum):
@@ -137,3 +156,23 @@ class HostInfo:
     @property
     def free(self) -> Resources:
         return self.total - self.used
+
+
+class Tombstones:
+    """Recently deleted instances, so that a repeated delete (a retry) answers
+    with the deleted instance instead of an error. Bounded; thread-safe."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._gone: OrderedDict[str, Instance] = OrderedDict()
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def remember(self, instance: Instance) -> None:
+        with self._lock:
+            self._gone[instance.uuid] = instance
+            while len(self._gone) > self._limit:
+                self._gone.popitem(last=False)
+
+    def get(self, uuid: str) -> Instance | None:
+        with self._lock:
+            return self._gone.get(uuid)

@@ -28,6 +28,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,16 @@ from virt.errors import (
     NoCapacity,
     VirtError,
 )
-from virt.model import Action, BootSpec, HostInfo, Instance, InstanceState, Port, Resources
+from virt.model import (
+    Action,
+    BootSpec,
+    HostInfo,
+    Instance,
+    InstanceState,
+    Port,
+    Resources,
+    Tombstones,
+)
 from virt.states import allowed_actions, next_state
 
 TAG = "cellrouter:"
@@ -84,7 +94,7 @@ class OvirtDriver:
         self._adopt_prefix = adopt_prefix
         self._claim = threading.Lock()
         self._vm_ids: dict[str, str] = {}  # cellrouter uuid -> engine VM id
-        self._tombstones: dict[str, Instance] = {}
+        self._tombstones = Tombstones()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -164,8 +174,9 @@ class OvirtDriver:
                 "suspend it instead, which hibernates it"))
         vm = self._find(uuid)
         if vm is None:
-            if action is Action.DELETE and uuid in self._tombstones:
-                return self._tombstones[uuid]
+            gone = self._tombstones.get(uuid) if action is Action.DELETE else None
+            if gone is not None:
+                return gone  # deleted already: not an error
             raise InstanceNotFound(uuid)
         headers = _correlation(uuid)
         service = self._vms().vm_service(vm.id)
@@ -177,10 +188,10 @@ class OvirtDriver:
         with _translated():
             self._apply(service, action, headers)
         if action is Action.DELETE:
-            gone = Instance(**{**_fields(current), "state": InstanceState.DELETED})
+            deleted = replace(current, state=InstanceState.DELETED, updated_at=datetime.now(UTC))
             self._vm_ids.pop(uuid, None)
-            self._tombstones[uuid] = gone
-            return gone
+            self._tombstones.remember(deleted)
+            return deleted
         return self._instance(self._settle(service, headers))
 
     def _apply(self, service: Any, action: Action, headers: dict[str, str]) -> None:
@@ -345,10 +356,6 @@ def _meta(vm: Any) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}
     return found if isinstance(found, dict) else {}
-
-
-def _fields(instance: Instance) -> dict[str, Any]:
-    return {name: getattr(instance, name) for name in instance.__dataclass_fields__}
 
 
 # ------------------------------------------------------------------ config
