@@ -11,6 +11,7 @@ parent hears from every child before it would mark one down (after
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from cells.backend import CellBackend
@@ -28,6 +29,7 @@ class Uplink:
         self._parent = AsyncCellClient(parent, max_reconnect_backoff=interval)
         self._interval = interval
         self.registered = asyncio.Event()
+        self._refreshing: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         backoff = self._interval
@@ -46,6 +48,18 @@ class Uplink:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._interval * 2)
 
+    async def _refresh(self) -> None:
+        """Bring the cell's figures up to date, waiting at most one interval.
+
+        A hypervisor busy with a slow operation (destroying a QEMU guest takes
+        seconds) must not silence the heartbeat: past the interval, the report
+        goes with the figures last known, and the refresh finishes meanwhile.
+        """
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.create_task(self._backend.refresh())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._refreshing), self._interval)
+
     async def _register(self) -> None:
         me = self._backend.identity
         await self._backend.refresh()
@@ -56,7 +70,7 @@ class Uplink:
         self.registered.set()
 
     async def _report(self) -> None:
-        await self._backend.refresh()
+        await self._refresh()
         changes = self._backend.changes().take()
         report = ChildReport(self._backend.identity.name, self._backend.capacity(),
                              tuple(changes), self._backend.leaf_addresses())
@@ -73,4 +87,7 @@ class Uplink:
             self._backend.identity.path = path
 
     async def close(self) -> None:
+        if self._refreshing is not None and not self._refreshing.done():
+            self._refreshing.cancel()
+            await asyncio.gather(self._refreshing, return_exceptions=True)
         await self._parent.close()
