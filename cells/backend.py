@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cells.call import Call
-from cells.model import InstanceChange, InstancePage, ListQuery, Located, Placement
+from cells.model import InstanceChange, InstancePage, LeafInfo, ListQuery, Located, Placement
 from cells.topology import CellCapacity, CellKind, CellNode, HostSummary
 from virt.model import Action, BootSpec, Instance
 
@@ -64,8 +64,8 @@ class CellBackend(Protocol):
 
     def changes(self) -> ChangeLog: ...
 
-    def leaf_addresses(self) -> tuple[tuple[str, str], ...]:
-        """(path, address) of every leaf cell in this subtree."""
+    def leaves(self) -> tuple[LeafInfo, ...]:
+        """Every leaf cell in this subtree: its path, address and actions."""
         ...
 
     async def refresh(self) -> None:

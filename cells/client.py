@@ -18,6 +18,7 @@ import grpc.aio
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells import wire
+from cells.call import REQUEST_ID_KEY
 from cells.errors import Unavailable, from_rpc_error
 from cells.model import (
     ChildReport,
@@ -117,9 +118,12 @@ class CellClient(_Actions[Instance]):
     def close(self) -> None:
         self._channel.close()
 
-    def _call(self, method: str, request: Any, timeout: float | None = None) -> Any:
+    def _call(
+        self, method: str, request: Any, timeout: float | None = None, metadata: Metadata = ()
+    ) -> Any:
         try:
-            return getattr(self._cells, method)(request, timeout=timeout or self.timeout)
+            return getattr(self._cells, method)(
+                request, timeout=timeout or self.timeout, metadata=tuple(metadata) or None)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, f"cell at {self.address}") from None
 
@@ -127,8 +131,13 @@ class CellClient(_Actions[Instance]):
         return wire.instance_from_pb(self._call("Boot", wire.boot_to_pb(spec), timeout))
 
     def act(self, uuid: str, action: Action, wait: bool = False, **kw: Any) -> Instance:
+        """Apply `action`. Keywords: timeout, and request_id (sent as x-request-id:
+        it follows the call down the tree and into the hypervisor's records
+        where the driver keeps them; the top makes one up when absent)."""
         request = wire.action_request(uuid, action, wait)
-        reply = self._call(wire.ACTION_METHODS[action], request, kw.get("timeout"))
+        rid = kw.get("request_id")
+        metadata = ((REQUEST_ID_KEY, rid),) if rid else ()
+        reply = self._call(wire.ACTION_METHODS[action], request, kw.get("timeout"), metadata)
         return wire.instance_from_pb(reply)
 
     def plan(self, spec: BootSpec, timeout: float | None = None) -> Placement:

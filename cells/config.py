@@ -13,6 +13,8 @@
     child_timeout = 30.0              # deadline for a call below when the caller set none
     list_timeout = 1.0                # a child slower than this is listed as unreachable
     direct_to_leaf = false            # route actions straight to the leaf when known
+    pause_as_suspend = false          # leaves that cannot pause (oVirt) suspend instead;
+                                      # without it such a pause is FAILED_PRECONDITION
 
     [index]
     cache_size = 100000               # locations kept in memory
@@ -80,6 +82,7 @@ class CellConfig:
     child_timeout: float = 30.0
     list_timeout: float = 1.0
     direct_to_leaf: bool = False
+    pause_as_suspend: bool = False
     selector: str = "random"
     cache_size: int = 100_000
     cache_ttl: float = 300.0
@@ -99,6 +102,7 @@ class CellConfig:
 CELL_KEYS = {
     "name", "listen", "advertise", "parent", "state_dir", "database_url", "report_interval",
     "down_after", "max_hops", "child_timeout", "selector", "list_timeout", "direct_to_leaf",
+    "pause_as_suspend",
 }
 _INDEX_KEYS = {"cache_size", "cache_ttl"}
 _LEAF_KEYS = {"driver", "selector", "hosts"}
@@ -146,6 +150,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         child_timeout=_positive(cell, "child_timeout", 30.0, source),
         list_timeout=_positive(cell, "list_timeout", 1.0, source),
         direct_to_leaf=_optional(cell, "direct_to_leaf", bool, False, source),
+        pause_as_suspend=_optional(cell, "pause_as_suspend", bool, False, source),
         selector=_optional(cell, "selector", str, "random", source),
         cache_size=_count(index, "cache_size", 100_000, source),
         cache_ttl=_positive(index, "cache_ttl", 300.0, source),

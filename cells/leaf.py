@@ -25,7 +25,15 @@ from cells.errors import (
     ResourceExhausted,
 )
 from cells.ledger import HostLedger
-from cells.model import InstanceChange, InstancePage, ListQuery, Located, Placement, PlacementOption
+from cells.model import (
+    InstanceChange,
+    InstancePage,
+    LeafInfo,
+    ListQuery,
+    Located,
+    Placement,
+    PlacementOption,
+)
 from cells.paging import page_of
 from cells.topology import CellCapacity, CellNode, HostSummary
 from cells.validate import check_boot, check_uuid
@@ -33,7 +41,7 @@ from routing.errors import UnknownInstance
 from routing.index import Location, LocationIndex
 from routing.path import CellPath
 from virt import errors as virt_errors
-from virt.driver import EventSource, VirtDriver
+from virt.driver import REQUEST_ID, EventSource, VirtDriver
 from virt.model import (
     Action,
     BootSpec,
@@ -121,6 +129,7 @@ class LeafCell:
 
     async def boot(self, spec: BootSpec, call: Call) -> Instance:
         check_boot(spec)
+        REQUEST_ID.set(spec.request_id)  # the idempotency key traces a boot best
         earlier = self._index.by_request_id(spec.request_id)
         if earlier is not None:
             if earlier.pending:
@@ -218,6 +227,10 @@ class LeafCell:
 
     async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
         check_uuid(uuid)
+        info = self._info()
+        if not info.supports(action):
+            raise info.refuse(action)
+        REQUEST_ID.set(call.request_id)  # for the driver's own records (this task only)
         if wait:
             return await self._apply(uuid, action)
         # A cast: refuse what the driver would refuse, then answer at once.
@@ -258,6 +271,7 @@ class LeafCell:
 
     async def get(self, uuid: str, call: Call) -> Instance:
         check_uuid(uuid)
+        REQUEST_ID.set(call.request_id)
         try:
             return self._here(await self._run(self._driver.get, uuid))
         except virt_errors.InstanceNotFound:
@@ -280,6 +294,7 @@ class LeafCell:
                         request_id=row.request_id or "")
 
     async def list(self, query: ListQuery, call: Call) -> InstancePage:
+        REQUEST_ID.set(call.request_id)
         instances = await self._run(self._driver.instances)
         page, token = page_of((self._here(i) for i in instances), query)
         return InstancePage(tuple(page), token)
@@ -305,8 +320,13 @@ class LeafCell:
     def changes(self) -> ChangeLog:
         return self._changes
 
-    def leaf_addresses(self) -> tuple[tuple[str, str], ...]:
-        return ((self.identity.path, self.identity.address),)
+    def leaves(self) -> tuple[LeafInfo, ...]:
+        return (self._info(),)
+
+    def _info(self) -> LeafInfo:
+        caps = self._driver.capabilities
+        return LeafInfo(self.identity.path, self.identity.address, tuple(caps.names()),
+                        caps.refusals())
 
     async def refresh(self) -> None:
         """Before each report: host capacity, and the hypervisor's truth about

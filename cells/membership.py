@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from cells.backend import Identity
 from cells.client import AsyncCellClient
 from cells.errors import InvalidArgument, NotFound, Unavailable
-from cells.model import ChildReport, Registration
+from cells.model import ChildReport, LeafInfo, Registration
 from cells.topology import CellCapacity, CellKind
 from routing.db import children as children_table
 from routing.db import upsert
@@ -40,7 +40,7 @@ class Child:
     capacity: CellCapacity = field(default_factory=CellCapacity)
     last_seen: float = field(default_factory=time.monotonic)
     client: AsyncCellClient | None = None
-    leaves: dict[str, str] = field(default_factory=dict)  # leaf path -> address, reported
+    leaves: dict[str, LeafInfo] = field(default_factory=dict)  # by leaf path, as reported
 
     @property
     def path(self) -> str:
@@ -115,26 +115,26 @@ class Children:
         if child is None:
             raise NotFound(f"cell {report.name} is not registered with {self._identity.path}")
         child.last_seen = time.monotonic()
-        child.leaves = dict(report.leaf_addresses)
+        child.leaves = {leaf.path: leaf for leaf in report.leaves}
         if report.capacity != child.capacity:
             child.capacity = report.capacity
             self._save(child)
         return child
 
-    def leaf_address(self, path: str) -> str | None:
-        """The address of the leaf at `path`, if a child reported it (even a
-        child that is down now: the leaf below it may well be up)."""
+    def leaf(self, path: str) -> LeafInfo | None:
+        """The leaf at `path`, if a child reported it (even a child that is
+        down now: the leaf below it may well be up)."""
         for child in self._children.values():
             if path in child.leaves:
                 return child.leaves[path]
         return None
 
-    def leaf_addresses(self) -> tuple[tuple[str, str], ...]:
-        """Every leaf below the children that are up."""
+    def leaves(self) -> tuple[LeafInfo, ...]:
+        """Every leaf below, as last reported. Those below a child that is down
+        stay: their actions have not changed, and they may be up themselves."""
         return tuple(sorted(
-            (path, address)
-            for child in self._children.values() if self.is_up(child)
-            for path, address in child.leaves.items()
+            (leaf for child in self._children.values() for leaf in child.leaves.values()),
+            key=lambda leaf: leaf.path,
         ))
 
     async def close(self) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cells.errors import FailedPrecondition
 from cells.topology import CellCapacity, CellKind
-from virt.model import Instance, InstanceState
+from virt.model import Action, Instance, InstanceState
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +51,32 @@ class InstanceChange:
 
 
 @dataclass(frozen=True, slots=True)
+class LeafInfo:
+    """A leaf cell as the cells above it know it: where it is, what it can do."""
+
+    path: str
+    address: str
+    actions: tuple[str, ...] = tuple(a.value for a in Action)
+    refusals: tuple[tuple[str, str], ...] = ()  # (action, why it is not supported)
+
+    def supports(self, action: Action) -> bool:
+        return action.value in self.actions
+
+    def refuse(self, action: Action) -> FailedPrecondition:
+        """The error for a request of `action` on an instance in this leaf."""
+        why = dict(self.refusals).get(action.value, "its driver does not support it")
+        return FailedPrecondition(
+            f"cell {self.path} cannot {action.value} instances: {why}")
+
+
+@dataclass(frozen=True, slots=True)
 class ChildReport:
     """What a child tells its parent on each heartbeat."""
 
     name: str
     capacity: CellCapacity
     changes: tuple[InstanceChange, ...] = ()
-    leaf_addresses: tuple[tuple[str, str], ...] = ()  # (leaf path, address) below
+    leaves: tuple[LeafInfo, ...] = ()  # every leaf below, with its address and actions
 
 
 @dataclass(frozen=True, slots=True)

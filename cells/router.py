@@ -40,6 +40,7 @@ from cells.membership import Child, Children
 from cells.model import (
     ChildReport,
     InstancePage,
+    LeafInfo,
     ListQuery,
     Located,
     Placement,
@@ -56,6 +57,8 @@ from virt.model import Action, BootSpec, Instance, InstanceState, Resources
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+_PAUSE_AS_SUSPEND = {Action.PAUSE: Action.SUSPEND, Action.UNPAUSE: Action.RESUME}
 
 # Locate and Topology ask every child; one that has not answered by then is
 # treated as unreachable instead of holding up the answer.
@@ -74,6 +77,7 @@ class RouterCell:
         child_timeout: float,
         list_timeout: float = 1.0,
         direct_to_leaf: bool = False,
+        pause_as_suspend: bool = False,
     ) -> None:
         self.identity = identity
         self.children = children
@@ -82,6 +86,9 @@ class RouterCell:
         self._child_timeout = child_timeout
         self._list_timeout = list_timeout
         self._direct = direct_to_leaf
+        # For leaves that cannot pause (oVirt): what to do instead, if the
+        # operator allows it. Without it such a pause is refused.
+        self._stand_ins = _PAUSE_AS_SUSPEND if pause_as_suspend else {}
         self._leaf_links: dict[str, AsyncCellClient] = {}
         self._changes = ChangeLog()
 
@@ -205,6 +212,7 @@ class RouterCell:
 
     async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
         check_uuid(uuid)
+        action = self._supported(await self._location(uuid, call), action)
         instance = await self._routed(
             uuid, call,
             lambda link, timeout: link.act(uuid, action, wait, timeout=timeout,
@@ -248,7 +256,7 @@ class RouterCell:
         direct: bool = False,
     ) -> T:
         """Send a call about `uuid` to the child that has it, healing the index."""
-        loc = self._index.lookup(uuid) or await self._relocate(uuid, call)
+        loc = await self._location(uuid, call)
         if direct and self._direct:
             answer = await self._try_direct(loc, call, send)
             if answer is not None:
@@ -269,6 +277,21 @@ class RouterCell:
             self._index.forget(uuid)
             moved = await self._relocate(uuid, call)
             return await attempt(self.children.require_up(moved.child))
+
+    def _supported(self, loc: Location, action: Action) -> Action:
+        """`action`, or its stand-in when the instance's leaf cannot do it and
+        the operator allows one; FailedPrecondition naming the leaf otherwise.
+        A leaf not reported yet decides for itself."""
+        leaf = self.children.leaf(loc.cell_path) if loc.cell_path else None
+        if leaf is None or leaf.supports(action):
+            return action
+        stand_in = self._stand_ins.get(action)
+        if stand_in is not None and leaf.supports(stand_in):
+            return stand_in
+        raise leaf.refuse(action)
+
+    async def _location(self, uuid: str, call: Call) -> Location:
+        return self._index.lookup(uuid) or await self._relocate(uuid, call)
 
     async def _relocate(self, uuid: str, call: Call) -> Location:
         """Ask every child at once where `uuid` is; record and return the answer.
@@ -303,9 +326,10 @@ class RouterCell:
         self, loc: Location, call: Call, send: Callable[[AsyncCellClient, float], Awaitable[T]]
     ) -> tuple[T] | None:
         """Send straight to the leaf when its address is known; None to go hop by hop."""
-        address = self.children.leaf_address(loc.cell_path) if loc.cell_path else None
-        if address is None:
+        leaf = self.children.leaf(loc.cell_path) if loc.cell_path else None
+        if leaf is None:
             return None
+        address = leaf.address
         link = self._leaf_links.get(address)
         if link is None:
             link = self._leaf_links[address] = AsyncCellClient(address)
@@ -427,8 +451,8 @@ class RouterCell:
         sets = [set(c.capabilities) for c in self.children]
         return tuple(sorted(set.intersection(*sets))) if sets else ()
 
-    def leaf_addresses(self) -> tuple[tuple[str, str], ...]:
-        return self.children.leaf_addresses()
+    def leaves(self) -> tuple[LeafInfo, ...]:
+        return self.children.leaves()
 
     def changes(self) -> ChangeLog:
         return self._changes

@@ -233,7 +233,8 @@ class CellServer:
                             cfg.flavors, sync_every=cfg.report_interval)
         children = Children(index.engine, self.identity, cfg.report_interval * cfg.down_after)
         return RouterCell(self.identity, children, index, self._selector(),
-                          cfg.child_timeout, cfg.list_timeout, cfg.direct_to_leaf)
+                          cfg.child_timeout, cfg.list_timeout, cfg.direct_to_leaf,
+                          cfg.pause_as_suspend)
 
     def _selector(self) -> Selector:
         try:

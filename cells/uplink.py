@@ -73,7 +73,7 @@ class Uplink:
         await self._refresh()
         changes = self._backend.changes().take()
         report = ChildReport(self._backend.identity.name, self._backend.capacity(),
-                             tuple(changes), self._backend.leaf_addresses())
+                             tuple(changes), self._backend.leaves())
         try:
             register_again, path = await self._parent.report(report, timeout=self._interval * 2)
         except CellError:

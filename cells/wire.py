@@ -16,6 +16,7 @@ from cells.model import (
     ChildReport,
     InstanceChange,
     InstancePage,
+    LeafInfo,
     ListQuery,
     Located,
     Placement,
@@ -311,7 +312,11 @@ def report_to_pb(r: ChildReport) -> pb.ReportRequest:
             )
             for c in r.changes
         ],
-        leaf_addresses=dict(r.leaf_addresses),
+        leaves={
+            leaf.path: pb.LeafInfo(address=leaf.address, actions=list(leaf.actions),
+                                   refusals=dict(leaf.refusals))
+            for leaf in r.leaves
+        },
     )
 
 
@@ -324,7 +329,10 @@ def report_from_pb(m: pb.ReportRequest) -> ChildReport:
                            c.cell_path, c.host)
             for c in m.changes
         ),
-        leaf_addresses=tuple(sorted(m.leaf_addresses.items())),
+        leaves=tuple(
+            LeafInfo(path, leaf.address, tuple(leaf.actions), tuple(sorted(leaf.refusals.items())))
+            for path, leaf in sorted(m.leaves.items())
+        ),
     )
 
 

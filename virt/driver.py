@@ -7,20 +7,42 @@ threads, so implementations must be safe to call concurrently.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from virt.model import Action, BootSpec, HostInfo, Instance
 
+# The request id of the call a driver method is serving ("" outside one).
+# The leaf sets it; worker threads started with asyncio.to_thread see it. A
+# driver whose manager records a caller's id (oVirt's Correlation-Id) sends it.
+REQUEST_ID: ContextVar[str] = ContextVar("cellrouter_request_id", default="")
+
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What a driver can do; advertised up the tree by the leaf."""
+    """What a driver can do; advertised up the tree by the leaf.
+
+    `reasons` says, for an action left out, why (shown to a client whose
+    request is refused for it).
+    """
 
     actions: frozenset[Action] = field(default_factory=lambda: frozenset(Action))
+    reasons: tuple[tuple[Action, str], ...] = ()
 
     def names(self) -> list[str]:
         return sorted(a.value for a in self.actions)
+
+    def why_not(self, action: Action) -> str:
+        """Why `action` is not supported ("" when it is)."""
+        if action in self.actions:
+            return ""
+        return dict(self.reasons).get(action, "the driver does not support it")
+
+    def refusals(self) -> tuple[tuple[str, str], ...]:
+        """(action, reason) for every action left out."""
+        return tuple((a.value, self.why_not(a)) for a in sorted(
+            set(Action) - self.actions, key=lambda a: a.value))
 
 
 class VirtDriver(Protocol):

@@ -14,8 +14,9 @@ What differs from libvirt, and how it is handled:
 
 Each VM made by cellrouter carries a JSON description with its cellrouter
 uuid, request id and name; the engine's own VM id is looked up from it. Every
-call sends a Correlation-Id (the request id when booting, the instance uuid
-otherwise) so that an oVirt administrator can trace what cellrouter did.
+call sends a Correlation-Id (the request id of the cellrouter call it serves,
+else the boot's request id or the instance uuid) so that an oVirt
+administrator can trace what cellrouter did.
 SDK errors are translated into the virt error tree in one place.
 """
 
@@ -36,7 +37,7 @@ from typing import Any
 import ovirtsdk4 as sdk
 import ovirtsdk4.types as otypes
 
-from virt.driver import Capabilities
+from virt.driver import REQUEST_ID, Capabilities
 from virt.errors import (
     DriverMisconfigured,
     HypervisorUnavailable,
@@ -79,6 +80,9 @@ _STATES = {
 _MOVING = {"image_locked", "wait_for_launch", "powering_up", "powering_down",
            "saving_state", "restoring_state", "reboot_in_progress", "migrating"}
 _SAFE_ID = re.compile(r"[^0-9a-zA-Z_-]")
+_NO_PAUSE = "oVirt has no pause; suspend hibernates the instance instead"
+_CAPABILITIES = Capabilities(frozenset(Action) - {Action.PAUSE, Action.UNPAUSE},
+                             ((Action.PAUSE, _NO_PAUSE), (Action.UNPAUSE, _NO_PAUSE)))
 
 
 class OvirtDriver:
@@ -98,7 +102,7 @@ class OvirtDriver:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(frozenset(Action) - {Action.PAUSE, Action.UNPAUSE})
+        return _CAPABILITIES
 
     # ------------------------------------------------------------ hosts
 
@@ -168,10 +172,9 @@ class OvirtDriver:
     # ---------------------------------------------------------- actions
 
     def act(self, uuid: str, action: Action) -> Instance:
-        if action not in self.capabilities.actions:
-            raise IllegalTransition(uuid, "", action.value, [], detail=(
-                f"oVirt cannot {action.value} an instance (it has no pause); "
-                "suspend it instead, which hibernates it"))
+        if action not in _CAPABILITIES.actions:
+            raise IllegalTransition(uuid, "", action.value, [],
+                                    detail=_CAPABILITIES.why_not(action))
         vm = self._find(uuid)
         if vm is None:
             gone = self._tombstones.get(uuid) if action is Action.DELETE else None
@@ -336,9 +339,10 @@ def _detail(exc: Any) -> str:
     return str(exc)
 
 
-def _correlation(text: str) -> dict[str, str]:
-    """A Correlation-Id header: at most 36 of [0-9a-zA-Z_-]."""
-    return {"Correlation-Id": _SAFE_ID.sub("-", text)[:36]}
+def _correlation(fallback: str) -> dict[str, str]:
+    """A Correlation-Id header, at most 36 of [0-9a-zA-Z_-]: the request id of
+    the call being served, else `fallback`."""
+    return {"Correlation-Id": _SAFE_ID.sub("-", REQUEST_ID.get() or fallback)[:36]}
 
 
 def _cpus(topology: Any) -> int:

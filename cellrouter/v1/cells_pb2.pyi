@@ -303,24 +303,41 @@ class InstanceChange(_message.Message):
     host: str
     def __init__(self, uuid: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
 
-class ReportRequest(_message.Message):
-    __slots__ = ("name", "capacity", "changes", "leaf_addresses")
-    class LeafAddressesEntry(_message.Message):
+class LeafInfo(_message.Message):
+    __slots__ = ("address", "actions", "refusals")
+    class RefusalsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    REFUSALS_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    actions: _containers.RepeatedScalarFieldContainer[str]
+    refusals: _containers.ScalarMap[str, str]
+    def __init__(self, address: _Optional[str] = ..., actions: _Optional[_Iterable[str]] = ..., refusals: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class ReportRequest(_message.Message):
+    __slots__ = ("name", "capacity", "changes", "leaves")
+    class LeavesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: LeafInfo
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[LeafInfo, _Mapping]] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
     CHANGES_FIELD_NUMBER: _ClassVar[int]
-    LEAF_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    LEAVES_FIELD_NUMBER: _ClassVar[int]
     name: str
     capacity: Capacity
     changes: _containers.RepeatedCompositeFieldContainer[InstanceChange]
-    leaf_addresses: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[InstanceChange, _Mapping]]] = ..., leaf_addresses: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    leaves: _containers.MessageMap[str, LeafInfo]
+    def __init__(self, name: _Optional[str] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[InstanceChange, _Mapping]]] = ..., leaves: _Optional[_Mapping[str, LeafInfo]] = ...) -> None: ...
 
 class ReportResponse(_message.Message):
     __slots__ = ("register_again", "path")

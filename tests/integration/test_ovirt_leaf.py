@@ -3,9 +3,12 @@ own process speaking HTTP to the official SDK."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,8 +22,9 @@ from virt.model import InstanceState
 sdk = pytest.importorskip("ovirtsdk4", reason="ovirt-engine-sdk-python is not installed")
 
 
-@pytest.fixture(scope="module")
-def engine() -> Iterator[str]:
+@contextlib.contextmanager
+def engine_process() -> Iterator[str]:
+    """A fake engine as its own process; yields its API URL."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "virt.fake_ovirt", "--listen", "127.0.0.1:0",
          "--transition-delay", "0.02"],
@@ -36,17 +40,15 @@ def engine() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def mixed(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TreeRunner]:
-    tmp = tmp_path_factory.mktemp("mixed")
-    secret = tmp / "engine-password"
-    secret.write_text("secret\n")
-    tree = HEAD + f"""
-[cells.z1]
-parent = "r1"
-driver = "libvirt"
-hosts = [{{ name = "kvm-1", vcpus = 8, memory_mb = 16384, disk_gb = 100 }}]
+def engine() -> Iterator[str]:
+    with engine_process() as url:
+        yield url
 
-[cells.z2]
+
+def ovirt_cell(name: str, engine: str, secret: Path) -> str:
+    secret.write_text("secret\n")
+    return f"""
+[cells.{name}]
 parent = "r1"
 driver = "ovirt"
 url = "{engine}"
@@ -57,6 +59,17 @@ disk_gb = 100
 settle_timeout = 10.0
 adopt_prefix = "legacy-"
 """
+
+
+@pytest.fixture(scope="module")
+def mixed(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TreeRunner]:
+    tmp = tmp_path_factory.mktemp("mixed")
+    tree = HEAD + """
+[cells.z1]
+parent = "r1"
+driver = "libvirt"
+hosts = [{ name = "kvm-1", vcpus = 8, memory_mb = 16384, disk_gb = 100 }]
+""" + ovirt_cell("z2", engine, tmp / "engine-password")
     runner = start_tree(tmp, tree)
     yield runner
     runner.stop()
@@ -112,3 +125,36 @@ def test_a_vm_made_on_the_engine_is_adopted(mixed: TreeRunner, engine: str) -> N
         assert top.stop(vm.id, wait=True).state is InstanceState.STOPPED
 
 
+
+
+def test_the_top_refuses_pause_itself_even_with_the_leaf_down(mixed: TreeRunner) -> None:
+    """The top knows each leaf's actions from the reports: it refuses without routing."""
+    with CellClient(mixed.top_address, timeout=30) as top:
+        vm = top.boot(boot_spec("refused-at-top", 1, 512, target_cell="top!r1!z2"))
+        mixed.kill_cell("z2")
+        try:
+            time.sleep(1.0)  # past the down period (3 x 0.2 s): r1 counts z2 down
+            with pytest.raises(FailedPrecondition) as refused:
+                top.pause(vm.uuid, wait=True)
+            assert refused.value.message == (
+                "cell top!r1!z2 cannot pause instances:"
+                " oVirt has no pause; suspend hibernates the instance instead")
+        finally:
+            mixed.start_cell("z2")
+            mixed.wait_registered(30)
+        assert top.delete(vm.uuid, wait=True).state is InstanceState.DELETED
+
+
+def test_pause_as_suspend_lets_the_top_suspend_instead(tmp_path: Path) -> None:
+    with engine_process() as url:
+        tree = HEAD.replace("[cells.top]", "[cells.top]\npause_as_suspend = true") + ovirt_cell(
+            "legacy", url, tmp_path / "engine-password")
+        runner = start_tree(tmp_path, tree)
+        try:
+            with CellClient(runner.top_address, timeout=30) as top:
+                vm = top.boot(boot_spec("sleepy", 1, 512))
+                assert top.pause(vm.uuid, wait=True).state is InstanceState.SUSPENDED
+                assert top.unpause(vm.uuid, wait=True).state is InstanceState.ACTIVE
+                assert top.delete(vm.uuid, wait=True).state is InstanceState.DELETED
+        finally:
+            runner.stop()
