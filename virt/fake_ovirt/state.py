@@ -1,0 +1,388 @@
+"""The fake engine's model: hosts, templates, VMs and their timed transitions, SSO tokens,
+the request log, and the engine's search language over VMs.
+
+Everything lives in one ``EngineState`` behind one lock. Refusals are ``EngineFault``
+(a ``<fault>`` under an HTTP status) or ``NotFound`` (404, empty body); rendering them is
+the XML module's job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+MIB = 1024 * 1024
+BLANK_TEMPLATE_ID = "00000000-0000-0000-0000-000000000000"  # as on every real engine
+_ID_NAMESPACE = uuid.UUID("5e7c0f6a-8a4e-4c55-9f0e-1d3c2b7a9e10")  # stable ids across runs
+
+# Statuses in which a VM holds memory and CPUs on its host.
+HOLDS_HOST = frozenset({
+    "wait_for_launch", "powering_up", "up", "reboot_in_progress", "powering_down",
+    "saving_state", "restoring_state", "paused", "migrating", "not_responding", "unknown",
+})
+VM_STATUSES = HOLDS_HOST | {"unassigned", "down", "suspended", "image_locked"}
+
+
+class EngineFault(Exception):
+    """A refusal the engine reports as a ``<fault>`` under an HTTP status."""
+
+    def __init__(self, status: int, detail: str, reason: str = "Operation Failed") -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.reason = reason
+
+
+class NotFound(Exception):
+    """An unknown entity or path: the engine answers 404 with an empty body."""
+
+
+@dataclass(frozen=True)
+class Host:
+    id: str
+    name: str
+    address: str
+    memory: int  # bytes
+    cpus: int
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    name: str
+    description: str
+    memory: int
+
+
+@dataclass
+class Vm:
+    id: str
+    name: str
+    description: str
+    memory: int
+    topology: tuple[int, int, int]  # sockets, cores, threads
+    template_id: str
+    status: str = "down"
+    host_id: str | None = None
+    created: float = field(default_factory=time.time)
+    generation: int = 0  # bumped by every action; stale transition threads give up
+    history: tuple[str, ...] = ()  # every status it has been in, for tests
+
+    @property
+    def vcpus(self) -> int:
+        sockets, cores, threads = self.topology
+        return sockets * cores * threads
+
+
+@dataclass(frozen=True)
+class VmSpec:
+    """What a ``POST /vms`` body asked for; ``None`` where the body said nothing."""
+
+    name: str | None
+    description: str
+    memory: int | None
+    topology: tuple[int, int, int] | None
+    cluster: tuple[str | None, str | None]  # (id, name)
+    template: tuple[str | None, str | None]
+
+
+@dataclass(frozen=True)
+class HostUsage:
+    host: Host
+    memory: int  # bytes held by VMs placed on the host
+    vcpus: int
+    active: int  # VMs holding the host
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    correlation_id: str | None
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """How one VM action behaves: the statuses it walks from each allowed status."""
+
+    verb: str  # as the engine words refusals: "Cannot <verb> VM. ..."
+    paths: Mapping[str, tuple[str, ...]]  # first status is set at once, the rest timed
+    refusal: str  # the reason given from any other status
+
+
+_RULES: dict[str, _Rule] = {
+    "start": _Rule("run", {
+        "down": ("wait_for_launch", "powering_up", "up"),
+        "suspended": ("restoring_state", "up"),
+        "paused": ("up",),
+    }, "VM is running."),
+    "stop": _Rule("stop", {s: ("down",) for s in VM_STATUSES - {"down", "image_locked"}},
+                  "VM is not running."),
+    "shutdown": _Rule("shutdown", dict.fromkeys(
+        ("up", "powering_up", "reboot_in_progress", "paused"), ("powering_down", "down")),
+        "VM is not running."),
+    "suspend": _Rule("hibernate", {"up": ("saving_state", "suspended")}, "VM is not up."),
+    "reboot": _Rule("reboot", {"up": ("reboot_in_progress", "up")}, "VM is not up."),
+    "reset": _Rule("reset", {"up": ("reboot_in_progress", "up")}, "VM is not up."),
+}
+ACTIONS = tuple(_RULES)  # the VM actions the engine serves, as POST /vms/{id}/{action}
+
+
+def stable_id(kind: str, name: str) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{kind}/{name}"))
+
+
+class EngineState:
+    """Everything the engine knows, behind one lock; every method is thread-safe."""
+
+    def __init__(self, *, hosts: int, host_memory_mb: int, host_cpus: int, user: str,
+                 password: str, transition_delay: float, request_log: int) -> None:
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._credentials = (user, password)
+        self.delay = transition_delay
+        self.cluster_id = stable_id("cluster", "Default")
+        self.hosts = tuple(
+            Host(stable_id("host", f"host-{i}"), f"host-{i}", f"192.0.2.{10 + i}",
+                 host_memory_mb * MIB, host_cpus)
+            for i in range(1, hosts + 1))
+        self.templates = (
+            Template(BLANK_TEMPLATE_ID, "Blank", "Blank template", 1024 * MIB),
+            Template(stable_id("template", "centos-9"), "centos-9", "CentOS Stream 9",
+                     2048 * MIB),
+        )
+        self._vms: dict[str, Vm] = {}
+        self._tokens: set[str] = set()
+        self._requests: deque[RecordedRequest] = deque(maxlen=request_log)
+
+    # --- SSO and request log ---
+
+    def login(self, username: str, password: str) -> str | None:
+        if (username, password) != self._credentials:
+            return None
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._tokens.add(token)
+        return token
+
+    def logout(self, token: str) -> None:
+        with self._lock:
+            self._tokens.discard(token)
+
+    def token_valid(self, token: str) -> bool:
+        with self._lock:
+            return token in self._tokens
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+    def record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    # --- reads (snapshots, safe to use outside the lock) ---
+
+    def vm(self, vm_id: str) -> Vm:
+        with self._lock:
+            return dataclasses.replace(self._vm(vm_id))
+
+    def vms(self) -> list[Vm]:
+        with self._lock:
+            return [dataclasses.replace(vm) for vm in self._vms.values()]
+
+    def host(self, host_id: str) -> Host:
+        for host in self.hosts:
+            if host.id == host_id:
+                return host
+        raise NotFound(host_id)
+
+    def usage(self) -> list[HostUsage]:
+        with self._lock:
+            return self._usage()
+
+    # --- writes ---
+
+    def add_vm(self, spec: VmSpec) -> Vm:
+        with self._lock:
+            template = self._check_new_vm(spec)
+            assert spec.name is not None  # _check_new_vm refuses a nameless VM
+            vm = Vm(str(uuid.uuid4()), spec.name, spec.description,
+                    spec.memory or template.memory, spec.topology or (1, 1, 1), template.id)
+            self._vms[vm.id] = vm
+            # Disks are copied from a real template; the Blank one has none.
+            if template.id != BLANK_TEMPLATE_ID:
+                self._begin(vm, ("image_locked", "down"))
+            return dataclasses.replace(vm)
+
+    def act(self, vm_id: str, action: str, pause: bool = False) -> Vm:
+        rule = _RULES[action]
+        with self._lock:
+            vm = self._vm(vm_id)
+            if vm.status == "image_locked":
+                raise _conflict(f"Cannot {rule.verb} VM. VM is locked. "
+                                "Please try again in a few minutes.")
+            steps = rule.paths.get(vm.status)
+            if steps is None:
+                raise _conflict(f"Cannot {rule.verb} VM. {rule.refusal}")
+            if pause and steps[-1] == "up":
+                steps = (*steps[:-1], "paused")
+            if steps[0] in HOLDS_HOST and vm.host_id is None:
+                vm.host_id = self._place(vm)
+            self._begin(vm, steps)
+            return dataclasses.replace(vm)
+
+    def remove_vm(self, vm_id: str) -> None:
+        with self._lock:
+            vm = self._vm(vm_id)
+            if vm.status == "image_locked":
+                raise _conflict("Cannot remove VM. VM is locked. "
+                                "Please try again in a few minutes.")
+            if vm.status != "down":
+                raise _conflict("Cannot remove VM. VM is running.")
+            del self._vms[vm_id]
+
+    def set_vm_status(self, vm_id: str, status: str) -> None:
+        """Force a status (e.g. ``paused`` after an I/O error), cancelling transitions."""
+        if status not in VM_STATUSES:
+            raise ValueError(f"unknown VM status {status!r}")
+        with self._lock:
+            vm = self._vm(vm_id)
+            if status in HOLDS_HOST and vm.host_id is None:
+                vm.host_id = self._place(vm)
+            self._begin(vm, (status,))
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    # --- internals (lock held) ---
+
+    def _vm(self, vm_id: str) -> Vm:
+        try:
+            return self._vms[vm_id]
+        except KeyError:
+            raise NotFound(vm_id) from None
+
+    def _check_new_vm(self, spec: VmSpec) -> Template:
+        missing = [label for label, given in (
+            ("name", spec.name), ("cluster.id|name", any(spec.cluster)),
+            ("template.id|name", any(spec.template))) if not given]
+        if missing:
+            raise EngineFault(400, f"Vm [{', '.join(missing)}] required for add",
+                              reason="Incomplete parameters")
+        cluster_id, cluster_name = spec.cluster
+        if cluster_id not in (None, self.cluster_id) or cluster_name not in (None, "Default"):
+            raise EngineFault(404, f"Entity not found: Cluster: {cluster_name or cluster_id}")
+        template_id, template_name = spec.template
+        template = next((t for t in self.templates if template_id in (None, t.id)
+                         and template_name in (None, t.name)), None)
+        if template is None:
+            raise EngineFault(404, f"Entity not found: Template: {template_name or template_id}")
+        if any(vm.name == spec.name for vm in self._vms.values()):
+            raise _conflict("Cannot add VM. The VM name is already in use, "
+                            "please choose a unique name and try again.")
+        return template
+
+    def _usage(self) -> list[HostUsage]:
+        placed: dict[str, list[Vm]] = {host.id: [] for host in self.hosts}
+        for vm in self._vms.values():
+            if vm.host_id is not None:
+                placed[vm.host_id].append(vm)
+        return [HostUsage(host, sum(vm.memory for vm in placed[host.id]),
+                          sum(vm.vcpus for vm in placed[host.id]), len(placed[host.id]))
+                for host in self.hosts]
+
+    def _place(self, vm: Vm) -> str:
+        """The first host with enough free memory for ``vm``."""
+        for usage in self._usage():
+            if usage.host.memory - usage.memory >= vm.memory:
+                return usage.host.id
+        raise _conflict("Cannot run VM. There is no host that satisfies current "
+                        "scheduling constraints.")
+
+    def _begin(self, vm: Vm, steps: Sequence[str]) -> None:
+        vm.generation += 1
+        self._apply(vm, steps[0])
+        if len(steps) > 1:
+            threading.Thread(target=self._advance, args=(vm.id, vm.generation, steps[1:]),
+                             name=f"fake-ovirt-{vm.name}", daemon=True).start()
+
+    def _advance(self, vm_id: str, generation: int, steps: Sequence[str]) -> None:
+        for status in steps:
+            if self._stopping.wait(self.delay):
+                return
+            with self._lock:
+                vm = self._vms.get(vm_id)
+                if vm is None or vm.generation != generation:
+                    return  # removed, or a later action took over
+                self._apply(vm, status)
+
+    @staticmethod
+    def _apply(vm: Vm, status: str) -> None:
+        vm.status = status
+        vm.history += (status,)
+        if status not in HOLDS_HOST:
+            vm.host_id = None
+
+
+def _conflict(detail: str) -> EngineFault:
+    return EngineFault(409, f"[{detail}]")
+
+
+# --- search: "criteria [sortby field [asc|desc]] [page N]" over name, status, id, ... ---
+
+_SEARCH_TAIL = re.compile(
+    r"\s*(?:\bsortby\s+(?P<sort>\w+)(?:\s+(?P<order>asc|desc))?)?"
+    r"\s*(?:\bpage\s+(?P<page>\d+))?\s*$", re.IGNORECASE)
+_CLAUSE = re.compile(r"\s*(?P<field>\w+)\s*(?P<op>!=|=)\s*(?P<value>\"[^\"]*\"|\S+)\s*$")
+SEARCH_FIELDS = ("name", "status", "id", "cluster", "host", "description")
+
+
+def _vm_fields(state: EngineState, vm: Vm) -> dict[str, str]:
+    host = state.host(vm.host_id).name if vm.host_id else ""
+    return {"name": vm.name, "status": vm.status, "id": vm.id, "cluster": "Default",
+            "host": host, "description": vm.description}
+
+
+def _wildcard(value: str) -> re.Pattern[str]:
+    value = value.strip('"')
+    return re.compile(".*".join(re.escape(part) for part in value.split("*")), re.IGNORECASE)
+
+
+def search_vms(state: EngineState, text: str, limit: int | None) -> list[Vm]:
+    """The VMs matching an engine search text, sorted and paged as it asks."""
+    tail = _SEARCH_TAIL.search(text)
+    assert tail is not None  # every part of the pattern is optional
+    criteria = text[:tail.start()].strip()
+    tests: list[tuple[str, bool, re.Pattern[str]]] = []
+    for clause in re.split(r"\s+and\s+", criteria, flags=re.IGNORECASE) if criteria else []:
+        match = _CLAUSE.match(clause)
+        if match is None or match["field"].lower() not in SEARCH_FIELDS:
+            raise EngineFault(400, f"[Cannot search VMs. Invalid search clause: {clause!r}.]")
+        tests.append((match["field"].lower(), match["op"] == "=", _wildcard(match["value"])))
+    rows = [(vm, _vm_fields(state, vm)) for vm in state.vms()]
+    rows = [row for row in rows
+            if all(bool(rx.fullmatch(row[1][f])) == eq for f, eq, rx in tests)]
+    if tail["sort"]:
+        sort = tail["sort"].lower()
+        if sort not in SEARCH_FIELDS:
+            raise EngineFault(400, f"[Cannot search VMs. Cannot sort by {sort!r}.]")
+        rows.sort(key=lambda row: row[1][sort],
+                  reverse=(tail["order"] or "").lower() == "desc")
+    vms = [vm for vm, _ in rows]
+    if tail["page"] and limit:
+        start = (int(tail["page"]) - 1) * limit
+        vms = vms[start:]
+    return vms[:limit] if limit is not None else vms
