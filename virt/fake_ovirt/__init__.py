@@ -18,17 +18,16 @@ As a process (prints ``engine: http://127.0.0.1:PORT/ovirt-engine/api``, stops o
     python -m virt.fake_ovirt --listen 127.0.0.1:0 --hosts 2 --transition-delay 0.2
 """
 
-# The package: state (the engine's model), xml (its documents), http (routing, the server
-# and FakeEngine); __main__ runs it as a process and prints this docstring for --help.
+# The package: entities (what the engine holds, and its refusals), state (the engine's model
+# behind one lock), search (its search language), xml (its documents), http (routing, the
+# server and FakeEngine); __main__ runs it as a process and prints this docstring for --help.
 
-from virt.fake_ovirt.http import FakeEngine, Reply, handle, route_api
-from virt.fake_ovirt.state import (
+from virt.fake_ovirt.entities import (
     BLANK_TEMPLATE_ID,
     HOLDS_HOST,
     MIB,
     VM_STATUSES,
     EngineFault,
-    EngineState,
     Host,
     HostUsage,
     NotFound,
@@ -36,9 +35,11 @@ from virt.fake_ovirt.state import (
     Template,
     Vm,
     VmSpec,
-    search_vms,
     stable_id,
 )
+from virt.fake_ovirt.http import FakeEngine, Reply, handle, route_api
+from virt.fake_ovirt.search import search_vms
+from virt.fake_ovirt.state import EngineState
 from virt.fake_ovirt.xml import API
 
 __all__ = [

@@ -18,15 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from virt.fake_ovirt.state import (
-    ACTIONS,
-    EngineFault,
-    EngineState,
-    HostUsage,
-    NotFound,
-    RecordedRequest,
-    search_vms,
-)
+from virt.fake_ovirt.entities import EngineFault, HostUsage, NotFound, RecordedRequest
+from virt.fake_ovirt.search import search_vms
+from virt.fake_ovirt.state import ACTIONS, EngineState
 from virt.fake_ovirt.xml import (
     API,
     action_xml,

@@ -1,112 +1,32 @@
-"""The fake engine's model: hosts, templates, VMs and their timed transitions, SSO tokens,
-the request log, and the engine's search language over VMs.
-
-Everything lives in one ``EngineState`` behind one lock. Refusals are ``EngineFault``
-(a ``<fault>`` under an HTTP status) or ``NotFound`` (404, empty body); rendering them is
-the XML module's job.
+"""The fake engine's state: hosts, templates, VMs and their timed transitions, SSO tokens
+and the request log, all in one ``EngineState`` behind one lock.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import secrets
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-MIB = 1024 * 1024
-BLANK_TEMPLATE_ID = "00000000-0000-0000-0000-000000000000"  # as on every real engine
-_ID_NAMESPACE = uuid.UUID("5e7c0f6a-8a4e-4c55-9f0e-1d3c2b7a9e10")  # stable ids across runs
-
-# Statuses in which a VM holds memory and CPUs on its host.
-HOLDS_HOST = frozenset({
-    "wait_for_launch", "powering_up", "up", "reboot_in_progress", "powering_down",
-    "saving_state", "restoring_state", "paused", "migrating", "not_responding", "unknown",
-})
-VM_STATUSES = HOLDS_HOST | {"unassigned", "down", "suspended", "image_locked"}
-
-
-class EngineFault(Exception):
-    """A refusal the engine reports as a ``<fault>`` under an HTTP status."""
-
-    def __init__(self, status: int, detail: str, reason: str = "Operation Failed") -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.reason = reason
-
-
-class NotFound(Exception):
-    """An unknown entity or path: the engine answers 404 with an empty body."""
-
-
-@dataclass(frozen=True)
-class Host:
-    id: str
-    name: str
-    address: str
-    memory: int  # bytes
-    cpus: int
-
-
-@dataclass(frozen=True)
-class Template:
-    id: str
-    name: str
-    description: str
-    memory: int
-
-
-@dataclass
-class Vm:
-    id: str
-    name: str
-    description: str
-    memory: int
-    topology: tuple[int, int, int]  # sockets, cores, threads
-    template_id: str
-    status: str = "down"
-    host_id: str | None = None
-    created: float = field(default_factory=time.time)
-    generation: int = 0  # bumped by every action; stale transition threads give up
-    history: tuple[str, ...] = ()  # every status it has been in, for tests
-
-    @property
-    def vcpus(self) -> int:
-        sockets, cores, threads = self.topology
-        return sockets * cores * threads
-
-
-@dataclass(frozen=True)
-class VmSpec:
-    """What a ``POST /vms`` body asked for; ``None`` where the body said nothing."""
-
-    name: str | None
-    description: str
-    memory: int | None
-    topology: tuple[int, int, int] | None
-    cluster: tuple[str | None, str | None]  # (id, name)
-    template: tuple[str | None, str | None]
-
-
-@dataclass(frozen=True)
-class HostUsage:
-    host: Host
-    memory: int  # bytes held by VMs placed on the host
-    vcpus: int
-    active: int  # VMs holding the host
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: str
-    correlation_id: str | None
+from virt.fake_ovirt.entities import (
+    BLANK_TEMPLATE_ID,
+    HOLDS_HOST,
+    MIB,
+    VM_STATUSES,
+    EngineFault,
+    Host,
+    HostUsage,
+    NotFound,
+    RecordedRequest,
+    Template,
+    Vm,
+    VmSpec,
+    stable_id,
+)
 
 
 @dataclass(frozen=True)
@@ -134,10 +54,6 @@ _RULES: dict[str, _Rule] = {
     "reset": _Rule("reset", {"up": ("reboot_in_progress", "up")}, "VM is not up."),
 }
 ACTIONS = tuple(_RULES)  # the VM actions the engine serves, as POST /vms/{id}/{action}
-
-
-def stable_id(kind: str, name: str) -> str:
-    return str(uuid.uuid5(_ID_NAMESPACE, f"{kind}/{name}"))
 
 
 class EngineState:
@@ -340,49 +256,3 @@ class EngineState:
 def _conflict(detail: str) -> EngineFault:
     return EngineFault(409, f"[{detail}]")
 
-
-# --- search: "criteria [sortby field [asc|desc]] [page N]" over name, status, id, ... ---
-
-_SEARCH_TAIL = re.compile(
-    r"\s*(?:\bsortby\s+(?P<sort>\w+)(?:\s+(?P<order>asc|desc))?)?"
-    r"\s*(?:\bpage\s+(?P<page>\d+))?\s*$", re.IGNORECASE)
-_CLAUSE = re.compile(r"\s*(?P<field>\w+)\s*(?P<op>!=|=)\s*(?P<value>\"[^\"]*\"|\S+)\s*$")
-SEARCH_FIELDS = ("name", "status", "id", "cluster", "host", "description")
-
-
-def _vm_fields(state: EngineState, vm: Vm) -> dict[str, str]:
-    host = state.host(vm.host_id).name if vm.host_id else ""
-    return {"name": vm.name, "status": vm.status, "id": vm.id, "cluster": "Default",
-            "host": host, "description": vm.description}
-
-
-def _wildcard(value: str) -> re.Pattern[str]:
-    value = value.strip('"')
-    return re.compile(".*".join(re.escape(part) for part in value.split("*")), re.IGNORECASE)
-
-
-def search_vms(state: EngineState, text: str, limit: int | None) -> list[Vm]:
-    """The VMs matching an engine search text, sorted and paged as it asks."""
-    tail = _SEARCH_TAIL.search(text)
-    assert tail is not None  # every part of the pattern is optional
-    criteria = text[:tail.start()].strip()
-    tests: list[tuple[str, bool, re.Pattern[str]]] = []
-    for clause in re.split(r"\s+and\s+", criteria, flags=re.IGNORECASE) if criteria else []:
-        match = _CLAUSE.match(clause)
-        if match is None or match["field"].lower() not in SEARCH_FIELDS:
-            raise EngineFault(400, f"[Cannot search VMs. Invalid search clause: {clause!r}.]")
-        tests.append((match["field"].lower(), match["op"] == "=", _wildcard(match["value"])))
-    rows = [(vm, _vm_fields(state, vm)) for vm in state.vms()]
-    rows = [row for row in rows
-            if all(bool(rx.fullmatch(row[1][f])) == eq for f, eq, rx in tests)]
-    if tail["sort"]:
-        sort = tail["sort"].lower()
-        if sort not in SEARCH_FIELDS:
-            raise EngineFault(400, f"[Cannot search VMs. Cannot sort by {sort!r}.]")
-        rows.sort(key=lambda row: row[1][sort],
-                  reverse=(tail["order"] or "").lower() == "desc")
-    vms = [vm for vm, _ in rows]
-    if tail["page"] and limit:
-        start = (int(tail["page"]) - 1) * limit
-        vms = vms[start:]
-    return vms[:limit] if limit is not None else vms

@@ -8,16 +8,16 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 
-from virt.fake_ovirt.state import (
+from virt.fake_ovirt.entities import (
     HOLDS_HOST,
     EngineFault,
-    EngineState,
     HostUsage,
     Template,
     Vm,
     VmSpec,
     stable_id,
 )
+from virt.fake_ovirt.state import EngineState
 
 API = "/ovirt-engine/api"
 
