@@ -19,6 +19,13 @@ def _address(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(name for name in (part.strip() for part in text.split(",")) if name)
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"network names must be unique, got {text!r}")
+    return names
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m virt.fake_ovirt", description=package.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -29,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--user", default="admin@internal")
     parser.add_argument("--password", default="secret")
     parser.add_argument("--transition-delay", type=float, default=0.2)
+    parser.add_argument("--networks", type=_names, default=("ovirtmgmt",),
+                        help="comma-separated network names, one vNIC profile each "
+                             "(default: ovirtmgmt)")
     args = parser.parse_args(argv)
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -36,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine = FakeEngine(listen=args.listen, hosts=args.hosts,
                         host_memory_mb=args.host_memory_mb, host_cpus=args.host_cpus,
                         user=args.user, password=args.password,
-                        transition_delay=args.transition_delay).start()
+                        transition_delay=args.transition_delay,
+                        networks=args.networks).start()
     print(f"engine: {engine.url}", flush=True)
     while not done.wait(0.5):
         pass

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 MIB = 1024 * 1024
 BLANK_TEMPLATE_ID = "00000000-0000-0000-0000-000000000000"  # as on every real engine
+ROOT_TAG_ID = "00000000-0000-0000-0000-000000000000"  # the tag every other tag hangs from
+NIC_INTERFACES = ("e1000", "e1000e", "pci_passthrough", "rtl8139", "rtl8139_virtio",
+                  "spapr_vlan", "virtio")
 _ID_NAMESPACE = uuid.UUID("5e7c0f6a-8a4e-4c55-9f0e-1d3c2b7a9e10")  # stable ids across runs
 
 # Statuses in which a VM holds memory and CPUs on its host.
@@ -67,6 +70,8 @@ class Vm:
     created: float = field(default_factory=time.time)
     generation: int = 0  # bumped by every action; stale transition threads give up
     history: tuple[str, ...] = ()  # every status it has been in, for tests
+    tag_ids: tuple[str, ...] = ()  # in the order they were assigned
+    nics: tuple[Nic, ...] = ()
 
     @property
     def vcpus(self) -> int:
@@ -84,6 +89,48 @@ class VmSpec:
     topology: tuple[int, int, int] | None
     cluster: tuple[str | None, str | None]  # (id, name)
     template: tuple[str | None, str | None]
+
+
+@dataclass(frozen=True)
+class Tag:
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Network:
+    id: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class VnicProfile:
+    """A network's profile; the engine makes one per network, named after it."""
+
+    id: str
+    name: str
+    network_id: str
+
+
+@dataclass(frozen=True)
+class Nic:
+    id: str
+    name: str
+    mac: str  # lower case, as the engine keeps it
+    interface: str
+    profile_id: str | None  # None: the NIC is on no network
+
+
+@dataclass(frozen=True)
+class NicSpec:
+    """What a ``POST /vms/{id}/nics`` body asked for; ``None`` where it said nothing."""
+
+    name: str | None
+    mac: str | None
+    interface: str | None
+    profile_id: str | None
 
 
 @dataclass(frozen=True)

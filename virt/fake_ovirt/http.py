@@ -1,172 +1,26 @@
-"""The engine over HTTP: SSO endpoints, token checks, routing of API requests to the state,
-and ``FakeEngine``, which serves all of it from a background thread.
-
-Routes map a path below the API root to a function returning a ``Reply``.
+"""The engine over HTTP: SSO endpoints, token checks and the routing of each request (SSO,
+API or unknown), the threaded server, and ``FakeEngine``, which serves it all from a
+background thread.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import re
 import threading
 import time
-import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from virt.fake_ovirt.entities import EngineFault, HostUsage, NotFound, RecordedRequest
-from virt.fake_ovirt.search import search_vms
-from virt.fake_ovirt.state import ACTIONS, EngineState
-from virt.fake_ovirt.xml import (
-    API,
-    action_xml,
-    api_xml,
-    child_text,
-    cluster_xml,
-    fault_xml,
-    host_xml,
-    parse_xml,
-    statistics_xml,
-    template_xml,
-    vm_spec,
-    vm_xml,
-)
+from virt.fake_ovirt.routes import Call, Reply, json_reply, route_api, xml_reply
+from virt.fake_ovirt.state import EngineState
+from virt.fake_ovirt.xml import API, fault_xml
 
 SSO_TOKEN = "/ovirt-engine/sso/oauth/token"
 SSO_LOGOUT = "/ovirt-engine/services/sso-logout"
-XML = "application/xml"
-JSON = "application/json"
 _CORRELATION_ID = re.compile(r"[0-9A-Za-z_-]{1,36}")
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = XML
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Call:
-    state: EngineState
-    args: tuple[str, ...]  # the route's regex groups
-    query: Mapping[str, str]
-    body: bytes
-    base_url: str  # scheme://host:port, for Location headers
-
-
-def xml_reply(root: ET.Element, status: int = 200) -> Reply:
-    return Reply(status, ET.tostring(root, encoding="utf-8", xml_declaration=True))
-
-
-def json_reply(document: Mapping[str, Any], status: int = 200) -> Reply:
-    return Reply(status, json.dumps(document).encode(), JSON)
-
-
-def _collection(tag: str, items: Sequence[ET.Element]) -> Reply:
-    root = ET.Element(tag)
-    root.extend(items)
-    return xml_reply(root)
-
-
-def _list_hosts(call: Call) -> Reply:
-    usages = call.state.usage()
-    return _collection("hosts", [host_xml(u, call.state.cluster_id) for u in usages])
-
-
-def _host_usage(call: Call) -> HostUsage:
-    host = call.state.host(call.args[0])
-    return next(u for u in call.state.usage() if u.host == host)
-
-
-def _get_host(call: Call) -> Reply:
-    return xml_reply(host_xml(_host_usage(call), call.state.cluster_id))
-
-
-def _get_cluster(call: Call) -> Reply:
-    if call.args[0] != call.state.cluster_id:
-        raise NotFound(call.args[0])
-    return xml_reply(cluster_xml(call.state.cluster_id))
-
-
-def _get_template(call: Call) -> Reply:
-    template = next((t for t in call.state.templates if t.id == call.args[0]), None)
-    if template is None:
-        raise NotFound(call.args[0])
-    return xml_reply(template_xml(template))
-
-
-def _list_vms(call: Call) -> Reply:
-    limit = call.query.get("max")
-    if limit is not None and not limit.lstrip("-").isdigit():
-        raise EngineFault(400, f"Value of max is not an integer: {limit!r}")
-    size = int(limit) if limit is not None and int(limit) >= 0 else None
-    vms = search_vms(call.state, call.query.get("search", ""), size)
-    return _collection("vms", [vm_xml(vm, call.state.cluster_id) for vm in vms])
-
-
-def _add_vm(call: Call) -> Reply:
-    vm = call.state.add_vm(vm_spec(parse_xml(call.body, "vm")))
-    reply = xml_reply(vm_xml(vm, call.state.cluster_id), 202 if vm.status == "image_locked"
-                      else 201)
-    reply.headers["Location"] = f"{call.base_url}{API}/vms/{vm.id}"
-    return reply
-
-
-def _vm_action(call: Call) -> Reply:
-    vm_id, action = call.args
-    body = parse_xml(call.body, "action")
-    try:
-        call.state.act(vm_id, action, pause=child_text(body, "pause") == "true")
-    except EngineFault as fault:
-        return xml_reply(action_xml(fault), fault.status)  # the engine wraps action faults
-    return xml_reply(action_xml())
-
-
-def _remove_vm(call: Call) -> Reply:
-    call.state.remove_vm(call.args[0])
-    return Reply(200)
-
-
-_Route = Callable[[Call], Reply]
-_ROUTES: tuple[tuple[str, re.Pattern[str], _Route], ...] = tuple(
-    (method, re.compile(pattern), route) for method, pattern, route in (
-        ("GET", "", lambda c: xml_reply(api_xml(c.state))),
-        ("GET", "hosts", _list_hosts),
-        ("GET", "hosts/([^/]+)", _get_host),
-        ("GET", "hosts/([^/]+)/statistics", lambda c: xml_reply(statistics_xml(_host_usage(c)))),
-        ("GET", "clusters", lambda c: _collection("clusters", [cluster_xml(c.state.cluster_id)])),
-        ("GET", "clusters/([^/]+)", _get_cluster),
-        ("GET", "templates", lambda c: _collection(
-            "templates", [template_xml(t) for t in c.state.templates])),
-        ("GET", "templates/([^/]+)", _get_template),
-        ("GET", "vms", _list_vms),
-        ("POST", "vms", _add_vm),
-        ("GET", "vms/([^/]+)", lambda c: xml_reply(vm_xml(c.state.vm(c.args[0]),
-                                                           c.state.cluster_id))),
-        ("DELETE", "vms/([^/]+)", _remove_vm),
-        ("POST", f"vms/([^/]+)/({'|'.join(ACTIONS)})", _vm_action),
-    ))
-
-
-def route_api(call: Call, method: str, subpath: str) -> Reply:
-    """Answer one authenticated API request; ``subpath`` is relative to the API root."""
-    allowed = []
-    for route_method, pattern, route in _ROUTES:
-        match = pattern.fullmatch(subpath)
-        if match is None:
-            continue
-        if route_method == method:
-            return route(dataclasses.replace(call, args=match.groups()))
-        allowed.append(route_method)
-    if allowed:
-        return Reply(405, headers={"Allow": ", ".join(allowed)})
-    raise NotFound(subpath)
 
 
 def sso_token(state: EngineState, form: Mapping[str, str]) -> Reply:
@@ -277,10 +131,13 @@ class FakeEngine:
     def __init__(self, *, listen: tuple[str, int] = ("127.0.0.1", 0), hosts: int = 2,
                  host_memory_mb: int = 16384, host_cpus: int = 8,
                  user: str = "admin@internal", password: str = "secret",
-                 transition_delay: float = 0.2, request_log: int = 200) -> None:
+                 transition_delay: float = 0.2, request_log: int = 200,
+                 networks: Sequence[str] = ("ovirtmgmt",)) -> None:
+        """``networks``: one network, with one vNIC profile named after it, per name."""
         self.state = EngineState(hosts=hosts, host_memory_mb=host_memory_mb,
                                  host_cpus=host_cpus, user=user, password=password,
-                                 transition_delay=transition_delay, request_log=request_log)
+                                 transition_delay=transition_delay, request_log=request_log,
+                                 networks=networks)
         self._listen = listen
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -346,4 +203,17 @@ class FakeEngine:
 
     def host_usage(self, host_id: str) -> HostUsage:
         return next(u for u in self.state.usage() if u.host.id == host_id)
+
+    def vm_tags(self, vm_id: str) -> tuple[str, ...]:
+        """The names of the tags assigned to the VM, in the order they were."""
+        return tuple(tag.name for tag in self.state.vm_tags(vm_id))
+
+    def vm_macs(self, vm_id: str) -> tuple[str, ...]:
+        """The MAC addresses of the VM's NICs, in the order they were added."""
+        return tuple(nic.mac for nic in self.state.vm(vm_id).nics)
+
+    def profile_id(self, network: str) -> str:
+        """The id of the vNIC profile of the network named ``network``."""
+        net = next(n for n in self.state.networks if n.name == network)
+        return next(p.id for p in self.state.profiles if p.network_id == net.id)
 

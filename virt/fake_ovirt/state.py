@@ -5,6 +5,8 @@ and the request log, all in one ``EngineState`` behind one lock.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import re
 import secrets
 import threading
 import uuid
@@ -16,17 +18,26 @@ from virt.fake_ovirt.entities import (
     BLANK_TEMPLATE_ID,
     HOLDS_HOST,
     MIB,
+    NIC_INTERFACES,
+    ROOT_TAG_ID,
     VM_STATUSES,
     EngineFault,
     Host,
     HostUsage,
+    Network,
+    Nic,
+    NicSpec,
     NotFound,
     RecordedRequest,
+    Tag,
     Template,
     Vm,
     VmSpec,
+    VnicProfile,
     stable_id,
 )
+
+_MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,10 @@ class EngineState:
     """Everything the engine knows, behind one lock; every method is thread-safe."""
 
     def __init__(self, *, hosts: int, host_memory_mb: int, host_cpus: int, user: str,
-                 password: str, transition_delay: float, request_log: int) -> None:
+                 password: str, transition_delay: float, request_log: int,
+                 networks: Sequence[str] = ("ovirtmgmt",)) -> None:
+        if len(set(networks)) != len(networks):
+            raise ValueError(f"network names must be unique, got {list(networks)}")
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._credentials = (user, password)
@@ -75,7 +89,15 @@ class EngineState:
             Template(stable_id("template", "centos-9"), "centos-9", "CentOS Stream 9",
                      2048 * MIB),
         )
+        self.networks = tuple(
+            Network(stable_id("network", name), name,
+                    "Management Network" if name == "ovirtmgmt" else "")
+            for name in networks)
+        self.profiles = tuple(VnicProfile(stable_id("vnicprofile", net.name), net.name, net.id)
+                              for net in self.networks)
         self._vms: dict[str, Vm] = {}
+        self._tags = {ROOT_TAG_ID: Tag(ROOT_TAG_ID, "root", "root")}
+        self._mac_serial = itertools.count()
         self._tokens: set[str] = set()
         self._requests: deque[RecordedRequest] = deque(maxlen=request_log)
 
@@ -180,6 +202,81 @@ class EngineState:
                 vm.host_id = self._place(vm)
             self._begin(vm, (status,))
 
+    # --- tags ---
+
+    def tags(self) -> list[Tag]:
+        with self._lock:
+            return list(self._tags.values())
+
+    def tag(self, tag_id: str) -> Tag:
+        with self._lock:
+            try:
+                return self._tags[tag_id]
+            except KeyError:
+                raise NotFound(tag_id) from None
+
+    def add_tag(self, name: str | None, description: str = "") -> Tag:
+        """A new tag under the root; names are unique across the engine (409)."""
+        if not name:
+            raise EngineFault(400, "Tag [name] required for add", reason="Incomplete parameters")
+        with self._lock:
+            if any(tag.name == name for tag in self._tags.values()):
+                raise _conflict("The specified Tag name already exists.")
+            tag = Tag(str(uuid.uuid4()), name, description)
+            self._tags[tag.id] = tag
+            return tag
+
+    def vm_tags(self, vm_id: str) -> list[Tag]:
+        with self._lock:
+            return [self._tags[tag_id] for tag_id in self._vm(vm_id).tag_ids]
+
+    def assign_tag(self, vm_id: str, tag_id: str | None, name: str | None) -> Tag:
+        """Assign an existing tag, by id or else by name; assigning it twice is no error."""
+        if not (tag_id or name):
+            raise EngineFault(400, "Tag [id|name] required for add",
+                              reason="Incomplete parameters")
+        with self._lock:
+            vm = self._vm(vm_id)
+            # The engine looks a name up and answers 404 for an unknown one; it never
+            # creates the tag (clients add it to /tags first).
+            tag = self._tags.get(tag_id) if tag_id else next(
+                (tag for tag in self._tags.values() if tag.name == name), None)
+            if tag is None:
+                raise EngineFault(404, f"Entity not found: {tag_id or name}")
+            if tag.id not in vm.tag_ids:
+                vm.tag_ids += (tag.id,)
+            return tag
+
+    def unassign_tag(self, vm_id: str, tag_id: str) -> None:
+        with self._lock:
+            vm = self._vm(vm_id)
+            if tag_id not in vm.tag_ids:
+                raise NotFound(tag_id)
+            vm.tag_ids = tuple(t for t in vm.tag_ids if t != tag_id)
+
+    # --- NICs ---
+
+    def nic(self, vm_id: str, nic_id: str) -> Nic:
+        with self._lock:
+            return self._nic(self._vm(vm_id), nic_id)
+
+    def add_nic(self, vm_id: str, spec: NicSpec) -> Nic:
+        """A new NIC; a MAC given is kept, else the next free one of the pool is taken."""
+        with self._lock:
+            vm = self._vm(vm_id)
+            mac = self._check_new_nic(vm, spec)
+            assert spec.name is not None  # _check_new_nic refuses a nameless NIC
+            nic = Nic(str(uuid.uuid4()), spec.name, mac or self._free_mac(),
+                      spec.interface or "virtio", spec.profile_id)
+            vm.nics += (nic,)
+            return nic
+
+    def remove_nic(self, vm_id: str, nic_id: str) -> None:
+        with self._lock:
+            vm = self._vm(vm_id)
+            self._nic(vm, nic_id)
+            vm.nics = tuple(nic for nic in vm.nics if nic.id != nic_id)
+
     def stop(self) -> None:
         self._stopping.set()
 
@@ -210,6 +307,46 @@ class EngineState:
             raise _conflict("Cannot add VM. The VM name is already in use, "
                             "please choose a unique name and try again.")
         return template
+
+    def _check_new_nic(self, vm: Vm, spec: NicSpec) -> str | None:
+        """Refuse what the engine refuses; the MAC asked for, normalised, if any."""
+        if not spec.name:
+            raise EngineFault(400, "Nic [name] required for add", reason="Incomplete parameters")
+        if spec.interface is not None and spec.interface not in NIC_INTERFACES:
+            raise EngineFault(400, f"{spec.interface} is not a member of NicInterface. "
+                              f"Possible values for NicInterface are: {', '.join(NIC_INTERFACES)}",
+                              reason="Invalid value")
+        if spec.profile_id is not None and all(p.id != spec.profile_id for p in self.profiles):
+            raise EngineFault(400, "[Cannot add Interface. The specified VM network interface "
+                                   "profile doesn't exist.]")
+        if any(nic.name == spec.name for nic in vm.nics):
+            raise _conflict("Cannot add Interface. Network interface name is already in use.")
+        mac = spec.mac.lower() if spec.mac is not None else None
+        if mac is not None and not _MAC.fullmatch(mac):
+            raise EngineFault(400, "[Cannot add Interface. The specified MAC Address cannot be "
+                                   "set. Please check MAC Address validity.]")
+        if mac is not None and mac in self._macs():
+            raise _conflict(f"Cannot add Interface. MAC Address {mac} is already in use.")
+        return mac
+
+    def _macs(self) -> set[str]:
+        return {nic.mac for vm in self._vms.values() for nic in vm.nics}
+
+    def _free_mac(self) -> str:
+        """The next MAC of the pool 56:6f:00:00:00:00-56:6f:ff:ff:ff:ff not in use."""
+        used = self._macs()
+        while True:
+            serial = next(self._mac_serial)
+            mac = "56:6f:" + ":".join(f"{serial >> shift & 0xff:02x}" for shift in (24, 16, 8, 0))
+            if mac not in used:
+                return mac
+
+    @staticmethod
+    def _nic(vm: Vm, nic_id: str) -> Nic:
+        nic = next((nic for nic in vm.nics if nic.id == nic_id), None)
+        if nic is None:
+            raise NotFound(nic_id)
+        return nic
 
     def _usage(self) -> list[HostUsage]:
         placed: dict[str, list[Vm]] = {host.id: [] for host in self.hosts}

@@ -10,11 +10,17 @@ import xml.etree.ElementTree as ET
 
 from virt.fake_ovirt.entities import (
     HOLDS_HOST,
+    ROOT_TAG_ID,
     EngineFault,
     HostUsage,
+    Network,
+    Nic,
+    NicSpec,
+    Tag,
     Template,
     Vm,
     VmSpec,
+    VnicProfile,
     stable_id,
 )
 from virt.fake_ovirt.state import EngineState
@@ -46,7 +52,7 @@ def _topology(parent: ET.Element, sockets: int, cores: int, threads: int) -> Non
 
 def api_xml(state: EngineState) -> ET.Element:
     root = ET.Element("api")
-    for rel in ("clusters", "hosts", "templates", "vms"):
+    for rel in ("clusters", "hosts", "networks", "tags", "templates", "vms", "vnicprofiles"):
         _sub(root, "link", href=f"{API}/{rel}", rel=rel)
     info = _sub(root, "product_info")
     _sub(info, "name", "oVirt Engine")
@@ -139,6 +145,8 @@ def template_xml(template: Template) -> ET.Element:
 
 def vm_xml(vm: Vm, cluster_id: str) -> ET.Element:
     root = _entity("vm", "vms", vm.id)
+    for rel in ("nics", "tags"):
+        _sub(root, "link", href=f"{API}/vms/{vm.id}/{rel}", rel=rel)
     _sub(root, "name", vm.name)
     _sub(root, "description", vm.description)
     _sub(root, "status", vm.status)
@@ -150,6 +158,51 @@ def vm_xml(vm: Vm, cluster_id: str) -> ET.Element:
     _ref(root, "template", "templates", vm.template_id)
     if vm.host_id is not None:
         _ref(root, "host", "hosts", vm.host_id)
+    return root
+
+
+def tag_xml(tag: Tag, vm_id: str | None = None) -> ET.Element:
+    """A tag, or with ``vm_id`` its assignment to that VM (as ``/vms/{id}/tags`` lists it)."""
+    collection = "tags" if vm_id is None else f"vms/{vm_id}/tags"
+    root = _entity("tag", collection, tag.id)
+    _sub(root, "name", tag.name)
+    _sub(root, "description", tag.description)
+    if tag.id != ROOT_TAG_ID:
+        _ref(root, "parent", "tags", ROOT_TAG_ID)
+    if vm_id is not None:
+        _ref(root, "vm", "vms", vm_id)
+    return root
+
+
+def network_xml(network: Network) -> ET.Element:
+    root = _entity("network", "networks", network.id)
+    _sub(root, "name", network.name)
+    _sub(root, "description", network.description)
+    _sub(root, "mtu", 0)  # the default, 1500
+    _sub(root, "stp", False)
+    _sub(_sub(root, "usages"), "usage", "vm")
+    return root
+
+
+def vnic_profile_xml(profile: VnicProfile) -> ET.Element:
+    root = _entity("vnic_profile", "vnicprofiles", profile.id)
+    _sub(root, "name", profile.name)
+    _sub(_sub(root, "pass_through"), "mode", "disabled")
+    _sub(root, "port_mirroring", False)
+    _ref(root, "network", "networks", profile.network_id)
+    return root
+
+
+def nic_xml(nic: Nic, vm_id: str) -> ET.Element:
+    root = _entity("nic", f"vms/{vm_id}/nics", nic.id)
+    _sub(root, "name", nic.name)
+    _sub(root, "interface", nic.interface)
+    _sub(root, "linked", True)
+    _sub(_sub(root, "mac"), "address", nic.mac)
+    _sub(root, "plugged", True)
+    if nic.profile_id is not None:
+        _ref(root, "vnic_profile", "vnicprofiles", nic.profile_id)
+    _ref(root, "vm", "vms", vm_id)
     return root
 
 
@@ -212,3 +265,10 @@ def vm_spec(root: ET.Element) -> VmSpec:
         template=(None, None) if template is None
         else (template.get("id"), child_text(template, "name")))
 
+
+
+def nic_spec(root: ET.Element) -> NicSpec:
+    profile = root.find("vnic_profile")
+    return NicSpec(name=child_text(root, "name"), mac=child_text(root, "mac/address"),
+                   interface=child_text(root, "interface"),
+                   profile_id=None if profile is None else profile.get("id"))
