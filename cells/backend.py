@@ -15,6 +15,7 @@ from typing import Protocol
 
 from cells.call import Call
 from cells.model import InstanceChange, InstancePage, LeafInfo, ListQuery, Located, Placement
+from cells.tls import Tls
 from cells.topology import CellCapacity, CellKind, CellNode, HostSummary
 from virt.model import Action, BootSpec, Instance
 
@@ -28,6 +29,11 @@ class Identity:
     address: str
     path: str
     kind: CellKind
+    tls: Tls | None = None  # its certificate, when cells speak mutual TLS
+
+    def ancestors(self) -> list[str]:
+        """The names of the cells above this one, the top first."""
+        return self.path.split("!")[:-1]
 
 
 class CellBackend(Protocol):

@@ -6,6 +6,7 @@ import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
 
+from cells.auth import EVERYONE, Principal
 from cells.errors import DeadlineExceeded
 
 HOPS_KEY = "x-cellrouter-hops"
@@ -17,10 +18,13 @@ class Call:
     hops: int = 0
     deadline: float | None = None  # time.monotonic() value
     request_id: str = field(default_factory=lambda: uuidlib.uuid4().hex)
+    # Whom the call acts for, as the port's gate decided; not sent below.
+    principal: Principal = EVERYONE
 
     @classmethod
     def from_metadata(
-        cls, metadata: dict[str, str], time_remaining: float | None
+        cls, metadata: dict[str, str], time_remaining: float | None,
+        principal: Principal = EVERYONE,
     ) -> Call:
         try:
             hops = max(0, int(metadata.get(HOPS_KEY, "0")))
@@ -28,7 +32,7 @@ class Call:
             hops = 0
         deadline = time.monotonic() + time_remaining if time_remaining is not None else None
         request_id = metadata.get(REQUEST_ID_KEY, "")[:128] or uuidlib.uuid4().hex
-        return cls(hops, deadline, request_id)
+        return cls(hops, deadline, request_id, principal)
 
     def remaining(self, default: float) -> float:
         """Seconds left for a call below: the caller's deadline, else `default`.

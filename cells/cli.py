@@ -25,6 +25,7 @@ from typing import Any
 
 from bestmatch.errors import PluginError
 from cells import config as cell_config
+from cells.cli_admin import add_parsers as add_admin_parsers
 from cells.client import CellClient, boot_spec
 from cells.errors import CellError, ConfigError
 from cells.model import ListQuery, Placement
@@ -95,6 +96,13 @@ def cmd_up(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     top = runner.start(timeout=args.timeout)
     print(f"top: {top}", flush=True)
+    if not spec.tls:
+        print("insecure: the cells talk plaintext gRPC, without certificates (tree file"
+              " says insecure = true)", flush=True)
+    else:
+        print(f"mutual TLS between cells; clients: --ca-file {runner.certs}/ca.pem", flush=True)
+    if runner.admin_token:
+        print(f"admin token: {runner.admin_token}", flush=True)
     print(f"{len(spec.cells)} cells up; state and logs in {runner.state_dir}", flush=True)
     try:
         while not stop.wait(0.5):
@@ -126,7 +134,14 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def _client(args: argparse.Namespace) -> CellClient:
-    return CellClient(args.cell, timeout=args.timeout)
+    ca = None
+    if args.ca_file:
+        try:
+            ca = Path(args.ca_file).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the CA file: {exc}") from None
+    return CellClient(args.cell, timeout=args.timeout, token=args.token, ca=ca,
+                      server_name=args.server_name)
 
 
 def cmd_boot(args: argparse.Namespace) -> int:
@@ -313,6 +328,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds to wait for every cell to register")
     s.set_defaults(func=cmd_up)
 
+    add_admin_parsers(sub)
+
     s = sub.add_parser("plugins", help="list installed selectors, filters and weighers")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=cmd_plugins)
@@ -323,6 +340,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="HOST:PORT of the cell to ask (env CELLROUTER_CELL)")
         c.add_argument("--json", action="store_true", help="print JSON")
         c.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+        c.add_argument("--token", default=os.environ.get("CELLROUTER_TOKEN", ""),
+                       help="API token, for a cell with [auth] (env CELLROUTER_TOKEN)")
+        c.add_argument("--ca-file", default=os.environ.get("CELLROUTER_CA_FILE", ""),
+                       help="the deployment CA, for a cell with [tls] (env CELLROUTER_CA_FILE)")
+        c.add_argument("--server-name", default="",
+                       help="the name the cell's certificate carries, if not the address")
         return c
 
     c = client_parser("boot", "boot a new instance")

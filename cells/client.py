@@ -18,6 +18,7 @@ import grpc.aio
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells import wire
+from cells.auth import AUTH_KEY
 from cells.call import REQUEST_ID_KEY
 from cells.errors import Unavailable, from_rpc_error
 from cells.model import (
@@ -28,6 +29,7 @@ from cells.model import (
     Placement,
     Registration,
 )
+from cells.tls import Tls, target_options
 from cells.topology import CellNode
 from virt.model import Action, BootSpec, Instance, Port, Resources
 
@@ -101,12 +103,22 @@ class _Actions(Generic[T]):
 
 
 class CellClient(_Actions[Instance]):
-    """A blocking client of one cell. Use as a context manager or call close()."""
+    """A blocking client of one cell. Use as a context manager or call close().
 
-    def __init__(self, address: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    Against a cell's client port with TLS give `ca` (the deployment CA, PEM),
+    and with [auth] a `token`; `server_name` when the certificate does not
+    name the address dialled.
+    """
+
+    def __init__(self, address: str, timeout: float = DEFAULT_TIMEOUT, *, token: str = "",
+                 ca: bytes | None = None, server_name: str = "") -> None:
         self.address = address
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self._auth: tuple[tuple[str, str], ...] = (
+            ((AUTH_KEY, f"Bearer {token}"),) if token else ())
+        options = [*CHANNEL_OPTIONS, *target_options(server_name)]
+        self._channel = (grpc.secure_channel(address, grpc.ssl_channel_credentials(ca), options)
+                         if ca is not None else grpc.insecure_channel(address, options=options))
         self._cells = pb_grpc.CellsStub(self._channel)  # type: ignore[no-untyped-call]
 
     def __enter__(self) -> CellClient:
@@ -123,7 +135,8 @@ class CellClient(_Actions[Instance]):
     ) -> Any:
         try:
             return getattr(self._cells, method)(
-                request, timeout=timeout or self.timeout, metadata=tuple(metadata) or None)
+                request, timeout=timeout or self.timeout,
+                metadata=(*self._auth, *metadata) or None)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, f"cell at {self.address}") from None
 
@@ -170,8 +183,11 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
     (Cells service) and to their parent (Parent service)."""
 
     def __init__(
-        self, address: str, timeout: float = DEFAULT_TIMEOUT, max_reconnect_backoff: float = 1.0
+        self, address: str, timeout: float = DEFAULT_TIMEOUT, max_reconnect_backoff: float = 1.0,
+        *, tls: Tls | None = None, peer_name: str = "",
     ) -> None:
+        """With `tls`, the channel is mutual TLS and the peer's certificate must
+        name `peer_name` (the cell being called) when one is given."""
         self.address = address
         self.label = f"cell at {address}"  # how errors name the peer
         self.timeout = timeout
@@ -185,7 +201,11 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
             ("grpc.min_reconnect_backoff_ms", min(100, backoff_ms)),
             ("grpc.max_reconnect_backoff_ms", backoff_ms),
         ]
-        self._channel = grpc.aio.insecure_channel(address, options=options)
+        if tls is not None:
+            options += target_options(peer_name)
+            self._channel = grpc.aio.secure_channel(address, tls.channel(), options=options)
+        else:
+            self._channel = grpc.aio.insecure_channel(address, options=options)
         self._cells = pb_grpc.CellsStub(self._channel)  # type: ignore[no-untyped-call]
         self._parent = pb_grpc.ParentStub(self._channel)  # type: ignore[no-untyped-call]
 

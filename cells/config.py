@@ -15,6 +15,18 @@
     direct_to_leaf = false            # route actions straight to the leaf when known
     pause_as_suspend = false          # leaves that cannot pause (oVirt) suspend instead;
                                       # without it such a pause is FAILED_PRECONDITION
+    client_listen = ""                # a second port, for clients (with [tls] or [auth])
+    parent_name = ""                  # the parent's certificate must name it (with [tls])
+    insecure = false                  # required when there is no [tls] table: plaintext,
+                                      # no peer checks (development only)
+
+    [tls]                             # mutual TLS between cells (see cells.tls)
+    ca_file = "/etc/cellrouter/ca.pem"
+    cert_file = "/etc/cellrouter/eu-a.pem"   # its common name is the cell's name
+    key_file = "/etc/cellrouter/eu-a.key"
+
+    [auth]                            # API tokens on client_listen (see cells.auth)
+    tokens_file = "/etc/cellrouter/tokens.json"   # made by `cellrouter tokens issue`
 
     [index]
     cache_size = 100000               # locations kept in memory
@@ -55,6 +67,7 @@ from typing import Any
 from bestmatch.pipeline import Sampling
 from bestmatch.plugins import SelectionConfig
 from cells.errors import ConfigError
+from cells.tls import TlsConfig
 from routing.errors import BadPath
 from routing.path import check_name
 from virt.model import Resources
@@ -83,6 +96,10 @@ class CellConfig:
     list_timeout: float = 1.0
     direct_to_leaf: bool = False
     pause_as_suspend: bool = False
+    client_listen: str = ""
+    parent_name: str = ""
+    tls: TlsConfig | None = None
+    tokens_file: Path | None = None
     selector: str = "random"
     cache_size: int = 100_000
     cache_ttl: float = 300.0
@@ -102,7 +119,7 @@ class CellConfig:
 CELL_KEYS = {
     "name", "listen", "advertise", "parent", "state_dir", "database_url", "report_interval",
     "down_after", "max_hops", "child_timeout", "selector", "list_timeout", "direct_to_leaf",
-    "pause_as_suspend",
+    "pause_as_suspend", "client_listen", "parent_name", "insecure",
 }
 _INDEX_KEYS = {"cache_size", "cache_ttl"}
 _LEAF_KEYS = {"driver", "selector", "hosts"}
@@ -134,12 +151,19 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
     if not isinstance(index, Mapping):
         raise ConfigError(f"{source}: [index] must be a table")
     _no_unknown(index, _INDEX_KEYS, f"{source} [index]")
-    unknown_tables = sorted(set(data) - {"cell", "leaf", "index", "selection", "flavors"})
+    unknown_tables = sorted(set(data) - {"cell", "leaf", "index", "selection", "flavors",
+                                         "tls", "auth"})
     if unknown_tables:
         raise ConfigError(f"{source}: unknown tables {', '.join(unknown_tables)}")
+    listen = _address(_required(cell, "listen", str, source), source)
+    tls, tokens_file = _security(data, cell, source)
+    client_listen = _optional(cell, "client_listen", str, "", source)
+    if tokens_file is not None and not client_listen:
+        raise ConfigError(f"{source}: [auth] needs client_listen, the port where clients"
+                          " present their tokens (the cells' own port has none)")
     return CellConfig(
         name=name,
-        listen=_address(_required(cell, "listen", str, source), source),
+        listen=listen,
         state_dir=Path(_optional(cell, "state_dir", str, f"./state/{name}", source)),
         parent=_optional(cell, "parent", str, "", source),
         advertise=_optional(cell, "advertise", str, "", source),
@@ -151,6 +175,10 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         list_timeout=_positive(cell, "list_timeout", 1.0, source),
         direct_to_leaf=_optional(cell, "direct_to_leaf", bool, False, source),
         pause_as_suspend=_optional(cell, "pause_as_suspend", bool, False, source),
+        client_listen=_address(client_listen, source) if client_listen else "",
+        parent_name=_optional(cell, "parent_name", str, "", source),
+        tls=tls,
+        tokens_file=tokens_file,
         selector=_optional(cell, "selector", str, "random", source),
         cache_size=_count(index, "cache_size", 100_000, source),
         cache_ttl=_positive(index, "cache_ttl", 300.0, source),
@@ -159,6 +187,25 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         flavors=_flavors(data.get("flavors", {}), source),
         leaf=leaf,
     )
+
+
+def _security(data: Mapping[str, Any], cell: Mapping[str, Any],
+              source: str) -> tuple[TlsConfig | None, Path | None]:
+    """[tls] and [auth]; plaintext only when the config says insecure = true."""
+    insecure = _optional(cell, "insecure", bool, False, source)
+    tls = TlsConfig.from_table(data["tls"], source) if "tls" in data else None
+    if tls is None and not insecure:
+        raise ConfigError(f"{source}: give a [tls] table (ca_file, cert_file, key_file), or"
+                          " set insecure = true in [cell] to run without TLS")
+    if tls is not None and insecure:
+        raise ConfigError(f"{source}: insecure = true contradicts the [tls] table")
+    auth = data.get("auth")
+    if auth is None:
+        return tls, None
+    if not isinstance(auth, Mapping):
+        raise ConfigError(f"{source}: [auth] must be a table")
+    _no_unknown(auth, {"tokens_file"}, f"{source} [auth]")
+    return tls, Path(_required(auth, "tokens_file", str, f"{source} [auth]"))
 
 
 def _flavors(table: Any, source: str) -> dict[str, Resources]:

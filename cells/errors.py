@@ -10,6 +10,8 @@
     ├── Unavailable          UNAVAILABLE         a cell is down or unreachable
     │   └── Unreachable                          the call never reached the cell
     ├── DeadlineExceeded     DEADLINE_EXCEEDED   out of time
+    ├── Unauthenticated      UNAUTHENTICATED     no token, or one nobody issued
+    ├── PermissionDenied     PERMISSION_DENIED   a peer cell acting out of its place
     └── Internal             INTERNAL and anything else unexpected
     ConfigError                                  a bad configuration file
 
@@ -75,6 +77,14 @@ class DeadlineExceeded(CellError):
     code = grpc.StatusCode.DEADLINE_EXCEEDED
 
 
+class Unauthenticated(CellError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class PermissionDenied(CellError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
 class Internal(CellError):
     code = grpc.StatusCode.INTERNAL
 
@@ -90,6 +100,8 @@ _BY_CODE: dict[grpc.StatusCode, type[CellError]] = {
         Aborted,
         Unavailable,
         DeadlineExceeded,
+        Unauthenticated,
+        PermissionDenied,
     )
 }
 

@@ -48,7 +48,7 @@ class Child:
 
     def link(self) -> AsyncCellClient:
         if self.client is None:
-            self.client = AsyncCellClient(self.address)
+            self.client = AsyncCellClient(self.address, tls=self.parent.tls, peer_name=self.name)
         self.client.label = f"cell {self.path} ({self.address})"
         return self.client
 

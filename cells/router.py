@@ -332,7 +332,8 @@ class RouterCell:
         address = leaf.address
         link = self._leaf_links.get(address)
         if link is None:
-            link = self._leaf_links[address] = AsyncCellClient(address)
+            link = self._leaf_links[address] = AsyncCellClient(
+                address, tls=self.identity.tls, peer_name=CellPath.parse(loc.cell_path).name)
             link.label = f"cell {loc.cell_path} ({address})"
         try:
             return (await send(link, call.remaining(self._child_timeout)),)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import replace
+from typing import Any, Protocol, TypeVar
 
 import grpc
 import grpc.aio
@@ -24,20 +25,24 @@ from bestmatch.plugins import build_selector
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells import wire
+from cells.auth import TokenStore
 from cells.backend import CellBackend, Identity
 from cells.call import Call
 from cells.config import CellConfig
 from cells.errors import ConfigError, NotFound
 from cells.leaf import HostPolicy, LeafCell
 from cells.membership import Children
+from cells.model import InstancePage, ListQuery, Located, Placement
 from cells.router import RouterCell
+from cells.scope import Gate, PeerGate, ScopedCells, TokenGate, open_gate
 from cells.status import to_status
-from cells.topology import CellKind
+from cells.tls import require_peer
+from cells.topology import CellKind, CellNode
 from cells.uplink import Uplink
 from routing.errors import HopLimitExceeded
 from routing.index import LocationIndex
 from virt.loader import load_driver
-from virt.model import Action
+from virt.model import Action, BootSpec, Instance
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,10 +55,25 @@ SERVER_OPTIONS = [
 ]
 
 
+class CellCalls(Protocol):
+    """What a client can ask of a cell (a CellBackend, or one scoped to a token)."""
+
+    async def boot(self, spec: BootSpec, call: Call) -> Instance: ...
+    async def plan(self, spec: BootSpec, call: Call) -> Placement: ...
+    async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance: ...
+    async def get(self, uuid: str, call: Call) -> Instance: ...
+    async def list(self, query: ListQuery, call: Call) -> InstancePage: ...
+    async def locate(self, uuid: str, call: Call) -> Located: ...
+    async def topology(self, call: Call) -> CellNode: ...
+
+
 class CellsServicer(pb_grpc.CellsServicer):
-    def __init__(self, backend: CellBackend, max_hops: int) -> None:
+    def __init__(self, backend: CellCalls, identity: Identity, max_hops: int,
+                 gate: Gate = open_gate) -> None:
         self._backend = backend
+        self._identity = identity  # whose path error messages name
         self._max_hops = max_hops
+        self._gate = gate
 
     async def _serve(
         self,
@@ -64,6 +84,7 @@ class CellsServicer(pb_grpc.CellsServicer):
         metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
         call = Call.from_metadata(metadata, context.time_remaining())
         try:
+            call = replace(call, principal=self._gate(metadata, context.auth_context()))
             if call.hops >= self._max_hops:
                 raise HopLimitExceeded(
                     f"request crossed {call.hops} cells, over the limit of {self._max_hops}:"
@@ -71,7 +92,7 @@ class CellsServicer(pb_grpc.CellsServicer):
                 )
             return reply(await work(call))
         except Exception as exc:
-            code, message = to_status(exc, self._backend.identity.path)
+            code, message = to_status(exc, self._identity.path)
             if code is grpc.StatusCode.INTERNAL:
                 log.exception("request %s failed", call.request_id)
             await context.abort(code, message)
@@ -146,12 +167,21 @@ class CellsServicer(pb_grpc.CellsServicer):
 
 
 class ParentServicer(pb_grpc.ParentServicer):
-    def __init__(self, router: RouterCell, report_interval: float) -> None:
+    """Children join and report here. Under mutual TLS a child may speak only
+    for itself: its certificate must name the cell it registers or reports as."""
+
+    def __init__(self, router: RouterCell, report_interval: float, check_peers: bool) -> None:
         self._router = router
         self._interval_ms = int(report_interval * 1000)
+        self._check_peers = check_peers
+
+    def _check(self, name: str, context: Any) -> None:
+        if self._check_peers:
+            require_peer(context.auth_context(), [name], f"speak for cell {name}")
 
     async def Register(self, request: pb.RegisterRequest, context: Any) -> pb.RegisterResponse:
         try:
+            self._check(request.name, context)
             child = await self._router.children.register(wire.registration_from_pb(request))
         except Exception as exc:
             code, message = to_status(exc, self._router.identity.path)
@@ -161,6 +191,7 @@ class ParentServicer(pb_grpc.ParentServicer):
 
     async def Report(self, request: pb.ReportRequest, context: Any) -> pb.ReportResponse:
         try:
+            self._check(request.name, context)
             child = self._router.on_report(wire.report_from_pb(request))
         except NotFound:
             return pb.ReportResponse(register_again=True)
@@ -176,9 +207,11 @@ class CellServer:
     def __init__(self, config: CellConfig) -> None:
         self.config = config
         self.identity = Identity(config.name, config.listen, config.name,
-                                 CellKind.LEAF if config.is_leaf else CellKind.ROUTER)
+                                 CellKind.LEAF if config.is_leaf else CellKind.ROUTER,
+                                 config.tls.load() if config.tls else None)
         self.backend: CellBackend | None = None
-        self._server: grpc.aio.Server | None = None
+        self.client_address = ""  # where clients call, when the cell has a client port
+        self._servers: list[grpc.aio.Server] = []
         self._uplink: Uplink | None = None
         self._uplink_task: asyncio.Task[None] | None = None
         self._index: LocationIndex | None = None
@@ -192,36 +225,64 @@ class CellServer:
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         self._index = LocationIndex.open(cfg.db_url, cfg.cache_size, cfg.cache_ttl)
-        server = grpc.aio.server(options=SERVER_OPTIONS)
-        port = server.add_insecure_port(cfg.listen)
-        if port == 0:
-            raise ConfigError(f"cell {cfg.name} cannot listen on {cfg.listen} (address in use?)")
+        tls = self.identity.tls
+        cells_port, port = self._server_on(
+            cfg.listen, tls.cells_port() if tls else None, "cells")
         host = cfg.listen.rpartition(":")[0]
         self.identity.address = cfg.advertise or f"{host}:{port}"
-        self.backend = self._build_backend(self._index)
-        servicer = CellsServicer(self.backend, cfg.max_hops)
-        pb_grpc.add_CellsServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
-        services = [pb.DESCRIPTOR.services_by_name["Cells"].full_name]
-        if isinstance(self.backend, RouterCell):
-            parent = ParentServicer(self.backend, cfg.report_interval)
-            pb_grpc.add_ParentServicer_to_server(parent, server)  # type: ignore[no-untyped-call]
-            services.append(pb.DESCRIPTOR.services_by_name["Parent"].full_name)
-        health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
-        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        services += [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                     reflection.SERVICE_NAME]
-        reflection.enable_server_reflection(services, server)
-        await server.start()
-        self._server = server
-        await self.backend.refresh()
-        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        self.backend = backend = self._build_backend(self._index)
+        gate: Gate = PeerGate(self.identity.ancestors) if tls else open_gate
+        health_servicers = [self._serve_cells(cells_port, backend, gate)]
+        if isinstance(backend, RouterCell):
+            parent = ParentServicer(backend, cfg.report_interval, check_peers=tls is not None)
+            pb_grpc.add_ParentServicer_to_server(parent, cells_port)  # type: ignore[no-untyped-call]
+        if cfg.client_listen:
+            clients_port, port = self._server_on(
+                cfg.client_listen, tls.clients_port() if tls else None, "clients")
+            self.client_address = f"{cfg.client_listen.rpartition(':')[0]}:{port}"
+            client_gate = TokenGate(TokenStore(cfg.tokens_file)) if cfg.tokens_file else open_gate
+            health_servicers.append(
+                self._serve_cells(clients_port, ScopedCells(backend), client_gate))
+        for server in self._servers:
+            await server.start()
+        await backend.refresh()
+        for health_servicer in health_servicers:
+            await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
         if cfg.parent:
-            self._uplink = Uplink(self.backend, cfg.parent, cfg.report_interval)
+            self._uplink = Uplink(backend, cfg.parent, cfg.report_interval, cfg.parent_name)
             self._uplink_task = asyncio.create_task(self._uplink.run())
         (cfg.state_dir / "address").write_text(self.identity.address + "\n")
-        log.info("cell %s (%s) serving on %s", cfg.name, self.identity.kind.value,
-                 self.identity.address)
+        if self.client_address:
+            (cfg.state_dir / "client-address").write_text(self.client_address + "\n")
+        log.info("cell %s (%s) serving cells on %s%s%s", cfg.name, self.identity.kind.value,
+                 self.identity.address, " (mutual TLS)" if tls else " (insecure: no TLS)",
+                 f", clients on {self.client_address}" if self.client_address else "")
         return self.identity.address
+
+    def _server_on(self, address: str, credentials: grpc.ServerCredentials | None,
+                   role: str) -> tuple[grpc.aio.Server, int]:
+        server = grpc.aio.server(options=SERVER_OPTIONS)
+        port = (server.add_secure_port(address, credentials) if credentials is not None
+                else server.add_insecure_port(address))
+        if port == 0:
+            raise ConfigError(f"cell {self.config.name} cannot listen for {role} on {address}"
+                              " (address in use?)")
+        self._servers.append(server)
+        return server, port
+
+    def _serve_cells(self, server: grpc.aio.Server, calls: CellCalls, gate: Gate) -> Any:
+        """Cells, health and reflection on `server`; returns its health servicer."""
+        servicer = CellsServicer(calls, self.identity, self.config.max_hops, gate)
+        pb_grpc.add_CellsServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+        health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        services = [pb.DESCRIPTOR.services_by_name["Cells"].full_name,
+                    health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                    reflection.SERVICE_NAME]
+        if isinstance(calls, RouterCell):
+            services.append(pb.DESCRIPTOR.services_by_name["Parent"].full_name)
+        reflection.enable_server_reflection(services, server)
+        return health_servicer
 
     def _build_backend(self, index: LocationIndex) -> CellBackend:
         cfg = self.config
@@ -248,8 +309,8 @@ class CellServer:
             await asyncio.wait_for(self._uplink.registered.wait(), timeout)
 
     async def wait(self) -> None:
-        if self._server is not None:
-            await self._server.wait_for_termination()
+        if self._servers:
+            await self._servers[0].wait_for_termination()
 
     async def stop(self, grace: float = 1.0) -> None:
         if self._uplink_task is not None:
@@ -257,8 +318,7 @@ class CellServer:
             await asyncio.gather(self._uplink_task, return_exceptions=True)
         if self._uplink is not None:
             await self._uplink.close()
-        if self._server is not None:
-            await self._server.stop(grace)
+        await asyncio.gather(*(server.stop(grace) for server in self._servers))
         if self.backend is not None:
             await self.backend.close()
         if self._index is not None:

@@ -4,6 +4,11 @@
     host = "127.0.0.1"        # every cell listens here, on a free port
     report_interval = 1.0
     down_after = 3
+    tls = true                # a development CA and a certificate per cell (mutual
+                              # TLS), and a client port on the top; or
+    insecure = true           # plaintext between cells: one of the two is required
+    tokens = true             # the top's client port asks for API tokens; the runner
+                              # issues itself an admin one
 
     [cells.top]               # the one cell without a parent is the top
 
@@ -33,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cells import certs
+from cells.auth import TokenStore
 from cells.client import CellClient
 from cells.config import CELL_KEYS
 from cells.errors import CellError, ConfigError
@@ -57,6 +64,8 @@ class TreeSpec:
     report_interval: float = 1.0
     down_after: int = 3
     flavors: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # for every leaf
+    tls: bool = False
+    tokens: bool = False
 
     @property
     def top(self) -> CellSpec:
@@ -105,9 +114,13 @@ def load_tree(path: Path) -> TreeSpec:
             hosts=tuple(table.pop("hosts", ())),
             extra=table,
         ))
+    tls, insecure = bool(tree.get("tls", False)), bool(tree.get("insecure", False))
+    if tls == insecure:
+        raise ConfigError(f"{path}: [tree] needs exactly one of tls = true (a development CA"
+                          " is made for the tree) or insecure = true (plaintext)")
     spec = TreeSpec(tuple(cells), tree.get("host", "127.0.0.1"),
                     float(tree.get("report_interval", 1.0)), int(tree.get("down_after", 3)),
-                    data.get("flavors", {}))
+                    data.get("flavors", {}), tls, bool(tree.get("tokens", False)))
     _check_shape(spec, str(path))
     return spec
 
@@ -146,8 +159,21 @@ def free_ports(host: str, count: int) -> list[int]:
             s.close()
 
 
+_SECURITY_KEYS = {"insecure", "client_listen", "parent_name"}
+
+
+@dataclass(frozen=True, slots=True)
+class Security:
+    """What a cell's config says about TLS and tokens."""
+
+    certs: Path | None = None      # the tree's CA directory; None: insecure
+    parent_name: str = ""
+    client_listen: str = ""
+    tokens_file: Path | None = None
+
+
 def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
-                state_dir: Path) -> str:
+                state_dir: Path, security: Security = Security()) -> str:
     """The TOML config of one cell of the tree."""
     lines = [
         "[cell]",
@@ -159,10 +185,14 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     ]
     if parent:
         lines.append(f"parent = {_q(parent)}")
+    lines += _security_lines(cell.name, security)
     # Keys of the [cell] table go there, `selection` into [selection]; a
     # leaf's other keys are driver options.
-    lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra.items() if k in CELL_KEYS]
-    options = {k: v for k, v in cell.extra.items() if k not in CELL_KEYS and k != "selection"}
+    # (The tree decides the security keys; a driver may have its own of the
+    # same name, as oVirt's `insecure`.)
+    cell_keys = CELL_KEYS - _SECURITY_KEYS
+    lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra.items() if k in cell_keys]
+    options = {k: v for k, v in cell.extra.items() if k not in cell_keys and k != "selection"}
     if not cell.driver:
         lines.append(f"selector = {_q(cell.selector)}")
         if options:
@@ -170,6 +200,12 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     if "selection" in cell.extra:
         lines += ["", "[selection]"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra["selection"].items()]
+    if security.certs is not None:
+        lines += ["", "[tls]", f"ca_file = {_q(str(security.certs / 'ca.pem'))}",
+                  f"cert_file = {_q(str(security.certs / (cell.name + '.pem')))}",
+                  f"key_file = {_q(str(security.certs / (cell.name + '.key')))}"]
+    if security.tokens_file is not None:
+        lines += ["", "[auth]", f"tokens_file = {_q(str(security.tokens_file))}"]
     if cell.driver and spec.flavors:
         lines += ["", "[flavors]"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in spec.flavors.items()]
@@ -180,6 +216,15 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
             lines += ["", "[[leaf.hosts]]"]
             lines += [f"{k} = {_toml_value(v)}" for k, v in host.items()]
     return "\n".join(lines) + "\n"
+
+
+def _security_lines(name: str, security: Security) -> list[str]:
+    lines = [] if security.certs is not None else ["insecure = true"]
+    if security.parent_name:
+        lines.append(f"parent_name = {_q(security.parent_name)}")
+    if security.client_listen:
+        lines.append(f"client_listen = {_q(security.client_listen)}")
+    return lines
 
 
 def _q(text: str) -> str:
@@ -208,17 +253,32 @@ class TreeRunner:
         self.state_dir = state_dir.resolve()
         self.log_level = log_level
         self.addresses: dict[str, str] = {}
+        self.client_address = ""  # the top's client port, when it has one
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.certs = self.state_dir / "certs" if spec.tls else None
+        self.tokens_file = self.state_dir / "tokens.json" if spec.tokens else None
+        self.ca: bytes | None = None
+        self.admin_token = ""
 
     @property
     def top_address(self) -> str:
-        return self.addresses[self.spec.top.name]
+        """Where clients call the top."""
+        return self.client_address or self.addresses[self.spec.top.name]
+
+    def client(self, timeout: float = 10.0, token: str | None = None) -> CellClient:
+        """A client of the top with the tree's CA and (by default) the admin token."""
+        return CellClient(self.top_address, timeout=timeout, ca=self.ca,
+                          token=self.admin_token if token is None else token)
 
     def start(self, timeout: float = 60.0) -> str:
         """Start every cell; return the top's address once all have registered."""
-        ports = free_ports(self.spec.host, len(self.spec.cells))
-        for cell, port in zip(self.spec.cells, ports, strict=True):
+        separate = self.spec.tls or self.spec.tokens
+        ports = free_ports(self.spec.host, len(self.spec.cells) + int(separate))
+        for cell, port in zip(self.spec.cells, ports, strict=False):
             self.addresses[cell.name] = f"{self.spec.host}:{port}"
+        if separate:
+            self.client_address = f"{self.spec.host}:{ports[-1]}"
+        self._make_credentials()
         try:
             for level in self.spec.levels():
                 for cell in level:
@@ -230,11 +290,28 @@ class TreeRunner:
             raise
         return self.top_address
 
+    def _make_credentials(self) -> None:
+        """The tree's development CA and cell certificates, and the admin token."""
+        if self.certs is not None:
+            if not (self.certs / "ca.pem").exists():
+                certs.init_ca(self.certs)
+            for cell in self.spec.cells:
+                if not (self.certs / f"{cell.name}.pem").exists():
+                    certs.issue(self.certs, cell.name)
+            self.ca = (self.certs / "ca.pem").read_bytes()
+        if self.tokens_file is not None and not self.admin_token:
+            self.admin_token, _ = TokenStore(self.tokens_file).issue("", "admin", "tree runner")
+
     def _write_config(self, cell: CellSpec) -> None:
         cell_dir = self.state_dir / cell.name
         cell_dir.mkdir(parents=True, exist_ok=True)
         parent = self.addresses[cell.parent] if cell.parent else ""
-        text = cell_config(self.spec, cell, self.addresses[cell.name], parent, cell_dir)
+        security = Security(
+            certs=self.certs, parent_name=cell.parent if self.certs else "",
+            client_listen="" if cell.parent else self.client_address,
+            tokens_file=None if cell.parent else self.tokens_file)
+        text = cell_config(self.spec, cell, self.addresses[cell.name], parent, cell_dir,
+                           security)
         (cell_dir / "cell.toml").write_text(text)
 
     def start_cell(self, name: str) -> None:
@@ -264,7 +341,7 @@ class TreeRunner:
         want = {c.name for c in self.spec.cells}
         paths = self.spec.paths()
         seen: set[str] = set()
-        with CellClient(self.top_address, timeout=2.0) as client:
+        with self.client(timeout=2.0) as client:
             while time.monotonic() < deadline:
                 self._check_alive()
                 try:

@@ -24,9 +24,11 @@ GATHER = 0.05  # seconds to collect more changes once one has come
 
 
 class Uplink:
-    def __init__(self, backend: CellBackend, parent: str, interval: float) -> None:
+    def __init__(self, backend: CellBackend, parent: str, interval: float,
+                 parent_name: str = "") -> None:
         self._backend = backend
-        self._parent = AsyncCellClient(parent, max_reconnect_backoff=interval)
+        self._parent = AsyncCellClient(parent, max_reconnect_backoff=interval,
+                                       tls=backend.identity.tls, peer_name=parent_name)
         self._interval = interval
         self.registered = asyncio.Event()
         self._refreshing: asyncio.Task[None] | None = None

@@ -79,7 +79,8 @@ def driver(tmp: Path, seconds: float) -> float:
 
 def leaf(tmp: Path, seconds: float) -> float:
     config = from_mapping({
-        "cell": {"name": "z", "listen": "127.0.0.1:0", "state_dir": str(tmp / "leaf")},
+        "cell": {"name": "z", "listen": "127.0.0.1:0", "state_dir": str(tmp / "leaf"),
+                 "insecure": True},
         "leaf": {"driver": "libvirt", "hosts": [HOST]},
     })
     with EmbeddedCell(config) as cell, CellClient(cell.address) as client:

@@ -41,6 +41,7 @@ def fanout_text(routers: int, leaves_per_router: int, report_interval: float = 0
         'host = "127.0.0.1"',
         f"report_interval = {report_interval}",
         "down_after = 4",
+        "insecure = true",
         "",
         "[cells.top]",
     ]

@@ -19,6 +19,7 @@ from cells.tree import TreeRunner, load_tree
 # Fast reports, and the top with one router below it: every test tree starts so.
 HEAD = """
 [tree]
+insecure = true
 report_interval = 0.2
 down_after = 3
 

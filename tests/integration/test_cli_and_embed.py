@@ -60,7 +60,8 @@ def test_cli_unreachable_cell_says_unavailable() -> None:
 
 def test_embedded_leaf_serves_from_a_program(tmp_path: Path) -> None:
     config = from_mapping({
-        "cell": {"name": "solo", "listen": "127.0.0.1:0", "state_dir": str(tmp_path)},
+        "cell": {"name": "solo", "listen": "127.0.0.1:0", "state_dir": str(tmp_path),
+                 "insecure": True},
         "leaf": {"driver": "fake",
                  "hosts": [{"name": "h", "vcpus": 2, "memory_mb": 1024}]},
     })

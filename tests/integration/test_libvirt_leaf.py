@@ -73,7 +73,7 @@ def test_a_change_made_behind_cellrouters_back_reaches_the_top(tmp_path: Path) -
             cell_dir = tmp_path / name
             cell_dir.mkdir()
             lines = ["[cell]", f'name = "{name}"', f'listen = "127.0.0.1:{port}"',
-                     f'state_dir = "{cell_dir}"', "report_interval = 0.2"]
+                     f'state_dir = "{cell_dir}"', "report_interval = 0.2", "insecure = true"]
             if parent:
                 lines.append(f'parent = "{parent}"')
             (cell_dir / "cell.toml").write_text("\n".join(lines) + "\n")
@@ -85,7 +85,8 @@ def test_a_change_made_behind_cellrouters_back_reaches_the_top(tmp_path: Path) -
         # the change up within the time allowed below.
         leaf_config = from_mapping({
             "cell": {"name": "z1", "listen": "127.0.0.1:0", "state_dir": str(tmp_path / "z1"),
-                     "parent": f"127.0.0.1:{r1_port}", "report_interval": 5.0},
+                     "parent": f"127.0.0.1:{r1_port}", "report_interval": 5.0,
+                     "insecure": True},
             "leaf": {"driver": "libvirt",
                      "hosts": [{"name": "h1", "vcpus": 4, "memory_mb": 4096, "disk_gb": 40}]},
         })

@@ -172,6 +172,7 @@ def test_unknown_options_are_refused(plugin: None) -> None:
 
 LEAST_LOADED_TREE = """
 [tree]
+insecure = true
 report_interval = 0.2
 down_after = 3
 
@@ -204,6 +205,7 @@ def test_a_leaf_cell_spreads_boots_evenly_with_the_plugin(plugin: None, tmp_path
 
 MISSING_SELECTOR_TREE = """
 [tree]
+insecure = true
 report_interval = 0.2
 
 [cells.top]

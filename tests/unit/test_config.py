@@ -18,7 +18,7 @@ HOSTS = [
 
 
 def router(**cell: Any) -> dict[str, Any]:
-    return {"cell": {"name": "eu", "listen": "127.0.0.1:50061", **cell}}
+    return {"cell": {"name": "eu", "listen": "127.0.0.1:50061", "insecure": True, **cell}}
 
 
 def test_router_defaults() -> None:
@@ -133,6 +133,7 @@ def test_load_reads_toml(tmp_path: Path) -> None:
     path = tmp_path / "cell.toml"
     path.write_text(
         '[cell]\nname = "eu-a"\nlisten = "127.0.0.1:50061"\nparent = "127.0.0.1:50051"\n'
+        'insecure = true\n'
         '[leaf]\ndriver = "fake"\n'
         '[[leaf.hosts]]\nname = "host-1"\nvcpus = 32\nmemory_mb = 131072\n'
     )
@@ -166,7 +167,7 @@ def test_load_reports_errors_with_the_file_name(tmp_path: Path) -> None:
 def test_flavors_table_is_read_and_checked() -> None:
     from virt.model import Resources
 
-    cell = {"name": "z", "listen": "127.0.0.1:0"}
+    cell = {"name": "z", "listen": "127.0.0.1:0", "insecure": True}
     config = from_mapping({"cell": cell,
                            "flavors": {"small": {"vcpus": 1, "memory_mb": 2048, "disk_gb": 20}}})
     assert config.flavors == {"small": Resources(1, 2048, 20)}
@@ -174,3 +175,33 @@ def test_flavors_table_is_read_and_checked() -> None:
         from_mapping({"cell": cell, "flavors": {"bad": {"vcpus": 0, "memory_mb": 1}}})
     with pytest.raises(ConfigError, match="unknown keys gpus"):
         from_mapping({"cell": cell, "flavors": {"bad": {"vcpus": 1, "memory_mb": 1, "gpus": 1}}})
+
+
+def test_plaintext_must_be_asked_for() -> None:
+    cell = {"name": "z", "listen": "127.0.0.1:0"}
+    with pytest.raises(ConfigError, match="insecure = true"):
+        from_mapping({"cell": cell})
+    tls = {"ca_file": "ca.pem", "cert_file": "z.pem", "key_file": "z.key"}
+    with pytest.raises(ConfigError, match="contradicts"):
+        from_mapping({"cell": {**cell, "insecure": True}, "tls": tls})
+    cfg = from_mapping({"cell": cell, "tls": tls})
+    assert cfg.tls is not None and cfg.tls.cert_file == Path("z.pem")
+
+
+@pytest.mark.parametrize(("tls", "message"), [
+    ({"ca_file": "a"}, "missing: cert_file, key_file"),
+    ({"ca_file": "a", "cert_file": "b", "key_file": "c", "pin": "d"}, "unknown: pin"),
+    ("ca.pem", "must be a table"),
+], ids=["missing", "unknown", "not-a-table"])
+def test_a_bad_tls_table_says_what_is_wrong(tls: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        from_mapping({"cell": {"name": "z", "listen": "127.0.0.1:0"}, "tls": tls})
+
+
+def test_tokens_need_a_client_port() -> None:
+    cell = {"name": "top", "listen": "127.0.0.1:0", "insecure": True}
+    auth = {"tokens_file": "tokens.json"}
+    with pytest.raises(ConfigError, match="client_listen"):
+        from_mapping({"cell": cell, "auth": auth})
+    cfg = from_mapping({"cell": {**cell, "client_listen": "127.0.0.1:0"}, "auth": auth})
+    assert cfg.tokens_file == Path("tokens.json") and cfg.client_listen == "127.0.0.1:0"

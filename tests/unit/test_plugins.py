@@ -79,7 +79,7 @@ def test_bad_selection_config_is_a_clear_error(
 
 def test_selection_table_in_a_cell_config() -> None:
     config = from_mapping({
-        "cell": {"name": "top", "listen": "127.0.0.1:0"},
+        "cell": {"name": "top", "listen": "127.0.0.1:0", "insecure": True},
         "selection": {
             "selector": "filter_weigher",
             "filters": ["alive", "ram"],
@@ -115,4 +115,5 @@ def test_selection_table_in_a_cell_config() -> None:
 )
 def test_bad_selection_table(table: dict[str, object], words: str) -> None:
     with pytest.raises(ConfigError, match=words):
-        from_mapping({"cell": {"name": "top", "listen": "127.0.0.1:0"}, "selection": table})
+        from_mapping({"cell": {"name": "top", "listen": "127.0.0.1:0", "insecure": True},
+                      "selection": table})
