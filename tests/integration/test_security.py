@@ -131,7 +131,7 @@ def cells_stub(runner: TreeRunner, target: str, ca_dir: Path, name: str,
 def test_a_certificate_from_another_ca_is_refused(secure: TreeRunner, tmp_path: Path) -> None:
     certs.init_ca(tmp_path)
     certs.issue(tmp_path, "r1")  # even claiming a real cell's name
-    channel, cells, parent = cells_stub(secure, "top", tmp_path, "r1", "top")
+    channel, _, parent = cells_stub(secure, "top", tmp_path, "r1", "top")
     with channel:
         with pytest.raises(grpc.RpcError) as refused:
             parent.Register(pb.RegisterRequest(name="r1", address="127.0.0.1:1",
@@ -143,7 +143,7 @@ def test_a_certificate_from_another_ca_is_refused(secure: TreeRunner, tmp_path: 
 def test_a_cell_cannot_register_under_another_name(secure: TreeRunner) -> None:
     assert secure.certs is not None
     certs.issue(secure.certs, "rogue")  # a genuine certificate, for another cell
-    channel, cells, parent = cells_stub(secure, "top", secure.certs, "rogue", "top")
+    channel, _, parent = cells_stub(secure, "top", secure.certs, "rogue", "top")
     with channel:
         with pytest.raises(grpc.RpcError) as refused:
             parent.Register(pb.RegisterRequest(name="r1", address="127.0.0.1:1",
