@@ -71,7 +71,8 @@ class CellBackend(Protocol):
     def changes(self) -> ChangeLog: ...
 
     def leaves(self) -> tuple[LeafInfo, ...]:
-        """Every leaf cell in this subtree: its path, address and actions."""
+        """Every leaf cell in this subtree: its address and actions, and its
+        path relative to this cell ("" for a leaf itself)."""
         ...
 
     async def refresh(self) -> None:

@@ -321,7 +321,7 @@ class LeafCell:
         return self._changes
 
     def leaves(self) -> tuple[LeafInfo, ...]:
-        return (self._info(),)
+        return (replace(self._info(), path=""),)  # relative: this cell itself
 
     def _info(self) -> LeafInfo:
         caps = self._driver.capabilities

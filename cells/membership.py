@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -40,7 +40,8 @@ class Child:
     capacity: CellCapacity = field(default_factory=CellCapacity)
     last_seen: float = field(default_factory=time.monotonic)
     client: AsyncCellClient | None = None
-    leaves: dict[str, LeafInfo] = field(default_factory=dict)  # by leaf path, as reported
+    # Every leaf in its subtree, by path relative to it ("" for the child itself).
+    leaves: dict[str, LeafInfo] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -122,18 +123,24 @@ class Children:
         return child
 
     def leaf(self, path: str) -> LeafInfo | None:
-        """The leaf at `path`, if a child reported it (even a child that is
-        down now: the leaf below it may well be up)."""
+        """The leaf at full `path`, if a child reported it (even a child that
+        is down now: the leaf below it may well be up), named by that path."""
         for child in self._children.values():
-            if path in child.leaves:
-                return child.leaves[path]
+            if path == child.path or path.startswith(child.path + "!"):
+                found = child.leaves.get(path[len(child.path) + 1:])
+                return replace(found, path=path) if found is not None else None
         return None
 
     def leaves(self) -> tuple[LeafInfo, ...]:
-        """Every leaf below, as last reported. Those below a child that is down
-        stay: their actions have not changed, and they may be up themselves."""
+        """Every leaf below, by path relative to this cell, as last reported.
+        Those below a child that is down stay: their actions have not changed,
+        and they may be up themselves.
+
+        Paths travel relative so that no cell depends on a leaf knowing its
+        full path yet (it learns it only once every cell above has)."""
         return tuple(sorted(
-            (leaf for child in self._children.values() for leaf in child.leaves.values()),
+            (replace(leaf, path=f"{child.name}!{rel}" if rel else child.name)
+             for child in self._children.values() for rel, leaf in child.leaves.items()),
             key=lambda leaf: leaf.path,
         ))
 

@@ -76,7 +76,7 @@ class ChildReport:
     name: str
     capacity: CellCapacity
     changes: tuple[InstanceChange, ...] = ()
-    leaves: tuple[LeafInfo, ...] = ()  # every leaf below, with its address and actions
+    leaves: tuple[LeafInfo, ...] = ()  # every leaf below, by path relative to the child
 
 
 @dataclass(frozen=True, slots=True)
