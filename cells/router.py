@@ -448,8 +448,9 @@ class RouterCell:
         return CellCapacity.combine(c.capacity for c in self.children if self.children.is_up(c))
 
     def capabilities(self) -> tuple[str, ...]:
-        """Actions that every child subtree supports."""
-        sets = [set(c.capabilities) for c in self.children]
+        """Actions that every leaf below supports, as the reports last said
+        (a child's registration is too early: its own children come later)."""
+        sets = [set(leaf.actions) for leaf in self.children.leaves()]
         return tuple(sorted(set.intersection(*sets))) if sets else ()
 
     def leaves(self) -> tuple[LeafInfo, ...]:

@@ -100,6 +100,8 @@ def test_the_tree_shows_what_each_cell_can_do(mixed: TreeRunner) -> None:
         cells = {n.path: set(n.capabilities) for n in top.topology().walk()}
     assert "pause" in cells["top!r1!z1"]
     assert "pause" not in cells["top!r1!z2"] and "suspend" in cells["top!r1!z2"]
+    # A router can do what every leaf below it can: all but pause and unpause here.
+    assert cells["top"] == cells["top!r1"] == cells["top!r1!z1"] - {"pause", "unpause"}
     table = subprocess.run([sys.executable, "-m", "cells.cli", "tree", "--cell",
                             mixed.top_address], capture_output=True, text=True, timeout=60)
     assert "no pause,unpause" in table.stdout
