@@ -28,6 +28,12 @@
     [auth]                            # API tokens on client_listen (see cells.auth)
     tokens_file = "/etc/cellrouter/tokens.json"   # made by `cellrouter tokens issue`
 
+    [limits]                          # per client, where it calls (see cells.limits)
+    max_in_flight_per_client = 64
+    requests_per_second_per_client = 0   # 0: no rate limit
+    burst_per_client = 0                 # default: two seconds' worth
+    max_concurrent_rpcs = 2000           # the whole cell, per port
+
     [index]
     cache_size = 100000               # locations kept in memory
     cache_ttl = 300.0                 # seconds before a cached location is re-read
@@ -67,6 +73,7 @@ from typing import Any
 from bestmatch.pipeline import Sampling
 from bestmatch.plugins import SelectionConfig
 from cells.errors import ConfigError
+from cells.limits import Limits
 from cells.tls import TlsConfig
 from routing.errors import BadPath
 from routing.path import check_name
@@ -100,6 +107,7 @@ class CellConfig:
     parent_name: str = ""
     tls: TlsConfig | None = None
     tokens_file: Path | None = None
+    limits: Limits = field(default_factory=Limits)
     selector: str = "random"
     cache_size: int = 100_000
     cache_ttl: float = 300.0
@@ -152,7 +160,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         raise ConfigError(f"{source}: [index] must be a table")
     _no_unknown(index, _INDEX_KEYS, f"{source} [index]")
     unknown_tables = sorted(set(data) - {"cell", "leaf", "index", "selection", "flavors",
-                                         "tls", "auth"})
+                                         "tls", "auth", "limits"})
     if unknown_tables:
         raise ConfigError(f"{source}: unknown tables {', '.join(unknown_tables)}")
     listen = _address(_required(cell, "listen", str, source), source)
@@ -179,6 +187,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         parent_name=_optional(cell, "parent_name", str, "", source),
         tls=tls,
         tokens_file=tokens_file,
+        limits=_limits(data.get("limits", {}), source),
         selector=_optional(cell, "selector", str, "random", source),
         cache_size=_count(index, "cache_size", 100_000, source),
         cache_ttl=_positive(index, "cache_ttl", 300.0, source),
@@ -206,6 +215,26 @@ def _security(data: Mapping[str, Any], cell: Mapping[str, Any],
         raise ConfigError(f"{source}: [auth] must be a table")
     _no_unknown(auth, {"tokens_file"}, f"{source} [auth]")
     return tls, Path(_required(auth, "tokens_file", str, f"{source} [auth]"))
+
+
+def _limits(table: Any, source: str) -> Limits:
+    where = f"{source} [limits]"
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    _no_unknown(table, {"max_in_flight_per_client", "requests_per_second_per_client",
+                        "burst_per_client", "max_concurrent_rpcs"}, where)
+    rate = table.get("requests_per_second_per_client", 0)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0:
+        raise ConfigError(f"{where}: 'requests_per_second_per_client' must be a number >= 0")
+    burst = table.get("burst_per_client", 0)
+    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 0:
+        raise ConfigError(f"{where}: 'burst_per_client' must be a whole number >= 0")
+    return Limits(
+        max_in_flight_per_client=_count(table, "max_in_flight_per_client", 64, where),
+        requests_per_second_per_client=float(rate),
+        burst_per_client=burst,
+        max_concurrent_rpcs=_count(table, "max_concurrent_rpcs", 2000, where),
+    )
 
 
 def _flavors(table: Any, source: str) -> dict[str, Resources]:

@@ -31,6 +31,7 @@ from cells.call import Call
 from cells.config import CellConfig
 from cells.errors import ConfigError, NotFound
 from cells.leaf import HostPolicy, LeafCell
+from cells.limits import Limiter, Limits
 from cells.membership import Children
 from cells.model import InstancePage, ListQuery, Located, Placement
 from cells.router import RouterCell
@@ -69,11 +70,12 @@ class CellCalls(Protocol):
 
 class CellsServicer(pb_grpc.CellsServicer):
     def __init__(self, backend: CellCalls, identity: Identity, max_hops: int,
-                 gate: Gate = open_gate) -> None:
+                 gate: Gate = open_gate, limiter: Limiter | None = None) -> None:
         self._backend = backend
         self._identity = identity  # whose path error messages name
         self._max_hops = max_hops
         self._gate = gate
+        self._limiter = limiter or Limiter(Limits())
 
     async def _serve(
         self,
@@ -90,7 +92,10 @@ class CellsServicer(pb_grpc.CellsServicer):
                     f"request crossed {call.hops} cells, over the limit of {self._max_hops}:"
                     " is there a loop in the tree?"
                 )
-            return reply(await work(call))
+            if call.hops:  # from a cell above: limited where the client called
+                return reply(await work(call))
+            with self._limiter.admit(call.principal.token_id or _peer_host(context.peer())):
+                return reply(await work(call))
         except Exception as exc:
             code, message = to_status(exc, self._identity.path)
             if code is grpc.StatusCode.INTERNAL:
@@ -166,6 +171,11 @@ class CellsServicer(pb_grpc.CellsServicer):
         )
 
 
+def _peer_host(peer: str) -> str:
+    """"ipv4:127.0.0.1:5555" -> "ipv4:127.0.0.1": a client is its address, not its port."""
+    return peer.rpartition(":")[0] or peer
+
+
 class ParentServicer(pb_grpc.ParentServicer):
     """Children join and report here. Under mutual TLS a child may speak only
     for itself: its certificate must name the cell it registers or reports as."""
@@ -212,6 +222,7 @@ class CellServer:
         self.backend: CellBackend | None = None
         self.client_address = ""  # where clients call, when the cell has a client port
         self._servers: list[grpc.aio.Server] = []
+        self._limiter = Limiter(config.limits)  # shared by both ports: one budget per client
         self._uplink: Uplink | None = None
         self._uplink_task: asyncio.Task[None] | None = None
         self._index: LocationIndex | None = None
@@ -261,7 +272,8 @@ class CellServer:
 
     def _server_on(self, address: str, credentials: grpc.ServerCredentials | None,
                    role: str) -> tuple[grpc.aio.Server, int]:
-        server = grpc.aio.server(options=SERVER_OPTIONS)
+        server = grpc.aio.server(options=SERVER_OPTIONS,
+                                 maximum_concurrent_rpcs=self.config.limits.max_concurrent_rpcs)
         port = (server.add_secure_port(address, credentials) if credentials is not None
                 else server.add_insecure_port(address))
         if port == 0:
@@ -272,7 +284,7 @@ class CellServer:
 
     def _serve_cells(self, server: grpc.aio.Server, calls: CellCalls, gate: Gate) -> Any:
         """Cells, health and reflection on `server`; returns its health servicer."""
-        servicer = CellsServicer(calls, self.identity, self.config.max_hops, gate)
+        servicer = CellsServicer(calls, self.identity, self.config.max_hops, gate, self._limiter)
         pb_grpc.add_CellsServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
         health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

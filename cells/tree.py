@@ -160,6 +160,7 @@ def free_ports(host: str, count: int) -> list[int]:
 
 
 _SECURITY_KEYS = {"insecure", "client_listen", "parent_name"}
+_TABLES = {"selection", "limits"}  # a cell's tables that go into its config as they are
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,14 +193,15 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     # same name, as oVirt's `insecure`.)
     cell_keys = CELL_KEYS - _SECURITY_KEYS
     lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra.items() if k in cell_keys]
-    options = {k: v for k, v in cell.extra.items() if k not in cell_keys and k != "selection"}
+    options = {k: v for k, v in cell.extra.items()
+               if k not in cell_keys and k not in _TABLES}
     if not cell.driver:
         lines.append(f"selector = {_q(cell.selector)}")
         if options:
             raise ConfigError(f"cell {cell.name}: unknown keys {', '.join(sorted(options))}")
-    if "selection" in cell.extra:
-        lines += ["", "[selection]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra["selection"].items()]
+    for table in sorted(_TABLES & set(cell.extra)):
+        lines += ["", f"[{table}]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra[table].items()]
     if security.certs is not None:
         lines += ["", "[tls]", f"ca_file = {_q(str(security.certs / 'ca.pem'))}",
                   f"cert_file = {_q(str(security.certs / (cell.name + '.pem')))}",

@@ -1,0 +1,72 @@
+"""Tests for cells.limits: per-client in-flight and rate limits, on a fake clock."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from cells.errors import ResourceExhausted
+from cells.limits import Limiter, Limits
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_client_over_its_in_flight_limit_is_refused_and_others_are_not() -> None:
+    limiter = Limiter(Limits(max_in_flight_per_client=2))
+    with contextlib.ExitStack() as held:
+        held.enter_context(limiter.admit("a"))
+        held.enter_context(limiter.admit("a"))
+        with pytest.raises(ResourceExhausted, match="too many calls at once"), \
+                limiter.admit("a"):
+            pass
+        with limiter.admit("b"):  # another client has its own budget
+            pass
+    with limiter.admit("a"):  # slots come back when calls end
+        pass
+
+
+def test_a_refused_or_failed_call_gives_its_slot_back() -> None:
+    limiter = Limiter(Limits(max_in_flight_per_client=1))
+    with pytest.raises(ValueError), limiter.admit("a"):
+        raise ValueError("the call failed")
+    with limiter.admit("a"):
+        with pytest.raises(ResourceExhausted), limiter.admit("a"):
+            pass
+    with limiter.admit("a"):  # the refusal above held nothing
+        pass
+
+
+def test_the_rate_limit_allows_a_burst_then_the_rate() -> None:
+    clock = Clock()
+    limiter = Limiter(Limits(requests_per_second_per_client=2, burst_per_client=3), clock)
+    for _ in range(3):
+        with limiter.admit("a"):
+            pass
+    with pytest.raises(ResourceExhausted, match=r"rate limit of 2 calls/s; retry in 0\.50 s"), \
+            limiter.admit("a"):
+        pass
+    clock.now += 0.5  # one more token
+    with limiter.admit("a"):
+        pass
+    with pytest.raises(ResourceExhausted), limiter.admit("a"):
+        pass
+    clock.now += 100  # idle time refills only up to the burst
+    for _ in range(3):
+        with limiter.admit("a"):
+            pass
+    with pytest.raises(ResourceExhausted), limiter.admit("a"):
+        pass
+
+
+def test_without_a_rate_only_in_flight_counts() -> None:
+    limiter = Limiter(Limits(max_in_flight_per_client=1), Clock())
+    for _ in range(1000):
+        with limiter.admit("a"):
+            pass
