@@ -36,9 +36,8 @@ def test_a_refused_or_failed_call_gives_its_slot_back() -> None:
     limiter = Limiter(Limits(max_in_flight_per_client=1))
     with pytest.raises(ValueError), limiter.admit("a"):
         raise ValueError("the call failed")
-    with limiter.admit("a"):
-        with pytest.raises(ResourceExhausted), limiter.admit("a"):
-            pass
+    with limiter.admit("a"), pytest.raises(ResourceExhausted), limiter.admit("a"):
+        pass
     with limiter.admit("a"):  # the refusal above held nothing
         pass
 
