@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import signal
 import sys
@@ -25,6 +24,7 @@ from typing import Any
 
 from bestmatch.errors import PluginError
 from cells import config as cell_config
+from cells import logs
 from cells.cli_admin import add_parsers as add_admin_parsers
 from cells.client import CellClient, boot_spec
 from cells.errors import CellError, ConfigError
@@ -46,11 +46,7 @@ ACTIONS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(args.log_level, args.log_format)
     try:
         result: int = args.func(args)
         return result
@@ -71,6 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from cells.server import CellServer
 
     config = cell_config.load(Path(args.config))
+    logs.configure(args.log_level, args.log_format, config.name)
 
     async def run() -> None:
         server = CellServer(config)
@@ -314,6 +311,8 @@ def _pair(text: str) -> tuple[str, str]:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cellrouter", description=__doc__.split("\n")[0])
     p.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default)")
+    p.add_argument("--log-format", default="text", choices=["text", "json"],
+                   help="text (default), or one JSON object per line")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="run one cell")

@@ -16,6 +16,7 @@
     pause_as_suspend = false          # leaves that cannot pause (oVirt) suspend instead;
                                       # without it such a pause is FAILED_PRECONDITION
     client_listen = ""                # a second port, for clients (with [tls] or [auth])
+    metrics_listen = ""               # HOST:PORT for Prometheus' /metrics (off when empty)
     parent_name = ""                  # the parent's certificate must name it (with [tls])
     insecure = false                  # required when there is no [tls] table: plaintext,
                                       # no peer checks (development only)
@@ -104,6 +105,7 @@ class CellConfig:
     direct_to_leaf: bool = False
     pause_as_suspend: bool = False
     client_listen: str = ""
+    metrics_listen: str = ""
     parent_name: str = ""
     tls: TlsConfig | None = None
     tokens_file: Path | None = None
@@ -127,7 +129,7 @@ class CellConfig:
 CELL_KEYS = {
     "name", "listen", "advertise", "parent", "state_dir", "database_url", "report_interval",
     "down_after", "max_hops", "child_timeout", "selector", "list_timeout", "direct_to_leaf",
-    "pause_as_suspend", "client_listen", "parent_name", "insecure",
+    "pause_as_suspend", "client_listen", "parent_name", "insecure", "metrics_listen",
 }
 _INDEX_KEYS = {"cache_size", "cache_ttl"}
 _LEAF_KEYS = {"driver", "selector", "hosts"}
@@ -166,6 +168,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
     listen = _address(_required(cell, "listen", str, source), source)
     tls, tokens_file = _security(data, cell, source)
     client_listen = _optional(cell, "client_listen", str, "", source)
+    metrics = _optional(cell, "metrics_listen", str, "", source)
     if tokens_file is not None and not client_listen:
         raise ConfigError(f"{source}: [auth] needs client_listen, the port where clients"
                           " present their tokens (the cells' own port has none)")
@@ -185,6 +188,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         pause_as_suspend=_optional(cell, "pause_as_suspend", bool, False, source),
         client_listen=_address(client_listen, source) if client_listen else "",
         parent_name=_optional(cell, "parent_name", str, "", source),
+        metrics_listen=_address(metrics, source) if metrics else "",
         tls=tls,
         tokens_file=tokens_file,
         limits=_limits(data.get("limits", {}), source),

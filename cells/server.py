@@ -32,7 +32,9 @@ from cells.config import CellConfig
 from cells.errors import ConfigError, NotFound
 from cells.leaf import HostPolicy, LeafCell
 from cells.limits import Limiter, Limits
+from cells.logs import REQUEST_ID as LOG_REQUEST_ID
 from cells.membership import Children
+from cells.metrics import CellMetrics
 from cells.model import InstancePage, ListQuery, Located, Placement
 from cells.router import RouterCell
 from cells.scope import Gate, PeerGate, ScopedCells, TokenGate, open_gate
@@ -85,6 +87,7 @@ class CellsServicer(pb_grpc.CellsServicer):
     ) -> Any:
         metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
         call = Call.from_metadata(metadata, context.time_remaining())
+        LOG_REQUEST_ID.set(call.request_id)  # this call's task only
         try:
             call = replace(call, principal=self._gate(metadata, context.auth_context()))
             if call.hops >= self._max_hops:
@@ -223,6 +226,8 @@ class CellServer:
         self.client_address = ""  # where clients call, when the cell has a client port
         self._servers: list[grpc.aio.Server] = []
         self._limiter = Limiter(config.limits)  # shared by both ports: one budget per client
+        self._metrics: CellMetrics | None = None
+        self.metrics_address = ""
         self._uplink: Uplink | None = None
         self._uplink_task: asyncio.Task[None] | None = None
         self._index: LocationIndex | None = None
@@ -236,6 +241,8 @@ class CellServer:
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         self._index = LocationIndex.open(cfg.db_url, cfg.cache_size, cfg.cache_ttl)
+        if cfg.metrics_listen:
+            self._metrics = CellMetrics(self._index, lambda: self.backend)
         tls = self.identity.tls
         cells_port, port = self._server_on(
             cfg.listen, tls.cells_port() if tls else None, "cells")
@@ -265,6 +272,10 @@ class CellServer:
         (cfg.state_dir / "address").write_text(self.identity.address + "\n")
         if self.client_address:
             (cfg.state_dir / "client-address").write_text(self.client_address + "\n")
+        if self._metrics is not None:
+            port = self._metrics.serve(cfg.metrics_listen)
+            self.metrics_address = f"{cfg.metrics_listen.rpartition(':')[0]}:{port}"
+            (cfg.state_dir / "metrics-address").write_text(self.metrics_address + "\n")
         log.info("cell %s (%s) serving cells on %s%s%s", cfg.name, self.identity.kind.value,
                  self.identity.address, " (mutual TLS)" if tls else " (insecure: no TLS)",
                  f", clients on {self.client_address}" if self.client_address else "")
@@ -272,7 +283,8 @@ class CellServer:
 
     def _server_on(self, address: str, credentials: grpc.ServerCredentials | None,
                    role: str) -> tuple[grpc.aio.Server, int]:
-        server = grpc.aio.server(options=SERVER_OPTIONS,
+        interceptors = [self._metrics.interceptor()] if self._metrics else []
+        server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=interceptors,
                                  maximum_concurrent_rpcs=self.config.limits.max_concurrent_rpcs)
         port = (server.add_secure_port(address, credentials) if credentials is not None
                 else server.add_insecure_port(address))
@@ -331,6 +343,8 @@ class CellServer:
         if self._uplink is not None:
             await self._uplink.close()
         await asyncio.gather(*(server.stop(grace) for server in self._servers))
+        if self._metrics is not None:
+            self._metrics.close()
         if self.backend is not None:
             await self.backend.close()
         if self._index is not None:
