@@ -125,6 +125,28 @@ class LeafCell:
 
             driver.watch(announced)
 
+    # -------------------------------------------------------- recovery
+
+    async def recover(self) -> None:
+        """At start: settle the boots a crash cut short. A pending row whose
+        instance the hypervisor has is completed; one it does not have is
+        rolled back, so that a retry with the same request id builds it
+        (instead of waiting forever for a boot nobody is running)."""
+        for row in self._index.pending():
+            try:
+                instance = await self._run(self._driver.get, row.uuid)
+            except virt_errors.InstanceNotFound:
+                self._forget(row.uuid)
+                log.info("boot of %s (request %s) was cut short: rolled back", row.uuid,
+                         row.request_id)
+                continue
+            self._index.set_state(row.uuid, instance.state.value, self.identity.path,
+                                  instance.host)
+            self._ledger.place(row.uuid, instance.host, row.server_group)
+            self._note(instance)
+            log.info("boot of %s (request %s) was cut short after the build: completed",
+                     row.uuid, row.request_id)
+
     # ------------------------------------------------------------ boot
 
     async def boot(self, spec: BootSpec, call: Call) -> Instance:

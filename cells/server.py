@@ -249,6 +249,8 @@ class CellServer:
         host = cfg.listen.rpartition(":")[0]
         self.identity.address = cfg.advertise or f"{host}:{port}"
         self.backend = backend = self._build_backend(self._index)
+        if isinstance(backend, LeafCell):
+            await backend.recover()
         gate: Gate = PeerGate(self.identity.ancestors) if tls else open_gate
         health_servicers = [self._serve_cells(cells_port, backend, gate)]
         if isinstance(backend, RouterCell):

@@ -144,6 +144,12 @@ class LocationIndex:
             ).all()
         return [_from_row(r) for r in rows]
 
+    def pending(self) -> list[Location]:
+        """Rows of boots not known to have ended (one cut short by a crash, or in flight)."""
+        with self._begin() as conn:
+            rows = conn.execute(select(locations).where(locations.c.pending.is_(True))).all()
+        return [_from_row(r) for r in rows]
+
     def placements(self) -> list[tuple[str, str, str]]:
         """(uuid, host, server group) of every row (a leaf's view of its hosts)."""
         with self._begin() as conn:
