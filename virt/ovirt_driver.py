@@ -13,9 +13,21 @@ What differs from libvirt, and how it is handled:
   the driver polls until the VM reaches the state the action leads to.
 
 Each VM made by cellrouter carries a JSON description with its cellrouter
-uuid, request id and name; the engine's own VM id is looked up from it. Every
-call sends a Correlation-Id (the request id of the cellrouter call it serves,
-else the boot's request id or the instance uuid) so that an oVirt
+uuid, request id and name; the engine's own VM id is looked up from it. VMs
+made outside cellrouter are adopted when their name starts with adopt_prefix
+or they carry the tag adopt_tag (either is enough): they are listed and acted
+on like the others, their engine id as their uuid.
+
+Each port of a boot becomes a vNIC of the new VM before it starts: the first
+vNIC profile of the oVirt network named by the port, with the port's MAC (or
+one from the engine's pool when it has none). A port naming no network of the
+engine refuses the boot (InvalidSpec), and a boot refused while its NICs are
+plugged (a MAC in use, say) removes the VM it added, so that a refused boot
+leaves the engine as it was. oVirt's NIC holds no IP (the guest agent reports
+it): the ports, IPs included, stay in the description.
+
+Every call sends a Correlation-Id (the request id of the cellrouter call it
+serves, else the boot's request id or the instance uuid) so that an oVirt
 administrator can trace what cellrouter did.
 SDK errors are translated into the virt error tree in one place.
 """
@@ -23,6 +35,7 @@ SDK errors are translated into the virt error tree in one place.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -88,7 +101,8 @@ _CAPABILITIES = Capabilities(frozenset(Action) - {Action.PAUSE, Action.UNPAUSE},
 class OvirtDriver:
     def __init__(self, connection: Any, cluster: str = "Default", template: str = "Blank",
                  graceful_stop: bool = False, disk_gb: int = 0,
-                 settle_timeout: float = 120.0, adopt_prefix: str | None = None) -> None:
+                 settle_timeout: float = 120.0, adopt_prefix: str | None = None,
+                 adopt_tag: str | None = None) -> None:
         self._connection = connection
         self._cluster = cluster
         self._template = template
@@ -96,6 +110,7 @@ class OvirtDriver:
         self._disk_gb = disk_gb
         self._settle_timeout = settle_timeout
         self._adopt_prefix = adopt_prefix
+        self._adopt_tag = adopt_tag
         self._claim = threading.Lock()
         self._vm_ids: dict[str, str] = {}  # cellrouter uuid -> engine VM id
         self._tombstones = Tombstones()
@@ -132,26 +147,34 @@ class OvirtDriver:
     def spawn(self, spec: BootSpec, host: str) -> Instance:
         if host != self._cluster:
             raise InvalidSpec(f"no host named {host!r} (this leaf has cluster {self._cluster})")
+        headers = _correlation(spec.request_id or spec.uuid)
+        profiles: dict[str, str] | None = None  # set when this call adds the VM
         with self._claim:
             existing = self._find(spec.uuid)
             if existing is None:
+                profiles = self._profiles(spec.ports, headers)  # a bad port: nothing made
                 room = self.hosts()[0]
                 if not (room.largest_free or room.free).covers(spec.flavor):
                     raise NoCapacity(f"cluster {self._cluster} cannot hold {spec.flavor}")
-                existing = self._add(spec)
+                existing = self._add(spec, headers)
         service = self._vms().vm_service(existing.id)
-        headers = _correlation(spec.request_id or spec.uuid)
+        if profiles is not None:
+            # Only the call that added the VM plugs its NICs, so a retried boot (which
+            # finds the VM) never plugs them twice. Outside the claim: the VM holds its
+            # room once added, and the leaf keeps one boot per request id in flight.
+            self._plug(service, spec, profiles, headers)
         self._settle(service, headers)
         with _translated():
             if str(service.get(headers=headers).status) == "down":
                 service.start(headers=headers)
         return self._instance(self._settle(service, headers))
 
-    def _add(self, spec: BootSpec) -> Any:
+    def _add(self, spec: BootSpec, headers: dict[str, str]) -> Any:
         description = TAG + json.dumps({
             "uuid": spec.uuid, "request_id": spec.request_id, "name": spec.name,
             "project": spec.project, "image": spec.image, "disk_gb": spec.flavor.disk_gb,
-            # Recorded, not plugged: attaching vNIC profiles is not done yet.
+            # oVirt's NIC has no IP (the guest agent reports it once the guest runs):
+            # the ports, IPs included, are kept here as asked.
             "ports": [[p.network, p.mac, p.ip] for p in spec.ports],
             "created_at": datetime.now(UTC).isoformat(),
         }, separators=(",", ":"))
@@ -165,9 +188,71 @@ class OvirtDriver:
                                                        threads=1)),
         )
         with _translated():
-            added = self._vms().add(vm, headers=_correlation(spec.request_id or spec.uuid))
+            added = self._vms().add(vm, headers=headers)
         self._vm_ids[spec.uuid] = added.id
         return added
+
+    def _profiles(self, ports: Sequence[Port], headers: dict[str, str]) -> dict[str, str]:
+        """The vNIC profile id for each network the ports name: the first profile on
+        the engine's network of that name. InvalidSpec naming a network it lacks."""
+        names = list(dict.fromkeys(p.network for p in ports))
+        if not names:
+            return {}
+        system = self._connection.system_service()
+        with _translated():
+            networks = {name: self._network_id(system, name, headers) for name in names}
+            profiles = system.vnic_profiles_service().list(headers=headers)
+        found = {}
+        for name, network_id in networks.items():
+            profile = next((p for p in profiles
+                            if p.network is not None and p.network.id == network_id), None)
+            if profile is None:
+                raise InvalidSpec(f"oVirt network {name!r} has no vNIC profile to plug into")
+            found[name] = str(profile.id)
+        return found
+
+    @staticmethod
+    def _network_id(system: Any, name: str, headers: dict[str, str]) -> str:
+        found = system.networks_service().list(search=f"name={name}",
+                                               headers=headers) if name else []
+        # The search matches case-insensitively and with wildcards: keep the exact name.
+        for network in found:
+            if network.name == name:
+                return str(network.id)
+        raise InvalidSpec(f"the oVirt engine has no network named {name!r}")
+
+    def _plug(self, service: Any, spec: BootSpec, profiles: Mapping[str, str],
+              headers: dict[str, str]) -> None:
+        """A NIC per port on a VM just added; when one is refused the VM is removed,
+        so a refused boot leaves nothing behind."""
+        if not spec.ports:
+            return
+        try:
+            self._settle(service, headers)  # a template's disks are copied first
+            with _translated():
+                nics = service.nics_service()
+                # A template's own NICs keep their names; the ports take the next free ones.
+                taken = {nic.name for nic in nics.list(headers=headers)}
+                names = (n for n in (f"nic{i}" for i in itertools.count(1)) if n not in taken)
+                for port in spec.ports:
+                    nics.add(otypes.Nic(
+                        name=next(names), interface=otypes.NicInterface.VIRTIO,
+                        vnic_profile=otypes.VnicProfile(id=profiles[port.network]),
+                        mac=otypes.Mac(address=port.mac) if port.mac else None,
+                    ), headers=headers)
+        except VirtError as exc:
+            self._discard(service, spec.uuid, headers, exc)
+            raise
+
+    def _discard(self, service: Any, uuid: str, headers: dict[str, str],
+                 cause: VirtError) -> None:
+        """Remove a VM whose build failed (it is still down); the build's error is the
+        one raised, so a failure to remove is only noted on it."""
+        self._vm_ids.pop(uuid, None)
+        try:
+            service.remove(headers=headers)
+        except sdk.Error as exc:
+            cause.add_note(f"the half-built oVirt VM could not be removed: {_detail(exc)}")
 
     # ---------------------------------------------------------- actions
 
@@ -223,15 +308,16 @@ class OvirtDriver:
         return self._instance(vm)
 
     def instances(self) -> list[Instance]:
-        with _translated():
-            vms = self._vms().list(search=f"cluster={self._cluster}")
+        # Two engine calls whatever the number of VMs: the cluster's, and the tagged ones.
+        vms = self._cluster_vms()
+        tagged = self._tagged_ids()
         found = []
         for vm in vms:
-            meta = _meta(vm)
-            if meta.get("uuid"):
-                self._vm_ids[meta["uuid"]] = vm.id
-                found.append(self._instance(vm))
-            elif self._adopts(vm):
+            uuid = _meta(vm).get("uuid")
+            if not uuid and (self._prefixed(vm) or vm.id in tagged):
+                uuid = vm.id
+            if uuid:
+                self._vm_ids[uuid] = vm.id
                 found.append(self._instance(vm))
         return found
 
@@ -244,9 +330,19 @@ class OvirtDriver:
     def _vms(self) -> Any:
         return self._connection.system_service().vms_service()
 
-    def _adopts(self, vm: Any) -> bool:
-        """Whether a VM made outside cellrouter is taken in (its engine id is its uuid)."""
+    def _prefixed(self, vm: Any) -> bool:
+        """Whether a VM's name makes it adopted (made outside cellrouter, its engine id
+        is its uuid)."""
         return self._adopt_prefix is not None and (vm.name or "").startswith(self._adopt_prefix)
+
+    def _tagged_ids(self) -> frozenset[str]:
+        """The engine ids of the cluster's VMs carrying the adoption tag, found by the
+        engine's search (one call) rather than by reading each VM's tags."""
+        if self._adopt_tag is None:
+            return frozenset()
+        with _translated():
+            vms = self._vms().list(search=f"tag={self._adopt_tag} and cluster={self._cluster}")
+        return frozenset(vm.id for vm in vms)
 
     def _find(self, uuid: str) -> Any:
         """The engine's VM for a cellrouter uuid, or None."""
@@ -258,12 +354,16 @@ class OvirtDriver:
                 except sdk.NotFoundError:
                     self._vm_ids.pop(uuid, None)
                     return None
-        for instance_vm in self._cluster_vms():
-            meta = _meta(instance_vm)
-            if meta.get("uuid") == uuid or (instance_vm.id == uuid and self._adopts(instance_vm)):
-                self._vm_ids[uuid] = instance_vm.id
-                return instance_vm
-        return None
+        vms = self._cluster_vms()
+        found = next((vm for vm in vms if _meta(vm).get("uuid") == uuid), None)
+        if found is None:
+            found = next((vm for vm in vms if vm.id == uuid and not _meta(vm).get("uuid")), None)
+            # An engine id is the uuid only of an adopted VM; the tag search runs only
+            # when the name does not already make it one.
+            if found is None or not (self._prefixed(found) or found.id in self._tagged_ids()):
+                return None
+        self._vm_ids[uuid] = found.id
+        return found
 
     def _cluster_vms(self) -> list[Any]:
         with _translated():
@@ -373,12 +473,14 @@ def from_config(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]],
     itself, and never logged); ca_file, or insecure = true; cluster
     ("Default"); template ("Blank"); graceful_stop (shutdown instead of a hard
     stop); disk_gb (what the cluster's storage offers); adopt_prefix (take in
-    VMs made outside cellrouter whose names start with it); settle_timeout.
+    VMs made outside cellrouter whose names start with it); adopt_tag (take in
+    VMs made outside cellrouter that carry the oVirt tag of that name; with
+    adopt_prefix too, a VM matching either is taken in); settle_timeout.
     The engine reports its own hosts: the leaf lists none.
     """
     known = {"url", "username", "password_file", "password_env", "ca_file", "insecure",
              "cluster", "template", "graceful_stop", "disk_gb", "adopt_prefix",
-             "settle_timeout"}
+             "adopt_tag", "settle_timeout"}
     if "password" in options:
         raise InvalidSpec("the oVirt password is never read from the config:"
                           " give password_file or password_env")
@@ -404,6 +506,7 @@ def from_config(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]],
         disk_gb=int(options.get("disk_gb", 0)),
         settle_timeout=float(options.get("settle_timeout", 120.0)),
         adopt_prefix=options.get("adopt_prefix"),
+        adopt_tag=options.get("adopt_tag"),
     )
 
 

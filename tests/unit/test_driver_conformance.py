@@ -64,9 +64,10 @@ def _ovirt(state_dir: Path) -> Subject:
     from virt.fake_ovirt import FakeEngine
     from virt.ovirt_driver import OvirtDriver
 
-    # One engine host of 4 vCPUs and 4096 MB: the cluster the leaf sees.
-    engine = FakeEngine(hosts=1, host_cpus=4, host_memory_mb=4096,
-                        transition_delay=0.005).start()
+    # One engine host of 4 vCPUs and 4096 MB: the cluster the leaf sees. Ports are
+    # plugged into the engine's networks, so it has the one the tests' ports name.
+    engine = FakeEngine(hosts=1, host_cpus=4, host_memory_mb=4096, transition_delay=0.005,
+                        networks=("ovirtmgmt", "br0")).start()
     connection = sdk.Connection(url=engine.url, username="admin@internal",
                                 password="secret", insecure=True)
     made = OvirtDriver(connection, disk_gb=40, settle_timeout=10)

@@ -127,6 +127,70 @@ def test_a_vm_made_on_the_engine_is_adopted_by_prefix(
     assert driver.act(uuid, Action.START).state is InstanceState.ACTIVE
 
 
+def add_vm(engine: FakeEngine, name: str, tags: tuple[str, ...] = ()) -> str:
+    """Make a VM on the engine as its administrator would, tagged with `tags`; its id."""
+    import ovirtsdk4.types as otypes
+
+    system = connect(engine).system_service()  # type: ignore[attr-defined]
+    known = {t.name for t in system.tags_service().list()}
+    for tag in set(tags) - known:
+        system.tags_service().add(otypes.Tag(name=tag))
+    vms = system.vms_service()
+    vm = vms.add(otypes.Vm(name=name, cluster=otypes.Cluster(name="Default"),
+                           template=otypes.Template(name="Blank"), memory=512 * 1024 * 1024))
+    for tag in tags:
+        vms.vm_service(vm.id).tags_service().add(otypes.Tag(name=tag))
+    return str(vm.id)
+
+
+@pytest.mark.parametrize(("prefix", "tag", "expected"), [
+    ("legacy-", None, {"legacy-db"}),
+    (None, "adopt", {"tagged-app"}),
+    ("legacy-", "adopt", {"legacy-db", "tagged-app"}),
+    (None, None, set()),
+], ids=["prefix", "tag", "either", "neither"])
+def test_adoption_by_prefix_and_by_tag(engine: FakeEngine, prefix: str | None,
+                                       tag: str | None, expected: set[str]) -> None:
+    add_vm(engine, "legacy-db")
+    add_vm(engine, "tagged-app", tags=("adopt",))
+    add_vm(engine, "other-app", tags=("unrelated",))
+    driver = OvirtDriver(connect(engine), adopt_prefix=prefix, adopt_tag=tag)
+    assert {i.name for i in driver.instances()} == expected
+    driver.close()
+
+
+def test_a_vm_tagged_on_the_engine_is_found_and_acted_on(engine: FakeEngine) -> None:
+    tagged, plain = add_vm(engine, "tagged-app", tags=("adopt",)), add_vm(engine, "plain-app")
+    # A driver that has listed nothing yet: the VM is found by its tag alone.
+    driver = OvirtDriver(connect(engine), settle_timeout=10, adopt_tag="adopt")
+    assert driver.get(tagged).name == "tagged-app"
+    with pytest.raises(InstanceNotFound):
+        driver.get(plain)
+    assert driver.act(tagged, Action.START).state is InstanceState.ACTIVE
+    assert engine.vm_status(tagged) == "up"
+    assert driver.act(tagged, Action.DELETE).state is InstanceState.DELETED
+    assert driver.instances() == []
+    driver.close()
+
+
+def test_listing_costs_two_engine_calls_however_many_vms(engine: FakeEngine) -> None:
+    driver = OvirtDriver(connect(engine), adopt_tag="adopt")
+
+    def calls_to_list(count: int) -> int:
+        before = len(engine.requests)
+        assert len(driver.instances()) == count
+        seen = [r for r in engine.requests[before:] if "/sso/" not in r.path]  # not logins
+        assert not [r for r in seen if "/tags" in r.path]  # no VM's own tags are read
+        return len(seen)
+
+    add_vm(engine, "tagged-0", tags=("adopt",))
+    one = calls_to_list(1)
+    for n in range(1, 6):
+        add_vm(engine, f"tagged-{n}", tags=("adopt",))
+    assert (one, calls_to_list(6)) == (2, 2)
+    driver.close()
+
+
 @pytest.mark.parametrize(
     ("code", "error"),
     [(409, IllegalTransition), (400, InvalidSpec), (403, DriverMisconfigured),
@@ -147,6 +211,10 @@ def test_config_reads_the_password_from_a_file_never_the_config(
     made = from_config({"url": engine.url, "username": "admin@internal",
                         "password_file": str(secret), "insecure": True}, [], tmp_path)
     assert made.hosts()[0].name == "Default"
+    add_vm(engine, "tagged-app", tags=("adopt",))
+    tagged = from_config({"url": engine.url, "username": "admin@internal",
+                          "password_file": str(secret), "adopt_tag": "adopt"}, [], tmp_path)
+    assert [i.name for i in tagged.instances()] == ["tagged-app"]
     with pytest.raises(InvalidSpec, match="password_file or password_env"):
         from_config({"url": engine.url, "username": "u", "password": "x"}, [], tmp_path)
     with pytest.raises(InvalidSpec, match="lists no hosts"):
