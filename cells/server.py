@@ -240,6 +240,9 @@ class CellServer:
         """Open the database, start serving, join the parent. Returns the address."""
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        known = cfg.state_dir / "path"
+        if cfg.parent and known.exists():
+            self.identity.path = known.read_text().strip() or cfg.name
         self._index = LocationIndex.open(cfg.db_url, cfg.cache_size, cfg.cache_ttl)
         if cfg.metrics_listen:
             self._metrics = CellMetrics(self._index, lambda: self.backend)
@@ -269,7 +272,8 @@ class CellServer:
         for health_servicer in health_servicers:
             await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
         if cfg.parent:
-            self._uplink = Uplink(backend, cfg.parent, cfg.report_interval, cfg.parent_name)
+            self._uplink = Uplink(backend, cfg.parent, cfg.report_interval, cfg.parent_name,
+                                  remember=self._remember_path)
             self._uplink_task = asyncio.create_task(self._uplink.run())
         (cfg.state_dir / "address").write_text(self.identity.address + "\n")
         if self.client_address:
@@ -282,6 +286,11 @@ class CellServer:
                  self.identity.address, " (mutual TLS)" if tls else " (insecure: no TLS)",
                  f", clients on {self.client_address}" if self.client_address else "")
         return self.identity.address
+
+    def _remember_path(self, path: str) -> None:
+        """Kept across restarts: a restarted cell answers with its full path at
+        once, before its parent has heard from it again."""
+        (self.config.state_dir / "path").write_text(path + "\n")
 
     def _server_on(self, address: str, credentials: grpc.ServerCredentials | None,
                    role: str) -> tuple[grpc.aio.Server, int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from cells.backend import CellBackend
 from cells.client import AsyncCellClient
@@ -25,8 +26,10 @@ GATHER = 0.05  # seconds to collect more changes once one has come
 
 class Uplink:
     def __init__(self, backend: CellBackend, parent: str, interval: float,
-                 parent_name: str = "") -> None:
+                 parent_name: str = "", remember: Callable[[str], None] | None = None) -> None:
+        """`remember(path)` is called whenever the parent tells this cell its path."""
         self._backend = backend
+        self._remember = remember or (lambda _path: None)
         self._parent = AsyncCellClient(parent, max_reconnect_backoff=interval,
                                        tls=backend.identity.tls, peer_name=parent_name)
         self._interval = interval
@@ -68,7 +71,7 @@ class Uplink:
         reg = Registration(me.name, me.address, me.kind, self._backend.capabilities())
         path, _interval = await self._parent.register(reg, timeout=self._interval * 2)
         log.info("registered with %s as %s", self._parent.address, path)
-        me.path = path
+        self._learn(path)
         self.registered.set()
 
     async def _report(self) -> None:
@@ -86,7 +89,12 @@ class Uplink:
             self.registered.clear()
         elif path and path != self._backend.identity.path:
             log.info("now known as %s", path)
+            self._learn(path)
+
+    def _learn(self, path: str) -> None:
+        if path != self._backend.identity.path:
             self._backend.identity.path = path
+            self._remember(path)
 
     async def close(self) -> None:
         if self._refreshing is not None and not self._refreshing.done():
