@@ -137,20 +137,23 @@ def run_tree(threads: int, seconds: float, per_thread: int) -> Result:
         try:
             top = runner.start()
             uuids = boot_all(top, threads, per_thread)
-
-            def connect() -> tuple[Call, Callable[[], None]]:
-                client = CellClient(top, timeout=CALL_TIMEOUT)
-
-                def call(uuid: str, pause: bool) -> object:
-                    if pause:
-                        return client.pause(uuid, wait=True)
-                    return client.unpause(uuid, wait=True)
-
-                return call, client.close
-
-            return drive(f"cell tree, 3 levels, {threads} threads", connect, uuids, seconds)
+            return drive(f"cell tree, 3 levels, {threads} threads", connect_to(top), uuids,
+                         seconds)
         finally:
             runner.stop()
+
+
+def connect_to(top: str) -> Connect:
+    """Each thread's own CellClient of the top, pausing or unpausing."""
+    def connect() -> tuple[Call, Callable[[], None]]:
+        client = CellClient(top, timeout=CALL_TIMEOUT)
+
+        def call(uuid: str, pause: bool) -> object:
+            return (client.pause if pause else client.unpause)(uuid, wait=True)
+
+        return call, client.close
+
+    return connect
 
 
 def boot_all(top: str, threads: int, per_thread: int) -> list[list[str]]:

@@ -17,13 +17,11 @@ import argparse
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from cells.client import CellClient
 from cells.tree import TreeRunner
-from tests.bench.bench_load import Call, boot_all, drive
-from tests.bench.harness import CALL_TIMEOUT, error_lines, header
+from tests.bench.bench_load import boot_all, connect_to, drive
+from tests.bench.harness import error_lines, header
 from tests.bench.trees import demo_text, write_tree
 
 SAMPLE_EVERY = 5.0
@@ -48,30 +46,21 @@ def run(seconds: float, threads: int, per_thread: int = 4) -> str:
         try:
             top = runner.start()
             uuids = boot_all(top, threads, per_thread)
-
-            def connect() -> tuple[Call, Callable[[], None]]:
-                client = CellClient(top, timeout=CALL_TIMEOUT)
-
-                def call(uuid: str, pause: bool) -> object:
-                    return (client.pause if pause else client.unpause)(uuid, wait=True)
-
-                return call, client.close
-
             pid = runner.procs["top"].pid
             samples: list[tuple[float, int]] = [(0.0, rss_kb(pid))]
             stop = threading.Event()
             sampler = threading.Thread(target=sample, args=(pid, stop, samples), daemon=True)
             sampler.start()
             try:
-                result = drive(f"cell tree, 3 levels, {threads} threads", connect, uuids,
-                               seconds)
+                result = drive(f"cell tree, 3 levels, {threads} threads", connect_to(top),
+                               uuids, seconds)
             finally:
                 stop.set()
                 sampler.join()
             samples.append((seconds, rss_kb(pid)))
         finally:
             runner.stop()
-    warm = next((kb for t, kb in samples if t >= seconds / 5), samples[-1][1])
+    warm_at, warm = next(((t, kb) for t, kb in samples if t >= seconds / 5), samples[-1])
     end, peak = samples[-1][1], max(kb for _, kb in samples)
     lines = [
         header(f"Soak: {threads} client threads, pause/unpause (wait=True) at the top for"
@@ -80,7 +69,7 @@ def run(seconds: float, threads: int, per_thread: int = 4) -> str:
         f" {result.wall:.1f} s)  p50 {result.p50:.2f} ms  p99 {result.p99:.2f} ms"
         f"  errors {len(result.errors)}",
         f"top cell memory (RSS): {samples[0][1] / 1024:.1f} MB at start,"
-        f" {warm / 1024:.1f} MB after {seconds / 5:g} s, {end / 1024:.1f} MB at the end"
+        f" {warm / 1024:.1f} MB after {warm_at:.0f} s, {end / 1024:.1f} MB at the end"
         f" (peak {peak / 1024:.1f} MB); end / warm = {end / warm:.3f}",
     ]
     return "\n".join(lines + error_lines(result))
