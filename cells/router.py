@@ -429,6 +429,45 @@ class RouterCell:
         answers = await asyncio.gather(*(ask(c) for c in children), return_exceptions=True)
         return list(zip(children, answers, strict=True))
 
+    # -------------------------------------------------- reconciliation
+
+    async def reconcile(self, child: Child) -> int:
+        """Bring the index's rows for `child` in line with what the child holds
+        (after it registered: it may have restarted, or this cell lost rows).
+
+        Rows the child has are recorded or corrected; finished rows it does not
+        have are dropped. A pending row is left to its boot; when part of the
+        subtree does not answer, nothing is dropped (it may be there). Returns
+        how many rows changed.
+        """
+        held: dict[str, Instance] = {}
+        token, partial = "", False
+        while True:
+            page = await child.link().list(ListQuery(limit=1000, page_token=token),
+                                           timeout=self._child_timeout)
+            partial = partial or bool(page.unreachable_cells)
+            held.update((i.uuid, i) for i in page.instances
+                        if i.state is not InstanceState.UNKNOWN)
+            if not page.next_page_token:
+                break
+            token = page.next_page_token
+        changed = 0
+        known = {loc.uuid: loc for loc in self._index.in_child(child.name, limit=1_000_000)}
+        for uuid, instance in held.items():
+            loc = known.get(uuid)
+            if loc is None or loc.pending or (loc.cell_path, loc.host) != (
+                    instance.cell_path, instance.host):
+                self._index.record(_location_of(instance, child.name))
+                changed += 1
+        if not partial:
+            for uuid, loc in known.items():
+                if uuid not in held and not loc.pending:
+                    self._index.forget(uuid)
+                    changed += 1
+        if changed:
+            log.info("reconciled %d index rows with %s", changed, child.path)
+        return changed
+
     # ------------------------------------------------- parent service
 
     def on_report(self, report: ChildReport) -> Child:
