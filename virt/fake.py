@@ -113,9 +113,11 @@ class FakeDriver:
 
     def act(self, uuid: str, action: Action) -> Instance:
         with self._lock:
-            gone = self._tombstones.get(uuid) if action is Action.DELETE else None
-            if gone is not None:
-                return gone  # deleted already: not an error
+            # A uuid booted again after its delete is a live instance, not the tombstone.
+            if action is Action.DELETE and uuid not in self._instances:
+                gone = self._tombstones.get(uuid)
+                if gone is not None:
+                    return gone  # deleted already: not an error
             current = self._find(uuid)
             target = next_state(current.state, action)
             if target is None:

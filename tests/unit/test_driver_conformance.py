@@ -171,6 +171,15 @@ class TestDriverConformance:
         with pytest.raises(InstanceNotFound):
             driver.get(s.uuid)
 
+    def test_a_uuid_booted_again_after_its_delete_is_deleted(self, subject: Subject) -> None:
+        driver = subject.driver
+        s = spec()
+        driver.spawn(s, subject.tight)
+        driver.act(s.uuid, Action.DELETE)
+        driver.spawn(s, subject.tight)  # a client chose the same uuid again
+        assert driver.act(s.uuid, Action.DELETE).state is InstanceState.DELETED
+        assert driver.instances() == []
+
     def test_capacity_after_boots(self, subject: Subject) -> None:
         driver = subject.driver
         for _ in range(3):
