@@ -20,13 +20,12 @@ from sqlalchemy import Engine, select
 
 from cells.backend import Identity
 from cells.client import AsyncCellClient
-from cells.errors import InvalidArgument, NotFound, Unavailable
+from cells.errors import NotFound, Unavailable
 from cells.model import ChildReport, LeafInfo, Registration
 from cells.topology import CellCapacity, CellKind
+from cells.validate import check_registration, check_report
 from routing.db import children as children_table
 from routing.db import upsert
-from routing.errors import BadPath
-from routing.path import check_name
 from virt.model import Resources
 
 
@@ -86,12 +85,7 @@ class Children:
         return child
 
     async def register(self, reg: Registration) -> Child:
-        try:
-            check_name(reg.name)
-        except BadPath as exc:
-            raise InvalidArgument(str(exc)) from None
-        if not reg.address:
-            raise InvalidArgument(f"child {reg.name} registered without an address")
+        check_registration(reg)
         old = self._children.get(reg.name)
         child = Child(
             name=reg.name,
@@ -115,6 +109,7 @@ class Children:
         child = self._children.get(report.name)
         if child is None:
             raise NotFound(f"cell {report.name} is not registered with {self._identity.path}")
+        check_report(report)
         child.last_seen = time.monotonic()
         child.leaves = {leaf.path: leaf for leaf in report.leaves}
         if report.capacity != child.capacity:

@@ -36,7 +36,7 @@ def sort_key(sort: str) -> Callable[[Instance], Key]:
         return lambda i: (i.name, i.uuid)
     if sort == "created_at":
         return lambda i: (_stamp(i.created_at), i.uuid)
-    raise InvalidArgument(f"cannot sort by {sort!r}: use one of {', '.join(SORTS)}")
+    raise InvalidArgument(f"cannot sort by {sort[:40]!r}: use one of {', '.join(SORTS)}")
 
 
 def _stamp(when: datetime | None) -> float:
@@ -67,7 +67,7 @@ def decode_token(token: str, sort: str) -> Key | None:
     try:
         padded = token + "=" * (-len(token) % 4)
         decoded = json.loads(base64.urlsafe_b64decode(padded))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # deep nesting: "[[[[..."
         raise InvalidArgument("malformed page token") from None
     if not (isinstance(decoded, list) and len(decoded) == 2 and isinstance(decoded[1], list)
             and len(decoded[1]) == 2):

@@ -29,6 +29,7 @@ from cells.auth import TokenStore
 from cells.backend import CellBackend, Identity
 from cells.call import Call
 from cells.config import CellConfig
+from cells.decoding import DecodeGuard
 from cells.errors import ConfigError, NotFound
 from cells.leaf import HostPolicy, LeafCell
 from cells.limits import Limiter, Limits
@@ -294,7 +295,8 @@ class CellServer:
 
     def _server_on(self, address: str, credentials: grpc.ServerCredentials | None,
                    role: str) -> tuple[grpc.aio.Server, int]:
-        interceptors = [self._metrics.interceptor()] if self._metrics else []
+        interceptors: list[Any] = [self._metrics.interceptor()] if self._metrics else []
+        interceptors.append(DecodeGuard())  # undecodable bytes: INVALID_ARGUMENT, not UNKNOWN
         server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=interceptors,
                                  maximum_concurrent_rpcs=self.config.limits.max_concurrent_rpcs)
         port = (server.add_secure_port(address, credentials) if credentials is not None

@@ -294,10 +294,14 @@ def registration_to_pb(r: Registration) -> pb.RegisterRequest:
 
 
 def registration_from_pb(m: pb.RegisterRequest) -> Registration:
+    """InvalidArgument for a kind number no kind has (UNSPECIFIED is a router)."""
+    kind = kind_from_pb(m.kind)
+    if kind is None and m.kind != pb.CELL_KIND_UNSPECIFIED:
+        raise InvalidArgument(f"unknown cell kind number {m.kind}")
     return Registration(
         name=m.name,
         address=m.address,
-        kind=kind_from_pb(m.kind) or CellKind.ROUTER,
+        kind=kind or CellKind.ROUTER,
         capabilities=tuple(m.capabilities),
     )
 

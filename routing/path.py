@@ -23,7 +23,7 @@ def check_name(name: str) -> str:
     """Return `name` if it is a valid cell name, else raise BadPath."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise BadPath(
-            f"bad cell name {name!r}: use 1-63 lowercase letters, digits, '-' or '_',"
+            f"bad cell name {name[:80]!r}: use 1-63 lowercase letters, digits, '-' or '_',"
             " starting and ending with a letter or digit"
         )
     return name
