@@ -34,7 +34,7 @@ from cells.errors import ConfigError, NotFound
 from cells.leaf import HostPolicy, LeafCell
 from cells.limits import Limiter, Limits
 from cells.logs import REQUEST_ID as LOG_REQUEST_ID
-from cells.membership import Children
+from cells.membership import Child, Children
 from cells.metrics import CellMetrics
 from cells.model import InstancePage, ListQuery, Located, Placement
 from cells.router import RouterCell
@@ -188,6 +188,13 @@ class ParentServicer(pb_grpc.ParentServicer):
         self._router = router
         self._interval_ms = int(report_interval * 1000)
         self._check_peers = check_peers
+        self._reconciling: set[asyncio.Task[None]] = set()
+
+    async def _reconcile(self, child: Child) -> None:
+        try:
+            await self._router.reconcile(child)
+        except Exception as exc:  # the next registration, or healing, catches up
+            log.warning("could not reconcile the index with %s: %s", child.path, exc)
 
     def _check(self, name: str, context: Any) -> None:
         if self._check_peers:
@@ -201,6 +208,9 @@ class ParentServicer(pb_grpc.ParentServicer):
             code, message = to_status(exc, self._router.identity.path)
             await context.abort(code, message)
         log.info("child %s registered at %s", child.path, child.address)
+        task = asyncio.create_task(self._reconcile(child))  # answer the child at once
+        self._reconciling.add(task)
+        task.add_done_callback(self._reconciling.discard)
         return pb.RegisterResponse(path=child.path, report_interval_ms=self._interval_ms)
 
     async def Report(self, request: pb.ReportRequest, context: Any) -> pb.ReportResponse:
