@@ -57,6 +57,9 @@ step() { printf '\n\033[1m$ cellrouter %s\033[0m\n' "$*"; "$CR" "$@"; }
 uuid_of() { "$CR" "$@" --json | "${VENV:-.venv}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["uuid"])'; }
 
 echo "demo tree up; top cell at $TOP"
+# The tree file says `insecure = true`; `cellrouter up` said so in its log too.
+grep '^insecure: ' "$LOG" | tail -n 1 || true
+echo "(a tree file with tls = true instead gives every cell a certificate from a development CA)"
 step tree
 
 printf '\n\033[1m# boot five instances through the top; each level picks a child at random among those with room\033[0m\n'
