@@ -248,7 +248,7 @@ class LeafCell:
     # ---------------------------------------------------------- actions
 
     async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
-        check_uuid(uuid)
+        uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
         info = self._info()
         if not info.supports(action):
             raise info.refuse(action)
@@ -292,7 +292,7 @@ class LeafCell:
     # ------------------------------------------------------------ reads
 
     async def get(self, uuid: str, call: Call) -> Instance:
-        check_uuid(uuid)
+        uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
         REQUEST_ID.set(call.request_id)
         try:
             return self._here(await self._run(self._driver.get, uuid))

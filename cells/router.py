@@ -211,7 +211,7 @@ class RouterCell:
     # ---------------------------------------------------------- actions
 
     async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
-        check_uuid(uuid)
+        uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
         action = self._supported(await self._location(uuid, call), action)
         instance = await self._routed(
             uuid, call,
@@ -227,7 +227,7 @@ class RouterCell:
         return instance
 
     async def get(self, uuid: str, call: Call) -> Instance:
-        check_uuid(uuid)
+        uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
         return await self._routed(
             uuid, call,
             lambda link, timeout: link.get(uuid, timeout=timeout, metadata=call.downstream()),
@@ -236,7 +236,7 @@ class RouterCell:
         )
 
     async def locate(self, uuid: str, call: Call) -> Located:
-        check_uuid(uuid)
+        uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
         loc = self._index.lookup(uuid)
         if loc is not None and loc.cell_path and not loc.pending:
             return Located(uuid, loc.cell_path, loc.host)

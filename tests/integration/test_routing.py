@@ -189,3 +189,14 @@ def test_concurrent_boots_never_overcommit(private_tree: TreeRunner) -> None:
             for host in node.hosts:
                 assert host.capacity.used.vcpus <= host.capacity.total.vcpus
         assert len(top.list().instances) == 36
+
+
+def test_an_uppercase_uuid_finds_the_same_instance(top: CellClient) -> None:
+    vm = top.boot(boot_spec("shouty", 1, 256))
+    try:
+        assert top.get(vm.uuid.upper()).uuid == vm.uuid
+        assert top.locate(vm.uuid.upper()).cell_path == vm.cell_path
+    finally:
+        top.delete(vm.uuid.upper(), wait=True)
+    with pytest.raises(NotFound):
+        top.get(vm.uuid)
