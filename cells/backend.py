@@ -36,8 +36,9 @@ class Identity:
         return self.path.split("!")[:-1]
 
 
-class CellBackend(Protocol):
-    identity: Identity
+class CellCalls(Protocol):
+    """What a client can ask of a cell: a CellBackend, or one seen through a
+    token's scope (cells.scope)."""
 
     async def boot(self, spec: BootSpec, call: Call) -> Instance:
         """Place and build an instance. Idempotent on spec.request_id."""
@@ -59,6 +60,12 @@ class CellBackend(Protocol):
     async def locate(self, uuid: str, call: Call) -> Located: ...
 
     async def topology(self, call: Call) -> CellNode: ...
+
+
+class CellBackend(CellCalls, Protocol):
+    """A cell's logic: its calls, and what it tells its parent."""
+
+    identity: Identity
 
     def capacity(self) -> CellCapacity:
         """The subtree's capacity, as last known (cheap; no I/O)."""

@@ -8,11 +8,13 @@ servicer and is refused with a message saying what was wrong.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 import grpc.aio
+
+from cells.interceptors import Behaviour, Deserializer, UnaryInterceptor
 
 
 class _Undecodable:
@@ -32,24 +34,15 @@ def _guarded(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
     return decode
 
 
-class DecodeGuard(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails],
-                               Awaitable[grpc.RpcMethodHandler[Any, Any]]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any]:
-        handler = await continuation(details)
-        if handler is None or handler.unary_unary is None or handler.request_deserializer is None:
-            return handler
-        inner, method = handler.unary_unary, details.method
+class DecodeGuard(UnaryInterceptor):
+    def deserializer(self, inner: Deserializer | None) -> Deserializer | None:
+        return _guarded(inner) if inner is not None else None
 
+    def wrap(self, method: str, inner: Behaviour) -> Behaviour:
         async def checked(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             if isinstance(request, _Undecodable):
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                     f"malformed request to {method}: {request.why}")
-            return await inner(request, context)  # type: ignore[arg-type]
+            return await inner(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(
-            checked, request_deserializer=_guarded(handler.request_deserializer),
-            response_serializer=handler.response_serializer)
+        return checked

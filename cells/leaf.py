@@ -249,9 +249,8 @@ class LeafCell:
 
     async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
         uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
-        info = self._info()
-        if not info.supports(action):
-            raise info.refuse(action)
+        if action not in self._driver.capabilities.actions:
+            raise self._info().refuse(action)
         REQUEST_ID.set(call.request_id)  # for the driver's own records (this task only)
         if wait:
             return await self._apply(uuid, action)

@@ -17,7 +17,7 @@ rest is read from the cell when Prometheus scrapes.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
@@ -27,6 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from cells.backend import CellBackend
+from cells.interceptors import Behaviour, UnaryInterceptor
 from routing.index import LocationIndex
 
 # Routed calls take a few milliseconds; slow ones wait for a hypervisor.
@@ -62,36 +63,25 @@ class CellMetrics:
             self._http.server_close()
 
 
-class _Interceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class _Interceptor(UnaryInterceptor):
     def __init__(self, metrics: CellMetrics) -> None:
         self._metrics = metrics
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails],
-                               Awaitable[grpc.RpcMethodHandler[Any, Any]]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any]:
-        handler = await continuation(details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        method = details.method.rsplit("/", 1)[-1]
-        inner, observe = handler.unary_unary, self._metrics.observe
+    def wrap(self, method: str, inner: Behaviour) -> Behaviour:
+        name, observe = method.rsplit("/", 1)[-1], self._metrics.observe
 
         async def timed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             start, code = time.perf_counter(), "OK"
             try:
-                return await inner(request, context)  # type: ignore[arg-type]
+                return await inner(request, context)
             except BaseException:
                 status = context.code()
                 code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
                 raise
             finally:
-                observe(method, code, time.perf_counter() - start)
+                observe(name, code, time.perf_counter() - start)
 
-        return grpc.unary_unary_rpc_method_handler(
-            timed, request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer)
+        return timed
 
 
 class _StateCollector(Collector):

@@ -212,13 +212,15 @@ class RouterCell:
 
     async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
         uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
-        action = self._supported(await self._location(uuid, call), action)
+        loc = await self._location(uuid, call)
+        action = self._supported(loc, action)
         instance = await self._routed(
             uuid, call,
             lambda link, timeout: link.act(uuid, action, wait, timeout=timeout,
                                            metadata=call.downstream()),
             idempotent=False,
             direct=True,
+            loc=loc,
         )
         if action is Action.DELETE and instance.state is InstanceState.DELETED:
             self._index.forget(uuid)  # at once, so the uuid is NOT_FOUND from here on
@@ -254,9 +256,11 @@ class RouterCell:
         *,
         idempotent: bool,
         direct: bool = False,
+        loc: Location | None = None,
     ) -> T:
-        """Send a call about `uuid` to the child that has it, healing the index."""
-        loc = await self._location(uuid, call)
+        """Send a call about `uuid` to the child that has it (at `loc`, when the
+        caller has looked it up already), healing the index."""
+        loc = loc or await self._location(uuid, call)
         if direct and self._direct:
             answer = await self._try_direct(loc, call, send)
             if answer is not None:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
@@ -26,7 +26,7 @@ from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells import wire
 from cells.auth import TokenStore
-from cells.backend import CellBackend, Identity
+from cells.backend import CellBackend, CellCalls, Identity
 from cells.call import Call
 from cells.config import CellConfig
 from cells.decoding import DecodeGuard
@@ -36,17 +36,16 @@ from cells.limits import Limiter, Limits
 from cells.logs import REQUEST_ID as LOG_REQUEST_ID
 from cells.membership import Child, Children
 from cells.metrics import CellMetrics
-from cells.model import InstancePage, ListQuery, Located, Placement
 from cells.router import RouterCell
 from cells.scope import Gate, PeerGate, ScopedCells, TokenGate, open_gate
 from cells.status import to_status
 from cells.tls import require_peer
-from cells.topology import CellKind, CellNode
+from cells.topology import CellKind
 from cells.uplink import Uplink
 from routing.errors import HopLimitExceeded
 from routing.index import LocationIndex
 from virt.loader import load_driver
-from virt.model import Action, BootSpec, Instance
+from virt.model import Action
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,18 +56,6 @@ SERVER_OPTIONS = [
     ("grpc.so_reuseport", 0),
     ("grpc.max_receive_message_length", 4 * 1024 * 1024),
 ]
-
-
-class CellCalls(Protocol):
-    """What a client can ask of a cell (a CellBackend, or one scoped to a token)."""
-
-    async def boot(self, spec: BootSpec, call: Call) -> Instance: ...
-    async def plan(self, spec: BootSpec, call: Call) -> Placement: ...
-    async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance: ...
-    async def get(self, uuid: str, call: Call) -> Instance: ...
-    async def list(self, query: ListQuery, call: Call) -> InstancePage: ...
-    async def locate(self, uuid: str, call: Call) -> Located: ...
-    async def topology(self, call: Call) -> CellNode: ...
 
 
 class CellsServicer(pb_grpc.CellsServicer):
