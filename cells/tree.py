@@ -186,7 +186,7 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     ]
     if parent:
         lines.append(f"parent = {_q(parent)}")
-    lines += _security_lines(cell.name, security)
+    lines += _security_lines(security)
     # Keys of the [cell] table go there, `selection` into [selection]; a
     # leaf's other keys are driver options.
     # (The tree decides the security keys; a driver may have its own of the
@@ -220,7 +220,7 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     return "\n".join(lines) + "\n"
 
 
-def _security_lines(name: str, security: Security) -> list[str]:
+def _security_lines(security: Security) -> list[str]:
     lines = [] if security.certs is not None else ["insecure = true"]
     if security.parent_name:
         lines.append(f"parent_name = {_q(security.parent_name)}")
