@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from virt.model import BootSpec, Resources
+from model.compute import BootSpec, Resources
 
 # Reason constants: every rejection names one, and explanations count them.
 ALIVE = "alive"

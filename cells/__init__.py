@@ -1,4 +1,8 @@
-"""Cells: the cellrouter service, tree membership, the client and the CLI."""
+"""Running a cell: the composition root (`server`), the router shell over
+`routing/` (`router`), the leaf (`leaf`), membership upward (`uplink`), the
+links to other cells (`links`) and the client library (`client`); the gRPC
+edge (`edge/`), security (`security/`), observability (`observability/`) and
+the tools (`ops/`: CLI, tree runner, certificates, embedding)."""
 
 import os
 

@@ -13,11 +13,21 @@ import contextlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from cells.call import Call
-from cells.model import InstanceChange, InstancePage, LeafInfo, ListQuery, Located, Placement
-from cells.tls import Tls
-from cells.topology import CellCapacity, CellKind, CellNode, HostSummary
-from virt.model import Action, BootSpec, Instance
+from cells.security.tls import Tls
+from model.cells import (
+    CellCapacity,
+    CellKind,
+    CellNode,
+    HostSummary,
+    InstanceChange,
+    InstancePage,
+    LeafInfo,
+    ListQuery,
+    Located,
+    Placement,
+)
+from model.compute import Action, BootSpec, Instance
+from routing.call import Call
 
 
 @dataclass(slots=True)
@@ -38,7 +48,7 @@ class Identity:
 
 class CellCalls(Protocol):
     """What a client can ask of a cell: a CellBackend, or one seen through a
-    token's scope (cells.scope)."""
+    token's scope (cells.security.scope)."""
 
     async def boot(self, spec: BootSpec, call: Call) -> Instance:
         """Place and build an instance. Idempotent on spec.request_id."""
@@ -66,6 +76,12 @@ class CellBackend(CellCalls, Protocol):
     """A cell's logic: its calls, and what it tells its parent."""
 
     identity: Identity
+
+    async def owner(self, uuid: str, call: Call) -> str:
+        """The project `uuid` belongs to, from what this cell knows (its index;
+        a uuid it does not know is located first). UnknownInstance when no
+        cell has it."""
+        ...
 
     def capacity(self) -> CellCapacity:
         """The subtree's capacity, as last known (cheap; no I/O)."""

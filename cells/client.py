@@ -1,9 +1,10 @@
 """Clients of a cell: `CellClient` (blocking) and `AsyncCellClient` (asyncio).
 
 Both have one typed method per RPC, take and return the plain dataclasses of
-`virt.model` and `cells.model`, and raise `cells.errors.CellError` subclasses
-on failure. The CLI and the tests use `CellClient`; cells use
-`AsyncCellClient` to talk to each other.
+`model`, and raise `model.errors.CellError` subclasses on failure
+(`from_rpc_error` is the one place gRPC errors are translated). The CLI and
+the tests use `CellClient`; cells reach each other with `AsyncCellClient`,
+made for them by `cells.links`.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import grpc.aio
 
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
-from cells import wire
-from cells.auth import AUTH_KEY
-from cells.call import REQUEST_ID_KEY
-from cells.errors import Unavailable, from_rpc_error
-from cells.model import (
+from cells.edge import wire
+from cells.security.auth import AUTH_KEY
+from cells.security.tls import Tls, target_options
+from model.cells import (
+    CellNode,
     ChildReport,
     InstancePage,
     ListQuery,
@@ -29,9 +30,9 @@ from cells.model import (
     Placement,
     Registration,
 )
-from cells.tls import Tls, target_options
-from cells.topology import CellNode
-from virt.model import Action, BootSpec, Instance, Port, Resources
+from model.compute import Action, BootSpec, Instance, Port, Resources
+from model.errors import CellError, Unavailable, Unreachable, error_for
+from routing.call import REQUEST_ID_KEY
 
 Metadata = Sequence[tuple[str, str]]
 DEFAULT_TIMEOUT = 30.0
@@ -228,12 +229,13 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         reply = await self._call(self._cells, "Boot", wire.boot_to_pb(spec), timeout, metadata)
         return wire.instance_from_pb(reply)
 
-    async def act(self, uuid: str, action: Action, wait: bool = False, **kw: Any) -> Instance:
+    async def act(  # type: ignore[override]  # the keywords of every async call
+        self, uuid: str, action: Action, wait: bool = False, timeout: float | None = None,
+        metadata: Metadata = (),
+    ) -> Instance:
         request = wire.action_request(uuid, action, wait)
         reply = await self._call(
-            self._cells, wire.ACTION_METHODS[action], request,
-            kw.get("timeout"), kw.get("metadata", ()),
-        )
+            self._cells, wire.ACTION_METHODS[action], request, timeout, metadata)
         return wire.instance_from_pb(reply)
 
     async def plan(
@@ -279,3 +281,17 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         request = wire.report_to_pb(report)
         reply = await self._call(self._parent, "Report", request, timeout, ())
         return bool(reply.register_again), reply.path
+
+
+def from_rpc_error(exc: grpc.RpcError, peer: str) -> CellError:
+    """Translate a failed gRPC call to `peer` (a cell, named for messages)."""
+    # Both grpc.Call (blocking stubs) and grpc.aio.AioRpcError carry these.
+    code_of = getattr(exc, "code", None)
+    details_of = getattr(exc, "details", None)
+    code = code_of() if callable(code_of) else grpc.StatusCode.UNKNOWN
+    details = (details_of() if callable(details_of) else None) or str(exc)
+    if code is grpc.StatusCode.UNAVAILABLE and "failed to connect" in details.lower():
+        # The call never reached the peer: say which cell, briefly.
+        why = "connection refused" if "refused" in details.lower() else details[:200]
+        return Unreachable(f"{peer} is unreachable ({why})")
+    return error_for(code.name, details)

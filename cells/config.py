@@ -21,15 +21,15 @@
     insecure = false                  # required when there is no [tls] table: plaintext,
                                       # no peer checks (development only)
 
-    [tls]                             # mutual TLS between cells (see cells.tls)
+    [tls]                             # mutual TLS between cells (see cells.security.tls)
     ca_file = "/etc/cellrouter/ca.pem"
     cert_file = "/etc/cellrouter/eu-a.pem"   # its common name is the cell's name
     key_file = "/etc/cellrouter/eu-a.key"
 
-    [auth]                            # API tokens on client_listen (see cells.auth)
+    [auth]                            # API tokens on client_listen (see cells.security.auth)
     tokens_file = "/etc/cellrouter/tokens.json"   # made by `cellrouter tokens issue`
 
-    [limits]                          # per client, where it calls (see cells.limits)
+    [limits]                          # per client, where it calls (see cells.security.limits)
     max_in_flight_per_client = 64
     requests_per_second_per_client = 0   # 0: no rate limit
     burst_per_client = 0                 # default: two seconds' worth
@@ -74,11 +74,11 @@ from typing import Any
 from bestmatch.pipeline import Sampling
 from bestmatch.plugins import SelectionConfig
 from cells.errors import ConfigError
-from cells.limits import Limits
-from cells.tls import TlsConfig
+from cells.security.limits import Limits
+from cells.security.tls import TlsConfig
+from model.compute import Resources
 from routing.errors import BadPath
 from routing.path import check_name
-from virt.model import Resources
 
 
 @dataclass(frozen=True, slots=True)

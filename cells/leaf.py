@@ -16,16 +16,12 @@ from typing import Any, TypeVar
 
 from bestmatch.api import HostState, Ratios, RequestSpec, Selection, Selector
 from cells.backend import ChangeLog, Identity, own_node
-from cells.call import Call
-from cells.errors import (
-    Aborted,
-    AlreadyExists,
-    ConfigError,
-    InvalidArgument,
-    ResourceExhausted,
-)
+from cells.errors import ConfigError
 from cells.ledger import HostLedger
-from cells.model import (
+from model.cells import (
+    CellCapacity,
+    CellNode,
+    HostSummary,
     InstanceChange,
     InstancePage,
     LeafInfo,
@@ -34,15 +30,7 @@ from cells.model import (
     Placement,
     PlacementOption,
 )
-from cells.paging import page_of
-from cells.topology import CellCapacity, CellNode, HostSummary
-from cells.validate import check_boot, check_uuid
-from routing.errors import UnknownInstance
-from routing.index import Location, LocationIndex
-from routing.path import CellPath
-from virt import errors as virt_errors
-from virt.driver import REQUEST_ID, EventSource, VirtDriver
-from virt.model import (
+from model.compute import (
     Action,
     BootSpec,
     HostInfo,
@@ -51,7 +39,16 @@ from virt.model import (
     Resources,
     allocation_ratios,
 )
-from virt.states import allowed_actions, next_state
+from model.errors import Aborted, AlreadyExists, InvalidArgument, ResourceExhausted
+from model.states import check
+from routing.call import Call
+from routing.errors import UnknownInstance
+from routing.index import Location, LocationIndex
+from routing.paging import page_of
+from routing.path import CellPath
+from routing.validate import check_boot, check_uuid
+from virt import errors as virt_errors
+from virt.driver import EventSource, VirtDriver
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -151,7 +148,6 @@ class LeafCell:
 
     async def boot(self, spec: BootSpec, call: Call) -> Instance:
         check_boot(spec)
-        REQUEST_ID.set(spec.request_id)  # the idempotency key traces a boot best
         earlier = self._index.by_request_id(spec.request_id)
         if earlier is not None:
             if earlier.pending:
@@ -251,14 +247,11 @@ class LeafCell:
         uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
         if action not in self._driver.capabilities.actions:
             raise self._info().refuse(action)
-        REQUEST_ID.set(call.request_id)  # for the driver's own records (this task only)
         if wait:
             return await self._apply(uuid, action)
         # A cast: refuse what the driver would refuse, then answer at once.
         current = await self.get(uuid, call)
-        if next_state(current.state, action) is None:
-            allowed = [a.value for a in allowed_actions(current.state)]
-            raise virt_errors.IllegalTransition(uuid, current.state.value, action.value, allowed)
+        check(uuid, current.state, action)
         task = asyncio.create_task(self._apply_logged(uuid, action))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -271,10 +264,7 @@ class LeafCell:
             building = self._building(uuid)
             if building is None:
                 raise UnknownInstance(uuid) from None
-            if action is not Action.DELETE:
-                raise virt_errors.IllegalTransition(
-                    uuid, building.state.value, action.value, [Action.DELETE.value]
-                ) from None
+            check(uuid, building.state, action)  # only a delete, while it is being built
             self._doomed.add(uuid)
             return replace(building, state=InstanceState.DELETED)
         if result.state is InstanceState.DELETED:
@@ -292,7 +282,6 @@ class LeafCell:
 
     async def get(self, uuid: str, call: Call) -> Instance:
         uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
-        REQUEST_ID.set(call.request_id)
         try:
             return self._here(await self._run(self._driver.get, uuid))
         except virt_errors.InstanceNotFound:
@@ -315,14 +304,22 @@ class LeafCell:
                         request_id=row.request_id or "")
 
     async def list(self, query: ListQuery, call: Call) -> InstancePage:
-        REQUEST_ID.set(call.request_id)
         instances = await self._run(self._driver.instances)
         page, token = page_of((self._here(i) for i in instances), query)
         return InstancePage(tuple(page), token)
 
     async def locate(self, uuid: str, call: Call) -> Located:
         instance = await self.get(uuid, call)
-        return Located(uuid, self.identity.path, instance.host)
+        return Located(uuid, self.identity.path, instance.host, instance.project)
+
+    async def owner(self, uuid: str, call: Call) -> str:
+        """The project of `uuid`: from the index row a boot here wrote, else
+        (an adopted instance) from the driver."""
+        uuid = check_uuid(uuid)
+        row = self._index.lookup(uuid)
+        if row is not None:
+            return row.project
+        return (await self.get(uuid, call)).project
 
     async def topology(self, call: Call) -> CellNode:
         await self.refresh()

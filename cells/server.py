@@ -1,18 +1,18 @@
-"""The gRPC side of a cell: servicers, and `CellServer`, which runs one cell.
+"""`CellServer`, which runs one cell: the composition root.
 
-`CellServer(config)` opens the cell's database, builds its logic (a
-`LeafCell` or a `RouterCell`), serves `Cells` (and `Parent` on routers), the
-standard health service and server reflection, and keeps the uplink to the
-parent alive. It runs in an asyncio loop; `cells.embed` runs it in a thread.
+`CellServer(config)` opens the cell's database, makes the links to other
+cells (`cells.links`), builds its logic (a `LeafCell`, or a `RouterCell` over
+`routing/`), serves `Cells` (and `Parent` on routers) through the servicers
+of `cells.edge`, the standard health service and server reflection, and
+keeps the uplink to the parent alive. It runs in an asyncio loop;
+`cells.ops.embed` runs it in a thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 import grpc.aio
@@ -24,31 +24,25 @@ from bestmatch.errors import PluginError
 from bestmatch.plugins import build_selector
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
-from cells import wire
-from cells.auth import TokenStore
 from cells.backend import CellBackend, CellCalls, Identity
-from cells.call import Call
 from cells.config import CellConfig
-from cells.decoding import DecodeGuard
-from cells.errors import ConfigError, NotFound
+from cells.edge.decoding import DecodeGuard
+from cells.edge.servicers import CellsServicer, ParentServicer
+from cells.errors import ConfigError
 from cells.leaf import HostPolicy, LeafCell
-from cells.limits import Limiter, Limits
-from cells.logs import REQUEST_ID as LOG_REQUEST_ID
-from cells.membership import Child, Children
-from cells.metrics import CellMetrics
+from cells.links import Links
+from cells.observability.metrics import CellMetrics
 from cells.router import RouterCell
-from cells.scope import Gate, PeerGate, ScopedCells, TokenGate, open_gate
-from cells.status import to_status
-from cells.tls import require_peer
-from cells.topology import CellKind
+from cells.security.auth import TokenStore
+from cells.security.limits import Limiter
+from cells.security.scope import Gate, PeerGate, ScopedCells, TokenGate, open_gate
 from cells.uplink import Uplink
-from routing.errors import HopLimitExceeded
+from model.cells import CellKind
+from routing.children import Children
 from routing.index import LocationIndex
 from virt.loader import load_driver
-from virt.model import Action
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 SERVER_OPTIONS = [
     # Refuse to share a port with another process: two cells on one port
@@ -56,160 +50,6 @@ SERVER_OPTIONS = [
     ("grpc.so_reuseport", 0),
     ("grpc.max_receive_message_length", 4 * 1024 * 1024),
 ]
-
-
-class CellsServicer(pb_grpc.CellsServicer):
-    def __init__(self, backend: CellCalls, identity: Identity, max_hops: int,
-                 gate: Gate = open_gate, limiter: Limiter | None = None) -> None:
-        self._backend = backend
-        self._identity = identity  # whose path error messages name
-        self._max_hops = max_hops
-        self._gate = gate
-        self._limiter = limiter or Limiter(Limits())
-
-    async def _serve(
-        self,
-        context: grpc.aio.ServicerContext[Any, Any],
-        work: Callable[[Call], Awaitable[T]],
-        reply: Callable[[T], Any],
-    ) -> Any:
-        metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
-        call = Call.from_metadata(metadata, context.time_remaining())
-        LOG_REQUEST_ID.set(call.request_id)  # this call's task only
-        try:
-            call = replace(call, principal=self._gate(metadata, context.auth_context()))
-            if call.hops >= self._max_hops:
-                raise HopLimitExceeded(
-                    f"request crossed {call.hops} cells, over the limit of {self._max_hops}:"
-                    " is there a loop in the tree?"
-                )
-            if call.hops:  # from a cell above: limited where the client called
-                return reply(await work(call))
-            with self._limiter.admit(call.principal.token_id or _peer_host(context.peer())):
-                return reply(await work(call))
-        except Exception as exc:
-            code, message = to_status(exc, self._identity.path)
-            if code is grpc.StatusCode.INTERNAL:
-                log.exception("request %s failed", call.request_id)
-            await context.abort(code, message)
-
-    async def _act(self, request: Any, context: Any, action: Action) -> pb.Instance:
-        return await self._serve(  # type: ignore[no-any-return]
-            context,
-            lambda call: self._backend.act(request.uuid, action, request.wait, call),
-            wire.instance_to_pb,
-        )
-
-    async def Boot(self, request: pb.BootRequest, context: Any) -> pb.Instance:
-        return await self._serve(  # type: ignore[no-any-return]
-            context,
-            lambda call: self._backend.boot(wire.boot_from_pb(request), call),
-            wire.instance_to_pb,
-        )
-
-    async def Pause(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.PAUSE)
-
-    async def Unpause(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.UNPAUSE)
-
-    async def Suspend(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.SUSPEND)
-
-    async def Resume(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.RESUME)
-
-    async def Reboot(self, request: pb.RebootRequest, context: Any) -> pb.Instance:
-        action = Action.REBOOT_HARD if request.hard else Action.REBOOT
-        return await self._act(request, context, action)
-
-    async def Stop(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.STOP)
-
-    async def Start(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.START)
-
-    async def Delete(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.DELETE)
-
-    async def Plan(self, request: pb.BootRequest, context: Any) -> pb.Placement:
-        return await self._serve(  # type: ignore[no-any-return]
-            context,
-            lambda call: self._backend.plan(wire.boot_from_pb(request), call),
-            wire.placement_to_pb,
-        )
-
-    async def Get(self, request: pb.GetRequest, context: Any) -> pb.Instance:
-        return await self._serve(  # type: ignore[no-any-return]
-            context, lambda call: self._backend.get(request.uuid, call), wire.instance_to_pb
-        )
-
-    async def List(self, request: pb.ListRequest, context: Any) -> pb.ListResponse:
-        return await self._serve(  # type: ignore[no-any-return]
-            context,
-            lambda call: self._backend.list(wire.query_from_pb(request), call),
-            wire.page_to_pb,
-        )
-
-    async def Locate(self, request: pb.LocateRequest, context: Any) -> pb.LocateResponse:
-        return await self._serve(  # type: ignore[no-any-return]
-            context, lambda call: self._backend.locate(request.uuid, call), wire.located_to_pb
-        )
-
-    async def Topology(self, request: pb.TopologyRequest, context: Any) -> pb.CellNode:
-        return await self._serve(  # type: ignore[no-any-return]
-            context, self._backend.topology, wire.node_to_pb
-        )
-
-
-def _peer_host(peer: str) -> str:
-    """"ipv4:127.0.0.1:5555" -> "ipv4:127.0.0.1": a client is its address, not its port."""
-    return peer.rpartition(":")[0] or peer
-
-
-class ParentServicer(pb_grpc.ParentServicer):
-    """Children join and report here. Under mutual TLS a child may speak only
-    for itself: its certificate must name the cell it registers or reports as."""
-
-    def __init__(self, router: RouterCell, report_interval: float, check_peers: bool) -> None:
-        self._router = router
-        self._interval_ms = int(report_interval * 1000)
-        self._check_peers = check_peers
-        self._reconciling: set[asyncio.Task[None]] = set()
-
-    async def _reconcile(self, child: Child) -> None:
-        try:
-            await self._router.reconcile(child)
-        except Exception as exc:  # the next registration, or healing, catches up
-            log.warning("could not reconcile the index with %s: %s", child.path, exc)
-
-    def _check(self, name: str, context: Any) -> None:
-        if self._check_peers:
-            require_peer(context.auth_context(), [name], f"speak for cell {name}")
-
-    async def Register(self, request: pb.RegisterRequest, context: Any) -> pb.RegisterResponse:
-        try:
-            self._check(request.name, context)
-            child = await self._router.children.register(wire.registration_from_pb(request))
-        except Exception as exc:
-            code, message = to_status(exc, self._router.identity.path)
-            await context.abort(code, message)
-        log.info("child %s registered at %s", child.path, child.address)
-        task = asyncio.create_task(self._reconcile(child))  # answer the child at once
-        self._reconciling.add(task)
-        task.add_done_callback(self._reconciling.discard)
-        return pb.RegisterResponse(path=child.path, report_interval_ms=self._interval_ms)
-
-    async def Report(self, request: pb.ReportRequest, context: Any) -> pb.ReportResponse:
-        try:
-            self._check(request.name, context)
-            child = self._router.on_report(wire.report_from_pb(request))
-        except NotFound:
-            return pb.ReportResponse(register_again=True)
-        except Exception as exc:
-            code, message = to_status(exc, self._router.identity.path)
-            await context.abort(code, message)
-        return pb.ReportResponse(path=child.path)
 
 
 class CellServer:
@@ -220,6 +60,7 @@ class CellServer:
         self.identity = Identity(config.name, config.listen, config.name,
                                  CellKind.LEAF if config.is_leaf else CellKind.ROUTER,
                                  config.tls.load() if config.tls else None)
+        self._links = Links(self.identity.tls)  # every gRPC client to another cell
         self.backend: CellBackend | None = None
         self.client_address = ""  # where clients call, when the cell has a client port
         self._servers: list[grpc.aio.Server] = []
@@ -270,7 +111,8 @@ class CellServer:
         for health_servicer in health_servicers:
             await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
         if cfg.parent:
-            self._uplink = Uplink(backend, cfg.parent, cfg.report_interval, cfg.parent_name,
+            uplink = self._links.parent(cfg.parent, cfg.parent_name, cfg.report_interval)
+            self._uplink = Uplink(backend, uplink, cfg.report_interval,
                                   remember=self._remember_path)
             self._uplink_task = asyncio.create_task(self._uplink.run())
         (cfg.state_dir / "address").write_text(self.identity.address + "\n")
@@ -326,10 +168,11 @@ class CellServer:
             policies = {str(h.get("name")): HostPolicy.from_config(h) for h in cfg.leaf.hosts}
             return LeafCell(self.identity, driver, index, self._selector(), policies,
                             cfg.flavors, sync_every=cfg.report_interval)
-        children = Children(index.engine, self.identity, cfg.report_interval * cfg.down_after)
+        children = Children(index.engine, self.identity, cfg.report_interval * cfg.down_after,
+                            connect=self._links.cell)
         return RouterCell(self.identity, children, index, self._selector(),
                           cfg.child_timeout, cfg.list_timeout, cfg.direct_to_leaf,
-                          cfg.pause_as_suspend)
+                          cfg.pause_as_suspend, connect=self._links.cell)
 
     def _selector(self) -> Selector:
         try:

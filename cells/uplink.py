@@ -17,21 +17,21 @@ from collections.abc import Callable
 
 from cells.backend import CellBackend
 from cells.client import AsyncCellClient
-from cells.errors import CellError
-from cells.model import ChildReport, Registration
+from model.cells import ChildReport, Registration
+from model.errors import CellError
 
 log = logging.getLogger(__name__)
 GATHER = 0.05  # seconds to collect more changes once one has come
 
 
 class Uplink:
-    def __init__(self, backend: CellBackend, parent: str, interval: float,
-                 parent_name: str = "", remember: Callable[[str], None] | None = None) -> None:
-        """`remember(path)` is called whenever the parent tells this cell its path."""
+    def __init__(self, backend: CellBackend, parent: AsyncCellClient, interval: float,
+                 remember: Callable[[str], None] | None = None) -> None:
+        """`parent` is the link to the parent (`cells.links`); `remember(path)` is
+        called whenever the parent tells this cell its path."""
         self._backend = backend
         self._remember = remember or (lambda _path: None)
-        self._parent = AsyncCellClient(parent, max_reconnect_backoff=interval,
-                                       tls=backend.identity.tls, peer_name=parent_name)
+        self._parent = parent
         self._interval = interval
         self.registered = asyncio.Event()
         self._refreshing: asyncio.Task[None] | None = None

@@ -24,6 +24,7 @@ from cachetools import TTLCache
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from model.compute import Instance
 from routing.db import locations, open_database
 from routing.errors import Conflict, IndexUnavailable
 
@@ -319,3 +320,11 @@ def _location(row: Any) -> Location:
 
 def _from_row(row: Any) -> Location:
     return _location(tuple(getattr(row, c.strip()) for c in _COLUMNS.split(",")))
+
+
+def location_of(instance: Instance, child: str) -> Location:
+    """The finished row for `instance`, reached through `child`."""
+    created = instance.created_at.timestamp() if instance.created_at else time.time()
+    return Location(instance.uuid, child, instance.cell_path, instance.host, instance.project,
+                    instance.state.value, instance.request_id or None, pending=False,
+                    name=instance.name, created_at=created)

@@ -1,22 +1,18 @@
 """The contract between a leaf cell and whatever runs its instances.
 
 A driver manages one or more hosts. The leaf cell calls it from worker
-threads, so implementations must be safe to call concurrently.
+threads, so implementations must be safe to call concurrently. The request id
+of the call a method serves is `model.context.REQUEST_ID` ("" outside one); a
+driver whose manager records a caller's id (oVirt's Correlation-Id) sends it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from virt.model import Action, BootSpec, HostInfo, Instance
-
-# The request id of the call a driver method is serving ("" outside one).
-# The leaf sets it; worker threads started with asyncio.to_thread see it. A
-# driver whose manager records a caller's id (oVirt's Correlation-Id) sends it.
-REQUEST_ID: ContextVar[str] = ContextVar("cellrouter_request_id", default="")
+from model.compute import Action, BootSpec, HostInfo, Instance
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from virt.driver import Capabilities
-from virt.errors import IllegalTransition, InstanceNotFound, InvalidSpec, NoCapacity
-from virt.model import (
+from model.compute import (
     Action,
     BootSpec,
     HostInfo,
@@ -28,10 +26,12 @@ from virt.model import (
     InstanceState,
     Port,
     Resources,
-    Tombstones,
     allocation_ratios,
 )
-from virt.states import allowed_actions, next_state
+from model.states import check
+from virt.driver import Capabilities
+from virt.errors import InstanceNotFound, InvalidSpec, NoCapacity
+from virt.tombstones import Tombstones
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +119,7 @@ class FakeDriver:
                 if gone is not None:
                     return gone  # deleted already: not an error
             current = self._find(uuid)
-            target = next_state(current.state, action)
-            if target is None:
-                raise IllegalTransition(
-                    uuid,
-                    current.state.value,
-                    action.value,
-                    [a.value for a in allowed_actions(current.state)],
-                )
+            target = check(uuid, current.state, action)
             updated = replace(current, state=target, updated_at=datetime.now(UTC))
             if target is InstanceState.DELETED:
                 del self._instances[uuid]

@@ -29,16 +29,7 @@ from typing import Any
 import libvirt
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from virt.driver import Capabilities
-from virt.errors import (
-    HypervisorUnavailable,
-    IllegalTransition,
-    InstanceNotFound,
-    InvalidSpec,
-    NoCapacity,
-    VirtError,
-)
-from virt.model import (
+from model.compute import (
     Action,
     BootSpec,
     HostInfo,
@@ -46,10 +37,20 @@ from virt.model import (
     InstanceState,
     Port,
     Resources,
-    Tombstones,
     allocation_ratios,
 )
-from virt.states import allowed_actions, next_state
+from model.states import check
+from virt.driver import Capabilities
+from virt.errors import (
+    DRIVER_ERRORS,
+    HypervisorUnavailable,
+    IllegalTransition,
+    InstanceNotFound,
+    InvalidSpec,
+    NoCapacity,
+    VirtError,
+)
+from virt.tombstones import Tombstones
 
 NS = "https://cellrouter.dev/xmlns/instance/1"
 ET.register_namespace("cellrouter", NS)
@@ -169,7 +170,7 @@ class LibvirtDriver:
             with self._session(link):
                 dom.create()
         except BaseException:
-            with contextlib.suppress(VirtError), self._session(link):
+            with contextlib.suppress(*DRIVER_ERRORS), self._session(link):
                 _undefine(dom)
             self._remove_files(spec.uuid, spec.image, link)
             raise
@@ -214,7 +215,7 @@ class LibvirtDriver:
     def _remove_files(self, uuid: str, image: str, link: _Link) -> None:
         pool, _ = _pool_volume(image)
         if pool:
-            with contextlib.suppress(VirtError), self._session(link) as conn:
+            with contextlib.suppress(*DRIVER_ERRORS), self._session(link) as conn:
                 conn.storagePoolLookupByName(pool).storageVolLookupByName(
                     _overlay_name(uuid)).delete(0)
         if self._files is None:
@@ -235,10 +236,7 @@ class LibvirtDriver:
         link = self._links[host]
         with self._session(link):
             current = self._instance(dom, host)
-            target = next_state(current.state, action)
-            if target is None:
-                raise IllegalTransition(uuid, current.state.value, action.value,
-                                        [a.value for a in allowed_actions(current.state)])
+            check(uuid, current.state, action)
             self._apply(dom, action)
             if action is Action.DELETE:
                 self._remove_files(uuid, current.image, link)
@@ -288,9 +286,24 @@ class LibvirtDriver:
         for name, link in self._links.items():
             with self._session(link) as conn:
                 for dom in conn.listAllDomains():
-                    if _metadata(dom) is not None:  # ours; adoption is another matter
-                        found.append(self._instance(dom, name))
+                    instance = self._listed(dom, name)
+                    if instance is not None:
+                        found.append(instance)
         return found
+
+    def _listed(self, dom: Any, host: str) -> Instance | None:
+        """A listed domain as an instance; None when cellrouter did not make it
+        (adoption is another matter), or when it vanished after the listing
+        (destroyed meanwhile: it is simply gone, and the rest still count)."""
+        meta = _metadata(dom)
+        if meta is None:
+            return None
+        try:
+            return self._instance(dom, host, meta)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return None
+            raise
 
     def watch(self, on_change: Callable[[str], None]) -> None:
         """Lifecycle events of every host's domains go to `on_change(uuid)`."""
@@ -337,8 +350,8 @@ class LibvirtDriver:
                     return None
                 raise
 
-    def _instance(self, dom: Any, host: str) -> Instance:
-        meta = _metadata(dom) or _Meta(name=dom.name())
+    def _instance(self, dom: Any, host: str, meta: _Meta | None = None) -> Instance:
+        meta = meta or _metadata(dom) or _Meta(name=dom.name())
         state = _state(dom)
         return Instance(
             uuid=dom.UUIDString(), name=meta.name, state=state, flavor=meta.flavor,
@@ -388,7 +401,7 @@ def _translated() -> Iterator[None]:
     """The one place libvirt's errors become virt errors."""
     try:
         yield
-    except VirtError:
+    except DRIVER_ERRORS:
         raise
     except libvirt.libvirtError as exc:
         code = exc.get_error_code()

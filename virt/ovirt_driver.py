@@ -50,8 +50,12 @@ from typing import Any
 import ovirtsdk4 as sdk
 import ovirtsdk4.types as otypes
 
-from virt.driver import REQUEST_ID, Capabilities
+from model.compute import Action, BootSpec, HostInfo, Instance, InstanceState, Port, Resources
+from model.context import REQUEST_ID
+from model.states import check
+from virt.driver import Capabilities
 from virt.errors import (
+    DRIVER_ERRORS,
     DriverMisconfigured,
     HypervisorUnavailable,
     IllegalTransition,
@@ -60,17 +64,7 @@ from virt.errors import (
     NoCapacity,
     VirtError,
 )
-from virt.model import (
-    Action,
-    BootSpec,
-    HostInfo,
-    Instance,
-    InstanceState,
-    Port,
-    Resources,
-    Tombstones,
-)
-from virt.states import allowed_actions, next_state
+from virt.tombstones import Tombstones
 
 TAG = "cellrouter:"
 MIB = 1024 * 1024
@@ -240,12 +234,12 @@ class OvirtDriver:
                         vnic_profile=otypes.VnicProfile(id=profiles[port.network]),
                         mac=otypes.Mac(address=port.mac) if port.mac else None,
                     ), headers=headers)
-        except VirtError as exc:
+        except DRIVER_ERRORS as exc:
             self._discard(service, spec.uuid, headers, exc)
             raise
 
     def _discard(self, service: Any, uuid: str, headers: dict[str, str],
-                 cause: VirtError) -> None:
+                 cause: Exception) -> None:
         """Remove a VM whose build failed (it is still down); the build's error is the
         one raised, so a failure to remove is only noted on it."""
         self._vm_ids.pop(uuid, None)
@@ -269,10 +263,7 @@ class OvirtDriver:
         headers = _correlation(uuid)
         service = self._vms().vm_service(vm.id)
         current = self._instance(self._settle(service, headers))
-        if next_state(current.state, action) is None:
-            raise IllegalTransition(uuid, current.state.value, action.value,
-                                    [a.value for a in allowed_actions(current.state)
-                                     if a in self.capabilities.actions])
+        check(uuid, current.state, action, self.capabilities.actions)
         with _translated():
             self._apply(service, action, headers)
         if action is Action.DELETE:
@@ -413,7 +404,7 @@ def _translated() -> Iterator[None]:
     """The one place the SDK's errors become virt errors."""
     try:
         yield
-    except VirtError:
+    except DRIVER_ERRORS:
         raise
     except sdk.AuthError as exc:
         raise DriverMisconfigured(f"the oVirt engine refused the credentials: {exc}") from exc

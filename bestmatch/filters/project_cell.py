@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bestmatch.api import PROJECT_CELL, HostState, RequestSpec, Verdict
-from routing.path import SEPARATOR
+from model.cells import SEPARATOR
 
 
 def _related(path: str, prefix: str) -> bool:

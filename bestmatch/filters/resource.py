@@ -14,7 +14,7 @@ from bestmatch.api import HostState, RequestSpec, Verdict
 
 class ResourceFilter:
     name: str
-    resource: ClassVar[str]  # a field of virt.model.Resources
+    resource: ClassVar[str]  # a field of model.compute.Resources
     unit: ClassVar[str]
 
     def check(self, candidate: HostState, spec: RequestSpec) -> Verdict:

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x65llrouter/v1/cells.proto\x12\rcellrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\";\n\x06\x46lavor\x12\r\n\x05vcpus\x18\x01 \x01(\x03\x12\x11\n\tmemory_mb\x18\x02 \x01(\x03\x12\x0f\n\x07\x64isk_gb\x18\x03 \x01(\x03\"0\n\x04Port\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x0b\n\x03mac\x18\x02 \x01(\t\x12\n\n\x02ip\x18\x03 \x01(\t\"\xe2\x02\n\x08Instance\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12+\n\x05state\x18\x03 \x01(\x0e\x32\x1c.cellrouter.v1.InstanceState\x12\x11\n\tcell_path\x18\x04 \x01(\t\x12\x0c\n\x04host\x18\x05 \x01(\t\x12%\n\x06\x66lavor\x18\x06 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12\r\n\x05image\x18\x07 \x01(\t\x12\"\n\x05ports\x18\x08 \x03(\x0b\x32\x13.cellrouter.v1.Port\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07project\x18\x0b \x01(\t\x12\x12\n\nrequest_id\x18\x0c \x01(\t\x12\r\n\x05\x66\x61ult\x18\r \x01(\t\"\xa1\x02\n\x0b\x42ootRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12%\n\x06\x66lavor\x18\x03 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12\r\n\x05image\x18\x04 \x01(\t\x12\"\n\x05ports\x18\x05 \x03(\x0b\x32\x13.cellrouter.v1.Port\x12\x34\n\x05hints\x18\x06 \x03(\x0b\x32%.cellrouter.v1.BootRequest.HintsEntry\x12\x13\n\x0btarget_cell\x18\x07 \x01(\t\x12\x0f\n\x07project\x18\x08 \x01(\t\x12\x0c\n\x04uuid\x18\t \x01(\t\x1a,\n\nHintsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"+\n\rActionRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x08\"9\n\rRebootRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x08\x12\x0c\n\x04hard\x18\x03 \x01(\x08\"\x1a\n\nGetRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\"\x91\x01\n\x0bListRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0f\n\x07project\x18\x03 \x01(\t\x12+\n\x05state\x18\x04 \x01(\x0e\x32\x1c.cellrouter.v1.InstanceState\x12\x13\n\x0bname_prefix\x18\x05 \x01(\t\x12\x0c\n\x04sort\x18\x06 \x01(\t\"n\n\x0cListResponse\x12*\n\tinstances\x18\x01 \x03(\x0b\x32\x17.cellrouter.v1.Instance\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x19\n\x11unreachable_cells\x18\x03 \x03(\t\"\x1d\n\rLocateRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\"?\n\x0eLocateResponse\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x11\n\tcell_path\x18\x02 \x01(\t\x12\x0c\n\x04host\x18\x03 \x01(\t\"\xa7\x02\n\x08\x43\x61pacity\x12$\n\x05total\x18\x01 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12#\n\x04used\x18\x02 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12+\n\x0clargest_free\x18\x03 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12\r\n\x05hosts\x18\x04 \x01(\x05\x12\x10\n\x08hosts_up\x18\x05 \x01(\x05\x12\x11\n\tinstances\x18\x06 \x01(\x03\x12<\n\x0b\x66lavor_fits\x18\x07 \x03(\x0b\x32\'.cellrouter.v1.Capacity.FlavorFitsEntry\x1a\x31\n\x0f\x46lavorFitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"C\n\x08HostInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x08\x63\x61pacity\x18\x02 \x01(\x0b\x32\x17.cellrouter.v1.Capacity\"\xcc\x02\n\x08\x43\x65llNode\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12%\n\x04kind\x18\x03 \x01(\x0e\x32\x17.cellrouter.v1.CellKind\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\x12)\n\x06status\x18\x05 \x01(\x0e\x32\x19.cellrouter.v1.CellStatus\x12)\n\x08\x63\x61pacity\x18\x06 \x01(\x0b\x32\x17.cellrouter.v1.Capacity\x12\x14\n\x0c\x63\x61pabilities\x18\x07 \x03(\t\x12)\n\x08\x63hildren\x18\x08 \x03(\x0b\x32\x17.cellrouter.v1.CellNode\x12&\n\x05hosts\x18\t \x03(\x0b\x32\x17.cellrouter.v1.HostInfo\x12-\n\tlast_seen\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x11\n\x0fTopologyRequest\"Q\n\tPlacement\x12.\n\x06ranked\x18\x01 \x03(\x0b\x32\x1e.cellrouter.v1.PlacementOption\x12\x14\n\x0c\x65xplanations\x18\x02 \x03(\t\"2\n\x0fPlacementOption\x12\x11\n\tcell_path\x18\x01 \x01(\t\x12\x0c\n\x04host\x18\x02 \x01(\t\"m\n\x0fRegisterRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12%\n\x04kind\x18\x03 \x01(\x0e\x32\x17.cellrouter.v1.CellKind\x12\x14\n\x0c\x63\x61pabilities\x18\x04 \x03(\t\"<\n\x10RegisterResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x1a\n\x12report_interval_ms\x18\x02 \x01(\x05\"l\n\x0eInstanceChange\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12+\n\x05state\x18\x02 \x01(\x0e\x32\x1c.cellrouter.v1.InstanceState\x12\x11\n\tcell_path\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\"\x96\x01\n\x08LeafInfo\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x63tions\x18\x02 \x03(\t\x12\x37\n\x08refusals\x18\x03 \x03(\x0b\x32%.cellrouter.v1.LeafInfo.RefusalsEntry\x1a/\n\rRefusalsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x90\x02\n\rReportRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x08\x63\x61pacity\x18\x02 \x01(\x0b\x32\x17.cellrouter.v1.Capacity\x12.\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x1d.cellrouter.v1.InstanceChange\x12\x38\n\x06leaves\x18\x05 \x03(\x0b\x32(.cellrouter.v1.ReportRequest.LeavesEntry\x1a\x46\n\x0bLeavesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.cellrouter.v1.LeafInfo:\x02\x38\x01J\x04\x08\x04\x10\x05R\x0eleaf_addresses\"6\n\x0eReportResponse\x12\x16\n\x0eregister_again\x18\x01 \x01(\x08\x12\x0c\n\x04path\x18\x02 \x01(\t*\x8d\x01\n\rInstanceState\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x42UILDING\x10\x01\x12\n\n\x06\x41\x43TIVE\x10\x02\x12\n\n\x06PAUSED\x10\x03\x12\r\n\tSUSPENDED\x10\x04\x12\x0b\n\x07STOPPED\x10\x05\x12\x0b\n\x07\x44\x45LETED\x10\x06\x12\t\n\x05\x45RROR\x10\x07\x12\x0b\n\x07UNKNOWN\x10\x08*O\n\x08\x43\x65llKind\x12\x19\n\x15\x43\x45LL_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x45LL_KIND_ROUTER\x10\x01\x12\x12\n\x0e\x43\x45LL_KIND_LEAF\x10\x02*E\n\nCellStatus\x12\x1b\n\x17\x43\x45LL_STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x43\x45LL_UP\x10\x01\x12\r\n\tCELL_DOWN\x10\x02\x32\x90\x07\n\x05\x43\x65lls\x12;\n\x04\x42oot\x12\x1a.cellrouter.v1.BootRequest\x1a\x17.cellrouter.v1.Instance\x12>\n\x05Pause\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12@\n\x07Unpause\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12@\n\x07Suspend\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x06Resume\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x06Reboot\x12\x1c.cellrouter.v1.RebootRequest\x1a\x17.cellrouter.v1.Instance\x12=\n\x04Stop\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12>\n\x05Start\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x06\x44\x65lete\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12\x39\n\x03Get\x12\x19.cellrouter.v1.GetRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x04List\x12\x1a.cellrouter.v1.ListRequest\x1a\x1b.cellrouter.v1.ListResponse\x12\x45\n\x06Locate\x12\x1c.cellrouter.v1.LocateRequest\x1a\x1d.cellrouter.v1.LocateResponse\x12\x43\n\x08Topology\x12\x1e.cellrouter.v1.TopologyRequest\x1a\x17.cellrouter.v1.CellNode\x12<\n\x04Plan\x12\x1a.cellrouter.v1.BootRequest\x1a\x18.cellrouter.v1.Placement2\x9c\x01\n\x06Parent\x12K\n\x08Register\x12\x1e.cellrouter.v1.RegisterRequest\x1a\x1f.cellrouter.v1.RegisterResponse\x12\x45\n\x06Report\x12\x1c.cellrouter.v1.ReportRequest\x1a\x1d.cellrouter.v1.ReportResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x65llrouter/v1/cells.proto\x12\rcellrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\";\n\x06\x46lavor\x12\r\n\x05vcpus\x18\x01 \x01(\x03\x12\x11\n\tmemory_mb\x18\x02 \x01(\x03\x12\x0f\n\x07\x64isk_gb\x18\x03 \x01(\x03\"0\n\x04Port\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x0b\n\x03mac\x18\x02 \x01(\t\x12\n\n\x02ip\x18\x03 \x01(\t\"\xe2\x02\n\x08Instance\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12+\n\x05state\x18\x03 \x01(\x0e\x32\x1c.cellrouter.v1.InstanceState\x12\x11\n\tcell_path\x18\x04 \x01(\t\x12\x0c\n\x04host\x18\x05 \x01(\t\x12%\n\x06\x66lavor\x18\x06 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12\r\n\x05image\x18\x07 \x01(\t\x12\"\n\x05ports\x18\x08 \x03(\x0b\x32\x13.cellrouter.v1.Port\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07project\x18\x0b \x01(\t\x12\x12\n\nrequest_id\x18\x0c \x01(\t\x12\r\n\x05\x66\x61ult\x18\r \x01(\t\"\xa1\x02\n\x0b\x42ootRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12%\n\x06\x66lavor\x18\x03 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12\r\n\x05image\x18\x04 \x01(\t\x12\"\n\x05ports\x18\x05 \x03(\x0b\x32\x13.cellrouter.v1.Port\x12\x34\n\x05hints\x18\x06 \x03(\x0b\x32%.cellrouter.v1.BootRequest.HintsEntry\x12\x13\n\x0btarget_cell\x18\x07 \x01(\t\x12\x0f\n\x07project\x18\x08 \x01(\t\x12\x0c\n\x04uuid\x18\t \x01(\t\x1a,\n\nHintsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"+\n\rActionRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x08\"9\n\rRebootRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x08\x12\x0c\n\x04hard\x18\x03 \x01(\x08\"\x1a\n\nGetRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\"\x91\x01\n\x0bListRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0f\n\x07project\x18\x03 \x01(\t\x12+\n\x05state\x18\x04 \x01(\x0e\x32\x1c.cellrouter.v1.InstanceState\x12\x13\n\x0bname_prefix\x18\x05 \x01(\t\x12\x0c\n\x04sort\x18\x06 \x01(\t\"n\n\x0cListResponse\x12*\n\tinstances\x18\x01 \x03(\x0b\x32\x17.cellrouter.v1.Instance\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x19\n\x11unreachable_cells\x18\x03 \x03(\t\"\x1d\n\rLocateRequest\x12\x0c\n\x04uuid\x18\x01 \x01(\t\"P\n\x0eLocateResponse\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x11\n\tcell_path\x18\x02 \x01(\t\x12\x0c\n\x04host\x18\x03 \x01(\t\x12\x0f\n\x07project\x18\x04 \x01(\t\"\xa7\x02\n\x08\x43\x61pacity\x12$\n\x05total\x18\x01 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12#\n\x04used\x18\x02 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12+\n\x0clargest_free\x18\x03 \x01(\x0b\x32\x15.cellrouter.v1.Flavor\x12\r\n\x05hosts\x18\x04 \x01(\x05\x12\x10\n\x08hosts_up\x18\x05 \x01(\x05\x12\x11\n\tinstances\x18\x06 \x01(\x03\x12<\n\x0b\x66lavor_fits\x18\x07 \x03(\x0b\x32\'.cellrouter.v1.Capacity.FlavorFitsEntry\x1a\x31\n\x0f\x46lavorFitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"C\n\x08HostInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x08\x63\x61pacity\x18\x02 \x01(\x0b\x32\x17.cellrouter.v1.Capacity\"\xcc\x02\n\x08\x43\x65llNode\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12%\n\x04kind\x18\x03 \x01(\x0e\x32\x17.cellrouter.v1.CellKind\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\x12)\n\x06status\x18\x05 \x01(\x0e\x32\x19.cellrouter.v1.CellStatus\x12)\n\x08\x63\x61pacity\x18\x06 \x01(\x0b\x32\x17.cellrouter.v1.Capacity\x12\x14\n\x0c\x63\x61pabilities\x18\x07 \x03(\t\x12)\n\x08\x63hildren\x18\x08 \x03(\x0b\x32\x17.cellrouter.v1.CellNode\x12&\n\x05hosts\x18\t \x03(\x0b\x32\x17.cellrouter.v1.HostInfo\x12-\n\tlast_seen\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x11\n\x0fTopologyRequest\"Q\n\tPlacement\x12.\n\x06ranked\x18\x01 \x03(\x0b\x32\x1e.cellrouter.v1.PlacementOption\x12\x14\n\x0c\x65xplanations\x18\x02 \x03(\t\"2\n\x0fPlacementOption\x12\x11\n\tcell_path\x18\x01 \x01(\t\x12\x0c\n\x04host\x18\x02 \x01(\t\"m\n\x0fRegisterRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12%\n\x04kind\x18\x03 \x01(\x0e\x32\x17.cellrouter.v1.CellKind\x12\x14\n\x0c\x63\x61pabilities\x18\x04 \x03(\t\"<\n\x10RegisterResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x1a\n\x12report_interval_ms\x18\x02 \x01(\x05\"l\n\x0eInstanceChange\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12+\n\x05state\x18\x02 \x01(\x0e\x32\x1c.cellrouter.v1.InstanceState\x12\x11\n\tcell_path\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\"\x96\x01\n\x08LeafInfo\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x63tions\x18\x02 \x03(\t\x12\x37\n\x08refusals\x18\x03 \x03(\x0b\x32%.cellrouter.v1.LeafInfo.RefusalsEntry\x1a/\n\rRefusalsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x90\x02\n\rReportRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x08\x63\x61pacity\x18\x02 \x01(\x0b\x32\x17.cellrouter.v1.Capacity\x12.\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x1d.cellrouter.v1.InstanceChange\x12\x38\n\x06leaves\x18\x05 \x03(\x0b\x32(.cellrouter.v1.ReportRequest.LeavesEntry\x1a\x46\n\x0bLeavesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.cellrouter.v1.LeafInfo:\x02\x38\x01J\x04\x08\x04\x10\x05R\x0eleaf_addresses\"6\n\x0eReportResponse\x12\x16\n\x0eregister_again\x18\x01 \x01(\x08\x12\x0c\n\x04path\x18\x02 \x01(\t*\x8d\x01\n\rInstanceState\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x42UILDING\x10\x01\x12\n\n\x06\x41\x43TIVE\x10\x02\x12\n\n\x06PAUSED\x10\x03\x12\r\n\tSUSPENDED\x10\x04\x12\x0b\n\x07STOPPED\x10\x05\x12\x0b\n\x07\x44\x45LETED\x10\x06\x12\t\n\x05\x45RROR\x10\x07\x12\x0b\n\x07UNKNOWN\x10\x08*O\n\x08\x43\x65llKind\x12\x19\n\x15\x43\x45LL_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x45LL_KIND_ROUTER\x10\x01\x12\x12\n\x0e\x43\x45LL_KIND_LEAF\x10\x02*E\n\nCellStatus\x12\x1b\n\x17\x43\x45LL_STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x43\x45LL_UP\x10\x01\x12\r\n\tCELL_DOWN\x10\x02\x32\x90\x07\n\x05\x43\x65lls\x12;\n\x04\x42oot\x12\x1a.cellrouter.v1.BootRequest\x1a\x17.cellrouter.v1.Instance\x12>\n\x05Pause\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12@\n\x07Unpause\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12@\n\x07Suspend\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x06Resume\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x06Reboot\x12\x1c.cellrouter.v1.RebootRequest\x1a\x17.cellrouter.v1.Instance\x12=\n\x04Stop\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12>\n\x05Start\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x06\x44\x65lete\x12\x1c.cellrouter.v1.ActionRequest\x1a\x17.cellrouter.v1.Instance\x12\x39\n\x03Get\x12\x19.cellrouter.v1.GetRequest\x1a\x17.cellrouter.v1.Instance\x12?\n\x04List\x12\x1a.cellrouter.v1.ListRequest\x1a\x1b.cellrouter.v1.ListResponse\x12\x45\n\x06Locate\x12\x1c.cellrouter.v1.LocateRequest\x1a\x1d.cellrouter.v1.LocateResponse\x12\x43\n\x08Topology\x12\x1e.cellrouter.v1.TopologyRequest\x1a\x17.cellrouter.v1.CellNode\x12<\n\x04Plan\x12\x1a.cellrouter.v1.BootRequest\x1a\x18.cellrouter.v1.Placement2\x9c\x01\n\x06Parent\x12K\n\x08Register\x12\x1e.cellrouter.v1.RegisterRequest\x1a\x1f.cellrouter.v1.RegisterResponse\x12\x45\n\x06Report\x12\x1c.cellrouter.v1.ReportRequest\x1a\x1d.cellrouter.v1.ReportResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,12 +40,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LEAFINFO_REFUSALSENTRY']._serialized_options = b'8\001'
   _globals['_REPORTREQUEST_LEAVESENTRY']._loaded_options = None
   _globals['_REPORTREQUEST_LEAVESENTRY']._serialized_options = b'8\001'
-  _globals['_INSTANCESTATE']._serialized_start=2949
-  _globals['_INSTANCESTATE']._serialized_end=3090
-  _globals['_CELLKIND']._serialized_start=3092
-  _globals['_CELLKIND']._serialized_end=3171
-  _globals['_CELLSTATUS']._serialized_start=3173
-  _globals['_CELLSTATUS']._serialized_end=3242
+  _globals['_INSTANCESTATE']._serialized_start=2966
+  _globals['_INSTANCESTATE']._serialized_end=3107
+  _globals['_CELLKIND']._serialized_start=3109
+  _globals['_CELLKIND']._serialized_end=3188
+  _globals['_CELLSTATUS']._serialized_start=3190
+  _globals['_CELLSTATUS']._serialized_end=3259
   _globals['_FLAVOR']._serialized_start=77
   _globals['_FLAVOR']._serialized_end=136
   _globals['_PORT']._serialized_start=138
@@ -69,39 +69,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOCATEREQUEST']._serialized_start=1229
   _globals['_LOCATEREQUEST']._serialized_end=1258
   _globals['_LOCATERESPONSE']._serialized_start=1260
-  _globals['_LOCATERESPONSE']._serialized_end=1323
-  _globals['_CAPACITY']._serialized_start=1326
-  _globals['_CAPACITY']._serialized_end=1621
-  _globals['_CAPACITY_FLAVORFITSENTRY']._serialized_start=1572
-  _globals['_CAPACITY_FLAVORFITSENTRY']._serialized_end=1621
-  _globals['_HOSTINFO']._serialized_start=1623
-  _globals['_HOSTINFO']._serialized_end=1690
-  _globals['_CELLNODE']._serialized_start=1693
-  _globals['_CELLNODE']._serialized_end=2025
-  _globals['_TOPOLOGYREQUEST']._serialized_start=2027
-  _globals['_TOPOLOGYREQUEST']._serialized_end=2044
-  _globals['_PLACEMENT']._serialized_start=2046
-  _globals['_PLACEMENT']._serialized_end=2127
-  _globals['_PLACEMENTOPTION']._serialized_start=2129
-  _globals['_PLACEMENTOPTION']._serialized_end=2179
-  _globals['_REGISTERREQUEST']._serialized_start=2181
-  _globals['_REGISTERREQUEST']._serialized_end=2290
-  _globals['_REGISTERRESPONSE']._serialized_start=2292
-  _globals['_REGISTERRESPONSE']._serialized_end=2352
-  _globals['_INSTANCECHANGE']._serialized_start=2354
-  _globals['_INSTANCECHANGE']._serialized_end=2462
-  _globals['_LEAFINFO']._serialized_start=2465
-  _globals['_LEAFINFO']._serialized_end=2615
-  _globals['_LEAFINFO_REFUSALSENTRY']._serialized_start=2568
-  _globals['_LEAFINFO_REFUSALSENTRY']._serialized_end=2615
-  _globals['_REPORTREQUEST']._serialized_start=2618
-  _globals['_REPORTREQUEST']._serialized_end=2890
-  _globals['_REPORTREQUEST_LEAVESENTRY']._serialized_start=2798
-  _globals['_REPORTREQUEST_LEAVESENTRY']._serialized_end=2868
-  _globals['_REPORTRESPONSE']._serialized_start=2892
-  _globals['_REPORTRESPONSE']._serialized_end=2946
-  _globals['_CELLS']._serialized_start=3245
-  _globals['_CELLS']._serialized_end=4157
-  _globals['_PARENT']._serialized_start=4160
-  _globals['_PARENT']._serialized_end=4316
+  _globals['_LOCATERESPONSE']._serialized_end=1340
+  _globals['_CAPACITY']._serialized_start=1343
+  _globals['_CAPACITY']._serialized_end=1638
+  _globals['_CAPACITY_FLAVORFITSENTRY']._serialized_start=1589
+  _globals['_CAPACITY_FLAVORFITSENTRY']._serialized_end=1638
+  _globals['_HOSTINFO']._serialized_start=1640
+  _globals['_HOSTINFO']._serialized_end=1707
+  _globals['_CELLNODE']._serialized_start=1710
+  _globals['_CELLNODE']._serialized_end=2042
+  _globals['_TOPOLOGYREQUEST']._serialized_start=2044
+  _globals['_TOPOLOGYREQUEST']._serialized_end=2061
+  _globals['_PLACEMENT']._serialized_start=2063
+  _globals['_PLACEMENT']._serialized_end=2144
+  _globals['_PLACEMENTOPTION']._serialized_start=2146
+  _globals['_PLACEMENTOPTION']._serialized_end=2196
+  _globals['_REGISTERREQUEST']._serialized_start=2198
+  _globals['_REGISTERREQUEST']._serialized_end=2307
+  _globals['_REGISTERRESPONSE']._serialized_start=2309
+  _globals['_REGISTERRESPONSE']._serialized_end=2369
+  _globals['_INSTANCECHANGE']._serialized_start=2371
+  _globals['_INSTANCECHANGE']._serialized_end=2479
+  _globals['_LEAFINFO']._serialized_start=2482
+  _globals['_LEAFINFO']._serialized_end=2632
+  _globals['_LEAFINFO_REFUSALSENTRY']._serialized_start=2585
+  _globals['_LEAFINFO_REFUSALSENTRY']._serialized_end=2632
+  _globals['_REPORTREQUEST']._serialized_start=2635
+  _globals['_REPORTREQUEST']._serialized_end=2907
+  _globals['_REPORTREQUEST_LEAVESENTRY']._serialized_start=2815
+  _globals['_REPORTREQUEST_LEAVESENTRY']._serialized_end=2885
+  _globals['_REPORTRESPONSE']._serialized_start=2909
+  _globals['_REPORTRESPONSE']._serialized_end=2963
+  _globals['_CELLS']._serialized_start=3262
+  _globals['_CELLS']._serialized_end=4174
+  _globals['_PARENT']._serialized_start=4177
+  _globals['_PARENT']._serialized_end=4333
 # @@protoc_insertion_point(module_scope)

@@ -185,14 +185,16 @@ class LocateRequest(_message.Message):
     def __init__(self, uuid: _Optional[str] = ...) -> None: ...
 
 class LocateResponse(_message.Message):
-    __slots__ = ("uuid", "cell_path", "host")
+    __slots__ = ("uuid", "cell_path", "host", "project")
     UUID_FIELD_NUMBER: _ClassVar[int]
     CELL_PATH_FIELD_NUMBER: _ClassVar[int]
     HOST_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     uuid: str
     cell_path: str
     host: str
-    def __init__(self, uuid: _Optional[str] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
+    project: str
+    def __init__(self, uuid: _Optional[str] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ..., project: _Optional[str] = ...) -> None: ...
 
 class Capacity(_message.Message):
     __slots__ = ("total", "used", "largest_free", "hosts", "hosts_up", "instances", "flavor_fits")

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from cells.client import CellClient, boot_spec
-from cells.errors import CellError
-from cells.tree import TreeRunner
+from cells.ops.tree import TreeRunner
+from model.errors import CellError
 from tests.bench.harness import Result, error_lines, header
 from tests.bench.trees import fanout_text, write_tree
 

@@ -31,10 +31,10 @@ import libvirt
 
 from cells.client import CellClient, boot_spec
 from cells.config import from_mapping
-from cells.embed import EmbeddedCell
+from cells.ops.embed import EmbeddedCell
+from model.compute import Action
 from tests.bench.harness import rate
 from virt.libvirt_driver import from_config, render_domain, test_node_xml
-from virt.model import Action
 
 HOST = {"name": "h1", "vcpus": 100_000, "memory_mb": 100_000_000, "disk_gb": 1_000_000}
 
@@ -99,7 +99,7 @@ def qemu_pause(tmp: Path, calls: int) -> str:
     import statistics
     import subprocess
 
-    from cells.tree import TreeRunner, load_tree
+    from cells.ops.tree import TreeRunner, load_tree
     from tests.integration.test_qemu import QEMU_DRIVER, boot_disk, qemu_root, qemu_tree_text
 
     if not (shutil.which("qemu-system-x86_64") and QEMU_DRIVER.exists()):

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cells.client import CellClient, boot_spec
-from cells.errors import CellError
-from cells.model import ListQuery
-from cells.tree import TreeRunner
+from cells.ops.tree import TreeRunner
+from model.cells import ListQuery
+from model.errors import CellError
 from tests.bench.harness import CALL_TIMEOUT, Result, error_lines, header, target_line
 from tests.bench.trees import fanout_text, leaf_paths, write_tree
 

@@ -33,7 +33,7 @@ import grpc
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.client import CellClient, boot_spec
-from cells.tree import TreeRunner
+from cells.ops.tree import TreeRunner
 from tests.bench.harness import (
     CALL_TIMEOUT,
     Result,

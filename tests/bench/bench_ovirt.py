@@ -20,9 +20,9 @@ from dataclasses import replace
 import ovirtsdk4 as sdk
 
 from cells.client import boot_spec
+from model.compute import Action
 from tests.bench.harness import rate
 from virt.fake_ovirt import FakeEngine
-from virt.model import Action
 from virt.ovirt_driver import OvirtDriver
 
 

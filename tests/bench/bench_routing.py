@@ -55,7 +55,7 @@ import grpc
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.client import CellClient, boot_spec
-from cells.tree import TreeRunner, TreeSpec, load_tree
+from cells.ops.tree import TreeRunner, TreeSpec, load_tree
 from tests.bench import bench_lists, bench_load
 from tests.bench.harness import (
     CALL_TIMEOUT,

@@ -55,8 +55,8 @@ from bestmatch.selectors import FilterWeigherSelector, RandomSelector
 from bestmatch.weighers.instances import InstanceCountWeigher
 from bestmatch.weighers.ram import RamWeigher
 from bestmatch.weighers.vcpu import VcpuWeigher
+from model.compute import Resources
 from tests.bench.harness import Result, header, target_line
-from virt.model import Resources
 
 FLAVOR = Resources(vcpus=2, memory_mb=4096, disk_gb=20)
 SPEC = RequestSpec(flavor=FLAVOR, project="bench")

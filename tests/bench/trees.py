@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cells.tree import TreeSpec, load_tree
+from cells.ops.tree import TreeSpec, load_tree
 
 DEMO_TREE = Path("examples/demo-tree.toml")
 # One host per leaf in the fan-out trees, large enough never to run out.

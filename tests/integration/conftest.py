@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cells.client import CellClient
-from cells.tree import TreeRunner, load_tree
+from cells.ops.tree import TreeRunner, load_tree
 
 # Fast reports, and the top with one router below it: every test tree starts so.
 HEAD = """

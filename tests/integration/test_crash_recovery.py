@@ -12,12 +12,12 @@ from collections import Counter
 from pathlib import Path
 
 from cells.client import AsyncCellClient, CellClient, boot_spec
-from cells.errors import Aborted, DeadlineExceeded, FailedPrecondition, Unavailable
-from cells.model import ListQuery
-from cells.tree import TreeRunner
+from cells.ops.tree import TreeRunner
+from model.cells import ListQuery
+from model.compute import BootSpec, Instance
+from model.errors import Aborted, DeadlineExceeded, FailedPrecondition, Unavailable
 from routing.index import LocationIndex
 from tests.integration.conftest import HEAD, start_tree
-from virt.model import BootSpec, Instance
 
 BOOTS = 500
 CONCURRENCY = 32

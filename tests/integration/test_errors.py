@@ -11,16 +11,11 @@ import pytest
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.client import CellClient, boot_spec
-from cells.errors import (
-    FailedPrecondition,
-    InvalidArgument,
-    NotFound,
-    ResourceExhausted,
-)
-from cells.model import ListQuery
-from cells.tree import TreeRunner
+from cells.ops.tree import TreeRunner
+from model.cells import ListQuery
+from model.compute import InstanceState, Resources
+from model.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from tests.integration.conftest import leaf_client
-from virt.model import InstanceState, Resources
 
 
 def test_malformed_uuid_is_invalid_argument(top: CellClient) -> None:

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from cells.client import CellClient, boot_spec
-from cells.errors import Unavailable
-from cells.model import ListQuery
-from cells.tree import TreeRunner
+from cells.ops.tree import TreeRunner
+from model.cells import ListQuery
+from model.compute import InstanceState
+from model.errors import Unavailable
 from routing.index import LocationIndex
 from tests.integration.conftest import TREE, leaf_client, start_tree
 from tests.integration.proxy import LossyProxy
-from virt.model import InstanceState
 
 
 def _index_of(runner: TreeRunner, cell: str) -> LocationIndex:
@@ -76,7 +76,7 @@ def test_boot_whose_answer_was_lost_is_retried_without_a_duplicate(tmp_path: Pat
                         f'[cells.r2]\nparent = "top"\nadvertise = "{proxy.address}"')
     assert text != TREE
     (tmp_path / "tree.toml").write_text(text)
-    from cells.tree import load_tree
+    from cells.ops.tree import load_tree
 
     runner = TreeRunner(load_tree(tmp_path / "tree.toml"), tmp_path / "state")
     try:

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
-from cells.tree import TreeRunner
+from cells.ops.tree import TreeRunner
 from tests.integration.conftest import eventually, start_tree
 
 TREE = """
@@ -193,7 +193,7 @@ METADATA = st.lists(st.one_of(
 
 
 def hops_of(metadata: Sequence[tuple[str, str]]) -> int:
-    """The hop count a cell reads from `metadata` (as cells.call does)."""
+    """The hop count a cell reads from `metadata` (as routing.call does)."""
     for key, value in metadata:
         if key == "x-cellrouter-hops":
             try:

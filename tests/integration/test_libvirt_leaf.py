@@ -11,11 +11,11 @@ import pytest
 
 from cells.client import CellClient, boot_spec
 from cells.config import from_mapping
-from cells.embed import EmbeddedCell
-from cells.tree import TreeRunner, free_ports
+from cells.ops.embed import EmbeddedCell
+from cells.ops.tree import TreeRunner, free_ports
+from model.compute import Action, InstanceState
 from routing.index import LocationIndex
 from tests.integration.conftest import HEAD, eventually, start_tree
-from virt.model import Action, InstanceState
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
@@ -77,7 +77,7 @@ def test_a_change_made_behind_cellrouters_back_reaches_the_top(tmp_path: Path) -
             if parent:
                 lines.append(f'parent = "{parent}"')
             (cell_dir / "cell.toml").write_text("\n".join(lines) + "\n")
-            command = [sys.executable, "-m", "cells.cli", "serve",
+            command = [sys.executable, "-m", "cells.ops.cli", "serve",
                        "--config", str(cell_dir / "cell.toml")]
             procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL))

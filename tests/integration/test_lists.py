@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from cells.client import CellClient, boot_spec
-from cells.model import ListQuery
-from cells.tree import TreeRunner
+from cells.ops.tree import TreeRunner
+from model.cells import ListQuery
+from model.compute import Instance, InstanceState
 from tests.integration.conftest import HEAD, start_tree
-from virt.model import Instance, InstanceState
 
 BIG = '{ name = "%s", vcpus = 4000, memory_mb = 4000000, disk_gb = 100000 }'
 LIST_TREE = HEAD + f"""

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from cells.client import CellClient, boot_spec
-from cells.errors import Unavailable
-from cells.tree import TreeRunner
-from virt.model import InstanceState
+from cells.ops.tree import TreeRunner
+from model.compute import InstanceState
+from model.errors import Unavailable
 
 
 def _wait_down(top: CellClient, path: str, timeout: float = 10.0) -> bool:

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cells.client import CellClient, boot_spec
-from cells.errors import NotFound
+from model.errors import NotFound
 from tests.integration.conftest import HEAD, eventually, start_tree
 
 TREE = HEAD.replace("[cells.top]", '[cells.top]\nmetrics_listen = "127.0.0.1:0"') + """

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from cells.client import CellClient, boot_spec
-from cells.errors import FailedPrecondition
-from cells.model import ListQuery
-from cells.tree import TreeRunner
+from cells.ops.tree import TreeRunner
+from model.cells import ListQuery
+from model.compute import InstanceState
+from model.errors import FailedPrecondition
 from tests.integration.conftest import HEAD, eventually, start_tree
-from virt.model import InstanceState
 
 sdk = pytest.importorskip("ovirtsdk4", reason="ovirt-engine-sdk-python is not installed")
 
@@ -102,7 +102,7 @@ def test_the_tree_shows_what_each_cell_can_do(mixed: TreeRunner) -> None:
     assert "pause" not in cells["top!r1!z2"] and "suspend" in cells["top!r1!z2"]
     # A router can do what every leaf below it can: all but pause and unpause here.
     assert cells["top"] == cells["top!r1"] == cells["top!r1!z1"] - {"pause", "unpause"}
-    table = subprocess.run([sys.executable, "-m", "cells.cli", "tree", "--cell",
+    table = subprocess.run([sys.executable, "-m", "cells.ops.cli", "tree", "--cell",
                             mixed.top_address], capture_output=True, text=True, timeout=60)
     assert "no pause,unpause" in table.stdout
 

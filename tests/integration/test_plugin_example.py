@@ -31,8 +31,8 @@ from bestmatch.errors import BadPluginOptions
 from bestmatch.pipeline import Sampling
 from bestmatch.plugins import SELECTORS, SelectionConfig, build_selector, installed, load_selector
 from cells.client import CellClient, boot_spec
+from model.compute import Resources
 from tests.integration.conftest import start_tree
-from virt.model import Resources
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "plugin-least-loaded"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from cells.client import CellClient, boot_spec
-from cells.model import ListQuery
+from model.cells import ListQuery
+from model.compute import InstanceState
 from routing.index import LocationIndex
 from tests.integration.conftest import TREE, start_tree
-from virt.model import InstanceState
 
 
 @pytest.mark.postgres

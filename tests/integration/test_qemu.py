@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from cells.client import CellClient, boot_spec
-from cells.tree import TreeRunner
+from cells.ops.tree import TreeRunner
+from model.compute import InstanceState
 from tests.integration.conftest import HEAD, eventually, start_tree
-from virt.model import InstanceState
 
 pytestmark = pytest.mark.qemu
 MARKER = b"CELLROUTER-BOOT-OK"

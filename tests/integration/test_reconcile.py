@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import delete
 
 from cells.client import CellClient, boot_spec
+from model.compute import InstanceState
 from routing.db import children as children_table
 from routing.index import Location, LocationIndex
 from tests.integration.conftest import HEAD, eventually, start_tree
-from virt.model import InstanceState
 
 TREE = HEAD + """
 [cells.z1]

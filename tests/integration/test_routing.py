@@ -8,17 +8,11 @@ import grpc
 import pytest
 
 from cells.client import CellClient, boot_spec
-from cells.errors import (
-    AlreadyExists,
-    InvalidArgument,
-    NotFound,
-    ResourceExhausted,
-)
-from cells.model import ListQuery
-from cells.topology import fits
-from cells.tree import TreeRunner
+from cells.ops.tree import TreeRunner
+from model.cells import ListQuery, fits
+from model.compute import Action, Instance, InstanceState, Resources
+from model.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted
 from tests.integration.conftest import LEAVES, eventually, leaf_client
-from virt.model import Action, Instance, InstanceState, Resources
 
 
 def boot(top: CellClient, name: str, **kw: object) -> Instance:

@@ -11,13 +11,13 @@ import pytest
 
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
-from cells import certs
-from cells.auth import TokenStore
 from cells.client import CellClient, boot_spec
-from cells.errors import NotFound, PermissionDenied, Unauthenticated, Unavailable
-from cells.model import ListQuery
-from cells.tree import TreeRunner, load_tree
-from virt.model import InstanceState
+from cells.ops import certs
+from cells.ops.tree import TreeRunner, load_tree
+from cells.security.auth import TokenStore
+from model.cells import ListQuery
+from model.compute import InstanceState
+from model.errors import NotFound, PermissionDenied, Unauthenticated, Unavailable
 
 TREE = """
 [tree]

@@ -1,4 +1,4 @@
-"""Tests for cells.auth (the tokens file) and cells.certs (the development CA)."""
+"""Tests for cells.security.auth (the tokens file) and cells.ops.certs (the development CA)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from cells import certs
-from cells.auth import Principal, TokenStore
-from cells.errors import ConfigError, InvalidArgument, Unauthenticated
+from cells.errors import ConfigError
+from cells.ops import certs
+from cells.security.auth import TokenStore
+from model.errors import InvalidArgument, Unauthenticated
+from model.principal import Principal
 
 
 def bearer(token: str) -> dict[str, str]:

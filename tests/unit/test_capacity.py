@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cells.topology import CellCapacity, fits
-from virt.model import HostInfo, Resources
+from model.cells import CellCapacity, fits
+from model.compute import HostInfo, Resources
 
 SMALL = Resources(1, 2048, 20)
 LARGE = Resources(8, 32768, 200)

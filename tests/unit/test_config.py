@@ -165,7 +165,7 @@ def test_load_reports_errors_with_the_file_name(tmp_path: Path) -> None:
 
 
 def test_flavors_table_is_read_and_checked() -> None:
-    from virt.model import Resources
+    from model.compute import Resources
 
     cell = {"name": "z", "listen": "127.0.0.1:0", "insecure": True}
     config = from_mapping({"cell": cell,

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from cells.client import boot_spec
+from model.compute import Action, BootSpec, InstanceState, Port, Resources
+from model.states import TRANSITIONS
 from virt.driver import VirtDriver
 from virt.errors import IllegalTransition, InstanceNotFound, InvalidSpec, NoCapacity
-from virt.model import Action, BootSpec, InstanceState, Port, Resources
-from virt.states import TRANSITIONS
 
 # Two hosts of different sizes, the same for every driver.
 HOSTS = [

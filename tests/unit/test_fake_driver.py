@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from cells.client import boot_spec
+from model.compute import Action, BootSpec, HostInfo, InstanceState, Port, Resources
 from virt.errors import IllegalTransition, InstanceNotFound, InvalidSpec, NoCapacity
 from virt.fake import FakeDriver, FakeHost, from_config
-from virt.model import Action, BootSpec, HostInfo, InstanceState, Port, Resources
 
 BIG = Resources(8, 16384, 100)
 

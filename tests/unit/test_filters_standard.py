@@ -29,7 +29,7 @@ from bestmatch.filters.host_hints import DifferentHostFilter, SameHostFilter
 from bestmatch.filters.max_instances import MaxInstancesFilter
 from bestmatch.filters.project_cell import ProjectCellFilter
 from bestmatch.plugins import FILTERS, installed
-from virt.model import Resources
+from model.compute import Resources
 
 PASS = ""  # expected reason of a passing verdict
 

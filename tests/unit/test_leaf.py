@@ -13,17 +13,17 @@ import pytest
 
 from bestmatch.selectors import RandomSelector
 from cells.backend import Identity
-from cells.call import Call
 from cells.client import boot_spec
-from cells.errors import Aborted, ResourceExhausted
 from cells.leaf import LeafCell
-from cells.topology import CellKind
+from model.cells import CellKind
+from model.compute import Action, BootSpec, Instance, InstanceState, Resources
+from model.errors import Aborted, ResourceExhausted
+from model.states import next_state
+from routing.call import Call
 from routing.errors import UnknownInstance
 from routing.index import LocationIndex
 from virt.errors import IllegalTransition
 from virt.fake import FakeDriver, FakeHost
-from virt.model import Action, BootSpec, Instance, InstanceState, Resources
-from virt.states import next_state
 
 PATH = "top!leaf1"
 HOSTS = [FakeHost("h1", Resources(8, 16384, 100)), FakeHost("h2", Resources(4, 8192, 50))]

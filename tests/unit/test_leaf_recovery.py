@@ -8,13 +8,13 @@ from pathlib import Path
 
 from bestmatch.selectors import RandomSelector
 from cells.backend import Identity
-from cells.call import Call
 from cells.client import boot_spec
 from cells.leaf import LeafCell
-from cells.topology import CellKind
+from model.cells import CellKind
+from model.compute import InstanceState, Resources
+from routing.call import Call
 from routing.index import Location, LocationIndex
 from virt.fake import FakeDriver, FakeHost
-from virt.model import InstanceState, Resources
 
 PATH = "top!leaf1"
 

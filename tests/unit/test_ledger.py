@@ -11,16 +11,15 @@ from bestmatch.filters import default_filters
 from bestmatch.filters.affinity import AntiAffinityFilter
 from bestmatch.selectors import RandomSelector
 from cells.backend import Identity
-from cells.call import Call
 from cells.client import boot_spec
-from cells.errors import ResourceExhausted
 from cells.leaf import LeafCell
 from cells.ledger import HostLedger
-from cells.model import ListQuery
-from cells.topology import CellKind
+from model.cells import CellKind, ListQuery
+from model.compute import Action, Resources
+from model.errors import ResourceExhausted
+from routing.call import Call
 from routing.index import LocationIndex
 from virt.fake import FakeDriver, FakeHost
-from virt.model import Action, Resources
 
 
 def test_ledger_counts_places_moves_and_removals() -> None:

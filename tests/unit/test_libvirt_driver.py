@@ -6,12 +6,13 @@ import uuid as uuidlib
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cells.client import boot_spec
+from model.compute import Action, BootSpec, Port
 from virt.errors import HypervisorUnavailable
-from virt.model import Action, BootSpec, Port
 
 libvirt_driver = pytest.importorskip("virt.libvirt_driver", reason="libvirt-python missing")
 NS = {"cr": libvirt_driver.NS}
@@ -83,3 +84,44 @@ def test_an_unreachable_host_is_unavailable(tmp_path: Path) -> None:
         {}, [{"name": "far", "uri": "qemu+tcp://127.0.0.1:1/system"}], tmp_path)
     with pytest.raises(HypervisorUnavailable, match="unreachable"):
         driver.hosts()
+
+
+def test_a_domain_that_vanishes_while_the_hypervisor_is_listed_is_simply_gone(
+    tmp_path: Path,
+) -> None:
+    """An operator's destroy between the listing and the reading of one domain
+    (the race a lifecycle event's reconciliation runs into) loses only that one."""
+    driver = libvirt_driver.from_config(
+        {}, [{"name": "h1", "vcpus": 8, "memory_mb": 8192, "disk_gb": 50}], tmp_path)
+    kept, doomed = spec(), spec()
+    driver.spawn(kept, "h1")
+    driver.spawn(doomed, "h1")
+    conn = driver.connection("h1")
+    listing = conn.listAllDomains
+
+    class VanishesOnceDescribed:
+        """The domain, destroyed and undefined right after its XML was read."""
+
+        def __init__(self, dom: Any) -> None:
+            self._dom = dom
+
+        def XMLDesc(self, flags: int) -> str:
+            described: str = self._dom.XMLDesc(flags)
+            self._dom.destroy()
+            self._dom.undefine()
+            return described
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._dom, name)
+
+    def list_then_lose_one(flags: int = 0) -> list[Any]:
+        return [VanishesOnceDescribed(d) if d.UUIDString() == doomed.uuid else d
+                for d in listing(flags)]
+
+    conn.listAllDomains = list_then_lose_one
+    try:
+        assert [i.uuid for i in driver.instances()] == [kept.uuid]
+    finally:
+        del conn.listAllDomains
+    assert [i.uuid for i in driver.instances()] == [kept.uuid]
+    driver.close()

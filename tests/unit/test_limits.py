@@ -1,4 +1,4 @@
-"""Tests for cells.limits: per-client in-flight and rate limits, on a fake clock."""
+"""Tests for cells.security.limits: per-client in-flight and rate limits, on a fake clock."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import contextlib
 
 import pytest
 
-from cells.errors import ResourceExhausted
-from cells.limits import Limiter, Limits
+from cells.security.limits import Limiter, Limits
+from model.errors import ResourceExhausted
 
 
 class Clock:

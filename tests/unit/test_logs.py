@@ -1,4 +1,4 @@
-"""Tests for cells.logs: every record carries the request id of the call it was made for."""
+"""Tests for cells.observability.logs: each record carries its call's request id."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cells import logs
+from cells.observability import logs
 
 
 @pytest.fixture(autouse=True)

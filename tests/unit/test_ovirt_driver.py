@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from cells.client import boot_spec
+from model.compute import Action, BootSpec, InstanceState, Resources
 from virt.errors import DriverMisconfigured, IllegalTransition, InstanceNotFound, InvalidSpec
-from virt.model import Action, BootSpec, InstanceState, Resources
 
 sdk = pytest.importorskip("ovirtsdk4", reason="ovirt-engine-sdk-python is not installed")
 from virt.fake_ovirt import FakeEngine  # noqa: E402

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from cells.client import boot_spec
+from model.compute import Action, BootSpec, InstanceState, Port, Resources
 from virt.errors import IllegalTransition, InstanceNotFound, InvalidSpec
-from virt.model import Action, BootSpec, InstanceState, Port, Resources
 
 sdk = pytest.importorskip("ovirtsdk4", reason="ovirt-engine-sdk-python is not installed")
 from virt.fake_ovirt import FakeEngine  # noqa: E402

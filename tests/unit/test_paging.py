@@ -1,4 +1,4 @@
-"""Tests for cells.paging: sort keys, page tokens, page_of and merge_pages."""
+"""Tests for routing.paging: sort keys, page tokens, page_of and merge_pages."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cells.errors import InvalidArgument
-from cells.model import ListQuery
-from cells.paging import (
+from model.cells import ListQuery
+from model.compute import Instance, InstanceState, Resources
+from model.errors import InvalidArgument
+from routing.paging import (
     DEFAULT_PAGE,
     MAX_PAGE,
     batch_size,
@@ -25,7 +26,6 @@ from cells.paging import (
     page_of,
     sort_key,
 )
-from virt.model import Instance, InstanceState, Resources
 
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
 STATES = [InstanceState.ACTIVE, InstanceState.PAUSED, InstanceState.STOPPED]

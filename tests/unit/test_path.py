@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from model.cells import SEPARATOR
 from routing.errors import BadPath, NotInSubtree
-from routing.path import MAX_DEPTH, SEPARATOR, CellPath, check_name
+from routing.path import MAX_DEPTH, CellPath, check_name
 
 
 @pytest.mark.parametrize(

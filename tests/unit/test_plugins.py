@@ -11,7 +11,7 @@ from bestmatch.plugins import FILTERS, GROUPS, SelectionConfig, build_selector, 
 from bestmatch.selectors import FilterWeigherSelector, RandomSelector
 from cells.config import from_mapping
 from cells.errors import ConfigError
-from virt.model import Resources
+from model.compute import Resources
 
 
 def hosts() -> list[HostState]:

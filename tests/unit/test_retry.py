@@ -1,4 +1,4 @@
-"""Tests for cells.retry.with_retries: what is retried, how often, and until when."""
+"""Tests for routing.retry.with_retries: what is retried, how often, and until when."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from cells import retry
-from cells.call import Call
-from cells.errors import (
+from model.errors import (
     CellError,
     DeadlineExceeded,
     FailedPrecondition,
@@ -20,6 +18,8 @@ from cells.errors import (
     Unavailable,
     Unreachable,
 )
+from routing import retry
+from routing.call import Call
 
 
 def failing(errors: list[CellError], value: str = "ok") -> tuple[Callable[[], Awaitable[str]],

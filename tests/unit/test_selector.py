@@ -16,7 +16,7 @@ from bestmatch.filters import (
 )
 from bestmatch.pipeline import run_filters
 from bestmatch.selectors import RandomSelector
-from virt.model import Resources
+from model.compute import Resources
 
 ASK = RequestSpec(Resources(2, 4096, 20))
 

@@ -1,11 +1,11 @@
-"""Tests for virt.states: the instance state machine."""
+"""Tests for model.states: the instance state machine."""
 
 from __future__ import annotations
 
 import pytest
 
-from virt.model import Action, InstanceState
-from virt.states import TRANSITIONS, allowed_actions, next_state
+from model.compute import Action, InstanceState
+from model.states import TRANSITIONS, allowed_actions, next_state
 
 S = InstanceState
 A = Action

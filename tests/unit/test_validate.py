@@ -1,4 +1,4 @@
-"""Tests for cells.validate: checks on what clients and child cells send."""
+"""Tests for routing.validate: checks on what clients and child cells send."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from dataclasses import replace
 import pytest
 
 from cellrouter.v1 import cells_pb2 as pb
-from cells import wire
 from cells.client import boot_spec
-from cells.errors import InvalidArgument
-from cells.model import ChildReport, InstanceChange, LeafInfo, Registration
-from cells.paging import decode_token, sort_key
-from cells.topology import CellCapacity, CellKind
-from cells.validate import (
+from cells.edge import wire
+from model.cells import CellCapacity, CellKind, ChildReport, InstanceChange, LeafInfo, Registration
+from model.compute import BootSpec, InstanceState, Port, Resources
+from model.errors import InvalidArgument
+from routing.paging import decode_token, sort_key
+from routing.validate import (
     MAX_CAPABILITIES,
     MAX_DISK_GB,
     MAX_FIELD,
@@ -31,7 +31,6 @@ from cells.validate import (
     check_report,
     check_uuid,
 )
-from virt.model import BootSpec, InstanceState, Port, Resources
 
 CANONICAL = "12345678-9abc-4def-8123-456789abcdef"
 

@@ -15,7 +15,7 @@ from bestmatch.selectors import FilterWeigherSelector, RandomSelector
 from bestmatch.weighers.instances import InstanceCountWeigher
 from bestmatch.weighers.ram import RamWeigher
 from bestmatch.weighers.vcpu import VcpuWeigher
-from virt.model import Resources
+from model.compute import Resources
 
 ASK = RequestSpec(Resources(2, 4096, 20))
 TOTAL = Resources(16, 65536, 500)

@@ -1,0 +1,2 @@
+"""Watching a cell: Prometheus metrics (`metrics`) and logs that carry each
+call's request id (`logs`)."""

@@ -1,0 +1,388 @@
+"""A whole tree of cells from one file, each cell its own process.
+
+    [tree]
+    host = "127.0.0.1"        # every cell listens here, on a free port
+    report_interval = 1.0
+    down_after = 3
+    tls = true                # a development CA and a certificate per cell (mutual
+                              # TLS), and a client port on the top; or
+    insecure = true           # plaintext between cells: one of the two is required
+    tokens = true             # the top's client port asks for API tokens; the runner
+                              # issues itself an admin one
+
+    [cells.top]               # the one cell without a parent is the top
+
+    [cells.eu]
+    parent = "top"
+
+    [cells.eu-a]
+    parent = "eu"
+    driver = "fake"           # a cell with a driver is a leaf
+    hosts = [{ name = "eu-a-1", vcpus = 32, memory_mb = 131072, disk_gb = 1000 }]
+
+`TreeRunner` writes one config per cell under a state directory, starts the
+cells top-down, and waits until every cell has registered and reported.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cells.client import CellClient
+from cells.config import CELL_KEYS
+from cells.errors import ConfigError
+from cells.ops import certs
+from cells.security.auth import TokenStore
+from model.errors import CellError
+from routing.errors import BadPath
+from routing.path import check_name
+
+
+@dataclass(frozen=True, slots=True)
+class CellSpec:
+    name: str
+    parent: str = ""
+    driver: str = ""
+    selector: str = "random"
+    hosts: tuple[Mapping[str, Any], ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TreeSpec:
+    cells: tuple[CellSpec, ...]
+    host: str = "127.0.0.1"
+    report_interval: float = 1.0
+    down_after: int = 3
+    flavors: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # for every leaf
+    tls: bool = False
+    tokens: bool = False
+
+    @property
+    def top(self) -> CellSpec:
+        return next(c for c in self.cells if not c.parent)
+
+    def paths(self) -> dict[str, str]:
+        """Each cell's full path, by name."""
+        parents = {c.name: c.parent for c in self.cells}
+
+        def path(name: str) -> str:
+            return f"{path(parents[name])}!{name}" if parents[name] else name
+
+        return {name: path(name) for name in parents}
+
+    def levels(self) -> list[list[CellSpec]]:
+        """Cells grouped by depth, the top first."""
+        levels: list[list[CellSpec]] = [[self.top]]
+        while True:
+            names = {c.name for c in levels[-1]}
+            below = [c for c in self.cells if c.parent in names]
+            if not below:
+                return levels
+            levels.append(below)
+
+
+def load_tree(path: Path) -> TreeSpec:
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"tree file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    tree = data.get("tree", {})
+    cells = []
+    for name, table in data.get("cells", {}).items():
+        try:
+            check_name(name)
+        except BadPath as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        table = dict(table)
+        cells.append(CellSpec(
+            name=name,
+            parent=table.pop("parent", ""),
+            driver=table.pop("driver", ""),
+            selector=table.pop("selector", "random"),
+            hosts=tuple(table.pop("hosts", ())),
+            extra=table,
+        ))
+    tls, insecure = bool(tree.get("tls", False)), bool(tree.get("insecure", False))
+    if tls == insecure:
+        raise ConfigError(f"{path}: [tree] needs exactly one of tls = true (a development CA"
+                          " is made for the tree) or insecure = true (plaintext)")
+    spec = TreeSpec(tuple(cells), tree.get("host", "127.0.0.1"),
+                    float(tree.get("report_interval", 1.0)), int(tree.get("down_after", 3)),
+                    data.get("flavors", {}), tls, bool(tree.get("tokens", False)))
+    _check_shape(spec, str(path))
+    return spec
+
+
+def _check_shape(spec: TreeSpec, source: str) -> None:
+    names = {c.name for c in spec.cells}
+    tops = [c.name for c in spec.cells if not c.parent]
+    if len(tops) != 1:
+        raise ConfigError(f"{source}: a tree needs exactly one cell without a parent, "
+                          f"found {tops or 'none'}")
+    for c in spec.cells:
+        if c.parent and c.parent not in names:
+            raise ConfigError(f"{source}: cell {c.name}'s parent {c.parent} is not defined")
+        has_children = any(o.parent == c.name for o in spec.cells)
+        if c.driver and has_children:
+            raise ConfigError(f"{source}: cell {c.name} has a driver and children; "
+                              "a leaf cell cannot have children")
+        if not c.driver and not has_children:
+            raise ConfigError(f"{source}: cell {c.name} has neither children nor a driver")
+    reachable = sum(len(level) for level in spec.levels())
+    if reachable != len(spec.cells):
+        raise ConfigError(f"{source}: some cells are not below the top (a parent loop?)")
+
+
+def free_ports(host: str, count: int) -> list[int]:
+    """Ports nothing listens on right now (held open together so they differ)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((host, 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+_SECURITY_KEYS = {"insecure", "client_listen", "parent_name"}
+_TABLES = {"selection", "limits"}  # a cell's tables that go into its config as they are
+
+
+@dataclass(frozen=True, slots=True)
+class Security:
+    """What a cell's config says about TLS and tokens."""
+
+    certs: Path | None = None      # the tree's CA directory; None: insecure
+    parent_name: str = ""
+    client_listen: str = ""
+    tokens_file: Path | None = None
+
+
+def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
+                state_dir: Path, security: Security = Security()) -> str:
+    """The TOML config of one cell of the tree."""
+    lines = [
+        "[cell]",
+        f"name = {_q(cell.name)}",
+        f"listen = {_q(address)}",
+        f"state_dir = {_q(str(state_dir))}",
+        f"report_interval = {spec.report_interval}",
+        f"down_after = {spec.down_after}",
+    ]
+    if parent:
+        lines.append(f"parent = {_q(parent)}")
+    lines += _security_lines(security)
+    # Keys of the [cell] table go there, `selection` into [selection]; a
+    # leaf's other keys are driver options.
+    # (The tree decides the security keys; a driver may have its own of the
+    # same name, as oVirt's `insecure`.)
+    cell_keys = CELL_KEYS - _SECURITY_KEYS
+    lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra.items() if k in cell_keys]
+    options = {k: v for k, v in cell.extra.items()
+               if k not in cell_keys and k not in _TABLES}
+    if not cell.driver:
+        lines.append(f"selector = {_q(cell.selector)}")
+        if options:
+            raise ConfigError(f"cell {cell.name}: unknown keys {', '.join(sorted(options))}")
+    for table in sorted(_TABLES & set(cell.extra)):
+        lines += ["", f"[{table}]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra[table].items()]
+    if security.certs is not None:
+        lines += ["", "[tls]", f"ca_file = {_q(str(security.certs / 'ca.pem'))}",
+                  f"cert_file = {_q(str(security.certs / (cell.name + '.pem')))}",
+                  f"key_file = {_q(str(security.certs / (cell.name + '.key')))}"]
+    if security.tokens_file is not None:
+        lines += ["", "[auth]", f"tokens_file = {_q(str(security.tokens_file))}"]
+    if cell.driver and spec.flavors:
+        lines += ["", "[flavors]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in spec.flavors.items()]
+    if cell.driver:
+        lines += ["", "[leaf]", f"driver = {_q(cell.driver)}", f"selector = {_q(cell.selector)}"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in options.items()]
+        for host in cell.hosts:
+            lines += ["", "[[leaf.hosts]]"]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in host.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _security_lines(security: Security) -> list[str]:
+    lines = [] if security.certs is not None else ["insecure = true"]
+    if security.parent_name:
+        lines.append(f"parent_name = {_q(security.parent_name)}")
+    if security.client_listen:
+        lines.append(f"client_listen = {_q(security.client_listen)}")
+    return lines
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return _q(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise ConfigError(f"cannot write {value!r} into a cell config")
+
+
+class TreeRunner:
+    """Starts, restarts and stops the processes of a tree of cells."""
+
+    def __init__(self, spec: TreeSpec, state_dir: Path, log_level: str = "INFO") -> None:
+        self.spec = spec
+        self.state_dir = state_dir.resolve()
+        self.log_level = log_level
+        self.addresses: dict[str, str] = {}
+        self.client_address = ""  # the top's client port, when it has one
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.certs = self.state_dir / "certs" if spec.tls else None
+        self.tokens_file = self.state_dir / "tokens.json" if spec.tokens else None
+        self.ca: bytes | None = None
+        self.admin_token = ""
+
+    @property
+    def top_address(self) -> str:
+        """Where clients call the top."""
+        return self.client_address or self.addresses[self.spec.top.name]
+
+    def client(self, timeout: float = 10.0, token: str | None = None) -> CellClient:
+        """A client of the top with the tree's CA and (by default) the admin token."""
+        return CellClient(self.top_address, timeout=timeout, ca=self.ca,
+                          token=self.admin_token if token is None else token)
+
+    def start(self, timeout: float = 60.0) -> str:
+        """Start every cell; return the top's address once all have registered."""
+        separate = self.spec.tls or self.spec.tokens
+        ports = free_ports(self.spec.host, len(self.spec.cells) + int(separate))
+        for cell, port in zip(self.spec.cells, ports, strict=False):
+            self.addresses[cell.name] = f"{self.spec.host}:{port}"
+        if separate:
+            self.client_address = f"{self.spec.host}:{ports[-1]}"
+        self._make_credentials()
+        try:
+            for level in self.spec.levels():
+                for cell in level:
+                    self._write_config(cell)
+                    self.start_cell(cell.name)
+            self.wait_registered(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self.top_address
+
+    def _make_credentials(self) -> None:
+        """The tree's development CA and cell certificates, and the admin token."""
+        if self.certs is not None:
+            if not (self.certs / "ca.pem").exists():
+                certs.init_ca(self.certs)
+            for cell in self.spec.cells:
+                if not (self.certs / f"{cell.name}.pem").exists():
+                    certs.issue(self.certs, cell.name)
+            self.ca = (self.certs / "ca.pem").read_bytes()
+        if self.tokens_file is not None and not self.admin_token:
+            self.admin_token, _ = TokenStore(self.tokens_file).issue("", "admin", "tree runner")
+
+    def _write_config(self, cell: CellSpec) -> None:
+        cell_dir = self.state_dir / cell.name
+        cell_dir.mkdir(parents=True, exist_ok=True)
+        parent = self.addresses[cell.parent] if cell.parent else ""
+        security = Security(
+            certs=self.certs, parent_name=cell.parent if self.certs else "",
+            client_listen="" if cell.parent else self.client_address,
+            tokens_file=None if cell.parent else self.tokens_file)
+        text = cell_config(self.spec, cell, self.addresses[cell.name], parent, cell_dir,
+                           security)
+        (cell_dir / "cell.toml").write_text(text)
+
+    def start_cell(self, name: str) -> None:
+        cell_dir = self.state_dir / name
+        log = (cell_dir / "cell.log").open("ab")
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "cells.ops.cli", "--log-level", self.log_level,
+             "serve", "--config", str(cell_dir / "cell.toml")],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+
+    def kill_cell(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(name)
+        proc.send_signal(sig)
+        proc.wait(timeout=10)
+
+    def restart_cell(self, name: str, timeout: float = 30.0) -> None:
+        self.kill_cell(name, signal.SIGTERM)
+        self.start_cell(name)
+        self.wait_registered(timeout)
+
+    def wait_registered(self, timeout: float) -> None:
+        """Block until the top sees every cell up with a reported capacity."""
+        deadline = time.monotonic() + timeout
+        want = {c.name for c in self.spec.cells}
+        paths = self.spec.paths()
+        seen: set[str] = set()
+        with self.client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                self._check_alive()
+                try:
+                    top = client.topology()
+                    seen = {n.name for n in top.walk() if n.up and n.path == paths[n.name]
+                            and (n.kind.value == "router" or n.capacity.hosts > 0)}
+                    if seen == want and _reported(top):
+                        return
+                except CellError:
+                    pass
+                time.sleep(0.1)
+        raise TimeoutError(f"cells not up after {timeout:g} s: {sorted(want - seen)}"
+                           f" (logs in {self.state_dir})")
+
+    def _check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                log = self.state_dir / name / "cell.log"
+                tail = log.read_text()[-2000:] if log.exists() else ""
+                raise RuntimeError(f"cell {name} exited with {proc.returncode}:\n{tail}")
+
+    def stop(self, grace: float = 5.0) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.procs.clear()
+
+
+def _reported(top: Any) -> bool:
+    """Every router's capacity includes its children's hosts."""
+    return all(
+        n.kind.value == "leaf" or n.capacity.hosts == sum(c.capacity.hosts for c in n.children)
+        for n in top.walk()
+    )

@@ -1,0 +1,118 @@
+"""Who may call a cell's port, and what a member token may see through it.
+
+A port has a gate, which turns a call's metadata and TLS peer into the
+principal it acts for (or refuses it):
+
+    open_gate    plaintext or client TLS without [auth]: everyone is admin
+    TokenGate    the client port with [auth]: the API token decides
+    PeerGate     the cells' port under mTLS: only the cells allowed there
+
+`ScopedCells` wraps a cell's calls so that a member sees only its project:
+instances of other projects are NOT_FOUND, exactly like missing ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from cells.backend import CellBackend
+from cells.security.auth import TokenStore
+from cells.security.tls import require_peer
+from model.cells import CellNode, InstancePage, ListQuery, Located, Placement
+from model.compute import Action, BootSpec, Instance
+from model.errors import AlreadyExists, PermissionDenied
+from model.principal import EVERYONE, Principal
+from routing.call import Call
+from routing.errors import UnknownInstance
+
+AuthContext = Mapping[str, Iterable[bytes]]
+
+
+class Gate(Protocol):
+    def __call__(self, metadata: Mapping[str, str], peer: AuthContext) -> Principal:
+        """The principal a call acts for; raises Unauthenticated or PermissionDenied."""
+        ...
+
+
+def open_gate(metadata: Mapping[str, str], peer: AuthContext) -> Principal:
+    return EVERYONE
+
+
+class TokenGate:
+    def __init__(self, store: TokenStore) -> None:
+        self._store = store
+
+    def __call__(self, metadata: Mapping[str, str], peer: AuthContext) -> Principal:
+        return self._store.authenticate(metadata)
+
+
+class PeerGate:
+    """Cells calls only from the cells named by `allowed()` (this cell's
+    ancestors, learnt at registration)."""
+
+    def __init__(self, allowed: Callable[[], Sequence[str]]) -> None:
+        self._allowed = allowed
+
+    def __call__(self, metadata: Mapping[str, str], peer: AuthContext) -> Principal:
+        require_peer(peer, self._allowed(), "call this cell (only the cells above it may)")
+        return EVERYONE
+
+
+class ScopedCells:
+    """The calls of `backend`, limited to what `call.principal` may see."""
+
+    def __init__(self, backend: CellBackend) -> None:
+        self._backend = backend
+
+    async def boot(self, spec: BootSpec, call: Call) -> Instance:
+        who = call.principal
+        if not who.admin:
+            spec = replace(spec, project=_own_project(who, spec.project, "boot into"))
+        instance = await self._backend.boot(spec, call)
+        if not who.owns(instance.project):  # the request id was another project's boot
+            raise AlreadyExists(f"request id {spec.request_id} is already in use")
+        return instance
+
+    async def plan(self, spec: BootSpec, call: Call) -> Placement:
+        if not call.principal.admin:
+            spec = replace(spec, project=_own_project(call.principal, spec.project, "plan for"))
+        return await self._backend.plan(spec, call)
+
+    async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
+        await self._check_owner(uuid, call)
+        return await self._backend.act(uuid, action, wait, call)
+
+    async def get(self, uuid: str, call: Call) -> Instance:
+        instance = await self._backend.get(uuid, call)
+        if not call.principal.owns(instance.project):
+            raise UnknownInstance(uuid)
+        return instance
+
+    async def list(self, query: ListQuery, call: Call) -> InstancePage:
+        if not call.principal.admin:
+            query = replace(query, project=_own_project(call.principal, query.project, "list"))
+        return await self._backend.list(query, call)
+
+    async def locate(self, uuid: str, call: Call) -> Located:
+        await self._check_owner(uuid, call)
+        return await self._backend.locate(uuid, call)
+
+    async def topology(self, call: Call) -> CellNode:
+        if not call.principal.admin:
+            raise PermissionDenied("the tree's topology is shown to admin tokens only")
+        return await self._backend.topology(call)
+
+    async def _check_owner(self, uuid: str, call: Call) -> None:
+        """NOT_FOUND, as for a missing uuid, unless the principal may see it;
+        answered from what the cell already knows, with no routed call."""
+        who = call.principal
+        if not who.admin and not who.owns(await self._backend.owner(uuid, call)):
+            raise UnknownInstance(uuid)
+
+
+def _own_project(who: Principal, asked: str, what: str) -> str:
+    if asked and asked != who.project:
+        raise PermissionDenied(f"a token of project {who.project} cannot {what} project {asked}")
+    return who.project

@@ -1,0 +1,156 @@
+"""Compute: resources, hosts, instances, their states and the actions on them.
+
+Plain frozen dataclasses and enums. The wire format (protobuf) is translated
+to and from them in `cells.edge.wire` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """An amount of compute: a flavor, a host's total, what is used or free."""
+
+    vcpus: int = 0
+    memory_mb: int = 0
+    disk_gb: int = 0
+
+    def __add__(self, other: Resources) -> Resources:
+        return Resources(
+            self.vcpus + other.vcpus,
+            self.memory_mb + other.memory_mb,
+            self.disk_gb + other.disk_gb,
+        )
+
+    def __sub__(self, other: Resources) -> Resources:
+        return Resources(
+            self.vcpus - other.vcpus,
+            self.memory_mb - other.memory_mb,
+            self.disk_gb - other.disk_gb,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.vcpus} vCPU / {self.memory_mb} MB / {self.disk_gb} GB"
+
+    def covers(self, want: Resources) -> bool:
+        """True when every resource here is at least what `want` asks."""
+        return (
+            self.vcpus >= want.vcpus
+            and self.memory_mb >= want.memory_mb
+            and self.disk_gb >= want.disk_gb
+        )
+
+    def scaled(self, ratios: tuple[float, float, float]) -> Resources:
+        """Each resource times its allocation ratio (cpu, ram, disk), rounded down."""
+        cpu, ram, disk = ratios
+        return Resources(int(self.vcpus * cpu), int(self.memory_mb * ram), int(self.disk_gb * disk))
+
+    def max(self, other: Resources) -> Resources:
+        """The larger of each resource."""
+        return Resources(
+            max(self.vcpus, other.vcpus),
+            max(self.memory_mb, other.memory_mb),
+            max(self.disk_gb, other.disk_gb),
+        )
+
+
+RATIO_KEYS = ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")
+
+
+def allocation_ratios(entry: Mapping[str, Any]) -> tuple[float, float, float]:
+    """The cpu, ram and disk allocation ratios of a host's config table (1.0 each
+    by default). Raises ValueError or TypeError for values that are not numbers."""
+    cpu, ram, disk = (float(entry.get(key, 1.0)) for key in RATIO_KEYS)
+    return cpu, ram, disk
+
+
+class InstanceState(enum.Enum):
+    BUILDING = "BUILDING"
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    SUSPENDED = "SUSPENDED"
+    STOPPED = "STOPPED"
+    DELETED = "DELETED"
+    ERROR = "ERROR"
+    UNKNOWN = "UNKNOWN"
+
+
+class Action(enum.Enum):
+    """What a client can ask of an existing instance."""
+
+    PAUSE = "pause"
+    UNPAUSE = "unpause"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    REBOOT = "reboot"
+    REBOOT_HARD = "reboot_hard"
+    STOP = "stop"
+    START = "start"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """A pre-bound virtual NIC: the leaf plugs it as given."""
+
+    network: str
+    mac: str
+    ip: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BootSpec:
+    """Everything needed to build one instance."""
+
+    uuid: str
+    request_id: str
+    name: str
+    flavor: Resources
+    image: str = ""
+    ports: tuple[Port, ...] = ()
+    hints: tuple[tuple[str, str], ...] = ()
+    project: str = ""
+    # From a client: where to place it (optional). At a driver: the path of
+    # the leaf cell it is being built in.
+    target_cell: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    uuid: str
+    name: str
+    state: InstanceState
+    flavor: Resources
+    image: str = ""
+    ports: tuple[Port, ...] = ()
+    host: str = ""
+    cell_path: str = ""
+    project: str = ""
+    request_id: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    fault: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HostInfo:
+    """One hypervisor host as its driver sees it, in schedulable units."""
+
+    name: str
+    total: Resources
+    used: Resources = field(default_factory=Resources)
+    instances: int = 0
+    alive: bool = True
+    # For a "host" that is really many (an oVirt cluster): the largest single
+    # request it can take. None: the host's free resources.
+    largest_free: Resources | None = None
+
+    @property
+    def free(self) -> Resources:
+        return self.total - self.used

@@ -1,0 +1,215 @@
+"""The children a router routes to: who registered, where they are, whether
+they are up, and what they last reported.
+
+Children register (name, address, kind, capabilities) and then report every
+`report_interval` seconds. A child not heard from for `down_after` intervals
+is down: routed calls to it fail fast with UNAVAILABLE and placement skips
+it. Registrations are kept in the cell's database, so a restarted parent
+routes to its children at once; it counts them up for one down period after
+start, giving them time to report.
+
+A child is reached through a `ChildLink` made by the `Connect` function the
+cell hands in (gRPC in a cell process, fakes in unit tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Engine, select
+
+from model.cells import SEPARATOR, CellCapacity, CellKind, ChildReport, LeafInfo, Registration
+from model.compute import Resources
+from model.errors import NotFound, Unavailable
+from routing.db import children as children_table
+from routing.db import upsert
+from routing.link import ChildLink, Connect
+from routing.validate import check_registration, check_report
+
+T = TypeVar("T")
+
+
+class Here(Protocol):
+    """This cell, as routing needs to know it."""
+
+    @property
+    def path(self) -> str:
+        """Its full path; only its name until its parent has told it the rest."""
+        ...
+
+
+@dataclass(slots=True)
+class Child:
+    name: str
+    parent: Here
+    address: str
+    kind: CellKind
+    capabilities: tuple[str, ...]
+    capacity: CellCapacity = field(default_factory=CellCapacity)
+    last_seen: float = field(default_factory=time.monotonic)
+    connect: Connect | None = None
+    client: ChildLink | None = None
+    # Every leaf in its subtree, by path relative to it ("" for the child itself).
+    leaves: dict[str, LeafInfo] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return f"{self.parent.path}{SEPARATOR}{self.name}"
+
+    def link(self) -> ChildLink:
+        if self.client is None:
+            if self.connect is None:
+                raise Unavailable(f"cell {self.path} has no link")
+            self.client = self.connect(self.address, self.name, "")
+        self.client.label = f"cell {self.path} ({self.address})"  # its path may be new
+        return self.client
+
+
+class Children:
+    def __init__(self, engine: Engine, identity: Here, down_after: float,
+                 connect: Connect | None = None) -> None:
+        self._engine = engine
+        self._identity = identity
+        self._connect = connect
+        self.down_after = down_after
+        self._children: dict[str, Child] = {}
+        self._load()
+
+    def __iter__(self) -> Iterator[Child]:
+        return iter(list(self._children.values()))
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def is_up(self, child: Child) -> bool:
+        return time.monotonic() - child.last_seen <= self.down_after
+
+    def get(self, name: str) -> Child | None:
+        return self._children.get(name)
+
+    def require_up(self, name: str) -> Child:
+        """The child called `name`, or the error a routed call should fail with."""
+        child = self._children.get(name)
+        if child is None:
+            raise Unavailable(f"cell {self._identity.path}!{name} is not registered with "
+                              f"{self._identity.path}")
+        if not self.is_up(child):
+            silent = time.monotonic() - child.last_seen
+            raise Unavailable(f"cell {child.path} is down (no report for {silent:.0f} s)")
+        return child
+
+    async def register(self, reg: Registration) -> Child:
+        check_registration(reg)
+        old = self._children.get(reg.name)
+        child = Child(
+            name=reg.name,
+            parent=self._identity,
+            address=reg.address,
+            kind=reg.kind,
+            capabilities=reg.capabilities,
+            capacity=old.capacity if old else CellCapacity(),
+            connect=self._connect,
+        )
+        if old is not None and old.client is not None:
+            if old.address == reg.address:
+                child.client = old.client
+            else:
+                await old.client.close()
+        self._children[reg.name] = child
+        self._save(child)
+        return child
+
+    def report(self, report: ChildReport) -> Child:
+        """Record a heartbeat. NotFound when the child has not registered."""
+        child = self._children.get(report.name)
+        if child is None:
+            raise NotFound(f"cell {report.name} is not registered with {self._identity.path}")
+        check_report(report)
+        child.last_seen = time.monotonic()
+        child.leaves = {leaf.path: leaf for leaf in report.leaves}
+        if report.capacity != child.capacity:
+            child.capacity = report.capacity
+            self._save(child)
+        return child
+
+    def leaf(self, path: str) -> LeafInfo | None:
+        """The leaf at full `path`, if a child reported it (even a child that
+        is down now: the leaf below it may well be up), named by that path."""
+        mine = self._identity.path + SEPARATOR
+        if not path.startswith(mine):
+            return None
+        name, _, below = path[len(mine):].partition(SEPARATOR)
+        child = self._children.get(name)
+        found = child.leaves.get(below) if child is not None else None
+        return replace(found, path=path) if found is not None else None
+
+    def leaves(self) -> tuple[LeafInfo, ...]:
+        """Every leaf below, by path relative to this cell, as last reported.
+        Those below a child that is down stay: their actions have not changed,
+        and they may be up themselves.
+
+        Paths travel relative so that no cell depends on a leaf knowing its
+        full path yet (it learns it only once every cell above has)."""
+        return tuple(sorted(
+            (replace(leaf, path=f"{child.name}!{rel}" if rel else child.name)
+             for child in self._children.values() for rel, leaf in child.leaves.items()),
+            key=lambda leaf: leaf.path,
+        ))
+
+    async def close(self) -> None:
+        for child in self._children.values():
+            if child.client is not None:
+                await child.client.close()
+
+    # --- persistence
+
+    def _save(self, child: Child) -> None:
+        values = {
+            "name": child.name,
+            "address": child.address,
+            "kind": child.kind.value,
+            "capabilities": json.dumps(list(child.capabilities)),
+            "capacity": json.dumps(asdict(child.capacity)),
+            "registered_at": time.time(),
+        }
+        with self._engine.begin() as conn:
+            upsert(conn, children_table, "name", values)
+
+    def _load(self) -> None:
+        with self._engine.begin() as conn:
+            rows = conn.execute(select(children_table)).all()
+        for row in rows:
+            self._children[row.name] = Child(
+                name=row.name,
+                parent=self._identity,
+                address=row.address,
+                kind=CellKind(row.kind),
+                capabilities=tuple(json.loads(row.capabilities)),
+                capacity=_capacity_from_json(json.loads(row.capacity)),
+                connect=self._connect,
+            )
+
+
+def _capacity_from_json(data: dict[str, Any]) -> CellCapacity:
+    return CellCapacity(
+        total=Resources(**data["total"]),
+        used=Resources(**data["used"]),
+        largest_free=Resources(**data["largest_free"]),
+        hosts=data["hosts"],
+        hosts_up=data["hosts_up"],
+        instances=data["instances"],
+        flavor_fits=tuple((name, int(n)) for name, n in data.get("flavor_fits", ())),
+    )
+
+
+async def fanout(
+    children: Sequence[Child], ask: Callable[[Child], Awaitable[T]]
+) -> list[tuple[Child, T | BaseException]]:
+    """Ask `children` concurrently; failures come back as exceptions."""
+    answers = await asyncio.gather(*(ask(c) for c in children), return_exceptions=True)
+    return list(zip(children, answers, strict=True))

@@ -1,0 +1,63 @@
+"""What a router can ask of a child cell: the only way routing reaches one.
+
+`cells.links` makes these over gRPC (`cells.client.AsyncCellClient`); unit
+tests hand the router in-memory fakes instead. Every method may raise the
+errors of `model.errors`, as the child answered them, and:
+
+    Unreachable         the call never reached the child: safe to send again
+    Unavailable         the child, or a cell below it, is down or did not answer
+    DeadlineExceeded    out of time; the call may or may not have been done
+
+`timeout` is in seconds; `metadata` is what the call carries to the next hop
+(`routing.call.Call.downstream`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from model.cells import CellNode, InstancePage, ListQuery, Located, Placement
+from model.compute import Action, BootSpec, Instance
+
+Metadata = Sequence[tuple[str, str]]
+
+
+class ChildLink(Protocol):
+    label: str  # how errors name the child, e.g. "cell top!eu (127.0.0.1:50061)"
+
+    async def boot(self, spec: BootSpec, timeout: float | None = None,
+                   metadata: Metadata = ()) -> Instance:
+        """Place and build below the child. Idempotent on spec.request_id."""
+        ...
+
+    async def plan(self, spec: BootSpec, timeout: float | None = None,
+                   metadata: Metadata = ()) -> Placement:
+        """Where the child would place `spec`; ResourceExhausted when nowhere."""
+        ...
+
+    async def act(self, uuid: str, action: Action, wait: bool = False,
+                  timeout: float | None = None, metadata: Metadata = ()) -> Instance:
+        """Apply `action`. Not idempotent: a retry may act twice."""
+        ...
+
+    async def get(self, uuid: str, timeout: float | None = None,
+                  metadata: Metadata = ()) -> Instance: ...
+
+    async def list(self, query: ListQuery, timeout: float | None = None,
+                   metadata: Metadata = ()) -> InstancePage: ...
+
+    async def locate(self, uuid: str, timeout: float | None = None,
+                     metadata: Metadata = ()) -> Located:
+        """Where below the child `uuid` is; NotFound when nowhere."""
+        ...
+
+    async def topology(self, timeout: float | None = None,
+                       metadata: Metadata = ()) -> CellNode: ...
+
+    async def close(self) -> None: ...
+
+
+# Makes the link to the cell at an address: (address, the cell's name as its
+# certificate must give it, a label for errors).
+Connect = Callable[[str, str, str], ChildLink]

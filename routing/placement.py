@@ -1,0 +1,151 @@
+"""Placing a new instance one level down: choose a child, then forward the boot.
+
+Each router picks a child with its selector (`bestmatch`), from the capacity
+each child reports; a target cell in the request picks the next hop on the
+way to it instead. The router writes `uuid -> child` to its index as pending
+before it forwards the boot, so a call racing the boot finds it. A child that
+answers RESOURCE_EXHAUSTED makes it try the next candidate. Boots are
+idempotent on their request id: a retried boot goes to the child that had it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid as uuidlib
+from dataclasses import replace
+
+from bestmatch.api import HostState, RequestSpec, Selector
+from model.cells import Placement, PlacementOption
+from model.compute import BootSpec, Instance, InstanceState
+from model.errors import (
+    AlreadyExists,
+    DeadlineExceeded,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+)
+from routing.call import Call
+from routing.children import Child, Children, Here
+from routing.errors import NotInSubtree
+from routing.index import Location, LocationIndex, location_of
+from routing.path import CellPath
+from routing.retry import with_retries
+from routing.validate import check_boot
+
+
+class Placer:
+    def __init__(self, here: Here, children: Children, index: LocationIndex,
+                 selector: Selector, child_timeout: float) -> None:
+        self._here = here
+        self._children = children
+        self._index = index
+        self._selector = selector
+        self._child_timeout = child_timeout
+
+    async def boot(self, spec: BootSpec, call: Call) -> Instance:
+        check_boot(spec)
+        earlier = self._index.by_request_id(spec.request_id)
+        if earlier is not None:
+            # A retried boot: the child that had it answers with the same instance.
+            spec = replace(spec, uuid=earlier.uuid)
+            return await self._boot_in(self._children.require_up(earlier.child), spec, call)
+        if not spec.uuid:
+            spec = replace(spec, uuid=str(uuidlib.uuid4()))
+        elif self._index.lookup(spec.uuid) is not None:
+            raise AlreadyExists(f"instance uuid {spec.uuid} is already in use")
+        failures: list[str] = []
+        for child in self._candidates(spec)[0]:
+            try:
+                return await self._boot_in(child, spec, call)
+            except ResourceExhausted as exc:
+                failures.append(f"{child.name}: {exc.message}")
+        raise ResourceExhausted(
+            f"no cell under {self._here.path} could take {spec.flavor}: " + "; ".join(failures))
+
+    async def plan(self, spec: BootSpec, call: Call) -> Placement:
+        """Where `spec` would go: the first child that can plan it, looked into;
+        the other candidate children after it, as alternates."""
+        check_boot(spec)
+        children, why = self._candidates(spec)
+        failures: list[str] = []
+        for n, child in enumerate(children):
+            try:
+                below = await with_retries(
+                    lambda c=child: c.link().plan(  # type: ignore[misc]
+                        spec, timeout=call.remaining(self._child_timeout),
+                        metadata=call.downstream()),
+                    call, idempotent=True,
+                )
+            except ResourceExhausted as exc:
+                failures.append(f"{child.name}: {exc.message}")
+                continue
+            rest = tuple(PlacementOption(c.path) for c in children[n + 1:])
+            return Placement(below.ranked + rest, (why, *below.explanations))
+        raise ResourceExhausted(
+            f"no cell under {self._here.path} could take {spec.flavor}: " + "; ".join(failures))
+
+    def _candidates(self, spec: BootSpec) -> tuple[list[Child], str]:
+        """Children to try, in order (the target's next hop, or the selector's
+        choice), and what the filters said."""
+        if spec.target_cell:
+            hop = self._next_hop(spec.target_cell)
+            if hop is not None:
+                return [self._known_child(hop)], f"{self._here.path}: target {hop}"
+        up = [c for c in self._children if self._children.is_up(c)]
+        candidates = [
+            HostState(name=c.name, cell_path=c.path, total=c.capacity.total,
+                      used=c.capacity.used, largest_free=c.capacity.largest_free,
+                      instances=c.capacity.instances, capabilities=frozenset(c.capabilities))
+            for c in up
+        ]
+        selection = self._selector.select(candidates, RequestSpec.of(spec))
+        if not selection.ordered:
+            down = len(self._children) - len(up)
+            note = f" ({down} child cells down)" if down else ""
+            raise ResourceExhausted(
+                f"no cell under {self._here.path} can take {spec.flavor}:"
+                f" {selection.explain('cells')}{note}"
+            )
+        by_name = {c.name: c for c in up}
+        explained = f"{self._here.path}: {selection.explain('cells')}"
+        return [by_name[s.name] for s in selection.ordered], explained
+
+    def _next_hop(self, target: str) -> str | None:
+        """The child on the way to `target`; None when target is here or above."""
+        me, goal = CellPath.parse(self._here.path), CellPath.parse(target)
+        if goal.contains(me):
+            return None
+        try:
+            return me.next_hop(goal)
+        except NotInSubtree:
+            raise InvalidArgument(
+                f"target cell {target} is not inside {self._here.path}") from None
+
+    def _known_child(self, name: str) -> Child:
+        if self._children.get(name) is None:
+            raise NotFound(f"no cell {self._here.path}!{name}")
+        return self._children.require_up(name)
+
+    async def _boot_in(self, child: Child, spec: BootSpec, call: Call) -> Instance:
+        self._index.record(
+            Location(spec.uuid, child.name, "", "", spec.project, InstanceState.BUILDING.value,
+                     spec.request_id, pending=True, name=spec.name, created_at=time.time())
+        )
+        try:
+            instance = await with_retries(
+                lambda: child.link().boot(
+                    spec, timeout=call.remaining(self._child_timeout), metadata=call.downstream()
+                ),
+                call,
+                idempotent=True,  # every cell de-duplicates boots by request id
+            )
+        except (Unavailable, DeadlineExceeded):
+            # The outcome is unknown: keep the pending row so that a retry
+            # with the same request id goes to the same child.
+            raise
+        except BaseException:
+            self._index.forget(spec.uuid)
+            raise
+        self._index.record(location_of(instance, child.name))
+        return instance

@@ -1,0 +1,54 @@
+"""Bringing a router's index in line with what one child holds.
+
+Run when a child registers (again): it may have restarted, or this cell may
+have lost rows. Rows the child has are recorded or corrected; finished rows
+it does not have are dropped. A pending row is left to its boot, and when
+part of the child's subtree did not answer, nothing is dropped (the instance
+may be there).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from model.cells import ListQuery
+from model.compute import Instance, InstanceState
+from routing.children import Child
+from routing.index import LocationIndex, location_of
+
+log = logging.getLogger(__name__)
+PAGE = 1000
+
+
+async def reconcile(index: LocationIndex, child: Child, timeout: float) -> int:
+    """Reconcile `index`'s rows for `child`; returns how many rows changed."""
+    held, partial = await _held_by(child, timeout)
+    changed = 0
+    known = {loc.uuid: loc for loc in index.in_child(child.name, limit=1_000_000)}
+    for uuid, instance in held.items():
+        loc = known.get(uuid)
+        if loc is None or loc.pending or (loc.cell_path, loc.host, loc.project) != (
+                instance.cell_path, instance.host, instance.project):
+            index.record(location_of(instance, child.name))
+            changed += 1
+    if not partial:
+        for uuid, loc in known.items():
+            if uuid not in held and not loc.pending:
+                index.forget(uuid)
+                changed += 1
+    if changed:
+        log.info("reconciled %d index rows with %s", changed, child.path)
+    return changed
+
+
+async def _held_by(child: Child, timeout: float) -> tuple[dict[str, Instance], bool]:
+    """Every instance `child` lists (by uuid), and whether part of it was silent."""
+    held: dict[str, Instance] = {}
+    token, partial = "", False
+    while True:
+        page = await child.link().list(ListQuery(limit=PAGE, page_token=token), timeout=timeout)
+        partial = partial or bool(page.unreachable_cells)
+        held.update((i.uuid, i) for i in page.instances if i.state is not InstanceState.UNKNOWN)
+        if not page.next_page_token:
+            return held, partial
+        token = page.next_page_token

@@ -1,0 +1,175 @@
+"""Checks on what clients, and child cells, send, before anything is changed.
+
+Every refusal is an InvalidArgument whose message says what to fix.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid as uuidlib
+
+from model.cells import CellCapacity, ChildReport, Registration
+from model.compute import BootSpec, Resources
+from model.errors import InvalidArgument
+from routing.errors import BadPath
+from routing.path import CellPath, check_name
+
+MAX_NAME = 255
+MAX_FIELD = 1024
+MAX_PORTS = 32
+MAX_HINTS = 64
+MAX_VCPUS = 4096
+MAX_MEMORY_MB = 64 * 1024 * 1024
+MAX_DISK_GB = 1024 * 1024
+MAX_CAPABILITIES = 64
+# A reported figure (vCPUs, MB, instances of a subtree) above this is nonsense;
+# sums over many children stay far inside int64.
+MAX_REPORTED = 2**48
+MAX_HOSTS = 2**20  # hosts in one child's subtree; sums stay inside int32
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", re.IGNORECASE)
+
+
+def check_uuid(value: str) -> str:
+    """The uuid in canonical form, or InvalidArgument."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"instance uuid must be a string, got {type(value).__name__}")
+    try:
+        parsed = uuidlib.UUID(value)
+    except ValueError:
+        raise InvalidArgument(f"malformed instance uuid {value[:80]!r}") from None
+    canonical = str(parsed)
+    if value.lower() != canonical:
+        raise InvalidArgument(
+            f"malformed instance uuid {value[:80]!r}: use the 8-4-4-4-12 hex form"
+        )
+    return canonical
+
+
+def check_boot(spec: BootSpec) -> None:
+    """Raise InvalidArgument unless `spec` can be placed and built."""
+    if not spec.request_id:
+        raise InvalidArgument("request_id is required: it makes retried boots safe")
+    _check_text("request_id", spec.request_id, MAX_NAME)
+    if not spec.name:
+        raise InvalidArgument("an instance needs a name")
+    _check_text("name", spec.name, MAX_NAME)
+    _check_text("image", spec.image, MAX_FIELD)
+    _check_text("project", spec.project, MAX_NAME)
+    if spec.uuid and check_uuid(spec.uuid) != spec.uuid:
+        # Lookups compare uuids as written: a second spelling would be a second instance.
+        raise InvalidArgument(f"instance uuid {spec.uuid} must be written in lowercase")
+    _check_flavor(spec)
+    _check_ports(spec)
+    if len(spec.hints) > MAX_HINTS:
+        raise InvalidArgument(f"at most {MAX_HINTS} scheduler hints, got {len(spec.hints)}")
+    for key, value in spec.hints:
+        _check_text("hint key", key, MAX_NAME)
+        _check_text(f"hint {key[:40]!r}", value, MAX_FIELD)
+    if spec.target_cell:
+        _check_path("target cell", spec.target_cell)
+
+
+def _check_flavor(spec: BootSpec) -> None:
+    f = spec.flavor
+    if f.vcpus == 0 and f.memory_mb == 0:
+        raise InvalidArgument("a flavor is required: give vcpus and memory_mb")
+    for field, value, limit in (
+        ("vcpus", f.vcpus, MAX_VCPUS),
+        ("memory_mb", f.memory_mb, MAX_MEMORY_MB),
+        ("disk_gb", f.disk_gb, MAX_DISK_GB),
+    ):
+        if value < 0 or value > limit:
+            raise InvalidArgument(f"flavor {field} must be between 0 and {limit}, got {value}")
+    if f.vcpus < 1 or f.memory_mb < 1:
+        raise InvalidArgument("a flavor needs at least 1 vcpu and 1 MB of memory")
+
+
+def _check_ports(spec: BootSpec) -> None:
+    if len(spec.ports) > MAX_PORTS:
+        raise InvalidArgument(f"at most {MAX_PORTS} ports, got {len(spec.ports)}")
+    for port in spec.ports:
+        if not port.network:
+            raise InvalidArgument("every port needs a network")
+        _check_text("port network", port.network, MAX_NAME)
+        if not _MAC.match(port.mac):
+            raise InvalidArgument(f"port MAC {port.mac[:40]!r} is not like 52:54:00:12:34:56")
+        _check_text("port ip", port.ip, 64)
+
+
+def _check_text(what: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise InvalidArgument(f"{what} is {len(value)} characters long; the limit is {limit}")
+    if any(ord(ch) < 32 for ch in value):
+        raise InvalidArgument(f"{what} contains control characters")
+
+
+def check_registration(reg: Registration) -> None:
+    """Raise InvalidArgument unless a child cell may register as `reg`."""
+    try:
+        check_name(reg.name)
+    except BadPath as exc:
+        raise InvalidArgument(str(exc)) from None
+    if not reg.address:
+        raise InvalidArgument(f"child {reg.name} registered without an address")
+    _check_text(f"child {reg.name}'s address", reg.address, MAX_FIELD)
+    _check_names(f"child {reg.name}'s capabilities", reg.capabilities)
+
+
+def check_report(report: ChildReport) -> None:
+    """Raise InvalidArgument unless `report` could come from a working child:
+    figures in range, uuids and paths well formed, texts of sane length."""
+    _check_capacity(report.capacity)
+    for change in report.changes:
+        check_uuid(change.uuid)
+        if change.cell_path:
+            _check_path(f"cell path of instance {change.uuid}", change.cell_path)
+        _check_text(f"host of instance {change.uuid}", change.host, MAX_NAME)
+    for leaf in report.leaves:
+        if leaf.path:  # relative to the child; "" is the child itself
+            _check_path("leaf path", leaf.path)
+        where = f"leaf {leaf.path or report.name}"
+        _check_text(f"{where}: address", leaf.address, MAX_FIELD)
+        _check_names(f"{where}: actions", leaf.actions)
+        for action, why in leaf.refusals:
+            _check_text(f"{where}: refused action", action, MAX_NAME)
+            if len(why) > MAX_FIELD:  # a sentence for a person: any characters
+                raise InvalidArgument(f"{where}: why {action[:40]!r} is refused is {len(why)}"
+                                      f" characters long; the limit is {MAX_FIELD}")
+
+
+def _check_capacity(c: CellCapacity) -> None:
+    _check_resources("capacity total", c.total, 0)
+    _check_resources("capacity used", c.used, 0)
+    # Free space is negative on a host running more than it has.
+    _check_resources("capacity largest_free", c.largest_free, -MAX_REPORTED)
+    _check_range("capacity hosts", c.hosts, 0, MAX_HOSTS)
+    _check_range("capacity hosts_up", c.hosts_up, 0, MAX_HOSTS)
+    _check_range("capacity instances", c.instances, 0, MAX_REPORTED)
+    for name, fits in c.flavor_fits:
+        _check_text("flavor name", name, MAX_NAME)
+        _check_range(f"capacity flavor_fits {name!r}", fits, 0, MAX_REPORTED)
+
+
+def _check_resources(what: str, r: Resources, low: int) -> None:
+    for field, value in (("vcpus", r.vcpus), ("memory_mb", r.memory_mb),
+                         ("disk_gb", r.disk_gb)):
+        _check_range(f"{what}.{field}", value, low, MAX_REPORTED)
+
+
+def _check_range(what: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise InvalidArgument(f"{what} must be between {low} and {high}, got {value}")
+
+
+def _check_path(what: str, text: str) -> None:
+    try:
+        CellPath.parse(text)
+    except BadPath as exc:
+        raise InvalidArgument(f"bad {what}: {exc}") from None
+
+
+def _check_names(what: str, names: tuple[str, ...]) -> None:
+    if len(names) > MAX_CAPABILITIES:
+        raise InvalidArgument(f"{what}: at most {MAX_CAPABILITIES}, got {len(names)}")
+    for name in names:
+        _check_text(what, name, MAX_NAME)

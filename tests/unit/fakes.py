@@ -1,0 +1,189 @@
+"""Fakes for unit tests of routing and of a cell's gRPC edge.
+
+`FakeChild` is a child cell in memory: it implements `routing.link.ChildLink`,
+holds instances, records every call with its metadata, and can be made slow,
+down (Unreachable) or silent (Unavailable from below), or to answer one call
+with a given error. `FakeContext` is the part of a gRPC servicer context the
+servicers use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from model.cells import (
+    CellCapacity,
+    CellKind,
+    CellNode,
+    InstancePage,
+    LeafInfo,
+    ListQuery,
+    Located,
+    Placement,
+    PlacementOption,
+)
+from model.compute import Action, BootSpec, Instance, InstanceState, Resources
+from model.errors import CellError, DeadlineExceeded, NotFound, ResourceExhausted, Unreachable
+from model.states import check
+from routing.paging import page_of
+
+Metadata = Sequence[tuple[str, str]]
+_CLOCK = itertools.count()
+
+
+@dataclass
+class Sent:
+    method: str
+    args: tuple[Any, ...]
+    timeout: float | None
+    metadata: dict[str, str]
+
+
+@dataclass
+class FakeChild:
+    """A child cell named `name`, whose one leaf is `path` (its own path for a leaf)."""
+
+    name: str
+    path: str
+    label: str = ""
+    instances: dict[str, Instance] = field(default_factory=dict)
+    by_request: dict[str, str] = field(default_factory=dict)
+    sent: list[Sent] = field(default_factory=list)
+    delay: float = 0.0  # seconds before every answer (past the call's timeout: none)
+    down: bool = False  # every call fails as never delivered
+    fail_next: dict[str, CellError] = field(default_factory=dict)  # method -> error, once
+    full: bool = False  # boots answer RESOURCE_EXHAUSTED
+    closed: bool = False
+
+    async def _enter(self, method: str, args: tuple[Any, ...], timeout: float | None,
+                     metadata: Metadata) -> None:
+        self.sent.append(Sent(method, args, timeout, dict(metadata)))
+        if self.delay:
+            if timeout is not None and self.delay >= timeout:  # as gRPC enforces deadlines
+                await asyncio.sleep(timeout)
+                raise DeadlineExceeded(f"{self.label or self.name} did not answer in time")
+            await asyncio.sleep(self.delay)
+        if self.down:
+            raise Unreachable(f"{self.label or self.name} is unreachable (connection refused)")
+        error = self.fail_next.pop(method, None)
+        if error is not None:
+            raise error
+
+    def calls(self, method: str) -> list[Sent]:
+        return [s for s in self.sent if s.method == method]
+
+    def _find(self, uuid: str) -> Instance:
+        if uuid not in self.instances:
+            raise NotFound(f"instance {uuid} not found")
+        return self.instances[uuid]
+
+    def holds(self, name: str, uuid: str, project: str = "", state: InstanceState =
+              InstanceState.ACTIVE) -> Instance:
+        """Put an instance here directly, as if booted long ago."""
+        instance = Instance(uuid, name, state, Resources(1, 512), host="h1",
+                            cell_path=self.path, project=project, request_id=f"req-{uuid}",
+                            created_at=datetime(2026, 1, 1, tzinfo=UTC)
+                            + timedelta(seconds=next(_CLOCK)))
+        self.instances[uuid] = instance
+        return instance
+
+    async def boot(self, spec: BootSpec, timeout: float | None = None,
+                   metadata: Metadata = ()) -> Instance:
+        await self._enter("boot", (spec,), timeout, metadata)
+        earlier = self.by_request.get(spec.request_id)
+        if earlier is not None:
+            return self.instances[earlier]
+        if self.full:
+            raise ResourceExhausted(f"no host in {self.path} can take {spec.flavor}")
+        instance = Instance(spec.uuid, spec.name, InstanceState.ACTIVE, spec.flavor,
+                            host="h1", cell_path=self.path, project=spec.project,
+                            request_id=spec.request_id, created_at=datetime.now(UTC))
+        self.instances[spec.uuid] = instance
+        self.by_request[spec.request_id] = spec.uuid
+        return instance
+
+    async def plan(self, spec: BootSpec, timeout: float | None = None,
+                   metadata: Metadata = ()) -> Placement:
+        await self._enter("plan", (spec,), timeout, metadata)
+        if self.full:
+            raise ResourceExhausted(f"no host in {self.path} can take {spec.flavor}")
+        return Placement((PlacementOption(self.path, "h1"),), (f"{self.path}: 1 host",))
+
+    async def act(self, uuid: str, action: Action, wait: bool = False,
+                  timeout: float | None = None, metadata: Metadata = ()) -> Instance:
+        await self._enter("act", (uuid, action, wait), timeout, metadata)
+        current = self._find(uuid)
+        after = replace(current, state=check(uuid, current.state, action))
+        if after.state is InstanceState.DELETED:
+            del self.instances[uuid]
+        else:
+            self.instances[uuid] = after
+        return after
+
+    async def get(self, uuid: str, timeout: float | None = None,
+                  metadata: Metadata = ()) -> Instance:
+        await self._enter("get", (uuid,), timeout, metadata)
+        return self._find(uuid)
+
+    async def list(self, query: ListQuery, timeout: float | None = None,
+                   metadata: Metadata = ()) -> InstancePage:
+        await self._enter("list", (query,), timeout, metadata)
+        page, token = page_of(self.instances.values(), query)
+        return InstancePage(tuple(page), token)
+
+    async def locate(self, uuid: str, timeout: float | None = None,
+                     metadata: Metadata = ()) -> Located:
+        await self._enter("locate", (uuid,), timeout, metadata)
+        found = self._find(uuid)
+        return Located(uuid, found.cell_path, found.host, found.project)
+
+    async def topology(self, timeout: float | None = None,
+                       metadata: Metadata = ()) -> CellNode:
+        await self._enter("topology", (), timeout, metadata)
+        return CellNode(self.name, self.path, CellKind.LEAF, "fake", True, CellCapacity())
+
+    async def close(self) -> None:
+        self.closed = True
+
+    def leaf_info(self, actions: Sequence[Action] = tuple(Action),
+                  refusals: tuple[tuple[str, str], ...] = ()) -> LeafInfo:
+        return LeafInfo("", "fake", tuple(a.value for a in actions), refusals)
+
+
+class AbortedCall(Exception):
+    """What `FakeContext.abort` raises, as grpc.aio raises its own."""
+
+    def __init__(self, code: Any, details: str) -> None:
+        super().__init__(f"{code.name}: {details}")
+        self.code = code
+        self.details = details
+
+
+class FakeContext:
+    """A servicer context: the caller's metadata and deadline; abort raises."""
+
+    def __init__(self, metadata: Metadata = (), timeout: float | None = None,
+                 peer: str = "ipv4:127.0.0.1:5555") -> None:
+        self._metadata = tuple(metadata)
+        self._timeout = timeout
+        self._peer = peer
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return self._metadata
+
+    def time_remaining(self) -> float | None:
+        return self._timeout
+
+    def auth_context(self) -> dict[str, list[bytes]]:
+        return {}
+
+    def peer(self) -> str:
+        return self._peer
+
+    async def abort(self, code: Any, details: str) -> None:
+        raise AbortedCall(code, details)

@@ -1,0 +1,434 @@
+"""The router in-process, against fake children (tests/unit/fakes.py): routing,
+healing, lists across slow and down children, boots with fallback and unknown
+outcomes, the hop limit, and ownership checks answered from the index.
+
+A real SQLite index sits under it; the children are `FakeChild`, reached only
+through the `Connect` function a router is given, as gRPC links are in a cell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid as uuidlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from bestmatch.api import HostState, RequestSpec, Selection
+from cellrouter.v1 import cells_pb2 as pb
+from cells.backend import Identity
+from cells.edge.servicers import CellsServicer
+from cells.router import RouterCell
+from cells.security.scope import ScopedCells
+from model.cells import CellCapacity, CellKind, ChildReport, LeafInfo, ListQuery, Registration
+from model.compute import Action, BootSpec, InstanceState, Resources
+from model.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    ResourceExhausted,
+    Unavailable,
+)
+from model.principal import Principal
+from routing.call import HOPS_KEY, REQUEST_ID_KEY, Call
+from routing.children import Children
+from routing.errors import UnknownInstance
+from routing.index import LocationIndex
+from routing.lists import LIST_BUDGET_SHARE
+from tests.unit.fakes import AbortedCall, FakeChild, FakeContext
+
+TOP = "top"
+ROOMY = CellCapacity(total=Resources(64, 65536, 1000), largest_free=Resources(64, 65536, 1000),
+                     hosts=1, hosts_up=1)
+
+
+class InOrder:
+    """A selector that keeps the children in the order they registered."""
+
+    name = "in-order"
+
+    def select(self, candidates: Sequence[HostState], spec: RequestSpec) -> Selection:
+        return Selection(tuple(candidates), len(candidates), {}, len(candidates))
+
+
+@dataclass
+class Tree:
+    router: RouterCell
+    index: LocationIndex
+    kids: dict[str, FakeChild]
+    children: Children
+
+    def mark_down(self, name: str) -> None:
+        child = self.children.get(name)
+        assert child is not None
+        child.last_seen = time.monotonic() - 3600
+
+
+def uuid() -> str:
+    return str(uuidlib.uuid4())
+
+
+def spec(name: str = "web", request_id: str = "", project: str = "acme") -> BootSpec:
+    return BootSpec("", request_id or uuid(), name, Resources(1, 512), project=project)
+
+
+Body = Callable[[Tree], Awaitable[None]]
+
+
+def run(tmp_path: Path, body: Body, names: Sequence[str] = ("a", "b"), *,
+        direct: bool = False, list_timeout: float = 1.0) -> None:
+    """Run `body` against a router over fake children `names`, each one leaf."""
+    async def main() -> None:
+        async with tree(tmp_path, names, direct, list_timeout) as made:
+            await body(made)
+
+    asyncio.run(main())
+
+
+class tree:
+    def __init__(self, tmp_path: Path, names: Sequence[str], direct: bool,
+                 list_timeout: float) -> None:
+        self._args = (tmp_path, names, direct, list_timeout)
+        self._made: Tree | None = None
+
+    async def __aenter__(self) -> Tree:
+        tmp_path, names, direct, list_timeout = self._args
+        index = LocationIndex.open(f"sqlite:///{tmp_path / 'router.db'}")
+        identity = Identity(TOP, "127.0.0.1:1", TOP, CellKind.ROUTER)
+        kids = {n: FakeChild(n, f"{TOP}!{n}") for n in names}
+        by_address = {f"fake:{n}": kid for n, kid in kids.items()}
+
+        def connect(address: str, name: str, label: str) -> Any:
+            return by_address[address]
+
+        children = Children(index.engine, identity, down_after=30.0, connect=connect)
+        router = RouterCell(identity, children, index, InOrder(), child_timeout=5.0,
+                            list_timeout=list_timeout, direct_to_leaf=direct,
+                            connect=connect)
+        for name, kid in kids.items():
+            await children.register(Registration(name, f"fake:{name}", CellKind.LEAF))
+            router.on_report(ChildReport(name, ROOMY, leaves=(kid.leaf_info(),)))
+        self._made = Tree(router, index, kids, children)
+        return self._made
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._made is not None
+        await self._made.router.close()
+        self._made.index.close()
+
+
+async def boot_into(t: Tree, child: str, name: str = "web", project: str = "acme") -> str:
+    """An instance at `child`, recorded in the index as a boot would."""
+    for other, kid in t.kids.items():
+        kid.full = other != child
+    instance = await t.router.boot(spec(name, project=project), Call())
+    for kid in t.kids.values():
+        kid.full = False
+    return instance.uuid
+
+
+# ------------------------------------------------------------------ routing
+
+
+def test_an_action_goes_to_the_child_that_holds_it_with_the_next_hop(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        held = await boot_into(t, "b")
+        call = Call(hops=2, deadline=time.monotonic() + 3.0, request_id="trace-7")
+        paused = await t.router.act(held, Action.PAUSE, True, call)
+        assert paused.state is InstanceState.PAUSED
+        assert t.kids["a"].calls("act") == []
+        (sent,) = t.kids["b"].calls("act")
+        assert sent.metadata == {HOPS_KEY: "3", REQUEST_ID_KEY: "trace-7"}
+        assert sent.timeout is not None and 2.0 < sent.timeout <= 3.0  # the caller's time left
+        assert t.kids["a"].calls("locate") == t.kids["b"].calls("locate") == []
+
+    run(tmp_path, body)
+
+
+def test_an_unknown_uuid_is_located_in_every_child_once_then_routed_by_the_index(
+    tmp_path: Path,
+) -> None:
+    async def body(t: Tree) -> None:
+        held = t.kids["b"].holds("old", uuid(), project="acme").uuid
+        assert t.index.lookup(held) is None
+        assert (await t.router.get(held, Call())).name == "old"
+        assert len(t.kids["a"].calls("locate")) == len(t.kids["b"].calls("locate")) == 1
+        row = t.index.lookup(held)
+        assert row is not None and (row.child, row.cell_path, row.project) == (
+            "b", "top!b", "acme")
+        await t.router.get(held, Call())
+        assert len(t.kids["b"].calls("locate")) == 1  # the index answered this time
+        assert len(t.kids["b"].calls("get")) == 2
+
+    run(tmp_path, body)
+
+
+def test_a_stale_row_is_evicted_and_the_instance_found_where_it_is_now(
+    tmp_path: Path,
+) -> None:
+    async def body(t: Tree) -> None:
+        held = await boot_into(t, "a")
+        t.kids["b"].instances[held] = t.kids["a"].instances.pop(held)  # moved behind our back
+        got = await t.router.get(held, Call())
+        assert got.uuid == held
+        assert [s.method for s in t.kids["a"].sent[-2:]] == ["get", "locate"]
+        row = t.index.lookup(held)
+        assert row is not None and row.child == "b"
+
+    run(tmp_path, body)
+
+
+def test_a_uuid_no_child_has_is_not_found(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        with pytest.raises(UnknownInstance):
+            await t.router.get(uuid(), Call())
+
+    run(tmp_path, body)
+
+
+@pytest.mark.parametrize("how", ["down", "unreachable"])
+def test_a_relocation_with_a_silent_child_is_unavailable_naming_it(
+    tmp_path: Path, how: str
+) -> None:
+    async def body(t: Tree) -> None:
+        if how == "down":
+            t.mark_down("b")
+        else:
+            t.kids["b"].down = True
+        missing = uuid()
+        with pytest.raises(Unavailable) as refused:
+            await t.router.act(missing, Action.PAUSE, False, Call())
+        assert "top!b did not answer" in refused.value.message
+        assert "top!a" not in refused.value.message  # a said no
+        assert t.index.lookup(missing) is None
+
+    run(tmp_path, body)
+
+
+def test_a_down_child_fails_a_routed_call_at_once_naming_it(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        held = await boot_into(t, "a")
+        t.mark_down("a")
+        before = len(t.kids["a"].sent)
+        with pytest.raises(Unavailable, match="cell top!a is down"):
+            await t.router.act(held, Action.PAUSE, False, Call())
+        assert len(t.kids["a"].sent) == before
+
+    run(tmp_path, body)
+
+
+def test_an_action_is_not_resent_when_it_may_have_reached_the_child(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        held = await boot_into(t, "a")
+        t.kids["a"].fail_next["act"] = Unavailable("cell top!a!x did not answer")
+        with pytest.raises(Unavailable):
+            await t.router.act(held, Action.PAUSE, True, Call())
+        assert len(t.kids["a"].calls("act")) == 1
+        assert t.kids["a"].instances[held].state is InstanceState.ACTIVE
+
+    run(tmp_path, body)
+
+
+def test_a_leaf_that_cannot_pause_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        held = await boot_into(t, "a")
+        no_pause = t.kids["a"].leaf_info(
+            [a for a in Action if a not in (Action.PAUSE, Action.UNPAUSE)],
+            (("pause", "oVirt has no pause"), ("unpause", "oVirt has no pause")))
+        t.router.on_report(ChildReport("a", ROOMY, leaves=(no_pause,)))
+        with pytest.raises(FailedPrecondition, match="cell top!a cannot pause instances: oVirt"):
+            await t.router.act(held, Action.PAUSE, True, Call())
+        assert t.kids["a"].calls("act") == []
+
+    run(tmp_path, body)
+
+
+def test_direct_to_leaf_skips_the_child_and_falls_back_when_the_leaf_fails(
+    tmp_path: Path,
+) -> None:
+    async def body(t: Tree) -> None:
+        # Child "a" is a router whose report names a leaf below it, at "fake:b".
+        held = await boot_into(t, "a")
+        t.index.set_state(held, "ACTIVE", "top!a!z", "h1")
+        t.router.on_report(ChildReport("a", ROOMY, leaves=(LeafInfo("z", "fake:b"),)))
+        t.kids["b"].instances[held] = t.kids["a"].instances[held]
+        await t.router.get(held, Call())
+        assert len(t.kids["b"].calls("get")) == 1 and t.kids["a"].calls("get") == []
+        t.kids["b"].down = True
+        await t.router.get(held, Call())
+        assert len(t.kids["a"].calls("get")) == 1  # hop by hop, after the leaf failed
+
+    run(tmp_path, body, direct=True)
+
+
+# -------------------------------------------------------------------- lists
+
+
+def test_a_list_merges_every_child_in_order_across_pages(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        for n in range(7):
+            t.kids["ab"[n % 2]].holds(f"vm-{n:02d}", uuid())
+        seen: list[str] = []
+        token = ""
+        while True:
+            page = await t.router.list(ListQuery(limit=3, page_token=token), Call())
+            seen += [i.name for i in page.instances]
+            assert page.unreachable_cells == ()
+            token = page.next_page_token
+            if not token:
+                break
+        assert seen == [f"vm-{n:02d}" for n in range(7)]
+
+    run(tmp_path, body)
+
+
+def test_a_list_with_a_slow_and_a_down_child_shows_them_unknown_from_the_index(
+    tmp_path: Path,
+) -> None:
+    async def body(t: Tree) -> None:
+        known = {name: await boot_into(t, name, name=f"vm-{name}") for name in "abc"}
+        t.kids["c"].holds("vm-c-2", uuid())
+        t.kids["b"].delay = 0.5  # past its share of list_timeout (0.2 s x 0.8)
+        t.mark_down("a")
+        page = await t.router.list(ListQuery(), Call())
+        (asked_b,) = t.kids["b"].calls("list")  # given its share of the time, no more
+        assert asked_b.timeout is not None and asked_b.timeout <= 0.2 * LIST_BUDGET_SHARE
+        assert page.unreachable_cells == ("top!a", "top!b")
+        assert [(i.name, i.state) for i in page.instances] == [
+            ("vm-a", InstanceState.UNKNOWN), ("vm-b", InstanceState.UNKNOWN),
+            ("vm-c", InstanceState.ACTIVE), ("vm-c-2", InstanceState.ACTIVE)]
+        assert [i.uuid for i in page.instances[:3]] == [known["a"], known["b"], known["c"]]
+        assert t.kids["a"].calls("list") == []  # down: not asked at all
+
+    run(tmp_path, body, names=("a", "b", "c"), list_timeout=0.2)
+
+
+# -------------------------------------------------------------------- boots
+
+
+def test_a_boot_goes_to_the_next_child_when_the_first_is_full(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        t.kids["a"].full = True
+        booted = await t.router.boot(spec(), Call())
+        assert booted.cell_path == "top!b"
+        assert len(t.kids["a"].calls("boot")) == len(t.kids["b"].calls("boot")) == 1
+        row = t.index.lookup(booted.uuid)
+        assert row is not None and (row.child, row.pending) == ("b", False)
+
+    run(tmp_path, body)
+
+
+def test_a_boot_nobody_can_take_says_why_each_child_refused(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        for kid in t.kids.values():
+            kid.full = True
+        asked = spec()
+        with pytest.raises(ResourceExhausted) as refused:
+            await t.router.boot(asked, Call())
+        assert "a: no host in top!a" in refused.value.message
+        assert "b: no host in top!b" in refused.value.message
+        assert t.index.by_request_id(asked.request_id) is None  # nothing left behind
+
+    run(tmp_path, body)
+
+
+@pytest.mark.parametrize("lost", [Unavailable("cell top!a!z did not answer"),
+                                  DeadlineExceeded("out of time")], ids=["unavailable",
+                                                                         "deadline"])
+def test_a_boot_with_an_unknown_outcome_keeps_its_pending_row_and_a_retry_makes_one(
+    tmp_path: Path, lost: Exception
+) -> None:
+    async def body(t: Tree) -> None:
+        asked = spec()
+        # Every attempt the router makes "loses" its answer after the child built it.
+        original = t.kids["a"].boot
+        async def built_then_lost(*args: Any, **kw: Any) -> Any:
+            await original(*args, **kw)
+            raise lost
+        t.kids["a"].boot = built_then_lost  # type: ignore[method-assign]
+        with pytest.raises(type(lost)):
+            await t.router.boot(asked, Call(deadline=time.monotonic() + 0.5))
+        row = t.index.by_request_id(asked.request_id)
+        assert row is not None and (row.pending, row.child) == (True, "a")
+        t.kids["a"].boot = original  # type: ignore[method-assign]
+        t.kids["a"].full = True  # a retry must not be placed afresh
+        retried = await t.router.boot(asked, Call())
+        assert retried.uuid == row.uuid
+        assert len(t.kids["a"].instances) == 1 and t.kids["b"].instances == {}
+        assert t.kids["b"].calls("boot") == []
+
+    run(tmp_path, body)
+
+
+def test_a_boot_refused_outright_leaves_no_row(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        asked = spec()
+        t.kids["a"].fail_next["boot"] = FailedPrecondition("the image is not there")
+        with pytest.raises(FailedPrecondition):
+            await t.router.boot(asked, Call())
+        assert t.index.by_request_id(asked.request_id) is None
+
+    run(tmp_path, body)
+
+
+# -------------------------------------------------------- the gRPC edge
+
+
+def test_the_hop_limit_refuses_a_call_that_crossed_too_many_cells(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        held = await boot_into(t, "a")
+        edge = CellsServicer(t.router, t.router.identity, max_hops=4)
+        request = pb.ActionRequest(uuid=held, wait=True)
+        with pytest.raises(AbortedCall) as refused:
+            await edge.Pause(request, FakeContext([(HOPS_KEY, "4")]))
+        assert refused.value.code is grpc.StatusCode.FAILED_PRECONDITION
+        assert "crossed 4 cells, over the limit of 4" in refused.value.details
+        assert t.kids["a"].calls("act") == []
+        await edge.Pause(request, FakeContext([(HOPS_KEY, "3")]))
+        assert t.kids["a"].calls("act")[0].metadata[HOPS_KEY] == "4"
+
+    run(tmp_path, body)
+
+
+def test_a_members_action_is_checked_against_the_index_without_a_routed_get(
+    tmp_path: Path,
+) -> None:
+    async def body(t: Tree) -> None:
+        ours = await boot_into(t, "a", project="acme")
+        theirs = await boot_into(t, "b", project="other")
+        scoped = ScopedCells(t.router)
+        member = Call(principal=Principal("tok", "acme", "member"))
+        assert (await scoped.act(ours, Action.PAUSE, True, member)).state is (
+            InstanceState.PAUSED)
+        with pytest.raises(UnknownInstance) as hidden:
+            await scoped.act(theirs, Action.PAUSE, True, member)
+        with pytest.raises(UnknownInstance) as missing:
+            await scoped.act(uuid(), Action.PAUSE, True, member)
+        assert str(hidden.value).replace(theirs, "X") == str(missing.value).replace(
+            missing.value.uuid, "X")
+        assert t.kids["a"].calls("get") == t.kids["b"].calls("get") == []
+        assert t.kids["b"].calls("act") == []
+        assert t.kids["b"].instances[theirs].state is InstanceState.ACTIVE
+
+    run(tmp_path, body)
+
+
+def test_a_healed_row_knows_the_project_so_a_member_still_reaches_its_instance(
+    tmp_path: Path,
+) -> None:
+    async def body(t: Tree) -> None:
+        held = t.kids["b"].holds("old", uuid(), project="acme").uuid
+        scoped = ScopedCells(t.router)
+        member = Call(principal=Principal("tok", "acme", "member"))
+        assert (await scoped.act(held, Action.STOP, True, member)).state is (
+            InstanceState.STOPPED)
+        other = Call(principal=Principal("tok2", "zeta", "member"))
+        with pytest.raises(UnknownInstance):
+            await scoped.act(held, Action.START, True, other)
+
+    run(tmp_path, body)
+
