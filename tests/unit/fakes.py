@@ -28,6 +28,7 @@ from model.cells import (
     PlacementOption,
 )
 from model.compute import Action, BootSpec, Instance, InstanceState, Resources
+from model.context import REQUEST_ID
 from model.errors import CellError, DeadlineExceeded, NotFound, ResourceExhausted, Unreachable
 from model.states import check
 from routing.paging import page_of
@@ -42,6 +43,7 @@ class Sent:
     args: tuple[Any, ...]
     timeout: float | None
     metadata: dict[str, str]
+    serving: str  # model.context.REQUEST_ID when the call was made
 
 
 @dataclass
@@ -62,7 +64,7 @@ class FakeChild:
 
     async def _enter(self, method: str, args: tuple[Any, ...], timeout: float | None,
                      metadata: Metadata) -> None:
-        self.sent.append(Sent(method, args, timeout, dict(metadata)))
+        self.sent.append(Sent(method, args, timeout, dict(metadata), REQUEST_ID.get()))
         if self.delay:
             if timeout is not None and self.delay >= timeout:  # as gRPC enforces deadlines
                 await asyncio.sleep(timeout)

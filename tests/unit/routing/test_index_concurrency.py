@@ -26,7 +26,7 @@ SHARED = 50
 WORKERS = 2
 TIMEOUT = 60.0  # seconds, for a worker; a normal run takes about one
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 # argv: url, worker name, rows of its own, JSON list of shared request ids.
 # stdout: "ready", then (after a line on stdin) one JSON report.

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from cells.observability import logs
+from model.context import REQUEST_ID
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +29,7 @@ def test_json_records_carry_the_cell_and_each_tasks_request_id(
     log = logging.getLogger("cells.test")
 
     async def serve(request_id: str) -> None:
-        logs.REQUEST_ID.set(request_id)  # as the servicer does, in the call's own task
+        REQUEST_ID.set(request_id)  # as the servicer does, in the call's own task
         await asyncio.sleep(0)
         log.info("routed %s", request_id)
 
@@ -48,9 +49,9 @@ def test_json_records_carry_the_cell_and_each_tasks_request_id(
 
 def test_text_records_show_the_request_id(capsys: pytest.CaptureFixture[str]) -> None:
     logs.configure("INFO", "text")
-    token = logs.REQUEST_ID.set("abc123")
+    token = REQUEST_ID.set("abc123")
     try:
         logging.getLogger("cells.test").info("hello")
     finally:
-        logs.REQUEST_ID.reset(token)
+        REQUEST_ID.reset(token)
     assert "INFO cells.test [abc123]: hello" in capsys.readouterr().err

@@ -22,6 +22,7 @@ import pytest
 from bestmatch.api import HostState, RequestSpec, Selection
 from cellrouter.v1 import cells_pb2 as pb
 from cells.backend import Identity
+from cells.edge import wire
 from cells.edge.servicers import CellsServicer
 from cells.router import RouterCell
 from cells.security.scope import ScopedCells
@@ -390,6 +391,28 @@ def test_the_hop_limit_refuses_a_call_that_crossed_too_many_cells(tmp_path: Path
         assert t.kids["a"].calls("act") == []
         await edge.Pause(request, FakeContext([(HOPS_KEY, "3")]))
         assert t.kids["a"].calls("act")[0].metadata[HOPS_KEY] == "4"
+
+    run(tmp_path, body)
+
+
+def test_the_edge_sets_the_request_id_once_and_a_boot_is_traced_by_its_own(
+    tmp_path: Path,
+) -> None:
+    async def body(t: Tree) -> None:
+        edge = CellsServicer(t.router, t.router.identity, max_hops=10)
+        asked = spec()
+        booted = await edge.Boot(wire.boot_to_pb(asked),
+                                 FakeContext([(REQUEST_ID_KEY, "client-trace")]))
+        (sent,) = t.kids["a"].calls("boot")
+        assert sent.metadata[REQUEST_ID_KEY] == sent.serving == asked.request_id
+        await edge.Pause(pb.ActionRequest(uuid=booted.uuid),
+                         FakeContext([(REQUEST_ID_KEY, "client-trace")]))
+        (sent,) = t.kids["a"].calls("act")
+        assert sent.metadata[REQUEST_ID_KEY] == sent.serving == "client-trace"
+        await edge.Get(pb.GetRequest(uuid=booted.uuid), FakeContext())
+        (sent,) = t.kids["a"].calls("get")
+        made_up = sent.metadata[REQUEST_ID_KEY]  # the first cell makes one up
+        assert made_up == sent.serving and made_up not in ("", "client-trace")
 
     run(tmp_path, body)
 

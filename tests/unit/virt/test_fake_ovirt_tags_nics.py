@@ -21,7 +21,7 @@ types = sdk.types
 from virt.fake_ovirt import API, ROOT_TAG_ID, FakeEngine  # noqa: E402
 
 PASSWORD = "s3cret"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 POOL_MAC = re.compile(r"56:6f(:[0-9a-f]{2}){4}")
 
 

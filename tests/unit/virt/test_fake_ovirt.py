@@ -22,7 +22,7 @@ from virt.fake_ovirt import API, FakeEngine  # noqa: E402
 
 GIB = 1024**3
 PASSWORD = "s3cret"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
