@@ -35,6 +35,7 @@ from model.errors import CellError, Unavailable, Unreachable, error_for
 from routing.call import REQUEST_ID_KEY
 
 Metadata = Sequence[tuple[str, str]]
+CELLS = "/cellrouter.v1.Cells"
 DEFAULT_TIMEOUT = 30.0
 CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
@@ -209,9 +210,27 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
             self._channel = grpc.aio.insecure_channel(address, options=options)
         self._cells = pb_grpc.CellsStub(self._channel)  # type: ignore[no-untyped-call]
         self._parent = pb_grpc.ParentStub(self._channel)  # type: ignore[no-untyped-call]
+        self._raw: dict[str, Any] = {}  # Cells method name -> bytes-in, bytes-out callable
 
     async def close(self) -> None:
         await self._channel.close(grace=None)
+
+    async def forward(
+        self, method: str, payload: bytes, timeout: float | None = None,
+        metadata: Metadata = (),
+    ) -> bytes:
+        """Send `payload`, a serialised request of the Cells method `method`, and
+        return the serialised answer: nothing is decoded or encoded here."""
+        call = self._raw.get(method)
+        if call is None:
+            call = self._raw[method] = self._channel.unary_unary(
+                f"{CELLS}/{method}", request_serializer=None, response_deserializer=None)
+        try:
+            answer: bytes = await call(payload, timeout=timeout or self.timeout,
+                                       metadata=tuple(metadata) or None)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, self.label) from None
+        return answer
 
     async def _call(
         self, stub: Any, method: str, request: Any, timeout: float | None, metadata: Metadata

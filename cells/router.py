@@ -1,7 +1,8 @@
 """A router cell: a thin shell that answers a cell's calls with `routing/`.
 
     boot, plan          routing.placement   choose a child, record, forward
-    act, get, locate    routing.forward     look up (routing.locate), forward, heal
+    act, get, locate    routing.fastpath    as bytes, when the index knows where (the edge)
+                        routing.forward     else look up (routing.locate), forward, heal
     list                routing.lists       every child at once, merged page by page
     reconcile           routing.reconcile   the index against a child that registered
     topology            here                every child's subtree, at once
@@ -30,7 +31,8 @@ from model.cells import (
 from model.compute import Action, BootSpec, Instance, InstanceState
 from routing.call import Call
 from routing.children import Child, Children, fanout
-from routing.forward import Forwarder
+from routing.fastpath import FastPath
+from routing.forward import Forwarder, LeafLinks
 from routing.index import Location, LocationIndex
 from routing.link import Connect
 from routing.lists import Lister
@@ -62,8 +64,11 @@ class RouterCell:
         self._index = index
         self._child_timeout = child_timeout
         self._locator = Locator(identity, children, index, child_timeout)
-        self._forwarder = Forwarder(children, self._locator, child_timeout, connect,
-                                    direct=direct_to_leaf)
+        leaves = LeafLinks(children, connect) if direct_to_leaf and connect else None
+        self._leaves = leaves
+        self._forwarder = Forwarder(children, self._locator, child_timeout, leaves)
+        # Actions, Get and Locate as bytes, when the index knows where (cells.edge).
+        self.fast = FastPath(children, index, child_timeout, leaves)
         self._placer = Placer(identity, children, index, selector, child_timeout)
         self._lister = Lister(children, index, child_timeout, list_timeout)
         # For leaves that cannot pause (oVirt): what to do instead, if the
@@ -192,5 +197,6 @@ class RouterCell:
         pass  # children push their capacity; nothing to fetch
 
     async def close(self) -> None:
-        await self._forwarder.close()
+        if self._leaves is not None:
+            await self._leaves.close()
         await self.children.close()

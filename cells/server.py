@@ -23,11 +23,9 @@ from bestmatch.api import Selector
 from bestmatch.errors import PluginError
 from bestmatch.plugins import build_selector
 from cellrouter.v1 import cells_pb2 as pb
-from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.backend import CellBackend, CellCalls, Identity
 from cells.config import CellConfig
-from cells.edge.decoding import DecodeGuard
-from cells.edge.servicers import CellsServicer, ParentServicer
+from cells.edge.servicers import CellsServicer, ParentServicer, cells_handler, parent_handler
 from cells.errors import ConfigError
 from cells.leaf import HostPolicy, LeafCell
 from cells.links import Links
@@ -97,7 +95,7 @@ class CellServer:
         health_servicers = [self._serve_cells(cells_port, backend, gate)]
         if isinstance(backend, RouterCell):
             parent = ParentServicer(backend, cfg.report_interval, check_peers=tls is not None)
-            pb_grpc.add_ParentServicer_to_server(parent, cells_port)  # type: ignore[no-untyped-call]
+            cells_port.add_generic_rpc_handlers((parent_handler(parent),))
         if cfg.client_listen:
             clients_port, port = self._server_on(
                 cfg.client_listen, tls.clients_port() if tls else None, "clients")
@@ -122,7 +120,8 @@ class CellServer:
             port = self._metrics.serve(cfg.metrics_listen)
             self.metrics_address = f"{cfg.metrics_listen.rpartition(':')[0]}:{port}"
             (cfg.state_dir / "metrics-address").write_text(self.metrics_address + "\n")
-        log.info("cell %s (%s) serving cells on %s%s%s", cfg.name, self.identity.kind.value,
+        log.info("cell %s (%s, %s loop) serving cells on %s%s%s", cfg.name,
+                 self.identity.kind.value, type(asyncio.get_running_loop()).__module__,
                  self.identity.address, " (mutual TLS)" if tls else " (insecure: no TLS)",
                  f", clients on {self.client_address}" if self.client_address else "")
         return self.identity.address
@@ -135,7 +134,6 @@ class CellServer:
     def _server_on(self, address: str, credentials: grpc.ServerCredentials | None,
                    role: str) -> tuple[grpc.aio.Server, int]:
         interceptors: list[Any] = [self._metrics.interceptor()] if self._metrics else []
-        interceptors.append(DecodeGuard())  # undecodable bytes: INVALID_ARGUMENT, not UNKNOWN
         server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=interceptors,
                                  maximum_concurrent_rpcs=self.config.limits.max_concurrent_rpcs)
         port = (server.add_secure_port(address, credentials) if credentials is not None
@@ -148,8 +146,10 @@ class CellServer:
 
     def _serve_cells(self, server: grpc.aio.Server, calls: CellCalls, gate: Gate) -> Any:
         """Cells, health and reflection on `server`; returns its health servicer."""
-        servicer = CellsServicer(calls, self.identity, self.config.max_hops, gate, self._limiter)
-        pb_grpc.add_CellsServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+        fast = self.backend.fast if isinstance(self.backend, RouterCell) else None
+        servicer = CellsServicer(calls, self.identity, self.config.max_hops, gate, self._limiter,
+                                 fast)
+        server.add_generic_rpc_handlers((cells_handler(servicer),))
         health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         services = [pb.DESCRIPTOR.services_by_name["Cells"].full_name,

@@ -6,9 +6,10 @@ child that answers NOT_FOUND for a uuid the index sent it makes the row
 stale: it is evicted and the uuid is located again, once. A pending row is
 never stale (its boot is under way there).
 
-With `direct` (a router usually at the top), a call whose leaf address is
-known goes straight to that leaf, and falls back to hop by hop when that
-fails.
+With `LeafLinks` (direct to leaf, on a router usually at the top), a call
+whose leaf address is known goes straight to that leaf, and falls back to hop
+by hop when that fails. `routing.fastpath` takes the same decisions for calls
+forwarded as bytes; what it cannot do simply, it leaves to this module.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from model.cells import SEPARATOR
-from model.errors import NotFound, Unavailable
+from model.errors import DeadlineExceeded, NotFound, Unavailable, Unreachable
 from routing.call import Call
 from routing.children import Child, Children
 from routing.index import Location
@@ -35,21 +36,20 @@ Send = Callable[[ChildLink, float], Awaitable[T]]
 
 class Forwarder:
     def __init__(self, children: Children, locator: Locator, child_timeout: float,
-                 connect: Connect | None = None, direct: bool = False) -> None:
+                 leaves: LeafLinks | None = None) -> None:
+        """With `leaves`, calls that may go straight to the leaf do (direct to leaf)."""
         self._children = children
         self._locator = locator
         self._child_timeout = child_timeout
-        self._connect = connect
-        self._direct = direct and connect is not None
-        self._leaf_links: dict[str, ChildLink] = {}
+        self._leaves = leaves
 
     async def send(self, uuid: str, call: Call, send: Send[T], *, idempotent: bool,
                    direct: bool = False, loc: Location | None = None) -> T:
         """Send a call about `uuid` to the child that has it (at `loc`, when the
         caller has looked it up already), healing the index."""
         loc = loc or await self._locator.find(uuid, call)
-        if direct and self._direct:
-            answer = await self._try_direct(loc, call, send)
+        if direct and self._leaves is not None:
+            answer = await self._try_direct(self._leaves, loc, call, send, idempotent)
             if answer is not None:
                 return answer[0]
 
@@ -69,22 +69,44 @@ class Forwarder:
             moved = await self._locator.relocate(uuid, call)
             return await attempt(self._children.require_up(moved.child))
 
-    async def _try_direct(self, loc: Location, call: Call, send: Send[T]) -> tuple[T] | None:
+    async def _try_direct(self, leaves: LeafLinks, loc: Location, call: Call,
+                          send: Send[T], idempotent: bool) -> tuple[T] | None:
         """Send straight to the leaf when its address is known; None to go hop by hop."""
-        leaf = self._children.leaf(loc.cell_path) if loc.cell_path else None
-        if leaf is None or self._connect is None:
-            return None
-        link = self._leaf_links.get(leaf.address)
+        link = leaves.link(loc.cell_path)
         if link is None:
-            name = loc.cell_path.rpartition(SEPARATOR)[2]
-            link = self._leaf_links[leaf.address] = self._connect(
-                leaf.address, name, f"cell {loc.cell_path} ({leaf.address})")
+            return None
         try:
             return (await send(link, call.remaining(self._child_timeout)),)
-        except (Unavailable, NotFound) as exc:
+        except (Unreachable, NotFound) as exc:
             log.info("direct call to %s failed (%s); routing hop by hop", loc.cell_path, exc)
+        except (Unavailable, DeadlineExceeded) as exc:
+            if not idempotent:
+                raise  # it may have been done: never twice
+            log.info("direct call to %s failed (%s); routing hop by hop", loc.cell_path, exc)
+        return None
+
+
+class LeafLinks:
+    """Links straight to the leaves below, for direct-to-leaf routing: made on
+    first use from the addresses the children report, and kept."""
+
+    def __init__(self, children: Children, connect: Connect) -> None:
+        self._children = children
+        self._connect = connect
+        self._links: dict[str, ChildLink] = {}
+
+    def link(self, path: str) -> ChildLink | None:
+        """The link to the leaf at full `path`; None when no report named it."""
+        leaf = self._children.leaf(path) if path else None
+        if leaf is None:
             return None
+        link = self._links.get(leaf.address)
+        if link is None:
+            name = path.rpartition(SEPARATOR)[2]
+            link = self._links[leaf.address] = self._connect(
+                leaf.address, name, f"cell {path} ({leaf.address})")
+        return link
 
     async def close(self) -> None:
-        for link in self._leaf_links.values():
+        for link in self._links.values():
             await link.close()

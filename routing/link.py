@@ -55,6 +55,13 @@ class ChildLink(Protocol):
     async def topology(self, timeout: float | None = None,
                        metadata: Metadata = ()) -> CellNode: ...
 
+    async def forward(self, method: str, payload: bytes, timeout: float | None = None,
+                      metadata: Metadata = ()) -> bytes:
+        """Send `payload`, a serialised request of the Cells method `method`
+        ("Pause", "Get", ...), unchanged, and return the child's serialised
+        answer unchanged (routing.fastpath). Errors as for the other calls."""
+        ...
+
     async def close(self) -> None: ...
 
 

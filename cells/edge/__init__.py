@@ -1,4 +1,5 @@
 """The gRPC edge of a cell: servicers (`servicers`, the one place for hop
-limits, request ids and status codes), errors to status codes (`status`), the
-protobuf translation (`wire`), and the server interceptors (`decoding`,
-`interceptors`)."""
+limits, request ids, per-client limits and status codes; routed calls as
+bytes), errors to status codes (`status`), the protobuf translation (`wire`),
+malformed requests refused (`decoding`), and the interceptor shape the
+metrics use (`interceptors`)."""

@@ -1,7 +1,8 @@
-"""The shape both of a cell's server interceptors share (metrics, decoding).
+"""The shape of a cell's server interceptors (metrics).
 
-A `UnaryInterceptor` wraps the behaviour of every unary-unary method, and may
-wrap its request deserializer too; other kinds of method pass unchanged.
+A `UnaryInterceptor` wraps the behaviour of every unary-unary method; other
+kinds of method pass unchanged. An interceptor costs a coroutine per call, so
+a cell installs one only when it is asked for (metrics_listen).
 """
 
 from __future__ import annotations
@@ -14,17 +15,12 @@ import grpc
 import grpc.aio
 
 Behaviour = Callable[[Any, "grpc.aio.ServicerContext[Any, Any]"], Awaitable[Any]]
-Deserializer = Callable[[bytes], Any]
 
 
 class UnaryInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     @abc.abstractmethod
     def wrap(self, method: str, inner: Behaviour) -> Behaviour:
         """The behaviour to run instead of `inner` for the full method name `method`."""
-
-    def deserializer(self, inner: Deserializer | None) -> Deserializer | None:
-        """The request deserializer to use instead of `inner` (the same by default)."""
-        return inner
 
     async def intercept_service(
         self,
@@ -37,5 +33,5 @@ class UnaryInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             return handler
         return grpc.unary_unary_rpc_method_handler(
             self.wrap(details.method, handler.unary_unary),  # type: ignore[arg-type]
-            request_deserializer=self.deserializer(handler.request_deserializer),
+            request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer)

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any, TypeVar
 
 import grpc
@@ -22,6 +23,7 @@ from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.backend import CellCalls, Identity
 from cells.edge import wire
+from cells.edge.decoding import handlers
 from cells.edge.status import to_status
 from cells.router import RouterCell
 from cells.security.limits import Limiter, Limits
@@ -33,15 +35,21 @@ from model.errors import NotFound
 from routing.call import Call
 from routing.children import Child
 from routing.errors import HopLimitExceeded
+from routing.fastpath import FastPath
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class CellsServicer(pb_grpc.CellsServicer):
+class CellsServicer:
+    """`cellrouter.v1.Cells` over a cell's calls; served through `cells_handler`."""
+
     def __init__(self, backend: CellCalls, identity: Identity, max_hops: int,
-                 gate: Gate = open_gate, limiter: Limiter | None = None) -> None:
+                 gate: Gate = open_gate, limiter: Limiter | None = None,
+                 fast: FastPath | None = None) -> None:
+        """`fast`: a router's fast path, for the calls of everyone or an admin."""
         self._backend = backend
+        self._fast = fast
         self._identity = identity  # whose path error messages name
         self._max_hops = max_hops
         self._gate = gate
@@ -55,14 +63,15 @@ class CellsServicer(pb_grpc.CellsServicer):
         request_id: str = "",
     ) -> Any:
         """Serve one call: `work` does it, `reply` turns its result into the
-        response. `request_id` replaces the caller's (a boot's own)."""
+        response. `request_id` is what to trace the call by here instead of the
+        caller's (a boot's own); the caller's still goes to the cells below."""
         metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
         call = Call.from_metadata(metadata, context.time_remaining())
-        if request_id:
-            call = replace(call, request_id=request_id[:128])
-        REQUEST_ID.set(call.request_id)  # the one place; this call's task only
+        REQUEST_ID.set(request_id or call.request_id)  # the one place; this call's task only
         try:
-            call = replace(call, principal=self._gate(metadata, context.auth_context()))
+            principal = self._gate(metadata, context.auth_context())
+            if principal is not call.principal:
+                call = replace(call, principal=principal)
             if call.hops >= self._max_hops:
                 raise HopLimitExceeded(
                     f"request crossed {call.hops} cells, over the limit of {self._max_hops}:"
@@ -78,12 +87,43 @@ class CellsServicer(pb_grpc.CellsServicer):
                 log.exception("request %s failed", call.request_id)
             await context.abort(code, message)
 
-    async def _act(self, request: Any, context: Any, action: Action) -> pb.Instance:
-        return await self._serve(  # type: ignore[no-any-return]
-            context,
-            lambda call: self._backend.act(request.uuid, action, request.wait, call),
-            wire.instance_to_pb,
-        )
+    # --- the routed methods: bytes in, bytes out
+
+    async def routed(self, method: str, payload: bytes, context: Any) -> bytes:
+        """An action, Get or Locate, as the bytes the caller sent. A router
+        forwards them as they are when it can (routing.fastpath); otherwise
+        they are decoded and served like any call."""
+        try:
+            request = _REQUESTS[method].FromString(payload)
+        except Exception as exc:  # protobuf's DecodeError, or its C twin's
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"malformed request to {CELLS}/{method}: {str(exc)[:200]}")
+        action = _ACTIONS.get(method)
+        if method == "Reboot":
+            action = Action.REBOOT_HARD if request.hard else Action.REBOOT
+
+        async def work(call: Call) -> bytes:
+            if self._fast is not None and call.principal.admin:
+                answer = await self._fast.forward(method, action, request.uuid, payload, call)
+                if answer is not None:
+                    return answer
+            return await self._decoded(method, action, request, call)
+
+        return await self._serve(context, work, _unchanged)  # type: ignore[no-any-return]
+
+    async def _decoded(self, method: str, action: Action | None, request: Any,
+                       call: Call) -> bytes:
+        """The full path of a routed method: the backend's own call."""
+        if action is not None:
+            instance = await self._backend.act(request.uuid, action, request.wait, call)
+            return wire.instance_to_pb(instance).SerializeToString()
+        if method == "Get":
+            instance = await self._backend.get(request.uuid, call)
+            return wire.instance_to_pb(instance).SerializeToString()
+        located = await self._backend.locate(request.uuid, call)
+        return wire.located_to_pb(located).SerializeToString()
+
+    # --- the other methods, decoded by gRPC
 
     async def Boot(self, request: pb.BootRequest, context: Any) -> pb.Instance:
         return await self._serve(  # type: ignore[no-any-return]
@@ -95,41 +135,11 @@ class CellsServicer(pb_grpc.CellsServicer):
             request_id=request.request_id,
         )
 
-    async def Pause(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.PAUSE)
-
-    async def Unpause(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.UNPAUSE)
-
-    async def Suspend(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.SUSPEND)
-
-    async def Resume(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.RESUME)
-
-    async def Reboot(self, request: pb.RebootRequest, context: Any) -> pb.Instance:
-        action = Action.REBOOT_HARD if request.hard else Action.REBOOT
-        return await self._act(request, context, action)
-
-    async def Stop(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.STOP)
-
-    async def Start(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.START)
-
-    async def Delete(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        return await self._act(request, context, Action.DELETE)
-
     async def Plan(self, request: pb.BootRequest, context: Any) -> pb.Placement:
         return await self._serve(  # type: ignore[no-any-return]
             context,
             lambda call: self._backend.plan(wire.boot_from_pb(request), call),
             wire.placement_to_pb,
-        )
-
-    async def Get(self, request: pb.GetRequest, context: Any) -> pb.Instance:
-        return await self._serve(  # type: ignore[no-any-return]
-            context, lambda call: self._backend.get(request.uuid, call), wire.instance_to_pb
         )
 
     async def List(self, request: pb.ListRequest, context: Any) -> pb.ListResponse:
@@ -139,15 +149,51 @@ class CellsServicer(pb_grpc.CellsServicer):
             wire.page_to_pb,
         )
 
-    async def Locate(self, request: pb.LocateRequest, context: Any) -> pb.LocateResponse:
-        return await self._serve(  # type: ignore[no-any-return]
-            context, lambda call: self._backend.locate(request.uuid, call), wire.located_to_pb
-        )
-
     async def Topology(self, request: pb.TopologyRequest, context: Any) -> pb.CellNode:
         return await self._serve(  # type: ignore[no-any-return]
             context, self._backend.topology, wire.node_to_pb
         )
+
+
+CELLS = "/cellrouter.v1.Cells"
+_ACTIONS = {
+    "Pause": Action.PAUSE, "Unpause": Action.UNPAUSE, "Suspend": Action.SUSPEND,
+    "Resume": Action.RESUME, "Stop": Action.STOP, "Start": Action.START,
+    "Delete": Action.DELETE,
+}
+_REQUESTS: dict[str, Any] = {
+    **dict.fromkeys(_ACTIONS, pb.ActionRequest),
+    "Reboot": pb.RebootRequest, "Get": pb.GetRequest, "Locate": pb.LocateRequest,
+}
+_DECODED: dict[str, tuple[Any, Any]] = {  # method: (request, response)
+    "Boot": (pb.BootRequest, pb.Instance), "Plan": (pb.BootRequest, pb.Placement),
+    "List": (pb.ListRequest, pb.ListResponse), "Topology": (pb.TopologyRequest, pb.CellNode),
+}
+
+
+def _unchanged(answer: bytes) -> bytes:
+    return answer
+
+
+def cells_handler(servicer: CellsServicer) -> grpc.GenericRpcHandler[Any, Any]:
+    """The `cellrouter.v1.Cells` service of `servicer`: the routed methods take
+    and give bytes, the others are decoded (malformed bytes refused) and encoded."""
+    service = CELLS.lstrip("/")
+    methods: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
+        name: grpc.unary_unary_rpc_method_handler(partial(servicer.routed, name))
+        for name in _REQUESTS
+    }
+    methods.update(handlers(service, servicer, _DECODED))
+    return grpc.method_handlers_generic_handler(service, methods)
+
+
+def parent_handler(servicer: ParentServicer) -> grpc.GenericRpcHandler[Any, Any]:
+    """The `cellrouter.v1.Parent` service of `servicer`, malformed bytes refused."""
+    service = "cellrouter.v1.Parent"
+    return grpc.method_handlers_generic_handler(service, handlers(service, servicer, {
+        "Register": (pb.RegisterRequest, pb.RegisterResponse),
+        "Report": (pb.ReportRequest, pb.ReportResponse),
+    }))
 
 
 def _peer_host(peer: str) -> str:

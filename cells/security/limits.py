@@ -14,17 +14,13 @@ gets RESOURCE_EXHAUSTED saying which limit, and has done nothing.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from cachetools import TTLCache
 
 from model.errors import ResourceExhausted
 
-_CLIENTS_KEPT = 10_000  # per-client counters kept; idle ones are forgotten after a minute
+IDLE = 60.0  # seconds after which a client with no call open is forgotten
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,47 +40,62 @@ class Limits:
 class _Client:
     in_flight: int
     tokens: float
-    stamp: float
+    stamp: float  # when it last called
+
+
+class _Slot:
+    """One call's hold on its client's budget, given back when the call ends."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: _Client) -> None:
+        self._state = state
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        self._state.in_flight -= 1
 
 
 class Limiter:
+    """The budgets of the clients of one cell (both its ports). Called from the
+    cell's event loop; a client not heard from for IDLE seconds is forgotten."""
+
     def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self._clock = clock
-        self._lock = threading.Lock()
-        self._clients: TTLCache[str, _Client] = TTLCache(_CLIENTS_KEPT, ttl=60.0)
+        self._clients: dict[str, _Client] = {}
+        self._next_sweep = clock() + IDLE
 
-    @contextlib.contextmanager
-    def admit(self, client: str) -> Iterator[None]:
-        """Hold one of `client`'s slots for the call; ResourceExhausted when
-        the client is over a limit (nothing is held then)."""
-        self._enter(client)
-        try:
-            yield
-        finally:
-            with self._lock:
-                state = self._clients.get(client)
-                if state is not None:
-                    state.in_flight -= 1
-
-    def _enter(self, client: str) -> None:
+    def admit(self, client: str) -> _Slot:
+        """Hold one of `client`'s slots for the call (`with limiter.admit(c):`);
+        ResourceExhausted when the client is over a limit (nothing is held then)."""
         limits, now = self.limits, self._clock()
-        with self._lock:
-            state = self._clients.get(client)
-            if state is None:
-                state = _Client(0, limits.burst, now)
-            if state.in_flight >= limits.max_in_flight_per_client:
-                raise ResourceExhausted(
-                    f"too many calls at once from this client (limit"
-                    f" {limits.max_in_flight_per_client}); wait for some to finish")
-            rate = limits.requests_per_second_per_client
-            if rate > 0:
-                state.tokens = min(limits.burst, state.tokens + (now - state.stamp) * rate)
+        if now >= self._next_sweep:
+            self._sweep(now)
+        state = self._clients.get(client)
+        if state is None:
+            state = self._clients[client] = _Client(0, limits.burst, now)
+        if state.in_flight >= limits.max_in_flight_per_client:
+            raise ResourceExhausted(
+                f"too many calls at once from this client (limit"
+                f" {limits.max_in_flight_per_client}); wait for some to finish")
+        rate = limits.requests_per_second_per_client
+        if rate > 0:
+            state.tokens = min(limits.burst, state.tokens + (now - state.stamp) * rate)
+            if state.tokens < 1:
                 state.stamp = now
-                if state.tokens < 1:
-                    raise ResourceExhausted(
-                        f"over this client's rate limit of {rate:g} calls/s; retry in"
-                        f" {(1 - state.tokens) / rate:.2f} s")
-                state.tokens -= 1
-            state.in_flight += 1
-            self._clients[client] = state  # also renews its time to live
+                raise ResourceExhausted(
+                    f"over this client's rate limit of {rate:g} calls/s; retry in"
+                    f" {(1 - state.tokens) / rate:.2f} s")
+            state.tokens -= 1
+        state.stamp = now
+        state.in_flight += 1
+        return _Slot(state)
+
+    def _sweep(self, now: float) -> None:
+        """Forget the clients idle for IDLE seconds (none of their calls open)."""
+        self._clients = {name: state for name, state in self._clients.items()
+                         if state.in_flight or now - state.stamp < IDLE}
+        self._next_sweep = now + IDLE

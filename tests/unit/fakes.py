@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cellrouter.v1 import cells_pb2 as pb
+from cells.edge import wire
 from model.cells import (
     CellCapacity,
     CellKind,
@@ -119,6 +121,9 @@ class FakeChild:
     async def act(self, uuid: str, action: Action, wait: bool = False,
                   timeout: float | None = None, metadata: Metadata = ()) -> Instance:
         await self._enter("act", (uuid, action, wait), timeout, metadata)
+        return self._apply(uuid, action)
+
+    def _apply(self, uuid: str, action: Action) -> Instance:
         current = self._find(uuid)
         after = replace(current, state=check(uuid, current.state, action))
         if after.state is InstanceState.DELETED:
@@ -148,6 +153,23 @@ class FakeChild:
                        metadata: Metadata = ()) -> CellNode:
         await self._enter("topology", (), timeout, metadata)
         return CellNode(self.name, self.path, CellKind.LEAF, "fake", True, CellCapacity())
+
+    async def forward(self, method: str, payload: bytes, timeout: float | None = None,
+                      metadata: Metadata = ()) -> bytes:
+        """The bytes path: recorded as "forward", then served as the decoded call
+        would be (the cell's own wire code does the decoding)."""
+        await self._enter("forward", (method, payload), timeout, metadata)
+        if method == "Get":
+            found = self._find(pb.GetRequest.FromString(payload).uuid)
+            return wire.instance_to_pb(found).SerializeToString()  # type: ignore[no-any-return]
+        if method == "Locate":
+            uuid = pb.LocateRequest.FromString(payload).uuid
+            found = self._find(uuid)
+            located = Located(uuid, found.cell_path, found.host, found.project)
+            return wire.located_to_pb(located).SerializeToString()  # type: ignore[no-any-return]
+        request = pb.ActionRequest.FromString(payload)
+        acted = self._apply(request.uuid, Action[method.upper()])
+        return wire.instance_to_pb(acted).SerializeToString()  # type: ignore[no-any-return]
 
     async def close(self) -> None:
         self.closed = True

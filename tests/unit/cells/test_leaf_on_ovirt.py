@@ -103,8 +103,9 @@ def test_every_engine_call_of_an_action_carries_the_callers_request_id(
             assert [r.correlation_id for r in booted] == [spec.request_id]
 
             before = len(engine.requests)
-            done = await edge.Suspend(pb.ActionRequest(uuid=vm.uuid, wait=True),
-                                      FakeContext([("x-request-id", "trace-42")]))
+            done = pb.Instance.FromString(await edge.routed(
+                "Suspend", pb.ActionRequest(uuid=vm.uuid, wait=True).SerializeToString(),
+                FakeContext([("x-request-id", "trace-42")])))
             assert done.state == pb.InstanceState.Value("SUSPENDED")
             seen = engine.requests[before:]
             assert any(r.path.endswith("/suspend") for r in seen)

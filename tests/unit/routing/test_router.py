@@ -8,26 +8,18 @@ through the `Connect` function a router is given, as gRPC links are in a cell.
 
 from __future__ import annotations
 
-import asyncio
 import time
-import uuid as uuidlib
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
-from bestmatch.api import HostState, RequestSpec, Selection
 from cellrouter.v1 import cells_pb2 as pb
-from cells.backend import Identity
 from cells.edge import wire
-from cells.edge.servicers import CellsServicer
-from cells.router import RouterCell
 from cells.security.scope import ScopedCells
-from model.cells import CellCapacity, CellKind, ChildReport, LeafInfo, ListQuery, Registration
-from model.compute import Action, BootSpec, InstanceState, Resources
+from model.cells import ChildReport, LeafInfo, ListQuery
+from model.compute import Action, InstanceState
 from model.errors import (
     DeadlineExceeded,
     FailedPrecondition,
@@ -36,101 +28,10 @@ from model.errors import (
 )
 from model.principal import Principal
 from routing.call import HOPS_KEY, REQUEST_ID_KEY, Call
-from routing.children import Children
 from routing.errors import UnknownInstance
-from routing.index import LocationIndex
 from routing.lists import LIST_BUDGET_SHARE
-from tests.unit.fakes import AbortedCall, FakeChild, FakeContext
-
-TOP = "top"
-ROOMY = CellCapacity(total=Resources(64, 65536, 1000), largest_free=Resources(64, 65536, 1000),
-                     hosts=1, hosts_up=1)
-
-
-class InOrder:
-    """A selector that keeps the children in the order they registered."""
-
-    name = "in-order"
-
-    def select(self, candidates: Sequence[HostState], spec: RequestSpec) -> Selection:
-        return Selection(tuple(candidates), len(candidates), {}, len(candidates))
-
-
-@dataclass
-class Tree:
-    router: RouterCell
-    index: LocationIndex
-    kids: dict[str, FakeChild]
-    children: Children
-
-    def mark_down(self, name: str) -> None:
-        child = self.children.get(name)
-        assert child is not None
-        child.last_seen = time.monotonic() - 3600
-
-
-def uuid() -> str:
-    return str(uuidlib.uuid4())
-
-
-def spec(name: str = "web", request_id: str = "", project: str = "acme") -> BootSpec:
-    return BootSpec("", request_id or uuid(), name, Resources(1, 512), project=project)
-
-
-Body = Callable[[Tree], Awaitable[None]]
-
-
-def run(tmp_path: Path, body: Body, names: Sequence[str] = ("a", "b"), *,
-        direct: bool = False, list_timeout: float = 1.0) -> None:
-    """Run `body` against a router over fake children `names`, each one leaf."""
-    async def main() -> None:
-        async with tree(tmp_path, names, direct, list_timeout) as made:
-            await body(made)
-
-    asyncio.run(main())
-
-
-class tree:
-    def __init__(self, tmp_path: Path, names: Sequence[str], direct: bool,
-                 list_timeout: float) -> None:
-        self._args = (tmp_path, names, direct, list_timeout)
-        self._made: Tree | None = None
-
-    async def __aenter__(self) -> Tree:
-        tmp_path, names, direct, list_timeout = self._args
-        index = LocationIndex.open(f"sqlite:///{tmp_path / 'router.db'}")
-        identity = Identity(TOP, "127.0.0.1:1", TOP, CellKind.ROUTER)
-        kids = {n: FakeChild(n, f"{TOP}!{n}") for n in names}
-        by_address = {f"fake:{n}": kid for n, kid in kids.items()}
-
-        def connect(address: str, name: str, label: str) -> Any:
-            return by_address[address]
-
-        children = Children(index.engine, identity, down_after=30.0, connect=connect)
-        router = RouterCell(identity, children, index, InOrder(), child_timeout=5.0,
-                            list_timeout=list_timeout, direct_to_leaf=direct,
-                            connect=connect)
-        for name, kid in kids.items():
-            await children.register(Registration(name, f"fake:{name}", CellKind.LEAF))
-            router.on_report(ChildReport(name, ROOMY, leaves=(kid.leaf_info(),)))
-        self._made = Tree(router, index, kids, children)
-        return self._made
-
-    async def __aexit__(self, *_: object) -> None:
-        assert self._made is not None
-        await self._made.router.close()
-        self._made.index.close()
-
-
-async def boot_into(t: Tree, child: str, name: str = "web", project: str = "acme") -> str:
-    """An instance at `child`, recorded in the index as a boot would."""
-    for other, kid in t.kids.items():
-        kid.full = other != child
-    instance = await t.router.boot(spec(name, project=project), Call())
-    for kid in t.kids.values():
-        kid.full = False
-    return instance.uuid
-
+from tests.unit.fakes import AbortedCall, FakeContext
+from tests.unit.routing.router_tree import ROOMY, Tree, boot_into, edge_of, run, spec, uuid
 
 # ------------------------------------------------------------------ routing
 
@@ -382,15 +283,15 @@ def test_a_boot_refused_outright_leaves_no_row(tmp_path: Path) -> None:
 def test_the_hop_limit_refuses_a_call_that_crossed_too_many_cells(tmp_path: Path) -> None:
     async def body(t: Tree) -> None:
         held = await boot_into(t, "a")
-        edge = CellsServicer(t.router, t.router.identity, max_hops=4)
-        request = pb.ActionRequest(uuid=held, wait=True)
+        edge = edge_of(t, max_hops=4)
+        request = pb.ActionRequest(uuid=held, wait=True).SerializeToString()
         with pytest.raises(AbortedCall) as refused:
-            await edge.Pause(request, FakeContext([(HOPS_KEY, "4")]))
+            await edge.routed("Pause", request, FakeContext([(HOPS_KEY, "4")]))
         assert refused.value.code is grpc.StatusCode.FAILED_PRECONDITION
         assert "crossed 4 cells, over the limit of 4" in refused.value.details
-        assert t.kids["a"].calls("act") == []
-        await edge.Pause(request, FakeContext([(HOPS_KEY, "3")]))
-        assert t.kids["a"].calls("act")[0].metadata[HOPS_KEY] == "4"
+        assert t.kids["a"].calls("act") == t.kids["a"].calls("forward") == []
+        await edge.routed("Pause", request, FakeContext([(HOPS_KEY, "3")]))
+        assert t.kids["a"].calls("forward")[0].metadata[HOPS_KEY] == "4"
 
     run(tmp_path, body)
 
@@ -399,18 +300,20 @@ def test_the_edge_sets_the_request_id_once_and_a_boot_is_traced_by_its_own(
     tmp_path: Path,
 ) -> None:
     async def body(t: Tree) -> None:
-        edge = CellsServicer(t.router, t.router.identity, max_hops=10)
+        edge = edge_of(t)
         asked = spec()
         booted = await edge.Boot(wire.boot_to_pb(asked),
                                  FakeContext([(REQUEST_ID_KEY, "client-trace")]))
         (sent,) = t.kids["a"].calls("boot")
-        assert sent.metadata[REQUEST_ID_KEY] == sent.serving == asked.request_id
-        await edge.Pause(pb.ActionRequest(uuid=booted.uuid),
-                         FakeContext([(REQUEST_ID_KEY, "client-trace")]))
-        (sent,) = t.kids["a"].calls("act")
+        assert sent.serving == asked.request_id  # traced by its own at every cell
+        assert sent.metadata[REQUEST_ID_KEY] == "client-trace"
+        await edge.routed("Pause", pb.ActionRequest(uuid=booted.uuid).SerializeToString(),
+                          FakeContext([(REQUEST_ID_KEY, "client-trace")]))
+        (sent,) = t.kids["a"].calls("forward")
         assert sent.metadata[REQUEST_ID_KEY] == sent.serving == "client-trace"
-        await edge.Get(pb.GetRequest(uuid=booted.uuid), FakeContext())
-        (sent,) = t.kids["a"].calls("get")
+        await edge.routed("Get", pb.GetRequest(uuid=booted.uuid).SerializeToString(),
+                          FakeContext())
+        (sent,) = [s for s in t.kids["a"].calls("forward") if s.args[0] == "Get"]
         made_up = sent.metadata[REQUEST_ID_KEY]  # the first cell makes one up
         assert made_up == sent.serving and made_up not in ("", "client-trace")
 

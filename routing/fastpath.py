@@ -1,0 +1,103 @@
+"""The fast path: a routed call forwarded as the very bytes the caller sent.
+
+For an action, Get or Locate whose uuid the index knows, a router needs
+nothing from the request but the uuid: it forwards the caller's serialised
+request to the child (or straight to the leaf, with direct to leaf) with the
+remaining deadline and the next hop's metadata, and returns the child's
+serialised answer unchanged, building no message and no dataclass, and
+wrapping no retry around the happy path.
+
+Everything that needs more takes the full path (`routing.forward`, with its
+retries and healing), by `forward` answering None:
+
+    the index does not know the uuid, or its boot is still pending
+    the instance's child is unknown or down (the full path says so)
+    the leaf cannot do the action (a refusal, or pause-as-suspend)
+    a delete (the row leaves the index as soon as the leaf confirms it)
+    the child answered NOT_FOUND (the row is stale: it is evicted first)
+    the call never reached the child (the full path sends it again)
+    a read the child could not finish (UNAVAILABLE, DEADLINE_EXCEEDED)
+
+Any other answer of the child, success or error, is the answer: an action
+that may have reached the child is never sent twice. Member tokens, whose
+calls are scoped, are the gRPC edge's business: it sends only calls that
+act for everyone or for an admin here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from model.compute import Action
+from model.errors import DeadlineExceeded, NotFound, Unavailable, Unreachable
+from routing.call import Call
+from routing.children import Children
+from routing.forward import LeafLinks
+from routing.index import Location, LocationIndex
+
+log = logging.getLogger(__name__)
+
+
+class FastPath:
+    def __init__(self, children: Children, index: LocationIndex, child_timeout: float,
+                 leaves: LeafLinks | None = None) -> None:
+        """With `leaves`, calls go straight to the leaf when its address is known."""
+        self._children = children
+        self._index = index
+        self._child_timeout = child_timeout
+        self._leaves = leaves
+
+    async def forward(self, method: str, action: Action | None, uuid: str, payload: bytes,
+                      call: Call) -> bytes | None:
+        """The child's serialised answer to `payload`, the request of the Cells
+        method `method` about `uuid` (`action` for an action, None for a
+        read); None when the call must take the full path. Raises the child's
+        error when that is the answer."""
+        loc = self._index.lookup(uuid)
+        if loc is None or loc.pending or action is Action.DELETE:
+            return None
+        if action is not None and not self._leaf_can(loc, action):
+            return None
+        child = self._children.get(loc.child)
+        if child is None or not self._children.is_up(child):
+            return None
+        metadata = call.downstream()
+        if self._leaves is not None:
+            answer = await self._direct(loc, method, action, payload, call, metadata)
+            if answer is not None:
+                return answer
+        try:
+            return await child.link().forward(
+                method, payload, call.remaining(self._child_timeout), metadata)
+        except NotFound:
+            self._index.forget(uuid)  # stale: the full path locates it again
+            return None
+        except Unreachable:
+            return None  # never delivered: safe to send again, with retries
+        except (Unavailable, DeadlineExceeded):
+            if action is None:
+                return None  # a read: the full path retries it
+            raise  # it may have been done: never twice
+
+    def _leaf_can(self, loc: Location, action: Action) -> bool:
+        """True when the instance's leaf does `action` itself (or has not told)."""
+        leaf = self._children.leaf(loc.cell_path) if loc.cell_path else None
+        return leaf is None or leaf.supports(action)
+
+    async def _direct(self, loc: Location, method: str, action: Action | None, payload: bytes,
+                      call: Call, metadata: tuple[tuple[str, str], ...]) -> bytes | None:
+        """The leaf's answer, straight from it; None to go hop by hop."""
+        assert self._leaves is not None
+        link = self._leaves.link(loc.cell_path)
+        if link is None:
+            return None
+        try:
+            return await link.forward(method, payload, call.remaining(self._child_timeout),
+                                      metadata)
+        except (Unreachable, NotFound) as exc:
+            log.info("direct call to %s failed (%s); routing hop by hop", loc.cell_path, exc)
+        except (Unavailable, DeadlineExceeded) as exc:
+            if action is not None:
+                raise  # it may have been done: never twice
+            log.info("direct call to %s failed (%s); routing hop by hop", loc.cell_path, exc)
+        return None
