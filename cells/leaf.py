@@ -40,7 +40,7 @@ from model.compute import (
     allocation_ratios,
 )
 from model.errors import Aborted, AlreadyExists, InvalidArgument, ResourceExhausted
-from model.states import check
+from model.states import check, next_state
 from routing.call import Call
 from routing.errors import UnknownInstance
 from routing.index import Location, LocationIndex
@@ -52,6 +52,11 @@ from virt.driver import EventSource, VirtDriver
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
+
+# For a driver that announces changes, the full reconciliation runs once every
+# this many report intervals; each announced change is applied as it comes.
+EVENTS_FULL_SYNC = 10
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,16 +114,25 @@ class LeafCell:
         self._placing = asyncio.Lock()
         self._ledger = HostLedger.load(index.placements())  # read once, then kept current
         self._reported: dict[str, InstanceState] = {}  # the state last sent up, per instance
-        # The full reconciliation with the hypervisor runs at most this often,
-        # or at once when the hypervisor announces a change.
+        # A driver that only computes (the fake one) is called on the event
+        # loop; one that waits on a hypervisor gets a worker thread per call.
+        self._blocking = driver.capabilities.blocking
+        # The full reconciliation with the hypervisor runs this often. A driver
+        # that announces changes has each one applied to the instance it names
+        # (O(1) per change), so its full pass is only a safety net, run rarely.
         self._sync_every = sync_every
         self._last_sync = 0.0
-        self._announced = False
+        # The state each action of this leaf's own, under way, leads to: the
+        # hypervisor's announcement of it is an echo, not news.
+        self._expected: dict[str, InstanceState] = {}
+        self._announced: set[str] = set()
+        self._applying: asyncio.Task[None] | None = None
         if isinstance(driver, EventSource):
+            self._sync_every = max(sync_every * EVENTS_FULL_SYNC, sync_every)
             loop = asyncio.get_running_loop()
 
-            def announced(_uuid: str) -> None:  # on the driver's event thread
-                loop.call_soon_threadsafe(self._on_announced)
+            def announced(uuid: str, state: InstanceState | None) -> None:  # driver's thread
+                loop.call_soon_threadsafe(self._on_announced, uuid, state)
 
             driver.watch(announced)
 
@@ -229,6 +243,7 @@ class LeafCell:
             try:
                 # The driver sees the leaf's own path as the target (it records it).
                 placed = replace(spec, target_cell=self.identity.path)
+                self._expected[spec.uuid] = InstanceState.ACTIVE  # popped by _note
                 return await self._run(self._driver.spawn, placed, host)
             except virt_errors.NoCapacity:
                 log.info("host %s filled up before %s could claim it", host, spec.uuid)
@@ -258,6 +273,16 @@ class LeafCell:
         return current
 
     async def _apply(self, uuid: str, action: Action) -> Instance:
+        before = self._reported.get(uuid)
+        target = next_state(before, action) if before is not None else None
+        if target is not None:
+            self._expected[uuid] = target
+        try:
+            return await self._act_on_driver(uuid, action)
+        finally:
+            self._expected.pop(uuid, None)
+
+    async def _act_on_driver(self, uuid: str, action: Action) -> Instance:
         try:
             result = await self._run(self._driver.act, uuid, action)
         except virt_errors.InstanceNotFound:
@@ -347,26 +372,41 @@ class LeafCell:
                         caps.refusals())
 
     async def refresh(self) -> None:
-        """Before each report: host capacity, and the hypervisor's truth about
-        instances, so changes made behind cellrouter's back travel up too."""
+        """Before each report: host capacity, and, every `sync_every`, the
+        hypervisor's truth about every instance, so changes made behind
+        cellrouter's back travel up even when nothing announced them."""
         self._hosts = await self._run(self._driver.hosts)
-        if self._announced or time.monotonic() - self._last_sync >= self._sync_every:
-            self._announced = False
+        if time.monotonic() - self._last_sync >= self._sync_every:
             self._last_sync = time.monotonic()
             await self._sync()
 
-    def _on_announced(self) -> None:
-        """The hypervisor announced a change: reconcile, and report, now."""
-        self._announced = True
-        task = asyncio.create_task(self._sync_soon())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    def _on_announced(self, uuid: str, state: InstanceState | None) -> None:
+        """The hypervisor announced a change of `uuid`: unless it is the echo of
+        what this leaf did or knows, look at that instance (and no other), and
+        report what changed at once."""
+        expected = self._expected.get(uuid)
+        if state is not None and state in (expected, self._reported.get(uuid)):
+            return  # an echo: the leaf noted, or is about to note, this very state
+        if state is None and expected is not None:
+            return  # news of an action of the leaf's own, under way
+        self._announced.add(uuid)
+        if self._applying is None or self._applying.done():
+            self._applying = asyncio.create_task(self._apply_announced())
+            self._background.add(self._applying)
+            self._applying.add_done_callback(self._background.discard)
 
-    async def _sync_soon(self) -> None:
-        try:
-            await self.refresh()
-        except Exception:
-            log.exception("reconciling with the hypervisor failed")
+    async def _apply_announced(self) -> None:
+        while self._announced:
+            uuid = self._announced.pop()
+            try:
+                instance = await self._run(self._driver.get, uuid)
+            except virt_errors.InstanceNotFound:
+                self._vanished(uuid)
+            except Exception:
+                log.exception("reading announced instance %s failed", uuid)
+            else:
+                if self._reported.get(uuid) is not instance.state:
+                    self._note(instance)
 
     async def _sync(self) -> None:
         """Note every instance whose state differs from what was last reported,
@@ -376,18 +416,25 @@ class LeafCell:
             if self._reported.get(uuid) is not instance.state:
                 self._note(instance)
         for uuid in list(self._reported):
-            if uuid in now:
-                continue
-            row = self._index.lookup(uuid)
-            if row is not None and row.pending:
-                continue  # still being built
-            del self._reported[uuid]
-            self._forget(uuid)
-            self._changes.add(InstanceChange(uuid, InstanceState.DELETED, self.identity.path))
-            log.info("instance %s vanished from the hypervisor", uuid)
+            if uuid not in now:
+                self._vanished(uuid)
+
+    def _vanished(self, uuid: str) -> None:
+        """The hypervisor no longer has `uuid`: deleted behind our back, unless
+        it is still being built (or was never ours)."""
+        if uuid not in self._reported:
+            return
+        row = self._index.lookup(uuid)
+        if row is not None and row.pending:
+            return  # still being built
+        del self._reported[uuid]
+        self._forget(uuid)
+        self._changes.add(InstanceChange(uuid, InstanceState.DELETED, self.identity.path))
+        log.info("instance %s vanished from the hypervisor", uuid)
 
     def _note(self, instance: Instance) -> Instance:
         """Queue the instance's change for the parent; returns it placed in this cell."""
+        self._expected.pop(instance.uuid, None)
         here = self._here(instance)
         if here.state is InstanceState.DELETED:
             self._reported.pop(here.uuid, None)
@@ -404,6 +451,7 @@ class LeafCell:
     # ---------------------------------------------------------- helpers
 
     def _forget(self, uuid: str) -> None:
+        self._expected.pop(uuid, None)
         self._index.forget(uuid)
         self._ledger.remove(uuid)
 
@@ -411,6 +459,8 @@ class LeafCell:
         return replace(instance, cell_path=self.identity.path)
 
     async def _run(self, fn: Callable[..., R], *args: Any) -> R:
-        """Run a blocking driver call in a worker thread."""
+        """Call the driver: in a worker thread when it blocks, else right here."""
+        if not self._blocking:
+            return fn(*args)
         return await asyncio.to_thread(fn, *args)
 

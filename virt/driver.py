@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from model.compute import Action, BootSpec, HostInfo, Instance
+from model.compute import Action, BootSpec, HostInfo, Instance, InstanceState
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,10 @@ class Capabilities:
 
     actions: frozenset[Action] = field(default_factory=lambda: frozenset(Action))
     reasons: tuple[tuple[Action, str], ...] = ()
+    # True when calls wait on a hypervisor or a network: the leaf then makes
+    # each in a worker thread. A driver that only computes (and writes a local
+    # row) says False, and is called on the leaf's event loop.
+    blocking: bool = True
 
     def names(self) -> list[str]:
         return sorted(a.value for a in self.actions)
@@ -91,7 +95,10 @@ class VirtDriver(Protocol):
 class EventSource(Protocol):
     """An optional ability: a driver whose hypervisor announces changes."""
 
-    def watch(self, on_change: Callable[[str], None]) -> None:
-        """Call `on_change(uuid)` whenever an instance's lifecycle changes,
-        whoever changed it. Called from the driver's own thread."""
+    def watch(self, on_change: Callable[[str, InstanceState | None], None]) -> None:
+        """Call `on_change(uuid, state)` whenever an instance's lifecycle
+        changes, whoever changed it: `state` is the state the change leaves it
+        in when the announcement says (DELETED when it is gone), None when the
+        watcher must look. Called from the driver's own thread, which must not
+        be kept waiting."""
         ...

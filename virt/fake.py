@@ -1,10 +1,12 @@
 """An in-memory hypervisor: hosts with capacity and the instance state machine.
 
 It behaves like a real driver (claims capacity, refuses illegal transitions,
-is safe across threads) but runs nothing. Give it a `state_file` and it keeps
-its instances on disk (a small SQLite file, one row per instance, written on
-every change), so a leaf cell restarted on the same file finds them again, as
-it would on a real hypervisor.
+is safe across threads) but runs nothing, so it does not block: the leaf
+calls it on its event loop. Give it a `state_file` and it keeps its instances
+on disk (a small SQLite file, one row per instance: written whole when the
+instance is built, then only its state column on each action, committed
+before the call returns), so a leaf cell restarted on the same file finds
+them again, as it would on a real hypervisor.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ class FakeDriver:
         if not self._hosts:
             raise InvalidSpec("a fake driver needs at least one host")
         self._db = _open_state(state_file) if state_file is not None else None
-        self._capabilities = capabilities or Capabilities()
+        self._capabilities = replace(capabilities or Capabilities(), blocking=False)
         self._lock = threading.Lock()
         self._instances: dict[str, Instance] = self._load()
         self._tombstones = Tombstones()
@@ -124,9 +126,10 @@ class FakeDriver:
             if target is InstanceState.DELETED:
                 del self._instances[uuid]
                 self._tombstones.remember(updated)
+                self._drop(uuid)
             else:
                 self._instances[uuid] = updated
-            self._save(updated)
+                self._save_state(updated)
             return updated
 
     def get(self, uuid: str) -> Instance:
@@ -154,26 +157,35 @@ class FakeDriver:
         used = sum((i.flavor for i in on_host), Resources())
         return HostInfo(host.name, host.total, used, len(on_host), host.alive)
 
-    # --- persistence: one row per instance, written with each change
+    # --- persistence: one row per instance; an action updates its state only
 
     def _save(self, instance: Instance) -> None:
-        if self._db is None:
-            return
-        with self._db:
-            if instance.state is InstanceState.DELETED:
-                self._db.execute("DELETE FROM instances WHERE uuid = ?", (instance.uuid,))
-            else:
-                row = json.dumps(_instance_to_json(instance))
+        if self._db is not None:
+            with self._db:
                 self._db.execute(
-                    "INSERT OR REPLACE INTO instances (uuid, data) VALUES (?, ?)",
-                    (instance.uuid, row),
-                )
+                    "INSERT OR REPLACE INTO instances (uuid, data, state, updated_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (instance.uuid, json.dumps(_instance_to_json(instance)),
+                     instance.state.value, _stamp(instance.updated_at)))
+
+    def _save_state(self, instance: Instance) -> None:
+        if self._db is not None:
+            with self._db:
+                self._db.execute("UPDATE instances SET state = ?, updated_at = ? WHERE uuid = ?",
+                                 (instance.state.value, _stamp(instance.updated_at),
+                                  instance.uuid))
+
+    def _drop(self, uuid: str) -> None:
+        if self._db is not None:
+            with self._db:
+                self._db.execute("DELETE FROM instances WHERE uuid = ?", (uuid,))
 
     def _load(self) -> dict[str, Instance]:
         if self._db is None:
             return {}
-        rows = self._db.execute("SELECT data FROM instances").fetchall()
-        instances = (_instance_from_json(json.loads(data)) for (data,) in rows)
+        rows = self._db.execute("SELECT data, state, updated_at FROM instances").fetchall()
+        instances = (_instance_from_row(json.loads(data), state, updated)
+                     for data, state, updated in rows)
         return {i.uuid: i for i in instances}
 
 
@@ -182,6 +194,11 @@ def _open_state(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("CREATE TABLE IF NOT EXISTS instances (uuid TEXT PRIMARY KEY, data TEXT)")
+    # A file written before actions updated one column has no such columns.
+    columns = {row[1] for row in db.execute("PRAGMA table_info(instances)")}
+    for column in ("state", "updated_at"):
+        if column not in columns:
+            db.execute(f"ALTER TABLE instances ADD COLUMN {column} TEXT")
     db.isolation_level = "DEFERRED"
     return db
 
@@ -193,6 +210,20 @@ def _instance_to_json(instance: Instance) -> dict[str, Any]:
         stamp = getattr(instance, key)
         row[key] = stamp.isoformat() if stamp else None
     return row
+
+
+def _instance_from_row(data: dict[str, Any], state: str | None,
+                       updated_at: str | None) -> Instance:
+    """An instance from its row: the whole of it as built, then its state columns
+    (absent in a file written before actions updated them alone)."""
+    instance = _instance_from_json(data)
+    if state is None:
+        return instance
+    return replace(instance, state=InstanceState(state), updated_at=_parse_time(updated_at))
+
+
+def _stamp(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
 
 
 def _instance_from_json(row: dict[str, Any]) -> Instance:

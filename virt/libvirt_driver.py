@@ -103,6 +103,12 @@ class _Link:
     conn: Any = None
     opening: threading.Lock = field(default_factory=threading.Lock)
     claiming: threading.Lock = field(default_factory=threading.Lock)
+    # What each domain on the host takes, kept as domains come and go, so that
+    # capacity costs nothing per call. Counted in full on first use, again by
+    # every full listing, and whenever the connection is reopened; None until then.
+    usage: dict[str, Resources] | None = None
+    size: Resources | None = None  # getInfo(), schedulable (ratios applied)
+    counting: threading.Lock = field(default_factory=threading.Lock)
 
 
 class LibvirtDriver:
@@ -118,7 +124,7 @@ class LibvirtDriver:
         self._stop_timeout = stop_timeout
         # Each guest's own copy of its image, and its serial console log.
         self._files = files
-        self._on_change: Callable[[str], None] | None = None
+        self._on_change: Callable[[str, InstanceState | None], None] | None = None
         self._tombstones = Tombstones()
 
     @property
@@ -131,19 +137,38 @@ class LibvirtDriver:
         return [self._host_info(link) for link in self._links.values()]
 
     def _host_info(self, link: _Link) -> HostInfo:
+        """The host's size and use, from what the driver keeps: O(1) once counted."""
         with self._session(link) as conn:
-            info = conn.getInfo()  # [model, memory MiB, cpus, mhz, nodes, sockets, cores, threads]
-            domains = conn.listAllDomains()
-            used_cpu = used_mem = used_disk = 0
-            for dom in domains:
-                _, max_kib, _, vcpus, _ = dom.info()
-                used_cpu += vcpus
-                used_mem += max_kib // 1024
-                meta = _metadata(dom)
-                used_disk += meta.flavor.disk_gb if meta else 0
-        total = Resources(info[2], info[1], link.host.disk_gb).scaled(link.host.ratios)
-        return HostInfo(link.host.name, total, Resources(used_cpu, used_mem, used_disk),
-                        len(domains))
+            if link.usage is None or link.size is None:
+                self._count(link, conn.listAllDomains())
+                info = conn.getInfo()  # [model, MiB, cpus, mhz, nodes, sockets, cores, threads]
+                link.size = Resources(info[2], info[1], link.host.disk_gb).scaled(
+                    link.host.ratios)
+            with link.counting:
+                usage = link.usage or {}
+                used = sum(usage.values(), Resources())
+                count = len(usage)
+        return HostInfo(link.host.name, link.size, used, count)
+
+    def _count(self, link: _Link, domains: Sequence[Any]) -> None:
+        """Count what every domain of `domains` (all of the host's) takes."""
+        usage = {}
+        for dom in domains:
+            taken = _taken(dom)
+            if taken is not None:
+                usage[dom.UUIDString()] = taken
+        with link.counting:
+            link.usage = usage
+
+    def _counted(self, link: _Link, uuid: str, taken: Resources | None) -> None:
+        """A domain came (`taken` is what it takes) or went (None)."""
+        with link.counting:
+            if link.usage is None:
+                return  # counted in full on first use
+            if taken is None:
+                link.usage.pop(uuid, None)
+            else:
+                link.usage[uuid] = taken
 
     # ------------------------------------------------------------ boot
 
@@ -166,12 +191,14 @@ class LibvirtDriver:
             except BaseException:
                 self._remove_files(spec.uuid, spec.image, link)
                 raise
+            self._counted(link, spec.uuid, spec.flavor)
         try:
             with self._session(link):
                 dom.create()
         except BaseException:
             with contextlib.suppress(*DRIVER_ERRORS), self._session(link):
                 _undefine(dom)
+            self._counted(link, spec.uuid, None)
             self._remove_files(spec.uuid, spec.image, link)
             raise
         with self._session(link):
@@ -239,6 +266,7 @@ class LibvirtDriver:
             check(uuid, current.state, action)
             self._apply(dom, action)
             if action is Action.DELETE:
+                self._counted(link, uuid, None)
                 self._remove_files(uuid, current.image, link)
                 gone = _replace_state(current, InstanceState.DELETED)
                 self._tombstones.remember(gone)
@@ -282,13 +310,17 @@ class LibvirtDriver:
             return self._instance(dom, host)
 
     def instances(self) -> list[Instance]:
+        """Every instance of ours, from a full listing of every host (which also
+        counts each host's use afresh)."""
         found = []
         for name, link in self._links.items():
             with self._session(link) as conn:
-                for dom in conn.listAllDomains():
+                domains = conn.listAllDomains()
+                for dom in domains:
                     instance = self._listed(dom, name)
                     if instance is not None:
                         found.append(instance)
+                self._count(link, domains)
         return found
 
     def _listed(self, dom: Any, host: str) -> Instance | None:
@@ -305,17 +337,26 @@ class LibvirtDriver:
                 return None
             raise
 
-    def watch(self, on_change: Callable[[str], None]) -> None:
-        """Lifecycle events of every host's domains go to `on_change(uuid)`."""
+    def watch(self, on_change: Callable[[str, InstanceState | None], None]) -> None:
+        """Lifecycle events of every host's domains go to `on_change(uuid, state)`."""
         self._on_change = on_change
         for link in self._links.values():
             with self._session(link):
                 pass  # opening registers for events
 
-    def _event(self, _conn: Any, dom: Any, _event: int, _detail: int, _opaque: Any) -> None:
-        if self._on_change is not None:
-            with contextlib.suppress(libvirt.libvirtError):
-                self._on_change(dom.UUIDString())
+    def _event(self, conn: Any, dom: Any, event: int, detail: int, _opaque: Any) -> None:
+        """A lifecycle event of one domain (on libvirt's event thread): keep the
+        host's use current, and tell the watcher which domain changed."""
+        with contextlib.suppress(libvirt.libvirtError):
+            uuid = dom.UUIDString()
+            link = next((k for k in self._links.values() if k.conn is conn), None)
+            if link is not None and event == libvirt.VIR_DOMAIN_EVENT_UNDEFINED:
+                self._counted(link, uuid, None)
+            elif link is not None and event == libvirt.VIR_DOMAIN_EVENT_DEFINED:
+                self._counted(link, uuid, _taken(dom))
+            # A definition changes no state (a boot's own start follows it).
+            if self._on_change is not None and event != libvirt.VIR_DOMAIN_EVENT_DEFINED:
+                self._on_change(uuid, _announced_state(event, detail))
 
     def connection(self, host: str) -> Any:
         """The live libvirt connection to `host`. A test-driver node exists only
@@ -366,6 +407,7 @@ class LibvirtDriver:
         """The host's connection, (re)opened as needed; libvirt errors translated."""
         with link.opening:
             if link.conn is None or not _alive(link.conn):
+                link.usage = link.size = None  # a new connection: count afresh
                 link.conn = self._open(link.host)
                 with _translated():
                     link.conn.domainEventRegisterAny(
@@ -423,6 +465,17 @@ _event_loop_lock = threading.Lock()
 _event_loop_started = False
 
 
+def _taken(dom: Any) -> Resources | None:
+    """What a domain takes of its host (its disk as its metadata says); None
+    when it vanished while being read."""
+    try:
+        _, max_kib, _, vcpus, _ = dom.info()
+    except libvirt.libvirtError:
+        return None
+    meta = _metadata(dom)
+    return Resources(vcpus, max_kib // 1024, meta.flavor.disk_gb if meta else 0)
+
+
 def _ensure_event_loop() -> None:
     """libvirt's event loop, once per process, before any connection opens:
     the embedded QEMU driver needs it, and so do domain events."""
@@ -462,6 +515,29 @@ def _state(dom: Any) -> InstanceState:
     if state == libvirt.VIR_DOMAIN_CRASHED:
         return InstanceState.ERROR
     return InstanceState.UNKNOWN
+
+
+def _announced_state(event: int, detail: int) -> InstanceState | None:
+    """The state a lifecycle event leaves a domain in, read from the event alone
+    (no call to libvirt on its event thread); None when it does not say."""
+    if event in (libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_RESUMED):
+        return InstanceState.ACTIVE
+    if event == libvirt.VIR_DOMAIN_EVENT_SUSPENDED:
+        if detail == libvirt.VIR_DOMAIN_EVENT_SUSPENDED_IOERROR:
+            return None
+        return InstanceState.PAUSED
+    if event == libvirt.VIR_DOMAIN_EVENT_STOPPED:
+        if detail == libvirt.VIR_DOMAIN_EVENT_STOPPED_SAVED:
+            return InstanceState.SUSPENDED  # a managed save
+        if detail in (libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED,
+                      libvirt.VIR_DOMAIN_EVENT_STOPPED_FAILED):
+            return InstanceState.ERROR
+        return InstanceState.STOPPED
+    if event == libvirt.VIR_DOMAIN_EVENT_CRASHED:
+        return InstanceState.ERROR
+    if event == libvirt.VIR_DOMAIN_EVENT_UNDEFINED:
+        return InstanceState.DELETED
+    return None  # shutting down, PM-suspended: look
 
 
 def _replace_state(instance: Instance, state: InstanceState) -> Instance:

@@ -6,6 +6,7 @@ import asyncio
 import threading
 import uuid as uuidlib
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from model.states import next_state
 from routing.call import Call
 from routing.errors import UnknownInstance
 from routing.index import LocationIndex
+from virt.driver import Capabilities
 from virt.errors import IllegalTransition
 from virt.fake import FakeDriver, FakeHost
 
@@ -37,6 +39,10 @@ class GatedDriver(FakeDriver):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.gate = threading.Event()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return replace(super().capabilities, blocking=True)  # it waits: a worker thread
 
     def spawn(self, spec: BootSpec, host: str) -> Instance:
         assert self.gate.wait(10), "the test never released the gate"
