@@ -1,6 +1,7 @@
 """A child's link to its parent: register, then report.
 
-Reports go every `report_interval`, or sooner when an instance changed, so
+Reports go every `report_interval`, or sooner when an instance changed, but
+at most one per REPORT_WINDOW: a burst of changes goes up in one report, and
 state reaches the top within moments. The uplink never gives up: while the
 parent is unreachable it keeps trying, holding the instance changes it could
 not deliver. Its backoff is capped at two report intervals, so a restarted
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 from cells.backend import CellBackend
@@ -21,18 +23,24 @@ from model.cells import ChildReport, Registration
 from model.errors import CellError
 
 log = logging.getLogger(__name__)
-GATHER = 0.05  # seconds to collect more changes once one has come
+GATHER = 0.01  # seconds to collect more changes once one has come
+# At most one report per window (seconds), however many changes happen: each
+# report carries every change since the last, so the parent learns of a
+# change within one window.
+REPORT_WINDOW = 0.2
 
 
 class Uplink:
     def __init__(self, backend: CellBackend, parent: AsyncCellClient, interval: float,
-                 remember: Callable[[str], None] | None = None) -> None:
+                 remember: Callable[[str], None] | None = None,
+                 window: float = REPORT_WINDOW) -> None:
         """`parent` is the link to the parent (`cells.links`); `remember(path)` is
         called whenever the parent tells this cell its path."""
         self._backend = backend
         self._remember = remember or (lambda _path: None)
         self._parent = parent
         self._interval = interval
+        self._window = window
         self.registered = asyncio.Event()
         self._refreshing: asyncio.Task[None] | None = None
 
@@ -42,12 +50,15 @@ class Uplink:
             try:
                 if not self.registered.is_set():
                     await self._register()
+                sent = time.monotonic()
                 await self._report()
                 backoff = self._interval
                 # Report again after the interval, or sooner when something
-                # changed (after a moment, so that a burst goes in one report).
+                # changed, but no sooner than one window after the last report
+                # began: however many changes come, they go up together.
                 await self._backend.changes().wait(self._interval)
-                await asyncio.sleep(min(GATHER, self._interval))
+                window = min(self._window, self._interval)
+                await asyncio.sleep(max(GATHER, sent + window - time.monotonic()))
             except CellError as exc:
                 log.warning("parent %s: %s", self._parent.address, exc)
                 await asyncio.sleep(backoff)

@@ -1,0 +1,109 @@
+"""The uplink: reports coalesce into at most one per window, and carry every
+change exactly once (against a fake parent that records what it receives)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from dataclasses import dataclass, field
+
+from cells.backend import ChangeLog, Identity
+from cells.uplink import Uplink
+from model.cells import CellCapacity, CellKind, ChildReport, InstanceChange, LeafInfo
+from model.compute import InstanceState
+from model.errors import Unavailable
+
+
+@dataclass
+class FakeParent:
+    address: str = "fake-parent"
+    reports: list[tuple[float, ChildReport]] = field(default_factory=list)
+    fail_reports: int = 0  # the next N reports fail as if the parent were away
+
+    async def register(self, reg: object, timeout: float | None = None) -> tuple[str, float]:
+        return "top!leaf", 0.5
+
+    async def report(self, report: ChildReport,
+                     timeout: float | None = None) -> tuple[bool, str]:
+        if self.fail_reports:
+            self.fail_reports -= 1
+            raise Unavailable("parent away")
+        self.reports.append((time.monotonic(), report))
+        return False, "top!leaf"
+
+    async def close(self) -> None:
+        pass
+
+
+class FakeCell:
+    def __init__(self) -> None:
+        self.identity = Identity("leaf", "fake", "leaf", CellKind.LEAF)
+        self._changes = ChangeLog()
+
+    def capacity(self) -> CellCapacity:
+        return CellCapacity()
+
+    def capabilities(self) -> tuple[str, ...]:
+        return ()
+
+    def changes(self) -> ChangeLog:
+        return self._changes
+
+    def leaves(self) -> tuple[LeafInfo, ...]:
+        return ()
+
+    async def refresh(self) -> None:
+        pass
+
+
+def change(n: int) -> InstanceChange:
+    return InstanceChange(f"00000000-0000-4000-8000-{n:012d}", InstanceState.PAUSED)
+
+
+def test_a_burst_of_changes_goes_up_in_few_reports_each_change_once() -> None:
+    window = 0.2
+
+    async def main() -> tuple[FakeParent, float]:
+        cell, parent = FakeCell(), FakeParent()
+        uplink = Uplink(cell, parent, interval=5.0, window=window)  # type: ignore[arg-type]
+        task = asyncio.create_task(uplink.run())
+        await uplink.registered.wait()
+        started = time.monotonic()
+        for n in range(300):  # a change every ~2 ms, for about 0.6 s
+            cell.changes().add(change(n))
+            await asyncio.sleep(0.002)
+        while cell.changes()._pending:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(window * 1.5)
+        elapsed = time.monotonic() - started
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return parent, elapsed
+
+    parent, elapsed = asyncio.run(main())
+    carried = [c.uuid for _, r in parent.reports for c in r.changes]
+    assert sorted(carried) == sorted(change(n).uuid for n in range(300))  # each exactly once
+    # Reports begin at least a window apart, so a slow machine makes fewer, not more.
+    with_changes = [t for t, r in parent.reports if r.changes]
+    assert 1 < len(with_changes) <= math.ceil(elapsed / window) + 1
+
+
+def test_changes_a_failed_report_did_not_deliver_go_with_the_next() -> None:
+    async def main() -> FakeParent:
+        cell, parent = FakeCell(), FakeParent()
+        uplink = Uplink(cell, parent, interval=0.05, window=0.05)  # type: ignore[arg-type]
+        task = asyncio.create_task(uplink.run())
+        await uplink.registered.wait()
+        parent.fail_reports = 2
+        for n in range(5):
+            cell.changes().add(change(n))
+        while len({c.uuid for _, r in parent.reports for c in r.changes}) < 5:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return parent
+
+    parent = asyncio.run(main())
+    carried = [c.uuid for _, r in parent.reports for c in r.changes]
+    assert sorted(carried) == sorted(change(n).uuid for n in range(5))
