@@ -4,13 +4,17 @@
                 (cheap first;            (each normalised to [0, 1],
                  stop early when          times its multiplier, summed)
                  enough are feasible)
+
+The random selector needs only the filters, walked in a random order
+(`random_order`) until the first fit.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from bestmatch.api import Filter, HostState, RequestSpec, Weigher
@@ -40,6 +44,28 @@ class Filtered:
     considered: int
 
 
+def first_rejection(filters: Sequence[Filter], candidate: HostState,
+                    spec: RequestSpec) -> str | None:
+    """The reason of the first filter that rejects `candidate`; None if all pass."""
+    for f in filters:
+        verdict = f.check(candidate, spec)
+        if not verdict.passed:
+            return verdict.reason
+    return None
+
+
+def random_order(count: int, rng: random.Random) -> Iterator[int]:
+    """0 .. count-1 in a uniformly random order, drawn lazily: each index costs
+    O(1) (Fisher-Yates over a sparse map), so taking the first few of a large
+    list costs nothing in its length."""
+    moved: dict[int, int] = {}
+    for i in range(count):
+        j = rng.randrange(i, count)
+        at_j = moved.get(j, j)
+        moved[j] = moved.get(i, i)
+        yield at_j
+
+
 def run_filters(
     filters: Sequence[Filter],
     candidates: Sequence[HostState],
@@ -63,13 +89,11 @@ def run_filters(
             break
         candidate = candidates[(start + offset) % count]
         considered += 1
-        for f in filters:
-            verdict = f.check(candidate, spec)
-            if not verdict.passed:
-                rejected[verdict.reason] += 1
-                break
-        else:
+        reason = first_rejection(filters, candidate, spec)
+        if reason is None:
             passed.append(candidate)
+        else:
+            rejected[reason] += 1
     return Filtered(passed, rejected, considered)
 
 

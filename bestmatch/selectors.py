@@ -1,6 +1,7 @@
 """Selectors: order the candidates that pass the filters.
 
-`random` (the default) picks uniformly among feasible candidates.
+`random` (the default) picks uniformly among feasible candidates: the first
+fit of a random order, then a few alternates.
 `filter_weigher` ranks them by weight and picks at random among the best
 `subset_size`, so that concurrent requests do not all pile onto one host.
 Both keep the other feasible candidates as alternates, in order.
@@ -9,11 +10,22 @@ Both keep the other feasible candidates as alternates, in order.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 
 from bestmatch.api import Filter, HostState, RequestSpec, Selection, Weigher
 from bestmatch.filters import default_filters
-from bestmatch.pipeline import Filtered, Sampling, run_filters, weigh
+from bestmatch.pipeline import (
+    Filtered,
+    Sampling,
+    first_rejection,
+    random_order,
+    run_filters,
+    weigh,
+)
+
+# How many more feasible candidates `random` keeps after its choice.
+ALTERNATES = 4
 
 
 class _Sampled:
@@ -37,7 +49,17 @@ class _Sampled:
 
 
 class RandomSelector:
-    """Uniformly random among the candidates that pass the filters."""
+    """Uniformly random among the candidates that pass the filters.
+
+    It walks the candidates in a uniformly random order and stops at the first
+    that passes every filter, then takes `alternates` more that pass (for a
+    claim that fails, or a child that turns out full). The first fit of a
+    random order is uniform over the feasible candidates, and when most fit it
+    costs a few filter calls however many candidates there are. Nothing is
+    chosen only after every candidate was examined, so "no host fits" counts
+    every rejection. Sampling settings are for `filter_weigher`; they change
+    nothing here.
+    """
 
     name = "random"
 
@@ -46,13 +68,27 @@ class RandomSelector:
         filters: Sequence[Filter] | None = None,
         sampling: Sampling | None = None,
         seed: int | None = None,
+        alternates: int = ALTERNATES,
     ) -> None:
-        self._pipeline = _Sampled(filters, sampling, seed)
+        self._filters = list(filters) if filters is not None else default_filters()
+        self._rng = random.Random(seed)
+        self._alternates = max(0, alternates)
 
     def select(self, candidates: Sequence[HostState], spec: RequestSpec) -> Selection:
-        found = self._pipeline.feasible(candidates, spec)
-        self._pipeline.rng.shuffle(found.passed)
-        return Selection(tuple(found.passed), found.considered, found.rejected, len(candidates))
+        passed: list[HostState] = []
+        rejected: Counter[str] = Counter()
+        considered = 0
+        for n in random_order(len(candidates), self._rng):
+            candidate = candidates[n]
+            considered += 1
+            reason = first_rejection(self._filters, candidate, spec)
+            if reason is not None:
+                rejected[reason] += 1
+                continue
+            passed.append(candidate)
+            if len(passed) > self._alternates:
+                break
+        return Selection(tuple(passed), considered, rejected, len(candidates))
 
 
 class FilterWeigherSelector:

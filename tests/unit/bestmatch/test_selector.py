@@ -179,11 +179,51 @@ def test_sampling_wants_a_fraction_within_bounds(candidates: int, enough: int) -
 
 def test_sampling_stops_early_from_a_random_start() -> None:
     from bestmatch.pipeline import Sampling
+    from bestmatch.selectors import FilterWeigherSelector
 
     many = [host(f"h{n}") for n in range(1_000)]
-    chosen = RandomSelector(sampling=Sampling(minimum=10, fraction=0.0, maximum=10),
-                            seed=3).select(many, ASK)
+    chosen = FilterWeigherSelector(sampling=Sampling(minimum=10, fraction=0.0, maximum=10),
+                                   seed=3).select(many, ASK)
     assert len(chosen.ordered) == 10 and chosen.considered == 10 and chosen.total == 1_000
-    starts = {RandomSelector(sampling=Sampling(10, 0.0, 10), seed=s).select(many, ASK)
+    starts = {FilterWeigherSelector(sampling=Sampling(10, 0.0, 10), seed=s).select(many, ASK)
               .ordered[0].name for s in range(20)}
     assert len(starts) > 5  # not always the first hosts of the list
+
+
+def test_random_order_is_a_permutation_drawn_lazily() -> None:
+    import random
+
+    from bestmatch.pipeline import random_order
+
+    rng = random.Random(5)
+    for count in (0, 1, 2, 7, 100):
+        assert sorted(random_order(count, rng)) == list(range(count))
+    firsts = Counter(next(random_order(4, rng)) for _ in range(4000))
+    assert set(firsts) == {0, 1, 2, 3} and min(firsts.values()) > 800
+
+
+def test_random_stops_at_the_first_fit_and_a_few_alternates() -> None:
+    many = [host(f"h{n}") for n in range(10_000)]
+    sel = RandomSelector(seed=9).select(many, ASK)
+    assert len(sel.ordered) == 5 and sel.considered == 5 and sel.total == 10_000
+    one = RandomSelector(seed=9, alternates=0).select(many, ASK)
+    assert len(one.ordered) == 1 and one.considered == 1
+
+
+def test_random_is_uniform_over_the_feasible_and_never_picks_a_misfit() -> None:
+    """Chi-square over 12 feasible hosts scattered among 36 misfits, 12,000 picks:
+    the statistic stays under the 0.999 quantile for 11 degrees of freedom
+    (31.26) unless the choice is biased (a fixed seed keeps the run reproducible)."""
+    misfits = [host(f"small-{n}", memory_mb=1024) for n in range(36)]
+    feasible = [host(f"fit-{n}") for n in range(12)]
+    candidates = [*misfits[:10], *feasible[:3], *misfits[10:30], *feasible[3:], *misfits[30:]]
+    selector = RandomSelector(seed=11)
+    picks: Counter[str] = Counter()
+    for _ in range(12_000):
+        chosen = selector.select(candidates, ASK).chosen
+        assert chosen is not None
+        picks[chosen.name] += 1
+    assert set(picks) == {h.name for h in feasible}
+    expected = 12_000 / 12
+    chi_square = sum((n - expected) ** 2 / expected for n in picks.values())
+    assert chi_square < 31.26, picks
