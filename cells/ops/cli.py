@@ -24,6 +24,7 @@ from typing import Any
 
 from bestmatch.errors import PluginError
 from cells import config as cell_config
+from cells import eventloop
 from cells.client import CellClient, boot_spec
 from cells.errors import ConfigError
 from cells.observability import logs
@@ -81,7 +82,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         await stop.wait()
         await server.stop()
 
-    asyncio.run(run())
+    eventloop.run(run())
     return 0
 
 

@@ -1,6 +1,7 @@
 """Running a cell inside another Python program.
 
-    from cells.config import from_mapping
+    from cells import eventloop
+from cells.config import from_mapping
     from cells.ops.embed import EmbeddedCell
 
     with EmbeddedCell(from_mapping({...})) as cell:
@@ -16,6 +17,7 @@ import asyncio
 import threading
 from concurrent.futures import Future
 
+from cells import eventloop
 from cells.config import CellConfig
 from cells.server import CellServer
 
@@ -23,7 +25,7 @@ from cells.server import CellServer
 class EmbeddedCell:
     def __init__(self, config: CellConfig) -> None:
         self.server = CellServer(config)
-        self._loop = asyncio.new_event_loop()
+        self._loop = eventloop.new()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
                                         name=f"cell-{config.name}")
         self._started = False
