@@ -13,6 +13,12 @@ test-driver node (in process, no daemon). Measured three ways in one run:
 
 and each is printed as lifecycles per second and as a ratio to libvirt-python.
 
+Then the CPU time a leaf cell process spends per pause or unpause (read from
+/proc, with the lifecycle events and reports they cause) with 16 domains on
+its host and with 256: the leaf applies each event to its one domain and
+keeps capacity as domains come and go, so the figure should not grow with
+the number of domains (target: 256 / 16 <= 1.2x).
+
 Then, where QEMU is installed, a routed pause and unpause through a three-level
 tree of cell processes onto a real QEMU guest (TCG; the marker-printing boot
 disk of the integration test), p50 and p99.
@@ -131,6 +137,70 @@ def qemu_pause(tmp: Path, calls: int) -> str:
             f"  ({calls} calls)")
 
 
+LEAF_TREE = """[tree]
+host = "127.0.0.1"
+report_interval = 0.5
+insecure = true
+[cells.z]
+driver = "libvirt"
+hosts = [{ name = "h1", vcpus = 100000, memory_mb = 100000000, disk_gb = 1000000 }]
+"""
+
+
+def cpu_per_pause(tmp: Path, small: int = 16, large: int = 256, calls: int = 400) -> str:
+    """The leaf process's CPU time per pause or unpause with `small` domains on its
+    host, then `large`, then `small` again (the two small runs averaged)."""
+    from cells.ops.tree import TreeRunner
+    from tests.bench.cpu import Meter
+    from tests.bench.trees import write_tree
+
+    runner = TreeRunner(write_tree(LEAF_TREE, tmp, "leaf-tree.toml"), tmp / "leaf-state",
+                        "WARNING")
+    try:
+        address = runner.start(timeout=60)
+        meter_of = Meter({"leaf": [runner.procs["z"].pid]})
+        with CellClient(address, timeout=30) as client:
+            def boot(count: int) -> list[str]:
+                return [client.boot(boot_spec(f"d-{uuidlib.uuid4().hex[:8]}", 1, 64)).uuid
+                        for _ in range(count)]
+
+            def measure(uuids: list[str]) -> float:
+                meter = Meter(meter_of.groups)
+                for uuid in uuids[:10]:  # warm-up
+                    client.pause(uuid, wait=True)
+                    client.unpause(uuid, wait=True)
+                time.sleep(0.5)
+                meter.begin()
+                for n in range(calls):
+                    uuid = uuids[(n // 2) % len(uuids)]
+                    (client.pause if n % 2 == 0 else client.unpause)(uuid, wait=True)
+                time.sleep(1.0)  # events and reports the calls caused, counted too
+                meter.end(calls)
+                return meter.per_call_ms()["leaf"]
+
+            first = boot(small)
+            at_small = measure(first)
+            more = boot(large - small)
+            at_large = measure(first + more)
+            for uuid in more:
+                client.delete(uuid, wait=True)
+            at_small = (at_small + measure(first)) / 2
+    finally:
+        runner.stop()
+    ratio = at_large / at_small
+    verdict = "met" if ratio <= CPU_RATIO_TARGET else "MISSED"
+    return "\n".join([
+        f"libvirt leaf process, CPU per pause or unpause (from /proc; the lifecycle events"
+        f" and reports they cause included): {small} domains {at_small:.2f} ms,"
+        f" {large} domains {at_large:.2f} ms, ratio {ratio:.2f}x",
+        f"target: CPU per pause at {large} / at {small} domains <= {CPU_RATIO_TARGET:g}x:"
+        f" {ratio:.2f}x, {verdict}",
+    ])
+
+
+CPU_RATIO_TARGET = 1.2
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=4.0)
@@ -141,12 +211,14 @@ def main(argv: list[str] | None = None) -> None:
         through_driver = driver(tmp, args.seconds)
         through_leaf = leaf(tmp, args.seconds)
         on_qemu = qemu_pause(tmp, 200)
+        per_pause = cpu_per_pause(tmp)
     print("\n=== libvirt leaf: lifecycles (create, pause, unpause, delete) per second ===")
     print(f"libvirt version {libvirt.getVersion()}, test driver node in process")
     for label, value in (("libvirt-python directly", base),
                          ("LibvirtDriver", through_driver),
                          ("leaf cell over gRPC", through_leaf)):
         print(f"{label:<24} {value:8,.0f} lifecycles/s  {base / value:5.1f}x the direct time")
+    print(per_pause)
     print(on_qemu)
 
 

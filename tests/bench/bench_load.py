@@ -1,14 +1,14 @@
 """How many routed actions per second does the top of a tree take under load?
 
-    python -m tests.bench.bench_load [--threads T] [--seconds S] [--instances K]
+    python -m tests.bench.bench_load [--threads T] [--seconds S] [--rounds R]
 
 T client threads (default 16) send pause/unpause calls (wait=True) to the
-top of the demo tree (examples/demo-tree.toml, hop by hop: top -> region ->
-zone) for about S seconds (default 10). Each thread has its own CellClient
-(its own gRPC channel) and its own K instances (default 4), which it pauses
-in turn and then unpauses, so every call is legal whatever the other
-threads do. The baseline is the same load on a bare chain of three
-`tests.bench.chain` processes.
+top of a tree of the demo tree's shape with fake leaves (hop by hop: top ->
+region -> leaf) for about S seconds (default 10), and then to a bare chain of
+three `tests.bench.chain` processes, R times alternately (the run is
+`tests.bench.bench_routing`'s load part). Each thread has its own CellClient
+(its own gRPC channel) and its own 4 instances, which it pauses in turn and
+then unpauses, so every call is legal whatever the other threads do.
 
 Each thread makes a few warm-up calls that are not counted, then all start
 together; a call is timed on its own with time.perf_counter(), and calls/s
@@ -19,35 +19,23 @@ thread stopped. A call that fails is counted and shown, not timed.
 from __future__ import annotations
 
 import argparse
-import subprocess
-import tempfile
 import threading
 import time
-import uuid as uuidlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import grpc
 
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.client import CellClient, boot_spec
-from cells.ops.tree import TreeRunner
 from tests.bench.harness import (
     CALL_TIMEOUT,
     Result,
-    error_lines,
-    header,
-    start_chain,
-    stop_chain,
-    target_line,
 )
-from tests.bench.trees import demo_text, write_tree
 
 CHAIN_LENGTH = 3
 WARMUP_PER_THREAD = 10
-TARGET_RATIO = 1.25
 
 # One thread's calls: (uuid, pause?) -> None, on the thread's own connection.
 Call = Callable[[str, bool], object]
@@ -131,18 +119,6 @@ def drive(label: str, connect: Connect, uuids: list[list[str]], seconds: float) 
     return Result(label, [t for ts in times for t in ts], wall, [e for es in errors for e in es])
 
 
-def run_tree(threads: int, seconds: float, per_thread: int) -> Result:
-    with tempfile.TemporaryDirectory(prefix="cellrouter-bench-load-") as tmp:
-        runner = TreeRunner(write_tree(demo_text(), Path(tmp)), Path(tmp) / "state")
-        try:
-            top = runner.start()
-            uuids = boot_all(top, threads, per_thread)
-            return drive(f"cell tree, 3 levels, {threads} threads", connect_to(top), uuids,
-                         seconds)
-        finally:
-            runner.stop()
-
-
 def connect_to(top: str) -> Connect:
     """Each thread's own CellClient of the top, pausing or unpausing."""
     def connect() -> tuple[Call, Callable[[], None]]:
@@ -166,54 +142,19 @@ def boot_all(top: str, threads: int, per_thread: int) -> list[list[str]]:
     return [flat[n * per_thread:(n + 1) * per_thread] for n in range(threads)]
 
 
-def run_chain(threads: int, seconds: float, per_thread: int) -> Result:
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        head = start_chain(procs, CHAIN_LENGTH)
-        uuids = [[str(uuidlib.uuid4()) for _ in range(per_thread)] for _ in range(threads)]
+def chain_connector(head: str) -> Connect:
+    """Each thread's own channel to the head of a bare chain, pausing or unpausing."""
+    def connect() -> tuple[Call, Callable[[], None]]:
+        channel = grpc.insecure_channel(head)
+        stub = pb_grpc.CellsStub(channel)  # type: ignore[no-untyped-call]
 
-        def connect() -> tuple[Call, Callable[[], None]]:
-            channel = grpc.insecure_channel(head)
-            stub = pb_grpc.CellsStub(channel)
+        def call(uuid: str, pause: bool) -> object:
+            method = stub.Pause if pause else stub.Unpause
+            return method(pb.ActionRequest(uuid=uuid, wait=True), timeout=CALL_TIMEOUT)
 
-            def call(uuid: str, pause: bool) -> object:
-                method = stub.Pause if pause else stub.Unpause
-                return method(pb.ActionRequest(uuid=uuid, wait=True), timeout=CALL_TIMEOUT)
+        return call, channel.close
 
-            return call, channel.close
-
-        return drive(f"bare gRPC chain, {CHAIN_LENGTH} hops, {threads} threads",
-                     connect, uuids, seconds)
-    finally:
-        stop_chain(procs)
-
-
-def run(threads: int = 16, seconds: float = 10.0, per_thread: int = 4) -> str:
-    tree = run_tree(threads, seconds, per_thread)
-    chain = run_chain(threads, seconds, per_thread)
-    return report(tree, chain, threads, seconds)
-
-
-def report(tree: Result, chain: Result, threads: int, seconds: float) -> str:
-    ratio_label = "ratio tree/chain"
-    width = max(len(tree.label), len(chain.label), len(ratio_label))
-    lines = [
-        header(f"Concurrency: {threads} client threads, pause/unpause (wait=True)"
-               " at the top, hop by hop"),
-        f"about {seconds:g} s per run, {WARMUP_PER_THREAD} warm-up calls per thread excluded;"
-        " each thread its own CellClient / channel and its own instances",
-    ]
-    for r in (tree, chain):
-        lines.append(f"{r.label:<{width}} {r.throughput:.0f} calls/s"
-                     f" ({len(r.seconds)} calls in {r.wall:.1f} s)"
-                     f"  p50 {r.p50:.2f} ms  p99 {r.p99:.2f} ms")
-    ratio_p50 = tree.p50 / chain.p50
-    lines.append(f"{ratio_label:<{width}} calls/s {tree.throughput / chain.throughput:.2f}x"
-                 f"  p50 {ratio_p50:.1f}x  p99 {tree.p99 / chain.p99:.1f}x")
-    lines.append(target_line("routed pause p50 / bare chain p50", ratio_p50, TARGET_RATIO))
-    for r in (tree, chain):
-        lines += error_lines(r)
-    return "\n".join(lines)
+    return connect
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -223,12 +164,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=16, help="client threads (default 16)")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="timed seconds per run (default 10)")
-    parser.add_argument("--instances", type=int, default=4,
-                        help="instances per thread (default 4)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds on the tree and then the chain (default 3)")
     args = parser.parse_args(argv)
-    if args.threads < 1 or args.seconds <= 0 or args.instances < 1:
-        parser.error("--threads, --seconds and --instances must be positive")
-    print(run(args.threads, args.seconds, args.instances))
+    if args.threads < 1 or args.seconds <= 0 or args.rounds < 1:
+        parser.error("--threads, --seconds and --rounds must be positive")
+    from tests.bench.bench_routing import run_load
+
+    print(run_load(args.threads, args.seconds, args.rounds))
 
 
 if __name__ == "__main__":

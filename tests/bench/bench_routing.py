@@ -1,79 +1,72 @@
 """How much does a cell tree add to a routed call, over the bare gRPC hops?
 
-    python -m tests.bench.bench_routing [--ops N] [--instances K] [--only PART ...]
+    python -m tests.bench.bench_routing [--rounds R] [--calls N] [--threads T]
+                                        [--seconds S] [--only PART ...]
 
-A pause or unpause sent to the top of the demo tree (examples/demo-tree.toml)
-crosses three processes: the top routes it to a region, the region routes it
-to a zone (a leaf cell), and the leaf applies it on its fake driver and
-answers back up the same way. Every cell on the way does real work: it
-looks the instance up in its location index (a database), counts hops,
-translates between protobuf and the model, and the leaf checks the state
-machine and records the new state.
+The tree is the demo tree's shape with fake leaves: top -> 2 regions -> 2
+leaf cells each, every cell its own process. A pause or unpause (wait=True)
+sent to its top crosses three processes: the top routes it to a region, the
+region to the leaf, and the leaf applies it on its fake driver (state in
+memory, its row committed to SQLite before it answers). The baseline is a
+bare chain of `tests.bench.chain` processes that serve the same generated
+`Cells` service over the same loopback gRPC but only forward the request and
+return a canned reply: exactly the gRPC hops, and nothing a cell does.
 
-The baseline is a bare chain of three `tests.bench.chain` processes that
-serve the same generated `Cells` service over the same loopback gRPC, but
-only forward the request and return a canned reply. The chain costs exactly
-the three gRPC hops (and the Python gRPC stack in each process), so
-tree / chain is what the cells' own logic costs on top of the transport.
+The tree and its chain run side by side, and their calls are interleaved: R
+rounds (default 8), each of N sequential calls (default 250) on the tree and
+then N on the chain, after a warm-up of each. Each call is timed on its own;
+and for each round, the CPU time of every process (all its threads, from
+/proc/PID/task/*/schedstat) is read before and after, so each level of the
+tree, and each process of the chain, gets its CPU time per call: a figure
+much steadier than latency on a shared machine.
 
-Both runs make N sequential calls (pause, then unpause, of K instances in
-turn, so every call is legal) with wait=True, one at a time from one client,
-after a short warm-up that is not counted. Each call is timed on its own with
-time.perf_counter(); throughput is N over the wall time of the timed calls.
+  routing   hop by hop, 3 levels, against a bare 3-hop chain
+  direct    `direct_to_leaf = true` on the top: a call crosses two processes
+            (the top, then the leaf), against a bare 2-hop chain
+  load      T client threads (default 16), each with its own channel and
+            instances, for S seconds (default 4) on the tree and then on the
+            3-hop chain, alternately, R/2 rounds
+  lists     a list of 1,000 instances through the top of a tree with 10
+            leaves against one with 1 leaf (tests.bench.bench_lists)
 
-The same run then measures, each under its own header:
-
-  Direct-to-leaf  the demo tree with `direct_to_leaf = true` on its top cell,
-                  which sends each action straight to the leaf that has the
-                  instance once the leaves' addresses have reached it with
-                  the reports (the run waits 2 s after booting for that).
-                  The same N sequential calls, against a bare ONE-hop call
-                  (a single `tests.bench.chain` process without --next).
-  Concurrency     16 client threads at the top of the hop-by-hop demo tree
-                  and at the bare 3-hop chain (tests.bench.bench_load).
-  Lists           a list of 1,000 instances through the top of a tree with
-                  10 leaves against one with 1 leaf (tests.bench.bench_lists).
-
-Targets, printed next to the figures: a routed pause <= 1.25x the bare
-chain; a list of 1,000 over 10 cells <= 100 ms p50 and <= 2x one cell.
-Each part starts its own processes and stops them before the next starts.
+Targets, printed with their ratios: routed pause p50 <= 1.25x the bare 3-hop
+chain; direct-to-leaf p50 <= 1.25x the bare 2-hop chain; 16 threads >= 0.85x
+the chain's calls/s.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
-import subprocess
-import tempfile
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 
 import grpc
 
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
+from cells import eventloop
 from cells.client import CellClient, boot_spec
-from cells.ops.tree import TreeRunner, TreeSpec, load_tree
-from tests.bench import bench_lists, bench_load
+from tests.bench import bench_lists
+from tests.bench.bench_load import boot_all, chain_connector, connect_to, drive
+from tests.bench.cpu import Meter
 from tests.bench.harness import (
     CALL_TIMEOUT,
     Result,
+    error_lines,
+    floor_line,
     header,
-    start_chain,
-    stop_chain,
     target_line,
 )
-from tests.bench.trees import DEMO_TREE, demo_text, write_tree
+from tests.bench.rigs import bare_chain, fake_tree
 
-CHAIN_LENGTH = 3
-LEAF_ADDRESS_WAIT = 2.0  # seconds for the leaves' addresses to reach the top
-TARGET_RATIO = 1.25  # routed pause / bare chain
+TARGET_RATIO = 1.25  # routed pause p50 / bare chain p50
+TARGET_LOAD = 0.85  # tree calls/s / chain calls/s, 16 threads
+INSTANCES = 20
 PARTS = ("routing", "direct", "load", "lists")
-
-
-# ------------------------------------------------------------------ driving calls
 
 # One call: (instance uuid, pause?) -> None.
 Call = Callable[[str, bool], object]
@@ -88,162 +81,190 @@ def schedule(uuids: list[str]) -> Iterator[tuple[str, bool]]:
         pause = not pause
 
 
-def measure(label: str, call: Call, uuids: list[str], ops: int, warmup: int) -> Result:
-    """Make warmup untimed calls, then ops timed ones, all in sequence."""
-    calls = schedule(uuids)
-    for _ in range(warmup):
-        call(*next(calls))
-    seconds = []
-    start = time.perf_counter()
-    for _ in range(ops):
-        uuid, pause = next(calls)
-        t0 = time.perf_counter()
-        call(uuid, pause)
-        seconds.append(time.perf_counter() - t0)
-    return Result(label, seconds, time.perf_counter() - start)
+@dataclass
+class Target:
+    """One side of a comparison: where calls go, and its processes."""
+
+    label: str
+    call: Call
+    uuids: list[str]
+    meter: Meter
+    seconds: list[float] = field(default_factory=list)
+    wall: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._next = schedule(self.uuids)
+
+    def run(self, calls: int, timed: bool = True) -> None:
+        if timed:
+            self.meter.begin()
+        started = time.perf_counter()
+        for _ in range(calls):
+            uuid, pause = next(self._next)
+            t0 = time.perf_counter()
+            self.call(uuid, pause)
+            if timed:
+                self.seconds.append(time.perf_counter() - t0)
+        if timed:
+            self.wall += time.perf_counter() - started
+            self.meter.end(calls)
+
+    def result(self) -> Result:
+        return Result(self.label, self.seconds, self.wall)
 
 
-# ------------------------------------------------------------------- the cell tree
-
-def run_tree(ops: int, instances: int, warmup: int, spec: TreeSpec | None = None,
-             label: str = f"cell tree, {CHAIN_LENGTH} levels",
-             settle: float = 0.0) -> tuple[Result, list[str]]:
-    """Start a tree (the demo tree unless `spec`), boot instances through the top,
-    wait `settle` seconds, time actions through it. Also returns the top's log
-    lines about direct calls that fell back to routing hop by hop."""
-    with tempfile.TemporaryDirectory(prefix="cellrouter-bench-") as tmp:
-        runner = TreeRunner(spec or load_tree(DEMO_TREE), Path(tmp))
-        try:
-            top = runner.start()
-            with CellClient(top, timeout=CALL_TIMEOUT) as client:
-                uuids = boot_instances(client, instances)
-                time.sleep(settle)
-
-                def call(uuid: str, pause: bool) -> object:
-                    if pause:
-                        return client.pause(uuid, wait=True)
-                    return client.unpause(uuid, wait=True)
-
-                result = measure(label, call, uuids, ops, warmup)
-            return result, fallbacks(runner)
-        finally:
-            runner.stop()
+def interleave(targets: list[Target], rounds: int, calls: int) -> None:
+    for t in targets:
+        t.run(max(20, calls // 5), timed=False)  # warm-up: connections, caches
+    for _ in range(rounds):
+        for t in targets:
+            t.run(calls)
 
 
-def fallbacks(runner: TreeRunner) -> list[str]:
-    log = runner.state_dir / runner.spec.top.name / "cell.log"
-    text = log.read_text(errors="replace") if log.exists() else ""
-    return [line for line in text.splitlines() if "routing hop by hop" in line]
+def tree_target(label: str, top: str, groups: dict[str, list[int]],
+                stack: ExitStack) -> Target:
+    client = stack.enter_context(CellClient(top, timeout=CALL_TIMEOUT))
+    uuids = [client.boot(boot_spec(f"bench-{i}", 1, 512, 1)).uuid for i in range(INSTANCES)]
+
+    def call(uuid: str, pause: bool) -> object:
+        return (client.pause if pause else client.unpause)(uuid, wait=True)
+
+    return Target(label, call, uuids, Meter(groups))
 
 
-def boot_instances(client: CellClient, count: int) -> list[str]:
-    """Boot small instances through the top; the top spreads them over the leaves."""
-    uuids = []
-    for i in range(count):
-        instance = client.boot(boot_spec(f"bench-{i}", vcpus=1, memory_mb=512, disk_gb=1))
-        uuids.append(instance.uuid)
-    return uuids
+def chain_target(label: str, head: str, groups: dict[str, list[int]],
+                 stack: ExitStack) -> Target:
+    channel = stack.enter_context(grpc.insecure_channel(head))
+    stub = pb_grpc.CellsStub(channel)  # type: ignore[no-untyped-call]
+
+    def call(uuid: str, pause: bool) -> object:
+        method = stub.Pause if pause else stub.Unpause
+        return method(pb.ActionRequest(uuid=uuid, wait=True), timeout=CALL_TIMEOUT)
+
+    return Target(label, call, [str(uuidlib.uuid4()) for _ in range(INSTANCES)], Meter(groups))
 
 
-# ------------------------------------------------------------- the bare chain
-
-def run_chain(ops: int, instances: int, warmup: int,
-              length: int = CHAIN_LENGTH) -> Result:
-    """Start a bare chain of forwarders, time the same actions through its head."""
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        head = start_chain(procs, length)
-        uuids = [str(uuidlib.uuid4()) for _ in range(instances)]
-        with grpc.insecure_channel(head) as channel:
-            stub = pb_grpc.CellsStub(channel)
-
-            def call(uuid: str, pause: bool) -> object:
-                method = stub.Pause if pause else stub.Unpause
-                return method(pb.ActionRequest(uuid=uuid, wait=True), timeout=CALL_TIMEOUT)
-
-            hops = f"{length} hops" if length > 1 else "1 hop"
-            return measure(f"bare gRPC chain, {hops}", call, uuids, ops, warmup)
-    finally:
-        stop_chain(procs)
-
-
-# ---------------------------------------------------------------------- report
-
-def report(tree: Result, chain: Result, warmup: int) -> str:
-    width = max(len(tree.label), len(chain.label), len("ratio tree/chain"))
+def compare(title: str, tree: Target, chain: Target, rounds: int, calls: int,
+            what: str) -> str:
+    interleave([tree, chain], rounds, calls)
+    t, c = tree.result(), chain.result()
+    width = max(len(t.label), len(c.label), len("ratio tree/chain"))
     lines = [
-        f"{len(tree.seconds)} sequential pause/unpause calls (wait=True),"
-        f" {warmup} warm-up calls excluded;"
-        f" Python {platform.python_version()}, grpc {grpc.__version__}",
+        header(title),
+        f"{rounds} rounds x {calls} sequential calls each (wait=True), tree and chain"
+        f" alternately; Python {platform.python_version()}, grpc {grpc.__version__},"
+        f" {eventloop.name()} loop in the cells",
+    ]
+    for r in (t, c):
+        lines.append(f"{r.label:<{width}} p50 {r.p50:.2f} ms  p99 {r.p99:.2f} ms"
+                     f"  {r.throughput:.0f} calls/s")
+    ratio = t.p50 / c.p50
+    lines.append(f"{'ratio tree/chain':<{width}} p50 {ratio:.2f}x  p99 {t.p99 / c.p99:.2f}x")
+    lines += cpu_lines(tree.meter, chain.meter)
+    lines.append(target_line(f"{what} p50 / bare chain p50", ratio, TARGET_RATIO))
+    return "\n".join(lines)
+
+
+def cpu_lines(tree: Meter, chain: Meter) -> list[str]:
+    """CPU per call of each level of the tree and each hop of the chain."""
+    def parts(meter: Meter) -> str:
+        return "  ".join(f"{name} {ms:.2f}" for name, ms in meter.per_call_ms().items())
+
+    return [
+        f"CPU per call, ms:  tree: {parts(tree)}  (all {tree.total_ms():.2f})",
+        f"                   chain: {parts(chain)}  (all {chain.total_ms():.2f})",
+        f"                   ratio tree/chain {tree.total_ms() / chain.total_ms():.2f}x",
+    ]
+
+
+def run_routing(rounds: int, calls: int) -> str:
+    with ExitStack() as stack:
+        top, groups = stack.enter_context(fake_tree())
+        head, hops = stack.enter_context(bare_chain(3))
+        tree = tree_target("cell tree, 3 levels", top, groups, stack)
+        chain = chain_target("bare gRPC chain, 3 hops", head, hops, stack)
+        return compare("Routed pause/unpause: 3 levels hop by hop (fake leaves) vs a bare"
+                       " 3-hop chain", tree, chain, rounds, calls, "routed pause")
+
+
+def run_direct(rounds: int, calls: int) -> str:
+    with ExitStack() as stack:
+        top, groups = stack.enter_context(fake_tree(direct_to_leaf=True))
+        head, hops = stack.enter_context(bare_chain(2))
+        tree = tree_target("cell tree, direct to leaf", top, groups, stack)
+        time.sleep(2.0)  # the leaves' addresses reach the top with their reports
+        chain = chain_target("bare gRPC chain, 2 hops", head, hops, stack)
+        return compare("Direct to leaf: the top sends each call straight to its leaf (two"
+                       " processes) vs a bare 2-hop chain", tree, chain, rounds, calls,
+                       "direct-to-leaf pause")
+
+
+def run_load(threads: int, seconds: float, rounds: int) -> str:
+    with ExitStack() as stack:
+        top, groups = stack.enter_context(fake_tree())
+        head, hops = stack.enter_context(bare_chain(3))
+        tree_uuids = boot_all(top, threads, 4)
+        chain_uuids = [[str(uuidlib.uuid4()) for _ in range(4)] for _ in range(threads)]
+        tree_meter, chain_meter = Meter(groups), Meter(hops)
+        runs: dict[str, list[Result]] = {"tree": [], "chain": []}
+        for _ in range(rounds):
+            for side, connect, uuids, meter in (
+                    ("tree", connect_to(top), tree_uuids, tree_meter),
+                    ("chain", chain_connector(head), chain_uuids, chain_meter)):
+                meter.begin()
+                done = drive(f"{side}, {threads} threads", connect, uuids, seconds)
+                meter.end(len(done.seconds) + len(done.errors))
+                runs[side].append(done)
+    tree, chain = (merge(runs[side], label) for side, label in (
+        ("tree", f"cell tree, 3 levels, {threads} threads"),
+        ("chain", f"bare gRPC chain, 3 hops, {threads} threads")))
+    width = max(len(tree.label), len(chain.label), len("ratio tree/chain"))
+    ratio = tree.throughput / chain.throughput
+    lines = [
+        header(f"Concurrency: {threads} client threads, pause/unpause (wait=True) at the top,"
+               " hop by hop"),
+        f"{rounds} rounds of about {seconds:g} s on the tree and then on the chain; each"
+        " thread its own channel and instances",
     ]
     for r in (tree, chain):
-        lines.append(f"{r.label:<{width}} p50 {r.p50:.2f} ms  p99 {r.p99:.2f} ms"
-                     f"  {r.throughput:.0f} calls/s")
-    lines.append(f"{'ratio tree/chain':<{width}} p50 {tree.p50 / chain.p50:.1f}x"
-                 f"  p99 {tree.p99 / chain.p99:.1f}x")
+        lines.append(f"{r.label:<{width}} {r.throughput:.0f} calls/s"
+                     f"  p50 {r.p50:.2f} ms  p99 {r.p99:.2f} ms")
+    lines.append(f"{'ratio tree/chain':<{width}} calls/s {ratio:.2f}x"
+                 f"  p50 {tree.p50 / chain.p50:.2f}x")
+    lines += cpu_lines(tree_meter, chain_meter)
+    lines.append(floor_line("tree calls/s / bare chain calls/s", ratio, TARGET_LOAD))
+    for r in (tree, chain):
+        lines += error_lines(r)
     return "\n".join(lines)
 
 
-def report_direct(direct: Result, bare: Result, warmup: int, fell_back: list[str]) -> str:
-    ratio_label = "ratio direct/bare"
-    width = max(len(direct.label), len(bare.label), len(ratio_label))
-    ratio_p50 = direct.p50 / bare.p50
-    lines = [
-        header("Direct-to-leaf: demo tree, direct_to_leaf = true on the top,"
-               " vs a bare one-hop call"),
-        f"{len(direct.seconds)} sequential pause/unpause calls (wait=True),"
-        f" {warmup} warm-up calls excluded; timing began {LEAF_ADDRESS_WAIT:g} s after"
-        " the instances were booted",
-    ]
-    for r in (direct, bare):
-        lines.append(f"{r.label:<{width}} p50 {r.p50:.2f} ms  p99 {r.p99:.2f} ms"
-                     f"  {r.throughput:.0f} calls/s")
-    lines.append(f"{ratio_label:<{width}} p50 {ratio_p50:.1f}x"
-                 f"  p99 {direct.p99 / bare.p99:.1f}x")
-    lines.append(target_line("routed pause p50 / bare p50", ratio_p50, TARGET_RATIO))
-    if fell_back:
-        lines.append(f"  the top logged {len(fell_back)} direct calls that fell back to"
-                     f" routing hop by hop; first: {fell_back[0]}")
-    else:
-        lines.append("  the top logged no direct call falling back to routing hop by hop")
-    return "\n".join(lines)
+def merge(results: list[Result], label: str) -> Result:
+    return Result(label, [s for r in results for s in r.seconds], sum(r.wall for r in results),
+                  [e for r in results for e in r.errors])
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.bench_routing",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ops", type=int, default=2000, help="timed calls (default 2000)")
-    parser.add_argument("--instances", type=int, default=20,
-                        help="instances to pause and unpause in turn (default 20)")
+    parser.add_argument("--rounds", type=int, default=8, help="rounds (default 8)")
+    parser.add_argument("--calls", type=int, default=250,
+                        help="sequential calls per round and side (default 250)")
+    parser.add_argument("--threads", type=int, default=16, help="load: threads (default 16)")
+    parser.add_argument("--seconds", type=float, default=4.0,
+                        help="load: seconds per round and side (default 4)")
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS),
                         metavar="PART",
                         help=f"run only these parts, of {', '.join(PARTS)} (default all)")
     args = parser.parse_args(argv)
-    if args.ops < 1 or args.instances < 1:
-        parser.error("--ops and --instances must be at least 1")
-    warmup = min(100, max(10, args.ops // 10))
-
+    if args.rounds < 1 or args.calls < 1 or args.threads < 1 or args.seconds <= 0:
+        parser.error("--rounds, --calls, --threads and --seconds must be positive")
     if "routing" in args.only:
-        tree, _ = run_tree(args.ops, args.instances, warmup)
-        chain = run_chain(args.ops, args.instances, warmup)
-        print(header(f"Routed pause/unpause: demo tree ({CHAIN_LENGTH} levels, hop by hop)"
-                     f" vs bare {CHAIN_LENGTH}-hop chain"))
-        print(report(tree, chain, warmup))
-        print(target_line("routed pause p50 / bare chain p50", tree.p50 / chain.p50,
-                          TARGET_RATIO), flush=True)
-
+        print(run_routing(args.rounds, args.calls), flush=True)
     if "direct" in args.only:
-        with tempfile.TemporaryDirectory(prefix="cellrouter-bench-direct-") as tmp:
-            spec = write_tree(demo_text(direct_to_leaf=True), Path(tmp))
-        direct, fell_back = run_tree(args.ops, args.instances, warmup, spec,
-                                     "cell tree, direct to leaf", LEAF_ADDRESS_WAIT)
-        bare = run_chain(args.ops, args.instances, warmup, length=1)
-        print(report_direct(direct, bare, warmup, fell_back), flush=True)
-
+        print(run_direct(args.rounds, args.calls), flush=True)
     if "load" in args.only:
-        print(bench_load.run(), flush=True)
-
+        print(run_load(args.threads, args.seconds, max(1, args.rounds // 2)), flush=True)
     if "lists" in args.only:
         print(bench_lists.run(), flush=True)
 

@@ -105,6 +105,12 @@ def target_line(what: str, value: float, limit: float, unit: str = "x") -> str:
     return f"target: {what} <= {limit:g}{unit}: {value:.2f}{unit}, {verdict}"
 
 
+def floor_line(what: str, value: float, minimum: float, unit: str = "x") -> str:
+    """`what` = value against its target (at least `minimum`), and whether it is met."""
+    verdict = "met" if value >= minimum else "MISSED"
+    return f"target: {what} >= {minimum:g}{unit}: {value:.2f}{unit}, {verdict}"
+
+
 def error_lines(result: Result, shown: int = 3) -> list[str]:
     """A line for a run whose calls failed: how many, and the first distinct errors."""
     if not result.errors:

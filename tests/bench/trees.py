@@ -5,7 +5,9 @@
                                     on its top cell
     fanout_text(routers, leaves)    top -> `routers` routers -> `leaves` leaf
                                     cells under each, every leaf one big fake
-                                    host (room for any number of instances)
+                                    host (room for any number of instances);
+                                    fanout_text(2, 2) is the demo tree's shape
+                                    with fake leaves
     write_tree(text, directory)     write a tree file and load it
 """
 
@@ -34,8 +36,10 @@ def demo_text(direct_to_leaf: bool = False) -> str:
     return "".join(lines)
 
 
-def fanout_text(routers: int, leaves_per_router: int, report_interval: float = 0.5) -> str:
-    """top -> r1..rN -> rI-l1..rI-lM, each leaf a fake driver with one big host."""
+def fanout_text(routers: int, leaves_per_router: int, report_interval: float = 0.5,
+                direct_to_leaf: bool = False) -> str:
+    """top -> r1..rN -> rI-l1..rI-lM, each leaf a fake driver with one big host;
+    with direct_to_leaf, that setting on the top cell."""
     lines = [
         "[tree]",
         'host = "127.0.0.1"',
@@ -45,6 +49,8 @@ def fanout_text(routers: int, leaves_per_router: int, report_interval: float = 0
         "",
         "[cells.top]",
     ]
+    if direct_to_leaf:
+        lines.append("direct_to_leaf = true")
     for r in range(1, routers + 1):
         router = f"r{r}"
         lines += ["", f"[cells.{router}]", 'parent = "top"']
