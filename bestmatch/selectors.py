@@ -3,7 +3,9 @@
 `random` (the default) picks uniformly among feasible candidates: the first
 fit of a random order, then a few alternates.
 `filter_weigher` ranks them by weight and picks at random among the best
-`subset_size`, so that concurrent requests do not all pile onto one host.
+`subset_size`, so that concurrent requests do not all pile onto one host;
+given a `HostTable` (what a leaf keeps of its hosts), it does the standard
+stages as array operations (`bestmatch.columns`), with the same result.
 Both keep the other feasible candidates as alternates, in order.
 """
 
@@ -11,9 +13,12 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 from bestmatch.api import Filter, HostState, RequestSpec, Selection, Weigher
+from bestmatch.columns import filter_columns, weigh_columns
 from bestmatch.filters import default_filters
 from bestmatch.pipeline import (
     Filtered,
@@ -23,6 +28,7 @@ from bestmatch.pipeline import (
     run_filters,
     weigh,
 )
+from bestmatch.table import HostTable
 
 # How many more feasible candidates `random` keeps after its choice.
 ALTERNATES = 4
@@ -109,11 +115,30 @@ class FilterWeigherSelector:
         self._subset = max(1, subset_size)
 
     def select(self, candidates: Sequence[HostState], spec: RequestSpec) -> Selection:
+        if isinstance(candidates, HostTable):
+            return self._select_columns(candidates, spec)
         found = self._pipeline.feasible(candidates, spec)
         weights = weigh(self._weighers, found.passed, spec)
         ranked = [c for _, c in sorted(zip(weights, found.passed, strict=True),
                                        key=lambda pair: -pair[0])]
+        return self._selection(ranked, found.considered, found.rejected, len(candidates))
+
+    def _select_columns(self, table: HostTable, spec: RequestSpec) -> Selection:
+        """The same decision over the table's columns (bestmatch.columns)."""
+        sampling, count = self._pipeline.sampling, len(table)
+        if sampling is None or not count:
+            kept, rejected, considered = filter_columns(self._pipeline.filters, table, spec)
+        else:
+            kept, rejected, considered = filter_columns(
+                self._pipeline.filters, table, spec, enough=sampling.enough(count),
+                start=self._pipeline.rng.randrange(count))
+        weights = weigh_columns(self._weighers, table, kept, spec)
+        ranked = [table[int(n)] for n in kept[np.argsort(-weights, kind="stable")]]
+        return self._selection(ranked, considered, rejected, count)
+
+    def _selection(self, ranked: list[HostState], considered: int,
+                   rejected: Mapping[str, int], total: int) -> Selection:
         if len(ranked) > 1 and self._subset > 1:
             pick = self._pipeline.rng.randrange(min(self._subset, len(ranked)))
             ranked.insert(0, ranked.pop(pick))
-        return Selection(tuple(ranked), found.considered, found.rejected, len(candidates))
+        return Selection(tuple(ranked), considered, rejected, total)
