@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from bestmatch.api import HostState, Ratios, RequestSpec, Selection, Selector
+from bestmatch.table import HostTable
 from cells.backend import ChangeLog, Identity, own_node
 from cells.errors import ConfigError
 from cells.ledger import HostLedger
@@ -112,6 +113,7 @@ class LeafCell:
         # Deleted while still being built: deleted as soon as the build ends.
         self._doomed: set[str] = set()
         self._placing = asyncio.Lock()
+        self._table: HostTable | None = None  # the hosts as the last decision left them
         self._ledger = HostLedger.load(index.placements())  # read once, then kept current
         self._reported: dict[str, InstanceState] = {}  # the state last sent up, per instance
         # A driver that only computes (the fake one) is called on the event
@@ -182,13 +184,17 @@ class LeafCell:
                          name=spec.name, created_at=time.time(), server_group=group)
             )
             self._ledger.place(spec.uuid, chosen, group)
+            self._claimed(chosen, spec.flavor)  # the next decision sees this one's claim
         try:
             instance = await self._spawn_first(spec, [c.name for c in selection.ordered])
         except BaseException:
             self._doomed.discard(spec.uuid)
+            self._table = None  # the claim did not happen
             raise
         self._index.set_state(spec.uuid, instance.state.value, self.identity.path, instance.host)
         self._ledger.place(spec.uuid, instance.host, group)  # an alternate host, maybe
+        if instance.host != chosen:
+            self._table = None
         if spec.uuid in self._doomed:
             self._doomed.discard(spec.uuid)
             return await self._apply(spec.uuid, Action.DELETE)
@@ -219,23 +225,27 @@ class LeafCell:
             )
         return selection
 
-    async def _candidates(self) -> list[HostState]:
-        """Every host as the selector sees it: size, use, and the operator's policy."""
-        hosts = await self._run(self._driver.hosts)
-        default = HostPolicy()
-        candidates = []
-        for h in hosts:
-            policy = self._policies.get(h.name, default)
-            candidates.append(HostState(
-                name=h.name, cell_path=self.identity.path, total=h.total, used=h.used,
-                largest_free=h.largest_free,
-                alive=h.alive, instances=h.instances, enabled=policy.enabled,
-                ratios=policy.ratios, availability_zone=policy.availability_zone,
-                aggregates=policy.aggregates,
-                instance_uuids=self._ledger.uuids_on(h.name),
-                groups=self._ledger.on(h.name),
-            ))
-        return candidates
+    async def _candidates(self) -> HostTable:
+        """Every host as the selector sees it: size, use, and the operator's policy.
+        Read from the driver at the first decision after each report, then kept
+        current by this leaf's own claims (the driver's claim stays the judge)."""
+        if self._table is None:
+            hosts = await self._run(self._driver.hosts)
+            self._table = HostTable(self._state_of(h) for h in hosts)
+        return self._table
+
+    def _state_of(self, h: HostInfo) -> HostState:
+        policy = self._policies.get(h.name) or HostPolicy()
+        return HostState(
+            name=h.name, cell_path=self.identity.path, total=h.total, used=h.used,
+            largest_free=h.largest_free, alive=h.alive, instances=h.instances,
+            enabled=policy.enabled, ratios=policy.ratios,
+            availability_zone=policy.availability_zone, aggregates=policy.aggregates,
+            instance_uuids=self._ledger.uuids_on(h.name), groups=self._ledger.on(h.name))
+
+    def _claimed(self, host: str, flavor: Resources) -> None:
+        if self._table is not None:
+            self._table.place(host, flavor, self._ledger.on(host), self._ledger.uuids_on(host))
 
     async def _spawn_first(self, spec: BootSpec, hosts: list[str]) -> Instance:
         """Claim on each host in turn; a host that filled up since selection is skipped."""
@@ -376,6 +386,7 @@ class LeafCell:
         hypervisor's truth about every instance, so changes made behind
         cellrouter's back travel up even when nothing announced them."""
         self._hosts = await self._run(self._driver.hosts)
+        self._table = None  # the next decision reads the hosts afresh
         if time.monotonic() - self._last_sync >= self._sync_every:
             self._last_sync = time.monotonic()
             await self._sync()
@@ -451,6 +462,7 @@ class LeafCell:
     # ---------------------------------------------------------- helpers
 
     def _forget(self, uuid: str) -> None:
+        self._table = None  # room was freed
         self._expected.pop(uuid, None)
         self._index.forget(uuid)
         self._ledger.remove(uuid)
