@@ -20,7 +20,10 @@ and for each round, the CPU time of every process (all its threads, from
 tree, and each process of the chain, gets its CPU time per call: a figure
 much steadier than latency on a shared machine.
 
-  routing   hop by hop, 3 levels, against a bare 3-hop chain
+  routing   hop by hop, 3 levels, against a bare 3-hop chain; and, to show
+            what the tree's shape costs apart from what its cells do, against
+            the same bare forwarders arranged as the tree is (top -> 2 -> 2
+            each, every call taking one path by its uuid)
   direct    `direct_to_leaf = true` on the top: a call crosses two processes
             (the top, then the leaf), against a bare 2-hop chain
   load      T client threads (default 16), each with its own channel and
@@ -61,7 +64,7 @@ from tests.bench.harness import (
     header,
     target_line,
 )
-from tests.bench.rigs import bare_chain, fake_tree
+from tests.bench.rigs import bare_chain, bare_fanout, fake_tree
 
 TARGET_RATIO = 1.25  # routed pause p50 / bare chain p50
 TARGET_LOAD = 0.85  # tree calls/s / chain calls/s, 16 threads
@@ -145,10 +148,11 @@ def chain_target(label: str, head: str, groups: dict[str, list[int]],
 
 
 def compare(title: str, tree: Target, chain: Target, rounds: int, calls: int,
-            what: str) -> str:
-    interleave([tree, chain], rounds, calls)
+            what: str, shape: Target | None = None) -> str:
+    interleave([tree, chain, *([shape] if shape else [])], rounds, calls)
     t, c = tree.result(), chain.result()
-    width = max(len(t.label), len(c.label), len("ratio tree/chain"))
+    width = max(len(t.label), len(c.label), len("ratio tree/chain"),
+                len(shape.label) if shape else 0)
     lines = [
         header(title),
         f"{rounds} rounds x {calls} sequential calls each (wait=True), tree and chain"
@@ -162,14 +166,25 @@ def compare(title: str, tree: Target, chain: Target, rounds: int, calls: int,
     lines.append(f"{'ratio tree/chain':<{width}} p50 {ratio:.2f}x  p99 {t.p99 / c.p99:.2f}x")
     lines += cpu_lines(tree.meter, chain.meter)
     lines.append(target_line(f"{what} p50 / bare chain p50", ratio, TARGET_RATIO))
+    if shape is not None:
+        s = shape.result()
+        lines += [
+            "the same bare forwarders in the tree's shape (each call one path, by its uuid):",
+            f"{s.label:<{width}} p50 {s.p50:.2f} ms  p99 {s.p99:.2f} ms"
+            f"  {s.throughput:.0f} calls/s",
+            f"{'ratio tree/bare shape':<{width}} p50 {t.p50 / s.p50:.2f}x  CPU per call"
+            f" {tree.meter.total_ms() / shape.meter.total_ms():.2f}x  (bare shape:"
+            f" {parts(shape.meter)})",
+        ]
     return "\n".join(lines)
+
+
+def parts(meter: Meter) -> str:
+    return "  ".join(f"{name} {ms:.2f}" for name, ms in meter.per_call_ms().items())
 
 
 def cpu_lines(tree: Meter, chain: Meter) -> list[str]:
     """CPU per call of each level of the tree and each hop of the chain."""
-    def parts(meter: Meter) -> str:
-        return "  ".join(f"{name} {ms:.2f}" for name, ms in meter.per_call_ms().items())
-
     return [
         f"CPU per call, ms:  tree: {parts(tree)}  (all {tree.total_ms():.2f})",
         f"                   chain: {parts(chain)}  (all {chain.total_ms():.2f})",
@@ -181,44 +196,51 @@ def run_routing(rounds: int, calls: int) -> str:
     with ExitStack() as stack:
         top, groups = stack.enter_context(fake_tree())
         head, hops = stack.enter_context(bare_chain(3))
+        fan_top, fan_groups = stack.enter_context(bare_fanout())
         tree = tree_target("cell tree, 3 levels", top, groups, stack)
         chain = chain_target("bare gRPC chain, 3 hops", head, hops, stack)
+        shape = chain_target("bare forwarders, 2 x 2", fan_top, fan_groups, stack)
         return compare("Routed pause/unpause: 3 levels hop by hop (fake leaves) vs a bare"
-                       " 3-hop chain", tree, chain, rounds, calls, "routed pause")
+                       " 3-hop chain", tree, chain, rounds, calls, "routed pause", shape)
 
 
 def run_direct(rounds: int, calls: int) -> str:
     with ExitStack() as stack:
         top, groups = stack.enter_context(fake_tree(direct_to_leaf=True))
         head, hops = stack.enter_context(bare_chain(2))
+        fan_top, fan_groups = stack.enter_context(bare_fanout(routers=4, leaves=0))
         tree = tree_target("cell tree, direct to leaf", top, groups, stack)
         time.sleep(2.0)  # the leaves' addresses reach the top with their reports
         chain = chain_target("bare gRPC chain, 2 hops", head, hops, stack)
+        shape = chain_target("bare forwarders, 1 -> 4", fan_top, fan_groups, stack)
         return compare("Direct to leaf: the top sends each call straight to its leaf (two"
                        " processes) vs a bare 2-hop chain", tree, chain, rounds, calls,
-                       "direct-to-leaf pause")
+                       "direct-to-leaf pause", shape)
 
 
 def run_load(threads: int, seconds: float, rounds: int) -> str:
     with ExitStack() as stack:
         top, groups = stack.enter_context(fake_tree())
         head, hops = stack.enter_context(bare_chain(3))
+        fan_top, fan_groups = stack.enter_context(bare_fanout())
         tree_uuids = boot_all(top, threads, 4)
         chain_uuids = [[str(uuidlib.uuid4()) for _ in range(4)] for _ in range(threads)]
-        tree_meter, chain_meter = Meter(groups), Meter(hops)
-        runs: dict[str, list[Result]] = {"tree": [], "chain": []}
+        tree_meter, chain_meter, shape_meter = Meter(groups), Meter(hops), Meter(fan_groups)
+        runs: dict[str, list[Result]] = {"tree": [], "chain": [], "shape": []}
         for _ in range(rounds):
             for side, connect, uuids, meter in (
                     ("tree", connect_to(top), tree_uuids, tree_meter),
-                    ("chain", chain_connector(head), chain_uuids, chain_meter)):
+                    ("chain", chain_connector(head), chain_uuids, chain_meter),
+                    ("shape", chain_connector(fan_top), chain_uuids, shape_meter)):
                 meter.begin()
                 done = drive(f"{side}, {threads} threads", connect, uuids, seconds)
                 meter.end(len(done.seconds) + len(done.errors))
                 runs[side].append(done)
-    tree, chain = (merge(runs[side], label) for side, label in (
+    tree, chain, shape = (merge(runs[side], label) for side, label in (
         ("tree", f"cell tree, 3 levels, {threads} threads"),
-        ("chain", f"bare gRPC chain, 3 hops, {threads} threads")))
-    width = max(len(tree.label), len(chain.label), len("ratio tree/chain"))
+        ("chain", f"bare gRPC chain, 3 hops, {threads} threads"),
+        ("shape", f"bare forwarders, 2 x 2, {threads} threads")))
+    width = max(len(tree.label), len(chain.label), len(shape.label), len("ratio tree/chain"))
     ratio = tree.throughput / chain.throughput
     lines = [
         header(f"Concurrency: {threads} client threads, pause/unpause (wait=True) at the top,"
@@ -233,7 +255,14 @@ def run_load(threads: int, seconds: float, rounds: int) -> str:
                  f"  p50 {tree.p50 / chain.p50:.2f}x")
     lines += cpu_lines(tree_meter, chain_meter)
     lines.append(floor_line("tree calls/s / bare chain calls/s", ratio, TARGET_LOAD))
-    for r in (tree, chain):
+    lines += [
+        "the same bare forwarders in the tree's shape (each call one path, by its uuid):",
+        f"{shape.label:<{width}} {shape.throughput:.0f} calls/s  p50 {shape.p50:.2f} ms",
+        f"{'ratio tree/bare shape':<{width}} calls/s {tree.throughput / shape.throughput:.2f}x"
+        f"  CPU per call {tree_meter.total_ms() / shape_meter.total_ms():.2f}x"
+        f"  (bare shape: {parts(shape_meter)})",
+    ]
+    for r in (tree, chain, shape):
         lines += error_lines(r)
     return "\n".join(lines)
 

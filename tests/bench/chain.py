@@ -1,6 +1,6 @@
 """A bare chain forwarder: the baseline for the routing benchmark.
 
-    python -m tests.bench.chain --listen HOST:PORT [--next HOST:PORT]
+    python -m tests.bench.chain --listen HOST:PORT [--next HOST:PORT ...]
 
 It serves the generated `cellrouter.v1.Cells` service, but only Pause and
 Unpause, and does nothing a cell does: no database, no location index, no
@@ -8,6 +8,9 @@ hop counting, no driver. With --next it forwards each request unchanged to
 the next process (passing on the caller's remaining deadline) and returns
 that reply; without --next it answers with a canned instance in the new
 state. A chain of these processes therefore costs exactly its gRPC hops.
+With --next given several times, each request goes to one of them, chosen by
+its uuid (the same uuid always to the same one): a bare fan-out of the shape
+of a cell tree, without anything a cell does.
 
 It prints nothing and stops cleanly on SIGTERM (or SIGINT).
 """
@@ -30,25 +33,29 @@ SERVER_OPTIONS = [("grpc.so_reuseport", 0)]
 
 
 class Forwarder(pb_grpc.CellsServicer):
-    """Pause and Unpause: forward to `next_address`, or answer when there is none."""
+    """Pause and Unpause: forward to one of `next_addresses`, or answer when there are none."""
 
-    def __init__(self, next_address: str | None) -> None:
-        self._channel = grpc.aio.insecure_channel(next_address) if next_address else None
-        self._next = pb_grpc.CellsStub(self._channel) if self._channel else None
+    def __init__(self, next_addresses: list[str]) -> None:
+        self._channels = [grpc.aio.insecure_channel(a) for a in next_addresses]
+        self._next = [pb_grpc.CellsStub(c) for c in self._channels]
 
     async def close(self) -> None:
-        if self._channel is not None:
-            await self._channel.close()
+        for channel in self._channels:
+            await channel.close()
+
+    def _stub(self, uuid: str) -> Any:
+        # str hashes differ from process to process: each level spreads on its own.
+        return self._next[hash(uuid) % len(self._next)]
 
     async def Pause(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        if self._next is None:
+        if not self._next:
             return pb.Instance(uuid=request.uuid, state=pb.PAUSED)
-        return await self._forward(self._next.Pause, request, context)
+        return await self._forward(self._stub(request.uuid).Pause, request, context)
 
     async def Unpause(self, request: pb.ActionRequest, context: Any) -> pb.Instance:
-        if self._next is None:
+        if not self._next:
             return pb.Instance(uuid=request.uuid, state=pb.ACTIVE)
-        return await self._forward(self._next.Unpause, request, context)
+        return await self._forward(self._stub(request.uuid).Unpause, request, context)
 
     @staticmethod
     async def _forward(method: Any, request: pb.ActionRequest, context: Any) -> pb.Instance:
@@ -59,8 +66,8 @@ class Forwarder(pb_grpc.CellsServicer):
             raise  # not reached: abort raises
 
 
-async def serve(listen: str, next_address: str | None) -> None:
-    forwarder = Forwarder(next_address)
+async def serve(listen: str, next_addresses: list[str]) -> None:
+    forwarder = Forwarder(next_addresses)
     server = grpc.aio.server(options=SERVER_OPTIONS)
     pb_grpc.add_CellsServicer_to_server(forwarder, server)
     server.add_insecure_port(listen)
@@ -81,10 +88,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.chain", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--listen", required=True, metavar="HOST:PORT")
-    parser.add_argument("--next", dest="next_address", metavar="HOST:PORT",
-                        help="forward every call here (the last process of the chain has none)")
+    parser.add_argument("--next", dest="next_addresses", metavar="HOST:PORT", action="append",
+                        default=[], help="forward every call here, or to one of several by"
+                        " its uuid (the last process of the chain has none)")
     args = parser.parse_args(argv)
-    asyncio.run(serve(args.listen, args.next_address))
+    asyncio.run(serve(args.listen, args.next_addresses))
 
 
 if __name__ == "__main__":
