@@ -133,7 +133,7 @@ class FilterWeigherSelector:
                 self._pipeline.filters, table, spec, enough=sampling.enough(count),
                 start=self._pipeline.rng.randrange(count))
         weights = weigh_columns(self._weighers, table, kept, spec)
-        ranked = [table[int(n)] for n in kept[np.argsort(-weights, kind="stable")]]
+        ranked = table.take(kept[np.argsort(-weights, kind="stable")].tolist())
         return self._selection(ranked, considered, rejected, count)
 
     def _selection(self, ranked: list[HostState], considered: int,

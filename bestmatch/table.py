@@ -61,6 +61,11 @@ class HostTable(Sequence[HostState]):
     def __iter__(self) -> Iterator[HostState]:
         return iter(self._rows)
 
+    def take(self, rows: Sequence[int]) -> list[HostState]:
+        """The rows numbered `rows`, in that order."""
+        mine = self._rows
+        return [mine[n] for n in rows]
+
     def row(self, name: str) -> int | None:
         return self._at.get(name)
 
@@ -85,6 +90,3 @@ class HostTable(Sequence[HostState]):
         self.room[n] = (new.room.vcpus, new.room.memory_mb, new.room.disk_gb)
         self.instances[n] = new.instances
 
-
-def rows(candidates: Sequence[HostState], picked: Sequence[int]) -> tuple[HostState, ...]:
-    return tuple(candidates[int(n)] for n in picked)
