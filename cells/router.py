@@ -1,8 +1,9 @@
 """A router cell: a thin shell that answers a cell's calls with `routing/`.
 
     boot, plan          routing.placement   choose a child, record, forward
-    act, get, locate    routing.fastpath    as bytes, when the index knows where (the edge)
+    act, get            routing.fastpath    as bytes, when the index knows where (the edge)
                         routing.forward     else look up (routing.locate), forward, heal
+    locate              here                from the index, else routing.forward
     list                routing.lists       every child at once, merged page by page
     reconcile           routing.reconcile   the index against a child that registered
     topology            here                every child's subtree, at once
@@ -67,7 +68,7 @@ class RouterCell:
         leaves = LeafLinks(children, connect) if direct_to_leaf and connect else None
         self._leaves = leaves
         self._forwarder = Forwarder(children, self._locator, child_timeout, leaves)
-        # Actions, Get and Locate as bytes, when the index knows where (cells.edge).
+        # Actions and Get as bytes, when the index knows where (cells.edge).
         self.fast = FastPath(children, index, child_timeout, leaves)
         self._placer = Placer(identity, children, index, selector, child_timeout)
         self._lister = Lister(children, index, child_timeout, list_timeout)

@@ -1,11 +1,12 @@
 """The fast path: a routed call forwarded as the very bytes the caller sent.
 
-For an action, Get or Locate whose uuid the index knows, a router needs
+For an action or a Get whose uuid the index knows, a router needs
 nothing from the request but the uuid: it forwards the caller's serialised
 request to the child (or straight to the leaf, with direct to leaf) with the
 remaining deadline and the next hop's metadata, and returns the child's
 serialised answer unchanged, building no message and no dataclass, and
-wrapping no retry around the happy path.
+wrapping no retry around the happy path. (Locate also goes this way when the
+edge sends it; a router's edge answers it from its own index instead.)
 
 Everything that needs more takes the full path (`routing.forward`, with its
 retries and healing), by `forward` answering None:

@@ -103,7 +103,8 @@ class CellsServicer:
             action = Action.REBOOT_HARD if request.hard else Action.REBOOT
 
         async def work(call: Call) -> bytes:
-            if self._fast is not None and call.principal.admin:
+            # A router answers Locate from its own index when it can (the full path).
+            if self._fast is not None and call.principal.admin and method != "Locate":
                 answer = await self._fast.forward(method, action, request.uuid, payload, call)
                 if answer is not None:
                     return answer

@@ -193,3 +193,15 @@ def test_a_member_still_may_act_on_its_own_instance(tmp_path: Path) -> None:
         assert done.state is InstanceState.PAUSED
 
     run(tmp_path, body)
+
+
+def test_a_router_answers_locate_from_its_own_index(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        held = await boot_into(t, "a")
+        request = pb.LocateRequest(uuid=held).SerializeToString()
+        answer = pb.LocateResponse.FromString(
+            await edge_of(t).routed("Locate", request, FakeContext()))
+        assert (answer.cell_path, answer.host, answer.project) == ("top!a", "h1", "acme")
+        assert t.kids["a"].calls("forward") == t.kids["a"].calls("locate") == []
+
+    run(tmp_path, body)
