@@ -11,13 +11,13 @@ import logging
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
-from bestmatch.api import HostState, Ratios, RequestSpec, Selection, Selector
+from bestmatch.api import HostState, RequestSpec, Selection, Selector
 from bestmatch.table import HostTable
 from cells.backend import ChangeLog, Identity, own_node
-from cells.errors import ConfigError
+from cells.hosts import HostPolicy, host_state
 from cells.ledger import HostLedger
 from model.cells import (
     CellCapacity,
@@ -38,7 +38,6 @@ from model.compute import (
     Instance,
     InstanceState,
     Resources,
-    allocation_ratios,
 )
 from model.errors import Aborted, AlreadyExists, InvalidArgument, ResourceExhausted
 from model.states import check, next_state
@@ -58,36 +57,6 @@ R = TypeVar("R")
 # this many report intervals; each announced change is applied as it comes.
 EVENTS_FULL_SYNC = 10
 
-
-
-@dataclass(frozen=True, slots=True)
-class HostPolicy:
-    """What the operator says about a host, beyond its size: where it is,
-    which aggregates it belongs to, whether it takes new instances."""
-
-    availability_zone: str = ""
-    aggregates: Mapping[str, str] = field(default_factory=dict)
-    enabled: bool = True
-    ratios: Ratios = field(default_factory=Ratios)
-
-    @classmethod
-    def from_config(cls, entry: Mapping[str, Any]) -> HostPolicy:
-        """From a [[leaf.hosts]] table: availability_zone, aggregates (a table
-        of metadata), enabled, and the *_allocation_ratio keys."""
-        aggregates = entry.get("aggregates", {})
-        if not isinstance(aggregates, Mapping):
-            raise ConfigError(f"host {entry.get('name')}: aggregates must be a table")
-        try:
-            ratios = Ratios(*allocation_ratios(entry))
-        except (TypeError, ValueError):
-            raise ConfigError(f"host {entry.get('name')}: allocation ratios must be numbers"
-                              ) from None
-        return cls(
-            availability_zone=str(entry.get("availability_zone", "")),
-            aggregates={str(k): str(v) for k, v in aggregates.items()},
-            enabled=bool(entry.get("enabled", True)),
-            ratios=ratios,
-        )
 
 
 class LeafCell:
@@ -236,12 +205,7 @@ class LeafCell:
 
     def _state_of(self, h: HostInfo) -> HostState:
         policy = self._policies.get(h.name) or HostPolicy()
-        return HostState(
-            name=h.name, cell_path=self.identity.path, total=h.total, used=h.used,
-            largest_free=h.largest_free, alive=h.alive, instances=h.instances,
-            enabled=policy.enabled, ratios=policy.ratios,
-            availability_zone=policy.availability_zone, aggregates=policy.aggregates,
-            instance_uuids=self._ledger.uuids_on(h.name), groups=self._ledger.on(h.name))
+        return host_state(h, self.identity.path, policy, self._ledger)
 
     def _claimed(self, host: str, flavor: Resources) -> None:
         if self._table is not None:

@@ -27,7 +27,8 @@ from cells.backend import CellBackend, CellCalls, Identity
 from cells.config import CellConfig
 from cells.edge.servicers import CellsServicer, ParentServicer, cells_handler, parent_handler
 from cells.errors import ConfigError
-from cells.leaf import HostPolicy, LeafCell
+from cells.hosts import HostPolicy
+from cells.leaf import LeafCell
 from cells.links import Links
 from cells.observability.metrics import CellMetrics
 from cells.router import RouterCell
