@@ -69,3 +69,21 @@ def test_without_a_rate_only_in_flight_counts() -> None:
     for _ in range(1000):
         with limiter.admit("a"):
             pass
+
+
+def test_idle_clients_are_forgotten_and_busy_ones_kept() -> None:
+    from cells.security.limits import IDLE
+
+    clock = Clock()
+    limiter = Limiter(Limits(max_in_flight_per_client=1), clock=clock)
+    with limiter.admit("idle"):
+        pass
+    busy = limiter.admit("busy")  # a call that stays open
+    with busy:
+        clock.now += IDLE + 1
+        with limiter.admit("newcomer"):  # the sweep runs on this call
+            pass
+        assert set(limiter._clients) == {"busy", "newcomer"}
+        with pytest.raises(ResourceExhausted, match="too many calls at once"), \
+                limiter.admit("busy"):  # its open call is still counted
+            pass
