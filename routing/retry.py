@@ -53,14 +53,34 @@ class _PastDeadline(stop_base):
 async def with_retries(
     attempt: Callable[[], Awaitable[T]], call: Call, *, idempotent: bool
 ) -> T:
-    """Run `attempt`, again on a retryable failure; the last error is raised."""
+    """Run `attempt`, again on a retryable failure; the last error is raised.
+
+    The first attempt runs bare: retries cost nothing until one is needed.
+    After a retryable failure, tenacity takes over as if it had made that
+    first attempt itself (it is replayed to it as a failure), so the count
+    of attempts, the waits and the deadline are as they would be."""
+    retryable = _retryable(idempotent)
+    try:
+        return await attempt()
+    except Exception as exc:
+        if not retryable(exc):
+            raise
+        first: BaseException | None = exc
+
+    async def again() -> T:
+        nonlocal first
+        if first is not None:
+            failed, first = first, None
+            raise failed
+        return await attempt()
+
     retrying = AsyncRetrying(
-        retry=retry_if_exception(_retryable(idempotent)),
+        retry=retry_if_exception(retryable),
         wait=wait_exponential_jitter(multiplier=0.05, max=1.0, jitter=0.05),
         stop=stop_after_attempt(ATTEMPTS) | _PastDeadline(call),
         reraise=True,
     )
     async for try_ in retrying:
         with try_:
-            return await attempt()
+            return await again()
     raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
