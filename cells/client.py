@@ -35,7 +35,6 @@ from model.errors import CellError, Unavailable, Unreachable, error_for
 from routing.call import REQUEST_ID_KEY
 
 Metadata = Sequence[tuple[str, str]]
-CELLS = "/cellrouter.v1.Cells"
 DEFAULT_TIMEOUT = 30.0
 CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
@@ -224,7 +223,7 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         call = self._raw.get(method)
         if call is None:
             call = self._raw[method] = self._channel.unary_unary(
-                f"{CELLS}/{method}", request_serializer=None, response_deserializer=None)
+                f"{wire.CELLS}/{method}", request_serializer=None, response_deserializer=None)
         try:
             answer: bytes = await call(payload, timeout=timeout or self.timeout,
                                        metadata=tuple(metadata) or None)

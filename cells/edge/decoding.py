@@ -24,7 +24,7 @@ class _Undecodable:
 
     __slots__ = ("why",)
 
-    def __init__(self, why: str) -> None:
+    def __init__(self, why: Exception) -> None:
         self.why = why
 
 
@@ -38,17 +38,24 @@ def decoded(method: str, behaviour: Behaviour, request: Any,
         try:
             return parse(raw)
         except Exception as exc:  # protobuf's DecodeError, or its C twin's
-            return _Undecodable(str(exc)[:200])
+            return _Undecodable(exc)
 
     async def checked(message: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         if isinstance(message, _Undecodable):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"malformed request to {method}: {message.why}")
+            await refuse_malformed(context, method, message.why)
         return await behaviour(message, context)
 
     return grpc.unary_unary_rpc_method_handler(
         checked, request_deserializer=deserialize,
         response_serializer=response.SerializeToString)
+
+
+async def refuse_malformed(context: grpc.aio.ServicerContext[Any, Any], method: str,
+                           why: Exception) -> None:
+    """Abort the call: its request to the full method name `method` could not
+    be decoded (`why`, protobuf's error)."""
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                        f"malformed request to {method}: {str(why)[:200]}")
 
 
 def handlers(service: str, servicer: Any,

@@ -23,7 +23,7 @@ from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.backend import CellCalls, Identity
 from cells.edge import wire
-from cells.edge.decoding import handlers
+from cells.edge.decoding import handlers, refuse_malformed
 from cells.edge.status import to_status
 from cells.router import RouterCell
 from cells.security.limits import Limiter, Limits
@@ -96,11 +96,8 @@ class CellsServicer:
         try:
             request = _REQUESTS[method].FromString(payload)
         except Exception as exc:  # protobuf's DecodeError, or its C twin's
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"malformed request to {CELLS}/{method}: {str(exc)[:200]}")
-        action = _ACTIONS.get(method)
-        if method == "Reboot":
-            action = Action.REBOOT_HARD if request.hard else Action.REBOOT
+            await refuse_malformed(context, f"{wire.CELLS}/{method}", exc)
+        action = wire.action_of(method, request)
 
         async def work(call: Call) -> bytes:
             # A router answers Locate from its own index when it can (the full path).
@@ -156,14 +153,8 @@ class CellsServicer:
         )
 
 
-CELLS = "/cellrouter.v1.Cells"
-_ACTIONS = {
-    "Pause": Action.PAUSE, "Unpause": Action.UNPAUSE, "Suspend": Action.SUSPEND,
-    "Resume": Action.RESUME, "Stop": Action.STOP, "Start": Action.START,
-    "Delete": Action.DELETE,
-}
-_REQUESTS: dict[str, Any] = {
-    **dict.fromkeys(_ACTIONS, pb.ActionRequest),
+_REQUESTS: dict[str, Any] = {  # the routed methods, and what each takes
+    **dict.fromkeys(wire.ACTION_METHODS.values(), pb.ActionRequest),
     "Reboot": pb.RebootRequest, "Get": pb.GetRequest, "Locate": pb.LocateRequest,
 }
 _DECODED: dict[str, tuple[Any, Any]] = {  # method: (request, response)
@@ -179,7 +170,7 @@ def _unchanged(answer: bytes) -> bytes:
 def cells_handler(servicer: CellsServicer) -> grpc.GenericRpcHandler[Any, Any]:
     """The `cellrouter.v1.Cells` service of `servicer`: the routed methods take
     and give bytes, the others are decoded (malformed bytes refused) and encoded."""
-    service = CELLS.lstrip("/")
+    service = wire.CELLS.lstrip("/")
     methods: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
         name: grpc.unary_unary_rpc_method_handler(partial(servicer.routed, name))
         for name in _REQUESTS

@@ -145,6 +145,8 @@ def boot_from_pb(m: pb.BootRequest) -> BootSpec:
 
 
 # RPC method name for each action, and back.
+CELLS = "/cellrouter.v1.Cells"  # the full name of the Cells service, as gRPC paths start
+
 ACTION_METHODS: dict[Action, str] = {
     Action.PAUSE: "Pause",
     Action.UNPAUSE: "Unpause",
@@ -156,6 +158,17 @@ ACTION_METHODS: dict[Action, str] = {
     Action.START: "Start",
     Action.DELETE: "Delete",
 }
+
+
+_METHOD_ACTIONS = {name: action for action, name in ACTION_METHODS.items() if name != "Reboot"}
+
+
+def action_of(method: str, request: object) -> Action | None:
+    """The action a request of the Cells method `method` asks for; None for a
+    read (Get, Locate)."""
+    if isinstance(request, pb.RebootRequest):
+        return Action.REBOOT_HARD if request.hard else Action.REBOOT
+    return _METHOD_ACTIONS.get(method)
 
 
 def action_request(uuid: str, action: Action, wait: bool) -> pb.ActionRequest | pb.RebootRequest:
