@@ -65,7 +65,8 @@ class RouterCell:
         self._index = index
         self._child_timeout = child_timeout
         self._locator = Locator(identity, children, index, child_timeout)
-        leaves = LeafLinks(children, connect) if direct_to_leaf and connect else None
+        leaves = (LeafLinks(children, connect, child_timeout) if direct_to_leaf and connect
+                  else None)
         self._leaves = leaves
         self._forwarder = Forwarder(children, self._locator, child_timeout, leaves)
         # Actions and Get as bytes, when the index knows where (cells.edge).
@@ -133,8 +134,8 @@ class RouterCell:
         """`action`, or its stand-in when the instance's leaf cannot do it and
         the operator allows one; FailedPrecondition naming the leaf otherwise.
         A leaf not reported yet decides for itself."""
-        leaf = self.children.leaf(loc.cell_path) if loc.cell_path else None
-        if leaf is None or leaf.supports(action):
+        leaf = self.children.refusing(loc.cell_path, action)
+        if leaf is None:
             return action
         stand_in = self._stand_ins.get(action)
         if stand_in is not None and leaf.supports(stand_in):

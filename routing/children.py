@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Engine, select
 
 from model.cells import SEPARATOR, CellCapacity, CellKind, ChildReport, LeafInfo, Registration
-from model.compute import Resources
+from model.compute import Action, Resources
 from model.errors import NotFound, Unavailable
 from routing.db import children as children_table
 from routing.db import upsert
@@ -147,6 +147,12 @@ class Children:
         child = self._children.get(name)
         found = child.leaves.get(below) if child is not None else None
         return replace(found, path=path) if found is not None else None
+
+    def refusing(self, path: str, action: Action) -> LeafInfo | None:
+        """The leaf at full `path` when it reported that it cannot do `action`;
+        None when it can, or has not said (it then decides for itself)."""
+        leaf = self.leaf(path)
+        return None if leaf is None or leaf.supports(action) else leaf
 
     def leaves(self) -> tuple[LeafInfo, ...]:
         """Every leaf below, by path relative to this cell, as last reported.

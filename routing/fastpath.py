@@ -27,16 +27,12 @@ act for everyone or for an admin here.
 
 from __future__ import annotations
 
-import logging
-
 from model.compute import Action
 from model.errors import DeadlineExceeded, NotFound, Unavailable, Unreachable
 from routing.call import Call
 from routing.children import Children
 from routing.forward import LeafLinks
-from routing.index import Location, LocationIndex
-
-log = logging.getLogger(__name__)
+from routing.index import LocationIndex
 
 
 class FastPath:
@@ -57,16 +53,19 @@ class FastPath:
         loc = self._index.lookup(uuid)
         if loc is None or loc.pending or action is Action.DELETE:
             return None
-        if action is not None and not self._leaf_can(loc, action):
+        if action is not None and self._children.refusing(loc.cell_path, action) is not None:
             return None
         child = self._children.get(loc.child)
         if child is None or not self._children.is_up(child):
             return None
         metadata = call.downstream()
         if self._leaves is not None:
-            answer = await self._direct(loc, method, action, payload, call, metadata)
-            if answer is not None:
-                return answer
+            direct = await self._leaves.send(
+                loc.cell_path, call,
+                lambda link, timeout: link.forward(method, payload, timeout, metadata),
+                idempotent=action is None)
+            if direct is not None:
+                return direct[0]
         try:
             return await child.link().forward(
                 method, payload, call.remaining(self._child_timeout), metadata)
@@ -79,26 +78,3 @@ class FastPath:
             if action is None:
                 return None  # a read: the full path retries it
             raise  # it may have been done: never twice
-
-    def _leaf_can(self, loc: Location, action: Action) -> bool:
-        """True when the instance's leaf does `action` itself (or has not told)."""
-        leaf = self._children.leaf(loc.cell_path) if loc.cell_path else None
-        return leaf is None or leaf.supports(action)
-
-    async def _direct(self, loc: Location, method: str, action: Action | None, payload: bytes,
-                      call: Call, metadata: tuple[tuple[str, str], ...]) -> bytes | None:
-        """The leaf's answer, straight from it; None to go hop by hop."""
-        assert self._leaves is not None
-        link = self._leaves.link(loc.cell_path)
-        if link is None:
-            return None
-        try:
-            return await link.forward(method, payload, call.remaining(self._child_timeout),
-                                      metadata)
-        except (Unreachable, NotFound) as exc:
-            log.info("direct call to %s failed (%s); routing hop by hop", loc.cell_path, exc)
-        except (Unavailable, DeadlineExceeded) as exc:
-            if action is not None:
-                raise  # it may have been done: never twice
-            log.info("direct call to %s failed (%s); routing hop by hop", loc.cell_path, exc)
-        return None

@@ -49,7 +49,7 @@ class Forwarder:
         caller has looked it up already), healing the index."""
         loc = loc or await self._locator.find(uuid, call)
         if direct and self._leaves is not None:
-            answer = await self._try_direct(self._leaves, loc, call, send, idempotent)
+            answer = await self._leaves.send(loc.cell_path, call, send, idempotent=idempotent)
             if answer is not None:
                 return answer[0]
 
@@ -69,31 +69,37 @@ class Forwarder:
             moved = await self._locator.relocate(uuid, call)
             return await attempt(self._children.require_up(moved.child))
 
-    async def _try_direct(self, leaves: LeafLinks, loc: Location, call: Call,
-                          send: Send[T], idempotent: bool) -> tuple[T] | None:
-        """Send straight to the leaf when its address is known; None to go hop by hop."""
-        link = leaves.link(loc.cell_path)
-        if link is None:
-            return None
-        try:
-            return (await send(link, call.remaining(self._child_timeout)),)
-        except (Unreachable, NotFound) as exc:
-            log.info("direct call to %s failed (%s); routing hop by hop", loc.cell_path, exc)
-        except (Unavailable, DeadlineExceeded) as exc:
-            if not idempotent:
-                raise  # it may have been done: never twice
-            log.info("direct call to %s failed (%s); routing hop by hop", loc.cell_path, exc)
-        return None
 
 
 class LeafLinks:
     """Links straight to the leaves below, for direct-to-leaf routing: made on
     first use from the addresses the children report, and kept."""
 
-    def __init__(self, children: Children, connect: Connect) -> None:
+    def __init__(self, children: Children, connect: Connect, child_timeout: float) -> None:
         self._children = children
         self._connect = connect
+        self._child_timeout = child_timeout
         self._links: dict[str, ChildLink] = {}
+
+    async def send(self, path: str, call: Call, send: Send[T], *,
+                   idempotent: bool) -> tuple[T] | None:
+        """The answer of the leaf at full `path`, sent straight to it; None to go
+        hop by hop instead: no report named the leaf, the call never reached it,
+        the leaf no longer has the instance, or it could not finish a call that
+        is safe to repeat. A call that may have been done is never sent twice:
+        its failure is raised."""
+        link = self.link(path)
+        if link is None:
+            return None
+        try:
+            return (await send(link, call.remaining(self._child_timeout)),)
+        except (Unreachable, NotFound) as exc:
+            log.info("direct call to %s failed (%s); routing hop by hop", path, exc)
+        except (Unavailable, DeadlineExceeded) as exc:
+            if not idempotent:
+                raise  # it may have been done: never twice
+            log.info("direct call to %s failed (%s); routing hop by hop", path, exc)
+        return None
 
     def link(self, path: str) -> ChildLink | None:
         """The link to the leaf at full `path`; None when no report named it."""
