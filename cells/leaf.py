@@ -83,6 +83,9 @@ class LeafCell:
         self._doomed: set[str] = set()
         self._placing = asyncio.Lock()
         self._table: HostTable | None = None  # the hosts as the last decision left them
+        # Hosts a report has just read, for the next decision, so it need not
+        # ask the driver again; None once a decision has used them.
+        self._unread_hosts: list[HostInfo] | None = None
         self._ledger = HostLedger.load(index.placements())  # read once, then kept current
         self._reported: dict[str, InstanceState] = {}  # the state last sent up, per instance
         # A driver that only computes (the fake one) is called on the event
@@ -99,7 +102,7 @@ class LeafCell:
         self._announced: set[str] = set()
         self._applying: asyncio.Task[None] | None = None
         if isinstance(driver, EventSource):
-            self._sync_every = max(sync_every * EVENTS_FULL_SYNC, sync_every)
+            self._sync_every = sync_every * EVENTS_FULL_SYNC
             loop = asyncio.get_running_loop()
 
             def announced(uuid: str, state: InstanceState | None) -> None:  # driver's thread
@@ -158,12 +161,12 @@ class LeafCell:
             instance = await self._spawn_first(spec, [c.name for c in selection.ordered])
         except BaseException:
             self._doomed.discard(spec.uuid)
-            self._table = None  # the claim did not happen
+            self._hosts_changed()  # the claim did not happen
             raise
         self._index.set_state(spec.uuid, instance.state.value, self.identity.path, instance.host)
         self._ledger.place(spec.uuid, instance.host, group)  # an alternate host, maybe
         if instance.host != chosen:
-            self._table = None
+            self._hosts_changed()
         if spec.uuid in self._doomed:
             self._doomed.discard(spec.uuid)
             return await self._apply(spec.uuid, Action.DELETE)
@@ -199,13 +202,20 @@ class LeafCell:
         Read from the driver at the first decision after each report, then kept
         current by this leaf's own claims (the driver's claim stays the judge)."""
         if self._table is None:
-            hosts = await self._run(self._driver.hosts)
+            hosts = self._unread_hosts
+            if hosts is None:
+                hosts = await self._run(self._driver.hosts)
+            self._unread_hosts = None
             self._table = HostTable(self._state_of(h) for h in hosts)
         return self._table
 
     def _state_of(self, h: HostInfo) -> HostState:
         policy = self._policies.get(h.name) or HostPolicy()
         return host_state(h, self.identity.path, policy, self._ledger)
+
+    def _hosts_changed(self) -> None:
+        """What is known of the hosts is out of date: the next decision asks the driver."""
+        self._table = self._unread_hosts = None
 
     def _claimed(self, host: str, flavor: Resources) -> None:
         if self._table is not None:
@@ -350,7 +360,8 @@ class LeafCell:
         hypervisor's truth about every instance, so changes made behind
         cellrouter's back travel up even when nothing announced them."""
         self._hosts = await self._run(self._driver.hosts)
-        self._table = None  # the next decision reads the hosts afresh
+        self._table = None  # the next decision starts from these hosts
+        self._unread_hosts = self._hosts
         if time.monotonic() - self._last_sync >= self._sync_every:
             self._last_sync = time.monotonic()
             await self._sync()
@@ -426,7 +437,7 @@ class LeafCell:
     # ---------------------------------------------------------- helpers
 
     def _forget(self, uuid: str) -> None:
-        self._table = None  # room was freed
+        self._hosts_changed()  # room was freed
         self._expected.pop(uuid, None)
         self._index.forget(uuid)
         self._ledger.remove(uuid)

@@ -109,6 +109,10 @@ def test_an_event_touches_only_its_domain_and_own_actions_are_echoes(tmp_path: P
             assert driver.methods() == {"hosts"} and listings == 0
             del conn.listAllDomains
             assert leaf.capacity().instances == 6 and leaf.capacity().used.vcpus == 6
+
+            driver.calls.clear()
+            await leaf.boot(boot_spec("vm-after", 1, 256), Call())
+            assert driver.methods() == {"spawn"}  # the hosts the report read serve it
         finally:
             await leaf.close()
             index.close()
