@@ -207,8 +207,7 @@ def _instance_to_json(instance: Instance) -> dict[str, Any]:
     row = asdict(instance)
     row["state"] = instance.state.value
     for key in ("created_at", "updated_at"):
-        stamp = getattr(instance, key)
-        row[key] = stamp.isoformat() if stamp else None
+        row[key] = _stamp(getattr(instance, key))
     return row
 
 

@@ -352,7 +352,9 @@ class LibvirtDriver:
             link = next((k for k in self._links.values() if k.conn is conn), None)
             if link is not None and event == libvirt.VIR_DOMAIN_EVENT_UNDEFINED:
                 self._counted(link, uuid, None)
-            elif link is not None and event == libvirt.VIR_DOMAIN_EVENT_DEFINED:
+            elif (link is not None and event == libvirt.VIR_DOMAIN_EVENT_DEFINED
+                  and link.usage is not None and uuid not in link.usage):
+                # Defined by someone else (a spawn counts its own domain).
                 self._counted(link, uuid, _taken(dom))
             # A definition changes no state (a boot's own start follows it).
             if self._on_change is not None and event != libvirt.VIR_DOMAIN_EVENT_DEFINED:
