@@ -44,14 +44,16 @@ class _Sampled:
         self.sampling = sampling
         self.rng = random.Random(seed)
 
+    def window(self, count: int) -> tuple[int | None, int]:
+        """How many feasible candidates are enough (None: all), and where among
+        `count` candidates to start looking."""
+        if self.sampling is None or not count:
+            return None, 0
+        return self.sampling.enough(count), self.rng.randrange(count)
+
     def feasible(self, candidates: Sequence[HostState], spec: RequestSpec) -> Filtered:
-        if self.sampling is None or not candidates:
-            return run_filters(self.filters, candidates, spec)
-        return run_filters(
-            self.filters, candidates, spec,
-            enough=self.sampling.enough(len(candidates)),
-            start=self.rng.randrange(len(candidates)),
-        )
+        enough, start = self.window(len(candidates))
+        return run_filters(self.filters, candidates, spec, enough=enough, start=start)
 
 
 class RandomSelector:
@@ -61,9 +63,9 @@ class RandomSelector:
     that passes every filter, then takes `alternates` more that pass (for a
     claim that fails, or a child that turns out full). The first fit of a
     random order is uniform over the feasible candidates, and when most fit it
-    costs a few filter calls however many candidates there are. Nothing is
-    chosen only after every candidate was examined, so "no host fits" counts
-    every rejection. Sampling settings are for `filter_weigher`; they change
+    costs a few filter calls however many candidates there are. When nothing
+    fits, every candidate has been examined, so "no host fits" counts every
+    rejection. Sampling settings are for `filter_weigher`; they change
     nothing here.
     """
 
@@ -125,16 +127,12 @@ class FilterWeigherSelector:
 
     def _select_columns(self, table: HostTable, spec: RequestSpec) -> Selection:
         """The same decision over the table's columns (bestmatch.columns)."""
-        sampling, count = self._pipeline.sampling, len(table)
-        if sampling is None or not count:
-            kept, rejected, considered = filter_columns(self._pipeline.filters, table, spec)
-        else:
-            kept, rejected, considered = filter_columns(
-                self._pipeline.filters, table, spec, enough=sampling.enough(count),
-                start=self._pipeline.rng.randrange(count))
+        enough, start = self._pipeline.window(len(table))
+        kept, rejected, considered = filter_columns(
+            self._pipeline.filters, table, spec, enough=enough, start=start)
         weights = weigh_columns(self._weighers, table, kept, spec)
         ranked = table.take(kept[np.argsort(-weights, kind="stable")].tolist())
-        return self._selection(ranked, considered, rejected, count)
+        return self._selection(ranked, considered, rejected, len(table))
 
     def _selection(self, ranked: list[HostState], considered: int,
                    rejected: Mapping[str, int], total: int) -> Selection:

@@ -66,9 +66,6 @@ class HostTable(Sequence[HostState]):
         mine = self._rows
         return [mine[n] for n in rows]
 
-    def row(self, name: str) -> int | None:
-        return self._at.get(name)
-
     def place(self, name: str, flavor: Resources, groups: Mapping[str, int] | None = None,
               instance_uuids: frozenset[str] | None = None) -> None:
         """A claim of `flavor` on host `name` succeeded: its row takes it (and
