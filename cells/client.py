@@ -185,10 +185,11 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
 
     def __init__(
         self, address: str, timeout: float = DEFAULT_TIMEOUT, max_reconnect_backoff: float = 1.0,
-        *, tls: Tls | None = None, peer_name: str = "",
+        *, tls: Tls | None = None, peer_name: str = "", ca: bytes | None = None,
     ) -> None:
         """With `tls`, the channel is mutual TLS and the peer's certificate must
-        name `peer_name` (the cell being called) when one is given."""
+        name `peer_name` (the cell being called) when one is given. With `ca`
+        only, it is TLS to a cell's client port, as `CellClient`'s."""
         self.address = address
         self.label = f"cell at {address}"  # how errors name the peer
         self.timeout = timeout
@@ -202,9 +203,10 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
             ("grpc.min_reconnect_backoff_ms", min(100, backoff_ms)),
             ("grpc.max_reconnect_backoff_ms", backoff_ms),
         ]
-        if tls is not None:
+        if tls is not None or ca is not None:
             options += target_options(peer_name)
-            self._channel = grpc.aio.secure_channel(address, tls.channel(), options=options)
+            credentials = tls.channel() if tls is not None else grpc.ssl_channel_credentials(ca)
+            self._channel = grpc.aio.secure_channel(address, credentials, options=options)
         else:
             self._channel = grpc.aio.insecure_channel(address, options=options)
         self._cells = pb_grpc.CellsStub(self._channel)  # type: ignore[no-untyped-call]

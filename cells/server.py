@@ -93,7 +93,8 @@ class CellServer:
         if isinstance(backend, LeafCell):
             await backend.recover()
         gate: Gate = PeerGate(self.identity.ancestors) if tls else open_gate
-        health_servicers = [self._serve_cells(cells_port, backend, gate)]
+        # Both ports scope calls: a caller may narrow itself to a project on either.
+        health_servicers = [self._serve_cells(cells_port, ScopedCells(backend), gate)]
         if isinstance(backend, RouterCell):
             parent = ParentServicer(backend, cfg.report_interval, check_peers=tls is not None)
             cells_port.add_generic_rpc_handlers((parent_handler(parent),))
@@ -156,7 +157,7 @@ class CellServer:
         services = [pb.DESCRIPTOR.services_by_name["Cells"].full_name,
                     health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                     reflection.SERVICE_NAME]
-        if isinstance(calls, RouterCell):
+        if isinstance(self.backend, RouterCell):
             services.append(pb.DESCRIPTOR.services_by_name["Parent"].full_name)
         reflection.enable_server_reflection(services, server)
         return health_servicer

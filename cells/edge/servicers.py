@@ -27,7 +27,7 @@ from cells.edge.decoding import handlers, refuse_malformed
 from cells.edge.status import to_status
 from cells.router import RouterCell
 from cells.security.limits import Limiter, Limits
-from cells.security.scope import Gate, open_gate
+from cells.security.scope import Gate, narrow, open_gate
 from cells.security.tls import require_peer
 from model.compute import Action
 from model.context import REQUEST_ID
@@ -69,7 +69,7 @@ class CellsServicer:
         call = Call.from_metadata(metadata, context.time_remaining())
         REQUEST_ID.set(request_id or call.request_id)  # the one place; this call's task only
         try:
-            principal = self._gate(metadata, context.auth_context())
+            principal = narrow(self._gate(metadata, context.auth_context()), metadata)
             if principal is not call.principal:
                 call = replace(call, principal=principal)
             if call.hops >= self._max_hops:

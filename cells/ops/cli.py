@@ -22,6 +22,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from api.cli import add_parsers as add_api_parsers
 from bestmatch.errors import PluginError
 from cells import config as cell_config
 from cells import eventloop
@@ -103,6 +104,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"mutual TLS between cells; clients: --ca-file {runner.certs}/ca.pem", flush=True)
     if runner.admin_token:
         print(f"admin token: {runner.admin_token}", flush=True)
+    if runner.api is not None:
+        print(f"api: {runner.api.url}", flush=True)
+        print(f"OpenStack clients: source {runner.api.directory / 'openrc'}, or", flush=True)
+        print(runner.api.openrc(), end="", flush=True)
     print(f"{len(spec.cells)} cells up; state and logs in {runner.state_dir}", flush=True)
     try:
         while not stop.wait(0.5):
@@ -354,6 +359,7 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_up)
 
     add_admin_parsers(sub)
+    add_api_parsers(sub)
 
     s = sub.add_parser("plugins", help="list installed selectors, filters and weighers")
     s.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")

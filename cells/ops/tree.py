@@ -42,6 +42,8 @@ from cells.client import CellClient
 from cells.config import CELL_KEYS
 from cells.errors import ConfigError
 from cells.ops import certs
+from cells.ops.api_process import ApiProcess, ApiSpec
+from cells.ops.toml_out import q, toml_value
 from cells.security.auth import TokenStore
 from model.errors import CellError
 from routing.errors import BadPath
@@ -67,6 +69,7 @@ class TreeSpec:
     flavors: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # for every leaf
     tls: bool = False
     tokens: bool = False
+    api: ApiSpec | None = None  # an API process in front of the top ([api])
 
     @property
     def top(self) -> CellSpec:
@@ -119,9 +122,11 @@ def load_tree(path: Path) -> TreeSpec:
     if tls == insecure:
         raise ConfigError(f"{path}: [tree] needs exactly one of tls = true (a development CA"
                           " is made for the tree) or insecure = true (plaintext)")
+    api = (ApiSpec.from_tree(data["api"], data.get("images", []), str(path))
+           if "api" in data else None)
     spec = TreeSpec(tuple(cells), tree.get("host", "127.0.0.1"),
                     float(tree.get("report_interval", 1.0)), int(tree.get("down_after", 3)),
-                    data.get("flavors", {}), tls, bool(tree.get("tokens", False)))
+                    data.get("flavors", {}), tls, bool(tree.get("tokens", False)), api)
     _check_shape(spec, str(path))
     return spec
 
@@ -179,73 +184,55 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     """The TOML config of one cell of the tree."""
     lines = [
         "[cell]",
-        f"name = {_q(cell.name)}",
-        f"listen = {_q(address)}",
-        f"state_dir = {_q(str(state_dir))}",
+        f"name = {q(cell.name)}",
+        f"listen = {q(address)}",
+        f"state_dir = {q(str(state_dir))}",
         f"report_interval = {spec.report_interval}",
         f"down_after = {spec.down_after}",
     ]
     if parent:
-        lines.append(f"parent = {_q(parent)}")
+        lines.append(f"parent = {q(parent)}")
     lines += _security_lines(security)
     # Keys of the [cell] table go there, `selection` into [selection]; a
     # leaf's other keys are driver options.
     # (The tree decides the security keys; a driver may have its own of the
     # same name, as oVirt's `insecure`.)
     cell_keys = CELL_KEYS - _SECURITY_KEYS
-    lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra.items() if k in cell_keys]
+    lines += [f"{k} = {toml_value(v)}" for k, v in cell.extra.items() if k in cell_keys]
     options = {k: v for k, v in cell.extra.items()
                if k not in cell_keys and k not in _TABLES}
     if not cell.driver:
-        lines.append(f"selector = {_q(cell.selector)}")
+        lines.append(f"selector = {q(cell.selector)}")
         if options:
             raise ConfigError(f"cell {cell.name}: unknown keys {', '.join(sorted(options))}")
     for table in sorted(_TABLES & set(cell.extra)):
         lines += ["", f"[{table}]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in cell.extra[table].items()]
+        lines += [f"{k} = {toml_value(v)}" for k, v in cell.extra[table].items()]
     if security.certs is not None:
-        lines += ["", "[tls]", f"ca_file = {_q(str(security.certs / 'ca.pem'))}",
-                  f"cert_file = {_q(str(security.certs / (cell.name + '.pem')))}",
-                  f"key_file = {_q(str(security.certs / (cell.name + '.key')))}"]
+        lines += ["", "[tls]", f"ca_file = {q(str(security.certs / 'ca.pem'))}",
+                  f"cert_file = {q(str(security.certs / (cell.name + '.pem')))}",
+                  f"key_file = {q(str(security.certs / (cell.name + '.key')))}"]
     if security.tokens_file is not None:
-        lines += ["", "[auth]", f"tokens_file = {_q(str(security.tokens_file))}"]
+        lines += ["", "[auth]", f"tokens_file = {q(str(security.tokens_file))}"]
     if cell.driver and spec.flavors:
         lines += ["", "[flavors]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in spec.flavors.items()]
+        lines += [f"{k} = {toml_value(v)}" for k, v in spec.flavors.items()]
     if cell.driver:
-        lines += ["", "[leaf]", f"driver = {_q(cell.driver)}", f"selector = {_q(cell.selector)}"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in options.items()]
+        lines += ["", "[leaf]", f"driver = {q(cell.driver)}", f"selector = {q(cell.selector)}"]
+        lines += [f"{k} = {toml_value(v)}" for k, v in options.items()]
         for host in cell.hosts:
             lines += ["", "[[leaf.hosts]]"]
-            lines += [f"{k} = {_toml_value(v)}" for k, v in host.items()]
+            lines += [f"{k} = {toml_value(v)}" for k, v in host.items()]
     return "\n".join(lines) + "\n"
 
 
 def _security_lines(security: Security) -> list[str]:
     lines = [] if security.certs is not None else ["insecure = true"]
     if security.parent_name:
-        lines.append(f"parent_name = {_q(security.parent_name)}")
+        lines.append(f"parent_name = {q(security.parent_name)}")
     if security.client_listen:
-        lines.append(f"client_listen = {_q(security.client_listen)}")
+        lines.append(f"client_listen = {q(security.client_listen)}")
     return lines
-
-
-def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str):
-        return _q(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    raise ConfigError(f"cannot write {value!r} into a cell config")
 
 
 class TreeRunner:
@@ -262,6 +249,8 @@ class TreeRunner:
         self.tokens_file = self.state_dir / "tokens.json" if spec.tokens else None
         self.ca: bytes | None = None
         self.admin_token = ""
+        self.api = (ApiProcess(spec.api, self.state_dir / "api", spec.host)
+                    if spec.api is not None else None)
 
     @property
     def top_address(self) -> str:
@@ -276,11 +265,11 @@ class TreeRunner:
     def start(self, timeout: float = 60.0) -> str:
         """Start every cell; return the top's address once all have registered."""
         separate = self.spec.tls or self.spec.tokens
-        ports = free_ports(self.spec.host, len(self.spec.cells) + int(separate))
+        ports = free_ports(self.spec.host, len(self.spec.cells) + 2)
         for cell, port in zip(self.spec.cells, ports, strict=False):
             self.addresses[cell.name] = f"{self.spec.host}:{port}"
         if separate:
-            self.client_address = f"{self.spec.host}:{ports[-1]}"
+            self.client_address = f"{self.spec.host}:{ports[-2]}"
         self._make_credentials()
         try:
             for level in self.spec.levels():
@@ -288,10 +277,20 @@ class TreeRunner:
                     self._write_config(cell)
                     self.start_cell(cell.name)
             self.wait_registered(timeout)
+            if self.api is not None:
+                self._start_api(self.api, ports[-1], timeout)
         except BaseException:
             self.stop()
             raise
         return self.top_address
+
+    def _start_api(self, api: ApiProcess, port: int, timeout: float) -> None:
+        token = ""
+        if self.tokens_file is not None:
+            token, _ = TokenStore(self.tokens_file).issue("", "admin", "api")
+        ca_file = self.certs / "ca.pem" if self.certs is not None else None
+        api.prepare(api.spec.port or port, self.top_address, self.spec.flavors, ca_file, token)
+        api.start(self.log_level, timeout)
 
     def _make_credentials(self) -> None:
         """The tree's development CA and cell certificates, and the admin token."""
@@ -360,6 +359,10 @@ class TreeRunner:
                            f" (logs in {self.state_dir})")
 
     def _check_alive(self) -> None:
+        if self.api is not None and self.api.proc is not None and not self.api.alive():
+            log = self.api.directory / "api.log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"the API process exited:\n{tail}")
         for name, proc in self.procs.items():
             if proc.poll() is not None:
                 log = self.state_dir / name / "cell.log"
@@ -367,6 +370,8 @@ class TreeRunner:
                 raise RuntimeError(f"cell {name} exited with {proc.returncode}:\n{tail}")
 
     def stop(self, grace: float = 5.0) -> None:
+        if self.api is not None:
+            self.api.stop(grace)
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

@@ -9,6 +9,11 @@ principal it acts for (or refuses it):
 
 `ScopedCells` wraps a cell's calls so that a member sees only its project:
 instances of other projects are NOT_FOUND, exactly like missing ones.
+
+A caller may narrow itself to one project with `x-cellrouter-act-for:
+PROJECT` metadata (`narrow`): an admin then acts as a member of PROJECT. This
+is how an API process in front of the tree (`api/`) acts for its users with
+one credential of its own, and the scoping stays in this one place.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from routing.call import Call
 from routing.errors import UnknownInstance
 
 AuthContext = Mapping[str, Iterable[bytes]]
+ACT_FOR_KEY = "x-cellrouter-act-for"
 
 
 class Gate(Protocol):
@@ -58,6 +64,26 @@ class PeerGate:
     def __call__(self, metadata: Mapping[str, str], peer: AuthContext) -> Principal:
         require_peer(peer, self._allowed(), "call this cell (only the cells above it may)")
         return EVERYONE
+
+
+def narrow(principal: Principal, metadata: Mapping[str, str]) -> Principal:
+    """`principal`, narrowed to the project the call asks to act for, if any.
+
+    Narrowing only ever takes rights away: an admin becomes a member of the
+    project; a member may name its own project only.
+    """
+    project = metadata.get(ACT_FOR_KEY)
+    if project is None:
+        return principal
+    if not project:
+        raise PermissionDenied(f"{ACT_FOR_KEY} names no project")
+    if principal.admin:
+        # Its own id, so that the limits count each project apart.
+        return Principal(f"{principal.token_id}@{project}", project, "member")
+    if project != principal.project:
+        raise PermissionDenied(
+            f"a token of project {principal.project} cannot act for project {project}")
+    return principal
 
 
 class ScopedCells:

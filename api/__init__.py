@@ -1,0 +1,1 @@
+"""An OpenStack-compatible HTTP API in front of the tree of cells."""

@@ -1,0 +1,194 @@
+"""The API process: one aiohttp application in front of the top cell.
+
+    /identity/...     Keystone v3 subset (api.identity.routes)
+    /, /v2.1/...      Compute v2.1 subset (api.compute)
+    /image/...        Image v2 subset (api.image)
+
+Middlewares, outermost first:
+    request id    every answer carries x-openstack-request-id; a client's own
+                  `req-<uuid>` is kept (and makes a boot idempotent)
+    errors        API errors as Nova writes them; the tree's translated once
+    auth          X-Auth-Token verified (no state: any API process can)
+    microversion  compute requests get a version; answers echo it
+
+aiohttp was chosen over Starlette/uvicorn because it is asyncio itself, with
+no ASGI layer between the socket and grpc.aio's client in the same loop, and
+it brings its own server: one dependency, and fewer layers per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from api import microversion
+from api.compute import actions, flavors, servers, versions
+from api.config import ApiConfig
+from api.errors import ApiError, Internal, from_cell_error
+from api.identity import routes as identity
+from api.identity.errors import IdentityError
+from api.identity.keys import KeyRepository
+from api.identity.tokens import TokenIssuer
+from api.identity.users import UserStore
+from api.image import images
+from api.state import REQUEST_ID, STATE, VERSION, WHO, ApiState, base_url
+from api.tree import Tree
+from model.errors import CellError
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REQUEST_ID_HEADER = "X-OpenStack-Request-ID"
+_CLIENT_REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Reachable without a token: discovery documents and the login itself.
+_OPEN = re.compile(r"^/(identity(/.*)?|image/?|v2\.1/?)?$")
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+    asked = request.headers.get(REQUEST_ID_HEADER, "")
+    rid = asked if _CLIENT_REQUEST_ID.fullmatch(asked) else f"req-{uuid.uuid4()}"
+    request[REQUEST_ID] = rid
+    response = await handler(request)
+    response.headers["x-openstack-request-id"] = rid
+    return response
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return _fault(exc, request)
+    except CellError as exc:
+        return _fault(from_cell_error(exc), request)
+    except IdentityError as exc:
+        return _fault(_as_api_error(exc), request)
+    except web.HTTPException as exc:  # aiohttp's own: no route, wrong method, too large
+        if exc.status < 400:
+            raise
+        return _fault(_http_error(exc), request)
+    except Exception:
+        log.exception("request %s %s failed", request.method, request.path)
+        return _fault(Internal("Unexpected API Error. The API's log has the details."), request)
+
+
+def _fault(exc: ApiError, request: web.Request) -> web.Response:
+    headers = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = f'Keystone uri="{base_url(request)}/identity"'
+    if exc.status == 401 or request.path.startswith("/identity"):  # as keystone writes them
+        body: Any = {"error": {"code": exc.status, "title": exc.fault, "message": exc.message}}
+    else:
+        body = exc.body()
+    return web.json_response(body, status=exc.status, headers=headers)
+
+
+def _as_api_error(exc: IdentityError) -> ApiError:
+    error = ApiError(exc.message)
+    error.status, error.fault = exc.status, exc.title
+    return error
+
+
+def _http_error(exc: web.HTTPException) -> ApiError:
+    error = ApiError(exc.reason if exc.status != 404 else "The resource could not be found.")
+    error.status = exc.status
+    error.fault = {404: "itemNotFound", 405: "badMethod", 413: "overLimit"}.get(
+        exc.status, "badRequest")
+    return error
+
+
+@web.middleware
+async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not _OPEN.match(request.path):
+        request[WHO] = identity.authenticate_request(request, request.app[STATE].issuer)
+    return await handler(request)
+
+
+@web.middleware
+async def microversions(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(("/identity", "/image")):
+        return await handler(request)
+    request[VERSION] = version = microversion.requested(request.headers)
+    response = await handler(request)
+    response.headers.update(microversion.response_headers(version))
+    return response
+
+
+def build_app(config: ApiConfig, tree: Tree | None = None) -> web.Application:
+    """The application; `tree` is made from the config unless given."""
+    app = web.Application(middlewares=[request_ids, errors, auth, microversions],
+                          client_max_size=config.max_body)
+    keys = KeyRepository(config.keys_dir)
+    users = UserStore(config.users_file)
+    app[STATE] = ApiState(config, tree or Tree(config), TokenIssuer(keys, config.token_ttl),
+                          users)
+    identity.add_routes(app, users, app[STATE].issuer, catalog)
+    _compute_routes(app)
+    app.router.add_get("/image", images.versions)
+    app.router.add_get("/image/", images.versions)
+    app.router.add_get("/image/v2/images", images.index)
+    app.router.add_get("/image/v2/images/{id}", images.show)
+    app.on_cleanup.append(_close_tree)
+    return app
+
+
+def _compute_routes(app: web.Application) -> None:
+    add = app.router
+    add.add_get("/", versions.root)
+    add.add_get("/v2.1", versions.v21)
+    add.add_get("/v2.1/", versions.v21)
+    add.add_get("/v2.1/servers", servers.index)
+    add.add_get("/v2.1/servers/detail", servers.detail)
+    add.add_post("/v2.1/servers", servers.create)
+    add.add_get("/v2.1/servers/{id}", servers.show)
+    add.add_delete("/v2.1/servers/{id}", servers.delete)
+    add.add_post("/v2.1/servers/{id}/action", actions.act)
+    add.add_get("/v2.1/flavors", flavors.index)
+    add.add_get("/v2.1/flavors/detail", flavors.detail)
+    add.add_get("/v2.1/flavors/{id}", flavors.show)
+
+
+def catalog(request: web.Request) -> list[dict[str, Any]]:
+    """The service catalog a token carries: compute, image and identity, all here."""
+    base, region = base_url(request), request.app[STATE].config.region
+    return [_service("compute", "nova", f"{base}/v2.1", region),
+            _service("image", "glance", f"{base}/image", region),
+            _service("identity", "keystone", f"{base}/identity", region)]
+
+
+def _service(kind: str, name: str, url: str, region: str) -> dict[str, Any]:
+    endpoints = [{"id": f"{name}-{interface}", "interface": interface, "region": region,
+                  "region_id": region, "url": url} for interface in ("public", "internal", "admin")]
+    return {"type": kind, "name": name, "id": name, "endpoints": endpoints}
+
+
+async def _close_tree(app: web.Application) -> None:
+    await app[STATE].tree.close()
+
+
+async def serve(config: ApiConfig, ready: Callable[[str], None] = lambda _: None) -> None:
+    """Serve until cancelled; `ready` gets the URL once listening."""
+    app = build_app(config)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    host, _, port = config.listen.rpartition(":")
+    site = web.TCPSite(runner, host, int(port))
+    await site.start()
+    server = getattr(site, "_server", None)
+    sockets = getattr(server, "sockets", None) or []
+    bound = sockets[0].getsockname()[1] if sockets else int(port)
+    ready(f"http://{host}:{bound}")
+    try:
+        await _forever()
+    finally:
+        await runner.cleanup()
+
+
+async def _forever() -> None:
+    await asyncio.Event().wait()

@@ -1,0 +1,1 @@
+"""The Image API v2 subset: the images a deployment declares, read-only."""

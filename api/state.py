@@ -1,0 +1,84 @@
+"""What every handler of the API shares, and what it reads off a request.
+
+The app keeps one `ApiState`; its middlewares put the caller (`who`), the
+microversion and the request id on each request before a handler runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from api.config import ApiConfig
+from api.errors import BadRequest, ItemNotFound, TooLarge
+from api.identity.tokens import TokenInfo, TokenIssuer
+from api.identity.users import UserStore
+from api.microversion import MIN, Version
+from api.tree import Tree
+
+
+@dataclass(slots=True)
+class ApiState:
+    config: ApiConfig
+    tree: Tree
+    issuer: TokenIssuer
+    users: UserStore
+
+
+STATE = web.AppKey("cellrouter_api", ApiState)
+WHO = "cellrouter_who"
+VERSION = "cellrouter_version"
+REQUEST_ID = "cellrouter_request_id"
+
+
+def state(request: web.Request) -> ApiState:
+    return request.app[STATE]
+
+
+def who(request: web.Request) -> TokenInfo:
+    caller: TokenInfo = request[WHO]
+    return caller
+
+
+def version(request: web.Request) -> Version:
+    asked: Version = request.get(VERSION, MIN)
+    return asked
+
+
+def request_id(request: web.Request) -> str:
+    rid: str = request[REQUEST_ID]
+    return rid
+
+
+def base_url(request: web.Request) -> str:
+    """The URL clients reach this API at (the configured one, else the request's)."""
+    return state(request).config.public_url or str(request.url.origin())
+
+
+def metadata(request: web.Request) -> Any:
+    """The gRPC metadata of a call to the tree on this request's behalf."""
+    return state(request).tree.metadata(who(request), request_id(request))
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object; 400 for anything else, 413 when too large."""
+    limit = state(request).config.max_body
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"Request body is {request.content_length} bytes; the limit is {limit}.")
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise TooLarge(f"Request body is over the limit of {limit} bytes.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"Malformed request body: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return body
+
+
+def not_found(kind: str, ident: str) -> ItemNotFound:
+    return ItemNotFound(f"{kind} {ident[:64]} could not be found.")

@@ -1,0 +1,40 @@
+"""The API's one door to the tree: a gRPC client of the top cell.
+
+Every call carries the API's own token for the top (when the tree has tokens),
+the request id (so a request is traced by one id from HTTP to the leaf), and,
+for a member, `x-cellrouter-act-for: PROJECT`: the top then scopes the call to
+that project exactly as it scopes a member's token (`cells.security.scope`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from api.config import ApiConfig
+from api.identity.tokens import TokenInfo
+from cells.client import AsyncCellClient, Metadata
+from cells.security.auth import AUTH_KEY
+from cells.security.scope import ACT_FOR_KEY
+from routing.call import REQUEST_ID_KEY
+
+
+class Tree:
+    """The top cell, as the API calls it."""
+
+    def __init__(self, config: ApiConfig) -> None:
+        ca = config.top_ca_file.read_bytes() if config.top_ca_file else None
+        self.client = AsyncCellClient(config.top, timeout=config.timeout, ca=ca)
+        token = _read_token(config.top_token_file) if config.top_token_file else ""
+        self._auth: Metadata = ((AUTH_KEY, f"Bearer {token}"),) if token else ()
+
+    def metadata(self, who: TokenInfo, request_id: str) -> Metadata:
+        """What a call for `who` sends: admins act as admins, members for their project."""
+        scope = () if who.admin else ((ACT_FOR_KEY, who.project),)
+        return (*self._auth, *scope, (REQUEST_ID_KEY, request_id))
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def _read_token(path: Path) -> str:
+    return path.read_text().strip()

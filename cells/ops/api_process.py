@@ -1,0 +1,157 @@
+"""The API process of a tree started by `cellrouter up`, when the tree file asks:
+
+    [api]                     # serve the OpenStack APIs in front of the top
+    region = "RegionOne"
+    port = 0                  # 0: any free port
+    admin_project = "admin"   # the project of the `admin` user made for the tree
+
+    [[images]]                # what `openstack server create --image` can use
+    name = "debian-12"
+    source = "/srv/images/debian-12.qcow2"
+
+The runner writes `api/api.toml` (the tree's flavors and images, the top's
+address, its CA and a token of its own when the tree has them), makes the
+signing keys, adds an `admin` user with a random password, and writes the
+`OS_*` variables for that user to `api/openrc`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from api.identity.keys import KeyRepository
+from api.identity.users import UserStore
+from cells.errors import ConfigError
+from cells.ops.toml_out import toml_value
+
+API_KEYS = {"region", "port", "admin_project"}
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSpec:
+    region: str = "RegionOne"
+    port: int = 0
+    admin_project: str = "admin"
+    images: tuple[Mapping[str, Any], ...] = ()
+
+    @classmethod
+    def from_tree(cls, table: Mapping[str, Any], images: Any, source: str) -> ApiSpec:
+        unknown = sorted(set(table) - API_KEYS)
+        if unknown:
+            raise ConfigError(f"{source}: unknown keys in [api]: {', '.join(unknown)}")
+        if not isinstance(images, list) or not all(isinstance(i, dict) for i in images):
+            raise ConfigError(f"{source}: [[images]] must be tables")
+        return cls(str(table.get("region", "RegionOne")), int(table.get("port", 0)),
+                   str(table.get("admin_project", "admin")), tuple(images))
+
+
+class ApiProcess:
+    """One `cellrouter api` process for a tree, with its files under `directory`."""
+
+    def __init__(self, spec: ApiSpec, directory: Path, host: str) -> None:
+        self.spec = spec
+        self.directory = directory
+        self.host = host
+        self.url = ""
+        self.password = ""
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def prepare(self, port: int, top: str, flavors: Mapping[str, Any], ca_file: Path | None,
+                top_token: str) -> None:
+        """Write the config, keys, token and the admin user (once: kept on restarts)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.url = f"http://{self.host}:{port}"
+        KeyRepository(self.directory / "keys").init()
+        if top_token:
+            token_file = self.directory / "top-token"
+            token_file.write_text(top_token + "\n")
+            token_file.chmod(0o600)
+        self._admin_user()
+        (self.directory / "api.toml").write_text(
+            _config_text(self.url, top, self.spec, flavors, ca_file, bool(top_token)))
+        (self.directory / "openrc").write_text(self.openrc())
+
+    def _admin_user(self) -> None:
+        users = UserStore(self.directory / "users.json")
+        saved = self.directory / "admin-password"
+        if saved.exists() and any(u.name == "admin" for u in users.users()):
+            self.password = saved.read_text().strip()
+            return
+        self.password = secrets.token_urlsafe(12)
+        if any(u.name == "admin" for u in users.users()):
+            users.remove("admin")
+        users.add("admin", self.spec.admin_project, "admin", self.password)
+        saved.write_text(self.password + "\n")
+        saved.chmod(0o600)
+
+    def openrc(self) -> str:
+        return "".join(f"export {k}={v}\n" for k, v in self.environment().items())
+
+    def environment(self) -> dict[str, str]:
+        """The OS_* variables with which OpenStack clients log in as the admin user."""
+        return {"OS_AUTH_URL": f"{self.url}/identity", "OS_IDENTITY_API_VERSION": "3",
+                "OS_USERNAME": "admin", "OS_PASSWORD": self.password,
+                "OS_PROJECT_NAME": self.spec.admin_project, "OS_USER_DOMAIN_NAME": "Default",
+                "OS_PROJECT_DOMAIN_NAME": "Default", "OS_REGION_NAME": self.spec.region,
+                "OS_INTERFACE": "public"}
+
+    def start(self, log_level: str, timeout: float = 30.0) -> None:
+        log = (self.directory / "api.log").open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cells.ops.cli", "--log-level", log_level, "api",
+             "--config", str(self.directory / "api.toml")],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+        log.close()
+        self._wait_serving(timeout)
+
+    def _wait_serving(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                tail = (self.directory / "api.log").read_text()[-2000:]
+                raise RuntimeError(f"the API process exited with {self.proc.returncode}:\n{tail}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/", timeout=1.0):
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.1)
+        raise TimeoutError(f"the API did not answer at {self.url} within {timeout:g} s")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, grace: float = 5.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _config_text(url: str, top: str, spec: ApiSpec, flavors: Mapping[str, Any],
+                 ca_file: Path | None, token: bool) -> str:
+    listen = url.removeprefix("http://")
+    lines = ["[api]", f"listen = {toml_value(listen)}", f"top = {toml_value(top)}",
+             f"region = {toml_value(spec.region)}", 'users_file = "users.json"',
+             'keys_dir = "keys"']
+    if ca_file is not None:
+        lines.append(f"top_ca_file = {toml_value(str(ca_file))}")
+    if token:
+        lines.append('top_token_file = "top-token"')
+    lines += ["", "[flavors]", *(f"{k} = {toml_value(v)}" for k, v in flavors.items())]
+    for image in spec.images:
+        lines += ["", "[[images]]", *(f"{k} = {toml_value(v)}" for k, v in image.items())]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,179 @@
+"""Unmodified OpenStack clients (the `openstack` CLI and openstacksdk) against a
+real tree of cell processes with the API process in front of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import openstack.exceptions
+import pytest
+
+from cells.ops.tree import TreeRunner
+from tests.integration.openstack_tree import (
+    IMAGE_ID,
+    Raw,
+    cli,
+    cli_json,
+    sdk,
+    start_api_tree,
+    wait_for,
+)
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TreeRunner]:
+    runner = start_api_tree(tmp_path_factory.mktemp("api-tree"))
+    yield runner
+    runner.stop()
+
+
+def status_of(tree: TreeRunner, server: str) -> str:
+    shown = cli_json(tree, "server", "show", server)
+    return str(shown["status"])
+
+
+def act_and_wait(tree: TreeRunner, verb: str, server: str, want: str) -> None:
+    """`openstack server VERB` then poll as `--wait` does (only some verbs have it)."""
+    cli(tree, "server", verb, server)
+    assert wait_for(lambda: status_of(tree, server) == want), f"{verb}: never {want}"
+
+
+def test_the_cli_logs_in_creates_lists_acts_and_deletes(tree: TreeRunner) -> None:
+    created = cli_json(tree, "server", "create", "--flavor", "small", "--image", "debian-12",
+                       "--nic", "none", "--wait", "cli-web-1")
+    assert created["status"] == "ACTIVE" and created["name"] == "cli-web-1"
+    listed = cli_json(tree, "server", "list")
+    assert any(s["ID"] == created["id"] for s in listed)
+    shown = cli_json(tree, "server", "show", "cli-web-1")
+    assert shown["id"] == created["id"]
+    assert shown["image"].startswith("debian-12") and IMAGE_ID in shown["image"]
+    assert shown["OS-EXT-SRV-ATTR:host"] in ("h1", "h2", "h3", "h4")  # admin sees the host
+    act_and_wait(tree, "pause", "cli-web-1", "PAUSED")
+    act_and_wait(tree, "unpause", "cli-web-1", "ACTIVE")
+    act_and_wait(tree, "suspend", "cli-web-1", "SUSPENDED")
+    act_and_wait(tree, "resume", "cli-web-1", "ACTIVE")
+    cli(tree, "server", "reboot", "--wait", "cli-web-1")
+    cli(tree, "server", "reboot", "--hard", "--wait", "cli-web-1")
+    assert status_of(tree, "cli-web-1") == "ACTIVE"
+    act_and_wait(tree, "stop", "cli-web-1", "SHUTOFF")
+    act_and_wait(tree, "start", "cli-web-1", "ACTIVE")
+    cli(tree, "server", "delete", "--wait", "cli-web-1")
+    assert all(s["ID"] != created["id"] for s in cli_json(tree, "server", "list"))
+
+
+def test_an_illegal_transition_is_a_409_with_the_cells_message(tree: TreeRunner) -> None:
+    server = cli_json(tree, "server", "create", "--flavor", "small", "--image", "debian-12",
+                      "--wait", "cli-409")
+    refused = cli(tree, "server", "unpause", "cli-409", check=False)
+    assert refused.returncode != 0
+    assert "ConflictException: 409" in refused.stderr
+    assert f"cannot unpause instance {server['id']} while it is ACTIVE" in refused.stderr
+    assert status_of(tree, "cli-409") == "ACTIVE"
+    cli(tree, "server", "delete", "--wait", "cli-409")
+
+
+def test_the_sdk_pages_through_servers_with_next_links(tree: TreeRunner) -> None:
+    conn = sdk(tree, "alice")
+    made = [conn.compute.create_server(name=f"page-{n}", flavor_id="small", image_id=IMAGE_ID,
+                                       networks="none") for n in range(5)]
+    raw = Raw(tree, "alice")
+    first = raw.call("GET", "/v2.1/servers?limit=2").json()
+    assert len(first["servers"]) == 2 and first["servers_links"][0]["rel"] == "next"
+    everything = list(conn.compute.servers(limit=2))
+    assert sorted(s.id for s in everything) == sorted(s.id for s in made)
+    for server in made:
+        conn.compute.delete_server(server)
+
+
+def test_a_member_sees_only_its_project_and_others_are_as_missing(tree: TreeRunner) -> None:
+    alice, bob = sdk(tree, "alice"), sdk(tree, "bob")
+    mine = alice.compute.create_server(name="alice-1", flavor_id="small", image_id=IMAGE_ID,
+                                       networks="none")
+    assert alice.compute.get_server(mine.id).project_id == "shop"
+    with pytest.raises(openstack.exceptions.NotFoundException):
+        bob.compute.get_server(mine.id)
+    assert all(s.id != mine.id for s in bob.compute.servers())
+    raw = Raw(tree, "bob")
+    theirs = raw.call("GET", f"/v2.1/servers/{mine.id}")
+    missing_id = "00000000-0000-4000-8000-000000000000"
+    missing = raw.call("GET", f"/v2.1/servers/{missing_id}")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.text.replace(mine.id, "X") == missing.text.replace(missing_id, "X")
+    refused = raw.call("POST", f"/v2.1/servers/{mine.id}/action", {"pause": None})
+    assert refused.status_code == 404
+    assert alice.compute.get_server(mine.id).status == "ACTIVE"
+    alice.compute.delete_server(mine)
+
+
+def test_a_retried_create_with_the_same_request_id_builds_one_server(tree: TreeRunner) -> None:
+    raw = Raw(tree, "alice")
+    body = {"server": {"name": "once", "flavorRef": "small", "imageRef": IMAGE_ID,
+                       "networks": [{"uuid": "prod", "fixed_ip": "10.0.0.5"}]}}
+    rid = {"X-OpenStack-Request-ID": "req-6f1c2b0e-93a4-4c3e-9c55-1b6f2f0c6e21"}
+    first, again = raw.call("POST", "/v2.1/servers", body, headers=rid), raw.call(
+        "POST", "/v2.1/servers", body, headers=rid)
+    assert first.status_code == again.status_code == 202
+    assert first.json()["server"]["id"] == again.json()["server"]["id"]
+    assert first.headers["x-openstack-request-id"] == rid["X-OpenStack-Request-ID"]
+    assert first.headers["Location"].endswith(first.json()["server"]["id"])
+    shown = raw.call("GET", f"/v2.1/servers/{first.json()['server']['id']}").json()["server"]
+    (address,) = shown["addresses"]["prod"]
+    assert address["addr"] == "10.0.0.5" and address["OS-EXT-IPS-MAC:mac_addr"].startswith(
+        "fa:16:3e:")
+    named = raw.call("GET", "/v2.1/servers?name=^once$").json()["servers"]
+    assert [s["id"] for s in named] == [shown["id"]]
+    assert raw.call("DELETE", f"/v2.1/servers/{shown['id']}").status_code == 204
+
+
+def test_flavors_and_images_are_what_the_tree_file_declares(tree: TreeRunner) -> None:
+    conn = sdk(tree)
+    assert [(f.name, f.vcpus, f.ram, f.disk) for f in conn.compute.flavors()] == [
+        ("small", 1, 2048, 10)]
+    (image,) = conn.image.images(name="debian-12")
+    assert image.id == IMAGE_ID and image.min_disk == 5
+    refused = Raw(tree).call("POST", "/v2.1/servers", {"server": {
+        "name": "x", "flavorRef": "small", "imageRef": "no-such-image"}})
+    assert refused.status_code == 400 and "could not be found" in refused.json()[
+        "badRequest"]["message"]
+
+
+def test_a_down_leaf_gives_unknown_entries_from_2_69_and_a_partial_list_before(
+        tmp_path: Path) -> None:
+    runner = start_api_tree(tmp_path)
+    try:
+        raw = Raw(runner)
+        made: dict[str, str] = {}  # id -> leaf path
+        while len(set(made.values())) < 2:  # servers on at least two leaves
+            assert len(made) < 30, "random placement kept choosing one leaf"
+            body = {"server": {"name": f"vm-{len(made)}", "flavorRef": "small",
+                               "networks": "none"}}
+            answer = raw.call("POST", "/v2.1/servers", body)
+            assert answer.status_code == 202, answer.text
+            uuid = answer.json()["server"]["id"]
+            shown = raw.call("GET", f"/v2.1/servers/{uuid}").json()["server"]
+            made[uuid] = shown["cellrouter:cell_path"]
+        victim_path = next(iter(made.values()))
+        runner.kill_cell(victim_path.rsplit("!", 1)[1])
+        gone = {uuid for uuid, path in made.items() if path == victim_path}
+        newer = {"OpenStack-API-Version": "compute 2.69"}
+        older = {"OpenStack-API-Version": "compute 2.68"}
+
+        def unknown_now() -> bool:
+            servers = raw.call("GET", "/v2.1/servers/detail", headers=newer).json()["servers"]
+            return any(s["status"] == "UNKNOWN" for s in servers)
+
+        assert wait_for(unknown_now)
+        servers = raw.call("GET", "/v2.1/servers/detail", headers=newer).json()["servers"]
+        assert {s["id"] for s in servers} == set(made)
+        for server in servers:
+            if server["id"] in gone:
+                assert server["status"] == "UNKNOWN" and set(server) == {
+                    "id", "status", "tenant_id", "created", "links"}
+            else:
+                assert server["status"] == "ACTIVE"
+        partial = raw.call("GET", "/v2.1/servers/detail", headers=older)
+        assert partial.status_code == 200
+        assert {s["id"] for s in partial.json()["servers"]} == set(made) - gone
+    finally:
+        runner.stop()
