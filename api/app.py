@@ -90,6 +90,9 @@ def _fault(exc: ApiError, request: web.Request) -> web.Response:
 
 
 def _as_api_error(exc: IdentityError) -> ApiError:
+    if exc.status >= 500:  # the message names server paths: for the log, not the client
+        log.error("identity: %s", exc.message)
+        return Internal("The API cannot check tokens now. The API's log has the details.")
     error = ApiError(exc.message)
     error.status, error.fault = exc.status, exc.title
     return error

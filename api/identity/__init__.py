@@ -1,0 +1,1 @@
+"""Identity: users, signing keys and tokens (a Keystone v3 subset)."""

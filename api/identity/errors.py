@@ -1,0 +1,67 @@
+"""Errors of the identity package, each with the HTTP status Keystone would answer.
+
+    IdentityError          (status, title)
+    ├── BadAuthRequest     400 Bad Request      a malformed request, or a bad name/role to add
+    ├── Unauthorized       401 Unauthorized     no credentials, wrong ones, a token not valid
+    ├── Forbidden          403 Forbidden        a member validating someone else's token
+    ├── TokenNotFound      404 Not Found        GET /auth/tokens: the subject token is not valid
+    ├── UnknownUser        404 Not Found        the users file has no such user (the CLI)
+    ├── UserExists         409 Conflict         the users file has the name already (the CLI)
+    ├── UsersUnreadable    500 Internal Server Error  the users file cannot be read or parsed
+    └── KeysMissing        500 Internal Server Error  the key directory is empty or unreadable
+
+`api.identity.routes` is the one place these become Keystone's error body
+`{"error": {"code": status, "title": title, "message": message}}`; there a 500's
+message (which names server paths) is logged and replaced by a generic one.
+Messages never contain a password.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class IdentityError(Exception):
+    status: int = 500
+    title: str = "Internal Server Error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadAuthRequest(IdentityError):
+    status, title = 400, "Bad Request"
+
+
+class Unauthorized(IdentityError):
+    status, title = 401, "Unauthorized"
+
+
+class Forbidden(IdentityError):
+    status, title = 403, "Forbidden"
+
+
+class TokenNotFound(IdentityError):
+    status, title = 404, "Not Found"
+
+
+class UnknownUser(IdentityError):
+    status, title = 404, "Not Found"
+
+
+class UserExists(IdentityError):
+    status, title = 409, "Conflict"
+
+
+class UsersUnreadable(IdentityError):
+    """The users file exists but cannot be read or is not what `UserStore` writes."""
+
+
+class KeysMissing(IdentityError):
+    """No usable key in the key directory; the message says how to make some."""
+
+    def __init__(self, directory: Path, reason: str) -> None:
+        super().__init__(f"no signing keys in {directory} ({reason}): run"
+                         f" `cellrouter api-keys init --dir {directory}`")
+        self.directory = directory

@@ -1,0 +1,259 @@
+"""The identity endpoints (a Keystone v3 subset) that OpenStack clients log in with.
+
+    GET  /identity, /identity/          300  the version list (discovery)
+    GET  /identity/v3, /identity/v3/    200  the v3 version document
+    POST /identity/v3/auth/tokens       201  password login; the token in X-Subject-Token
+    GET  /identity/v3/auth/tokens       200  validate X-Subject-Token (HEAD: no body),
+                                             for a caller with a valid X-Auth-Token
+
+keystoneauth (openstacksdk, python-openstackclient) works against it unchanged
+with `auth_url=<base>/identity`, user and project domain "Default".
+There is one domain, Default (id "default"); a project's id is its name (the
+tree's project names); each user belongs to one project, and a token is scoped
+to it. Roles: a member also holds "reader", an admin also "member" and "reader".
+
+Every error is Keystone's body, `{"error": {"code", "title", "message"}}`
+(`error_response`); a 500's message is logged and not sent. Nothing is stored
+per token. The app's middleware calls `authenticate_request` for every other
+route, and leaves IDENTITY_PREFIX to these handlers (they need no token,
+except GET /auth/tokens, which checks its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from api.identity.errors import (
+    BadAuthRequest,
+    Forbidden,
+    IdentityError,
+    TokenNotFound,
+    Unauthorized,
+)
+from api.identity.tokens import TokenInfo, TokenIssuer, keystone_time
+from api.identity.users import AUTH_FAILED, User, UserStore
+
+IDENTITY_PREFIX = "/identity"
+MAX_BODY = 64 * 1024  # a login is a few hundred bytes
+DEFAULT_DOMAIN = {"id": "default", "name": "Default"}
+INTERNAL_MESSAGE = "An unexpected error prevented the server from fulfilling your request."
+
+Catalog = Callable[[web.Request], list[dict[str, Any]]]
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_T = TypeVar("_T")
+_IMPLIED_ROLES = {"admin": ("admin", "member", "reader"), "member": ("member", "reader")}
+_log = logging.getLogger(__name__)
+
+
+def add_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
+               catalog: Catalog) -> None:
+    """Mount the identity endpoints on `app`; `catalog(request)` is the service
+    catalog put in every token body (Keystone's format: type, name, id, endpoints)."""
+    tokens = _AuthTokens(users, issuer, catalog)
+    for path in (IDENTITY_PREFIX, f"{IDENTITY_PREFIX}/"):
+        app.router.add_get(path, _keystone_errors(_versions))
+    for path in (f"{IDENTITY_PREFIX}/v3", f"{IDENTITY_PREFIX}/v3/"):
+        app.router.add_get(path, _keystone_errors(_version))
+    path = f"{IDENTITY_PREFIX}/v3/auth/tokens"
+    app.router.add_post(path, _keystone_errors(tokens.create))
+    app.router.add_get(path, _keystone_errors(tokens.validate))  # and HEAD
+
+
+def authenticate_request(request: web.Request, issuer: TokenIssuer) -> TokenInfo:
+    """What the request's X-Auth-Token says; Unauthorized when it is missing or not
+    valid, KeysMissing when there are no keys. Cheap: no I/O most of the time."""
+    token = request.headers.get("X-Auth-Token", "")
+    if not token:
+        raise Unauthorized(AUTH_FAILED)
+    return issuer.verify(token)
+
+
+def error_response(exc: IdentityError) -> web.Response:
+    """Keystone's error body for `exc`; a 500's message (it may name server paths)
+    goes to the log instead."""
+    message = exc.message
+    if exc.status >= 500:
+        _log.error("identity: %s", exc.message)
+        message = INTERNAL_MESSAGE
+    body = {"error": {"code": exc.status, "title": exc.title, "message": message}}
+    return web.json_response(body, status=exc.status)
+
+
+def _keystone_errors(handler: _Handler) -> _Handler:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except IdentityError as exc:
+            return error_response(exc)
+    return guarded
+
+
+# ------------------------------------------------------------ discovery
+
+
+async def _versions(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"versions": {"values": [_v3(request)]}}, status=300)
+
+
+async def _version(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"version": _v3(request)})
+
+
+def _v3(request: web.Request) -> dict[str, Any]:
+    return {
+        "id": "v3.14",
+        "status": "stable",
+        "updated": "2020-04-07T00:00:00Z",
+        "links": [{"rel": "self", "href": f"{request.url.origin()}{IDENTITY_PREFIX}/v3/"}],
+        "media-types": [{"base": "application/json",
+                         "type": "application/vnd.openstack.identity-v3+json"}],
+    }
+
+
+# ------------------------------------------------------------ tokens
+
+
+@dataclass(frozen=True, slots=True)
+class _PasswordAuth:
+    """A parsed login: the user by id or by name (one is None), and the project
+    asked for (a name or an id: they are the same here), None when unscoped."""
+
+    user_id: str | None
+    user_name: str | None
+    password: str = field(repr=False)
+    project: str | None = None
+
+
+class _AuthTokens:
+    def __init__(self, users: UserStore, issuer: TokenIssuer, catalog: Catalog) -> None:
+        self.users = users
+        self.issuer = issuer
+        self.catalog = catalog
+
+    async def create(self, request: web.Request) -> web.StreamResponse:
+        login = _parse_auth(await _read_json(request))
+        # scrypt takes ~50 ms of CPU: off the event loop.
+        user = await asyncio.to_thread(self._authenticate, login)
+        if login.project is not None and login.project != user.project:
+            raise Unauthorized(f"User {user.name} has no access to project {login.project}")
+        token, info = self.issuer.issue(user)
+        body = _token_body(info, self.catalog(request))
+        return web.json_response(body, status=201, headers={"X-Subject-Token": token})
+
+    async def validate(self, request: web.Request) -> web.StreamResponse:
+        caller = authenticate_request(request, self.issuer)
+        subject = request.headers.get("X-Subject-Token", "")
+        if not subject:
+            raise BadAuthRequest("Expecting to find X-Subject-Token in the request headers")
+        try:
+            info = self.issuer.verify(subject)
+        except Unauthorized as exc:
+            raise TokenNotFound(f"Could not find token: {exc.message}") from None
+        if not caller.admin and caller.user_id != info.user_id:
+            # Keystone's policy: an admin, or the token's own user.
+            raise Forbidden("You are not authorized to perform the requested action:"
+                            " identity:validate_token.")
+        catalog = None if "nocatalog" in request.query else self.catalog(request)
+        return web.json_response(_token_body(info, catalog), headers={"X-Subject-Token": subject})
+
+    def _authenticate(self, login: _PasswordAuth) -> User:
+        name = login.user_name or ""
+        if login.user_id is not None:
+            found = self.users.user_by_id(login.user_id)
+            name = found.name if found else ""  # "" is nobody, and still costs one scrypt
+        try:
+            return self.users.authenticate(name, login.password)
+        except Unauthorized:
+            _log.info("identity: login refused for user %s", login.user_name or login.user_id)
+            raise
+
+
+def _token_body(info: TokenInfo, catalog: list[dict[str, Any]] | None) -> dict[str, Any]:
+    token: dict[str, Any] = {
+        "methods": ["password"],
+        "user": {"id": info.user_id, "name": info.user_name, "domain": DEFAULT_DOMAIN,
+                 "password_expires_at": None},
+        "project": {"id": info.project, "name": info.project, "domain": DEFAULT_DOMAIN},
+        "roles": [{"id": r, "name": r} for r in _IMPLIED_ROLES.get(info.role, (info.role,))],
+        "issued_at": keystone_time(info.issued_at),
+        "expires_at": keystone_time(info.expires_at),
+        "audit_ids": [info.audit_id],
+        "is_domain": False,
+    }
+    if catalog is not None:
+        token["catalog"] = catalog
+    return {"token": token}
+
+
+# ------------------------------------------------------------ the login body
+
+
+async def _read_json(request: web.Request) -> Any:
+    """The body as JSON, read no further than MAX_BODY bytes (whatever the app's
+    client_max_size, which image uploads may need large)."""
+    too_large = BadAuthRequest(f"The request body is larger than {MAX_BODY} bytes")
+    if (request.content_length or 0) > MAX_BODY:
+        raise too_large
+    body = bytearray()
+    while chunk := await request.content.read(MAX_BODY + 1 - len(body)):
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise too_large
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise BadAuthRequest("The request body is not valid JSON") from None
+
+
+def _parse_auth(body: Any) -> _PasswordAuth:
+    """The login in a Keystone password-auth body; BadAuthRequest when malformed,
+    Unauthorized for a domain other than Default."""
+    if not isinstance(body, dict):
+        raise BadAuthRequest("The request body must be a JSON object")
+    auth = _member(body, "auth", "the request body", dict)
+    identity = _member(auth, "identity", "auth", dict)
+    methods = _member(identity, "methods", "identity", list)
+    if methods != ["password"]:
+        raise BadAuthRequest("Only the password authentication method is supported here")
+    user = _member(_member(identity, "password", "identity", dict), "user", "password", dict)
+    secret = _member(user, "password", "user", str)
+    user_id, user_name = _id_or_name(user, "user")
+    return _PasswordAuth(user_id, user_name, secret, _scope_project(auth.get("scope")))
+
+
+def _scope_project(scope: Any) -> str | None:
+    if scope is None or scope == "unscoped":  # keystoneauth's unscoped=True sends "unscoped"
+        return None
+    if not isinstance(scope, dict) or not isinstance(scope.get("project"), dict):
+        raise BadAuthRequest("Only a project scope is supported here: expecting scope.project")
+    project_id, project_name = _id_or_name(scope["project"], "project")
+    return project_id if project_id is not None else project_name
+
+
+def _id_or_name(ref: dict[str, Any], what: str) -> tuple[str | None, str | None]:
+    """(id, None) or (None, name) of a user or project reference; a name is checked
+    to be in the Default domain (no domain given counts as Default)."""
+    if "id" in ref:
+        return _member(ref, "id", what, str), None
+    name = _member(ref, "name", what, str)  # the message asks for a name: the usual way
+    domain = ref.get("domain", DEFAULT_DOMAIN)
+    if not isinstance(domain, dict) or not ("id" in domain or "name" in domain):
+        raise BadAuthRequest(f"Expecting to find id or name of the domain in {what}")
+    if domain.get("id", "default") != "default" or domain.get("name", "Default") != "Default":
+        raise Unauthorized("Could not find domain: only the Default domain exists here")
+    return None, name
+
+
+def _member(obj: dict[str, Any], key: str, where: str, kind: type[_T]) -> _T:
+    value = obj.get(key)
+    if not isinstance(value, kind):
+        article = {"dict": "an object", "list": "a list", "str": "a string"}[kind.__name__]
+        raise BadAuthRequest(f"Expecting to find {key} in {where}, as {article}")
+    return value

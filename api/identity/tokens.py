@@ -1,0 +1,140 @@
+"""Tokens: who a request is, verifiable by any process that holds the keys, with no shared state.
+
+A token is a Fernet token (AES-CBC + HMAC-SHA256, `KeyRepository.fernet()`)
+of compact JSON, as Keystone's Fernet tokens are:
+
+    {"v": 1, "u": user id, "n": user name, "p": project, "r": role,
+     "i": issued at, "e": expires at (both µs since the epoch), "a": audit id}
+
+with its base64 padding stripped, so it is url-safe as it stands. Nothing is
+stored per token: a token is valid while it decrypts with a key still in the
+repository and its expiry is ahead of the issuer's clock. So a token cannot be
+revoked before it expires, except by rotating its key out of the repository
+(which ends every token it issued). The user's project and role are the ones
+at issue time: removing a user ends their access when their tokens expire.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.fernet import InvalidToken
+
+from api.identity.errors import Unauthorized
+from api.identity.keys import KeyRepository
+from api.identity.users import User
+
+MAX_TOKEN_LENGTH = 4096  # refused before decrypting: no work for a huge header
+_VERSION = 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NOT_OURS = ("The token is not valid: it was not issued here, it was altered, or the key"
+             " that signed it has been rotated out")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What a valid token says; datetimes are UTC-aware."""
+
+    user_id: str
+    user_name: str
+    project: str
+    role: str
+    issued_at: datetime
+    expires_at: datetime
+    audit_id: str
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+
+def keystone_time(moment: datetime) -> str:
+    """ISO 8601 as Keystone writes it: `2026-12-02T17:00:00.000000Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class TokenIssuer:
+    """Issues and verifies tokens valid for `ttl` seconds by `clock` (seconds since
+    the epoch; tests pass a fake). Thread-safe."""
+
+    def __init__(self, keys: KeyRepository, ttl: float = 3600.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.keys = keys
+        self.ttl = ttl
+        self._clock = clock
+
+    def issue(self, user: User) -> tuple[str, TokenInfo]:
+        """A new token for `user`, scoped to their project, and what it says.
+        KeysMissing when the repository has no key."""
+        now = self._clock()
+        issued = _micros(now)
+        info = TokenInfo(user.id, user.name, user.project, user.role, _moment(issued),
+                         _moment(issued + _micros(self.ttl)), _audit_id())
+        payload = json.dumps(_pack(info), separators=(",", ":")).encode()
+        token = self.keys.fernet().encrypt_at_time(payload, int(now))
+        return token.decode().rstrip("="), info
+
+    def verify(self, token: str) -> TokenInfo:
+        """What `token` says; Unauthorized when it is not valid or has expired,
+        KeysMissing when the repository has no key."""
+        info = _unpack(self._decrypt(token))
+        if _moment(_micros(self._clock())) >= info.expires_at:
+            raise Unauthorized(f"The token expired at {keystone_time(info.expires_at)}")
+        return info
+
+    def _decrypt(self, token: str) -> bytes:
+        if not token:
+            raise Unauthorized("The token is not valid: it is empty")
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise Unauthorized(f"The token is not valid: it is longer than"
+                               f" {MAX_TOKEN_LENGTH} characters")
+        if not token.isascii():
+            raise Unauthorized(_NOT_OURS)
+        try:
+            # No ttl here: expiry is checked against our own clock, in the payload.
+            return self.keys.fernet().decrypt(token + "=" * (-len(token) % 4))
+        except InvalidToken:
+            raise Unauthorized(_NOT_OURS) from None
+
+
+def _pack(info: TokenInfo) -> dict[str, Any]:
+    return {"v": _VERSION, "u": info.user_id, "n": info.user_name, "p": info.project,
+            "r": info.role, "i": _micros_of(info.issued_at), "e": _micros_of(info.expires_at),
+            "a": info.audit_id}
+
+
+def _unpack(payload: bytes) -> TokenInfo:
+    # Only a holder of the keys can make a payload, so a bad one means a bug or a
+    # format from a future version: refuse it as a token, not as a server error.
+    try:
+        d = json.loads(payload)
+        if d["v"] != _VERSION or not all(isinstance(d[k], str) for k in "unpra"):
+            raise ValueError("unknown version or field types")
+        return TokenInfo(d["u"], d["n"], d["p"], d["r"], _moment(d["i"]), _moment(d["e"]),
+                         d["a"])
+    except (ValueError, KeyError, TypeError, OverflowError):
+        raise Unauthorized("The token is not valid: its content is not understood") from None
+
+
+def _micros(seconds: float) -> int:
+    return round(seconds * 1_000_000)
+
+
+def _moment(micros: int) -> datetime:
+    # Exact in integer microseconds, so a verified token equals its issued TokenInfo.
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def _micros_of(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _audit_id() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
