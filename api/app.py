@@ -4,12 +4,12 @@
     /, /v2.1/...      Compute v2.1 subset (api.compute)
     /image/...        Image v2 subset (api.image)
 
-Middlewares, outermost first:
+Every request goes through `frame`, in steps:
     request id    every answer carries x-openstack-request-id; a client's own
                   `req-<uuid>` is kept (and makes a boot idempotent)
-    errors        API errors as Nova writes them; the tree's translated once
     auth          X-Auth-Token verified (no state: any API process can)
     microversion  compute requests get a version; answers echo it
+    errors        API errors as Nova writes them; the tree's translated once
 
 aiohttp was chosen over Starlette/uvicorn because it is asyncio itself, with
 no ASGI layer between the socket and grpc.aio's client in the same loop, and
@@ -50,32 +50,38 @@ _OPEN = re.compile(r"^/(identity(/.*)?|image/?|v2\.1/?)?$")
 
 
 @web.middleware
-async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """What every request goes through (one middleware: each layer costs a call)."""
     asked = request.headers.get(REQUEST_ID_HEADER, "")
-    rid = asked if _CLIENT_REQUEST_ID.fullmatch(asked) else f"req-{uuid.uuid4()}"
-    request[REQUEST_ID] = rid
-    response = await handler(request)
+    rid = request[REQUEST_ID] = (asked if _CLIENT_REQUEST_ID.fullmatch(asked)
+                                 else f"req-{uuid.uuid4()}")
+    version = None
+    try:
+        if not _OPEN.match(request.path):
+            request[WHO] = identity.authenticate_request(request, request.app[STATE].issuer)
+        if not request.path.startswith(("/identity", "/image")):
+            version = request[VERSION] = microversion.requested(request.headers)
+        response = await handler(request)
+    except Exception as exc:
+        response = _fault(_api_error(exc, request), request)
     response.headers["x-openstack-request-id"] = rid
+    if version is not None:
+        response.headers.update(microversion.response_headers(version))
     return response
 
 
-@web.middleware
-async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except ApiError as exc:
-        return _fault(exc, request)
-    except CellError as exc:
-        return _fault(from_cell_error(exc), request)
-    except IdentityError as exc:
-        return _fault(_as_api_error(exc), request)
-    except web.HTTPException as exc:  # aiohttp's own: no route, wrong method, too large
-        if exc.status < 400:
-            raise
-        return _fault(_http_error(exc), request)
-    except Exception:
-        log.exception("request %s %s failed", request.method, request.path)
-        return _fault(Internal("Unexpected API Error. The API's log has the details."), request)
+def _api_error(exc: Exception, request: web.Request) -> ApiError:
+    """The one translation of whatever a request failed with."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, CellError):
+        return from_cell_error(exc)
+    if isinstance(exc, IdentityError):
+        return _as_api_error(exc)
+    if isinstance(exc, web.HTTPException) and exc.status >= 400:  # aiohttp's: no route...
+        return _http_error(exc)
+    log.exception("request %s %s failed", request.method, request.path)
+    return Internal("Unexpected API Error. The API's log has the details.")
 
 
 def _fault(exc: ApiError, request: web.Request) -> web.Response:
@@ -106,26 +112,9 @@ def _http_error(exc: web.HTTPException) -> ApiError:
     return error
 
 
-@web.middleware
-async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not _OPEN.match(request.path):
-        request[WHO] = identity.authenticate_request(request, request.app[STATE].issuer)
-    return await handler(request)
-
-
-@web.middleware
-async def microversions(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(("/identity", "/image")):
-        return await handler(request)
-    request[VERSION] = version = microversion.requested(request.headers)
-    response = await handler(request)
-    response.headers.update(microversion.response_headers(version))
-    return response
-
-
 def build_app(config: ApiConfig, tree: Tree | None = None) -> web.Application:
     """The application; `tree` is made from the config unless given."""
-    app = web.Application(middlewares=[request_ids, errors, auth, microversions],
+    app = web.Application(middlewares=[frame],
                           client_max_size=config.max_body)
     keys = KeyRepository(config.keys_dir)
     users = UserStore(config.users_file)

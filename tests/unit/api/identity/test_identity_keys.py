@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from api.identity.errors import KeysMissing, Unauthorized
 from api.identity.keys import KeyRepository
-from api.identity.tokens import TokenIssuer
+from api.identity.tokens import VERIFIED_FOR, TokenIssuer
 from api.identity.users import User
 from tests.unit.api.identity.helpers import FakeClock
 
@@ -72,11 +72,15 @@ def test_fewer_than_three_active_keys_would_end_live_tokens(tmp_path: Path) -> N
 
 
 def test_a_token_lives_through_one_rotation_but_not_two(
-        keys: KeyRepository, issuer: TokenIssuer, alice: User) -> None:
+        keys: KeyRepository, issuer: TokenIssuer, alice: User, clock: FakeClock) -> None:
     token, info = issuer.issue(alice)
     keys.rotate()
     assert issuer.verify(token) == info  # its key is now the previous primary
     keys.rotate()
+    with pytest.raises(Unauthorized, match="rotated out"):
+        TokenIssuer(keys, clock=clock).verify(token)  # a process that never saw it
+    assert issuer.verify(token) == info  # remembered as verified, for a while
+    clock.advance(VERIFIED_FOR + 1)
     with pytest.raises(Unauthorized, match="rotated out"):
         issuer.verify(token)
 
