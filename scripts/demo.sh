@@ -86,6 +86,21 @@ step boot huge --vcpus 512 --memory-mb 1024 || true
 
 step tree
 
+# The same tree through the OpenStack API, with the openstack CLI users already have.
+OPENRC="$DIR/cells/api/openrc"
+if [ -f "$OPENRC" ]; then
+    # shellcheck disable=SC1090
+    . "$OPENRC"
+    OS=.venv/bin/openstack
+    ostep() { printf '\n\033[1m$ openstack %s\033[0m\n' "$*"; "$OS" "$@"; }
+    printf '\n\033[1m# the OpenStack API in front of the top: %s\033[0m\n' "$(sed -n 's/^api: //p' "$LOG" | tail -n 1)"
+    if ! "$OS" server show api-1 >/dev/null 2>&1; then  # once, when the tree is reused
+        ostep server create --flavor small --image debian-12 --nic none --wait api-1 \
+            -c id -c status -c name
+    fi
+    ostep server list --all-projects
+fi
+
 if [ "$mode" = teardown ]; then
     stop_tree
     exit 0
@@ -100,6 +115,12 @@ The demo tree is still running (logs and databases in $DIR/cells). Try:
   .venv/bin/cellrouter show $WEB
   .venv/bin/cellrouter boot my-vm --vcpus 1 --memory-mb 512 --target-cell 'top!us!us-a'
   .venv/bin/cellrouter tree --json
+
+or with OpenStack tools (the CLI, openstacksdk, Terraform):
+
+  . $OPENRC
+  .venv/bin/openstack server list --long
+  .venv/bin/openstack server pause api-1
 
 Stop it with: make demo-down
 EOT
