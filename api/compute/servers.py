@@ -108,12 +108,21 @@ async def _query(request: web.Request, limit: int) -> ListQuery:
     if caller.admin and (params.get("all_tenants", "").lower() in ("1", "true", "yes")
                          or "project_id" in params or "tenant_id" in params):
         project = params.get("project_id") or params.get("tenant_id") or ""
-    match = re.match(r"\^([\w .-]*)", params.get("name", ""))
     query = ListQuery(limit=limit, project=project, sort=sort,
                       state=BY_STATUS[status] if status else None,
-                      name_prefix=match.group(1) if match else "")
+                      name_prefix=literal_prefix(params.get("name", "")))
     marker = params.get("marker")
     return await _after_marker(request, query, marker) if marker else query
+
+
+def literal_prefix(pattern: str) -> str:
+    """What every name matching `pattern` (a Nova name filter) starts with, so the
+    tree can filter by prefix: only for patterns anchored with ^, without |."""
+    match = re.match(r"\^([\w -]*)(.?)", pattern)
+    if match is None or "|" in pattern:
+        return ""
+    prefix, after = match.groups()
+    return prefix[:-1] if after and after in "*?{" else prefix
 
 
 async def _after_marker(request: web.Request, query: ListQuery, marker: str) -> ListQuery:

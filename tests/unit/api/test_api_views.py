@@ -81,3 +81,4 @@ def test_a_fault_is_shown_for_a_server_in_error() -> None:
 def test_a_down_cells_server_is_a_partial_entry() -> None:
     assert set(view().partial(instance(InstanceState.UNKNOWN))) == {
         "id", "status", "tenant_id", "created", "links"}
+
