@@ -10,7 +10,9 @@ import openstack.exceptions
 import pytest
 
 from cells.ops.tree import TreeRunner
+from tests.integration.conftest import start_tree
 from tests.integration.openstack_tree import (
+    API_TREE,
     IMAGE_ID,
     Raw,
     cli,
@@ -117,6 +119,8 @@ def test_a_retried_create_with_the_same_request_id_builds_one_server(tree: TreeR
     assert first.json()["server"]["id"] == again.json()["server"]["id"]
     assert first.headers["x-openstack-request-id"] == rid["X-OpenStack-Request-ID"]
     assert first.headers["Location"].endswith(first.json()["server"]["id"])
+    with tree.client() as top:  # the HTTP request id is the boot's, all the way down
+        assert top.get(first.json()["server"]["id"]).request_id == rid["X-OpenStack-Request-ID"]
     shown = raw.call("GET", f"/v2.1/servers/{first.json()['server']['id']}").json()["server"]
     (address,) = shown["addresses"]["prod"]
     assert address["addr"] == "10.0.0.5" and address["OS-EXT-IPS-MAC:mac_addr"].startswith(
@@ -175,5 +179,27 @@ def test_a_down_leaf_gives_unknown_entries_from_2_69_and_a_partial_list_before(
         partial = raw.call("GET", "/v2.1/servers/detail", headers=older)
         assert partial.status_code == 200
         assert {s["id"] for s in partial.json()["servers"]} == set(made) - gone
+        lost = next(iter(gone))
+        shown = raw.call("GET", f"/v2.1/servers/{lost}", headers=newer)
+        assert shown.status_code == 200 and shown.json()["server"]["status"] == "UNKNOWN"
+        assert raw.call("GET", f"/v2.1/servers/{lost}", headers=older).status_code == 503
     finally:
         runner.stop()
+
+
+def test_the_trees_rate_limit_is_429_over_limit(tmp_path: Path) -> None:
+    limited = API_TREE.replace("[cells.r1]", "[cells.top.limits]\n"
+                               "requests_per_second_per_client = 1\nburst_per_client = 2\n\n"
+                               "[cells.r1]", 1)
+    runner = start_tree(tmp_path, limited)
+    try:
+        raw = Raw(runner)
+        # Starting the tree spent the budget of this address: wait for it to refill.
+        assert wait_for(lambda: raw.call("GET", "/v2.1/servers").status_code == 200)
+        answers = [raw.call("GET", "/v2.1/servers") for _ in range(5)]
+        refused = next(a for a in answers if a.status_code != 200)
+        assert refused.status_code == 429, refused.text
+        assert "rate limit" in refused.json()["overLimit"]["message"]
+    finally:
+        runner.stop()
+
