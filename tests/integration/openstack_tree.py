@@ -34,8 +34,8 @@ min_disk = 5
 OPENSTACK = str(Path(sys.executable).with_name("openstack"))
 
 
-def start_api_tree(tmp: Path) -> TreeRunner:
-    runner = start_tree(tmp, API_TREE)
+def start_api_tree(tmp: Path, text: str = API_TREE) -> TreeRunner:
+    runner = start_tree(tmp, text)
     assert runner.api is not None
     users = UserStore(runner.api.directory / "users.json")
     for name, project in (("alice", "shop"), ("bob", "lab")):

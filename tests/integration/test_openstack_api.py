@@ -203,3 +203,19 @@ def test_the_trees_rate_limit_is_429_over_limit(tmp_path: Path) -> None:
     finally:
         runner.stop()
 
+
+
+def test_the_api_reaches_a_top_under_tls_with_a_token_of_its_own(tmp_path: Path) -> None:
+    secure = API_TREE.replace("insecure = true", "tls = true\ntokens = true", 1)
+    runner = start_api_tree(tmp_path, secure)
+    try:
+        assert runner.api is not None
+        assert "top_ca_file" in (runner.api.directory / "api.toml").read_text()
+        alice = sdk(runner, "alice")
+        made = alice.compute.create_server(name="tls-1", flavor_id="small", image_id=IMAGE_ID,
+                                           networks="none")
+        assert [s.id for s in alice.compute.servers()] == [made.id]
+        assert all(s.id != made.id for s in sdk(runner, "bob").compute.servers())
+        alice.compute.delete_server(made)
+    finally:
+        runner.stop()
