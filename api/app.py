@@ -23,6 +23,7 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -30,7 +31,7 @@ from aiohttp import web
 from api import microversion
 from api.compute import actions, flavors, servers, versions
 from api.config import ApiConfig
-from api.errors import ApiError, Internal, from_cell_error
+from api.errors import ApiError, Internal, TooLarge, from_cell_error
 from api.identity import routes as identity
 from api.identity.errors import IdentityError
 from api.identity.keys import KeyRepository
@@ -89,14 +90,15 @@ def _fault(exc: ApiError, request: web.Request) -> web.Response:
     if exc.status == 401:
         headers["WWW-Authenticate"] = f'Keystone uri="{base_url(request)}/identity"'
     if exc.status == 401 or request.path.startswith("/identity"):  # as keystone writes them
-        body: Any = {"error": {"code": exc.status, "title": exc.fault, "message": exc.message}}
+        title = HTTPStatus(exc.status).phrase
+        body: Any = {"error": {"code": exc.status, "title": title, "message": exc.message}}
     else:
         body = exc.body()
     return web.json_response(body, status=exc.status, headers=headers)
 
 
 def _as_api_error(exc: IdentityError) -> ApiError:
-    if exc.status >= 500:  # the message names server paths: for the log, not the client
+    if exc.status == 500:  # the message names server paths: for the log, not the client
         log.error("identity: %s", exc.message)
         return Internal("The API cannot check tokens now. The API's log has the details.")
     error = ApiError(exc.message)
@@ -105,6 +107,8 @@ def _as_api_error(exc: IdentityError) -> ApiError:
 
 
 def _http_error(exc: web.HTTPException) -> ApiError:
+    if exc.status == 413:
+        return TooLarge(f"The request body is over the limit: {exc.text or exc.reason}")
     error = ApiError(exc.reason if exc.status != 404 else "The resource could not be found.")
     error.status = exc.status
     error.fault = {404: "itemNotFound", 405: "badMethod", 413: "overLimit"}.get(
@@ -120,7 +124,7 @@ def build_app(config: ApiConfig, tree: Tree | None = None) -> web.Application:
     users = UserStore(config.users_file)
     app[STATE] = ApiState(config, tree or Tree(config), TokenIssuer(keys, config.token_ttl),
                           users)
-    identity.add_routes(app, users, app[STATE].issuer, catalog)
+    identity.add_routes(app, users, app[STATE].issuer, catalog, base_url)
     _compute_routes(app)
     app.router.add_get("/image", images.versions)
     app.router.add_get("/image/", images.versions)
@@ -170,7 +174,7 @@ async def serve(config: ApiConfig, ready: Callable[[str], None] = lambda _: None
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     host, _, port = config.listen.rpartition(":")
-    site = web.TCPSite(runner, host, int(port))
+    site = web.TCPSite(runner, host.strip("[]"), int(port))  # [::1]:8774 too
     await site.start()
     server = getattr(site, "_server", None)
     sockets = getattr(server, "sockets", None) or []

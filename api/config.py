@@ -16,6 +16,12 @@
     [flavors]                        # the flavors users boot by name (id = name)
     small = { vcpus = 1, memory_mb = 2048, disk_gb = 20 }
 
+    [[networks]]                     # the networks servers may be on: nothing else
+    name = "prod"                    # what users give as a network's "uuid"
+    source = "br-prod"               # what a leaf plugs the port into (a bridge or network)
+    project = ""                     # whose it is; "" for every project
+    cidr = "10.0.0.0/24"             # optional: a fixed_ip must be inside it
+
     [[images]]                       # the images users boot from
     name = "debian-12"
     source = "/srv/images/debian-12.qcow2"   # what a leaf boots: a path or POOL/VOLUME
@@ -28,6 +34,7 @@ Relative paths are relative to the file.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 import uuid
 from collections.abc import Mapping
@@ -53,6 +60,17 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class Network:
+    name: str
+    source: str
+    project: str = ""
+    cidr: str = ""
+
+    def visible_to(self, project: str, admin: bool) -> bool:
+        return admin or not self.project or self.project == project
+
+
+@dataclass(frozen=True, slots=True)
 class ApiConfig:
     listen: str
     top: str
@@ -67,6 +85,7 @@ class ApiConfig:
     max_body: int = 65536
     flavors: Mapping[str, Resources] = field(default_factory=dict)
     images: tuple[Image, ...] = ()
+    networks: tuple[Network, ...] = ()
 
 
 _API_KEYS = {"listen", "top", "region", "public_url", "users_file", "keys_dir", "token_ttl",
@@ -108,6 +127,7 @@ def _parse(data: Mapping[str, Any], base: Path) -> ApiConfig:
         max_body=int(api.get("max_body", 65536)),
         flavors=flavors_of(data.get("flavors", {})),
         images=tuple(_image(entry) for entry in data.get("images", ())),
+        networks=tuple(_network(entry) for entry in data.get("networks", ())),
     )
 
 
@@ -123,3 +143,12 @@ def _image(entry: Mapping[str, Any]) -> Image:
                  source=str(entry.get("source", "")),
                  disk_format=str(entry.get("disk_format", "qcow2")),
                  min_disk=int(entry.get("min_disk", 0)), min_ram=int(entry.get("min_ram", 0)))
+
+
+def _network(entry: Mapping[str, Any]) -> Network:
+    cidr = str(entry.get("cidr", ""))
+    if cidr:
+        ipaddress.ip_network(cidr)  # ValueError, reported with the file's name
+    return Network(name=str(entry["name"]), source=str(entry.get("source") or entry["name"]),
+                   project=str(entry.get("project", "")), cidr=cidr)
+

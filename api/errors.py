@@ -2,7 +2,7 @@
 
     ApiError               (status, fault)    {"<fault>": {"code": status, "message": ...}}
     ├── BadRequest         400 badRequest      malformed JSON, wrong types, unknown image
-    ├── Unauthorized       401 unauthorized    no token, or one that does not verify
+    (401, no token or one that does not verify, is identity's: api.identity.errors)
     ├── Forbidden          403 forbidden       a member asking for what only admins may
     ├── ItemNotFound       404 itemNotFound    no such server, flavor or image (or not yours)
     ├── NotAcceptable      406 notAcceptable   a microversion outside the advertised range
@@ -18,7 +18,11 @@ these; the app's error middleware is the one place they are written out.
 
 from __future__ import annotations
 
+import logging
+
 from model.errors import CellError
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -35,10 +39,6 @@ class ApiError(Exception):
 
 class BadRequest(ApiError):
     status, fault = 400, "badRequest"
-
-
-class Unauthorized(ApiError):
-    status, fault = 401, "unauthorized"
 
 
 class Forbidden(ApiError):
@@ -90,8 +90,12 @@ _BY_CODE: dict[str, type[ApiError]] = {
 
 
 def from_cell_error(exc: CellError) -> ApiError:
-    """The API error for a failed call to the tree, with the cell's message."""
-    kind = _BY_CODE.get(exc.code, Internal)
+    """The API error for a failed call to the tree, with the cell's message (but
+    not for an internal error, whose text is for the logs)."""
+    kind = _BY_CODE.get(exc.code)
+    if kind is None:
+        log.error("the tree failed a call: %s", exc)
+        return Internal("Unexpected API Error. The API's log has the details.")
     if exc.code == "UNAUTHENTICATED":
         return kind(f"the API cannot authenticate to the tree of cells: {exc.message}")
     return kind(exc.message)

@@ -8,11 +8,13 @@ is 406. Answers carry the version used in both headers and `Vary` on them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from api.errors import BadRequest, NotAcceptable
 
+_NUMBER = re.compile(r"[0-9]{1,6}")
 HEADER = "OpenStack-API-Version"
 LEGACY_HEADER = "X-OpenStack-Nova-API-Version"
 SERVICE = "compute"
@@ -29,7 +31,7 @@ class Version:
     @classmethod
     def parse(cls, text: str) -> Version:
         major, dot, minor = text.strip().partition(".")
-        if not dot or not major.isdigit() or not minor.isdigit() or len(text) > 16:
+        if not dot or not _NUMBER.fullmatch(major) or not _NUMBER.fullmatch(minor):
             raise BadRequest(f"API version string {text[:32]!r} is not of the form"
                              " MAJOR.MINOR (for example 2.69)")
         return cls(int(major), int(minor))
@@ -40,8 +42,8 @@ MAX = Version(2, 100)
 # What each microversion a body depends on changed (Nova's numbering).
 DOWN_CELLS = Version(2, 69)        # partial entries with status UNKNOWN for down cells
 EMBEDDED_FLAVOR = Version(2, 47)   # a server's flavor as its values, not a link
-SCHEDULER_HINTS = Version(2, 100)  # a server shows the hints it was booted with
-PINNED_AZ = Version(2, 96)         # a server shows pinned_availability_zone
+SCHEDULER_HINTS = Version(2, 100)  # a server body has scheduler_hints
+PINNED_AZ = Version(2, 96)         # a server body has pinned_availability_zone
 
 
 def requested(headers: Mapping[str, str]) -> Version:

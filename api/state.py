@@ -6,14 +6,14 @@ microversion and the request id on each request before a handler runs.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from api.body import read_json
 from api.config import ApiConfig
-from api.errors import BadRequest, ItemNotFound, TooLarge
+from api.errors import BadRequest, ItemNotFound
 from api.identity.tokens import TokenInfo, TokenIssuer
 from api.identity.users import UserStore
 from api.microversion import MIN, Version
@@ -64,16 +64,10 @@ def metadata(request: web.Request) -> Any:
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object; 400 for anything else, 413 when too large."""
-    limit = state(request).config.max_body
-    if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"Request body is {request.content_length} bytes; the limit is {limit}.")
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise TooLarge(f"Request body is over the limit of {limit} bytes.")
+    """The request's JSON object; 400 for anything else."""
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = await read_json(request)
+    except ValueError as exc:
         raise BadRequest(f"Malformed request body: {exc}") from None
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")

@@ -104,7 +104,8 @@ class CellServer:
             self.client_address = f"{cfg.client_listen.rpartition(':')[0]}:{port}"
             client_gate = TokenGate(TokenStore(cfg.tokens_file)) if cfg.tokens_file else open_gate
             health_servicers.append(
-                self._serve_cells(clients_port, ScopedCells(backend), client_gate))
+                self._serve_cells(clients_port, ScopedCells(backend), client_gate,
+                                  from_cells=False))
         for server in self._servers:
             await server.start()
         await backend.refresh()
@@ -146,11 +147,12 @@ class CellServer:
         self._servers.append(server)
         return server, port
 
-    def _serve_cells(self, server: grpc.aio.Server, calls: CellCalls, gate: Gate) -> Any:
+    def _serve_cells(self, server: grpc.aio.Server, calls: CellCalls, gate: Gate,
+                     from_cells: bool = True) -> Any:
         """Cells, health and reflection on `server`; returns its health servicer."""
         fast = self.backend.fast if isinstance(self.backend, RouterCell) else None
         servicer = CellsServicer(calls, self.identity, self.config.max_hops, gate, self._limiter,
-                                 fast)
+                                 fast, from_cells)
         server.add_generic_rpc_handlers((cells_handler(servicer),))
         health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

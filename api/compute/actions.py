@@ -15,8 +15,8 @@ from typing import Any
 from aiohttp import web
 
 from api.compute.servers import server_uuid
-from api.errors import BadRequest, ItemNotFound
-from api.state import json_body, metadata, state
+from api.errors import BadRequest
+from api.state import json_body, metadata, not_found, state
 from model.compute import Action
 from model.errors import NotFound
 
@@ -31,7 +31,7 @@ async def act(request: web.Request) -> web.Response:
     try:
         await state(request).tree.client.act(uuid, action, metadata=metadata(request))
     except NotFound:
-        raise ItemNotFound(f"Instance {uuid} could not be found.") from None
+        raise not_found("Instance", uuid) from None
     return web.Response(status=202)
 
 

@@ -5,28 +5,48 @@
     availability_zone, min_count/max_count, and "os:scheduler_hints" beside
     "server". Other keys are ignored, as Nova's older microversions did.
 
-A network entry becomes a pre-bound port with a MAC made from the request id
-and the entry's place, so a retried request asks for the very same ports. A
-request for N servers is N boots named NAME-1..NAME-N, each with its own
-request id derived from the request's, so a retry of the whole is safe.
+A network entry must name a configured network the caller may use
+(`[[networks]]`); it becomes a pre-bound port on that network's source, with a
+MAC made from the boot's request id and the entry's place, so a retried
+request asks for the very same ports.
+
+A boot's request id (its idempotency key in the tree) is the client's
+X-OpenStack-Request-ID with a digest of the project and the body: the same
+request sent again builds nothing new, while another request that carries the
+same id (clients may send one id with every request, for tracing) is another
+boot. A request for N servers is N boots named NAME-1..NAME-N, with request
+ids NAME's followed by -1..-N.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import json
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from api.config import ApiConfig, Image
+from api.config import ApiConfig, Image, Network
 from api.errors import BadRequest
 from api.identity.tokens import TokenInfo
 from model.compute import BootSpec, Port, Resources
 
 MAX_COUNT = 100
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+@dataclass(frozen=True, slots=True)
+class Boots:
+    """What a create asks for: its boots, and how many must succeed."""
+
+    specs: list[BootSpec]
+    min_count: int
 
 
 def boot_specs(body: Mapping[str, Any], config: ApiConfig, who: TokenInfo,
-               request_id: str) -> list[BootSpec]:
+               request_id: str) -> Boots:
     server = body.get("server")
     if not isinstance(server, dict):
         raise BadRequest("The request body must have a 'server' object.")
@@ -35,17 +55,25 @@ def boot_specs(body: Mapping[str, Any], config: ApiConfig, who: TokenInfo,
     image = _image(config, server)
     if image is not None:
         _check_fits(image, flavor)
-    hints = _hints(body.get("os:scheduler_hints", {}), _text(server, "availability_zone"))
-    count = _count(server)
+    hints = _hints(body.get("os:scheduler_hints", {}), _text(server, "availability_zone"),
+                   who.project)
+    low, high = _count(server)
+    key = boot_key(request_id, who.project, body)
     specs = []
-    for n in range(1, count + 1):
-        rid = request_id if count == 1 else f"{request_id}-{n}"
+    for n in range(1, high + 1):
+        rid = key if high == 1 else f"{key}-{n}"
         specs.append(BootSpec(
-            uuid="", request_id=rid, name=name if count == 1 else f"{name}-{n}",
+            uuid="", request_id=rid, name=name if high == 1 else f"{name}-{n}",
             flavor=flavor, image=image.source if image else "",
-            ports=_ports(server.get("networks", "auto"), rid), hints=hints,
+            ports=_ports(server.get("networks", "auto"), rid, config, who), hints=hints,
             project=who.project))
-    return specs
+    return Boots(specs, low)
+
+
+def boot_key(request_id: str, project: str, body: Mapping[str, Any]) -> str:
+    """The idempotency key of a create: its request id and what it asks, in one."""
+    canonical = json.dumps([project, body], sort_keys=True, separators=(",", ":"))
+    return f"{request_id}-{hashlib.sha256(canonical.encode()).hexdigest()[:16]}"
 
 
 def _text(server: Mapping[str, Any], key: str, required: bool = False) -> str:
@@ -97,7 +125,8 @@ def _check_fits(image: Image, flavor: Resources) -> None:
                          f" {flavor.memory_mb} MB, image {image.name} needs {image.min_ram} MB.")
 
 
-def _ports(networks: Any, request_id: str) -> tuple[Port, ...]:
+def _ports(networks: Any, request_id: str, config: ApiConfig,
+           who: TokenInfo) -> tuple[Port, ...]:
     if networks in ("auto", "none"):
         return ()
     if not isinstance(networks, list):
@@ -109,12 +138,33 @@ def _ports(networks: Any, request_id: str) -> tuple[Port, ...]:
         if "port" in entry:
             raise BadRequest("Ports by id need a network service, which this cloud does not"
                              " have: give {\"uuid\": NETWORK, \"fixed_ip\": IP} instead.")
-        network, ip = entry.get("uuid"), entry.get("fixed_ip", "")
-        if not isinstance(network, str) or not network or not isinstance(ip, str):
+        name, ip = entry.get("uuid"), entry.get("fixed_ip", "")
+        if not isinstance(name, str) or not name or not isinstance(ip, str):
             raise BadRequest("A networks entry needs a 'uuid' (the network) and may have a"
                              " 'fixed_ip', both strings.")
-        ports.append(Port(network=network, mac=mac_for(request_id, n), ip=ip))
+        network = _network(config, who, name)
+        ports.append(Port(network=network.source, mac=mac_for(request_id, n),
+                          ip=_fixed_ip(network, ip)))
     return tuple(ports)
+
+
+def _network(config: ApiConfig, who: TokenInfo, name: str) -> Network:
+    for network in config.networks:
+        if network.name == name and network.visible_to(who.project, who.admin):
+            return network
+    raise BadRequest(f"Network {name[:64]} could not be found.")
+
+
+def _fixed_ip(network: Network, ip: str) -> str:
+    if not ip:
+        return ""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        raise BadRequest(f"Invalid fixed IP address {ip[:64]!r}.") from None
+    if network.cidr and address not in ipaddress.ip_network(network.cidr):
+        raise BadRequest(f"Fixed IP {ip} is not in network {network.name} ({network.cidr}).")
+    return ip
 
 
 def mac_for(request_id: str, n: int) -> str:
@@ -124,7 +174,7 @@ def mac_for(request_id: str, n: int) -> str:
     return "fa:16:3e:" + ":".join(f"{b:02x}" for b in digest[:3])
 
 
-def _hints(raw: Any, zone: str) -> tuple[tuple[str, str], ...]:
+def _hints(raw: Any, zone: str, project: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(raw, dict):
         raise BadRequest("os:scheduler_hints must be an object.")
     hints = {}
@@ -134,18 +184,22 @@ def _hints(raw: Any, zone: str) -> tuple[tuple[str, str], ...]:
             raise BadRequest(f"Scheduler hint {str(key)[:64]} must be a string or a list of"
                              " strings.")
         hints[str(key)] = ",".join(values)
+    # Server groups are the project's own, as in Nova: a member cannot join another's.
+    if "group" in hints:
+        hints["group"] = f"{project}:{hints['group']}"
     if zone:
         hints["availability_zone"] = zone.partition(":")[0]  # Nova's ZONE:HOST:NODE
     return tuple(sorted(hints.items()))
 
 
-def _count(server: Mapping[str, Any]) -> int:
+def _count(server: Mapping[str, Any]) -> tuple[int, int]:
     low, high = server.get("min_count", 1), server.get("max_count", server.get("min_count", 1))
     for value in (low, high):
-        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        if (isinstance(value, bool) or not isinstance(value, int | str)
+                or not _DIGITS.fullmatch(str(value))):
             raise BadRequest("min_count and max_count must be positive integers.")
     low, high = int(low), int(high)
     if not 1 <= low <= high or high > MAX_COUNT:
         raise BadRequest(f"min_count and max_count must satisfy 1 <= min_count <= max_count"
                          f" <= {MAX_COUNT}.")
-    return high
+    return low, high

@@ -5,53 +5,74 @@
                                     marker, sort_key, sort_dir; others ignored
     GET    /v2.1/servers/{id}       404 for anything not a server you may see
     POST   /v2.1/servers            202 and Location; idempotent on the
-                                    client's X-OpenStack-Request-ID
+                                    client's X-OpenStack-Request-ID and body
     DELETE /v2.1/servers/{id}       204
 
 A placement that no cell can take is answered at once with 409 and the
 tree's explanation, instead of a server that goes to ERROR later: the tree
-places before it answers, so the API knows at once.
+places before it answers, so the API knows at once. A create of several
+servers makes as many as fit, from min_count up to max_count, or none.
+
+A list's next link carries, beside Nova's `marker`, `cellrouter_page`: that
+marker and the tree's own token for "after the last server looked at", so the
+next page continues there even when that server was filtered out, deleted
+since, or is in a cell that does not answer. A `marker` without its token (a
+client that builds its own links) is looked up once.
 """
 
 from __future__ import annotations
 
-import re
+import contextlib
 import uuid as uuidlib
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import re2
 from aiohttp import web
 
 from api.compute.boot import boot_specs
 from api.compute.views import BY_STATUS, ServerView
-from api.errors import BadRequest, Conflict, ItemNotFound
+from api.errors import BadRequest, Conflict
 from api.microversion import DOWN_CELLS
-from api.state import base_url, json_body, metadata, request_id, state, version, who
-from model.cells import SEPARATOR, InstancePage, ListQuery
+from api.state import (
+    base_url,
+    json_body,
+    metadata,
+    not_found,
+    request_id,
+    state,
+    version,
+    who,
+)
+from model.cells import ListQuery
 from model.compute import Action, Instance, InstanceState, Resources
-from model.errors import NotFound, ResourceExhausted, Unavailable
+from model.errors import CellError, NotFound, ResourceExhausted, Unavailable
 from routing.paging import MAX_PAGE, encode_token, sort_key
 
 SORT_KEYS = {"name": "name", "display_name": "name", "created_at": "created_at"}
+PAGE_PARAM = "cellrouter_page"
+_TRUE = {"", "1", "t", "true", "on", "y", "yes"}  # as oslo's strutils reads a flag
+_DIGITS = re2.compile(r"[0-9]{1,9}")
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
 
 
 def view(request: web.Request) -> ServerView:
     config = state(request).config
     return ServerView(base_url(request), version(request), who(request).admin,
-                      config.flavors, config.images)
+                      config.flavors, config.images, config.networks)
 
 
 def server_uuid(request: web.Request) -> str:
     """The {id} of the path; 404 (as Nova) when it is not a uuid."""
     text = request.match_info["id"]
     try:
-        return str(uuidlib.UUID(text)) if len(text) == 36 else _not_a_server(text)
+        if len(text) == 36:
+            return str(uuidlib.UUID(text))
     except ValueError:
-        return _not_a_server(text)
-
-
-def _not_a_server(text: str) -> str:
-    raise ItemNotFound(f"Instance {text[:64]} could not be found.")
+        pass
+    raise not_found("Instance", text)
 
 
 async def show(request: web.Request) -> web.Response:
@@ -60,35 +81,44 @@ async def show(request: web.Request) -> web.Response:
     try:
         instance = await client.get(uuid, metadata=metadata(request))
     except NotFound:
-        raise ItemNotFound(f"Instance {uuid} could not be found.") from None
+        raise not_found("Instance", uuid) from None
     except Unavailable:
         if version(request) < DOWN_CELLS:
             raise
-        located = await client.locate(uuid, metadata=metadata(request))
-        stub = Instance(uuid, "", InstanceState.UNKNOWN, Resources(), project=located.project)
-        return web.json_response({"server": view(request).partial(stub)})
+        return web.json_response({"server": await _down_cell_entry(request, uuid)})
     return web.json_response({"server": view(request).detail(instance)})
 
 
+async def _down_cell_entry(request: web.Request, uuid: str) -> dict[str, Any]:
+    """What the index above a cell that does not answer knows of a server in it."""
+    try:
+        located = await state(request).tree.client.locate(uuid, metadata=metadata(request))
+    except NotFound:
+        raise not_found("Instance", uuid) from None
+    stub = Instance(uuid, "", InstanceState.UNKNOWN, Resources(), project=located.project)
+    return view(request).partial(stub)
+
+
 async def index(request: web.Request) -> web.Response:
-    return await _list(request, detail=False)
+    return await _list(request, ServerView.brief)
 
 
 async def detail(request: web.Request) -> web.Response:
-    return await _list(request, detail=True)
+    return await _list(request, ServerView.detail)
 
 
-async def _list(request: web.Request, detail: bool) -> web.Response:
-    params = request.query
-    limit = _int_param(params, "limit", MAX_PAGE, MAX_PAGE)
-    pattern = _name_pattern(params.get("name"))
+async def _list(request: web.Request,
+                body_of: Callable[[ServerView, Instance], dict[str, Any]]) -> web.Response:
+    limit = _int_param(request.query, "limit", MAX_PAGE, MAX_PAGE)
     query = await _query(request, limit)
-    instances, more, unreachable = await _collect(request, query, pattern, limit)
-    servers = _bodies(request, instances, unreachable, detail)
-    body: dict[str, Any] = {"servers": servers}
-    if more and instances:
-        body["servers_links"] = [{"rel": "next",
-                                  "href": _next_href(request, detail, instances[-1].uuid)}]
+    servers, last_seen, more = await _collect(request, query, limit)
+    views = view(request)
+    body: dict[str, Any] = {"servers": [
+        views.partial(s) if _partial(s) else body_of(views, s) for s in servers]}
+    if more and last_seen is not None:
+        body["servers_links"] = [{"rel": "next", "href": _next_href(
+            request, servers[-1].uuid if servers else last_seen.uuid,
+            encode_token(query.sort, sort_key(query.sort)(last_seen)))}]
     return web.json_response(body)
 
 
@@ -105,24 +135,29 @@ async def _query(request: web.Request, limit: int) -> ListQuery:
         raise BadRequest("Only sort_dir=asc is supported: the tree merges its cells' lists"
                          " in ascending order.")
     project = caller.project
-    if caller.admin and (params.get("all_tenants", "").lower() in ("1", "true", "yes")
-                         or "project_id" in params or "tenant_id" in params):
+    if caller.admin and ("project_id" in params or "tenant_id" in params
+                         or params.get("all_tenants", "false").lower() in _TRUE):
         project = params.get("project_id") or params.get("tenant_id") or ""
     query = ListQuery(limit=limit, project=project, sort=sort,
                       state=BY_STATUS[status] if status else None,
                       name_prefix=literal_prefix(params.get("name", "")))
     marker = params.get("marker")
-    return await _after_marker(request, query, marker) if marker else query
+    if not marker:
+        return query
+    for_marker, _, token = params.get(PAGE_PARAM, "").partition(":")
+    if for_marker == marker and token:  # our own link, not a marker a client chose
+        return replace(query, page_token=token[:4096])
+    return await _after_marker(request, query, marker)
 
 
 def literal_prefix(pattern: str) -> str:
     """What every name matching `pattern` (a Nova name filter) starts with, so the
     tree can filter by prefix: only for patterns anchored with ^, without |."""
-    match = re.match(r"\^([\w -]*)(.?)", pattern)
+    match = re2.match(r"\^([\w -]*)(.?)", pattern)
     if match is None or "|" in pattern:
         return ""
     prefix, after = match.groups()
-    return prefix[:-1] if after and after in "*?{" else prefix
+    return str(prefix[:-1] if after and after in "*?{" else prefix)
 
 
 async def _after_marker(request: web.Request, query: ListQuery, marker: str) -> ListQuery:
@@ -135,50 +170,51 @@ async def _after_marker(request: web.Request, query: ListQuery, marker: str) -> 
     return replace(query, page_token=encode_token(query.sort, sort_key(query.sort)(instance)))
 
 
-async def _collect(request: web.Request, query: ListQuery, pattern: re.Pattern[str] | None,
-                   limit: int) -> tuple[list[Instance], bool, set[str]]:
-    """Up to `limit` instances whose names match; whether more may follow; the cells
-    that did not answer."""
-    client = state(request).tree.client
+async def _collect(request: web.Request, query: ListQuery,
+                   limit: int) -> tuple[list[Instance], Instance | None, bool]:
+    """Up to `limit` servers to show; the last instance looked at; whether more may
+    follow. Names are matched here (a regular expression, in RE2: linear time
+    whatever the pattern), and servers of cells that did not answer are left out
+    before 2.69, as Nova does."""
+    client, keep = state(request).tree.client, _keeper(request)
     found: list[Instance] = []
-    unreachable: set[str] = set()
+    last: Instance | None = None
     while True:
-        page: InstancePage = await client.list(query, metadata=metadata(request))
-        unreachable.update(page.unreachable_cells)
+        page = await client.list(query, metadata=metadata(request))
         for n, instance in enumerate(page.instances, 1):
-            if pattern is None or pattern.search(instance.name):
+            last = instance
+            if keep(instance):
                 found.append(instance)
                 if len(found) == limit:
-                    more = n < len(page.instances) or bool(page.next_page_token)
-                    return found, more, unreachable
+                    return found, last, n < len(page.instances) or bool(page.next_page_token)
         if not page.next_page_token:
-            return found, False, unreachable
+            return found, last, False
         query = replace(query, page_token=page.next_page_token)
 
 
-def _bodies(request: web.Request, instances: list[Instance], unreachable: set[str],
-            detail: bool) -> list[dict[str, Any]]:
-    """Server bodies; servers in cells that did not answer are partial entries from
-    2.69 and left out before it, as Nova does."""
-    views, partial_ok = view(request), version(request) >= DOWN_CELLS
-    bodies = []
-    for instance in instances:
-        if instance.state is InstanceState.UNKNOWN and _under(instance.cell_path, unreachable):
-            if partial_ok:
-                bodies.append(views.partial(instance))
-            continue
-        bodies.append(views.detail(instance) if detail else views.brief(instance))
-    return bodies
+def _keeper(request: web.Request) -> Callable[[Instance], bool]:
+    pattern = _name_pattern(request.query.get("name"))
+    partial_ok = version(request) >= DOWN_CELLS
+
+    def keep(instance: Instance) -> bool:
+        if _partial(instance) and not partial_ok:
+            return False
+        return pattern is None or pattern.search(instance.name) is not None
+    return keep
 
 
-def _under(path: str, cells: set[str]) -> bool:
-    return any(path == c or path.startswith(c + SEPARATOR) for c in cells)
+def _partial(instance: Instance) -> bool:
+    """An entry the index gave for a cell that did not answer (routing.lists: it
+    knows no flavor)."""
+    return instance.state is InstanceState.UNKNOWN and not instance.flavor.vcpus
 
 
-def _next_href(request: web.Request, detail: bool, marker: str) -> str:
-    params = {k: v for k, v in request.query.items() if k != "marker"}
-    params["marker"] = marker
-    url = request.url.with_query(params)
+def _next_href(request: web.Request, marker: str, token: str) -> str:
+    """The next page's link: Nova's marker, and the tree's token tied to it (a
+    client that pages by marker alone, or changes it, gets the marker's page)."""
+    params = [(k, v) for k, v in request.query.items() if k not in ("marker", PAGE_PARAM)]
+    url = request.url.with_query([*params, ("marker", marker),
+                                  (PAGE_PARAM, f"{marker}:{token}")])
     return f"{base_url(request)}{url.path_qs}"
 
 
@@ -186,37 +222,49 @@ def _int_param(params: Any, name: str, default: int, most: int) -> int:
     text = params.get(name)
     if text is None:
         return default
-    if not text.isdigit() or len(text) > 9:
+    if not _DIGITS.fullmatch(text):
         raise BadRequest(f"{name} must be a non-negative integer, not {text[:32]!r}.")
     return min(int(text), most) or default
 
 
-def _name_pattern(text: str | None) -> re.Pattern[str] | None:
+def _name_pattern(text: str | None) -> Any:
     if not text:
         return None
+    if len(text) > 255:
+        raise BadRequest("The name filter is longer than 255 characters.")
     try:
-        return re.compile(text[:255])
-    except re.error as exc:
+        return re2.compile(text, _RE2_OPTIONS)
+    except Exception as exc:  # re2.error, or its limits (a repeat count too large)
         raise BadRequest(f"Invalid name filter (a regular expression): {exc}") from None
 
 
 async def create(request: web.Request) -> web.Response:
     ours = state(request)
-    specs = boot_specs(await json_body(request), ours.config, who(request), request_id(request))
-    client, first = ours.tree.client, None
-    for spec in specs:
+    boots = boot_specs(await json_body(request), ours.config, who(request), request_id(request))
+    client, made = ours.tree.client, []
+    for spec in boots.specs:
         try:
-            instance = await client.boot(spec, metadata=metadata(request))
+            made.append(await client.boot(spec, metadata=metadata(request)))
         except ResourceExhausted as exc:
             if _rate_limited(exc.message):
                 raise
+            if len(made) >= boots.min_count:
+                break  # as many as fit, and at least min_count: Nova's multiple create
+            await _undo(request, made)
             raise Conflict(f"No valid host was found. {exc.message}") from None
-        first = first or instance
-    assert first is not None  # boot_specs gives at least one
-    links = view(request).links(first.uuid)
-    body = {"server": {"id": first.uuid, "links": links, "adminPass": "",
+    links = view(request).links(made[0].uuid)
+    body = {"server": {"id": made[0].uuid, "links": links, "adminPass": "",
                        "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}]}}
     return web.json_response(body, status=202, headers={"Location": links[0]["href"]})
+
+
+async def _undo(request: web.Request, made: list[Instance]) -> None:
+    """Delete the servers of a multiple create that could not make min_count."""
+    for instance in made:
+        # One that cannot be deleted now stays, listed, for its owner to delete.
+        with contextlib.suppress(CellError):
+            await state(request).tree.client.act(instance.uuid, Action.DELETE,
+                                                 metadata=metadata(request))
 
 
 def _rate_limited(message: str) -> bool:
@@ -230,5 +278,5 @@ async def delete(request: web.Request) -> web.Response:
     try:
         await state(request).tree.client.act(uuid, Action.DELETE, metadata=metadata(request))
     except NotFound:
-        raise ItemNotFound(f"Instance {uuid} could not be found.") from None
+        raise not_found("Instance", uuid) from None
     return web.Response(status=204)

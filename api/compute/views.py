@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from api.config import Image
+from api.config import Image, Network
 from api.microversion import EMBEDDED_FLAVOR, PINNED_AZ, SCHEDULER_HINTS, Version
 from model.cells import SEPARATOR
 from model.compute import Instance, InstanceState, Resources
@@ -54,12 +54,14 @@ class ServerView:
     """Server bodies for one request: its base URL, microversion and caller."""
 
     def __init__(self, base: str, version: Version, admin: bool,
-                 flavors: Mapping[str, Resources], images: Sequence[Image]) -> None:
+                 flavors: Mapping[str, Resources], images: Sequence[Image],
+                 networks: Sequence[Network] = ()) -> None:
         self.base = base
         self.version = version
         self.admin = admin
         self._flavor_names = {f: name for name, f in reversed(list(flavors.items()))}
         self._images = {image.source: image for image in reversed(images)}
+        self._networks = {n.source: n.name for n in reversed(networks)}
 
     def links(self, uuid: str) -> list[dict[str, str]]:
         return [{"rel": "self", "href": f"{self.base}/v2.1/servers/{uuid}"},
@@ -81,7 +83,7 @@ class ServerView:
             "metadata": {}, "hostId": "", "image": self._image(instance.image),
             "flavor": self._flavor(instance.flavor), "created": stamp(instance.created_at),
             "updated": stamp(instance.updated_at or instance.created_at),
-            "addresses": addresses(instance), "accessIPv4": "", "accessIPv6": "",
+            "addresses": addresses(instance, self._networks), "accessIPv4": "", "accessIPv6": "",
             "OS-DCF:diskConfig": "MANUAL", "progress": 0, "config_drive": "", "key_name": None,
             "OS-EXT-AZ:availability_zone": instance.cell_path.rpartition(SEPARATOR)[2],
             "OS-EXT-STS:vm_state": vm_state, "OS-EXT-STS:power_state": power_state,
@@ -99,6 +101,8 @@ class ServerView:
                      "OS-EXT-SRV-ATTR:hypervisor_hostname": instance.host or None,
                      "OS-EXT-SRV-ATTR:instance_name": f"instance-{instance.uuid}",
                      "cellrouter:cell_path": instance.cell_path}
+        # Fields of late microversions that the tree has nothing for (it keeps no
+        # hints and pins no zone), present as clients of those versions expect.
         if self.version >= PINNED_AZ:
             body["pinned_availability_zone"] = None
         if self.version >= SCHEDULER_HINTS:
@@ -117,16 +121,20 @@ class ServerView:
         if not source:
             return ""  # booted from nothing Nova would call an image
         image = self._images.get(source)
+        if image is None and not self.admin:
+            return ""  # an image nobody declared: its source is the operator's business
         image_id = image.id if image else source
         return {"id": image_id, "links": [{"rel": "bookmark",
                                            "href": f"{self.base}/images/{image_id}"}]}
 
 
-def addresses(instance: Instance) -> dict[str, list[dict[str, Any]]]:
-    """Nova's `addresses`: each network's fixed addresses, from the ports."""
+def addresses(instance: Instance,
+              names: Mapping[str, str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Nova's `addresses`: each network's fixed addresses, from the ports; a port's
+    network is named as configured (`names`: source -> name)."""
     networks: dict[str, list[dict[str, Any]]] = {}
     for port in instance.ports:
-        entries = networks.setdefault(port.network, [])
+        entries = networks.setdefault((names or {}).get(port.network, port.network), [])
         if port.ip:
             entries.append({"version": 6 if ":" in port.ip else 4, "addr": port.ip,
                             "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": port.mac})

@@ -8,6 +8,7 @@
     ├── UnknownUser        404 Not Found        the users file has no such user (the CLI)
     ├── UserExists         409 Conflict         the users file has the name already (the CLI)
     ├── UsersUnreadable    500 Internal Server Error  the users file cannot be read or parsed
+    ├── TooManyLogins      503 Service Unavailable   logins queued past the limit
     └── KeysMissing        500 Internal Server Error  the key directory is empty or unreadable
 
 `api.identity.routes` is the one place these become Keystone's error body
@@ -56,6 +57,10 @@ class UserExists(IdentityError):
 
 class UsersUnreadable(IdentityError):
     """The users file exists but cannot be read or is not what `UserStore` writes."""
+
+
+class TooManyLogins(IdentityError):
+    status, title = 503, "Service Unavailable"
 
 
 class KeysMissing(IdentityError):

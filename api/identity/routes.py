@@ -22,7 +22,6 @@ except GET /auth/tokens, which checks its own).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,11 +29,13 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from api.body import read_json
 from api.identity.errors import (
     BadAuthRequest,
     Forbidden,
     IdentityError,
     TokenNotFound,
+    TooManyLogins,
     Unauthorized,
 )
 from api.identity.tokens import TokenInfo, TokenIssuer, keystone_time
@@ -45,7 +46,13 @@ MAX_BODY = 64 * 1024  # a login is a few hundred bytes
 DEFAULT_DOMAIN = {"id": "default", "name": "Default"}
 INTERNAL_MESSAGE = "An unexpected error prevented the server from fulfilling your request."
 
+# Each login costs one scrypt (16 MiB, ~50 ms of CPU): this many run at once,
+# and past LOGINS_WAITING queued, a login is refused at once instead of waiting.
+LOGINS_AT_ONCE = 2
+LOGINS_WAITING = 64
+
 Catalog = Callable[[web.Request], list[dict[str, Any]]]
+BaseUrl = Callable[[web.Request], str]
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _T = TypeVar("_T")
 _IMPLIED_ROLES = {"admin": ("admin", "member", "reader"), "member": ("member", "reader")}
@@ -53,17 +60,20 @@ _log = logging.getLogger(__name__)
 
 
 def add_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
-               catalog: Catalog) -> None:
+               catalog: Catalog, base_url: BaseUrl = lambda r: str(r.url.origin())) -> None:
     """Mount the identity endpoints on `app`; `catalog(request)` is the service
-    catalog put in every token body (Keystone's format: type, name, id, endpoints)."""
+    catalog put in every token body (Keystone's format: type, name, id, endpoints);
+    `base_url(request)` is where clients reach the API (discovery links name it)."""
     tokens = _AuthTokens(users, issuer, catalog)
+    discovery = _Discovery(base_url)
+    guard = _KeystoneErrors(base_url)
     for path in (IDENTITY_PREFIX, f"{IDENTITY_PREFIX}/"):
-        app.router.add_get(path, _keystone_errors(_versions))
+        app.router.add_get(path, guard(discovery.versions))
     for path in (f"{IDENTITY_PREFIX}/v3", f"{IDENTITY_PREFIX}/v3/"):
-        app.router.add_get(path, _keystone_errors(_version))
+        app.router.add_get(path, guard(discovery.version))
     path = f"{IDENTITY_PREFIX}/v3/auth/tokens"
-    app.router.add_post(path, _keystone_errors(tokens.create))
-    app.router.add_get(path, _keystone_errors(tokens.validate))  # and HEAD
+    app.router.add_post(path, guard(tokens.create))
+    app.router.add_get(path, guard(tokens.validate))  # and HEAD
 
 
 def authenticate_request(request: web.Request, issuer: TokenIssuer) -> TokenInfo:
@@ -75,46 +85,57 @@ def authenticate_request(request: web.Request, issuer: TokenIssuer) -> TokenInfo
     return issuer.verify(token)
 
 
-def error_response(exc: IdentityError) -> web.Response:
+def error_response(exc: IdentityError, auth_uri: str = "") -> web.Response:
     """Keystone's error body for `exc`; a 500's message (it may name server paths)
-    goes to the log instead."""
+    goes to the log instead. A 401 names `auth_uri` in WWW-Authenticate."""
     message = exc.message
-    if exc.status >= 500:
+    if exc.status == 500:
         _log.error("identity: %s", exc.message)
         message = INTERNAL_MESSAGE
     body = {"error": {"code": exc.status, "title": exc.title, "message": message}}
-    return web.json_response(body, status=exc.status)
+    headers = ({"WWW-Authenticate": f'Keystone uri="{auth_uri}"'}
+               if exc.status == 401 and auth_uri else None)
+    return web.json_response(body, status=exc.status, headers=headers)
 
 
-def _keystone_errors(handler: _Handler) -> _Handler:
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except IdentityError as exc:
-            return error_response(exc)
-    return guarded
+class _KeystoneErrors:
+    """Wraps a handler so that its identity errors are Keystone's answers."""
+
+    def __init__(self, base_url: BaseUrl) -> None:
+        self._base_url = base_url
+
+    def __call__(self, handler: _Handler) -> _Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            try:
+                return await handler(request)
+            except IdentityError as exc:
+                return error_response(exc, f"{self._base_url(request)}{IDENTITY_PREFIX}")
+        return guarded
 
 
 # ------------------------------------------------------------ discovery
 
 
-async def _versions(request: web.Request) -> web.StreamResponse:
-    return web.json_response({"versions": {"values": [_v3(request)]}}, status=300)
+class _Discovery:
+    def __init__(self, base_url: BaseUrl) -> None:
+        self._base_url = base_url
 
+    async def versions(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"versions": {"values": [self._v3(request)]}}, status=300)
 
-async def _version(request: web.Request) -> web.StreamResponse:
-    return web.json_response({"version": _v3(request)})
+    async def version(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"version": self._v3(request)})
 
-
-def _v3(request: web.Request) -> dict[str, Any]:
-    return {
-        "id": "v3.14",
-        "status": "stable",
-        "updated": "2020-04-07T00:00:00Z",
-        "links": [{"rel": "self", "href": f"{request.url.origin()}{IDENTITY_PREFIX}/v3/"}],
-        "media-types": [{"base": "application/json",
-                         "type": "application/vnd.openstack.identity-v3+json"}],
-    }
+    def _v3(self, request: web.Request) -> dict[str, Any]:
+        href = f"{self._base_url(request)}{IDENTITY_PREFIX}/v3/"
+        return {
+            "id": "v3.14",
+            "status": "stable",
+            "updated": "2020-04-07T00:00:00Z",
+            "links": [{"rel": "self", "href": href}],
+            "media-types": [{"base": "application/json",
+                             "type": "application/vnd.openstack.identity-v3+json"}],
+        }
 
 
 # ------------------------------------------------------------ tokens
@@ -136,11 +157,12 @@ class _AuthTokens:
         self.users = users
         self.issuer = issuer
         self.catalog = catalog
+        self._running = asyncio.Semaphore(LOGINS_AT_ONCE)
+        self._waiting = 0
 
     async def create(self, request: web.Request) -> web.StreamResponse:
         login = _parse_auth(await _read_json(request))
-        # scrypt takes ~50 ms of CPU: off the event loop.
-        user = await asyncio.to_thread(self._authenticate, login)
+        user = await self._checked(login)
         if login.project is not None and login.project != user.project:
             raise Unauthorized(f"User {user.name} has no access to project {login.project}")
         token, info = self.issuer.issue(user)
@@ -162,6 +184,18 @@ class _AuthTokens:
                             " identity:validate_token.")
         catalog = None if "nocatalog" in request.query else self.catalog(request)
         return web.json_response(_token_body(info, catalog), headers={"X-Subject-Token": subject})
+
+    async def _checked(self, login: _PasswordAuth) -> User:
+        """The user, once the password is checked: a few at a time, off the event
+        loop (scrypt is ~50 ms of CPU), refused at once when too many wait."""
+        if self._waiting >= LOGINS_WAITING:
+            raise TooManyLogins("Too many logins at once; try again in a moment")
+        self._waiting += 1
+        try:
+            async with self._running:
+                return await asyncio.to_thread(self._authenticate, login)
+        finally:
+            self._waiting -= 1
 
     def _authenticate(self, login: _PasswordAuth) -> User:
         name = login.user_name or ""
@@ -196,20 +230,13 @@ def _token_body(info: TokenInfo, catalog: list[dict[str, Any]] | None) -> dict[s
 
 
 async def _read_json(request: web.Request) -> Any:
-    """The body as JSON, read no further than MAX_BODY bytes (whatever the app's
-    client_max_size, which image uploads may need large)."""
-    too_large = BadAuthRequest(f"The request body is larger than {MAX_BODY} bytes")
+    """The body as JSON (aiohttp refuses one over the app's client_max_size)."""
     if (request.content_length or 0) > MAX_BODY:
-        raise too_large
-    body = bytearray()
-    while chunk := await request.content.read(MAX_BODY + 1 - len(body)):
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise too_large
+        raise BadAuthRequest(f"The request body is larger than {MAX_BODY} bytes")
     try:
-        return json.loads(body)
-    except ValueError:
-        raise BadAuthRequest("The request body is not valid JSON") from None
+        return await read_json(request)
+    except ValueError as exc:
+        raise BadAuthRequest(f"The request body is {exc}") from None
 
 
 def _parse_auth(body: Any) -> _PasswordAuth:

@@ -46,8 +46,12 @@ class CellsServicer:
 
     def __init__(self, backend: CellCalls, identity: Identity, max_hops: int,
                  gate: Gate = open_gate, limiter: Limiter | None = None,
-                 fast: FastPath | None = None) -> None:
-        """`fast`: a router's fast path, for the calls of everyone or an admin."""
+                 fast: FastPath | None = None, from_cells: bool = True) -> None:
+        """`fast`: a router's fast path, for the calls of everyone or an admin.
+        `from_cells`: whether callers may be cells (so hop counts are believed);
+        False on a client port, where a hop count is ignored and every call is
+        limited."""
+        self._from_cells = from_cells
         self._backend = backend
         self._fast = fast
         self._identity = identity  # whose path error messages name
@@ -67,6 +71,8 @@ class CellsServicer:
         caller's (a boot's own); the caller's still goes to the cells below."""
         metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
         call = Call.from_metadata(metadata, context.time_remaining())
+        if call.hops and not self._from_cells:
+            call = replace(call, hops=0)  # a client's claim to be a cell skips no limit
         REQUEST_ID.set(request_id or call.request_id)  # the one place; this call's task only
         try:
             principal = narrow(self._gate(metadata, context.auth_context()), metadata)

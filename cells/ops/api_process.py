@@ -9,6 +9,10 @@
     name = "debian-12"
     source = "/srv/images/debian-12.qcow2"
 
+    [[networks]]              # the networks servers may be on (api.config)
+    name = "prod"
+    source = "br-prod"
+
 The runner writes `api/api.toml` (the tree's flavors and images, the top's
 address, its CA and a token of its own when the tree has them), makes the
 signing keys, adds an `admin` user with a random password, and writes the
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from api.identity.files import write_private
 from api.identity.keys import KeyRepository
 from api.identity.users import UserStore
 from cells.errors import ConfigError
@@ -42,16 +47,24 @@ class ApiSpec:
     port: int = 0
     admin_project: str = "admin"
     images: tuple[Mapping[str, Any], ...] = ()
+    networks: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
-    def from_tree(cls, table: Mapping[str, Any], images: Any, source: str) -> ApiSpec:
+    def from_tree(cls, data: Mapping[str, Any], source: str) -> ApiSpec:
+        """From a tree file's [api], [[images]] and [[networks]]."""
+        table = data["api"]
         unknown = sorted(set(table) - API_KEYS)
         if unknown:
             raise ConfigError(f"{source}: unknown keys in [api]: {', '.join(unknown)}")
-        if not isinstance(images, list) or not all(isinstance(i, dict) for i in images):
-            raise ConfigError(f"{source}: [[images]] must be tables")
+        lists = {}
+        for key in ("images", "networks"):
+            entries = data.get(key, [])
+            if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+                raise ConfigError(f"{source}: [[{key}]] must be tables")
+            lists[key] = tuple(entries)
         return cls(str(table.get("region", "RegionOne")), int(table.get("port", 0)),
-                   str(table.get("admin_project", "admin")), tuple(images))
+                   str(table.get("admin_project", "admin")), lists["images"],
+                   lists["networks"])
 
 
 class ApiProcess:
@@ -72,13 +85,11 @@ class ApiProcess:
         self.url = f"http://{self.host}:{port}"
         KeyRepository(self.directory / "keys").init()
         if top_token:
-            token_file = self.directory / "top-token"
-            token_file.write_text(top_token + "\n")
-            token_file.chmod(0o600)
+            write_private(self.directory / "top-token", (top_token + "\n").encode())
         self._admin_user()
         (self.directory / "api.toml").write_text(
             _config_text(self.url, top, self.spec, flavors, ca_file, bool(top_token)))
-        (self.directory / "openrc").write_text(self.openrc())
+        write_private(self.directory / "openrc", self.openrc().encode())  # a password
 
     def _admin_user(self) -> None:
         users = UserStore(self.directory / "users.json")
@@ -90,8 +101,7 @@ class ApiProcess:
         if any(u.name == "admin" for u in users.users()):
             users.remove("admin")
         users.add("admin", self.spec.admin_project, "admin", self.password)
-        saved.write_text(self.password + "\n")
-        saved.chmod(0o600)
+        write_private(saved, (self.password + "\n").encode())
 
     def openrc(self) -> str:
         return "".join(f"export {k}={v}\n" for k, v in self.environment().items())
@@ -144,14 +154,15 @@ class ApiProcess:
 def _config_text(url: str, top: str, spec: ApiSpec, flavors: Mapping[str, Any],
                  ca_file: Path | None, token: bool) -> str:
     listen = url.removeprefix("http://")
-    lines = ["[api]", f"listen = {toml_value(listen)}", f"top = {toml_value(top)}",
-             f"region = {toml_value(spec.region)}", 'users_file = "users.json"',
-             'keys_dir = "keys"']
+    lines = ["[api]", f"listen = {toml_value(listen)}", f"public_url = {toml_value(url)}",
+             f"top = {toml_value(top)}", f"region = {toml_value(spec.region)}",
+             'users_file = "users.json"', 'keys_dir = "keys"']
     if ca_file is not None:
         lines.append(f"top_ca_file = {toml_value(str(ca_file))}")
     if token:
         lines.append('top_token_file = "top-token"')
     lines += ["", "[flavors]", *(f"{k} = {toml_value(v)}" for k, v in flavors.items())]
-    for image in spec.images:
-        lines += ["", "[[images]]", *(f"{k} = {toml_value(v)}" for k, v in image.items())]
+    for table, entries in (("images", spec.images), ("networks", spec.networks)):
+        for entry in entries:
+            lines += ["", f"[[{table}]]", *(f"{k} = {toml_value(v)}" for k, v in entry.items())]
     return "\n".join(lines) + "\n"

@@ -122,8 +122,7 @@ def load_tree(path: Path) -> TreeSpec:
     if tls == insecure:
         raise ConfigError(f"{path}: [tree] needs exactly one of tls = true (a development CA"
                           " is made for the tree) or insecure = true (plaintext)")
-    api = (ApiSpec.from_tree(data["api"], data.get("images", []), str(path))
-           if "api" in data else None)
+    api = ApiSpec.from_tree(data, str(path)) if "api" in data else None
     spec = TreeSpec(tuple(cells), tree.get("host", "127.0.0.1"),
                     float(tree.get("report_interval", 1.0)), int(tree.get("down_after", 3)),
                     data.get("flavors", {}), tls, bool(tree.get("tokens", False)), api)

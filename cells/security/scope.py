@@ -111,6 +111,9 @@ class ScopedCells:
         return await self._backend.act(uuid, action, wait, call)
 
     async def get(self, uuid: str, call: Call) -> Instance:
+        # The owner first, from the index: another project's instance in a cell that
+        # does not answer must look missing too, not unavailable.
+        await self._check_owner(uuid, call)
         instance = await self._backend.get(uuid, call)
         if not call.principal.owns(instance.project):
             raise UnknownInstance(uuid)

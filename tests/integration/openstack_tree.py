@@ -30,6 +30,11 @@ name = "debian-12"
 id = "{IMAGE_ID}"
 source = "/srv/images/debian-12.qcow2"
 min_disk = 5
+
+[[networks]]
+name = "prod"
+source = "br-prod"
+cidr = "10.0.0.0/24"
 """
 OPENSTACK = str(Path(sys.executable).with_name("openstack"))
 

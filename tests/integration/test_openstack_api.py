@@ -119,8 +119,15 @@ def test_a_retried_create_with_the_same_request_id_builds_one_server(tree: TreeR
     assert first.json()["server"]["id"] == again.json()["server"]["id"]
     assert first.headers["x-openstack-request-id"] == rid["X-OpenStack-Request-ID"]
     assert first.headers["Location"].endswith(first.json()["server"]["id"])
-    with tree.client() as top:  # the HTTP request id is the boot's, all the way down
-        assert top.get(first.json()["server"]["id"]).request_id == rid["X-OpenStack-Request-ID"]
+    with tree.client() as top:  # the HTTP request id starts the boot's, all the way down
+        built = top.get(first.json()["server"]["id"])
+        assert built.request_id.startswith(rid["X-OpenStack-Request-ID"])
+    # The same id on another request (clients may send one id with every request)
+    # is another server.
+    other = raw.call("POST", "/v2.1/servers", {"server": {**body["server"], "name": "twice"}},
+                     headers=rid)
+    assert other.status_code == 202 and other.json()["server"]["id"] != built.uuid
+    assert raw.call("DELETE", f"/v2.1/servers/{other.json()['server']['id']}").status_code == 204
     shown = raw.call("GET", f"/v2.1/servers/{first.json()['server']['id']}").json()["server"]
     (address,) = shown["addresses"]["prod"]
     assert address["addr"] == "10.0.0.5" and address["OS-EXT-IPS-MAC:mac_addr"].startswith(
@@ -183,6 +190,23 @@ def test_a_down_leaf_gives_unknown_entries_from_2_69_and_a_partial_list_before(
         shown = raw.call("GET", f"/v2.1/servers/{lost}", headers=newer)
         assert shown.status_code == 200 and shown.json()["server"]["status"] == "UNKNOWN"
         assert raw.call("GET", f"/v2.1/servers/{lost}", headers=older).status_code == 503
+        # Paging before 2.69 skips the down cell's servers without empty pages.
+        paged, link = [], "/v2.1/servers?limit=1"
+        while link:
+            page = raw.call("GET", link, headers=older).json()
+            assert page["servers"], "an empty page ends a client's paging"
+            paged += [s["id"] for s in page["servers"]]
+            nexts = [lk["href"] for lk in page.get("servers_links", []) if lk["rel"] == "next"]
+            link = nexts[0].removeprefix(raw.url) if nexts else ""
+        assert sorted(paged) == sorted(set(made) - gone)
+        # Another project's server in the down cell is missing, with the body of a
+        # missing one (not unavailable: that would tell it exists).
+        bob = Raw(runner, "bob")
+        for headers in (newer, older):
+            theirs = bob.call("GET", f"/v2.1/servers/{lost}", headers=headers)
+            assert theirs.status_code == 404
+            assert theirs.json() == {"itemNotFound": {
+                "code": 404, "message": f"Instance {lost} could not be found."}}
     finally:
         runner.stop()
 
@@ -219,3 +243,28 @@ def test_the_api_reaches_a_top_under_tls_with_a_token_of_its_own(tmp_path: Path)
         alice.compute.delete_server(made)
     finally:
         runner.stop()
+
+
+def test_a_multiple_create_makes_as_many_as_fit_or_none(tree: TreeRunner) -> None:
+    raw = Raw(tree)
+    before = {s["id"] for s in raw.call("GET", "/v2.1/servers?all_tenants=1").json()["servers"]}
+    fit = raw.call("POST", "/v2.1/servers", {"server": {
+        "name": "many", "flavorRef": "small", "min_count": 1, "max_count": 60}})
+    assert fit.status_code == 202, fit.text
+    made = [s["id"] for s in raw.call("GET", "/v2.1/servers?name=^many-").json()["servers"]]
+    assert 1 <= len(made) < 60  # the tree holds 36 small servers
+    for uuid in made:
+        raw.call("DELETE", f"/v2.1/servers/{uuid}")
+    assert wait_for(lambda: not raw.call("GET", "/v2.1/servers?name=^many-").json()["servers"])
+    refused = raw.call("POST", "/v2.1/servers", {"server": {
+        "name": "toomany", "flavorRef": "small", "min_count": 50, "max_count": 60}})
+    assert refused.status_code == 409 and "No valid host" in refused.text
+    after = {s["id"] for s in raw.call("GET", "/v2.1/servers?all_tenants=1").json()["servers"]}
+    assert after == before
+
+
+def test_the_files_that_hold_passwords_and_tokens_are_private(tree: TreeRunner) -> None:
+    assert tree.api is not None
+    for name in ("openrc", "admin-password", "users.json"):
+        assert (tree.api.directory / name).stat().st_mode & 0o077 == 0, name
+

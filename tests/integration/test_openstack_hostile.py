@@ -56,6 +56,9 @@ def fault(answer: requests.Response, status: int, name: str) -> str:
     ({"server": {**GOOD, "networks": "everything"}}, "networks"),
     ({"server": {**GOOD, "networks": [{"port": "p1"}]}}, "network service"),
     ({"server": {**GOOD, "networks": [{"uuid": 5}]}}, "uuid"),
+    ({"server": {**GOOD, "networks": [{"uuid": "br-mgmt"}]}}, "Network br-mgmt"),
+    ({"server": {**GOOD, "networks": [{"uuid": "prod", "fixed_ip": "192.168.0.1"}]}},
+     "not in network prod"),
     ({"server": {**GOOD, "min_count": "two"}}, "min_count"),
     ({"server": {**GOOD, "max_count": 1000}}, "max_count"),
     ({"server": GOOD, "os:scheduler_hints": ["x"]}, "scheduler_hints"),
@@ -63,7 +66,8 @@ def fault(answer: requests.Response, status: int, name: str) -> str:
     ({"server": "ok"}, "'server' object"),
     ([GOOD], "JSON object"),
 ], ids=["name-int", "name-empty", "flavor-list", "flavor-unknown", "image-unknown",
-        "networks-str", "networks-port", "networks-uuid-int", "count-str", "count-huge",
+        "networks-str", "networks-port", "networks-uuid-int", "network-unknown",
+        "fixed-ip-outside", "count-str", "count-huge",
         "hints-list", "hint-int", "server-str", "body-list"])
 def test_a_bad_create_is_400_and_builds_nothing(raw: Raw, body: Any, needle: str) -> None:
     before = count(raw)
@@ -152,6 +156,45 @@ def test_a_bad_action_is_refused_and_the_server_is_unchanged(
 def test_bad_paths_and_queries(raw: Raw, method: str, path: str, status: int,
                                name: str) -> None:
     fault(raw.call(method, path), status, name)
+
+
+@pytest.mark.parametrize(("method", "path", "data", "headers"), [
+    ("GET", "/v2.1/servers?limit=%C2%B2", None, {}),
+    ("GET", "/v2.1/servers?name=a%7B4294967296%7D", None, {}),
+    ("GET", "/v2.1/servers", None, {"X-OpenStack-Nova-API-Version": "2.1\u00b9"}),
+    ("POST", "/v2.1/servers", b"[" * 60_000, {}),
+    ("POST", "/identity/v3/auth/tokens", b"[" * 60_000, {}),
+], ids=["unicode-digit-limit", "huge-repeat", "unicode-digit-version", "nested-json",
+        "nested-login"])
+def test_odd_input_is_never_a_500(raw: Raw, method: str, path: str,
+                                                 data: bytes | None,
+                                                 headers: dict[str, str]) -> None:
+    sent = {k: v.encode("utf-8").decode("latin-1") for k, v in headers.items()}
+    answer = raw.call(method, path, data=data, headers=sent)
+    assert answer.status_code < 500, answer.text  # refused, or (a literal repeat) answered
+
+
+def test_a_body_sent_in_pieces_is_read_whole(raw: Raw) -> None:
+    whole = json.dumps({"server": {**GOOD, "name": "pieces"}}).encode()
+    answer = raw.call("POST", "/v2.1/servers", data=iter([whole[:20], whole[20:]]))  # chunked
+    assert answer.status_code == 202, answer.text
+    raw.call("DELETE", f"/v2.1/servers/{answer.json()['server']['id']}")
+
+
+def test_a_catastrophic_name_filter_is_answered(raw: Raw) -> None:
+    made = raw.call("POST", "/v2.1/servers", {"server": {**GOOD, "name": "a" * 40 + "!"}})
+    try:
+        # Exponential for a backtracking matcher; linear for RE2.
+        answer = raw.call("GET", "/v2.1/servers?name=(a%2B)%2B%24")
+        assert answer.status_code == 200 and answer.json()["servers"] == []
+    finally:
+        raw.call("DELETE", f"/v2.1/servers/{made.json()['server']['id']}")
+
+
+def test_links_name_the_configured_url_whatever_the_host_header(raw: Raw) -> None:
+    for path in ("/identity", "/v2.1"):
+        answer = requests.get(f"{raw.url}{path}", headers={"Host": "evil.example"}, timeout=10)
+        assert "evil.example" not in answer.text and raw.url in answer.text
 
 
 def test_a_huge_query_string_is_refused_without_harm(raw: Raw) -> None:

@@ -170,3 +170,28 @@ def assert_r1_unchanged(runner: TreeRunner) -> None:
     with runner.client() as admin:
         nodes = {n.path: n for n in admin.topology().walk()}
     assert nodes["top!r1"].address == runner.addresses["r1"] and nodes["top!r1"].up
+
+
+def test_a_client_claiming_to_be_a_cell_is_still_limited(tmp_path: Path) -> None:
+    limited = TREE.replace("[cells.r1]", "[cells.top.limits]\nrequests_per_second_per_client = 1"
+                           "\nburst_per_client = 1\n\n[cells.r1]", 1)
+    (tmp_path / "tree.toml").write_text(limited)
+    runner = TreeRunner(load_tree(tmp_path / "tree.toml"), tmp_path / "state")
+    runner.start(timeout=60)
+    try:
+        assert runner.tokens_file is not None and runner.ca is not None
+        token, _ = TokenStore(runner.tokens_file).issue("acme", "member", "eager")
+        metadata = (("authorization", f"Bearer {token}"), ("x-cellrouter-hops", "1"))
+        with grpc.secure_channel(runner.client_address,
+                                 grpc.ssl_channel_credentials(runner.ca)) as channel:
+            stub = pb_grpc.CellsStub(channel)  # type: ignore[no-untyped-call]
+            codes = []
+            for _ in range(5):
+                try:
+                    stub.List(pb.ListRequest(), metadata=metadata, timeout=10)
+                    codes.append(grpc.StatusCode.OK)
+                except grpc.RpcError as exc:
+                    codes.append(exc.code())  # type: ignore[attr-defined]
+        assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes, codes
+    finally:
+        runner.stop()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from api.compute.views import BY_STATUS, STATES, ServerView
-from api.config import Image
+from api.config import Image, Network
 from api.microversion import MIN, Version
 from model.compute import Instance, InstanceState, Port, Resources
 
@@ -19,13 +19,14 @@ WHEN = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
 def instance(state: InstanceState = InstanceState.ACTIVE, **kw: object) -> Instance:
     fields: dict[str, object] = dict(
         uuid="u-1", name="web", state=state, flavor=Resources(1, 2048, 20),
-        image=IMAGE.source, ports=(Port("prod", "fa:16:3e:00:00:01", "10.0.0.1"),),
+        image=IMAGE.source, ports=(Port("br-prod", "fa:16:3e:00:00:01", "10.0.0.1"),),
         host="h1", cell_path="top!eu!eu-a", project="shop", created_at=WHEN)
     return Instance(**(fields | kw))  # type: ignore[arg-type]
 
 
 def view(version: Version = MIN, admin: bool = False) -> ServerView:
-    return ServerView("http://api", version, admin, FLAVORS, (IMAGE,))
+    return ServerView("http://api", version, admin, FLAVORS, (IMAGE,),
+                      (Network("prod", "br-prod"),))
 
 
 @pytest.mark.parametrize(("state", "status", "vm_state", "power"), [
@@ -81,4 +82,10 @@ def test_a_fault_is_shown_for_a_server_in_error() -> None:
 def test_a_down_cells_server_is_a_partial_entry() -> None:
     assert set(view().partial(instance(InstanceState.UNKNOWN))) == {
         "id", "status", "tenant_id", "created", "links"}
+
+
+def test_an_undeclared_image_source_is_shown_to_admins_only() -> None:
+    private = instance(image="/srv/private/golden.qcow2")
+    assert view().detail(private)["image"] == ""
+    assert view(admin=True).detail(private)["image"]["id"] == "/srv/private/golden.qcow2"
 

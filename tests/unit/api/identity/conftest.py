@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from api.identity.keys import KeyRepository
-from api.identity.routes import add_routes
+from api.identity.routes import MAX_BODY, add_routes
 from api.identity.tokens import TokenIssuer
 from api.identity.users import User, UserStore
 from tests.unit.api.identity.helpers import ALICE, BOB, ROOT, FakeClock, catalog
@@ -66,7 +66,7 @@ def issuer(keys: KeyRepository, clock: FakeClock) -> TokenIssuer:
 def make_app(users: UserStore, issuer: TokenIssuer) -> Callable[[], web.Application]:
     """Makes a fresh app with the identity routes (an aiohttp app is run only once)."""
     def make() -> web.Application:
-        app = web.Application()
+        app = web.Application(client_max_size=MAX_BODY)  # as the API's app has it
         add_routes(app, users, issuer, catalog)
         return app
     return make
