@@ -128,6 +128,11 @@ class ChangeLog:
         self._pending: collections.OrderedDict[str, InstanceChange] = collections.OrderedDict()
         self._limit = limit
         self._arrived = asyncio.Event()
+        # For each instance, the number of its latest change (`added` counts them
+        # all): a change put back after a failed report must not undo a newer
+        # one that another report (to another replica of the parent) delivered.
+        self.added = 0
+        self._latest: dict[str, int] = {}
 
     async def wait(self, timeout: float) -> None:
         """Return when a change is queued, or after `timeout` seconds."""
@@ -144,18 +149,24 @@ class ChangeLog:
     def add(self, change: InstanceChange) -> None:
         self._pending.pop(change.uuid, None)  # only the latest per instance matters
         self._pending[change.uuid] = change
+        self.added += 1
+        self._latest[change.uuid] = self.added
         while len(self._pending) > self._limit:
             self._pending.popitem(last=False)
+        if len(self._latest) > 2 * self._limit:  # keep only what a put_back may ask
+            self._latest = {u: n for u, n in self._latest.items() if u in self._pending}
         self._arrived.set()
 
     def take(self) -> list[InstanceChange]:
+        """The changes to report; read `added` first, for `put_back`."""
         taken = list(self._pending.values())
         self._pending.clear()
         return taken
 
-    def put_back(self, changes: list[InstanceChange]) -> None:
-        """Return changes a failed report did not deliver, keeping newer ones."""
+    def put_back(self, changes: list[InstanceChange], taken_at: int) -> None:
+        """Return changes a failed report did not deliver, unless a newer change of
+        the same instance was noted since they were taken (`taken_at`)."""
         for change in changes:
-            if change.uuid not in self._pending:
+            if change.uuid not in self._pending and self._latest.get(change.uuid, 0) <= taken_at:
                 self._pending[change.uuid] = change
                 self._pending.move_to_end(change.uuid, last=False)

@@ -9,6 +9,9 @@ made for them by `cells.links`.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 import uuid as uuidlib
 from collections.abc import Awaitable, Sequence
 from typing import Any, Generic, TypeVar
@@ -36,6 +39,29 @@ from routing.call import REQUEST_ID_KEY
 
 Metadata = Sequence[tuple[str, str]]
 DEFAULT_TIMEOUT = 30.0
+# The calls a client sends again, to another replica of a cell, when one fails
+# with UNAVAILABLE: reads, and boots (every cell de-duplicates them by request
+# id). An action may have been applied before its answer was lost: not those.
+IDEMPOTENT = frozenset({"Get", "List", "Locate", "Topology", "Plan", "Boot"})
+REPLICA_ATTEMPTS = 4
+REPLICA_BACKOFF = 0.05  # seconds before the second attempt, doubling
+_REPLICAS_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
+
+
+def split_addresses(address: str) -> list[str]:
+    """The addresses in `address`: one HOST:PORT, or several joined with commas."""
+    return [a.strip() for a in address.split(",") if a.strip()]
+
+
+def channel_target(address: str) -> tuple[str, list[tuple[str, Any]]]:
+    """gRPC's target and options for `address`. Several addresses (the replicas
+    of a cell, as IP:PORT) make one channel that balances calls over them, round
+    robin, skipping any that does not answer."""
+    parts = split_addresses(address)
+    if len(parts) <= 1:
+        return address, []
+    scheme = "ipv6" if parts[0].startswith("[") else "ipv4"
+    return f"{scheme}:{','.join(parts)}", [("grpc.service_config", _REPLICAS_CONFIG)]
 CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
     ("grpc.keepalive_time_ms", 30_000),
@@ -117,9 +143,11 @@ class CellClient(_Actions[Instance]):
         self.timeout = timeout
         self._auth: tuple[tuple[str, str], ...] = (
             ((AUTH_KEY, f"Bearer {token}"),) if token else ())
-        options = [*CHANNEL_OPTIONS, *target_options(server_name)]
-        self._channel = (grpc.secure_channel(address, grpc.ssl_channel_credentials(ca), options)
-                         if ca is not None else grpc.insecure_channel(address, options=options))
+        self._attempts = REPLICA_ATTEMPTS if len(split_addresses(address)) > 1 else 1
+        target, balancing = channel_target(address)
+        options = [*CHANNEL_OPTIONS, *balancing, *target_options(server_name)]
+        self._channel = (grpc.secure_channel(target, grpc.ssl_channel_credentials(ca), options)
+                         if ca is not None else grpc.insecure_channel(target, options=options))
         self._cells = pb_grpc.CellsStub(self._channel)  # type: ignore[no-untyped-call]
 
     def __enter__(self) -> CellClient:
@@ -134,12 +162,18 @@ class CellClient(_Actions[Instance]):
     def _call(
         self, method: str, request: Any, timeout: float | None = None, metadata: Metadata = ()
     ) -> Any:
-        try:
-            return getattr(self._cells, method)(
-                request, timeout=timeout or self.timeout,
-                metadata=(*self._auth, *metadata) or None)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        attempts = self._attempts if method in IDEMPOTENT else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return getattr(self._cells, method)(
+                    request, timeout=timeout or self.timeout,
+                    metadata=(*self._auth, *metadata) or None)
+            except grpc.RpcError as exc:
+                error = from_rpc_error(exc, f"cell at {self.address}")
+                if not isinstance(error, Unavailable) or attempt == attempts:
+                    raise error from None
+            time.sleep(REPLICA_BACKOFF * 2 ** (attempt - 1))  # then another replica
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def boot(self, spec: BootSpec, timeout: float | None = None) -> Instance:
         return wire.instance_from_pb(self._call("Boot", wire.boot_to_pb(spec), timeout))
@@ -197,8 +231,11 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         # fail at once meanwhile; its default wait grows to two minutes. A
         # restarted cell must be reachable again within a report interval.
         backoff_ms = max(100, int(max_reconnect_backoff * 1000))
+        self._attempts = REPLICA_ATTEMPTS if len(split_addresses(address)) > 1 else 1
+        target, balancing = channel_target(address)
         options = [
             *CHANNEL_OPTIONS,
+            *balancing,
             ("grpc.initial_reconnect_backoff_ms", min(100, backoff_ms)),
             ("grpc.min_reconnect_backoff_ms", min(100, backoff_ms)),
             ("grpc.max_reconnect_backoff_ms", backoff_ms),
@@ -206,9 +243,9 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         if tls is not None or ca is not None:
             options += target_options(peer_name)
             credentials = tls.channel() if tls is not None else grpc.ssl_channel_credentials(ca)
-            self._channel = grpc.aio.secure_channel(address, credentials, options=options)
+            self._channel = grpc.aio.secure_channel(target, credentials, options=options)
         else:
-            self._channel = grpc.aio.insecure_channel(address, options=options)
+            self._channel = grpc.aio.insecure_channel(target, options=options)
         self._cells = pb_grpc.CellsStub(self._channel)  # type: ignore[no-untyped-call]
         self._parent = pb_grpc.ParentStub(self._channel)  # type: ignore[no-untyped-call]
         self._raw: dict[str, Any] = {}  # Cells method name -> bytes-in, bytes-out callable
@@ -236,12 +273,18 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
     async def _call(
         self, stub: Any, method: str, request: Any, timeout: float | None, metadata: Metadata
     ) -> Any:
-        try:
-            return await getattr(stub, method)(
-                request, timeout=timeout or self.timeout, metadata=tuple(metadata) or None
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, self.label) from None
+        attempts = self._attempts if method in IDEMPOTENT else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return await getattr(stub, method)(
+                    request, timeout=timeout or self.timeout, metadata=tuple(metadata) or None
+                )
+            except grpc.RpcError as exc:
+                error = from_rpc_error(exc, self.label)
+                if not isinstance(error, Unavailable) or attempt == attempts:
+                    raise error from None
+            await asyncio.sleep(REPLICA_BACKOFF * 2 ** (attempt - 1))  # then another replica
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def boot(
         self, spec: BootSpec, timeout: float | None = None, metadata: Metadata = ()

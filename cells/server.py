@@ -24,6 +24,7 @@ from bestmatch.errors import PluginError
 from bestmatch.plugins import build_selector
 from cellrouter.v1 import cells_pb2 as pb
 from cells.backend import CellBackend, CellCalls, Identity
+from cells.client import split_addresses
 from cells.config import CellConfig
 from cells.edge.servicers import CellsServicer, ParentServicer, cells_handler, parent_handler
 from cells.errors import ConfigError
@@ -66,8 +67,8 @@ class CellServer:
         self._limiter = Limiter(config.limits)  # shared by both ports: one budget per client
         self._metrics: CellMetrics | None = None
         self.metrics_address = ""
-        self._uplink: Uplink | None = None
-        self._uplink_task: asyncio.Task[None] | None = None
+        self._uplinks: list[Uplink] = []  # one per replica of the parent
+        self._uplink_tasks: list[asyncio.Task[None]] = []
         self._index: LocationIndex | None = None
 
     @property
@@ -112,10 +113,13 @@ class CellServer:
         for health_servicer in health_servicers:
             await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
         if cfg.parent:
-            uplink = self._links.parent(cfg.parent, cfg.parent_name, cfg.report_interval)
-            self._uplink = Uplink(backend, uplink, cfg.report_interval,
-                                  remember=self._remember_path)
-            self._uplink_task = asyncio.create_task(self._uplink.run())
+            # A parent that runs as several replicas is given as their addresses,
+            # joined with commas: this cell registers and reports to each.
+            for address in split_addresses(cfg.parent):
+                link = self._links.parent(address, cfg.parent_name, cfg.report_interval)
+                uplink = Uplink(backend, link, cfg.report_interval, remember=self._remember_path)
+                self._uplinks.append(uplink)
+                self._uplink_tasks.append(asyncio.create_task(uplink.run()))
         (cfg.state_dir / "address").write_text(self.identity.address + "\n")
         if self.client_address:
             (cfg.state_dir / "client-address").write_text(self.client_address + "\n")
@@ -186,19 +190,27 @@ class CellServer:
 
     async def registered(self, timeout: float) -> None:
         """Wait until the parent has accepted this cell (at once for the top)."""
-        if self._uplink is not None:
-            await asyncio.wait_for(self._uplink.registered.wait(), timeout)
+        if self._uplinks:
+            waits = [asyncio.create_task(u.registered.wait()) for u in self._uplinks]
+            try:  # one replica of the parent is enough to be routed to
+                done, _ = await asyncio.wait(waits, timeout=timeout,
+                                             return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in waits:
+                    task.cancel()
+            if not done:
+                raise TimeoutError(f"no parent accepted cell {self.config.name}")
 
     async def wait(self) -> None:
         if self._servers:
             await self._servers[0].wait_for_termination()
 
     async def stop(self, grace: float = 1.0) -> None:
-        if self._uplink_task is not None:
-            self._uplink_task.cancel()
-            await asyncio.gather(self._uplink_task, return_exceptions=True)
-        if self._uplink is not None:
-            await self._uplink.close()
+        for task in self._uplink_tasks:
+            task.cancel()
+        await asyncio.gather(*self._uplink_tasks, return_exceptions=True)
+        for uplink in self._uplinks:
+            await uplink.close()
         await asyncio.gather(*(server.stop(grace) for server in self._servers))
         if self._metrics is not None:
             self._metrics.close()

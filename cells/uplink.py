@@ -87,16 +87,18 @@ class Uplink:
 
     async def _report(self) -> None:
         await self._refresh()
+        taken_at = self._backend.changes().added
         changes = self._backend.changes().take()
-        report = ChildReport(self._backend.identity.name, self._backend.capacity(),
-                             tuple(changes), self._backend.leaves())
+        me = self._backend.identity
+        report = ChildReport(me.name, self._backend.capacity(), tuple(changes),
+                             self._backend.leaves(), me.address)
         try:
             register_again, path = await self._parent.report(report, timeout=self._interval * 2)
         except CellError:
-            self._backend.changes().put_back(changes)
+            self._backend.changes().put_back(changes, taken_at)
             raise
         if register_again:
-            self._backend.changes().put_back(changes)
+            self._backend.changes().put_back(changes, taken_at)
             self.registered.clear()
         elif path and path != self._backend.identity.path:
             log.info("now known as %s", path)

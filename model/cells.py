@@ -184,6 +184,7 @@ class ChildReport:
     capacity: CellCapacity
     changes: tuple[InstanceChange, ...] = ()
     leaves: tuple[LeafInfo, ...] = ()  # every leaf below, by path relative to the child
+    address: str = ""  # the reporting process's own (a child may run as several replicas)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,13 @@ start, giving them time to report.
 
 A child is reached through a `ChildLink` made by the `Connect` function the
 cell hands in (gRPC in a cell process, fakes in unit tests).
+
+A child may run as several replicas (processes with the same name, sharing
+one database): each registers and reports with its own address, and the link
+to the child spans the addresses heard from within the down period, joined
+with commas (gRPC balances calls over them, skipping any that does not
+answer). A new address makes a new link; the old one is closed once the calls
+on it have had time to finish.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from routing.link import ChildLink, Connect
 from routing.validate import check_registration, check_report
 
 T = TypeVar("T")
+RETIRE_AFTER = 60.0  # seconds a replaced link stays open for the calls already on it
 
 
 class Here(Protocol):
@@ -56,6 +64,8 @@ class Child:
     client: ChildLink | None = None
     # Every leaf in its subtree, by path relative to it ("" for the child itself).
     leaves: dict[str, LeafInfo] = field(default_factory=dict)
+    # Each replica's address, and when it last registered or reported.
+    replicas: dict[str, float] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -78,6 +88,7 @@ class Children:
         self._connect = connect
         self.down_after = down_after
         self._children: dict[str, Child] = {}
+        self._retiring: set[asyncio.Task[None]] = set()
         self._load()
 
     def __iter__(self) -> Iterator[Child]:
@@ -114,12 +125,15 @@ class Children:
             capabilities=reg.capabilities,
             capacity=old.capacity if old else CellCapacity(),
             connect=self._connect,
+            replicas=self._live(old) if old is not None else {},
         )
+        child.replicas[reg.address] = time.monotonic()
+        child.address = _joined(child.replicas)
         if old is not None and old.client is not None:
-            if old.address == reg.address:
+            if old.address == child.address:
                 child.client = old.client
             else:
-                await old.client.close()
+                self._retire(old.client)
         self._children[reg.name] = child
         self._save(child)
         return child
@@ -130,12 +144,39 @@ class Children:
         if child is None:
             raise NotFound(f"cell {report.name} is not registered with {self._identity.path}")
         check_report(report)
-        child.last_seen = time.monotonic()
+        child.last_seen = now = time.monotonic()
         child.leaves = {leaf.path: leaf for leaf in report.leaves}
+        if report.address and report.address not in child.replicas:
+            self._add_replica(child, report.address)  # a replica this one never saw register
+        elif report.address:
+            child.replicas[report.address] = now
         if report.capacity != child.capacity:
             child.capacity = report.capacity
             self._save(child)
         return child
+
+    def _live(self, child: Child) -> dict[str, float]:
+        """The child's replicas heard from within the down period."""
+        now = time.monotonic()
+        return {a: t for a, t in child.replicas.items() if now - t <= self.down_after}
+
+    def _add_replica(self, child: Child, address: str) -> None:
+        child.replicas = self._live(child)
+        child.replicas[address] = time.monotonic()
+        child.address = _joined(child.replicas)
+        if child.client is not None:
+            self._retire(child.client)
+            child.client = None
+        self._save(child)
+
+    def _retire(self, client: ChildLink) -> None:
+        """Close a replaced link once the calls already on it have had their time."""
+        async def later() -> None:
+            await asyncio.sleep(RETIRE_AFTER)
+            await client.close()
+        task = asyncio.get_running_loop().create_task(later())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
 
     def leaf(self, path: str) -> LeafInfo | None:
         """The leaf at full `path`, if a child reported it (even a child that
@@ -168,6 +209,8 @@ class Children:
         ))
 
     async def close(self) -> None:
+        for task in list(self._retiring):
+            task.cancel()
         for child in self._children.values():
             if child.client is not None:
                 await child.client.close()
@@ -194,11 +237,17 @@ class Children:
                 name=row.name,
                 parent=self._identity,
                 address=row.address,
+                replicas=dict.fromkeys(row.address.split(","), time.monotonic()),
                 kind=CellKind(row.kind),
                 capabilities=tuple(json.loads(row.capabilities)),
                 capacity=_capacity_from_json(json.loads(row.capacity)),
                 connect=self._connect,
             )
+
+
+def _joined(replicas: dict[str, float]) -> str:
+    """The address of a child's link: its replicas' addresses, in a stable order."""
+    return ",".join(sorted(replicas))
 
 
 def _capacity_from_json(data: dict[str, Any]) -> CellCapacity:

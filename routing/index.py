@@ -98,6 +98,10 @@ class LocationIndex:
             " ON CONFLICT (uuid) DO UPDATE SET "
             + ", ".join(f"{c} = excluded.{c}" for c in columns if c != "uuid")
         )
+        # A new boot's pending row: no upsert, so that of two writers (two replicas
+        # of this cell over one database) exactly one gets it.
+        self._claim_sql = (f"INSERT INTO locations ({', '.join(columns)})"
+                           f" VALUES ({', '.join([mark] * len(columns))})")
         self._integrity_error: type[Exception] = engine.dialect.loaded_dbapi.IntegrityError
 
     @classmethod
@@ -181,15 +185,23 @@ class LocationIndex:
 
         Raises Conflict when another uuid holds `loc.request_id`.
         """
+        self._write(self._record_sql, loc)
+
+    def claim(self, loc: Location) -> None:
+        """Insert the row for `loc.uuid`, a new boot's. Raises Conflict when a row
+        has that uuid or request id already: the insert is where two writers of the
+        same boot meet, and only one gets it."""
+        self._write(self._claim_sql, loc)
+
+    def _write(self, sql: str, loc: Location) -> None:
         params = (loc.uuid, loc.child, loc.cell_path, loc.host, loc.project, loc.state,
                   loc.request_id, loc.pending, loc.name, loc.created_at, loc.server_group,
                   time.time())
         try:
-            self._execute(self._record_sql, params, fetch=False)
+            self._execute(sql, params, fetch=False)
         except IndexUnavailable as exc:
             if isinstance(exc.__cause__, self._integrity_error):
-                # Only request_id can collide: another boot with the same key
-                # recorded its own uuid a moment ago.
+                # Another boot with the same key recorded its row a moment ago.
                 raise Conflict(
                     f"a boot with request id {loc.request_id} is already in progress"
                 ) from exc

@@ -10,6 +10,7 @@ idempotent on their request id: a retried boot goes to the child that had it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid as uuidlib
 from dataclasses import replace
@@ -19,6 +20,7 @@ from model.cells import Placement, PlacementOption
 from model.compute import BootSpec, Instance, InstanceState
 from model.errors import (
     AlreadyExists,
+    CellError,
     DeadlineExceeded,
     InvalidArgument,
     NotFound,
@@ -27,7 +29,7 @@ from model.errors import (
 )
 from routing.call import Call
 from routing.children import Child, Children, Here
-from routing.errors import NotInSubtree
+from routing.errors import Conflict, NotInSubtree
 from routing.index import Location, LocationIndex, location_of
 from routing.path import CellPath
 from routing.retry import with_retries
@@ -47,12 +49,12 @@ class Placer:
         check_boot(spec)
         earlier = self._index.by_request_id(spec.request_id)
         if earlier is not None:
-            # A retried boot: the child that had it answers with the same instance.
-            spec = replace(spec, uuid=earlier.uuid)
-            return await self._boot_in(self._children.require_up(earlier.child), spec, call)
+            return await self._follow(earlier, spec, call)
         if not spec.uuid:
             spec = replace(spec, uuid=str(uuidlib.uuid4()))
-        elif self._index.lookup(spec.uuid) is not None:
+        elif (taken := self._index.lookup(spec.uuid)) is not None:
+            if taken.request_id == spec.request_id:  # recorded since the look-up above
+                return await self._follow(taken, spec, call)
             raise AlreadyExists(f"instance uuid {spec.uuid} is already in use")
         failures: list[str] = []
         for child in self._candidates(spec)[0]:
@@ -127,11 +129,31 @@ class Placer:
             raise NotFound(f"no cell {self._here.path}!{name}")
         return self._children.require_up(name)
 
-    async def _boot_in(self, child: Child, spec: BootSpec, call: Call) -> Instance:
-        self._index.record(
-            Location(spec.uuid, child.name, "", "", spec.project, InstanceState.BUILDING.value,
-                     spec.request_id, pending=True, name=spec.name, created_at=time.time())
-        )
+    async def _follow(self, earlier: Location, spec: BootSpec, call: Call) -> Instance:
+        """A boot whose request id the index has: the child that had it answers
+        with the same instance (a retry, or the same boot at another replica)."""
+        spec = replace(spec, uuid=earlier.uuid)
+        child = self._children.require_up(earlier.child)
+        return await self._boot_in(child, spec, call, following=True)
+
+    async def _boot_in(self, child: Child, spec: BootSpec, call: Call,
+                       following: bool = False) -> Instance:
+        pending = Location(spec.uuid, child.name, "", "", spec.project,
+                           InstanceState.BUILDING.value, spec.request_id, pending=True,
+                           name=spec.name, created_at=time.time())
+        try:
+            if following:
+                self._index.record(pending)  # the row is there: the same boot, again
+            else:
+                self._index.claim(pending)
+        except Conflict:
+            # The same boot recorded a moment ago, by a retry or by another replica
+            # of this cell over the same database: the row's insert is where they
+            # meet, and the one that lost follows the one that won (once).
+            winner = self._index.by_request_id(spec.request_id)
+            if winner is None or following:
+                raise
+            return await self._follow(winner, spec, call)
         try:
             instance = await with_retries(
                 lambda: child.link().boot(
@@ -140,12 +162,14 @@ class Placer:
                 call,
                 idempotent=True,  # every cell de-duplicates boots by request id
             )
-        except (Unavailable, DeadlineExceeded):
-            # The outcome is unknown: keep the pending row so that a retry
-            # with the same request id goes to the same child.
+        except (Unavailable, DeadlineExceeded, asyncio.CancelledError):
+            # The outcome is unknown (the child may be building it; or our caller
+            # went away, cancelling this call, while the child carries on): keep
+            # the pending row so that a retry with the same request id goes to
+            # the same child.
             raise
-        except BaseException:
-            self._index.forget(spec.uuid)
+        except CellError:
+            self._index.forget(spec.uuid)  # the child said no: nothing was built
             raise
         self._index.record(location_of(instance, child.name))
         return instance

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid as uuidlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NoReturn
 
 import pytest
@@ -25,26 +25,39 @@ def unavailable(reason: str) -> NoReturn:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A URL whose connections use a fresh schema, dropped afterwards."""
+def pg_schemas() -> Iterator[Callable[[], str]]:
+    """Makes URLs whose connections each use a fresh schema, all dropped afterwards
+    (one per cell, for a tree whose cells keep their indexes in PostgreSQL)."""
     base = os.environ.get("CELLROUTER_TEST_PG_URL", "")
     if not base:
         unavailable("CELLROUTER_TEST_PG_URL is not set; PostgreSQL tests need a server")
-    schema = f"t_{uuidlib.uuid4().hex[:12]}"
     try:
         admin = create_engine(base, connect_args={"connect_timeout": 5})
     except (SQLAlchemyError, ImportError) as exc:
         unavailable(f"bad CELLROUTER_TEST_PG_URL: {exc}")
+    made: list[str] = []
+
+    def schema_url() -> str:
+        schema = f"t_{uuidlib.uuid4().hex[:12]}"
+        try:
+            with admin.begin() as conn:
+                conn.execute(text(f"CREATE SCHEMA {schema}"))
+        except SQLAlchemyError as exc:
+            unavailable(f"cannot reach PostgreSQL at CELLROUTER_TEST_PG_URL: {exc}")
+        made.append(schema)
+        sep = "&" if "?" in base else "?"
+        return f"{base}{sep}options=-csearch_path%3D{schema}"
+
     try:
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except SQLAlchemyError as exc:
-        admin.dispose()
-        unavailable(f"cannot reach PostgreSQL at CELLROUTER_TEST_PG_URL: {exc}")
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+        yield schema_url
     finally:
         with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            for schema in made:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_schemas: Callable[[], str]) -> str:
+    """A URL whose connections use a fresh schema, dropped afterwards."""
+    return pg_schemas()

@@ -323,7 +323,7 @@ class LeafInfo(_message.Message):
     def __init__(self, address: _Optional[str] = ..., actions: _Optional[_Iterable[str]] = ..., refusals: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ReportRequest(_message.Message):
-    __slots__ = ("name", "capacity", "changes", "leaves")
+    __slots__ = ("name", "capacity", "changes", "leaves", "address")
     class LeavesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -335,11 +335,13 @@ class ReportRequest(_message.Message):
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     LEAVES_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
     name: str
     capacity: Capacity
     changes: _containers.RepeatedCompositeFieldContainer[InstanceChange]
     leaves: _containers.MessageMap[str, LeafInfo]
-    def __init__(self, name: _Optional[str] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[InstanceChange, _Mapping]]] = ..., leaves: _Optional[_Mapping[str, LeafInfo]] = ...) -> None: ...
+    address: str
+    def __init__(self, name: _Optional[str] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[InstanceChange, _Mapping]]] = ..., leaves: _Optional[_Mapping[str, LeafInfo]] = ..., address: _Optional[str] = ...) -> None: ...
 
 class ReportResponse(_message.Message):
     __slots__ = ("register_again", "path")

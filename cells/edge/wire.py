@@ -338,6 +338,7 @@ def report_to_pb(r: ChildReport) -> pb.ReportRequest:
                                    refusals=dict(leaf.refusals))
             for leaf in r.leaves
         },
+        address=r.address,
     )
 
 
@@ -354,6 +355,7 @@ def report_from_pb(m: pb.ReportRequest) -> ChildReport:
             LeafInfo(path, leaf.address, tuple(leaf.actions), tuple(sorted(leaf.refusals.items())))
             for path, leaf in sorted(m.leaves.items())
         ),
+        address=m.address,
     )
 
 

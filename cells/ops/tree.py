@@ -58,6 +58,11 @@ class CellSpec:
     selector: str = "random"
     hosts: tuple[Mapping[str, Any], ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    replicas: int = 1  # processes of this (router) cell, over one PostgreSQL database
+
+    def processes(self) -> list[str]:
+        """Its processes' names: the cell's own, then NAME.r2, NAME.r3, ..."""
+        return [self.name, *(f"{self.name}.r{n}" for n in range(2, self.replicas + 1))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,7 @@ def load_tree(path: Path) -> TreeSpec:
             driver=table.pop("driver", ""),
             selector=table.pop("selector", "random"),
             hosts=tuple(table.pop("hosts", ())),
+            replicas=_replicas(table.pop("replicas", 1), name, str(path)),
             extra=table,
         ))
     tls, insecure = bool(tree.get("tls", False)), bool(tree.get("insecure", False))
@@ -145,9 +151,24 @@ def _check_shape(spec: TreeSpec, source: str) -> None:
                               "a leaf cell cannot have children")
         if not c.driver and not has_children:
             raise ConfigError(f"{source}: cell {c.name} has neither children nor a driver")
+        if c.replicas > 1 and c.driver:
+            raise ConfigError(f"{source}: cell {c.name} is a leaf: leaves run one process"
+                              " (a standby for a leaf is not built yet); replicas are for"
+                              " router cells")
+        if c.replicas > 1 and not str(c.extra.get("database_url", "")).startswith("postgresql"):
+            raise ConfigError(f"{source}: cell {c.name} has replicas = {c.replicas} on SQLite:"
+                              " replicas share one PostgreSQL database; set database_url ="
+                              ' "postgresql+psycopg://USER@HOST/DB"')
     reachable = sum(len(level) for level in spec.levels())
     if reachable != len(spec.cells):
         raise ConfigError(f"{source}: some cells are not below the top (a parent loop?)")
+
+
+def _replicas(value: Any, name: str, source: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 16:
+        raise ConfigError(f"{source}: cell {name}: replicas must be a whole number from 1"
+                          f" to 16, not {value!r}")
+    return value
 
 
 def free_ports(host: str, count: int) -> list[int]:
@@ -241,9 +262,11 @@ class TreeRunner:
         self.spec = spec
         self.state_dir = state_dir.resolve()
         self.log_level = log_level
-        self.addresses: dict[str, str] = {}
-        self.client_address = ""  # the top's client port, when it has one
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.addresses: dict[str, str] = {}  # by cell: its replicas' joined with commas
+        self.client_address = ""  # the top's client port(s), when it has one
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}  # by process (CellSpec.processes)
+        self._listen: dict[str, str] = {}  # by process
+        self._client_listen: dict[str, str] = {}  # by process of the top
         self.certs = self.state_dir / "certs" if spec.tls else None
         self.tokens_file = self.state_dir / "tokens.json" if spec.tokens else None
         self.ca: bytes | None = None
@@ -263,25 +286,37 @@ class TreeRunner:
 
     def start(self, timeout: float = 60.0) -> str:
         """Start every cell; return the top's address once all have registered."""
-        separate = self.spec.tls or self.spec.tokens
-        ports = free_ports(self.spec.host, len(self.spec.cells) + 2)
-        for cell, port in zip(self.spec.cells, ports, strict=False):
-            self.addresses[cell.name] = f"{self.spec.host}:{port}"
-        if separate:
-            self.client_address = f"{self.spec.host}:{ports[-2]}"
+        api_port = self._assign_ports()
         self._make_credentials()
         try:
             for level in self.spec.levels():
                 for cell in level:
-                    self._write_config(cell)
-                    self.start_cell(cell.name)
+                    for key in cell.processes():
+                        self._write_config(cell, key)
+                        self.start_cell(key)
             self.wait_registered(timeout)
             if self.api is not None:
-                self._start_api(self.api, ports[-1], timeout)
+                self._start_api(self.api, api_port, timeout)
         except BaseException:
             self.stop()
             raise
         return self.top_address
+
+    def _assign_ports(self) -> int:
+        """A port for every process (and the top's client ports); returns the API's."""
+        host, top = self.spec.host, self.spec.top
+        separate = self.spec.tls or self.spec.tokens
+        keys = [key for cell in self.spec.cells for key in cell.processes()]
+        ports = iter(free_ports(host, len(keys) + (top.replicas if separate else 0) + 1))
+        for cell in self.spec.cells:
+            mine = [f"{host}:{next(ports)}" for _ in cell.processes()]
+            self._listen |= dict(zip(cell.processes(), mine, strict=True))
+            self.addresses[cell.name] = ",".join(mine)
+        if separate:
+            clients = [f"{host}:{next(ports)}" for _ in top.processes()]
+            self._client_listen = dict(zip(top.processes(), clients, strict=True))
+            self.client_address = ",".join(clients)
+        return next(ports)
 
     def _start_api(self, api: ApiProcess, port: int, timeout: float) -> None:
         token = ""
@@ -303,19 +338,19 @@ class TreeRunner:
         if self.tokens_file is not None and not self.admin_token:
             self.admin_token, _ = TokenStore(self.tokens_file).issue("", "admin", "tree runner")
 
-    def _write_config(self, cell: CellSpec) -> None:
-        cell_dir = self.state_dir / cell.name
+    def _write_config(self, cell: CellSpec, key: str) -> None:
+        cell_dir = self.state_dir / key
         cell_dir.mkdir(parents=True, exist_ok=True)
-        parent = self.addresses[cell.parent] if cell.parent else ""
+        parent = self.addresses[cell.parent] if cell.parent else ""  # every replica's
         security = Security(
             certs=self.certs, parent_name=cell.parent if self.certs else "",
-            client_listen="" if cell.parent else self.client_address,
+            client_listen="" if cell.parent else self._client_listen.get(key, ""),
             tokens_file=None if cell.parent else self.tokens_file)
-        text = cell_config(self.spec, cell, self.addresses[cell.name], parent, cell_dir,
-                           security)
+        text = cell_config(self.spec, cell, self._listen[key], parent, cell_dir, security)
         (cell_dir / "cell.toml").write_text(text)
 
     def start_cell(self, name: str) -> None:
+        """Start the process `name`: a cell's name, or one of its replicas' (NAME.rN)."""
         cell_dir = self.state_dir / name
         log = (cell_dir / "cell.log").open("ab")
         self.procs[name] = subprocess.Popen(

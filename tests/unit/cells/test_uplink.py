@@ -107,3 +107,20 @@ def test_changes_a_failed_report_did_not_deliver_go_with_the_next() -> None:
     parent = asyncio.run(main())
     carried = [c.uuid for _, r in parent.reports for c in r.changes]
     assert sorted(carried) == sorted(change(n).uuid for n in range(5))
+
+
+def test_a_change_put_back_never_undoes_a_newer_one_sent_meanwhile() -> None:
+    # Two uplinks (to two replicas of the parent) share one log: the first takes a
+    # change and fails; meanwhile a newer change of the same instance went up.
+    log = ChangeLog()
+    log.add(InstanceChange("u1", InstanceState.PAUSED))
+    taken_at = log.added
+    failed = log.take()
+    log.add(InstanceChange("u1", InstanceState.ACTIVE))
+    assert [c.state for c in log.take()] == [InstanceState.ACTIVE]  # the other uplink's
+    log.put_back(failed, taken_at)
+    assert log.take() == []
+    log.add(InstanceChange("u2", InstanceState.STOPPED))
+    taken_at = log.added
+    log.put_back(log.take(), taken_at)  # nothing newer: it goes with the next report
+    assert [c.uuid for c in log.take()] == ["u2"]
