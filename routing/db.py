@@ -124,9 +124,32 @@ def _v3(conn: Connection) -> None:
     )
 
 
+def _v4(conn: Connection) -> None:
+    """PostgreSQL: every change or removal of a row is announced (NOTIFY) on the
+    channel `cellrouter_<schema>` with the row's uuid, so that every process
+    sharing the database (replicas of a cell) drops it from its cache
+    (routing.invalidation). A new row needs no word: nobody has it cached.
+    SQLite has no such thing, and needs none: one process writes it."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.exec_driver_sql(
+        "CREATE OR REPLACE FUNCTION cellrouter_location_changed() RETURNS trigger AS $$"
+        " BEGIN"
+        "  IF TG_OP = 'DELETE' THEN"
+        "   PERFORM pg_notify('cellrouter_' || current_schema(), OLD.uuid);"
+        "  ELSE"
+        "   PERFORM pg_notify('cellrouter_' || current_schema(), NEW.uuid);"
+        "  END IF;"
+        "  RETURN NULL;"
+        " END $$ LANGUAGE plpgsql")
+    conn.exec_driver_sql(
+        "CREATE TRIGGER locations_changed AFTER UPDATE OR DELETE ON locations"
+        " FOR EACH ROW EXECUTE FUNCTION cellrouter_location_changed()")
+
+
 # Step N brings a database at version N-1 to version N. Append, never edit:
 # a cell must start on any database an earlier release wrote.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

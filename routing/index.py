@@ -27,9 +27,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from model.compute import Instance
 from routing.db import locations, open_database
 from routing.errors import Conflict, IndexUnavailable
+from routing.invalidation import Invalidations, OwnConnections
 
 DEFAULT_CACHE_SIZE = 100_000
 DEFAULT_CACHE_TTL = 300.0
+LISTEN_WAIT = 5.0  # seconds an index on PostgreSQL waits, at start, for its listener
 
 _COLUMNS = (
     "uuid, child, cell_path, host, project, state, request_id, pending, name, created_at,"
@@ -103,6 +105,18 @@ class LocationIndex:
         self._claim_sql = (f"INSERT INTO locations ({', '.join(columns)})"
                            f" VALUES ({', '.join([mark] * len(columns))})")
         self._integrity_error: type[Exception] = engine.dialect.loaded_dbapi.IntegrityError
+        self._invalidations: Invalidations | None = None
+        if engine.dialect.name == "postgresql":
+            # Other processes on the database (replicas of this cell) change rows
+            # this cache holds: hear of it (routing.invalidation). Connections made
+            # before now are dropped, so that every one this index writes with is
+            # known as its own.
+            own = OwnConnections(engine)
+            engine.dispose()
+            self._invalidations = Invalidations(engine, own, self.evict, self.clear_cache)
+            # Listening before the first lookup: the cache it fills is then
+            # never cleared by the listener's start (it clears when it connects).
+            self._invalidations.wait_listening(LISTEN_WAIT)
 
     @classmethod
     def open(
@@ -243,11 +257,25 @@ class LocationIndex:
             self._generation += 1
             self._cache.pop(uuid, None)
 
+    def evict(self, uuid: str) -> None:
+        """Drop `uuid` from the cache (another process changed its row)."""
+        with self._lock:
+            self._generation += 1
+            self._cache.pop(uuid, None)
+
     def clear_cache(self) -> None:
         with self._lock:
+            self._generation += 1
             self._cache.clear()
 
+    def hearing_others(self, timeout: float) -> bool:
+        """Whether changes by other processes on this database evict cached rows
+        (PostgreSQL, once its listener is up); False on SQLite."""
+        return self._invalidations is not None and self._invalidations.wait_listening(timeout)
+
     def close(self) -> None:
+        if self._invalidations is not None:
+            self._invalidations.close()
         with self._reader_lock:
             if self._reader is not None:
                 self._reader.close()

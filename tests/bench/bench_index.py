@@ -36,6 +36,7 @@ import os
 import platform
 import random
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -157,6 +158,35 @@ def bench_cache(index: LocationIndex, seconds: float) -> None:
     report("index cache hit", rate, "lookups/s", 400_000)
 
 
+def bench_invalidation(index: LocationIndex, url: str, rounds: int = 200) -> None:
+    """How long another replica serves a row from its cache after this one changed
+    it: from before the delete here until a lookup there misses (a lookup that
+    misses reads the database, and finds nothing). Beside it, in the same run,
+    one round trip to the database (a lookup that skips the cache)."""
+    other = LocationIndex.open(url)
+    try:
+        windows, trips = [], []
+        for n in range(rounds):
+            uuid = str(uuidlib.uuid4())
+            index.record(Location(uuid, "c1", "top!c1", "h", "p", "ACTIVE", f"inv-{n}"))
+            other.lookup(uuid)  # cached there now
+            started = time.perf_counter()
+            index.forget(uuid)
+            while other.lookup(uuid) is not None:
+                pass
+            windows.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            index.lookup_uncached(uuid)
+            trips.append(time.perf_counter() - started)
+    finally:
+        other.close()
+    window, trip = statistics.median(windows) * 1e3, statistics.median(trips) * 1e3
+    worst = sorted(windows)[int(len(windows) * 0.99) - 1] * 1e3
+    print(f"postgres cache invalidation across replicas: p50 {window:.2f} ms, p99 {worst:.2f} ms"
+          f" (delete, NOTIFY, eviction); one database round trip p50 {trip:.2f} ms;"
+          f" ratio {window / trip:.1f}x")
+
+
 @contextmanager
 def pg_schema(base: str) -> Iterator[str]:
     """A URL whose connections use a fresh schema, dropped afterwards."""
@@ -204,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             opened = True
             try:
                 bench_database("postgres", index, args.rows, args.seconds, 5_000)
+                bench_invalidation(index, url)
             finally:
                 index.close()
     except (SQLAlchemyError, RoutingError, ImportError) as exc:
