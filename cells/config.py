@@ -13,6 +13,8 @@
     child_timeout = 30.0              # deadline for a call below when the caller set none
     list_timeout = 1.0                # a child slower than this is listed as unreachable
     direct_to_leaf = false            # route actions straight to the leaf when known
+    active_lock = false               # leaves: serve only while holding the database's
+                                      # advisory lock (a standby waits for it; PostgreSQL)
     pause_as_suspend = false          # leaves that cannot pause (oVirt) suspend instead;
                                       # without it such a pause is FAILED_PRECONDITION
     client_listen = ""                # a second port, for clients (with [tls] or [auth])
@@ -103,6 +105,7 @@ class CellConfig:
     child_timeout: float = 30.0
     list_timeout: float = 1.0
     direct_to_leaf: bool = False
+    active_lock: bool = False
     pause_as_suspend: bool = False
     client_listen: str = ""
     metrics_listen: str = ""
@@ -129,6 +132,7 @@ class CellConfig:
 CELL_KEYS = {
     "name", "listen", "advertise", "parent", "state_dir", "database_url", "report_interval",
     "down_after", "max_hops", "child_timeout", "selector", "list_timeout", "direct_to_leaf",
+    "active_lock",
     "pause_as_suspend", "client_listen", "parent_name", "insecure", "metrics_listen",
 }
 _INDEX_KEYS = {"cache_size", "cache_ttl"}
@@ -185,6 +189,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         child_timeout=_positive(cell, "child_timeout", 30.0, source),
         list_timeout=_positive(cell, "list_timeout", 1.0, source),
         direct_to_leaf=_optional(cell, "direct_to_leaf", bool, False, source),
+        active_lock=_active_lock(cell, source),
         pause_as_suspend=_optional(cell, "pause_as_suspend", bool, False, source),
         client_listen=_address(client_listen, source) if client_listen else "",
         parent_name=_optional(cell, "parent_name", str, "", source),
@@ -351,6 +356,15 @@ def _count(table: Mapping[str, Any], key: str, default: int, source: str) -> int
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{source}: '{key}' must be a positive whole number, got {value!r}")
     return value
+
+
+def _active_lock(cell: Mapping[str, Any], source: str) -> bool:
+    wanted = bool(_optional(cell, "active_lock", bool, False, source))
+    if wanted and not str(cell.get("database_url", "")).startswith("postgresql"):
+        raise ConfigError(f"{source}: active_lock needs a PostgreSQL database_url: the lock"
+                          " is PostgreSQL's, and the active process and its standby share"
+                          " the database")
+    return wanted
 
 
 def _address(value: str, source: str) -> str:

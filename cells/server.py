@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 import grpc
@@ -36,6 +37,7 @@ from cells.router import RouterCell
 from cells.security.auth import TokenStore
 from cells.security.limits import Limiter
 from cells.security.scope import Gate, PeerGate, ScopedCells, TokenGate, open_gate
+from cells.standby import ActiveLock
 from cells.uplink import Uplink
 from model.cells import CellKind
 from routing.children import Children
@@ -67,6 +69,7 @@ class CellServer:
         self._limiter = Limiter(config.limits)  # shared by both ports: one budget per client
         self._metrics: CellMetrics | None = None
         self.metrics_address = ""
+        self._active: ActiveLock | None = None
         self._uplinks: list[Uplink] = []  # one per replica of the parent
         self._uplink_tasks: list[asyncio.Task[None]] = []
         self._index: LocationIndex | None = None
@@ -79,6 +82,9 @@ class CellServer:
         """Open the database, start serving, join the parent. Returns the address."""
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        if cfg.active_lock:  # a leaf with a standby: one of the two acts (cells.standby)
+            self._active = ActiveLock(cfg.db_url, cfg.name, on_lost=_stop_now)
+            await self._active.acquire()
         known = cfg.state_dir / "path"
         if cfg.parent and known.exists():
             self.identity.path = known.read_text().strip() or cfg.name
@@ -218,3 +224,12 @@ class CellServer:
             await self.backend.close()
         if self._index is not None:
             self._index.close()
+        if self._active is not None:
+            self._active.release()  # last: the standby may act once this is gone
+
+
+def _stop_now() -> None:
+    """A process that lost its active lock must not act one moment more."""
+    logging.shutdown()
+    os._exit(70)
+

@@ -27,6 +27,7 @@ from sqlalchemy import Engine, event
 
 log = logging.getLogger(__name__)
 RECONNECT_AFTER = 1.0  # seconds between attempts to listen again
+STOP_CHECK = 0.1  # seconds the listener waits for news before it checks whether to stop
 
 
 class OwnConnections:
@@ -80,7 +81,7 @@ class Invalidations:
             self._evict_all()  # whatever changed while nobody listened
             self._listening.set()
             while not self._stop.is_set():
-                for note in conn.notifies(timeout=0.5):
+                for note in conn.notifies(timeout=STOP_CHECK):
                     if note.pid not in self._own.pids:
                         self._evict(note.payload)
         finally:

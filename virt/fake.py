@@ -245,7 +245,10 @@ def _parse_time(value: str | None) -> datetime | None:
 def from_config(
     options: Mapping[str, Any], hosts: Iterable[Mapping[str, Any]], state_dir: Path
 ) -> FakeDriver:
-    """The `fake` entry point: hosts from config, instances kept in the state dir."""
-    if options:
-        raise InvalidSpec(f"the fake driver takes no options, got {', '.join(options)}")
-    return FakeDriver(hosts_from_config(hosts), state_file=state_dir / "fake-hypervisor.db")
+    """The `fake` entry point: hosts from config, instances kept in the state dir,
+    or in `state_file` (a "hypervisor" that a leaf and its standby share)."""
+    unknown = sorted(set(options) - {"state_file"})
+    if unknown:
+        raise InvalidSpec(f"the fake driver takes only state_file, got {', '.join(unknown)}")
+    state_file = Path(options.get("state_file") or state_dir / "fake-hypervisor.db")
+    return FakeDriver(hosts_from_config(hosts), state_file=state_file)

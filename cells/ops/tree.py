@@ -151,14 +151,10 @@ def _check_shape(spec: TreeSpec, source: str) -> None:
                               "a leaf cell cannot have children")
         if not c.driver and not has_children:
             raise ConfigError(f"{source}: cell {c.name} has neither children nor a driver")
-        if c.replicas > 1 and c.driver:
-            raise ConfigError(f"{source}: cell {c.name} is a leaf: leaves run one process"
-                              " (a standby for a leaf is not built yet); replicas are for"
-                              " router cells")
         if c.replicas > 1 and not str(c.extra.get("database_url", "")).startswith("postgresql"):
             raise ConfigError(f"{source}: cell {c.name} has replicas = {c.replicas} on SQLite:"
-                              " replicas share one PostgreSQL database; set database_url ="
-                              ' "postgresql+psycopg://USER@HOST/DB"')
+                              " replicas (and a leaf's standbys) share one PostgreSQL"
+                              ' database; set database_url = "postgresql+psycopg://USER@HOST/DB"')
     reachable = sum(len(level) for level in spec.levels())
     if reachable != len(spec.cells):
         raise ConfigError(f"{source}: some cells are not below the top (a parent loop?)")
@@ -213,6 +209,8 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     if parent:
         lines.append(f"parent = {q(parent)}")
     lines += _security_lines(security)
+    if cell.driver and cell.replicas > 1:
+        lines.append("active_lock = true")  # one acts, the others stand by (cells.standby)
     # Keys of the [cell] table go there, `selection` into [selection]; a
     # leaf's other keys are driver options.
     # (The tree decides the security keys; a driver may have its own of the
@@ -240,6 +238,10 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     if cell.driver:
         lines += ["", "[leaf]", f"driver = {q(cell.driver)}", f"selector = {q(cell.selector)}"]
         lines += [f"{k} = {toml_value(v)}" for k, v in options.items()]
+        if cell.driver == "fake" and cell.replicas > 1 and "state_file" not in options:
+            # The fake "hypervisor" the active process and its standbys share.
+            shared = state_dir.parent / cell.name / "fake-hypervisor.db"
+            lines.append(f"state_file = {q(str(shared))}")
         for host in cell.hosts:
             lines += ["", "[[leaf.hosts]]"]
             lines += [f"{k} = {toml_value(v)}" for k, v in host.items()]
@@ -348,6 +350,17 @@ class TreeRunner:
             tokens_file=None if cell.parent else self.tokens_file)
         text = cell_config(self.spec, cell, self._listen[key], parent, cell_dir, security)
         (cell_dir / "cell.toml").write_text(text)
+
+    def active(self, name: str) -> str:
+        """The process acting for cell `name` (for a leaf with standbys, the one
+        that holds the lock: alive, and serving)."""
+        cell = next(c for c in self.spec.cells if c.name == name)
+        for key in cell.processes():
+            proc = self.procs.get(key)
+            if proc is not None and proc.poll() is None and (
+                    self.state_dir / key / "address").exists():
+                return key
+        raise LookupError(f"no process of cell {name} is serving")
 
     def start_cell(self, name: str) -> None:
         """Start the process `name`: a cell's name, or one of its replicas' (NAME.rN)."""

@@ -5,6 +5,7 @@ replica's address."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid as uuidlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,8 @@ from cells.client import CellClient, boot_spec, split_addresses
 from cells.errors import ConfigError
 from cells.ops.tree import TreeRunner, load_tree
 from model.cells import ListQuery
-from model.compute import Instance
+from model.compute import Instance, InstanceState
+from model.errors import CellError
 from tests.integration.conftest import eventually
 
 TREE = """
@@ -125,15 +127,51 @@ def test_the_same_boot_at_two_replicas_at_once_builds_one_instance(
 def test_replicas_on_sqlite_are_refused_with_the_reason(tmp_path: Path) -> None:
     text = TREE.format(top="", r1="").replace('database_url = ""\n', "")
     (tmp_path / "tree.toml").write_text(text)
-    with pytest.raises(ConfigError, match="replicas share one PostgreSQL database"):
+    with pytest.raises(ConfigError, match="share one PostgreSQL database"):
         load_tree(tmp_path / "tree.toml")
 
 
-def test_a_leaf_cannot_have_replicas_yet(tmp_path: Path) -> None:
-    text = TREE.format(top="postgresql://x", r1="postgresql://x").replace(
-        'driver = "fake"\n', 'driver = "fake"\nreplicas = 2\n', 1)
-    (tmp_path / "tree.toml").write_text(text)
-    with pytest.raises(ConfigError, match="leaves run one process"):
-        load_tree(tmp_path / "tree.toml")
+STANDBY_TREE = """
+[tree]
+insecure = true
+report_interval = 0.2
+down_after = 3
+
+[cells.top]
+
+[cells.z1]
+parent = "top"
+driver = "fake"
+replicas = 2
+database_url = "{z1}"
+hosts = [{{ name = "h1", vcpus = 64, memory_mb = 131072, disk_gb = 1000 }}]
+"""
 
 
+@pytest.mark.postgres
+def test_a_leafs_standby_takes_over_when_the_active_process_dies(
+        tmp_path: Path, pg_schemas: Callable[[], str]) -> None:
+    (tmp_path / "tree.toml").write_text(STANDBY_TREE.format(z1=pg_schemas()))
+    runner = TreeRunner(load_tree(tmp_path / "tree.toml"), tmp_path / "state")
+    runner.start(timeout=60)
+    try:
+        with CellClient(runner.top_address, timeout=10) as top:
+            booted = [top.boot(boot_spec(f"sb-{n}", 1, 256)) for n in range(5)]
+            first = runner.active("z1")
+            runner.kill_cell(first)  # SIGKILL: its session, and the lock, go with it
+            killed = time.monotonic()
+
+            def pauses() -> bool:
+                try:
+                    return top.pause(booted[0].uuid, wait=True).state is InstanceState.PAUSED
+                except CellError:
+                    return False
+
+            assert eventually(pauses, timeout=30)
+            print(f"standby took over and acted {time.monotonic() - killed:.1f} s after the kill")
+            assert runner.active("z1") != first
+            listed = top.list(ListQuery(name_prefix="sb-")).instances
+            assert sorted(i.uuid for i in listed) == sorted(i.uuid for i in booted)
+            assert top.boot(boot_spec("sb-after", 1, 256)).cell_path == "top!z1"
+    finally:
+        runner.stop()

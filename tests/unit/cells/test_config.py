@@ -205,3 +205,10 @@ def test_tokens_need_a_client_port() -> None:
         from_mapping({"cell": cell, "auth": auth})
     cfg = from_mapping({"cell": {**cell, "client_listen": "127.0.0.1:0"}, "auth": auth})
     assert cfg.tokens_file == Path("tokens.json") and cfg.client_listen == "127.0.0.1:0"
+
+
+def test_an_active_lock_needs_postgresql() -> None:
+    with pytest.raises(ConfigError, match="active_lock needs a PostgreSQL database_url"):
+        from_mapping(router(active_lock=True))
+    pg = "postgresql+psycopg://cells@db/cells"
+    assert from_mapping(router(active_lock=True, database_url=pg)).active_lock
