@@ -43,7 +43,7 @@ DEFAULT_TIMEOUT = 30.0
 # with UNAVAILABLE: reads, and boots (every cell de-duplicates them by request
 # id). An action may have been applied before its answer was lost: not those.
 IDEMPOTENT = frozenset({"Get", "List", "Locate", "Topology", "Plan", "Boot"})
-REPLICA_ATTEMPTS = 4
+REPLICA_ATTEMPTS = 6  # over about 1.5 s: time for a restarted replica's siblings
 REPLICA_BACKOFF = 0.05  # seconds before the second attempt, doubling
 _REPLICAS_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
 

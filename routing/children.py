@@ -13,10 +13,12 @@ cell hands in (gRPC in a cell process, fakes in unit tests).
 
 A child may run as several replicas (processes with the same name, sharing
 one database): each registers and reports with its own address, and the link
-to the child spans the addresses heard from within the down period, joined
-with commas (gRPC balances calls over them, skipping any that does not
-answer). A new address makes a new link; the old one is closed once the calls
-on it have had time to finish.
+to the child spans the addresses heard from within FORGET_AFTER, joined with
+commas (gRPC balances calls over the ones that answer; an address that does
+not is skipped at little cost, so one is forgotten only long after it fell
+silent: a replica that restarts must find itself still in its parent's link,
+and its siblings with it). A new address makes a new link; the old one is
+closed once the calls on it have had time to finish.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from routing.validate import check_registration, check_report
 
 T = TypeVar("T")
 RETIRE_AFTER = 60.0  # seconds a replaced link stays open for the calls already on it
+FORGET_AFTER = 60.0  # seconds after which a silent replica's address leaves the link
 
 
 class Here(Protocol):
@@ -156,9 +159,10 @@ class Children:
         return child
 
     def _live(self, child: Child) -> dict[str, float]:
-        """The child's replicas heard from within the down period."""
-        now = time.monotonic()
-        return {a: t for a, t in child.replicas.items() if now - t <= self.down_after}
+        """The child's replicas heard from within FORGET_AFTER (or the down period,
+        if that is longer)."""
+        now, keep = time.monotonic(), max(FORGET_AFTER, self.down_after)
+        return {a: t for a, t in child.replicas.items() if now - t <= keep}
 
     def _add_replica(self, child: Child, address: str) -> None:
         child.replicas = self._live(child)

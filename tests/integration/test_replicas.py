@@ -4,6 +4,7 @@ replica's address."""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid as uuidlib
@@ -18,7 +19,7 @@ from cells.errors import ConfigError
 from cells.ops.tree import TreeRunner, load_tree
 from model.cells import ListQuery
 from model.compute import Instance, InstanceState
-from model.errors import CellError
+from model.errors import CellError, NotFound
 from tests.integration.conftest import eventually
 
 TREE = """
@@ -39,12 +40,12 @@ database_url = "{r1}"
 [cells.z1]
 parent = "r1"
 driver = "fake"
-hosts = [{{ name = "h1", vcpus = 64, memory_mb = 131072, disk_gb = 1000 }}]
+hosts = [{{ name = "h1", vcpus = 512, memory_mb = 262144, disk_gb = 1000 }}]
 
 [cells.z2]
 parent = "r1"
 driver = "fake"
-hosts = [{{ name = "h2", vcpus = 64, memory_mb = 131072, disk_gb = 1000 }}]
+hosts = [{{ name = "h2", vcpus = 512, memory_mb = 262144, disk_gb = 1000 }}]
 """
 
 
@@ -64,36 +65,67 @@ def at_leaves(runner: TreeRunner) -> list[Instance]:
 
 
 @pytest.mark.postgres
-def test_replicas_route_and_a_client_rides_out_the_loss_of_one(
+def test_replicas_lose_nothing_while_one_of_each_is_killed_and_restarted(
         tmp_path: Path, pg_schemas: Callable[[], str]) -> None:
     runner = start(tmp_path, pg_schemas)
     try:
         assert len(split_addresses(runner.top_address)) == 2
-        killed = threading.Event()
+        done = threading.Event()
+        kills: list[str] = []
 
-        def boot(n: int) -> Instance:
-            if n == 40:
-                runner.kill_cell("top.r2")  # SIGKILL, with boots in flight
-                runner.kill_cell("r1")
-                killed.set()
+        def killer() -> None:  # SIGKILL one top and one middle replica, then restart them
+            chaos = random.Random(7)
+            while not done.wait(chaos.uniform(0.2, 0.6)):
+                for key in ("top.r2", chaos.choice(["r1", "r1.r2"])):
+                    runner.kill_cell(key)
+                    kills.append(key)
+                    runner.start_cell(key)
+
+        def work(n: int) -> Instance:
             with CellClient(runner.top_address, timeout=20) as top:
-                return top.boot(boot_spec(f"rep-{n}", 1, 256, request_id=f"rep-{n}"))
+                instance = top.boot(boot_spec(f"rep-{n}", 1, 256, request_id=f"rep-{n}"))
+                top.get(instance.uuid)  # reads, too, ride out a replica's loss
+                return instance
 
-        with ThreadPoolExecutor(8) as pool:
-            booted = list(pool.map(boot, range(100)))  # any error fails the test
-        assert killed.is_set()
-        assert len({i.uuid for i in booted}) == 100
-        eventually(lambda: len(at_leaves(runner)) == 100, timeout=20)
+        chaos_thread = threading.Thread(target=killer)
+        chaos_thread.start()
+        try:
+            with ThreadPoolExecutor(16) as pool:
+                booted = list(pool.map(work, range(500)))  # any error fails the test
+        finally:
+            done.set()
+            chaos_thread.join()
+        assert len(kills) >= 2, "the boots ended before any replica was killed"
+        assert len({i.uuid for i in booted}) == 500
+        eventually(lambda: len(at_leaves(runner)) == 500, timeout=30)
         leaves = at_leaves(runner)
         ids = [i.request_id for i in leaves]
-        assert len(leaves) == 100, (len(leaves), [(i.uuid, i.cell_path, i.created_at)
-                                                  for i in leaves if ids.count(i.request_id) > 1],
-                                    sorted({f"rep-{n}" for n in range(100)} - set(ids)))
-        assert sorted(i.request_id for i in leaves) == sorted(f"rep-{n}" for n in range(100))
-        for address in split_addresses(runner.addresses["top"])[:1]:  # the one left
+        assert len(leaves) == 500, (len(leaves), sorted({r for r in ids if ids.count(r) > 1}))
+        assert sorted(ids) == sorted(f"rep-{n}" for n in range(500))
+        runner.wait_registered(30)
+        for address in split_addresses(runner.addresses["top"]):  # each top replica
             with CellClient(address, timeout=10) as top:
-                for instance in booted[:20]:
+                top.wait_ready(30)  # the killer may have restarted it a moment ago
+                for instance in booted[::25]:
                     assert top.locate(instance.uuid).cell_path == instance.cell_path
+    finally:
+        runner.stop()
+
+
+@pytest.mark.postgres
+def test_a_location_one_replica_changed_is_not_served_stale_by_the_other(
+        tmp_path: Path, pg_schemas: Callable[[], str]) -> None:
+    runner = start(tmp_path, pg_schemas)
+    try:
+        one, other = split_addresses(runner.addresses["top"])
+        with CellClient(one, timeout=10) as first, CellClient(other, timeout=10) as second:
+            gone = first.boot(boot_spec("stale", 1, 256))
+            assert second.get(gone.uuid).uuid == gone.uuid  # in the other's cache now
+            first.delete(gone.uuid, wait=True)
+            fresh = first.boot(boot_spec("stale", 1, 256))  # reusing nothing
+            with pytest.raises(NotFound):
+                second.pause(gone.uuid, wait=True)
+            assert second.get(fresh.uuid).state is InstanceState.ACTIVE  # untouched
     finally:
         runner.stop()
 
@@ -144,7 +176,7 @@ parent = "top"
 driver = "fake"
 replicas = 2
 database_url = "{z1}"
-hosts = [{{ name = "h1", vcpus = 64, memory_mb = 131072, disk_gb = 1000 }}]
+hosts = [{{ name = "h1", vcpus = 512, memory_mb = 262144, disk_gb = 1000 }}]
 """
 
 

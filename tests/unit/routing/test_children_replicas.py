@@ -6,8 +6,11 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from cells.backend import Identity
 from model.cells import CellCapacity, CellKind, ChildReport, Registration
+from routing import children as children_module
 from routing.children import Children
 from routing.index import LocationIndex
 
@@ -40,8 +43,9 @@ def test_each_replica_that_registers_joins_the_childs_address(tmp_path: Path) ->
         index.close()
 
 
-def test_a_replica_silent_for_the_down_period_leaves_at_the_next_registration(
-        tmp_path: Path) -> None:
+def test_a_replica_silent_for_long_leaves_at_the_next_registration(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(children_module, "FORGET_AFTER", 0.05)
     children, index = children_of(tmp_path, down_after=0.05)
 
     async def run() -> None:
