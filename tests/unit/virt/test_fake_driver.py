@@ -215,8 +215,18 @@ def test_from_config_builds_hosts(tmp_path: Path) -> None:
 
 
 def test_from_config_rejects_options(tmp_path: Path) -> None:
-    with pytest.raises(InvalidSpec, match="takes no options, got flavour"):
+    with pytest.raises(InvalidSpec, match="takes only state_file, got flavour"):
         from_config({"flavour": 1}, [{"name": "h", "vcpus": 1, "memory_mb": 1}], tmp_path)
+
+
+def test_a_state_file_elsewhere_is_shared_by_whoever_names_it(tmp_path: Path) -> None:
+    hosts = [{"name": "h", "vcpus": 4, "memory_mb": 4096}]
+    shared = tmp_path / "shared" / "hypervisor.db"
+    shared.parent.mkdir()
+    first = from_config({"state_file": str(shared)}, hosts, tmp_path / "a")
+    built = first.spawn(spec(1, 1024, 0), "h")
+    second = from_config({"state_file": str(shared)}, hosts, tmp_path / "b")  # a standby
+    assert [i.uuid for i in second.instances()] == [built.uuid]
 
 
 @pytest.mark.parametrize(
