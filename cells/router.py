@@ -154,11 +154,11 @@ class RouterCell:
             children, lambda c: c.link().topology(timeout=timeout, metadata=call.downstream()))
         nodes = []
         for child, answer in answers:
-            if isinstance(answer, CellNode):
-                nodes.append(replace(answer, up=self.children.is_up(child)))
-            else:
-                nodes.append(CellNode(child.name, child.path, child.kind, child.address,
-                                      False, child.capacity, child.capabilities))
+            if not isinstance(answer, CellNode):
+                answer = CellNode(child.name, child.path, child.kind, child.address,
+                                  False, child.capacity, child.capabilities)
+            nodes.append(replace(answer, up=self.children.is_up(child),
+                                 replicas=self.children.replicas_of(child)))
         return own_node(self, children=tuple(nodes))
 
     # ------------------------------------------------- parent service

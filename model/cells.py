@@ -94,6 +94,14 @@ class HostSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class Replica:
+    """One process of a cell that runs as several, as its parent hears from it."""
+
+    address: str
+    heard_ago: float  # seconds since it last registered or reported
+
+
+@dataclass(frozen=True, slots=True)
 class CellNode:
     """One cell in a `Topology` answer, with its subtree."""
 
@@ -107,6 +115,7 @@ class CellNode:
     children: tuple[CellNode, ...] = ()
     hosts: tuple[HostSummary, ...] = ()
     last_seen: datetime | None = None
+    replicas: tuple[Replica, ...] = ()  # as its parent knows them
 
     def walk(self) -> Iterable[CellNode]:
         """This cell and every cell below it, depth first."""

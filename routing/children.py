@@ -32,7 +32,15 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, select
 
-from model.cells import SEPARATOR, CellCapacity, CellKind, ChildReport, LeafInfo, Registration
+from model.cells import (
+    SEPARATOR,
+    CellCapacity,
+    CellKind,
+    ChildReport,
+    LeafInfo,
+    Registration,
+    Replica,
+)
 from model.compute import Action, Resources
 from model.errors import NotFound, Unavailable
 from routing.db import children as children_table
@@ -157,6 +165,14 @@ class Children:
             child.capacity = report.capacity
             self._save(child)
         return child
+
+    def replicas_of(self, child: Child) -> tuple[Replica, ...]:
+        """The child's processes as this cell hears from them, when there are
+        several (one process is the child itself: nothing to tell)."""
+        if len(child.replicas) < 2:
+            return ()
+        now = time.monotonic()
+        return tuple(Replica(a, now - t) for a, t in sorted(child.replicas.items()))
 
     def _live(self, child: Child) -> dict[str, float]:
         """The child's replicas heard from within FORGET_AFTER (or the down period,

@@ -25,6 +25,7 @@ from model.cells import (
     Placement,
     PlacementOption,
     Registration,
+    Replica,
 )
 from model.compute import Action, BootSpec, Instance, InstanceState, Port, Resources
 from model.errors import InvalidArgument
@@ -280,6 +281,7 @@ def node_to_pb(n: CellNode) -> pb.CellNode:
         children=[node_to_pb(c) for c in n.children],
         hosts=[pb.HostInfo(name=h.name, capacity=capacity_to_pb(h.capacity)) for h in n.hosts],
         last_seen=_time_to_pb(n.last_seen),
+        replicas=[pb.Replica(address=r.address, heard_ago_s=r.heard_ago) for r in n.replicas],
     )
 
 
@@ -295,6 +297,7 @@ def node_from_pb(m: pb.CellNode) -> CellNode:
         children=tuple(node_from_pb(c) for c in m.children),
         hosts=tuple(HostSummary(h.name, capacity_from_pb(h.capacity)) for h in m.hosts),
         last_seen=_time_from_pb(m, "last_seen"),
+        replicas=tuple(Replica(r.address, r.heard_ago_s) for r in m.replicas),
     )
 
 

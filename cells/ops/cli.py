@@ -37,6 +37,7 @@ from model.errors import CellError
 DEFAULT_CELL = "127.0.0.1:50051"
 CLIENT_TIMEOUT = 30.0  # seconds a client command waits for its answer
 UP_TIMEOUT = 60.0  # seconds `up` waits for every cell to register
+SILENT = 5.0  # seconds without a word after which `tree` marks a cell's process silent
 ACTIONS = {
     "pause": Action.PAUSE,
     "unpause": Action.UNPAUSE,
@@ -245,6 +246,14 @@ def cmd_tree(args: argparse.Namespace) -> int:
     return 0
 
 
+def _where(node: CellNode) -> str:
+    """A cell's address, or each of its processes' with how long it has been silent."""
+    if not node.replicas:
+        return node.address
+    return " ".join(r.address if r.heard_ago < SILENT else
+                    f"{r.address}(silent {r.heard_ago:.0f}s)" for r in node.replicas)
+
+
 def _actions(capabilities: Sequence[str]) -> str:
     """'all', or which actions the cell's subtree cannot do."""
     missing = sorted({a.value for a in Action} - set(capabilities))
@@ -258,7 +267,7 @@ def _tree_rows(node: CellNode, indent: str, rows: list[list[str]]) -> None:
         f"{c.hosts_up}/{c.hosts}", f"{c.used.vcpus}/{c.total.vcpus}",
         f"{c.used.memory_mb}/{c.total.memory_mb}", str(c.instances),
         " ".join(f"{name}:{n}" for name, n in c.flavor_fits) or "-",
-        _actions(node.capabilities), node.address,
+        _actions(node.capabilities), _where(node),
     ])
     for child in node.children:
         _tree_rows(child, indent + "  ", rows)

@@ -136,6 +136,10 @@ def test_the_same_boot_at_two_replicas_at_once_builds_one_instance(
     runner = start(tmp_path, pg_schemas)
     try:
         tops = split_addresses(runner.addresses["top"])
+        with CellClient(runner.top_address, timeout=10) as top:
+            (r1,) = top.topology().children  # the tree shows the middle cell's replicas
+        assert sorted(r.address for r in r1.replicas) == sorted(
+            split_addresses(runner.addresses["r1"]))
         for n in range(10):
             rid = f"twice-{uuidlib.uuid4()}"
             barrier = threading.Barrier(2)
