@@ -8,6 +8,9 @@
     cellrouter_children{status}                  routers: children up and down
     cellrouter_capacity_{total,used}{resource}   the subtree's capacity (vcpus, memory_mb, disk_gb)
     cellrouter_instances
+    cellrouter_process{cell, replica}            1: this process, its cell and its own
+                                                 address (replicas of a cell share the
+                                                 cell's name; join on it to tell them apart)
 
 Each cell has its own registry, so that cells embedded in one process do not
 mix their figures. Request figures are taken by a server interceptor; the
@@ -106,6 +109,10 @@ class _StateCollector(Collector):
         backend = self._backend()
         if backend is None:
             return
+        me = GaugeMetricFamily("cellrouter_process", "This process: its cell, and its own"
+                               " address among the cell's replicas", labels=["cell", "replica"])
+        me.add_metric([backend.identity.name, backend.identity.address], 1)
+        yield me
         yield from _capacity(backend)
         children = getattr(backend, "children", None)
         if children is not None:

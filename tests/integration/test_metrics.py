@@ -40,6 +40,8 @@ def test_cells_count_requests_by_code_and_report_their_state(tmp_path: Path) -> 
                 top.get(str(uuidlib.uuid4()))
         state = runner.state_dir
         at_top = scrape(state, "top")
+        replica = (("cell", "top"), ("replica", runner.addresses["top"]))
+        assert at_top[("cellrouter_process", replica)] == 1
         assert at_top[("cellrouter_requests_total", (("code", "OK"), ("method", "Boot")))] == 1
         assert at_top[("cellrouter_requests_total",
                        (("code", "NOT_FOUND"), ("method", "Get")))] == 1
