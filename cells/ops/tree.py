@@ -351,6 +351,10 @@ class TreeRunner:
         text = cell_config(self.spec, cell, self._listen[key], parent, cell_dir, security)
         (cell_dir / "cell.toml").write_text(text)
 
+    def address_of(self, process: str) -> str:
+        """Where the process `process` (a cell's name, or NAME.rN) serves cells."""
+        return self._listen[process]
+
     def active(self, name: str) -> str:
         """The process acting for cell `name` (for a leaf with standbys, the one
         that holds the lock: alive, and serving)."""
