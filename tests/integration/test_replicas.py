@@ -10,6 +10,7 @@ import time
 import uuid as uuidlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from cells.ops.tree import TreeRunner, load_tree
 from model.cells import ListQuery
 from model.compute import Instance, InstanceState
 from model.errors import CellError, DeadlineExceeded, NotFound, Unavailable, Unreachable
+from routing.index import LocationIndex
 from tests.integration.conftest import eventually
 
 TREE = """
@@ -226,3 +228,35 @@ def test_a_leafs_standby_takes_over_when_the_active_process_dies(
             assert top.boot(boot_spec("sb-after", 1, 256)).cell_path == "top!z1"
     finally:
         runner.stop()
+
+
+@pytest.mark.postgres
+def test_a_standby_settles_the_boots_the_active_process_left_pending(
+        tmp_path: Path, pg_schemas: Callable[[], str]) -> None:
+    url = pg_schemas()
+    (tmp_path / "tree.toml").write_text(STANDBY_TREE.format(z1=url))
+    runner = TreeRunner(load_tree(tmp_path / "tree.toml"), tmp_path / "state")
+    runner.start(timeout=60)
+    index = LocationIndex.open(url)  # the leaf's own database, as its processes share it
+    try:
+        with CellClient(runner.top_address, timeout=10) as top:
+            built = top.boot(boot_spec("sb-built", 1, 256))
+        # As if the active process died mid-boot: one boot the hypervisor has,
+        # one it never started.
+        row = index.lookup_uncached(built.uuid)
+        assert row is not None
+        index.record(replace(row, pending=True, state="BUILDING"))
+        ghost = str(uuidlib.uuid4())
+        index.record(replace(row, uuid=ghost, request_id=f"ghost-{ghost}", pending=True))
+        runner.kill_cell(runner.active("z1"))
+
+        def settled() -> bool:
+            done = index.lookup_uncached(built.uuid)
+            return (index.lookup_uncached(ghost) is None and done is not None
+                    and not done.pending and done.state == "ACTIVE")
+
+        assert eventually(settled, timeout=30)
+    finally:
+        index.close()
+        runner.stop()
+
