@@ -30,6 +30,7 @@ from aiohttp import web
 
 from api import microversion
 from api.compute import actions, flavors, servers, versions
+from api.compute.views import Names
 from api.config import ApiConfig
 from api.errors import ApiError, Internal, TooLarge, from_cell_error
 from api.identity import routes as identity
@@ -123,7 +124,7 @@ def build_app(config: ApiConfig, tree: Tree | None = None) -> web.Application:
     keys = KeyRepository(config.keys_dir)
     users = UserStore(config.users_file)
     app[STATE] = ApiState(config, tree or Tree(config), TokenIssuer(keys, config.token_ttl),
-                          users)
+                          users, Names.of(config.flavors, config.images, config.networks))
     identity.add_routes(app, users, app[STATE].issuer, catalog, base_url)
     _compute_routes(app)
     app.router.add_get("/image", images.versions)
@@ -176,15 +177,8 @@ async def serve(config: ApiConfig, ready: Callable[[str], None] = lambda _: None
     host, _, port = config.listen.rpartition(":")
     site = web.TCPSite(runner, host.strip("[]"), int(port))  # [::1]:8774 too
     await site.start()
-    server = getattr(site, "_server", None)
-    sockets = getattr(server, "sockets", None) or []
-    bound = sockets[0].getsockname()[1] if sockets else int(port)
-    ready(f"http://{host}:{bound}")
+    ready(f"http://{host}:{runner.addresses[0][1]}")  # the port bound, when asked for 0
     try:
-        await _forever()
+        await asyncio.Event().wait()
     finally:
         await runner.cleanup()
-
-
-async def _forever() -> None:
-    await asyncio.Event().wait()

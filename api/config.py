@@ -35,13 +35,13 @@ Relative paths are relative to the file.
 from __future__ import annotations
 
 import ipaddress
-import tomllib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cells.config import read_toml
 from cells.errors import ConfigError
 from model.compute import Resources
 
@@ -93,12 +93,7 @@ _API_KEYS = {"listen", "top", "region", "public_url", "users_file", "keys_dir", 
 
 
 def load_config(path: Path) -> ApiConfig:
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"API config {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "API config")
     try:
         return _parse(data, path.parent)
     except (TypeError, ValueError, KeyError) as exc:

@@ -12,12 +12,14 @@ from typing import Any
 from aiohttp import web
 
 from api.body import read_json
+from api.compute.views import Names
 from api.config import ApiConfig
 from api.errors import BadRequest, ItemNotFound
 from api.identity.tokens import TokenInfo, TokenIssuer
 from api.identity.users import UserStore
 from api.microversion import MIN, Version
 from api.tree import Tree
+from cells.client import Metadata
 
 
 @dataclass(slots=True)
@@ -26,6 +28,7 @@ class ApiState:
     tree: Tree
     issuer: TokenIssuer
     users: UserStore
+    names: Names  # made once from the config, for every server body
 
 
 STATE = web.AppKey("cellrouter_api", ApiState)
@@ -58,7 +61,7 @@ def base_url(request: web.Request) -> str:
     return state(request).config.public_url or str(request.url.origin())
 
 
-def metadata(request: web.Request) -> Any:
+def metadata(request: web.Request) -> Metadata:
     """The gRPC metadata of a call to the tree on this request's behalf."""
     return state(request).tree.metadata(who(request), request_id(request))
 

@@ -10,6 +10,7 @@ made for them by `cells.links`.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 import uuid as uuidlib
@@ -46,6 +47,15 @@ IDEMPOTENT = frozenset({"Get", "List", "Locate", "Topology", "Plan", "Boot"})
 REPLICA_ATTEMPTS = 6  # over about 1.5 s: time for a restarted replica's siblings
 REPLICA_BACKOFF = 0.05  # seconds before the second attempt, doubling
 _REPLICAS_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
+
+
+def _again(method: str, attempt: int, attempts: int, error: CellError) -> float:
+    """Seconds to wait before sending `method` again, to another replica of the
+    cell, after `error` ended attempt number `attempt`; raises `error` when it is
+    not sent again (not idempotent, not UNAVAILABLE, or the last of `attempts`)."""
+    if method not in IDEMPOTENT or not isinstance(error, Unavailable) or attempt >= attempts:
+        raise error from None
+    return float(REPLICA_BACKOFF * 2 ** (attempt - 1))
 
 
 def split_addresses(address: str) -> list[str]:
@@ -162,18 +172,15 @@ class CellClient(_Actions[Instance]):
     def _call(
         self, method: str, request: Any, timeout: float | None = None, metadata: Metadata = ()
     ) -> Any:
-        attempts = self._attempts if method in IDEMPOTENT else 1
-        for attempt in range(1, attempts + 1):
+        for attempt in itertools.count(1):
             try:
                 return getattr(self._cells, method)(
                     request, timeout=timeout or self.timeout,
                     metadata=(*self._auth, *metadata) or None)
             except grpc.RpcError as exc:
                 error = from_rpc_error(exc, f"cell at {self.address}")
-                if not isinstance(error, Unavailable) or attempt == attempts:
-                    raise error from None
-            time.sleep(REPLICA_BACKOFF * 2 ** (attempt - 1))  # then another replica
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                delay = _again(method, attempt, self._attempts, error)
+            time.sleep(delay)
 
     def boot(self, spec: BootSpec, timeout: float | None = None) -> Instance:
         return wire.instance_from_pb(self._call("Boot", wire.boot_to_pb(spec), timeout))
@@ -273,18 +280,14 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
     async def _call(
         self, stub: Any, method: str, request: Any, timeout: float | None, metadata: Metadata
     ) -> Any:
-        attempts = self._attempts if method in IDEMPOTENT else 1
-        for attempt in range(1, attempts + 1):
+        for attempt in itertools.count(1):
             try:
                 return await getattr(stub, method)(
                     request, timeout=timeout or self.timeout, metadata=tuple(metadata) or None
                 )
             except grpc.RpcError as exc:
-                error = from_rpc_error(exc, self.label)
-                if not isinstance(error, Unavailable) or attempt == attempts:
-                    raise error from None
-            await asyncio.sleep(REPLICA_BACKOFF * 2 ** (attempt - 1))  # then another replica
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                delay = _again(method, attempt, self._attempts, from_rpc_error(exc, self.label))
+            await asyncio.sleep(delay)
 
     async def boot(
         self, spec: BootSpec, timeout: float | None = None, metadata: Metadata = ()

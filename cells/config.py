@@ -139,15 +139,20 @@ _INDEX_KEYS = {"cache_size", "cache_ttl"}
 _LEAF_KEYS = {"driver", "selector", "hosts"}
 
 
-def load(path: Path) -> CellConfig:
-    """Read and check a cell config file; ConfigError says what is wrong."""
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """The TOML file at `path` (`what` it is, for the message: "config file",
+    "tree file"...); ConfigError when it is missing or not TOML."""
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
+        raise ConfigError(f"{what} {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return from_mapping(data, source=str(path))
+
+
+def load(path: Path) -> CellConfig:
+    """Read and check a cell config file; ConfigError says what is wrong."""
+    return from_mapping(read_toml(path, "config file"), source=str(path))
 
 
 def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:

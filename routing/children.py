@@ -131,22 +131,16 @@ class Children:
         child = Child(
             name=reg.name,
             parent=self._identity,
-            address=reg.address,
+            address=old.address if old else reg.address,
             kind=reg.kind,
             capabilities=reg.capabilities,
             capacity=old.capacity if old else CellCapacity(),
             connect=self._connect,
-            replicas=self._live(old) if old is not None else {},
+            client=old.client if old else None,
+            replicas=old.replicas if old else {},
         )
-        child.replicas[reg.address] = time.monotonic()
-        child.address = _joined(child.replicas)
-        if old is not None and old.client is not None:
-            if old.address == child.address:
-                child.client = old.client
-            else:
-                self._retire(old.client)
         self._children[reg.name] = child
-        self._save(child)
+        self._add_replica(child, reg.address)
         return child
 
     def report(self, report: ChildReport) -> Child:
@@ -181,12 +175,16 @@ class Children:
         return {a: t for a, t in child.replicas.items() if now - t <= keep}
 
     def _add_replica(self, child: Child, address: str) -> None:
+        """Note `address` as one of the child's processes, heard from now (the
+        long-silent ones forgotten), and save it; a link over other addresses
+        is replaced."""
         child.replicas = self._live(child)
         child.replicas[address] = time.monotonic()
-        child.address = _joined(child.replicas)
-        if child.client is not None:
+        joined = _joined(child.replicas)
+        if joined != child.address and child.client is not None:
             self._retire(child.client)
             child.client = None
+        child.address = joined
         self._save(child)
 
     def _retire(self, client: ChildLink) -> None:

@@ -59,9 +59,8 @@ _RE2_OPTIONS.log_errors = False
 
 
 def view(request: web.Request) -> ServerView:
-    config = state(request).config
     return ServerView(base_url(request), version(request), who(request).admin,
-                      config.flavors, config.images, config.networks)
+                      state(request).names)
 
 
 def server_uuid(request: web.Request) -> str:

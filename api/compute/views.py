@@ -22,6 +22,7 @@ the partial entry Nova gives for a down cell.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -50,18 +51,32 @@ def stamp(when: datetime | None) -> str | None:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
 
 
+@dataclass(frozen=True, slots=True)
+class Names:
+    """What the deployment calls what an instance carries: its flavor (by its
+    resources), its image (by source) and its networks (by source). Made once,
+    from the config; the first entry wins where two share a value."""
+
+    flavors: Mapping[Resources, str]
+    images: Mapping[str, Image]
+    networks: Mapping[str, str]
+
+    @classmethod
+    def of(cls, flavors: Mapping[str, Resources], images: Sequence[Image],
+           networks: Sequence[Network] = ()) -> Names:
+        return cls({f: name for name, f in reversed(list(flavors.items()))},
+                   {image.source: image for image in reversed(images)},
+                   {n.source: n.name for n in reversed(networks)})
+
+
 class ServerView:
     """Server bodies for one request: its base URL, microversion and caller."""
 
-    def __init__(self, base: str, version: Version, admin: bool,
-                 flavors: Mapping[str, Resources], images: Sequence[Image],
-                 networks: Sequence[Network] = ()) -> None:
+    def __init__(self, base: str, version: Version, admin: bool, names: Names) -> None:
         self.base = base
         self.version = version
         self.admin = admin
-        self._flavor_names = {f: name for name, f in reversed(list(flavors.items()))}
-        self._images = {image.source: image for image in reversed(images)}
-        self._networks = {n.source: n.name for n in reversed(networks)}
+        self._names = names
 
     def links(self, uuid: str) -> list[dict[str, str]]:
         return [{"rel": "self", "href": f"{self.base}/v2.1/servers/{uuid}"},
@@ -83,7 +98,8 @@ class ServerView:
             "metadata": {}, "hostId": "", "image": self._image(instance.image),
             "flavor": self._flavor(instance.flavor), "created": stamp(instance.created_at),
             "updated": stamp(instance.updated_at or instance.created_at),
-            "addresses": addresses(instance, self._networks), "accessIPv4": "", "accessIPv6": "",
+            "addresses": addresses(instance, self._names.networks),
+            "accessIPv4": "", "accessIPv6": "",
             "OS-DCF:diskConfig": "MANUAL", "progress": 0, "config_drive": "", "key_name": None,
             "OS-EXT-AZ:availability_zone": instance.cell_path.rpartition(SEPARATOR)[2],
             "OS-EXT-STS:vm_state": vm_state, "OS-EXT-STS:power_state": power_state,
@@ -110,7 +126,7 @@ class ServerView:
         return body
 
     def _flavor(self, resources: Resources) -> dict[str, Any]:
-        name = self._flavor_names.get(resources, "custom")
+        name = self._names.flavors.get(resources, "custom")
         if self.version < EMBEDDED_FLAVOR:
             return {"id": name, "links": [{"rel": "bookmark",
                                            "href": f"{self.base}/flavors/{name}"}]}
@@ -120,7 +136,7 @@ class ServerView:
     def _image(self, source: str) -> dict[str, Any] | str:
         if not source:
             return ""  # booted from nothing Nova would call an image
-        image = self._images.get(source)
+        image = self._names.images.get(source)
         if image is None and not self.admin:
             return ""  # an image nobody declared: its source is the operator's business
         image_id = image.id if image else source

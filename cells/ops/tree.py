@@ -32,14 +32,13 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cells.client import CellClient
-from cells.config import CELL_KEYS
+from cells.config import CELL_KEYS, read_toml
 from cells.errors import ConfigError
 from cells.ops import certs
 from cells.ops.api_process import ApiProcess, ApiSpec
@@ -101,12 +100,7 @@ class TreeSpec:
 
 
 def load_tree(path: Path) -> TreeSpec:
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"tree file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "tree file")
     tree = data.get("tree", {})
     cells = []
     for name, table in data.get("cells", {}).items():

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.compute.views import BY_STATUS, STATES, ServerView
+from api.compute.views import BY_STATUS, STATES, Names, ServerView
 from api.config import Image, Network
 from api.microversion import MIN, Version
 from model.compute import Instance, InstanceState, Port, Resources
@@ -25,8 +25,8 @@ def instance(state: InstanceState = InstanceState.ACTIVE, **kw: object) -> Insta
 
 
 def view(version: Version = MIN, admin: bool = False) -> ServerView:
-    return ServerView("http://api", version, admin, FLAVORS, (IMAGE,),
-                      (Network("prod", "br-prod"),))
+    return ServerView("http://api", version, admin,
+                      Names.of(FLAVORS, (IMAGE,), (Network("prod", "br-prod"),)))
 
 
 @pytest.mark.parametrize(("state", "status", "vm_state", "power"), [
