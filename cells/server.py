@@ -38,7 +38,7 @@ from cells.security.auth import TokenStore
 from cells.security.limits import Limiter
 from cells.security.scope import Gate, PeerGate, ScopedCells, TokenGate, open_gate
 from cells.standby import ActiveLock
-from cells.uplink import Uplink
+from cells.uplink import Uplink, stand_by
 from model.cells import CellKind
 from routing.children import Children
 from routing.index import LocationIndex
@@ -78,13 +78,32 @@ class CellServer:
     def address(self) -> str:
         return self.identity.address
 
+    async def _acquire(self, lock: ActiveLock) -> None:
+        """Take the active lock; while waiting for it, tell the parents that a
+        standby is there (when its address is known before it serves)."""
+        cfg = self.config
+        address = cfg.advertise or cfg.listen
+        if not cfg.parent or address.endswith(":0"):
+            await lock.acquire()
+            return
+        parents = [self._links.parent(a, cfg.parent_name, cfg.report_interval)
+                   for a in split_addresses(cfg.parent)]
+        telling = asyncio.create_task(stand_by(parents, cfg.name, address, cfg.report_interval))
+        try:
+            await lock.acquire()
+        finally:
+            telling.cancel()
+            await asyncio.gather(telling, return_exceptions=True)
+            for parent in parents:
+                await parent.close()
+
     async def start(self) -> str:
         """Open the database, start serving, join the parent. Returns the address."""
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         if cfg.active_lock:  # a leaf with a standby: one of the two acts (cells.standby)
             self._active = ActiveLock(cfg.db_url, cfg.name, on_lost=_stop_now)
-            await self._active.acquire()
+            await self._acquire(self._active)
         known = cfg.state_dir / "path"
         if cfg.parent and known.exists():
             self.identity.path = known.read_text().strip() or cfg.name

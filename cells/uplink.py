@@ -15,11 +15,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from cells.backend import CellBackend
 from cells.client import AsyncCellClient
-from model.cells import ChildReport, Registration
+from model.cells import CellCapacity, ChildReport, Registration
 from model.errors import CellError
 
 log = logging.getLogger(__name__)
@@ -114,3 +114,21 @@ class Uplink:
             self._refreshing.cancel()
             await asyncio.gather(self._refreshing, return_exceptions=True)
         await self._parent.close()
+
+
+async def stand_by(parents: Sequence[AsyncCellClient], name: str, address: str,
+                   interval: float) -> None:
+    """Tell each of `parents`, every `interval`, that a standby process of the
+    cell `name` waits at `address`, until cancelled (when it takes over and
+    registers). The parents show it in their topology and do not route to it."""
+    report = ChildReport(name, CellCapacity(), address=address, standby=True)
+
+    async def tell(parent: AsyncCellClient) -> None:
+        try:
+            await parent.report(report, timeout=interval)
+        except CellError as exc:  # the active process may not have registered yet
+            log.debug("parent %s: standby report: %s", parent.address, exc)
+
+    while True:
+        await asyncio.gather(*(tell(p) for p in parents))
+        await asyncio.sleep(interval)

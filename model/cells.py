@@ -99,6 +99,7 @@ class Replica:
 
     address: str
     heard_ago: float  # seconds since it last registered or reported
+    standby: bool = False  # a leaf's standby process, waiting to take over
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +195,8 @@ class ChildReport:
     changes: tuple[InstanceChange, ...] = ()
     leaves: tuple[LeafInfo, ...] = ()  # every leaf below, by path relative to the child
     address: str = ""  # the reporting process's own (a child may run as several replicas)
+    # A leaf's standby process saying it is there: nothing else in the report counts.
+    standby: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,11 @@ not is skipped at little cost, so one is forgotten only long after it fell
 silent: a replica that restarts must find itself still in its parent's link,
 and its siblings with it). A new address makes a new link; the old one is
 closed once the calls on it have had time to finish.
+
+A leaf may also have standby processes, waiting to take over from its active
+one (cells.standby). A standby reports only that it is there: it is shown in
+the topology but never in the link, and it joins the link when it takes over
+and registers.
 """
 
 from __future__ import annotations
@@ -77,6 +82,8 @@ class Child:
     leaves: dict[str, LeafInfo] = field(default_factory=dict)
     # Each replica's address, and when it last registered or reported.
     replicas: dict[str, float] = field(default_factory=dict)
+    # Each standby process's address, and when it last said it was there.
+    standbys: dict[str, float] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -138,6 +145,7 @@ class Children:
             connect=self._connect,
             client=old.client if old else None,
             replicas=old.replicas if old else {},
+            standbys=old.standbys if old else {},
         )
         self._children[reg.name] = child
         self._add_replica(child, reg.address)
@@ -149,6 +157,9 @@ class Children:
         if child is None:
             raise NotFound(f"cell {report.name} is not registered with {self._identity.path}")
         check_report(report)
+        if report.standby:
+            self._standing_by(child, report.address)
+            return child
         child.last_seen = now = time.monotonic()
         child.leaves = {leaf.path: leaf for leaf in report.leaves}
         if report.address and report.address not in child.replicas:
@@ -163,10 +174,25 @@ class Children:
     def replicas_of(self, child: Child) -> tuple[Replica, ...]:
         """The child's processes as this cell hears from them, when there are
         several (one process is the child itself: nothing to tell)."""
-        if len(child.replicas) < 2:
-            return ()
         now = time.monotonic()
-        return tuple(Replica(a, now - t) for a, t in sorted(child.replicas.items()))
+        standbys = {a: t for a, t in child.standbys.items() if now - t <= FORGET_AFTER}
+        if len(child.replicas) + len(standbys) < 2:
+            return ()
+        return (tuple(Replica(a, now - t) for a, t in sorted(child.replicas.items()))
+                + tuple(Replica(a, now - t, standby=True) for a, t in sorted(standbys.items())))
+
+    def _standing_by(self, child: Child, address: str) -> None:
+        """A standby of the child is there, at `address`. Should that address be
+        in the link (the process served there before it restarted and found
+        another active), it leaves the link: a standby does not serve."""
+        if not address:
+            return
+        now = time.monotonic()
+        child.standbys = {a: t for a, t in child.standbys.items() if now - t <= FORGET_AFTER}
+        child.standbys[address] = now
+        if address in child.replicas and len(child.replicas) > 1:
+            del child.replicas[address]
+            self._relink(child)
 
     def _live(self, child: Child) -> dict[str, float]:
         """The child's replicas heard from within FORGET_AFTER (or the down period,
@@ -180,6 +206,12 @@ class Children:
         is replaced."""
         child.replicas = self._live(child)
         child.replicas[address] = time.monotonic()
+        child.standbys.pop(address, None)  # it took over
+        self._relink(child)
+
+    def _relink(self, child: Child) -> None:
+        """Point the child's link at its replicas' addresses, replacing a link
+        over others, and save them."""
         joined = _joined(child.replicas)
         if joined != child.address and child.client is not None:
             self._retire(child.client)

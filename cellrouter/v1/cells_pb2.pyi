@@ -256,12 +256,14 @@ class CellNode(_message.Message):
     def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., kind: _Optional[_Union[CellKind, str]] = ..., address: _Optional[str] = ..., status: _Optional[_Union[CellStatus, str]] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., capabilities: _Optional[_Iterable[str]] = ..., children: _Optional[_Iterable[_Union[CellNode, _Mapping]]] = ..., hosts: _Optional[_Iterable[_Union[HostInfo, _Mapping]]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replicas: _Optional[_Iterable[_Union[Replica, _Mapping]]] = ...) -> None: ...
 
 class Replica(_message.Message):
-    __slots__ = ("address", "heard_ago_s")
+    __slots__ = ("address", "heard_ago_s", "standby")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     HEARD_AGO_S_FIELD_NUMBER: _ClassVar[int]
+    STANDBY_FIELD_NUMBER: _ClassVar[int]
     address: str
     heard_ago_s: float
-    def __init__(self, address: _Optional[str] = ..., heard_ago_s: _Optional[float] = ...) -> None: ...
+    standby: bool
+    def __init__(self, address: _Optional[str] = ..., heard_ago_s: _Optional[float] = ..., standby: _Optional[bool] = ...) -> None: ...
 
 class TopologyRequest(_message.Message):
     __slots__ = ()
@@ -333,7 +335,7 @@ class LeafInfo(_message.Message):
     def __init__(self, address: _Optional[str] = ..., actions: _Optional[_Iterable[str]] = ..., refusals: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ReportRequest(_message.Message):
-    __slots__ = ("name", "capacity", "changes", "leaves", "address")
+    __slots__ = ("name", "capacity", "changes", "leaves", "address", "standby")
     class LeavesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -346,12 +348,14 @@ class ReportRequest(_message.Message):
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     LEAVES_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    STANDBY_FIELD_NUMBER: _ClassVar[int]
     name: str
     capacity: Capacity
     changes: _containers.RepeatedCompositeFieldContainer[InstanceChange]
     leaves: _containers.MessageMap[str, LeafInfo]
     address: str
-    def __init__(self, name: _Optional[str] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[InstanceChange, _Mapping]]] = ..., leaves: _Optional[_Mapping[str, LeafInfo]] = ..., address: _Optional[str] = ...) -> None: ...
+    standby: bool
+    def __init__(self, name: _Optional[str] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[InstanceChange, _Mapping]]] = ..., leaves: _Optional[_Mapping[str, LeafInfo]] = ..., address: _Optional[str] = ..., standby: _Optional[bool] = ...) -> None: ...
 
 class ReportResponse(_message.Message):
     __slots__ = ("register_again", "path")

@@ -281,7 +281,8 @@ def node_to_pb(n: CellNode) -> pb.CellNode:
         children=[node_to_pb(c) for c in n.children],
         hosts=[pb.HostInfo(name=h.name, capacity=capacity_to_pb(h.capacity)) for h in n.hosts],
         last_seen=_time_to_pb(n.last_seen),
-        replicas=[pb.Replica(address=r.address, heard_ago_s=r.heard_ago) for r in n.replicas],
+        replicas=[pb.Replica(address=r.address, heard_ago_s=r.heard_ago, standby=r.standby)
+                  for r in n.replicas],
     )
 
 
@@ -297,7 +298,7 @@ def node_from_pb(m: pb.CellNode) -> CellNode:
         children=tuple(node_from_pb(c) for c in m.children),
         hosts=tuple(HostSummary(h.name, capacity_from_pb(h.capacity)) for h in m.hosts),
         last_seen=_time_from_pb(m, "last_seen"),
-        replicas=tuple(Replica(r.address, r.heard_ago_s) for r in m.replicas),
+        replicas=tuple(Replica(r.address, r.heard_ago_s, r.standby) for r in m.replicas),
     )
 
 
@@ -342,6 +343,7 @@ def report_to_pb(r: ChildReport) -> pb.ReportRequest:
             for leaf in r.leaves
         },
         address=r.address,
+        standby=r.standby,
     )
 
 
@@ -359,6 +361,7 @@ def report_from_pb(m: pb.ReportRequest) -> ChildReport:
             for path, leaf in sorted(m.leaves.items())
         ),
         address=m.address,
+        standby=m.standby,
     )
 
 

@@ -30,7 +30,7 @@ from cells.client import CellClient, boot_spec
 from cells.errors import ConfigError
 from cells.observability import logs
 from cells.ops.cli_admin import add_parsers as add_admin_parsers
-from model.cells import CellNode, ListQuery, Placement
+from model.cells import CellNode, ListQuery, Placement, Replica
 from model.compute import Action, Instance, InstanceState, Port
 from model.errors import CellError
 
@@ -247,11 +247,19 @@ def cmd_tree(args: argparse.Namespace) -> int:
 
 
 def _where(node: CellNode) -> str:
-    """A cell's address, or each of its processes' with how long it has been silent."""
+    """A cell's address, or each of its processes': which is active when some
+    stand by, and how long one has been silent."""
     if not node.replicas:
         return node.address
-    return " ".join(r.address if r.heard_ago < SILENT else
-                    f"{r.address}(silent {r.heard_ago:.0f}s)" for r in node.replicas)
+    standbys = any(r.standby for r in node.replicas)
+
+    def one(r: Replica) -> str:
+        silent = r.heard_ago >= SILENT
+        notes = ["standby"] if r.standby else ["active"] if standbys and not silent else []
+        if silent:
+            notes.append(f"silent {r.heard_ago:.0f}s")
+        return f"{r.address}({', '.join(notes)})" if notes else r.address
+    return " ".join(one(r) for r in node.replicas)
 
 
 def _actions(capabilities: Sequence[str]) -> str:

@@ -201,6 +201,13 @@ hosts = [{{ name = "h1", vcpus = 512, memory_mb = 262144, disk_gb = 1000 }}]
 """
 
 
+def z1_processes(top: CellClient) -> dict[str, bool]:
+    """The processes of the leaf z1 as the top's topology lists them: address →
+    standing by?"""
+    z1 = next(c for c in top.topology().children if c.name == "z1")
+    return {r.address: r.standby for r in z1.replicas}
+
+
 @pytest.mark.postgres
 def test_a_leafs_standby_takes_over_when_the_active_process_dies(
         tmp_path: Path, pg_schemas: Callable[[], str]) -> None:
@@ -211,6 +218,10 @@ def test_a_leafs_standby_takes_over_when_the_active_process_dies(
         with CellClient(runner.top_address, timeout=10) as top:
             booted = [top.boot(boot_spec(f"sb-{n}", 1, 256)) for n in range(5)]
             first = runner.active("z1")
+            other = next(p for p in ("z1", "z1.r2") if p != first)
+            # The topology (and so `cellrouter tree`) shows which process acts.
+            assert eventually(lambda: z1_processes(top) == {
+                runner.address_of(first): False, runner.address_of(other): True}, timeout=10)
             runner.kill_cell(first)  # SIGKILL: its session, and the lock, go with it
             killed = time.monotonic()
 
@@ -222,7 +233,10 @@ def test_a_leafs_standby_takes_over_when_the_active_process_dies(
 
             assert eventually(pauses, timeout=30)
             print(f"standby took over and acted {time.monotonic() - killed:.1f} s after the kill")
-            assert runner.active("z1") != first
+            assert runner.active("z1") == other
+            # The standby that took over is listed as one of the leaf's processes.
+            assert eventually(lambda: z1_processes(top).get(runner.address_of(other)) is False,
+                              timeout=10)
             listed = top.list(ListQuery(name_prefix="sb-")).instances
             assert sorted(i.uuid for i in listed) == sorted(i.uuid for i in booted)
             assert top.boot(boot_spec("sb-after", 1, 256)).cell_path == "top!z1"

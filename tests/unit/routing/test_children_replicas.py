@@ -60,3 +60,39 @@ def test_a_replica_silent_for_long_leaves_at_the_next_registration(
         asyncio.run(run())
     finally:
         index.close()
+
+
+def test_a_standby_is_listed_but_never_linked_until_it_takes_over(tmp_path: Path) -> None:
+    children, index = children_of(tmp_path)
+
+    async def run() -> None:
+        await children.register(Registration("z1", "127.0.0.1:7001", CellKind.LEAF))
+        child = children.get("z1")
+        assert child is not None
+        assert children.replicas_of(child) == ()  # one process: nothing to tell
+        seen = child.last_seen
+        time.sleep(0.01)
+        children.report(ChildReport("z1", CellCapacity(), address="127.0.0.1:7002",
+                                    standby=True))
+        assert child.address == "127.0.0.1:7001"  # calls never go to a standby
+        assert child.last_seen == seen  # nor does it keep the cell up
+        listed = children.replicas_of(child)
+        assert [(r.address, r.standby) for r in listed] == [
+            ("127.0.0.1:7001", False), ("127.0.0.1:7002", True)]
+        # It takes over: it registers, and joins the link as a replica.
+        await children.register(Registration("z1", "127.0.0.1:7002", CellKind.LEAF))
+        child = children.get("z1")
+        assert child is not None
+        assert child.address == "127.0.0.1:7001,127.0.0.1:7002"
+        assert not any(r.standby for r in children.replicas_of(child))
+        # The old active process restarts as a standby on its old address: it
+        # leaves the link, since a standby does not serve.
+        children.report(ChildReport("z1", CellCapacity(), address="127.0.0.1:7001",
+                                    standby=True))
+        assert child.address == "127.0.0.1:7002"
+        await children.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        index.close()
