@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 import uuid as uuidlib
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -339,7 +340,9 @@ class LeafCell:
     # ------------------------------------------------------- reporting
 
     def capacity(self) -> CellCapacity:
-        return CellCapacity.combine(CellCapacity.of_host(h, self._flavors) for h in self._hosts)
+        hosts = CellCapacity.combine(CellCapacity.of_host(h, self._flavors) for h in self._hosts)
+        states = Counter(state.value for state in self._reported.values())
+        return replace(hosts, states=tuple(sorted(states.items())))
 
     def capabilities(self) -> tuple[str, ...]:
         return tuple(self._driver.capabilities.names())

@@ -36,6 +36,8 @@ class CellCapacity:
     # For each flavor the operator configured: how many more instances of it
     # fit, counted host by host (a flavor does not straddle hosts).
     flavor_fits: tuple[tuple[str, int], ...] = ()
+    # How many instances are in each state (by the state's name), sorted by name.
+    states: tuple[tuple[str, int], ...] = ()
 
     @property
     def free(self) -> Resources:
@@ -62,6 +64,7 @@ class CellCapacity:
         """The capacity of a subtree made of `parts`."""
         result = cls()
         fits_by_name: dict[str, int] = {}
+        states: dict[str, int] = {}
         for p in parts:
             result = cls(
                 total=result.total + p.total,
@@ -73,7 +76,10 @@ class CellCapacity:
             )
             for name, n in p.flavor_fits:
                 fits_by_name[name] = fits_by_name.get(name, 0) + n
-        return replace(result, flavor_fits=tuple(sorted(fits_by_name.items())))
+            for state, n in p.states:
+                states[state] = states.get(state, 0) + n
+        return replace(result, flavor_fits=tuple(sorted(fits_by_name.items())),
+                       states=tuple(sorted(states.items())))
 
 
 def fits(free: Resources, flavor: Resources) -> int:
@@ -141,13 +147,20 @@ class ListQuery:
     state: InstanceState | None = None
     name_prefix: str = ""
     sort: str = "name"  # or "created_at"
+    cell: str = ""  # only the subtree at this full path; "" for the whole tree
 
     def matches(self, instance: Instance) -> bool:
         return (
             (not self.project or instance.project == self.project)
+            and (not self.cell or in_subtree(instance.cell_path, self.cell))
             and (self.state is None or instance.state is self.state)
             and instance.name.startswith(self.name_prefix)
         )
+
+
+def in_subtree(path: str, top: str) -> bool:
+    """Whether the cell at `path` is the cell at `top` or below it."""
+    return path == top or path.startswith(top + SEPARATOR)
 
 
 @dataclass(frozen=True, slots=True)

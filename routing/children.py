@@ -45,6 +45,7 @@ from model.cells import (
     LeafInfo,
     Registration,
     Replica,
+    in_subtree,
 )
 from model.compute import Action, Resources
 from model.errors import NotFound, Unavailable
@@ -228,6 +229,18 @@ class Children:
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
 
+    def toward(self, path: str) -> list[Child]:
+        """The children whose subtrees hold cells in the subtree at full `path`:
+        all of them when `path` is this cell or above it, the one on the way
+        when it is below, none when it is elsewhere."""
+        mine = self._identity.path
+        if in_subtree(mine, path):
+            return list(self._children.values())
+        if not path.startswith(mine + SEPARATOR):
+            return []
+        child = self._children.get(path[len(mine) + 1:].partition(SEPARATOR)[0])
+        return [child] if child is not None else []
+
     def leaf(self, path: str) -> LeafInfo | None:
         """The leaf at full `path`, if a child reported it (even a child that
         is down now: the leaf below it may well be up), named by that path."""
@@ -309,6 +322,7 @@ def _capacity_from_json(data: dict[str, Any]) -> CellCapacity:
         hosts_up=data["hosts_up"],
         instances=data["instances"],
         flavor_fits=tuple((name, int(n)) for name, n in data.get("flavor_fits", ())),
+        states=tuple((name, int(n)) for name, n in data.get("states", ())),
     )
 
 

@@ -22,6 +22,7 @@ from routing.call import Call
 from routing.children import Child, Children
 from routing.index import LocationIndex
 from routing.paging import batch_size, merge_pages, ordered_after, page_size, sort_key
+from routing.validate import check_path
 
 # Each level of a list gives its children this share of its own time, so that
 # it can still answer its own caller (with UNKNOWN entries) before its deadline.
@@ -38,8 +39,10 @@ class Lister:
 
     async def list(self, query: ListQuery, call: Call) -> InstancePage:
         sort_key(query.sort)  # refuse an unknown sort before asking anyone
+        if query.cell:
+            check_path("cell", query.cell)
         limit = page_size(query)
-        children = list(self._children)
+        children = self._children.toward(query.cell) if query.cell else list(self._children)
         batch = batch_size(limit, len(children))
         budget = min(call.remaining(self._child_timeout), self._list_timeout)
         deadline = time.monotonic() + budget * LIST_BUDGET_SHARE

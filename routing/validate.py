@@ -66,7 +66,7 @@ def check_boot(spec: BootSpec) -> None:
         _check_text("hint key", key, MAX_NAME)
         _check_text(f"hint {key[:40]!r}", value, MAX_FIELD)
     if spec.target_cell:
-        _check_path("target cell", spec.target_cell)
+        check_path("target cell", spec.target_cell)
 
 
 def _check_flavor(spec: BootSpec) -> None:
@@ -122,11 +122,11 @@ def check_report(report: ChildReport) -> None:
     for change in report.changes:
         check_uuid(change.uuid)
         if change.cell_path:
-            _check_path(f"cell path of instance {change.uuid}", change.cell_path)
+            check_path(f"cell path of instance {change.uuid}", change.cell_path)
         _check_text(f"host of instance {change.uuid}", change.host, MAX_NAME)
     for leaf in report.leaves:
         if leaf.path:  # relative to the child; "" is the child itself
-            _check_path("leaf path", leaf.path)
+            check_path("leaf path", leaf.path)
         where = f"leaf {leaf.path or report.name}"
         _check_text(f"{where}: address", leaf.address, MAX_FIELD)
         _check_names(f"{where}: actions", leaf.actions)
@@ -161,7 +161,8 @@ def _check_range(what: str, value: int, low: int, high: int) -> None:
         raise InvalidArgument(f"{what} must be between {low} and {high}, got {value}")
 
 
-def _check_path(what: str, text: str) -> None:
+def check_path(what: str, text: str) -> None:
+    """InvalidArgument unless `text` is a well-formed cell path."""
     try:
         CellPath.parse(text)
     except BadPath as exc:

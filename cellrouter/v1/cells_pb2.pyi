@@ -153,20 +153,22 @@ class GetRequest(_message.Message):
     def __init__(self, uuid: _Optional[str] = ...) -> None: ...
 
 class ListRequest(_message.Message):
-    __slots__ = ("limit", "page_token", "project", "state", "name_prefix", "sort")
+    __slots__ = ("limit", "page_token", "project", "state", "name_prefix", "sort", "cell")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     NAME_PREFIX_FIELD_NUMBER: _ClassVar[int]
     SORT_FIELD_NUMBER: _ClassVar[int]
+    CELL_FIELD_NUMBER: _ClassVar[int]
     limit: int
     page_token: str
     project: str
     state: InstanceState
     name_prefix: str
     sort: str
-    def __init__(self, limit: _Optional[int] = ..., page_token: _Optional[str] = ..., project: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., name_prefix: _Optional[str] = ..., sort: _Optional[str] = ...) -> None: ...
+    cell: str
+    def __init__(self, limit: _Optional[int] = ..., page_token: _Optional[str] = ..., project: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., name_prefix: _Optional[str] = ..., sort: _Optional[str] = ..., cell: _Optional[str] = ...) -> None: ...
 
 class ListResponse(_message.Message):
     __slots__ = ("instances", "next_page_token", "unreachable_cells")
@@ -197,8 +199,15 @@ class LocateResponse(_message.Message):
     def __init__(self, uuid: _Optional[str] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ..., project: _Optional[str] = ...) -> None: ...
 
 class Capacity(_message.Message):
-    __slots__ = ("total", "used", "largest_free", "hosts", "hosts_up", "instances", "flavor_fits")
+    __slots__ = ("total", "used", "largest_free", "hosts", "hosts_up", "instances", "flavor_fits", "states")
     class FlavorFitsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class StatesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -212,6 +221,7 @@ class Capacity(_message.Message):
     HOSTS_UP_FIELD_NUMBER: _ClassVar[int]
     INSTANCES_FIELD_NUMBER: _ClassVar[int]
     FLAVOR_FITS_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
     total: Flavor
     used: Flavor
     largest_free: Flavor
@@ -219,7 +229,8 @@ class Capacity(_message.Message):
     hosts_up: int
     instances: int
     flavor_fits: _containers.ScalarMap[str, int]
-    def __init__(self, total: _Optional[_Union[Flavor, _Mapping]] = ..., used: _Optional[_Union[Flavor, _Mapping]] = ..., largest_free: _Optional[_Union[Flavor, _Mapping]] = ..., hosts: _Optional[int] = ..., hosts_up: _Optional[int] = ..., instances: _Optional[int] = ..., flavor_fits: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    states: _containers.ScalarMap[str, int]
+    def __init__(self, total: _Optional[_Union[Flavor, _Mapping]] = ..., used: _Optional[_Union[Flavor, _Mapping]] = ..., largest_free: _Optional[_Union[Flavor, _Mapping]] = ..., hosts: _Optional[int] = ..., hosts_up: _Optional[int] = ..., instances: _Optional[int] = ..., flavor_fits: _Optional[_Mapping[str, int]] = ..., states: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class HostInfo(_message.Message):
     __slots__ = ("name", "capacity")

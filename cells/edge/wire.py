@@ -189,6 +189,7 @@ def query_to_pb(q: ListQuery) -> pb.ListRequest:
         state=state_to_pb(q.state),
         name_prefix=q.name_prefix,
         sort=q.sort,
+        cell=q.cell,
     )
 
 
@@ -200,6 +201,7 @@ def query_from_pb(m: pb.ListRequest) -> ListQuery:
         state=state_from_pb(m.state),
         name_prefix=m.name_prefix,
         sort=m.sort or "name",
+        cell=m.cell,
     )
 
 
@@ -254,6 +256,7 @@ def capacity_to_pb(c: CellCapacity) -> pb.Capacity:
         hosts_up=c.hosts_up,
         instances=c.instances,
         flavor_fits=dict(c.flavor_fits),
+        states=dict(c.states),
     )
 
 
@@ -266,6 +269,7 @@ def capacity_from_pb(m: pb.Capacity) -> CellCapacity:
         hosts_up=m.hosts_up,
         instances=m.instances,
         flavor_fits=tuple(sorted(m.flavor_fits.items())),
+        states=tuple(sorted(m.states.items())),
     )
 
 

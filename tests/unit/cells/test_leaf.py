@@ -249,3 +249,15 @@ def test_changes_hold_the_latest_state_per_instance(make_leaf: Setup) -> None:
     assert latest[ids["c"]].state is InstanceState.DELETED
     assert all(c.cell_path == PATH and c.host in {"h1", "h2"} for c in taken)
     assert leaf.changes().take() == []
+
+
+def test_the_capacity_counts_instances_by_state(make_leaf: Setup) -> None:
+    leaf, _driver, _index = make_leaf()
+
+    async def body() -> dict[str, int]:
+        booted = [await leaf.boot(spec(f"vm-{n}"), Call()) for n in range(3)]
+        await leaf.act(booted[0].uuid, Action.PAUSE, True, Call())
+        await leaf.act(booted[2].uuid, Action.DELETE, True, Call())
+        return dict(leaf.capacity().states)
+
+    assert run(leaf, body()) == {"ACTIVE": 1, "PAUSED": 1}

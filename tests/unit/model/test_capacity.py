@@ -50,3 +50,9 @@ def test_combining_cells_adds_their_counts() -> None:
     a = CellCapacity(hosts=1, flavor_fits=(("small", 3),))
     b = CellCapacity(hosts=2, flavor_fits=(("large", 1), ("small", 4)))
     assert CellCapacity.combine([a, b]).flavor_fits == (("large", 1), ("small", 7))
+
+
+def test_combining_cells_adds_their_instances_by_state() -> None:
+    a = CellCapacity(states=(("ACTIVE", 3), ("PAUSED", 1)))
+    b = CellCapacity(states=(("ACTIVE", 2), ("STOPPED", 4)))
+    assert CellCapacity.combine([a, b]).states == (("ACTIVE", 5), ("PAUSED", 1), ("STOPPED", 4))

@@ -23,6 +23,7 @@ from model.compute import Action, InstanceState
 from model.errors import (
     DeadlineExceeded,
     FailedPrecondition,
+    InvalidArgument,
     ResourceExhausted,
     Unavailable,
 )
@@ -184,6 +185,23 @@ def test_a_list_merges_every_child_in_order_across_pages(tmp_path: Path) -> None
             if not token:
                 break
         assert seen == [f"vm-{n:02d}" for n in range(7)]
+
+    run(tmp_path, body)
+
+
+def test_a_list_of_one_subtree_asks_only_the_child_on_its_path(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        for name in "ab":
+            t.kids[name].holds(f"vm-{name}", uuid())
+        page = await t.router.list(ListQuery(cell="top!b"), Call())
+        assert [i.name for i in page.instances] == ["vm-b"]
+        assert t.kids["a"].calls("list") == []  # not on the path: not asked
+        whole = await t.router.list(ListQuery(cell="top"), Call())
+        assert [i.name for i in whole.instances] == ["vm-a", "vm-b"]
+        elsewhere = await t.router.list(ListQuery(cell="other!b"), Call())
+        assert elsewhere.instances == ()
+        with pytest.raises(InvalidArgument, match="bad cell"):
+            await t.router.list(ListQuery(cell="top!!b"), Call())
 
     run(tmp_path, body)
 
