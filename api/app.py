@@ -3,6 +3,7 @@
     /identity/...     Keystone v3 subset (api.identity.routes)
     /, /v2.1/...      Compute v2.1 subset (api.compute)
     /image/...        Image v2 subset (api.image)
+    /dashboard/...    the admins' web view of the tree (api.dashboard)
 
 Every request goes through `frame`, in steps:
     request id    every answer carries x-openstack-request-id; a client's own
@@ -32,6 +33,7 @@ from api import microversion
 from api.compute import actions, flavors, servers, versions
 from api.compute.views import Names
 from api.config import ApiConfig
+from api.dashboard import routes as dashboard
 from api.errors import ApiError, Internal, TooLarge, from_cell_error
 from api.identity import routes as identity
 from api.identity.errors import IdentityError
@@ -59,9 +61,9 @@ async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
                                  else f"req-{uuid.uuid4()}")
     version = None
     try:
-        if not _OPEN.match(request.path):
+        if not _OPEN.match(request.path) and not dashboard.open_path(request.path):
             request[WHO] = identity.authenticate_request(request, request.app[STATE].issuer)
-        if not request.path.startswith(("/identity", "/image")):
+        if not request.path.startswith(("/identity", "/image", dashboard.PREFIX)):
             version = request[VERSION] = microversion.requested(request.headers)
         response = await handler(request)
     except Exception as exc:
@@ -131,6 +133,7 @@ def build_app(config: ApiConfig, tree: Tree | None = None) -> web.Application:
     app.router.add_get("/image/", images.versions)
     app.router.add_get("/image/v2/images", images.index)
     app.router.add_get("/image/v2/images/{id}", images.show)
+    dashboard.add_routes(app)
     app.on_cleanup.append(_close_tree)
     return app
 

@@ -12,6 +12,7 @@
     top_token_file = ""              # a file holding the API's token for the top
     timeout = 30                     # seconds for one call to the tree
     max_body = 65536                 # bytes; larger request bodies are 413
+    dashboard_refresh = 1.0          # seconds between the dashboard's looks at the tree
 
     [flavors]                        # the flavors users boot by name (id = name)
     small = { vcpus = 1, memory_mb = 2048, disk_gb = 20 }
@@ -83,13 +84,14 @@ class ApiConfig:
     top_token_file: Path | None = None
     timeout: float = 30.0
     max_body: int = 65536
+    dashboard_refresh: float = 1.0
     flavors: Mapping[str, Resources] = field(default_factory=dict)
     images: tuple[Image, ...] = ()
     networks: tuple[Network, ...] = ()
 
 
 _API_KEYS = {"listen", "top", "region", "public_url", "users_file", "keys_dir", "token_ttl",
-             "top_ca_file", "top_token_file", "timeout", "max_body"}
+             "top_ca_file", "top_token_file", "timeout", "max_body", "dashboard_refresh"}
 
 
 def load_config(path: Path) -> ApiConfig:
@@ -120,6 +122,7 @@ def _parse(data: Mapping[str, Any], base: Path) -> ApiConfig:
         token_ttl=float(api.get("token_ttl", 3600)), top_ca_file=where("top_ca_file"),
         top_token_file=where("top_token_file"), timeout=float(api.get("timeout", 30)),
         max_body=int(api.get("max_body", 65536)),
+        dashboard_refresh=float(api.get("dashboard_refresh", 1.0)),
         flavors=flavors_of(data.get("flavors", {})),
         images=tuple(_image(entry) for entry in data.get("images", ())),
         networks=tuple(_network(entry) for entry in data.get("networks", ())),

@@ -156,7 +156,7 @@ class RouterCell:
         for child, answer in answers:
             if not isinstance(answer, CellNode):
                 answer = CellNode(child.name, child.path, child.kind, child.address,
-                                  False, child.capacity, child.capabilities)
+                                  False, child.capacity, child.capabilities, unreachable=True)
             nodes.append(replace(answer, up=self.children.is_up(child),
                                  replicas=self.children.replicas_of(child)))
         return own_node(self, children=tuple(nodes))

@@ -123,6 +123,9 @@ class CellNode:
     hosts: tuple[HostSummary, ...] = ()
     last_seen: datetime | None = None
     replicas: tuple[Replica, ...] = ()  # as its parent knows them
+    # Up (it reports) but it did not answer the topology call: figures as last
+    # reported, subtree unknown.
+    unreachable: bool = False
 
     def walk(self) -> Iterable[CellNode]:
         """This cell and every cell below it, depth first."""

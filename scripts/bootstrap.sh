@@ -17,6 +17,10 @@ EXTRAS=${EXTRAS:-dev}
 # against libxml2's.
 DEB_PACKAGES=(ca-certificates pkg-config libvirt-dev libxml2-dev gcc python3-dev)
 
+# The browser tests of `make test` drive the dashboard in Debian's headless
+# Chromium through its WebDriver; without them (not root) they are skipped.
+BROWSER_PACKAGES=(chromium chromium-driver)
+
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 find_python() {
@@ -70,6 +74,17 @@ PY=$(find_python) || {
 }
 
 apt_install "${DEB_PACKAGES[@]}"
+if [ "$EXTRAS" = dev ] && command -v dpkg-query >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then
+        apt_install "${BROWSER_PACKAGES[@]}"
+    else
+        mapfile -t missing_browser < <(missing_debs "${BROWSER_PACKAGES[@]}")
+        if [ "${#missing_browser[@]}" -gt 0 ]; then
+            say "the dashboard's browser tests need: sudo apt-get install -y ${missing_browser[*]}"
+            say "(until then they are skipped)"
+        fi
+    fi
+fi
 
 # Debian's python3 needs python3-venv for `-m venv` to bring pip along.
 if ! "$PY" -c 'import ensurepip, venv' 2>/dev/null; then

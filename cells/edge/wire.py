@@ -287,6 +287,7 @@ def node_to_pb(n: CellNode) -> pb.CellNode:
         last_seen=_time_to_pb(n.last_seen),
         replicas=[pb.Replica(address=r.address, heard_ago_s=r.heard_ago, standby=r.standby)
                   for r in n.replicas],
+        unreachable=n.unreachable,
     )
 
 
@@ -303,6 +304,7 @@ def node_from_pb(m: pb.CellNode) -> CellNode:
         hosts=tuple(HostSummary(h.name, capacity_from_pb(h.capacity)) for h in m.hosts),
         last_seen=_time_from_pb(m, "last_seen"),
         replicas=tuple(Replica(r.address, r.heard_ago_s, r.standby) for r in m.replicas),
+        unreachable=m.unreachable,
     )
 
 

@@ -70,10 +70,13 @@ class ApiSpec:
 class ApiProcess:
     """One `cellrouter api` process for a tree, with its files under `directory`."""
 
-    def __init__(self, spec: ApiSpec, directory: Path, host: str) -> None:
+    def __init__(self, spec: ApiSpec, directory: Path, host: str, refresh: float = 1.0) -> None:
+        """`refresh`: seconds between the dashboard's looks at the tree (the
+        tree's report interval: nothing changes faster up there)."""
         self.spec = spec
         self.directory = directory
         self.host = host
+        self.refresh = refresh
         self.url = ""
         self.password = ""
         self.proc: subprocess.Popen[bytes] | None = None
@@ -88,7 +91,8 @@ class ApiProcess:
             write_private(self.directory / "top-token", (top_token + "\n").encode())
         self._admin_user()
         (self.directory / "api.toml").write_text(
-            _config_text(self.url, top, self.spec, flavors, ca_file, bool(top_token)))
+            _config_text(self.url, top, self.spec, flavors, ca_file, bool(top_token),
+                         self.refresh))
         write_private(self.directory / "openrc", self.openrc().encode())  # a password
 
     def _admin_user(self) -> None:
@@ -152,11 +156,12 @@ class ApiProcess:
 
 
 def _config_text(url: str, top: str, spec: ApiSpec, flavors: Mapping[str, Any],
-                 ca_file: Path | None, token: bool) -> str:
+                 ca_file: Path | None, token: bool, refresh: float) -> str:
     listen = url.removeprefix("http://")
     lines = ["[api]", f"listen = {toml_value(listen)}", f"public_url = {toml_value(url)}",
              f"top = {toml_value(top)}", f"region = {toml_value(spec.region)}",
-             'users_file = "users.json"', 'keys_dir = "keys"']
+             'users_file = "users.json"', 'keys_dir = "keys"',
+             f"dashboard_refresh = {toml_value(refresh)}"]
     if ca_file is not None:
         lines.append(f"top_ca_file = {toml_value(str(ca_file))}")
     if token:

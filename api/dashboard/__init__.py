@@ -1,0 +1,1 @@
+"""The dashboard: a read-only web view of the tree for admins, served by the API process."""

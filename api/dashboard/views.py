@@ -1,0 +1,89 @@
+"""What the dashboard's page is sent: the tree and instances as plain JSON.
+
+A cell is sent with what its box shows: health, capacity as used/total
+pairs, instances by state, the flavors that still fit, the actions its
+leaves cannot do, its hosts (leaves) and its processes. Nothing here calls
+anything: these are pure functions of the model, tested alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from model.cells import CellCapacity, CellNode, HostSummary, Placement
+from model.compute import Action, Instance
+
+ACTIONS = tuple(a.value for a in Action)
+# A process not heard from for this long (seconds) is shown silent; the ones
+# heard from lately are sent alike, so the tree's JSON stays the same while
+# nothing changes (the page redraws only what changed).
+SILENT = 5.0
+
+
+def health(node: CellNode) -> str:
+    """"down" (its parent has not heard from it), "unreachable" (it reports,
+    but did not answer the tree's call) or "up"."""
+    if not node.up:
+        return "down"
+    return "unreachable" if node.unreachable else "up"
+
+
+def capacity(c: CellCapacity) -> dict[str, Any]:
+    return {
+        "vcpus": [c.used.vcpus, c.total.vcpus],
+        "ram_mb": [c.used.memory_mb, c.total.memory_mb],
+        "disk_gb": [c.used.disk_gb, c.total.disk_gb],
+        "hosts": [c.hosts_up, c.hosts],
+        "instances": c.instances,
+        "states": dict(c.states),
+        "fits": dict(c.flavor_fits),
+    }
+
+
+def host(h: HostSummary) -> dict[str, Any]:
+    return {"name": h.name, "up": h.capacity.hosts_up > 0, "capacity": capacity(h.capacity)}
+
+
+def cell(node: CellNode) -> dict[str, Any]:
+    """One cell and its subtree; `cells` counts the cells below it (the page
+    shows the count on a collapsed subtree)."""
+    children = [cell(child) for child in node.children]
+    return {
+        "name": node.name,
+        "path": node.path,
+        "kind": node.kind.value,
+        "health": health(node),
+        "address": node.address,
+        "processes": [{"address": r.address, "standby": r.standby,
+                       "silent_s": int(r.heard_ago) if r.heard_ago >= SILENT else 0}
+                      for r in node.replicas],
+        "capacity": capacity(node.capacity),
+        "cannot": [a for a in ACTIONS if a not in node.capabilities],
+        "hosts": [host(h) for h in node.hosts],
+        "children": children,
+        "cells": sum(1 + child["cells"] for child in children),
+    }
+
+
+def instance(i: Instance) -> dict[str, Any]:
+    return {
+        "uuid": i.uuid,
+        "name": i.name,
+        "state": i.state.value,
+        "project": i.project,
+        "cell_path": i.cell_path,
+        "host": i.host,
+        "flavor": {"vcpus": i.flavor.vcpus, "ram_mb": i.flavor.memory_mb,
+                   "disk_gb": i.flavor.disk_gb},
+        "created_at": i.created_at.isoformat() if i.created_at else None,
+    }
+
+
+def placement(p: Placement) -> dict[str, Any]:
+    return {"ranked": [{"cell_path": o.cell_path, "host": o.host} for o in p.ranked],
+            "explanations": list(p.explanations), "refused": ""}
+
+
+def refused(message: str) -> dict[str, Any]:
+    """A dry run that nothing could take: no ranking, and the tree's reasons."""
+    return {"ranked": [], "explanations": [], "refused": message}
