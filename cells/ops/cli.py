@@ -29,9 +29,11 @@ from cells import eventloop
 from cells.client import CellClient, boot_spec
 from cells.errors import ConfigError
 from cells.observability import logs
+from cells.ops import boot_many
 from cells.ops.cli_admin import add_parsers as add_admin_parsers
+from cells.ops.progress import BootsProgress, CellsUpProgress, ProgressLine
 from model.cells import CellNode, ListQuery, Placement, Replica
-from model.compute import Action, Instance, InstanceState, Port
+from model.compute import Action, BootSpec, Instance, InstanceState, Port
 from model.errors import CellError
 
 DEFAULT_CELL = "127.0.0.1:50051"
@@ -96,7 +98,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    top = runner.start(timeout=UP_TIMEOUT if args.timeout is None else args.timeout)
+    progress = CellsUpProgress([c.name for c in spec.cells], ProgressLine.of(sys.stderr))
+    try:
+        top = runner.start(timeout=UP_TIMEOUT if args.timeout is None else args.timeout,
+                           watch=progress.update)
+    finally:
+        progress.finish()  # what follows, an error too, starts on a line of its own
     print(f"top: {top}", flush=True)
     if not spec.tls:
         print("insecure: the cells talk plaintext gRPC, without certificates (tree file"
@@ -161,12 +168,41 @@ def cmd_boot(args: argparse.Namespace) -> int:
         target_cell=args.target_cell,
         request_id=args.request_id,
     )
+    if args.count > 1:
+        return _boot_many(args, spec)
     with _client(args) as client:
         if args.dry_run:
             _show_placement(args, client.plan(spec))
         else:
             _show_instances(args, [client.boot(spec)])
     return 0
+
+
+def _boot_many(args: argparse.Namespace, spec: BootSpec) -> int:
+    """NAME-1 … NAME-N, a few at a time (cells.ops.boot_many); 1 if any failed."""
+    if args.dry_run or args.port:
+        option = "--dry-run plans" if args.dry_run else "--port binds its NIC to"
+        print(f"cellrouter: {option} one instance: it cannot go with --count above 1",
+              file=sys.stderr)
+        return 2
+    base = args.request_id or boot_many.new_base()
+    specs = boot_many.specs_for(spec, args.count, base)
+    if not args.request_id:
+        print(boot_many.retry_hint(base, args.count), file=sys.stderr, flush=True)
+    progress = BootsProgress(args.count, ProgressLine.of(sys.stderr))
+    try:
+        with _client(args) as client:
+            outcome = boot_many.boot_all(client.boot, specs, progress)
+    except KeyboardInterrupt:
+        print(f"cellrouter: interrupted; {boot_many.rest_hint(base)}", file=sys.stderr)
+        raise
+    if args.json:
+        _print_json({"request_id_base": base,
+                     "instances": [_jsonable(i) for i in outcome.booted],
+                     "failures": [_jsonable(f) for f in outcome.failures]})
+    else:
+        print("\n".join(boot_many.report(outcome, base)))
+    return 1 if outcome.failures else 0
 
 
 def _show_placement(args: argparse.Namespace, placement: Placement) -> None:
@@ -271,7 +307,8 @@ def _actions(capabilities: Sequence[str]) -> str:
 def _tree_rows(node: CellNode, indent: str, rows: list[list[str]]) -> None:
     c = node.capacity
     rows.append([
-        f"{indent}{node.path}", "up" if node.up else "DOWN", node.kind.value,
+        f"{indent}{node.path}",
+        "DOWN" if not node.up else "unreachable" if node.unreachable else "up", node.kind.value,
         f"{c.hosts_up}/{c.hosts}", f"{c.used.vcpus}/{c.total.vcpus}",
         f"{c.used.memory_mb}/{c.total.memory_mb}", str(c.instances),
         " ".join(f"{name}:{n}" for name, n in c.flavor_fits) or "-",
@@ -400,7 +437,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--hint", action="append", default=[], metavar="K=V")
     c.add_argument("--project", default="")
     c.add_argument("--target-cell", default="", metavar="PATH")
-    c.add_argument("--request-id", default="", help="idempotency key (default: random)")
+    c.add_argument("--request-id", default="", help="idempotency key (default: random); with"
+                   " --count N, the base of the keys BASE-1 … BASE-N")
+    c.add_argument("--count", type=boot_many.parse_count, default=1, metavar="N",
+                   help=f"boot N instances, NAME-1 … NAME-N, {boot_many.CONCURRENCY} at a"
+                   f" time (1 to {boot_many.MAX_COUNT}; default 1: one, named NAME)")
     c.add_argument("--dry-run", action="store_true",
                    help="show where it would go (chosen, then alternates); build nothing")
     c.set_defaults(func=cmd_boot)

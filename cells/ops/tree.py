@@ -32,7 +32,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,8 @@ from cells.security.auth import TokenStore
 from model.errors import CellError
 from routing.errors import BadPath
 from routing.path import check_name
+
+Watch = Callable[[Set[str]], None]  # hears the names of the cells up (wait_registered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +269,7 @@ class TreeRunner:
         self.tokens_file = self.state_dir / "tokens.json" if spec.tokens else None
         self.ca: bytes | None = None
         self.admin_token = ""
-        self.api = (ApiProcess(spec.api, self.state_dir / "api", spec.host)
+        self.api = (ApiProcess(spec.api, self.state_dir / "api", spec.host, spec.report_interval)
                     if spec.api is not None else None)
 
     @property
@@ -280,8 +282,10 @@ class TreeRunner:
         return CellClient(self.top_address, timeout=timeout, ca=self.ca,
                           token=self.admin_token if token is None else token)
 
-    def start(self, timeout: float = 60.0) -> str:
-        """Start every cell; return the top's address once all have registered."""
+    def start(self, timeout: float = 60.0, watch: Watch | None = None) -> str:
+        """Start every cell; return the top's address once all have registered.
+        `watch`, if given, hears which cells are up each time the top is asked
+        (see `wait_registered`)."""
         api_port = self._assign_ports()
         self._make_credentials()
         try:
@@ -290,7 +294,7 @@ class TreeRunner:
                     for key in cell.processes():
                         self._write_config(cell, key)
                         self.start_cell(key)
-            self.wait_registered(timeout)
+            self.wait_registered(timeout, watch)
             if self.api is not None:
                 self._start_api(self.api, api_port, timeout)
         except BaseException:
@@ -382,8 +386,11 @@ class TreeRunner:
         self.start_cell(name)
         self.wait_registered(timeout)
 
-    def wait_registered(self, timeout: float) -> None:
-        """Block until the top sees every cell up with a reported capacity."""
+    def wait_registered(self, timeout: float, watch: Watch | None = None) -> None:
+        """Block until the top sees every cell up with a reported capacity.
+        `watch` is called with the names of the cells up each time the top is
+        asked (none while it does not answer), from this thread; it must be
+        quick (the top is asked every tenth of a second)."""
         deadline = time.monotonic() + timeout
         want = {c.name for c in self.spec.cells}
         paths = self.spec.paths()
@@ -395,10 +402,13 @@ class TreeRunner:
                     top = client.topology()
                     seen = {n.name for n in top.walk() if n.up and n.path == paths[n.name]
                             and (n.kind.value == "router" or n.capacity.hosts > 0)}
-                    if seen == want and _reported(top):
-                        return
-                except CellError:
-                    pass
+                    done = seen == want and _reported(top)
+                except CellError:  # the top is not serving yet
+                    done = False
+                if watch is not None:
+                    watch(seen)
+                if done:
+                    return
                 time.sleep(0.1)
         raise TimeoutError(f"cells not up after {timeout:g} s: {sorted(want - seen)}"
                            f" (logs in {self.state_dir})")

@@ -14,14 +14,12 @@ import time
 from collections.abc import Iterator
 from concurrent import futures
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 import requests
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 
 from cellrouter.v1 import cells_pb2, cells_pb2_grpc
 from cells.edge import wire
@@ -82,10 +80,10 @@ class StandInTop(cells_pb2_grpc.CellsServicer):
         self.topology = wire.node_to_pb(top)
         self.lists: list[int] = []  # the page size of each List asked
 
-    def Topology(self, request: Any, context: Any) -> cells_pb2.CellNode:  # noqa: N802
+    def Topology(self, request: Any, context: Any) -> cells_pb2.CellNode:
         return self.topology
 
-    def List(self, request: Any, context: Any) -> cells_pb2.ListResponse:  # noqa: N802
+    def List(self, request: Any, context: Any) -> cells_pb2.ListResponse:
         query = wire.query_from_pb(request)
         self.lists.append(query.limit)
         page, token = page_of(self.instances, query)
