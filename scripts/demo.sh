@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo: start the demo tree (7 cell processes on loopback) in the
-# background, drive it with the cellrouter CLI, and leave it running.
+# The demo: start the demo tree (8 cell processes on loopback, a fake oVirt
+# engine and the API) in the background, drive it with the cellrouter CLI and
+# the openstack CLI, and leave it running with its dashboard.
 #
 #   scripts/demo.sh DIR              start (or reuse) the tree, run the tour
 #   scripts/demo.sh --teardown DIR   the same, then stop the tree
@@ -55,6 +56,8 @@ export CELLROUTER_CELL=$TOP
 
 step() { printf '\n\033[1m$ cellrouter %s\033[0m\n' "$*"; "$CR" "$@"; }
 uuid_of() { "$CR" "$@" --json | "${VENV:-.venv}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["uuid"])'; }
+uuid_named() { "$CR" list --name-prefix "$1" --json | "${VENV:-.venv}/bin/python" -c \
+    'import json,sys; print(next(i["uuid"] for i in json.load(sys.stdin)["instances"] if i["name"] == sys.argv[1]))' "$1"; }
 
 echo "demo tree up; top cell at $TOP"
 # The tree file says `insecure = true`; `cellrouter up` said so in its log too.
@@ -84,6 +87,14 @@ printf '\n\033[1m# refusals carry a status code and name the cell\033[0m\n'
 step unpause "$WEB" --wait || true
 step boot huge --vcpus 512 --memory-mb 1024 || true
 
+printf '\n\033[1m# a legacy oVirt pool is a cell like the others; a policy keeps the project finance there\033[0m\n'
+printf '\033[1m# (--count boots NAME-1..NAME-N; the request ids come from --request-id, so a rerun builds nothing twice)\033[0m\n'
+step boot ledger --count 3 --vcpus 2 --memory-mb 4096 --project finance --request-id demo-ledger
+LEDGER=$(uuid_named ledger-1)
+printf '\n\033[1m# oVirt cannot pause: the tree refuses with the reason before the engine is asked; suspend works\033[0m\n'
+step pause "$LEDGER" --wait || true
+step suspend "$LEDGER" --wait
+
 step tree
 
 # The same tree through the OpenStack API, with the openstack CLI users already have.
@@ -99,6 +110,7 @@ if [ -f "$OPENRC" ]; then
             -c id -c status -c name
     fi
     ostep server list --all-projects
+    DASHBOARD=$(sed -n 's/^dashboard: //p' "$LOG" | tail -n 1)
 fi
 
 if [ "$mode" = teardown ]; then
@@ -121,6 +133,11 @@ or with OpenStack tools (the CLI, openstacksdk, Terraform):
   . $OPENRC
   .venv/bin/openstack server list --long
   .venv/bin/openstack server pause api-1
+  .venv/bin/openstack server create --flavor small --image debian-12 --nic none vm-2 --wait
+
+The dashboard (the live tree, each cell's hosts and instances, a placement dry run):
+
+  ${DASHBOARD:-see $LOG}
 
 Stop it with: make demo-down
 EOT

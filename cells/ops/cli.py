@@ -114,6 +114,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"admin token: {runner.admin_token}", flush=True)
     if runner.api is not None:
         print(f"api: {runner.api.url}", flush=True)
+        print(f"dashboard: {runner.api.url}/dashboard/ (user admin, password"
+              f" {runner.api.password})", flush=True)
         print(f"OpenStack clients: source {runner.api.directory / 'openrc'}, or", flush=True)
         print(runner.api.openrc(), end="", flush=True)
     print(f"{len(spec.cells)} cells up; state and logs in {runner.state_dir}", flush=True)

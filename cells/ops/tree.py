@@ -42,6 +42,7 @@ from cells.config import CELL_KEYS, read_toml
 from cells.errors import ConfigError
 from cells.ops import certs
 from cells.ops.api_process import ApiProcess, ApiSpec
+from cells.ops.fake_engine import ENGINE_KEYS, EngineProcess, wants_engine
 from cells.ops.toml_out import q, toml_value
 from cells.security.auth import TokenStore
 from model.errors import CellError
@@ -111,6 +112,7 @@ def load_tree(path: Path) -> TreeSpec:
         except BadPath as exc:
             raise ConfigError(f"{path}: {exc}") from None
         table = dict(table)
+        wants_engine(str(table.get("driver", "")), table, name)  # a bad ask fails here
         cells.append(CellSpec(
             name=name,
             parent=table.pop("parent", ""),
@@ -192,8 +194,10 @@ class Security:
 
 
 def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
-                state_dir: Path, security: Security = Security()) -> str:
-    """The TOML config of one cell of the tree."""
+                state_dir: Path, security: Security = Security(),
+                engine: Mapping[str, Any] | None = None) -> str:
+    """The TOML config of one cell of the tree; `engine`: the driver options
+    that reach the fake oVirt engine started for it (cells.ops.fake_engine)."""
     lines = [
         "[cell]",
         f"name = {q(cell.name)}",
@@ -214,7 +218,8 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     cell_keys = CELL_KEYS - _SECURITY_KEYS
     lines += [f"{k} = {toml_value(v)}" for k, v in cell.extra.items() if k in cell_keys]
     options = {k: v for k, v in cell.extra.items()
-               if k not in cell_keys and k not in _TABLES}
+               if k not in cell_keys and k not in _TABLES and k not in ENGINE_KEYS}
+    options |= engine or {}
     if not cell.driver:
         lines.append(f"selector = {q(cell.selector)}")
         if options:
@@ -271,6 +276,7 @@ class TreeRunner:
         self.admin_token = ""
         self.api = (ApiProcess(spec.api, self.state_dir / "api", spec.host, spec.report_interval)
                     if spec.api is not None else None)
+        self.engines: dict[str, EngineProcess] = {}  # by cell: fake oVirt engines
 
     @property
     def top_address(self) -> str:
@@ -289,6 +295,8 @@ class TreeRunner:
         api_port = self._assign_ports()
         self._make_credentials()
         try:
+            for engine in self.engines.values():
+                engine.start(timeout)
             for level in self.spec.levels():
                 for cell in level:
                     for key in cell.processes():
@@ -307,7 +315,12 @@ class TreeRunner:
         host, top = self.spec.host, self.spec.top
         separate = self.spec.tls or self.spec.tokens
         keys = [key for cell in self.spec.cells for key in cell.processes()]
-        ports = iter(free_ports(host, len(keys) + (top.replicas if separate else 0) + 1))
+        engines = [c for c in self.spec.cells if wants_engine(c.driver, c.extra, c.name)]
+        ports = iter(free_ports(host, len(keys) + (top.replicas if separate else 0) + 1
+                                + len(engines)))
+        for cell in engines:
+            self.engines[cell.name] = EngineProcess(
+                cell.name, self.state_dir / "engines" / cell.name, host, next(ports), cell.extra)
         for cell in self.spec.cells:
             mine = [f"{host}:{next(ports)}" for _ in cell.processes()]
             self._listen |= dict(zip(cell.processes(), mine, strict=True))
@@ -346,7 +359,9 @@ class TreeRunner:
             certs=self.certs, parent_name=cell.parent if self.certs else "",
             client_listen="" if cell.parent else self._client_listen.get(key, ""),
             tokens_file=None if cell.parent else self.tokens_file)
-        text = cell_config(self.spec, cell, self._listen[key], parent, cell_dir, security)
+        engine = self.engines.get(cell.name)
+        text = cell_config(self.spec, cell, self._listen[key], parent, cell_dir, security,
+                           engine.cell_options() if engine is not None else None)
         (cell_dir / "cell.toml").write_text(text)
 
     def address_of(self, process: str) -> str:
@@ -438,6 +453,8 @@ class TreeRunner:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self.procs.clear()
+        for engine in self.engines.values():  # after the cells that use them
+            engine.stop(grace)
 
 
 def _reported(top: Any) -> bool:

@@ -230,8 +230,8 @@ function drawDetail() {
   const node = find(ui.tree.tree, ui.selected);
   $("detail-path").textContent = ui.selected;
   if (!node) { $("detail-facts").textContent = "This cell is no longer in the tree."; return; }
-  $("detail-facts").replaceChildren(`${node.kind}, ${node.health}, `,
-    `${node.cells} cells below, ${node.capacity.instances} instances`);
+  $("detail-facts").replaceChildren(`${node.kind}, ${node.health}, ` +
+    `${node.cells ? `${node.cells} cells below, ` : ""}${node.capacity.instances} instances`);
   // A leaf's hosts; for a router, the leaves below it (they are its hosts' cells).
   const rows = node.hosts.length
     ? node.hosts.map((h) => [h.name, h.capacity, h.up ? "up" : "down"])

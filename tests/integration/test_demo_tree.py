@@ -1,0 +1,74 @@
+"""The demo tree as `make demo` starts it (examples/demo-tree.toml): libvirt
+cells beside a legacy oVirt pool (the fake engine, started by the tree runner
+as its own process), the policy that keeps the project finance on it, and the
+dashboard showing them all."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from cells.client import CellClient, boot_spec
+from cells.ops.tree import TreeRunner, load_tree
+from model.compute import Action, InstanceState
+from model.errors import FailedPrecondition
+from tests.integration.browser import chromium, click, health, log_in, screenshot, wait_until
+
+pytest.importorskip("ovirtsdk4", reason="ovirt-engine-sdk-python is not installed")
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo-tree.toml"
+LEGACY = "top!eu!eu-legacy"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TreeRunner]:
+    runner = TreeRunner(load_tree(DEMO), tmp_path_factory.mktemp("demo") / "cells")
+    runner.start(timeout=90)
+    yield runner
+    runner.stop()
+
+
+def test_the_policy_sends_finance_to_the_ovirt_cell_and_others_elsewhere(
+        demo: TreeRunner) -> None:
+    assert set(demo.engines) == {"eu-legacy"} and demo.engines["eu-legacy"].alive()
+    with CellClient(demo.top_address, timeout=30) as top:
+        ledgers = [top.boot(boot_spec(f"ledger-{n}", 2, 4096, project="finance"))
+                   for n in range(4)]
+        assert {i.cell_path for i in ledgers} == {LEGACY}
+        others = [top.boot(boot_spec(f"web-{n}", 1, 2048, project="shop")) for n in range(6)]
+        assert LEGACY not in {i.cell_path for i in others}  # the ram weigher prefers room
+        with pytest.raises(FailedPrecondition, match="oVirt has no pause"):
+            top.act(ledgers[0].uuid, Action.PAUSE, wait=True)
+        assert top.get(ledgers[0].uuid).state is InstanceState.ACTIVE  # refused: unchanged
+        done = top.act(ledgers[0].uuid, Action.SUSPEND, wait=True)
+        assert done.state is InstanceState.SUSPENDED
+
+
+def test_the_dashboard_shows_the_ovirt_cell_beside_the_libvirt_cells(
+        demo: TreeRunner, tmp_path: Path) -> None:
+    assert demo.api is not None
+    browser = chromium()
+    try:
+        log_in(browser, demo.api.url, "admin", demo.api.password)
+        paths = [n.path for n in demo.client().topology().walk()]
+        wait_until(browser, lambda d: all(health(d, p) == "up" for p in paths))
+        legacy = f'.cell[data-path="{LEGACY}"]'
+        assert "cannot pause, unpause" in browser.find_element(
+            By.CSS_SELECTOR, f"{legacy} > .facts").text
+        click(browser, f"{legacy} > .head .name")
+        wait_until(browser, lambda d: len(d.find_elements(
+            By.CSS_SELECTOR, "#instances tbody tr[data-uuid]")) >= 4)
+        browser.find_element(By.ID, "p-project").send_keys("finance")
+        click(browser, "#plan-button")
+        ranked = wait_until(browser, lambda d: d.find_elements(
+            By.CSS_SELECTOR, "#plan-result .ranked li"))
+        assert ranked[0].text.startswith(LEGACY)
+        shot = screenshot(browser, tmp_path / "dashboard.png")
+        if os.environ.get("CELLROUTER_SCREENSHOT"):  # how the README's picture is taken
+            shutil.copy(shot, os.environ["CELLROUTER_SCREENSHOT"])
+    finally:
+        browser.quit()
