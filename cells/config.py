@@ -41,6 +41,9 @@
     cache_size = 100000               # locations kept in memory
     cache_ttl = 300.0                 # seconds before a cached location is re-read
 
+    [agents]                          # leaves: the agents that report here (agents/)
+    down_after = 30.0                 # seconds without a report before an agent is down
+
     [selection]                       # how this cell picks a child cell, or a host
     selector = "random"               # or "filter_weigher", or an installed plugin
     filters = ["alive", "ram", "vcpu", "disk"]   # in order; default: the selector's own
@@ -116,6 +119,7 @@ class CellConfig:
     selector: str = "random"
     cache_size: int = 100_000
     cache_ttl: float = 300.0
+    agent_down_after: float = 30.0  # seconds without a report before an agent is down
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     flavors: Mapping[str, Resources] = field(default_factory=dict)
     leaf: LeafConfig | None = None
@@ -170,8 +174,12 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
     if not isinstance(index, Mapping):
         raise ConfigError(f"{source}: [index] must be a table")
     _no_unknown(index, _INDEX_KEYS, f"{source} [index]")
+    agents = data.get("agents", {})
+    if not isinstance(agents, Mapping):
+        raise ConfigError(f"{source}: [agents] must be a table")
+    _no_unknown(agents, {"down_after"}, f"{source} [agents]")
     unknown_tables = sorted(set(data) - {"cell", "leaf", "index", "selection", "flavors",
-                                         "tls", "auth", "limits"})
+                                         "tls", "auth", "limits", "agents"})
     if unknown_tables:
         raise ConfigError(f"{source}: unknown tables {', '.join(unknown_tables)}")
     listen = _address(_required(cell, "listen", str, source), source)
@@ -205,6 +213,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         selector=_optional(cell, "selector", str, "random", source),
         cache_size=_count(index, "cache_size", 100_000, source),
         cache_ttl=_positive(index, "cache_ttl", 300.0, source),
+        agent_down_after=_positive(agents, "down_after", 30.0, source),
         selection=_selection(data.get("selection"), leaf.selector if leaf else
                              _optional(cell, "selector", str, "random", source), source),
         flavors=_flavors(data.get("flavors", {}), source),

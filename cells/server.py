@@ -20,6 +20,7 @@ import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from agents.registry import AgentRegistry
 from bestmatch.api import Selector
 from bestmatch.errors import PluginError
 from bestmatch.plugins import build_selector
@@ -27,6 +28,7 @@ from cellrouter.v1 import cells_pb2 as pb
 from cells.backend import CellBackend, CellCalls, Identity
 from cells.client import split_addresses
 from cells.config import CellConfig
+from cells.edge.agents import AgentsServicer, agents_handler
 from cells.edge.servicers import CellsServicer, ParentServicer, cells_handler, parent_handler
 from cells.errors import ConfigError
 from cells.hosts import HostPolicy
@@ -124,6 +126,10 @@ class CellServer:
         if isinstance(backend, RouterCell):
             parent = ParentServicer(backend, cfg.report_interval, check_peers=tls is not None)
             cells_port.add_generic_rpc_handlers((parent_handler(parent),))
+        else:  # a leaf: agents report here (service objects on agents)
+            agents = AgentsServicer(AgentRegistry(self._index.engine, cfg.agent_down_after),
+                                    lambda: self.identity.path)
+            cells_port.add_generic_rpc_handlers((agents_handler(agents),))
         if cfg.client_listen:
             clients_port, port = self._server_on(
                 cfg.client_listen, tls.clients_port() if tls else None, "clients")

@@ -80,6 +80,21 @@ children = Table(
     Column("registered_at", Float, nullable=False),
 )
 
+# v5: the agents that reported to this (leaf) cell (agents.registry).
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("kind", String(63), nullable=False),
+    Column("capabilities", Text, nullable=False),  # JSON list
+    Column("availability_zone", String(255), nullable=False),
+    Column("admin_up", Boolean, nullable=False),
+    Column("load", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False),  # an operator's switch
+    Column("first_heard", Float, nullable=False),
+)
+
 
 def _v1(conn: Connection) -> None:
     """The first release's tables, frozen as they were."""
@@ -147,9 +162,27 @@ def _v4(conn: Connection) -> None:
         " FOR EACH ROW EXECUTE FUNCTION cellrouter_location_changed()")
 
 
+def _v5(conn: Connection) -> None:
+    """The agents that report to a leaf (service objects on agents)."""
+    v5 = MetaData()
+    Table(
+        "agents", v5,
+        Column("id", String(255), primary_key=True),
+        Column("host", String(255), nullable=False),
+        Column("kind", String(63), nullable=False),
+        Column("capabilities", Text, nullable=False),
+        Column("availability_zone", String(255), nullable=False),
+        Column("admin_up", Boolean, nullable=False),
+        Column("load", Integer, nullable=False),
+        Column("enabled", Boolean, nullable=False),
+        Column("first_heard", Float, nullable=False),
+    )
+    v5.create_all(conn)
+
+
 # Step N brings a database at version N-1 to version N. Append, never edit:
 # a cell must start on any database an earlier release wrote.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

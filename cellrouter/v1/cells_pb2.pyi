@@ -33,6 +33,13 @@ class CellStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CELL_STATUS_UNSPECIFIED: _ClassVar[CellStatus]
     CELL_UP: _ClassVar[CellStatus]
     CELL_DOWN: _ClassVar[CellStatus]
+
+class AgentHeard(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AGENT_HEARD_UNSPECIFIED: _ClassVar[AgentHeard]
+    AGENT_NEW: _ClassVar[AgentHeard]
+    AGENT_ALIVE: _ClassVar[AgentHeard]
+    AGENT_REVIVED: _ClassVar[AgentHeard]
 STATE_UNSPECIFIED: InstanceState
 BUILDING: InstanceState
 ACTIVE: InstanceState
@@ -48,6 +55,10 @@ CELL_KIND_LEAF: CellKind
 CELL_STATUS_UNSPECIFIED: CellStatus
 CELL_UP: CellStatus
 CELL_DOWN: CellStatus
+AGENT_HEARD_UNSPECIFIED: AgentHeard
+AGENT_NEW: AgentHeard
+AGENT_ALIVE: AgentHeard
+AGENT_REVIVED: AgentHeard
 
 class Flavor(_message.Message):
     __slots__ = ("vcpus", "memory_mb", "disk_gb")
@@ -377,3 +388,75 @@ class ReportResponse(_message.Message):
     register_again: bool
     path: str
     def __init__(self, register_again: _Optional[bool] = ..., path: _Optional[str] = ...) -> None: ...
+
+class AgentReport(_message.Message):
+    __slots__ = ("id", "host", "kind", "capabilities", "availability_zone", "admin_up", "load")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    AVAILABILITY_ZONE_FIELD_NUMBER: _ClassVar[int]
+    ADMIN_UP_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    host: str
+    kind: str
+    capabilities: _containers.RepeatedScalarFieldContainer[str]
+    availability_zone: str
+    admin_up: bool
+    load: int
+    def __init__(self, id: _Optional[str] = ..., host: _Optional[str] = ..., kind: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., availability_zone: _Optional[str] = ..., admin_up: _Optional[bool] = ..., load: _Optional[int] = ...) -> None: ...
+
+class AgentReportReply(_message.Message):
+    __slots__ = ("heard", "down_after_s")
+    HEARD_FIELD_NUMBER: _ClassVar[int]
+    DOWN_AFTER_S_FIELD_NUMBER: _ClassVar[int]
+    heard: AgentHeard
+    down_after_s: float
+    def __init__(self, heard: _Optional[_Union[AgentHeard, str]] = ..., down_after_s: _Optional[float] = ...) -> None: ...
+
+class AgentInfo(_message.Message):
+    __slots__ = ("report", "alive", "enabled", "heard_ago_s", "first_heard", "cell_path")
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    ALIVE_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    HEARD_AGO_S_FIELD_NUMBER: _ClassVar[int]
+    FIRST_HEARD_FIELD_NUMBER: _ClassVar[int]
+    CELL_PATH_FIELD_NUMBER: _ClassVar[int]
+    report: AgentReport
+    alive: bool
+    enabled: bool
+    heard_ago_s: float
+    first_heard: _timestamp_pb2.Timestamp
+    cell_path: str
+    def __init__(self, report: _Optional[_Union[AgentReport, _Mapping]] = ..., alive: _Optional[bool] = ..., enabled: _Optional[bool] = ..., heard_ago_s: _Optional[float] = ..., first_heard: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cell_path: _Optional[str] = ...) -> None: ...
+
+class ListAgentsRequest(_message.Message):
+    __slots__ = ("kind",)
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    def __init__(self, kind: _Optional[str] = ...) -> None: ...
+
+class ListAgentsResponse(_message.Message):
+    __slots__ = ("agents",)
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
+    agents: _containers.RepeatedCompositeFieldContainer[AgentInfo]
+    def __init__(self, agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ...) -> None: ...
+
+class SetAgentEnabledRequest(_message.Message):
+    __slots__ = ("id", "enabled")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    enabled: bool
+    def __init__(self, id: _Optional[str] = ..., enabled: _Optional[bool] = ...) -> None: ...
+
+class RemoveAgentRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class RemoveAgentResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -769,3 +769,227 @@ class Parent:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class AgentsStub:
+    """---------------------------------------------------------------- agents
+
+    Agents (processes that hold service objects: a load balancer's virtual IP,
+    a VPN endpoint) report to a leaf cell, which keeps every agent it heard
+    from until an operator removes it, and marks one down when its reports stop
+    (agents/). A leaf serves this on its cells port.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Report = channel.unary_unary(
+                '/cellrouter.v1.Agents/Report',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.AgentReport.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.AgentReportReply.FromString,
+                _registered_method=True)
+        self.ListAgents = channel.unary_unary(
+                '/cellrouter.v1.Agents/ListAgents',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.ListAgentsRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.ListAgentsResponse.FromString,
+                _registered_method=True)
+        self.SetAgentEnabled = channel.unary_unary(
+                '/cellrouter.v1.Agents/SetAgentEnabled',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.SetAgentEnabledRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.AgentInfo.FromString,
+                _registered_method=True)
+        self.RemoveAgent = channel.unary_unary(
+                '/cellrouter.v1.Agents/RemoveAgent',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.RemoveAgentRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.RemoveAgentResponse.FromString,
+                _registered_method=True)
+
+
+class AgentsServicer:
+    """---------------------------------------------------------------- agents
+
+    Agents (processes that hold service objects: a load balancer's virtual IP,
+    a VPN endpoint) report to a leaf cell, which keeps every agent it heard
+    from until an operator removes it, and marks one down when its reports stop
+    (agents/). A leaf serves this on its cells port.
+    """
+
+    def Report(self, request, context):
+        """An agent's heartbeat, every interval: who it is and what it offers. Its
+        first report makes it known; an id held by an agent on another host is
+        ALREADY_EXISTS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAgents(self, request, context):
+        """For operators: the agents this cell knows, one switched off or on (a
+        disabled agent keeps its objects and takes no new ones), one removed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetAgentEnabled(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveAgent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AgentsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Report': grpc.unary_unary_rpc_method_handler(
+                    servicer.Report,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.AgentReport.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.AgentReportReply.SerializeToString,
+            ),
+            'ListAgents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAgents,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.ListAgentsRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.ListAgentsResponse.SerializeToString,
+            ),
+            'SetAgentEnabled': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAgentEnabled,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.SetAgentEnabledRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.AgentInfo.SerializeToString,
+            ),
+            'RemoveAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveAgent,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.RemoveAgentRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.RemoveAgentResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'cellrouter.v1.Agents', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('cellrouter.v1.Agents', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Agents:
+    """---------------------------------------------------------------- agents
+
+    Agents (processes that hold service objects: a load balancer's virtual IP,
+    a VPN endpoint) report to a leaf cell, which keeps every agent it heard
+    from until an operator removes it, and marks one down when its reports stop
+    (agents/). A leaf serves this on its cells port.
+    """
+
+    @staticmethod
+    def Report(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Agents/Report',
+            cellrouter_dot_v1_dot_cells__pb2.AgentReport.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.AgentReportReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAgents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Agents/ListAgents',
+            cellrouter_dot_v1_dot_cells__pb2.ListAgentsRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.ListAgentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAgentEnabled(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Agents/SetAgentEnabled',
+            cellrouter_dot_v1_dot_cells__pb2.SetAgentEnabledRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.AgentInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Agents/RemoveAgent',
+            cellrouter_dot_v1_dot_cells__pb2.RemoveAgentRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.RemoveAgentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from cellrouter.v1 import cells_pb2 as pb
+from model.agents import Agent, AgentReport, Heard
 from model.cells import (
     CellCapacity,
     CellKind,
@@ -70,7 +71,7 @@ def _time_to_pb(when: datetime | None) -> Timestamp | None:
     return Timestamp(seconds=seconds, nanos=delta.microseconds * 1000)
 
 
-def _time_from_pb(msg: pb.Instance | pb.CellNode, name: str) -> datetime | None:
+def _time_from_pb(msg: pb.Instance | pb.CellNode | pb.AgentInfo, name: str) -> datetime | None:
     if not msg.HasField(name):
         return None
     stamp: Timestamp = getattr(msg, name)
@@ -385,3 +386,46 @@ def placement_from_pb(m: pb.Placement) -> Placement:
     return Placement(
         tuple(PlacementOption(o.cell_path, o.host) for o in m.ranked), tuple(m.explanations)
     )
+
+
+# ---------------------------------------------------------------- agents
+
+_HEARD: dict[Heard, pb.AgentHeard] = {
+    Heard.NEW: pb.AGENT_NEW, Heard.ALIVE: pb.AGENT_ALIVE, Heard.REVIVED: pb.AGENT_REVIVED}
+_HEARD_BACK: dict[int, Heard] = {int(v): k for k, v in _HEARD.items()}
+
+
+def agent_report_to_pb(r: AgentReport) -> pb.AgentReport:
+    return pb.AgentReport(id=r.id, host=r.host, kind=r.kind, capabilities=list(r.capabilities),
+                          availability_zone=r.availability_zone, admin_up=r.admin_up,
+                          load=r.load)
+
+
+def agent_report_from_pb(m: pb.AgentReport) -> AgentReport:
+    return AgentReport(m.id, m.host, m.kind, tuple(m.capabilities), m.availability_zone,
+                       m.admin_up if m.HasField("admin_up") else True, m.load)
+
+
+def heard_to_pb(heard: Heard) -> pb.AgentHeard:
+    return _HEARD[heard]
+
+
+def heard_from_pb(value: int) -> Heard:
+    """InvalidArgument for a number no answer has."""
+    if value not in _HEARD_BACK:
+        raise InvalidArgument(f"unknown agent report answer number {value}")
+    return _HEARD_BACK[value]
+
+
+def agent_to_pb(a: Agent, cell_path: str) -> pb.AgentInfo:
+    first = datetime.fromtimestamp(a.first_heard, UTC) if a.first_heard else None
+    return pb.AgentInfo(report=agent_report_to_pb(a.report), alive=a.alive, enabled=a.enabled,
+                        heard_ago_s=a.heard_ago, first_heard=_time_to_pb(first),
+                        cell_path=cell_path)
+
+
+def agent_from_pb(m: pb.AgentInfo) -> tuple[Agent, str]:
+    """The agent, and the path of the leaf it reports to."""
+    first = _time_from_pb(m, "first_heard")
+    return (Agent(agent_report_from_pb(m.report), m.alive, m.enabled, m.heard_ago_s,
+                  first.timestamp() if first else 0.0), m.cell_path)

@@ -22,6 +22,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from agents.cli import add_parsers as add_agents_parsers
 from api.cli import add_parsers as add_api_parsers
 from bestmatch.errors import PluginError
 from cells import config as cell_config
@@ -416,6 +417,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_admin_parsers(sub)
     add_api_parsers(sub)
+    add_agents_parsers(sub)
 
     s = sub.add_parser("plugins", help="list installed selectors, filters and weighers")
     s.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")

@@ -180,7 +180,7 @@ def free_ports(host: str, count: int) -> list[int]:
 
 
 _SECURITY_KEYS = {"insecure", "client_listen", "parent_name"}
-_TABLES = {"selection", "limits"}  # a cell's tables that go into its config as they are
+_TABLES = {"selection", "limits", "agents"}  # a cell's tables that go into its config as they are
 
 
 @dataclass(frozen=True, slots=True)

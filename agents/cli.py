@@ -1,0 +1,139 @@
+"""`cellrouter agent` (the reference agent) and `cellrouter agents` (operators).
+
+    cellrouter agent --kind K --capability C... --cell LEAF --state-dir D
+                     [--id ID] [--host H] [--availability-zone Z] [--interval S]
+    cellrouter agents list [--kind K] [--cell LEAF] [--json]
+    cellrouter agents show|enable|disable|remove ID [--cell LEAF] [--json]
+
+The `agents` commands ask one leaf cell (`--cell`, default $CELLROUTER_CELL).
+Failures are CellErrors: the main command prints them with their status code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agents.client import AgentsClient
+from agents.reference import Agent, FileAgent
+from model.agents import Agent as KnownAgent
+
+DEFAULT_CELL = "127.0.0.1:50051"
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("agent", help="run the reference agent: report to a leaf cell")
+    p.add_argument("--kind", required=True, help='what it is: "loadbalancer", "vpn", ...')
+    p.add_argument("--capability", action="append", default=[], dest="capabilities",
+                   help="what it runs (repeat): haproxy, octavia-amphora, ...")
+    p.add_argument("--cell", required=True, help="HOST:PORT of the leaf cell it reports to")
+    p.add_argument("--state-dir", required=True, help="where it keeps its objects")
+    p.add_argument("--id", default="", help="its id in the cell (default KIND-HOSTNAME)")
+    p.add_argument("--host", default="", help="the host it names (default: this host's name)")
+    p.add_argument("--availability-zone", default="")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds between reports")
+    p.set_defaults(func=cmd_agent)
+
+    p = sub.add_parser("agents", help="the agents a leaf cell knows")
+    actions = p.add_subparsers(dest="agents_command", required=True)
+    c = actions.add_parser("list", help="every agent, up or down")
+    c.add_argument("--kind", default="")
+    _options(c)
+    c.set_defaults(func=cmd_list)
+    for name, help_text in (("show", "one agent"),
+                            ("enable", "let an agent take new objects"),
+                            ("disable", "take no new objects (it keeps those it holds)"),
+                            ("remove", "forget an agent (it is known again if it reports)")):
+        c = actions.add_parser(name, help=help_text)
+        c.add_argument("id")
+        _options(c)
+        c.set_defaults(func=cmd_one)
+
+
+def _options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cell", default=os.environ.get("CELLROUTER_CELL", DEFAULT_CELL),
+                   help="HOST:PORT of the leaf cell (env CELLROUTER_CELL)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    agent_id = args.id or f"{args.kind}-{socket.gethostname()}"
+    state = FileAgent(Path(args.state_dir), agent_id, args.kind, tuple(args.capabilities),
+                      args.availability_zone, args.host)
+    print(f"agent {agent_id}: reporting to {args.cell} every {args.interval:g} s", flush=True)
+
+    async def run() -> None:  # the gRPC channel belongs to this loop: made in it
+        await Agent(args.cell, state.describe, args.interval).run()
+    asyncio.run(run())
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    found = _ask(args, lambda client: client.agents(args.kind))
+    _show(args, found)
+    return 0
+
+
+def cmd_one(args: argparse.Namespace) -> int:
+    command = args.agents_command
+
+    async def one(client: AgentsClient) -> list[tuple[KnownAgent, str]]:
+        if command == "remove":
+            await client.remove(args.id)
+            return []
+        if command in ("enable", "disable"):
+            return [await client.set_enabled(args.id, command == "enable")]
+        return [(a, path) for a, path in await client.agents() if a.id == args.id]
+
+    found = _ask(args, one)
+    if command == "remove":
+        print(f"agent {args.id} removed")
+    elif command == "show" and not found:
+        print(f"cellrouter: NOT_FOUND: no agent {args.id!r} has reported to {args.cell}")
+        return 1
+    else:
+        _show(args, found)
+    return 0
+
+
+def _ask(args: argparse.Namespace, what: Any) -> list[tuple[KnownAgent, str]]:
+    async def run() -> list[tuple[KnownAgent, str]]:
+        client = AgentsClient(args.cell, timeout=args.timeout)
+        try:
+            answer: list[tuple[KnownAgent, str]] = await what(client)
+            return answer
+        finally:
+            await client.close()
+    return asyncio.run(run())
+
+
+def _show(args: argparse.Namespace, found: Sequence[tuple[KnownAgent, str]]) -> None:
+    if args.json:
+        print(json.dumps([_jsonable(a, path) for a, path in found], indent=2))
+        return
+    rows = [["ID", "KIND", "HOST", "CAPABILITIES", "ZONE", "STATE", "ENABLED", "LOAD",
+             "HEARD", "CELL"]]
+    for a, path in found:
+        r = a.report
+        rows.append([r.id, r.kind, r.host, ",".join(r.capabilities) or "-",
+                     r.availability_zone or "-", "up" if a.alive else "DOWN",
+                     "yes" if a.enabled and r.admin_up else "no" if not a.enabled else
+                     "no (agent)", str(r.load), f"{a.heard_ago:.0f}s ago", path])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _jsonable(a: KnownAgent, path: str) -> dict[str, Any]:
+    r = a.report
+    return {"id": r.id, "kind": r.kind, "host": r.host, "capabilities": list(r.capabilities),
+            "availability_zone": r.availability_zone, "admin_up": r.admin_up, "load": r.load,
+            "alive": a.alive, "enabled": a.enabled, "heard_ago_s": round(a.heard_ago, 1),
+            "cell_path": path}

@@ -1,0 +1,64 @@
+"""A client of a leaf cell's `Agents` service: for agents (report) and for
+operators (list, enable, disable, remove). Failures are CellErrors, as from
+`cells.client`."""
+
+from __future__ import annotations
+
+import grpc
+
+from cellrouter.v1 import cells_pb2 as pb
+from cellrouter.v1 import cells_pb2_grpc as pb_grpc
+from cells.client import channel_target, from_rpc_error
+from cells.edge import wire
+from model.agents import Agent, AgentReport, Heard
+
+
+class AgentsClient:
+    """An asyncio client of the leaf cell at `address` (IP:PORT, or several
+    joined with commas for a leaf with standbys)."""
+
+    def __init__(self, address: str, timeout: float = 10.0, ca: bytes | None = None) -> None:
+        self.address = address
+        self.timeout = timeout
+        target, balancing = channel_target(address)
+        options = [*balancing, ("grpc.max_reconnect_backoff_ms", 1000)]
+        self._channel = (grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(ca),
+                                                 options=options)
+                         if ca is not None else grpc.aio.insecure_channel(target, options=options))
+        self._stub = pb_grpc.AgentsStub(self._channel)  # type: ignore[no-untyped-call]
+
+    async def close(self) -> None:
+        await self._channel.close(grace=None)
+
+    async def report(self, report: AgentReport) -> tuple[Heard, float]:
+        """Send a heartbeat; returns what the cell made of it, and its down period."""
+        try:
+            reply = await self._stub.Report(wire.agent_report_to_pb(report),
+                                            timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        return wire.heard_from_pb(reply.heard), reply.down_after_s
+
+    async def agents(self, kind: str = "") -> list[tuple[Agent, str]]:
+        """Every agent the cell knows (of `kind`), with the cell's path."""
+        try:
+            reply = await self._stub.ListAgents(pb.ListAgentsRequest(kind=kind),
+                                                timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        return [wire.agent_from_pb(a) for a in reply.agents]
+
+    async def set_enabled(self, agent_id: str, enabled: bool) -> tuple[Agent, str]:
+        try:
+            reply = await self._stub.SetAgentEnabled(
+                pb.SetAgentEnabledRequest(id=agent_id, enabled=enabled), timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        return wire.agent_from_pb(reply)
+
+    async def remove(self, agent_id: str) -> None:
+        try:
+            await self._stub.RemoveAgent(pb.RemoveAgentRequest(id=agent_id),
+                                         timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, f"cell at {self.address}") from None

@@ -1,0 +1,42 @@
+"""What an agent may say about itself: names of sane shape, figures in range.
+Each refusal is InvalidArgument naming the field and the rule."""
+
+from __future__ import annotations
+
+import re
+
+from model.agents import AgentReport
+from model.errors import InvalidArgument
+
+MAX_CAPABILITIES = 32
+MAX_LOAD = 2**31 - 1
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}")
+_KIND = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+_CAPABILITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,254}")
+_ZONE = re.compile(r"[A-Za-z0-9._:-]{0,255}")
+
+
+def check_report(report: AgentReport) -> None:
+    _match("agent id", report.id, _ID, "letters, digits and ._:@-, at most 255")
+    _match("host", report.host, _HOST, "a host name or address, at most 255")
+    _match("kind", report.kind, _KIND,
+           "lower-case letters, digits, _ and -, starting with a letter, at most 63")
+    if len(report.capabilities) > MAX_CAPABILITIES:
+        raise InvalidArgument(f"agent {report.id}: at most {MAX_CAPABILITIES} capabilities,"
+                              f" got {len(report.capabilities)}")
+    if len(set(report.capabilities)) != len(report.capabilities):
+        raise InvalidArgument(f"agent {report.id}: a capability is given twice")
+    for capability in report.capabilities:
+        _match("capability", capability, _CAPABILITY, "letters, digits and ._-, at most 63")
+    _match("availability zone", report.availability_zone, _ZONE,
+           "letters, digits and ._:-, at most 255")
+    if not 0 <= report.load <= MAX_LOAD:
+        raise InvalidArgument(f"agent {report.id}: load must be from 0 to {MAX_LOAD},"
+                              f" got {report.load}")
+
+
+def _match(what: str, value: str, pattern: re.Pattern[str], rule: str) -> None:
+    if not pattern.fullmatch(value):
+        shown = repr(value[:40] + ("…" if len(value) > 40 else ""))
+        raise InvalidArgument(f"bad {what} {shown}: {rule}")
