@@ -36,6 +36,7 @@ from api.identity.files import write_private
 from api.identity.keys import KeyRepository
 from api.identity.users import UserStore
 from cells.errors import ConfigError
+from cells.ops import children
 from cells.ops.toml_out import toml_value
 
 API_KEYS = {"region", "port", "admin_project"}
@@ -119,13 +120,9 @@ class ApiProcess:
                 "OS_INTERFACE": "public"}
 
     def start(self, log_level: str, timeout: float = 30.0) -> None:
-        log = (self.directory / "api.log").open("ab")
-        self.proc = subprocess.Popen(
+        self.proc = children.start(
             [sys.executable, "-m", "cells.ops.cli", "--log-level", log_level, "api",
-             "--config", str(self.directory / "api.toml")],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
-        log.close()
+             "--config", str(self.directory / "api.toml")], self.directory / "api.log")
         self._wait_serving(timeout)
 
     def _wait_serving(self, timeout: float) -> None:
@@ -142,17 +139,10 @@ class ApiProcess:
         raise TimeoutError(f"the API did not answer at {self.url} within {timeout:g} s")
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return children.alive(self.proc)
 
     def stop(self, grace: float = 5.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        children.stop(self.proc, grace)
 
 
 def _config_text(url: str, top: str, spec: ApiSpec, flavors: Mapping[str, Any],

@@ -29,6 +29,7 @@ from typing import Any
 
 from api.identity.files import write_private
 from cells.errors import ConfigError
+from cells.ops import children
 
 API = "/ovirt-engine/api"
 USER = "admin@internal"
@@ -76,16 +77,12 @@ class EngineProcess:
         if not password_file.exists():
             write_private(password_file, (secrets.token_urlsafe(12) + "\n").encode())
         password = password_file.read_text().strip()
-        log = (self.directory / "engine.log").open("ab")
-        self.proc = subprocess.Popen(
+        self.proc = children.start(
             [sys.executable, "-m", "virt.fake_ovirt", "--listen", self.address,
              "--hosts", str(self._sizes["engine_hosts"]),
              "--host-cpus", str(self._sizes["engine_host_cpus"]),
              "--host-memory-mb", str(self._sizes["engine_host_memory_mb"]),
-             "--user", USER, "--password", password],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
-        log.close()
+             "--user", USER, "--password", password], self.directory / "engine.log")
         self._wait_serving(timeout)
 
     def _wait_serving(self, timeout: float) -> None:
@@ -106,14 +103,7 @@ class EngineProcess:
                            f" {self.url} within {timeout:g} s")
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return children.alive(self.proc)
 
     def stop(self, grace: float = 5.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        children.stop(self.proc, grace)
