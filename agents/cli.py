@@ -4,8 +4,12 @@
                      [--id ID] [--host H] [--availability-zone Z] [--interval S]
     cellrouter agents list [--kind K] [--cell LEAF] [--json]
     cellrouter agents show|enable|disable|remove ID [--cell LEAF] [--json]
+    cellrouter place KIND NAME [--needs CAP]... [--hint K=V]... [--project P]
+                     [--request-id ID] [--cell LEAF] [--json]
+    cellrouter objects list [--kind K] [--agent A] [--project P] [--cell LEAF] [--json]
+    cellrouter objects show|delete UUID [--cell LEAF] [--json]
 
-The `agents` commands ask one leaf cell (`--cell`, default $CELLROUTER_CELL).
+These commands ask one leaf cell (`--cell`, default $CELLROUTER_CELL).
 Failures are CellErrors: the main command prints them with their status code.
 """
 
@@ -16,13 +20,18 @@ import asyncio
 import json
 import os
 import socket
-from collections.abc import Sequence
+import uuid as uuidlib
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agents.client import AgentsClient
 from agents.reference import Agent, FileAgent
 from model.agents import Agent as KnownAgent
+from model.agents import PlaceSpec, ServiceObject
+from model.errors import InvalidArgument
+
+T = TypeVar("T")
 
 DEFAULT_CELL = "127.0.0.1:50051"
 
@@ -56,6 +65,31 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         c.set_defaults(func=cmd_one)
 
 
+    p = sub.add_parser("place", help="place a service object on an agent")
+    p.add_argument("kind", help="the kind of agent that holds it")
+    p.add_argument("name")
+    p.add_argument("--needs", action="append", default=[], help="a capability it needs (repeat)")
+    p.add_argument("--hint", action="append", default=[], help="K=V, as availability_zone=az1")
+    p.add_argument("--project", default="")
+    p.add_argument("--request-id", default="", help="the same id again is the same object"
+                   " (default: a new one)")
+    _options(p)
+    p.set_defaults(func=cmd_place)
+
+    p = sub.add_parser("objects", help="the service objects a leaf cell holds")
+    actions = p.add_subparsers(dest="objects_command", required=True)
+    c = actions.add_parser("list", help="the objects not deleted")
+    for flag in ("--kind", "--agent", "--project"):
+        c.add_argument(flag, default="")
+    _options(c)
+    c.set_defaults(func=cmd_objects)
+    for name in ("show", "delete"):
+        c = actions.add_parser(name, help=f"{name} one object")
+        c.add_argument("uuid")
+        _options(c)
+        c.set_defaults(func=cmd_objects)
+
+
 def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cell", default=os.environ.get("CELLROUTER_CELL", DEFAULT_CELL),
                    help="HOST:PORT of the leaf cell (env CELLROUTER_CELL)")
@@ -70,7 +104,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     print(f"agent {agent_id}: reporting to {args.cell} every {args.interval:g} s", flush=True)
 
     async def run() -> None:  # the gRPC channel belongs to this loop: made in it
-        await Agent(args.cell, state.describe, args.interval).run()
+        await Agent(args.cell, state.describe, args.interval, holder=state).run()
     asyncio.run(run())
     return 0
 
@@ -103,12 +137,57 @@ def cmd_one(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ask(args: argparse.Namespace, what: Any) -> list[tuple[KnownAgent, str]]:
-    async def run() -> list[tuple[KnownAgent, str]]:
+def cmd_place(args: argparse.Namespace) -> int:
+    hints = []
+    for hint in args.hint:
+        key, sep, value = hint.partition("=")
+        if not sep:
+            raise InvalidArgument(f"a hint is KEY=VALUE, not {hint!r}")
+        hints.append((key, value))
+    spec = PlaceSpec(args.request_id or f"req-{uuidlib.uuid4()}", args.name, args.kind,
+                     tuple(args.needs), tuple(sorted(hints)), args.project)
+    placed = _ask(args, lambda client: client.place(spec))
+    _show_objects(args, [placed])
+    return 0
+
+
+def cmd_objects(args: argparse.Namespace) -> int:
+    command = args.objects_command
+
+    async def ask(client: AgentsClient) -> list[ServiceObject]:
+        if command == "list":
+            return await client.objects(args.kind, args.agent, args.project)
+        if command == "delete":
+            return [await client.delete_object(args.uuid)]
+        return [await client.get_object(args.uuid)]
+
+    _show_objects(args, _ask(args, ask))
+    return 0
+
+
+def _show_objects(args: argparse.Namespace, objects: Sequence[ServiceObject]) -> None:
+    if args.json:
+        print(json.dumps([_object_json(o) for o in objects], indent=2))
+        return
+    _table([["UUID", "NAME", "KIND", "NEEDS", "AGENT", "STATE", "PROJECT", "CELL"]] + [
+        [o.uuid, o.spec.name, o.spec.kind, ",".join(o.spec.needs) or "-", o.agent,
+         o.state.value + (f" ({o.fault})" if o.fault else ""), o.spec.project or "-",
+         o.cell_path] for o in objects])
+
+
+def _object_json(o: ServiceObject) -> dict[str, Any]:
+    s = o.spec
+    return {"uuid": o.uuid, "request_id": s.request_id, "name": s.name, "kind": s.kind,
+            "needs": list(s.needs), "hints": dict(s.hints), "project": s.project,
+            "agent": o.agent, "state": o.state.value, "fault": o.fault,
+            "revision": o.revision, "cell_path": o.cell_path}
+
+
+def _ask(args: argparse.Namespace, what: Callable[[AgentsClient], Awaitable[T]]) -> T:
+    async def run() -> T:
         client = AgentsClient(args.cell, timeout=args.timeout)
         try:
-            answer: list[tuple[KnownAgent, str]] = await what(client)
-            return answer
+            return await what(client)
         finally:
             await client.close()
     return asyncio.run(run())
@@ -126,6 +205,10 @@ def _show(args: argparse.Namespace, found: Sequence[tuple[KnownAgent, str]]) -> 
                      r.availability_zone or "-", "up" if a.alive else "DOWN",
                      "yes" if a.enabled and r.admin_up else "no" if not a.enabled else
                      "no (agent)", str(r.load), f"{a.heard_ago:.0f}s ago", path])
+    _table(rows)
+
+
+def _table(rows: list[list[str]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

@@ -1,8 +1,11 @@
-"""A client of a leaf cell's `Agents` service: for agents (report) and for
-operators (list, enable, disable, remove). Failures are CellErrors, as from
-`cells.client`."""
+"""A client of a leaf cell's `Agents` and `Objects` services: for agents
+(report, watch their bindings, say an object is live) and for operators and
+users (agents: list, enable, disable, remove; objects: place, show, list,
+delete). Failures are CellErrors, as from `cells.client`."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
 
 import grpc
 
@@ -10,7 +13,15 @@ from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.client import channel_target, from_rpc_error
 from cells.edge import wire
-from model.agents import Agent, AgentReport, Heard
+from model.agents import (
+    Agent,
+    AgentReport,
+    BindingEvent,
+    Heard,
+    ObjectState,
+    PlaceSpec,
+    ServiceObject,
+)
 
 
 class AgentsClient:
@@ -26,6 +37,7 @@ class AgentsClient:
                                                  options=options)
                          if ca is not None else grpc.aio.insecure_channel(target, options=options))
         self._stub = pb_grpc.AgentsStub(self._channel)  # type: ignore[no-untyped-call]
+        self._objects = pb_grpc.ObjectsStub(self._channel)  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
         await self._channel.close(grace=None)
@@ -62,3 +74,60 @@ class AgentsClient:
                                          timeout=self.timeout)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, f"cell at {self.address}") from None
+
+    async def watch(self, agent_id: str, after: int) -> AsyncIterator[BindingEvent]:
+        """The agent's binding events after revision `after` (no deadline: the
+        stream lasts until the cell or the caller ends it)."""
+        call = self._stub.Watch(pb.WatchRequest(agent_id=agent_id, after_revision=after))
+        try:
+            async for event in call:
+                yield wire.binding_from_pb(event)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        finally:
+            call.cancel()
+
+    async def set_object_state(self, agent_id: str, uuid: str, state: ObjectState,
+                               fault: str = "") -> ServiceObject:
+        try:
+            reply = await self._stub.SetObjectState(pb.SetObjectStateRequest(
+                agent_id=agent_id, uuid=uuid, state=wire.object_state_to_pb(state),
+                fault=fault), timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        return wire.object_from_pb(reply)
+
+    # --- objects
+
+    async def place(self, spec: PlaceSpec) -> ServiceObject:
+        try:
+            reply = await self._objects.Place(wire.place_to_pb(spec), timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        return wire.object_from_pb(reply)
+
+    async def get_object(self, uuid: str) -> ServiceObject:
+        try:
+            reply = await self._objects.GetObject(pb.ObjectRequest(uuid=uuid),
+                                                  timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        return wire.object_from_pb(reply)
+
+    async def delete_object(self, uuid: str) -> ServiceObject:
+        try:
+            reply = await self._objects.DeleteObject(pb.ObjectRequest(uuid=uuid),
+                                                     timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        return wire.object_from_pb(reply)
+
+    async def objects(self, kind: str = "", agent: str = "",
+                      project: str = "") -> list[ServiceObject]:
+        try:
+            reply = await self._objects.ListObjects(
+                pb.ListObjectsRequest(kind=kind, agent=agent, project=project),
+                timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        return [wire.object_from_pb(o) for o in reply.objects]

@@ -20,7 +20,9 @@ import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from agents.objects import ObjectStore
 from agents.registry import AgentRegistry
+from agents.service import ObjectService
 from bestmatch.api import Selector
 from bestmatch.errors import PluginError
 from bestmatch.plugins import build_selector
@@ -28,7 +30,7 @@ from cellrouter.v1 import cells_pb2 as pb
 from cells.backend import CellBackend, CellCalls, Identity
 from cells.client import split_addresses
 from cells.config import CellConfig
-from cells.edge.agents import AgentsServicer, agents_handler
+from cells.edge.agents import agents_handlers
 from cells.edge.servicers import CellsServicer, ParentServicer, cells_handler, parent_handler
 from cells.errors import ConfigError
 from cells.hosts import HostPolicy
@@ -127,9 +129,10 @@ class CellServer:
             parent = ParentServicer(backend, cfg.report_interval, check_peers=tls is not None)
             cells_port.add_generic_rpc_handlers((parent_handler(parent),))
         else:  # a leaf: agents report here (service objects on agents)
-            agents = AgentsServicer(AgentRegistry(self._index.engine, cfg.agent_down_after),
-                                    lambda: self.identity.path)
-            cells_port.add_generic_rpc_handlers((agents_handler(agents),))
+            objects = ObjectService(AgentRegistry(self._index.engine, cfg.agent_down_after),
+                                    ObjectStore(self._index.engine))
+            cells_port.add_generic_rpc_handlers(
+                agents_handlers(objects, lambda: self.identity.path))
         if cfg.client_listen:
             clients_port, port = self._server_on(
                 cfg.client_listen, tls.clients_port() if tls else None, "clients")

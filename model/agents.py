@@ -54,3 +54,47 @@ class Agent:
     def takes_objects(self) -> bool:
         """Whether new objects may be placed on it."""
         return self.alive and self.enabled and self.report.admin_up
+
+
+class ObjectState(enum.Enum):
+    PENDING = "PENDING"  # bound, not yet reported live by its agent
+    ACTIVE = "ACTIVE"
+    ERROR = "ERROR"
+    DELETED = "DELETED"
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceSpec:
+    """An object to place: on an agent of `kind` offering every one of `needs`."""
+
+    request_id: str
+    name: str
+    kind: str
+    needs: tuple[str, ...] = ()
+    hints: tuple[tuple[str, str], ...] = ()
+    project: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceObject:
+    """A service object, bound to an agent."""
+
+    uuid: str
+    spec: PlaceSpec
+    agent: str
+    cell_path: str = ""
+    state: ObjectState = ObjectState.PENDING
+    fault: str = ""
+    revision: int = 0  # of its last binding change in its leaf
+
+
+@dataclass(frozen=True, slots=True)
+class BindingEvent:
+    """What an agent's watch hears: an object bound to it, or no longer
+    (`bound` false: moved away or deleted); or, with no object, that every
+    change up to `revision` was sent."""
+
+    revision: int
+    object: ServiceObject | None = None
+    bound: bool = False
+    caught_up: bool = False

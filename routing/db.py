@@ -19,6 +19,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -93,6 +94,35 @@ agents = Table(
     Column("load", Integer, nullable=False),
     Column("enabled", Boolean, nullable=False),  # an operator's switch
     Column("first_heard", Float, nullable=False),
+)
+
+# v6: the service objects placed on those agents (agents.objects).
+service_objects = Table(
+    "service_objects",
+    metadata,
+    Column("uuid", String(36), primary_key=True),
+    Column("request_id", String(255), unique=True, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("kind", String(63), nullable=False),
+    Column("needs", Text, nullable=False),  # JSON list
+    Column("hints", Text, nullable=False),  # JSON object
+    Column("project", String(255), nullable=False),
+    Column("agent", String(255), nullable=False, index=True),
+    Column("state", String(16), nullable=False),
+    Column("fault", Text, nullable=False),
+    Column("revision", Integer, nullable=False),
+)
+
+# v6: each binding change, for agents' watches: at a revision, an object was
+# bound to an agent, or let go by it (moved away, or deleted).
+binding_log = Table(
+    "binding_log",
+    metadata,
+    Column("revision", Integer, nullable=False),
+    Column("uuid", String(36), nullable=False),
+    Column("agent", String(255), nullable=False),
+    Column("bound", Boolean, nullable=False),
+    Index("ix_binding_log_agent_revision", "agent", "revision"),
 )
 
 
@@ -180,9 +210,38 @@ def _v5(conn: Connection) -> None:
     v5.create_all(conn)
 
 
+def _v6(conn: Connection) -> None:
+    """The service objects bound to agents, and the log of binding changes an
+    agent's watch resumes from (by revision)."""
+    v6 = MetaData()
+    Table(
+        "service_objects", v6,
+        Column("uuid", String(36), primary_key=True),
+        Column("request_id", String(255), unique=True, nullable=False),
+        Column("name", String(255), nullable=False),
+        Column("kind", String(63), nullable=False),
+        Column("needs", Text, nullable=False),
+        Column("hints", Text, nullable=False),
+        Column("project", String(255), nullable=False),
+        Column("agent", String(255), nullable=False, index=True),
+        Column("state", String(16), nullable=False),
+        Column("fault", Text, nullable=False),
+        Column("revision", Integer, nullable=False),
+    )
+    Table(
+        "binding_log", v6,
+        Column("revision", Integer, nullable=False),
+        Column("uuid", String(36), nullable=False),
+        Column("agent", String(255), nullable=False),
+        Column("bound", Boolean, nullable=False),
+        Index("ix_binding_log_agent_revision", "agent", "revision"),
+    )
+    v6.create_all(conn)
+
+
 # Step N brings a database at version N-1 to version N. Append, never edit:
 # a cell must start on any database an earlier release wrote.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

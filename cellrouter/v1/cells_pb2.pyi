@@ -34,6 +34,14 @@ class CellStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CELL_UP: _ClassVar[CellStatus]
     CELL_DOWN: _ClassVar[CellStatus]
 
+class ObjectState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OBJECT_STATE_UNSPECIFIED: _ClassVar[ObjectState]
+    OBJECT_PENDING: _ClassVar[ObjectState]
+    OBJECT_ACTIVE: _ClassVar[ObjectState]
+    OBJECT_ERROR: _ClassVar[ObjectState]
+    OBJECT_DELETED: _ClassVar[ObjectState]
+
 class AgentHeard(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     AGENT_HEARD_UNSPECIFIED: _ClassVar[AgentHeard]
@@ -55,6 +63,11 @@ CELL_KIND_LEAF: CellKind
 CELL_STATUS_UNSPECIFIED: CellStatus
 CELL_UP: CellStatus
 CELL_DOWN: CellStatus
+OBJECT_STATE_UNSPECIFIED: ObjectState
+OBJECT_PENDING: ObjectState
+OBJECT_ACTIVE: ObjectState
+OBJECT_ERROR: ObjectState
+OBJECT_DELETED: ObjectState
 AGENT_HEARD_UNSPECIFIED: AgentHeard
 AGENT_NEW: AgentHeard
 AGENT_ALIVE: AgentHeard
@@ -388,6 +401,118 @@ class ReportResponse(_message.Message):
     register_again: bool
     path: str
     def __init__(self, register_again: _Optional[bool] = ..., path: _Optional[str] = ...) -> None: ...
+
+class PlaceRequest(_message.Message):
+    __slots__ = ("request_id", "name", "kind", "needs", "hints", "project")
+    class HintsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NEEDS_FIELD_NUMBER: _ClassVar[int]
+    HINTS_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    name: str
+    kind: str
+    needs: _containers.RepeatedScalarFieldContainer[str]
+    hints: _containers.ScalarMap[str, str]
+    project: str
+    def __init__(self, request_id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., needs: _Optional[_Iterable[str]] = ..., hints: _Optional[_Mapping[str, str]] = ..., project: _Optional[str] = ...) -> None: ...
+
+class ServiceObject(_message.Message):
+    __slots__ = ("uuid", "request_id", "name", "kind", "needs", "hints", "project", "agent", "cell_path", "state", "fault", "revision")
+    class HintsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NEEDS_FIELD_NUMBER: _ClassVar[int]
+    HINTS_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    CELL_PATH_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    FAULT_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    request_id: str
+    name: str
+    kind: str
+    needs: _containers.RepeatedScalarFieldContainer[str]
+    hints: _containers.ScalarMap[str, str]
+    project: str
+    agent: str
+    cell_path: str
+    state: ObjectState
+    fault: str
+    revision: int
+    def __init__(self, uuid: _Optional[str] = ..., request_id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., needs: _Optional[_Iterable[str]] = ..., hints: _Optional[_Mapping[str, str]] = ..., project: _Optional[str] = ..., agent: _Optional[str] = ..., cell_path: _Optional[str] = ..., state: _Optional[_Union[ObjectState, str]] = ..., fault: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class ObjectRequest(_message.Message):
+    __slots__ = ("uuid",)
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    def __init__(self, uuid: _Optional[str] = ...) -> None: ...
+
+class ListObjectsRequest(_message.Message):
+    __slots__ = ("kind", "agent", "project")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    agent: str
+    project: str
+    def __init__(self, kind: _Optional[str] = ..., agent: _Optional[str] = ..., project: _Optional[str] = ...) -> None: ...
+
+class ListObjectsResponse(_message.Message):
+    __slots__ = ("objects",)
+    OBJECTS_FIELD_NUMBER: _ClassVar[int]
+    objects: _containers.RepeatedCompositeFieldContainer[ServiceObject]
+    def __init__(self, objects: _Optional[_Iterable[_Union[ServiceObject, _Mapping]]] = ...) -> None: ...
+
+class WatchRequest(_message.Message):
+    __slots__ = ("agent_id", "after_revision")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_REVISION_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    after_revision: int
+    def __init__(self, agent_id: _Optional[str] = ..., after_revision: _Optional[int] = ...) -> None: ...
+
+class BindingEvent(_message.Message):
+    __slots__ = ("revision", "object", "bound", "caught_up")
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    BOUND_FIELD_NUMBER: _ClassVar[int]
+    CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    revision: int
+    object: ServiceObject
+    bound: bool
+    caught_up: bool
+    def __init__(self, revision: _Optional[int] = ..., object: _Optional[_Union[ServiceObject, _Mapping]] = ..., bound: _Optional[bool] = ..., caught_up: _Optional[bool] = ...) -> None: ...
+
+class SetObjectStateRequest(_message.Message):
+    __slots__ = ("agent_id", "uuid", "state", "fault")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    FAULT_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    uuid: str
+    state: ObjectState
+    fault: str
+    def __init__(self, agent_id: _Optional[str] = ..., uuid: _Optional[str] = ..., state: _Optional[_Union[ObjectState, str]] = ..., fault: _Optional[str] = ...) -> None: ...
 
 class AgentReport(_message.Message):
     __slots__ = ("id", "host", "kind", "capabilities", "availability_zone", "admin_up", "load")

@@ -806,6 +806,16 @@ class AgentsStub:
                 request_serializer=cellrouter_dot_v1_dot_cells__pb2.RemoveAgentRequest.SerializeToString,
                 response_deserializer=cellrouter_dot_v1_dot_cells__pb2.RemoveAgentResponse.FromString,
                 _registered_method=True)
+        self.Watch = channel.unary_stream(
+                '/cellrouter.v1.Agents/Watch',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.WatchRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.BindingEvent.FromString,
+                _registered_method=True)
+        self.SetObjectState = channel.unary_unary(
+                '/cellrouter.v1.Agents/SetObjectState',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.SetObjectStateRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.ServiceObject.FromString,
+                _registered_method=True)
 
 
 class AgentsServicer:
@@ -846,6 +856,23 @@ class AgentsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Watch(self, request, context):
+        """An agent's bindings: first every object bound to it after
+        `after_revision` (0: every object it holds now), then an event with
+        `caught_up`, then each change as it happens. A stream cut and resumed
+        from the last revision seen misses nothing and repeats nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetObjectState(self, request, context):
+        """An agent says an object it holds is live (ACTIVE) or failed (ERROR).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -868,6 +895,16 @@ def add_AgentsServicer_to_server(servicer, server):
                     servicer.RemoveAgent,
                     request_deserializer=cellrouter_dot_v1_dot_cells__pb2.RemoveAgentRequest.FromString,
                     response_serializer=cellrouter_dot_v1_dot_cells__pb2.RemoveAgentResponse.SerializeToString,
+            ),
+            'Watch': grpc.unary_stream_rpc_method_handler(
+                    servicer.Watch,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.WatchRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.BindingEvent.SerializeToString,
+            ),
+            'SetObjectState': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetObjectState,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.SetObjectStateRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.ServiceObject.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -984,6 +1021,267 @@ class Agents:
             '/cellrouter.v1.Agents/RemoveAgent',
             cellrouter_dot_v1_dot_cells__pb2.RemoveAgentRequest.SerializeToString,
             cellrouter_dot_v1_dot_cells__pb2.RemoveAgentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Watch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/cellrouter.v1.Agents/Watch',
+            cellrouter_dot_v1_dot_cells__pb2.WatchRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.BindingEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetObjectState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Agents/SetObjectState',
+            cellrouter_dot_v1_dot_cells__pb2.SetObjectStateRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.ServiceObject.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ObjectsStub:
+    """Service objects placed on agents (a leaf serves this; routers will too).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Place = channel.unary_unary(
+                '/cellrouter.v1.Objects/Place',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.PlaceRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.ServiceObject.FromString,
+                _registered_method=True)
+        self.GetObject = channel.unary_unary(
+                '/cellrouter.v1.Objects/GetObject',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.ObjectRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.ServiceObject.FromString,
+                _registered_method=True)
+        self.DeleteObject = channel.unary_unary(
+                '/cellrouter.v1.Objects/DeleteObject',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.ObjectRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.ServiceObject.FromString,
+                _registered_method=True)
+        self.ListObjects = channel.unary_unary(
+                '/cellrouter.v1.Objects/ListObjects',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.ListObjectsRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.ListObjectsResponse.FromString,
+                _registered_method=True)
+
+
+class ObjectsServicer:
+    """Service objects placed on agents (a leaf serves this; routers will too).
+    """
+
+    def Place(self, request, context):
+        """Place an object on an agent of its kind that offers every capability it
+        needs; idempotent on request_id. RESOURCE_EXHAUSTED says what each rule
+        removed when no agent fits.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetObject(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteObject(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListObjects(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ObjectsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Place': grpc.unary_unary_rpc_method_handler(
+                    servicer.Place,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.PlaceRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.ServiceObject.SerializeToString,
+            ),
+            'GetObject': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetObject,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.ObjectRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.ServiceObject.SerializeToString,
+            ),
+            'DeleteObject': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteObject,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.ObjectRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.ServiceObject.SerializeToString,
+            ),
+            'ListObjects': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListObjects,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.ListObjectsRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.ListObjectsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'cellrouter.v1.Objects', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('cellrouter.v1.Objects', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Objects:
+    """Service objects placed on agents (a leaf serves this; routers will too).
+    """
+
+    @staticmethod
+    def Place(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Objects/Place',
+            cellrouter_dot_v1_dot_cells__pb2.PlaceRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.ServiceObject.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetObject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Objects/GetObject',
+            cellrouter_dot_v1_dot_cells__pb2.ObjectRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.ServiceObject.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteObject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Objects/DeleteObject',
+            cellrouter_dot_v1_dot_cells__pb2.ObjectRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.ServiceObject.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListObjects(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Objects/ListObjects',
+            cellrouter_dot_v1_dot_cells__pb2.ListObjectsRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.ListObjectsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,49 +1,58 @@
-"""The `cellrouter.v1.Agents` service of a leaf cell: agents report here, and
-operators list, switch and remove them (the registry is `agents.registry`)."""
+"""A leaf cell's `cellrouter.v1.Agents` service (agents report and watch their
+bindings; operators list, switch and remove agents) and its
+`cellrouter.v1.Objects` service (place, show, list and delete service
+objects). The logic is `agents.service.ObjectService`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, NoReturn
 
 import grpc
 
-from agents.registry import AgentRegistry
+from agents.service import ObjectService
 from cellrouter.v1 import cells_pb2 as pb
 from cells.edge import wire
-from cells.edge.decoding import handlers
+from cells.edge.decoding import decoded_stream, handlers
 from cells.edge.status import to_status
 
 
-class AgentsServicer:
-    def __init__(self, registry: AgentRegistry, path: Callable[[], str]) -> None:
+class _Edge:
+    def __init__(self, service: ObjectService, path: Callable[[], str]) -> None:
         """`path()` is this cell's full path (it may learn it after it starts)."""
-        self._registry = registry
+        self._service = service
         self._path = path
 
-    async def _refuse(self, exc: Exception, context: Any) -> None:
+    async def _refuse(self, exc: Exception, context: Any) -> NoReturn:
         code, message = to_status(exc, self._path())
         await context.abort(code, message)
+        raise AssertionError("abort returns only by raising")
 
+    def _with_path(self, answer: pb.ServiceObject) -> pb.ServiceObject:
+        answer.cell_path = self._path()
+        return answer
+
+
+class AgentsServicer(_Edge):
     async def Report(self, request: pb.AgentReport, context: Any) -> pb.AgentReportReply:
+        registry = self._service.registry
         try:
-            heard = self._registry.report(wire.agent_report_from_pb(request))
+            heard = registry.report(wire.agent_report_from_pb(request))
         except Exception as exc:
             await self._refuse(exc, context)
-        return pb.AgentReportReply(heard=wire.heard_to_pb(heard),
-                                   down_after_s=self._registry.down_after)
+        return pb.AgentReportReply(heard=wire.heard_to_pb(heard), down_after_s=registry.down_after)
 
     async def ListAgents(self, request: pb.ListAgentsRequest,
                          context: Any) -> pb.ListAgentsResponse:
         path = self._path()
         return pb.ListAgentsResponse(agents=[
-            wire.agent_to_pb(a, path) for a in self._registry.agents()
+            wire.agent_to_pb(a, path) for a in self._service.registry.agents()
             if not request.kind or a.report.kind == request.kind])
 
     async def SetAgentEnabled(self, request: pb.SetAgentEnabledRequest,
                               context: Any) -> pb.AgentInfo:
         try:
-            agent = self._registry.set_enabled(request.id, request.enabled)
+            agent = self._service.registry.set_enabled(request.id, request.enabled)
         except Exception as exc:
             await self._refuse(exc, context)
         return wire.agent_to_pb(agent, self._path())
@@ -51,18 +60,84 @@ class AgentsServicer:
     async def RemoveAgent(self, request: pb.RemoveAgentRequest,
                           context: Any) -> pb.RemoveAgentResponse:
         try:
-            self._registry.remove(request.id)
+            self._service.registry.remove(request.id)
         except Exception as exc:
             await self._refuse(exc, context)
         return pb.RemoveAgentResponse()
 
+    async def Watch(self, request: pb.WatchRequest,
+                    context: Any) -> AsyncIterator[pb.BindingEvent]:
+        try:
+            events = self._service.watch(request.agent_id, request.after_revision)
+            async for event in events:
+                answer = wire.binding_to_pb(event)
+                if event.object is not None:
+                    self._with_path(answer.object)
+                yield answer
+        except Exception as exc:
+            await self._refuse(exc, context)
 
-def agents_handler(servicer: AgentsServicer) -> grpc.GenericRpcHandler[Any, Any]:
-    """The `cellrouter.v1.Agents` service of `servicer`, malformed bytes refused."""
-    service = "cellrouter.v1.Agents"
-    return grpc.method_handlers_generic_handler(service, handlers(service, servicer, {
+    async def SetObjectState(self, request: pb.SetObjectStateRequest,
+                             context: Any) -> pb.ServiceObject:
+        try:
+            done = self._service.set_state(request.agent_id, request.uuid,
+                                           wire.object_state_from_pb(request.state),
+                                           request.fault[:1024])
+        except Exception as exc:
+            await self._refuse(exc, context)
+        return self._with_path(wire.object_to_pb(done))
+
+
+class ObjectsServicer(_Edge):
+    async def Place(self, request: pb.PlaceRequest, context: Any) -> pb.ServiceObject:
+        try:
+            placed = self._service.place(wire.place_from_pb(request))
+        except Exception as exc:
+            await self._refuse(exc, context)
+        return self._with_path(wire.object_to_pb(placed))
+
+    async def GetObject(self, request: pb.ObjectRequest,
+                        context: Any) -> pb.ServiceObject:
+        try:
+            found = self._service.get(request.uuid)
+        except Exception as exc:
+            await self._refuse(exc, context)
+        return self._with_path(wire.object_to_pb(found))
+
+    async def DeleteObject(self, request: pb.ObjectRequest,
+                           context: Any) -> pb.ServiceObject:
+        try:
+            gone = self._service.delete(request.uuid)
+        except Exception as exc:
+            await self._refuse(exc, context)
+        return self._with_path(wire.object_to_pb(gone))
+
+    async def ListObjects(self, request: pb.ListObjectsRequest,
+                          context: Any) -> pb.ListObjectsResponse:
+        found = self._service.objects(request.kind, request.agent, request.project)
+        return pb.ListObjectsResponse(objects=[self._with_path(wire.object_to_pb(o))
+                                               for o in found])
+
+
+def agents_handlers(service: ObjectService,
+                    path: Callable[[], str]) -> tuple[grpc.GenericRpcHandler[Any, Any], ...]:
+    """The `Agents` and `Objects` services over `service`, malformed bytes refused."""
+    agents, objects = AgentsServicer(service, path), ObjectsServicer(service, path)
+    name = "cellrouter.v1.Agents"
+    methods = handlers(name, agents, {
         "Report": (pb.AgentReport, pb.AgentReportReply),
         "ListAgents": (pb.ListAgentsRequest, pb.ListAgentsResponse),
         "SetAgentEnabled": (pb.SetAgentEnabledRequest, pb.AgentInfo),
         "RemoveAgent": (pb.RemoveAgentRequest, pb.RemoveAgentResponse),
-    }))
+        "SetObjectState": (pb.SetObjectStateRequest, pb.ServiceObject),
+    })
+    methods["Watch"] = decoded_stream(f"/{name}/Watch", agents.Watch, pb.WatchRequest,
+                                      pb.BindingEvent)
+    return (grpc.method_handlers_generic_handler(name, methods),
+            grpc.method_handlers_generic_handler("cellrouter.v1.Objects", handlers(
+                "cellrouter.v1.Objects", objects, {
+                    "Place": (pb.PlaceRequest, pb.ServiceObject),
+                    "GetObject": (pb.ObjectRequest, pb.ServiceObject),
+                    "DeleteObject": (pb.ObjectRequest, pb.ServiceObject),
+                    "ListObjects": (pb.ListObjectsRequest, pb.ListObjectsResponse),
+                })))

@@ -10,7 +10,7 @@ bytes (`cells.edge.servicers`) decode, and refuse, for themselves.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -28,10 +28,9 @@ class _Undecodable:
         self.why = why
 
 
-def decoded(method: str, behaviour: Behaviour, request: Any,
-            response: Any) -> grpc.RpcMethodHandler[Any, Any]:
-    """A unary handler of `behaviour` for the full method name `method`, taking
-    the message class `request` and answering `response`."""
+def _guarded(request: Any) -> Callable[[bytes], Any]:
+    """A deserializer of the message class `request` that hands bytes it cannot
+    parse on as `_Undecodable` rather than failing the call."""
     parse = request.FromString
 
     def deserialize(raw: bytes) -> Any:
@@ -40,12 +39,39 @@ def decoded(method: str, behaviour: Behaviour, request: Any,
         except Exception as exc:  # protobuf's DecodeError, or its C twin's
             return _Undecodable(exc)
 
+    return deserialize
+
+
+def decoded(method: str, behaviour: Behaviour, request: Any,
+            response: Any) -> grpc.RpcMethodHandler[Any, Any]:
+    """A unary handler of `behaviour` for the full method name `method`, taking
+    the message class `request` and answering `response`."""
+    deserialize = _guarded(request)
+
     async def checked(message: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         if isinstance(message, _Undecodable):
             await refuse_malformed(context, method, message.why)
         return await behaviour(message, context)
 
     return grpc.unary_unary_rpc_method_handler(
+        checked, request_deserializer=deserialize,
+        response_serializer=response.SerializeToString)
+
+
+def decoded_stream(method: str, behaviour: Callable[..., AsyncIterator[Any]], request: Any,
+                   response: Any) -> grpc.RpcMethodHandler[Any, Any]:
+    """A server-streaming handler of `behaviour` (an async generator of
+    `response` messages), refusing undecodable requests as `decoded` does."""
+    deserialize = _guarded(request)
+
+    async def checked(message: Any,
+                      context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+        if isinstance(message, _Undecodable):
+            await refuse_malformed(context, method, message.why)
+        async for answer in behaviour(message, context):
+            yield answer
+
+    return grpc.unary_stream_rpc_method_handler(
         checked, request_deserializer=deserialize,
         response_serializer=response.SerializeToString)
 

@@ -8,16 +8,25 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import grpc
 import pytest
 
 from agents.client import AgentsClient
+from cellrouter.v1 import cells_pb2 as pb
 from cells.ops.tree import TreeRunner
-from model.agents import AgentReport, Heard
-from model.errors import AlreadyExists, InvalidArgument, NotFound
+from model.agents import AgentReport, Heard, ObjectState, PlaceSpec
+from model.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+)
 from tests.integration.conftest import HEAD, eventually, start_tree
 
 TREE = HEAD + """
@@ -32,8 +41,16 @@ down_after = 1.0
 parent = "r1"
 driver = "fake"
 hosts = [{ name = "h2", vcpus = 8, memory_mb = 16384, disk_gb = 100 }]
+
+[cells.z3]
+parent = "r1"
+driver = "fake"
+hosts = [{ name = "h3", vcpus = 8, memory_mb = 16384, disk_gb = 100 }]
+[cells.z3.agents]
+down_after = 1.0
 """
 CLI = [sys.executable, "-m", "cells.ops.cli"]
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +60,9 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TreeRunner]:
     runner.stop()
 
 
-def agent_process(cell: str, state: Path, agent_id: str, *caps: str) -> subprocess.Popen[str]:
-    args = [*CLI, "agent", "--kind", "loadbalancer", "--cell", cell, "--state-dir", str(state),
+def agent_process(cell: str, state: Path, agent_id: str, *caps: str,
+                  kind: str = "loadbalancer") -> subprocess.Popen[str]:
+    args = [*CLI, "agent", "--kind", kind, "--cell", cell, "--state-dir", str(state),
             "--id", agent_id, "--host", f"host-{agent_id}", "--interval", "0.2",
             "--availability-zone", "az1"]
     for cap in caps:
@@ -52,11 +70,16 @@ def agent_process(cell: str, state: Path, agent_id: str, *caps: str) -> subproce
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def agents_cli(cell: str, *args: str) -> Any:
-    done = subprocess.run([*CLI, "agents", *args, "--cell", cell, "--json"],
+def cellrouter(cell: str, *args: str) -> Any:
+    """`cellrouter ARGS --cell CELL --json`: what it printed, as JSON when it is."""
+    done = subprocess.run([*CLI, *args, "--cell", cell, "--json"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout) if done.stdout.strip().startswith("[") else done.stdout
+
+
+def agents_cli(cell: str, *args: str) -> Any:
+    return cellrouter(cell, "agents", *args)
 
 
 def listed(cell: str) -> dict[str, dict[str, Any]]:
@@ -69,12 +92,18 @@ def test_agents_report_are_marked_down_and_kept_until_removed(
     procs = [agent_process(z1, tmp_path / "a", "lb-a", "haproxy"),
              agent_process(z1, tmp_path / "b", "lb-b", "haproxy", "octavia-amphora"),
              agent_process(z2, tmp_path / "c", "lb-c", "haproxy")]
-    (tmp_path / "b" / "objects").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "b" / "objects" / "vip-1.json").write_text("{}")
     try:
         assert eventually(lambda: set(listed(z1)) == {"lb-a", "lb-b"}, timeout=20)
         assert set(listed(z2)) == {"lb-c"}
+        # Only lb-b offers octavia-amphora: the object is its, and its load says so.
+        (amp,) = cellrouter(z1, "place", "loadbalancer", "amp-1", "--needs", "octavia-amphora")
+        assert (amp["agent"], amp["cell_path"], amp["state"]) == ("lb-b", "top!r1!z1", "PENDING")
         assert eventually(lambda: listed(z1)["lb-b"]["load"] == 1, timeout=10)
+        assert eventually(lambda: [o["state"] for o in cellrouter(z1, "objects", "list")]
+                          == ["ACTIVE"], timeout=10)
+        (gone,) = cellrouter(z1, "objects", "delete", amp["uuid"])
+        assert gone["state"] == "DELETED"
+        assert eventually(lambda: listed(z1)["lb-b"]["load"] == 0, timeout=10)
         b = listed(z1)["lb-b"]
         assert (b["kind"], b["host"], b["capabilities"], b["availability_zone"], b["alive"],
                 b["cell_path"]) == ("loadbalancer", "host-lb-b", ["haproxy", "octavia-amphora"],
@@ -139,3 +168,108 @@ def test_a_restarted_leaf_still_knows_its_agents(tree: TreeRunner, tmp_path: Pat
             return False
 
     assert eventually(known_again, timeout=30)
+
+
+def files(state: Path) -> set[str]:
+    return {p.stem for p in (state / "objects").glob("*.json")}
+
+
+def applied(state: Path) -> list[int]:
+    log = state / "applied.log"
+    return [int(line.split()[0]) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_objects_land_on_agents_files_and_a_cut_watch_resumes_exactly(
+        tree: TreeRunner, tmp_path: Path) -> None:
+    z3 = tree.addresses["z3"]
+    states = {name: tmp_path / name for name in ("x1", "x2", "v1")}
+    procs = {"x1": agent_process(z3, states["x1"], "x1", "haproxy"),
+             "x2": agent_process(z3, states["x2"], "x2", "haproxy"),
+             "v1": agent_process(z3, states["v1"], "v1", "strongswan", kind="vpn")}
+
+    async def call(what: Callable[[AgentsClient], Awaitable[T]]) -> T:
+        client = AgentsClient(z3)
+        try:
+            return await what(client)
+        finally:
+            await client.close()
+
+    def on(agent: str) -> set[str]:
+        return {o.uuid for o in asyncio.run(call(lambda c: c.objects(agent=agent)))}
+
+    try:
+        assert eventually(lambda: set(listed(z3)) == {"x1", "x2", "v1"}, timeout=20)
+        placed = [asyncio.run(call(lambda c, n=n: c.place(PlaceSpec(  # type: ignore[misc]
+            f"req-vip-{n}", f"vip-{n}", "loadbalancer", ("haproxy",)))))
+            for n in range(20)]
+        assert Counter(o.agent for o in placed) == {"x1": 10, "x2": 10}  # the fewest first
+        assert eventually(lambda: files(states["x1"]) == on("x1")
+                          and files(states["x2"]) == on("x2"), timeout=20)
+        assert eventually(lambda: all(o.state is ObjectState.ACTIVE for o in asyncio.run(
+            call(lambda c: c.objects()))), timeout=20)
+
+        # Nothing fits: refused with the reason, nothing made.
+        with pytest.raises(ResourceExhausted, match="capability: 2 of 3 agents"):
+            asyncio.run(call(lambda c: c.place(PlaceSpec("req-f5", "f5", "loadbalancer",
+                                                         ("f5-bigip",)))))
+
+        # x1's watch is cut (SIGKILL) while two of its objects are deleted; it
+        # comes back with its state directory and catches up.
+        procs["x1"].kill()
+        procs["x1"].wait()
+        gone = sorted(on("x1"))[:2]
+        for uuid in gone:
+            asyncio.run(call(lambda c, u=uuid: c.delete_object(u)))  # type: ignore[misc]
+        procs["x1"] = agent_process(z3, states["x1"], "x1", "haproxy")
+        assert eventually(lambda: files(states["x1"]) == on("x1"), timeout=20)
+        assert not set(gone) & files(states["x1"])
+        revisions = applied(states["x1"])
+        assert revisions == sorted(set(revisions)), "an event was applied twice"
+        assert files(states["v1"]) == set()  # a vpn agent holds no load balancer
+    finally:
+        for proc in procs.values():
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("method", [
+    "/cellrouter.v1.Objects/Place", "/cellrouter.v1.Objects/GetObject",
+    "/cellrouter.v1.Agents/Report", "/cellrouter.v1.Agents/SetObjectState",
+])
+def test_undecodable_bytes_are_invalid_argument(tree: TreeRunner, method: str) -> None:
+    with grpc.insecure_channel(tree.addresses["z2"]) as channel:
+        call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+        with pytest.raises(grpc.RpcError) as refused:
+            call(b"\xff\xff\xff\xff", timeout=10)
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "malformed request" in (refused.value.details() or "")
+
+
+def test_a_watch_of_garbage_or_of_nobody_is_refused(tree: TreeRunner) -> None:
+    with grpc.insecure_channel(tree.addresses["z2"]) as channel:
+        watch = channel.unary_stream("/cellrouter.v1.Agents/Watch", request_serializer=None,
+                                     response_deserializer=None)
+        with pytest.raises(grpc.RpcError) as garbage:
+            list(watch(b"\xff\xff\xff\xff", timeout=10))
+        assert garbage.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        nobody = pb.WatchRequest(agent_id="nobody").SerializeToString()
+        with pytest.raises(grpc.RpcError) as unknown:
+            list(watch(nobody, timeout=10))
+        assert unknown.value.code() is grpc.StatusCode.NOT_FOUND
+
+
+def test_an_agent_cannot_report_a_state_that_is_not_its_to_report(tree: TreeRunner) -> None:
+    async def run() -> None:
+        client = AgentsClient(tree.addresses["z2"])
+        try:
+            await client.report(AgentReport("lb-s", "host-s", "loadbalancer", ("haproxy",)))
+            obj = await client.place(PlaceSpec("req-s", "s-1", "loadbalancer", ("haproxy",)))
+            for state in (ObjectState.DELETED, ObjectState.PENDING):
+                with pytest.raises(FailedPrecondition, match="ACTIVE or ERROR"):
+                    await client.set_object_state(obj.agent, obj.uuid, state)
+            assert (await client.get_object(obj.uuid)).state is ObjectState.PENDING
+            await client.delete_object(obj.uuid)
+        finally:
+            await client.close()
+
+    asyncio.run(run())
