@@ -74,6 +74,17 @@ class AgentRegistry:
         """Every agent, by id."""
         return [self._view(k) for _, k in sorted(self._known.items())]
 
+    def offers(self) -> tuple[tuple[str, int], ...]:
+        """The agents that take new objects, counted by "KIND/" and by
+        "KIND/CAPABILITY" (what a leaf reports up, for routers to choose by)."""
+        counts: dict[str, int] = {}
+        for agent in self.agents():
+            if agent.takes_objects:
+                r = agent.report
+                for key in (f"{r.kind}/", *(f"{r.kind}/{c}" for c in r.capabilities)):
+                    counts[key] = counts.get(key, 0) + 1
+        return tuple(sorted(counts.items()))
+
     def get(self, agent_id: str) -> Agent:
         return self._view(self._require(agent_id))
 

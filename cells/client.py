@@ -10,6 +10,7 @@ made for them by `cells.links`.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import itertools
 import json
 import time
@@ -25,6 +26,7 @@ from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.edge import wire
 from cells.security.auth import AUTH_KEY
 from cells.security.tls import Tls, target_options
+from model.agents import PlaceSpec, ServiceObject
 from model.cells import (
     CellNode,
     ChildReport,
@@ -43,7 +45,8 @@ DEFAULT_TIMEOUT = 30.0
 # The calls a client sends again, to another replica of a cell, when one fails
 # with UNAVAILABLE: reads, and boots (every cell de-duplicates them by request
 # id). An action may have been applied before its answer was lost: not those.
-IDEMPOTENT = frozenset({"Get", "List", "Locate", "Topology", "Plan", "Boot"})
+IDEMPOTENT = frozenset({"Get", "List", "Locate", "Topology", "Plan", "Boot",
+                        "Place", "GetObject", "ListObjects"})
 REPLICA_ATTEMPTS = 6  # over about 1.5 s: time for a restarted replica's siblings
 REPLICA_BACKOFF = 0.05  # seconds before the second attempt, doubling
 _REPLICAS_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
@@ -255,6 +258,7 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
             self._channel = grpc.aio.insecure_channel(target, options=options)
         self._cells = pb_grpc.CellsStub(self._channel)  # type: ignore[no-untyped-call]
         self._parent = pb_grpc.ParentStub(self._channel)  # type: ignore[no-untyped-call]
+        self._objects = pb_grpc.ObjectsStub(self._channel)  # type: ignore[no-untyped-call]
         self._raw: dict[str, Any] = {}  # Cells method name -> bytes-in, bytes-out callable
 
     async def close(self) -> None:
@@ -333,6 +337,33 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         request = pb.TopologyRequest()
         reply = await self._call(self._cells, "Topology", request, timeout, metadata)
         return wire.node_from_pb(reply)
+
+    # --- service objects (the Objects service)
+
+    async def place_object(self, spec: PlaceSpec, timeout: float | None = None,
+                           metadata: Metadata = ()) -> ServiceObject:
+        reply = await self._call(self._objects, "Place", wire.place_to_pb(spec), timeout,
+                                 metadata)
+        return wire.object_from_pb(reply)
+
+    async def get_object(self, uuid: str, timeout: float | None = None,
+                         metadata: Metadata = ()) -> ServiceObject:
+        reply = await self._call(self._objects, "GetObject", pb.ObjectRequest(uuid=uuid),
+                                 timeout, metadata)
+        return wire.object_from_pb(reply)
+
+    async def delete_object(self, uuid: str, timeout: float | None = None,
+                            metadata: Metadata = ()) -> ServiceObject:
+        reply = await self._call(self._objects, "DeleteObject", pb.ObjectRequest(uuid=uuid),
+                                 timeout, metadata)
+        return wire.object_from_pb(reply)
+
+    async def list_objects(self, kind: str = "", agent: str = "", project: str = "",
+                           timeout: float | None = None,
+                           metadata: Metadata = ()) -> builtins.list[ServiceObject]:
+        request = pb.ListObjectsRequest(kind=kind, agent=agent, project=project)
+        reply = await self._call(self._objects, "ListObjects", request, timeout, metadata)
+        return [wire.object_from_pb(o) for o in reply.objects]
 
     async def register(self, reg: Registration, timeout: float | None = None) -> tuple[str, float]:
         """Join the parent; returns this cell's full path and the report interval (s)."""

@@ -102,6 +102,9 @@ class LeafCell:
         self._expected: dict[str, InstanceState] = {}
         self._announced: set[str] = set()
         self._applying: asyncio.Task[None] | None = None
+        # The agents that report here and take objects, by "KIND/" and
+        # "KIND/CAPABILITY" (agents.registry), for the capability reports.
+        self.agents_offered: Callable[[], tuple[tuple[str, int], ...]] = tuple
         if isinstance(driver, EventSource):
             self._sync_every = sync_every * EVENTS_FULL_SYNC
             loop = asyncio.get_running_loop()
@@ -342,7 +345,7 @@ class LeafCell:
     def capacity(self) -> CellCapacity:
         hosts = CellCapacity.combine(CellCapacity.of_host(h, self._flavors) for h in self._hosts)
         states = Counter(state.value for state in self._reported.values())
-        return replace(hosts, states=tuple(sorted(states.items())))
+        return replace(hosts, states=tuple(sorted(states.items())), agents=self.agents_offered())
 
     def capabilities(self) -> tuple[str, ...]:
         return tuple(self._driver.capabilities.names())

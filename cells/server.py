@@ -30,7 +30,7 @@ from cellrouter.v1 import cells_pb2 as pb
 from cells.backend import CellBackend, CellCalls, Identity
 from cells.client import split_addresses
 from cells.config import CellConfig
-from cells.edge.agents import agents_handlers
+from cells.edge.agents import agents_handlers, objects_handler
 from cells.edge.servicers import CellsServicer, ParentServicer, cells_handler, parent_handler
 from cells.errors import ConfigError
 from cells.hosts import HostPolicy
@@ -46,6 +46,7 @@ from cells.uplink import Uplink, stand_by
 from model.cells import CellKind
 from routing.children import Children
 from routing.index import LocationIndex
+from routing.objects import ObjectRouter
 from virt.loader import load_driver
 
 log = logging.getLogger(__name__)
@@ -128,9 +129,15 @@ class CellServer:
         if isinstance(backend, RouterCell):
             parent = ParentServicer(backend, cfg.report_interval, check_peers=tls is not None)
             cells_port.add_generic_rpc_handlers((parent_handler(parent),))
+            router = ObjectRouter(self._index.engine, backend.children, self.identity,
+                                  cfg.child_timeout)
+            cells_port.add_generic_rpc_handlers(
+                (objects_handler(router, lambda: self.identity.path),))
         else:  # a leaf: agents report here (service objects on agents)
-            objects = ObjectService(AgentRegistry(self._index.engine, cfg.agent_down_after),
-                                    ObjectStore(self._index.engine))
+            registry = AgentRegistry(self._index.engine, cfg.agent_down_after)
+            objects = ObjectService(registry, ObjectStore(self._index.engine))
+            assert isinstance(backend, LeafCell)
+            backend.agents_offered = registry.offers
             cells_port.add_generic_rpc_handlers(
                 agents_handlers(objects, lambda: self.identity.path))
         if cfg.client_listen:

@@ -38,6 +38,15 @@ class CellCapacity:
     flavor_fits: tuple[tuple[str, int], ...] = ()
     # How many instances are in each state (by the state's name), sorted by name.
     states: tuple[tuple[str, int], ...] = ()
+    # Agents that take new service objects: by "KIND/" and by "KIND/CAPABILITY".
+    agents: tuple[tuple[str, int], ...] = ()
+
+    def offers(self, kind: str, needs: Iterable[str]) -> bool:
+        """Whether an agent of `kind` below may offer all of `needs` (each is
+        offered by some agent: the leaf's own choice has the last word)."""
+        counts = dict(self.agents)
+        return counts.get(f"{kind}/", 0) > 0 and all(
+            counts.get(f"{kind}/{need}", 0) > 0 for need in needs)
 
     @property
     def free(self) -> Resources:
@@ -65,6 +74,7 @@ class CellCapacity:
         result = cls()
         fits_by_name: dict[str, int] = {}
         states: dict[str, int] = {}
+        agents: dict[str, int] = {}
         for p in parts:
             result = cls(
                 total=result.total + p.total,
@@ -78,8 +88,10 @@ class CellCapacity:
                 fits_by_name[name] = fits_by_name.get(name, 0) + n
             for state, n in p.states:
                 states[state] = states.get(state, 0) + n
+            for key, n in p.agents:
+                agents[key] = agents.get(key, 0) + n
         return replace(result, flavor_fits=tuple(sorted(fits_by_name.items())),
-                       states=tuple(sorted(states.items())))
+                       states=tuple(sorted(states.items())), agents=tuple(sorted(agents.items())))
 
 
 def fits(free: Resources, flavor: Resources) -> int:

@@ -323,6 +323,7 @@ def _capacity_from_json(data: dict[str, Any]) -> CellCapacity:
         instances=data["instances"],
         flavor_fits=tuple((name, int(n)) for name, n in data.get("flavor_fits", ())),
         states=tuple((name, int(n)) for name, n in data.get("states", ())),
+        agents=tuple((key, int(n)) for key, n in data.get("agents", ())),
     )
 
 

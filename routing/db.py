@@ -126,6 +126,18 @@ binding_log = Table(
 )
 
 
+# v7: where a router sent each service object (routing.objects): request id ->
+# child, and the object's uuid once the child answered.
+object_locations = Table(
+    "object_locations",
+    metadata,
+    Column("request_id", String(255), primary_key=True),
+    Column("uuid", String(36), unique=True, nullable=True),
+    Column("child", String(63), nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+
 def _v1(conn: Connection) -> None:
     """The first release's tables, frozen as they were."""
     v1 = MetaData()
@@ -239,9 +251,22 @@ def _v6(conn: Connection) -> None:
     v6.create_all(conn)
 
 
+def _v7(conn: Connection) -> None:
+    """Where a router sent each service object, kept apart from the instances'."""
+    v7 = MetaData()
+    Table(
+        "object_locations", v7,
+        Column("request_id", String(255), primary_key=True),
+        Column("uuid", String(36), unique=True, nullable=True),
+        Column("child", String(63), nullable=False),
+        Column("updated_at", Float, nullable=False),
+    )
+    v7.create_all(conn)
+
+
 # Step N brings a database at version N-1 to version N. Append, never edit:
 # a cell must start on any database an earlier release wrote.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

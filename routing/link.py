@@ -14,9 +14,11 @@ errors of `model.errors`, as the child answered them, and:
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from model.agents import PlaceSpec, ServiceObject
 from model.cells import CellNode, InstancePage, ListQuery, Located, Placement
 from model.compute import Action, BootSpec, Instance
 
@@ -61,6 +63,21 @@ class ChildLink(Protocol):
         ("Pause", "Get", ...), unchanged, and return the child's serialised
         answer unchanged (routing.fastpath). Errors as for the other calls."""
         ...
+
+    async def place_object(self, spec: PlaceSpec, timeout: float | None = None,
+                           metadata: Metadata = ()) -> ServiceObject:
+        """Place a service object on an agent below. Idempotent on request_id."""
+        ...
+
+    async def get_object(self, uuid: str, timeout: float | None = None,
+                         metadata: Metadata = ()) -> ServiceObject: ...
+
+    async def delete_object(self, uuid: str, timeout: float | None = None,
+                            metadata: Metadata = ()) -> ServiceObject: ...
+
+    async def list_objects(self, kind: str = "", agent: str = "", project: str = "",
+                           timeout: float | None = None,
+                           metadata: Metadata = ()) -> builtins.list[ServiceObject]: ...
 
     async def close(self) -> None: ...
 

@@ -223,7 +223,7 @@ class LocateResponse(_message.Message):
     def __init__(self, uuid: _Optional[str] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ..., project: _Optional[str] = ...) -> None: ...
 
 class Capacity(_message.Message):
-    __slots__ = ("total", "used", "largest_free", "hosts", "hosts_up", "instances", "flavor_fits", "states")
+    __slots__ = ("total", "used", "largest_free", "hosts", "hosts_up", "instances", "flavor_fits", "states", "agents")
     class FlavorFitsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -238,6 +238,13 @@ class Capacity(_message.Message):
         key: str
         value: int
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class AgentsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     USED_FIELD_NUMBER: _ClassVar[int]
     LARGEST_FREE_FIELD_NUMBER: _ClassVar[int]
@@ -246,6 +253,7 @@ class Capacity(_message.Message):
     INSTANCES_FIELD_NUMBER: _ClassVar[int]
     FLAVOR_FITS_FIELD_NUMBER: _ClassVar[int]
     STATES_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
     total: Flavor
     used: Flavor
     largest_free: Flavor
@@ -254,7 +262,8 @@ class Capacity(_message.Message):
     instances: int
     flavor_fits: _containers.ScalarMap[str, int]
     states: _containers.ScalarMap[str, int]
-    def __init__(self, total: _Optional[_Union[Flavor, _Mapping]] = ..., used: _Optional[_Union[Flavor, _Mapping]] = ..., largest_free: _Optional[_Union[Flavor, _Mapping]] = ..., hosts: _Optional[int] = ..., hosts_up: _Optional[int] = ..., instances: _Optional[int] = ..., flavor_fits: _Optional[_Mapping[str, int]] = ..., states: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    agents: _containers.ScalarMap[str, int]
+    def __init__(self, total: _Optional[_Union[Flavor, _Mapping]] = ..., used: _Optional[_Union[Flavor, _Mapping]] = ..., largest_free: _Optional[_Union[Flavor, _Mapping]] = ..., hosts: _Optional[int] = ..., hosts_up: _Optional[int] = ..., instances: _Optional[int] = ..., flavor_fits: _Optional[_Mapping[str, int]] = ..., states: _Optional[_Mapping[str, int]] = ..., agents: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class HostInfo(_message.Message):
     __slots__ = ("name", "capacity")

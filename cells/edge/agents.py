@@ -1,12 +1,14 @@
-"""A leaf cell's `cellrouter.v1.Agents` service (agents report and watch their
-bindings; operators list, switch and remove agents) and its
+"""The `cellrouter.v1.Agents` service of a leaf (agents report and watch their
+bindings; operators list, switch and remove agents), and the
 `cellrouter.v1.Objects` service (place, show, list and delete service
-objects). The logic is `agents.service.ObjectService`."""
+objects) of every cell: a leaf's over `agents.service.ObjectService`, a
+router's over `routing.objects.ObjectRouter`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any, NoReturn
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import grpc
 
@@ -15,6 +17,10 @@ from cellrouter.v1 import cells_pb2 as pb
 from cells.edge import wire
 from cells.edge.decoding import decoded_stream, handlers
 from cells.edge.status import to_status
+from model.agents import PlaceSpec, ServiceObject
+from routing.call import Call
+
+T = TypeVar("T")
 
 
 class _Edge:
@@ -88,41 +94,99 @@ class AgentsServicer(_Edge):
         return self._with_path(wire.object_to_pb(done))
 
 
-class ObjectsServicer(_Edge):
-    async def Place(self, request: pb.PlaceRequest, context: Any) -> pb.ServiceObject:
+class ObjectsBackend(Protocol):
+    """What serves the Objects service: a leaf's objects (`LeafObjects`), or a
+    router's way to them (`routing.objects.ObjectRouter`). Answers carry the
+    path of the leaf whose agent holds the object."""
+
+    async def place(self, spec: PlaceSpec, call: Call) -> ServiceObject: ...
+
+    async def get(self, uuid: str, call: Call) -> ServiceObject: ...
+
+    async def delete(self, uuid: str, call: Call) -> ServiceObject: ...
+
+    async def objects(self, kind: str, agent: str, project: str,
+                      call: Call) -> list[ServiceObject]: ...
+
+
+class LeafObjects:
+    """A leaf's `ObjectService` as an `ObjectsBackend`."""
+
+    def __init__(self, service: ObjectService, path: Callable[[], str]) -> None:
+        self._service = service
+        self._path = path
+
+    def _here(self, obj: ServiceObject) -> ServiceObject:
+        return replace(obj, cell_path=self._path())
+
+    async def place(self, spec: PlaceSpec, call: Call) -> ServiceObject:
+        return self._here(self._service.place(spec))
+
+    async def get(self, uuid: str, call: Call) -> ServiceObject:
+        return self._here(self._service.get(uuid))
+
+    async def delete(self, uuid: str, call: Call) -> ServiceObject:
+        return self._here(self._service.delete(uuid))
+
+    async def objects(self, kind: str, agent: str, project: str,
+                      call: Call) -> list[ServiceObject]:
+        return [self._here(o) for o in self._service.objects(kind, agent, project)]
+
+
+class ObjectsServicer:
+    def __init__(self, backend: ObjectsBackend, path: Callable[[], str]) -> None:
+        self._backend = backend
+        self._path = path
+
+    async def _answer(self, context: Any, work: Callable[[Call], Awaitable[T]]) -> T:
+        call = Call.from_metadata(dict(context.invocation_metadata() or ()),
+                                  context.time_remaining())
         try:
-            placed = self._service.place(wire.place_from_pb(request))
+            return await work(call)
         except Exception as exc:
-            await self._refuse(exc, context)
-        return self._with_path(wire.object_to_pb(placed))
+            code, message = to_status(exc, self._path())
+            await context.abort(code, message)
+            raise AssertionError("abort returns only by raising") from None
+
+    async def Place(self, request: pb.PlaceRequest, context: Any) -> pb.ServiceObject:
+        spec = wire.place_from_pb(request)
+        return wire.object_to_pb(await self._answer(
+            context, lambda call: self._backend.place(spec, call)))
 
     async def GetObject(self, request: pb.ObjectRequest,
                         context: Any) -> pb.ServiceObject:
-        try:
-            found = self._service.get(request.uuid)
-        except Exception as exc:
-            await self._refuse(exc, context)
-        return self._with_path(wire.object_to_pb(found))
+        return wire.object_to_pb(await self._answer(
+            context, lambda call: self._backend.get(request.uuid, call)))
 
     async def DeleteObject(self, request: pb.ObjectRequest,
                            context: Any) -> pb.ServiceObject:
-        try:
-            gone = self._service.delete(request.uuid)
-        except Exception as exc:
-            await self._refuse(exc, context)
-        return self._with_path(wire.object_to_pb(gone))
+        return wire.object_to_pb(await self._answer(
+            context, lambda call: self._backend.delete(request.uuid, call)))
 
     async def ListObjects(self, request: pb.ListObjectsRequest,
                           context: Any) -> pb.ListObjectsResponse:
-        found = self._service.objects(request.kind, request.agent, request.project)
-        return pb.ListObjectsResponse(objects=[self._with_path(wire.object_to_pb(o))
-                                               for o in found])
+        found = await self._answer(context, lambda call: self._backend.objects(
+            request.kind, request.agent, request.project, call))
+        return pb.ListObjectsResponse(objects=[wire.object_to_pb(o) for o in found])
+
+
+def objects_handler(backend: ObjectsBackend,
+                    path: Callable[[], str]) -> grpc.GenericRpcHandler[Any, Any]:
+    """The `Objects` service over `backend`, malformed bytes refused."""
+    name = "cellrouter.v1.Objects"
+    return grpc.method_handlers_generic_handler(name, handlers(
+        name, ObjectsServicer(backend, path), {
+            "Place": (pb.PlaceRequest, pb.ServiceObject),
+            "GetObject": (pb.ObjectRequest, pb.ServiceObject),
+            "DeleteObject": (pb.ObjectRequest, pb.ServiceObject),
+            "ListObjects": (pb.ListObjectsRequest, pb.ListObjectsResponse),
+        }))
 
 
 def agents_handlers(service: ObjectService,
                     path: Callable[[], str]) -> tuple[grpc.GenericRpcHandler[Any, Any], ...]:
-    """The `Agents` and `Objects` services over `service`, malformed bytes refused."""
-    agents, objects = AgentsServicer(service, path), ObjectsServicer(service, path)
+    """A leaf's `Agents` and `Objects` services over `service`, malformed bytes refused."""
+    agents = AgentsServicer(service, path)
     name = "cellrouter.v1.Agents"
     methods = handlers(name, agents, {
         "Report": (pb.AgentReport, pb.AgentReportReply),
@@ -134,10 +198,4 @@ def agents_handlers(service: ObjectService,
     methods["Watch"] = decoded_stream(f"/{name}/Watch", agents.Watch, pb.WatchRequest,
                                       pb.BindingEvent)
     return (grpc.method_handlers_generic_handler(name, methods),
-            grpc.method_handlers_generic_handler("cellrouter.v1.Objects", handlers(
-                "cellrouter.v1.Objects", objects, {
-                    "Place": (pb.PlaceRequest, pb.ServiceObject),
-                    "GetObject": (pb.ObjectRequest, pb.ServiceObject),
-                    "DeleteObject": (pb.ObjectRequest, pb.ServiceObject),
-                    "ListObjects": (pb.ListObjectsRequest, pb.ListObjectsResponse),
-                })))
+            objects_handler(LeafObjects(service, path), path))

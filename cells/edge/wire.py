@@ -266,6 +266,7 @@ def capacity_to_pb(c: CellCapacity) -> pb.Capacity:
         instances=c.instances,
         flavor_fits=dict(c.flavor_fits),
         states=dict(c.states),
+        agents=dict(c.agents),
     )
 
 
@@ -279,6 +280,7 @@ def capacity_from_pb(m: pb.Capacity) -> CellCapacity:
         instances=m.instances,
         flavor_fits=tuple(sorted(m.flavor_fits.items())),
         states=tuple(sorted(m.states.items())),
+        agents=tuple(sorted(m.agents.items())),
     )
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from agents.client import AgentsClient
 from cellrouter.v1 import cells_pb2 as pb
+from cells.client import CellClient
 from cells.ops.tree import TreeRunner
 from model.agents import AgentReport, Heard, ObjectState, PlaceSpec
 from model.errors import (
@@ -273,3 +274,55 @@ def test_an_agent_cannot_report_a_state_that_is_not_its_to_report(tree: TreeRunn
             await client.close()
 
     asyncio.run(run())
+
+
+def test_objects_are_placed_found_and_deleted_through_the_top(
+        tree: TreeRunner, tmp_path: Path) -> None:
+    top = tree.top_address
+    procs = [agent_process(tree.addresses["z1"], tmp_path / "w1", "w1", "wireguard", kind="vpn"),
+             agent_process(tree.addresses["z3"], tmp_path / "w2", "w2", "wireguard", "ipsec",
+                           kind="vpn")]
+
+    async def call(what: Callable[[AgentsClient], Awaitable[T]]) -> T:
+        client = AgentsClient(top)
+        try:
+            return await what(client)
+        finally:
+            await client.close()
+
+    def offered() -> dict[str, int]:
+        with CellClient(top, timeout=10) as client:
+            return dict(client.topology().capacity.agents)
+
+    try:
+        # The leaves report their agents up: the top counts them by kind and capability.
+        assert eventually(lambda: offered().get("vpn/wireguard") == 2
+                          and offered().get("vpn/ipsec") == 1, timeout=20)
+        placed = [asyncio.run(call(lambda c, n=n: c.place(PlaceSpec(  # type: ignore[misc]
+            f"req-wg-{n}", f"wg-{n}", "vpn", ("wireguard",))))) for n in range(12)]
+        assert {(o.agent, o.cell_path) for o in placed} == {("w1", "top!r1!z1"),
+                                                             ("w2", "top!r1!z3")}
+        again = asyncio.run(call(lambda c: c.place(PlaceSpec(
+            "req-wg-3", "wg-3", "vpn", ("wireguard",)))))
+        assert again.uuid == placed[3].uuid  # a retry through the top: the same object
+        ipsec = asyncio.run(call(lambda c: c.place(PlaceSpec(
+            "req-ipsec", "ipsec-1", "vpn", ("wireguard", "ipsec")))))
+        assert (ipsec.agent, ipsec.cell_path) == ("w2", "top!r1!z3")
+        with pytest.raises(ResourceExhausted, match="no cell under top has agents of kind vpn"
+                                                    " offering f5"):
+            asyncio.run(call(lambda c: c.place(PlaceSpec("req-f5", "f5", "vpn", ("f5",)))))
+
+        listed_top = asyncio.run(call(lambda c: c.objects(kind="vpn")))
+        assert sorted(o.uuid for o in listed_top) == sorted(
+            {o.uuid for o in placed} | {ipsec.uuid})
+        shown = asyncio.run(call(lambda c: c.get_object(ipsec.uuid)))
+        assert (shown.spec.name, shown.agent) == ("ipsec-1", "w2")
+        gone = asyncio.run(call(lambda c: c.delete_object(ipsec.uuid)))
+        assert gone.state is ObjectState.DELETED
+        assert eventually(lambda: ipsec.uuid not in files(tmp_path / "w2"), timeout=20)
+        with pytest.raises(NotFound, match="no object"):
+            asyncio.run(call(lambda c: c.get_object("00000000-0000-4000-8000-000000000000")))
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()

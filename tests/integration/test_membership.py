@@ -11,6 +11,7 @@ from cells.client import CellClient, boot_spec
 from cells.ops.tree import TreeRunner
 from model.compute import InstanceState
 from model.errors import Unavailable
+from tests.integration.conftest import eventually
 
 
 def _wait_down(top: CellClient, path: str, timeout: float = 10.0) -> bool:
@@ -54,7 +55,18 @@ def test_down_leaf_fails_fast_and_comes_back(private_tree: TreeRunner) -> None:
 
         private_tree.start_cell("z3")
         private_tree.wait_registered(30)
-        assert top.pause(instance.uuid, wait=True).state is InstanceState.PAUSED
+
+        # r2's channel to z3 may still wait out gRPC's reconnect backoff for a
+        # moment: the pause is refused as unreachable (never sent) until then.
+        def paused() -> bool:
+            try:
+                return top.pause(instance.uuid, wait=True).state is InstanceState.PAUSED
+            except Unavailable as exc:
+                if "unreachable" not in exc.message:
+                    raise
+                return False
+
+        assert eventually(paused, timeout=10)
 
 
 def test_down_child_is_excluded_from_placement_with_a_reason(

@@ -111,3 +111,17 @@ def test_a_malformed_report_is_refused_with_the_reason(
     with pytest.raises(InvalidArgument, match=needle):
         agents.report(replace(LB, **change))  # type: ignore[arg-type]
     assert agents.agents() == []
+
+
+def test_only_agents_that_take_objects_are_offered_up(db: str) -> None:
+    clock = Clock()
+    agents = registry(db, clock)
+    agents.report(LB)
+    agents.report(replace(LB, id="lb-2", host="h2", capabilities=("haproxy", "octavia")))
+    agents.report(replace(LB, id="lb-3", host="h3", admin_up=False))
+    agents.report(AgentReport("vpn-1", "h4", "vpn", ("ipsec",)))
+    agents.set_enabled("vpn-1", False)
+    assert dict(agents.offers()) == {"loadbalancer/": 2, "loadbalancer/haproxy": 2,
+                                     "loadbalancer/octavia": 1}
+    clock.now += 31  # all silent: nothing is offered
+    assert agents.offers() == ()

@@ -1,0 +1,128 @@
+"""Service objects through a router: place one below, find, delete and list them.
+
+A child is a candidate for an object when it is up and its last report says
+that agents below it take objects of the object's kind and offer each
+capability the object needs (`CellCapacity.offers`). Candidates are tried in
+random order; one that answers RESOURCE_EXHAUSTED (no single agent there
+offers all, or they filled meanwhile) gives way to the next, as for boots.
+
+Where each object went is kept in `object_locations`, apart from the instance
+index, so that instance lists, healing and reconciliation never see objects.
+The row is written before the call goes down (request id → child), so a retry
+of a placement whose answer was lost goes where the first went, and the
+leaf's de-duplication by request id makes one object. An object the rows do
+not name is looked for in every child, and its row written then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+from sqlalchemy import Engine, delete, select
+
+from agents.validate import check_place
+from model.agents import PlaceSpec, ServiceObject
+from model.errors import CellError, NotFound, ResourceExhausted
+from routing.call import Call
+from routing.children import Child, Children, Here, fanout
+from routing.db import object_locations as table
+from routing.db import upsert
+
+
+class ObjectRouter:
+    def __init__(self, engine: Engine, children: Children, here: Here, child_timeout: float,
+                 rng: random.Random | None = None) -> None:
+        self._engine = engine
+        self._children = children
+        self._here = here
+        self._timeout = child_timeout
+        self._rng = rng or random.Random()
+
+    async def place(self, spec: PlaceSpec, call: Call) -> ServiceObject:
+        check_place(spec)
+        earlier = self._child_of_request(spec.request_id)
+        if earlier is not None:  # a retry: where the first went
+            return await self._place_in(earlier, spec, call)
+        up = [c for c in self._children if self._children.is_up(c)]
+        candidates = [c for c in up if c.capacity.offers(spec.kind, spec.needs)]
+        if not candidates:
+            needs = f" offering {', '.join(spec.needs)}" if spec.needs else ""
+            raise ResourceExhausted(
+                f"no cell under {self._here.path} has agents of kind {spec.kind}{needs}"
+                f" ({len(up)} of {len(self._children)} cells up, none with such agents)")
+        self._rng.shuffle(candidates)
+        refusals = []
+        for child in candidates:
+            self._record(spec.request_id, "", child.name)
+            try:
+                return await self._place_in(child, spec, call)
+            except ResourceExhausted as exc:
+                self._forget(spec.request_id)
+                refusals.append(f"{child.name}: {exc.message}")
+        raise ResourceExhausted(f"no cell under {self._here.path} could place {spec.kind}"
+                                f" object {spec.name}: " + "; ".join(refusals))
+
+    async def _place_in(self, child: Child, spec: PlaceSpec, call: Call) -> ServiceObject:
+        placed = await child.link().place_object(
+            spec, timeout=call.remaining(self._timeout), metadata=call.downstream())
+        self._record(spec.request_id, placed.uuid, child.name)
+        return placed
+
+    async def get(self, uuid: str, call: Call) -> ServiceObject:
+        child = await self._find(uuid, call)
+        return await child.link().get_object(uuid, timeout=call.remaining(self._timeout),
+                                             metadata=call.downstream())
+
+    async def delete(self, uuid: str, call: Call) -> ServiceObject:
+        child = await self._find(uuid, call)
+        return await child.link().delete_object(uuid, timeout=call.remaining(self._timeout),
+                                                metadata=call.downstream())
+
+    async def objects(self, kind: str, agent: str, project: str,
+                      call: Call) -> list[ServiceObject]:
+        """Every child's objects (those of the children that answered), by name."""
+        timeout = call.remaining(self._timeout)
+        up = [c for c in self._children if self._children.is_up(c)]
+        answers = await fanout(up, lambda c: c.link().list_objects(
+            kind, agent, project, timeout=timeout, metadata=call.downstream()))
+        found = [o for _, answer in answers if isinstance(answer, list) for o in answer]
+        return sorted(found, key=lambda o: (o.spec.name, o.uuid))
+
+    async def _find(self, uuid: str, call: Call) -> Child:
+        """The child holding object `uuid`: from the rows, else by asking each."""
+        with self._engine.begin() as conn:
+            name = conn.execute(select(table.c.child).where(table.c.uuid == uuid)).scalar()
+        child = self._children.get(name) if name else None
+        if child is not None:
+            return child
+        timeout = call.remaining(self._timeout)
+        up = [c for c in self._children if self._children.is_up(c)]
+        answers = await asyncio.gather(*(c.link().get_object(
+            uuid, timeout=timeout, metadata=call.downstream()) for c in up),
+            return_exceptions=True)
+        for c, answer in zip(up, answers, strict=True):
+            if isinstance(answer, ServiceObject):
+                self._record(answer.spec.request_id, uuid, c.name)
+                return c
+            if isinstance(answer, CellError) and not isinstance(answer, NotFound):
+                raise answer  # a child that could not say: the object may be there
+        raise NotFound(f"no object {uuid[:64]} under {self._here.path}")
+
+    # --- rows
+
+    def _child_of_request(self, request_id: str) -> Child | None:
+        with self._engine.begin() as conn:
+            name = conn.execute(select(table.c.child)
+                                .where(table.c.request_id == request_id)).scalar()
+        return self._children.get(name) if name else None
+
+    def _record(self, request_id: str, uuid: str, child: str) -> None:
+        with self._engine.begin() as conn:
+            upsert(conn, table, "request_id", {"request_id": request_id, "uuid": uuid or None,
+                                               "child": child, "updated_at": time.time()})
+
+    def _forget(self, request_id: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(delete(table).where(table.c.request_id == request_id))
