@@ -8,6 +8,8 @@
                      [--request-id ID] [--cell LEAF] [--json]
     cellrouter objects list [--kind K] [--agent A] [--project P] [--cell LEAF] [--json]
     cellrouter objects show|delete UUID [--cell LEAF] [--json]
+    cellrouter bind UUID AGENT [--cell CELL]     move an object to an agent of its leaf
+    cellrouter unbind UUID [--cell CELL]         move it off its agent, to another
 
 These commands ask one leaf cell (`--cell`, default $CELLROUTER_CELL).
 Failures are CellErrors: the main command prints them with their status code.
@@ -89,6 +91,16 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         _options(c)
         c.set_defaults(func=cmd_objects)
 
+    p = sub.add_parser("bind", help="move a service object to an agent of its leaf")
+    p.add_argument("uuid")
+    p.add_argument("agent")
+    _options(p)
+    p.set_defaults(func=cmd_bind)
+    p = sub.add_parser("unbind", help="move a service object off its agent, to another")
+    p.add_argument("uuid")
+    _options(p)
+    p.set_defaults(func=cmd_bind)
+
 
 def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cell", default=os.environ.get("CELLROUTER_CELL", DEFAULT_CELL),
@@ -110,8 +122,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    found = _ask(args, lambda client: client.agents(args.kind))
+    found, stopped = _ask(args, lambda client: client.listing(args.kind))
     _show(args, found)
+    if stopped and not args.json:
+        print(stopped)
     return 0
 
 
@@ -162,6 +176,13 @@ def cmd_objects(args: argparse.Namespace) -> int:
         return [await client.get_object(args.uuid)]
 
     _show_objects(args, _ask(args, ask))
+    return 0
+
+
+def cmd_bind(args: argparse.Namespace) -> int:
+    agent = getattr(args, "agent", None)
+    moved = _ask(args, lambda c: c.bind(args.uuid, agent) if agent else c.unbind(args.uuid))
+    _show_objects(args, [moved])
     return 0
 
 

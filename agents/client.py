@@ -53,12 +53,17 @@ class AgentsClient:
 
     async def agents(self, kind: str = "") -> list[tuple[Agent, str]]:
         """Every agent the cell knows (of `kind`), with the cell's path."""
+        return (await self.listing(kind))[0]
+
+    async def listing(self, kind: str = "") -> tuple[list[tuple[Agent, str]], str]:
+        """Every agent the cell knows (of `kind`), with the cell's path; and why
+        failover stood still at its last round ("" when it did not)."""
         try:
             reply = await self._stub.ListAgents(pb.ListAgentsRequest(kind=kind),
                                                 timeout=self.timeout)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, f"cell at {self.address}") from None
-        return [wire.agent_from_pb(a) for a in reply.agents]
+        return [wire.agent_from_pb(a) for a in reply.agents], reply.failover_stopped
 
     async def set_enabled(self, agent_id: str, enabled: bool) -> tuple[Agent, str]:
         try:
@@ -118,6 +123,23 @@ class AgentsClient:
         try:
             reply = await self._objects.DeleteObject(pb.ObjectRequest(uuid=uuid),
                                                      timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        return wire.object_from_pb(reply)
+
+    async def bind(self, uuid: str, agent: str) -> ServiceObject:
+        """Move object `uuid` to `agent` (an operator's choice)."""
+        try:
+            reply = await self._objects.Bind(pb.BindRequest(uuid=uuid, agent=agent),
+                                             timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        return wire.object_from_pb(reply)
+
+    async def unbind(self, uuid: str) -> ServiceObject:
+        """Move object `uuid` off its agent, to another the rules choose."""
+        try:
+            reply = await self._objects.Unbind(pb.ObjectRequest(uuid=uuid), timeout=self.timeout)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, f"cell at {self.address}") from None
         return wire.object_from_pb(reply)

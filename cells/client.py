@@ -358,6 +358,18 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
                                  timeout, metadata)
         return wire.object_from_pb(reply)
 
+    async def bind_object(self, uuid: str, agent: str, timeout: float | None = None,
+                          metadata: Metadata = ()) -> ServiceObject:
+        reply = await self._call(self._objects, "Bind", pb.BindRequest(uuid=uuid, agent=agent),
+                                 timeout, metadata)
+        return wire.object_from_pb(reply)
+
+    async def unbind_object(self, uuid: str, timeout: float | None = None,
+                            metadata: Metadata = ()) -> ServiceObject:
+        reply = await self._call(self._objects, "Unbind", pb.ObjectRequest(uuid=uuid),
+                                 timeout, metadata)
+        return wire.object_from_pb(reply)
+
     async def list_objects(self, kind: str = "", agent: str = "", project: str = "",
                            timeout: float | None = None,
                            metadata: Metadata = ()) -> builtins.list[ServiceObject]:

@@ -43,6 +43,8 @@
 
     [agents]                          # leaves: the agents that report here (agents/)
     down_after = 30.0                 # seconds without a report before an agent is down
+    failover = false                  # move the objects of agents dead for 2 x down_after
+    failover_threshold = 3            # ...unless more agents than this are down at once
 
     [selection]                       # how this cell picks a child cell, or a host
     selector = "random"               # or "filter_weigher", or an installed plugin
@@ -81,6 +83,7 @@ from bestmatch.plugins import SelectionConfig
 from cells.errors import ConfigError
 from cells.security.limits import Limits
 from cells.security.tls import TlsConfig
+from model.agents import Failover
 from model.compute import Resources
 from routing.errors import BadPath
 from routing.path import check_name
@@ -120,6 +123,7 @@ class CellConfig:
     cache_size: int = 100_000
     cache_ttl: float = 300.0
     agent_down_after: float = 30.0  # seconds without a report before an agent is down
+    agent_failover: Failover = field(default_factory=Failover)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     flavors: Mapping[str, Resources] = field(default_factory=dict)
     leaf: LeafConfig | None = None
@@ -177,7 +181,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
     agents = data.get("agents", {})
     if not isinstance(agents, Mapping):
         raise ConfigError(f"{source}: [agents] must be a table")
-    _no_unknown(agents, {"down_after"}, f"{source} [agents]")
+    _no_unknown(agents, {"down_after", "failover", "failover_threshold"}, f"{source} [agents]")
     unknown_tables = sorted(set(data) - {"cell", "leaf", "index", "selection", "flavors",
                                          "tls", "auth", "limits", "agents"})
     if unknown_tables:
@@ -214,6 +218,8 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         cache_size=_count(index, "cache_size", 100_000, source),
         cache_ttl=_positive(index, "cache_ttl", 300.0, source),
         agent_down_after=_positive(agents, "down_after", 30.0, source),
+        agent_failover=Failover(_optional(agents, "failover", bool, False, source),
+                                _count(agents, "failover_threshold", 3, source)),
         selection=_selection(data.get("selection"), leaf.selector if leaf else
                              _optional(cell, "selector", str, "random", source), source),
         flavors=_flavors(data.get("flavors", {}), source),

@@ -77,6 +77,7 @@ class CellServer:
         self._active: ActiveLock | None = None
         self._uplinks: list[Uplink] = []  # one per replica of the parent
         self._uplink_tasks: list[asyncio.Task[None]] = []
+        self._background: list[asyncio.Task[None]] = []  # a leaf's failover rounds
         self._index: LocationIndex | None = None
 
     @property
@@ -135,7 +136,9 @@ class CellServer:
                 (objects_handler(router, lambda: self.identity.path),))
         else:  # a leaf: agents report here (service objects on agents)
             registry = AgentRegistry(self._index.engine, cfg.agent_down_after)
-            objects = ObjectService(registry, ObjectStore(self._index.engine))
+            objects = ObjectService(registry, ObjectStore(self._index.engine),
+                                    failover=cfg.agent_failover)
+            self._background.append(asyncio.create_task(objects.keep_failing_over()))
             assert isinstance(backend, LeafCell)
             backend.agents_offered = registry.offers
             cells_port.add_generic_rpc_handlers(
@@ -247,9 +250,9 @@ class CellServer:
             await self._servers[0].wait_for_termination()
 
     async def stop(self, grace: float = 1.0) -> None:
-        for task in self._uplink_tasks:
+        for task in (*self._uplink_tasks, *self._background):
             task.cancel()
-        await asyncio.gather(*self._uplink_tasks, return_exceptions=True)
+        await asyncio.gather(*self._uplink_tasks, *self._background, return_exceptions=True)
         for uplink in self._uplinks:
             await uplink.close()
         await asyncio.gather(*(server.stop(grace) for server in self._servers))

@@ -56,6 +56,15 @@ class Agent:
         return self.alive and self.enabled and self.report.admin_up
 
 
+@dataclass(frozen=True, slots=True)
+class Failover:
+    """An operator's choice: move the objects of dead agents, unless more than
+    `threshold` agents are down at once."""
+
+    enabled: bool = False
+    threshold: int = 3
+
+
 class ObjectState(enum.Enum):
     PENDING = "PENDING"  # bound, not yet reported live by its agent
     ACTIVE = "ACTIVE"

@@ -75,6 +75,16 @@ class ChildLink(Protocol):
     async def delete_object(self, uuid: str, timeout: float | None = None,
                             metadata: Metadata = ()) -> ServiceObject: ...
 
+    async def bind_object(self, uuid: str, agent: str, timeout: float | None = None,
+                          metadata: Metadata = ()) -> ServiceObject:
+        """Move the object to `agent` (of the leaf that holds it). Not idempotent."""
+        ...
+
+    async def unbind_object(self, uuid: str, timeout: float | None = None,
+                            metadata: Metadata = ()) -> ServiceObject:
+        """Move the object to another agent the rules choose. Not idempotent."""
+        ...
+
     async def list_objects(self, kind: str = "", agent: str = "", project: str = "",
                            timeout: float | None = None,
                            metadata: Metadata = ()) -> builtins.list[ServiceObject]: ...

@@ -80,6 +80,16 @@ class ObjectRouter:
         return await child.link().delete_object(uuid, timeout=call.remaining(self._timeout),
                                                 metadata=call.downstream())
 
+    async def bind(self, uuid: str, agent: str, call: Call) -> ServiceObject:
+        child = await self._find(uuid, call)
+        return await child.link().bind_object(uuid, agent, timeout=call.remaining(self._timeout),
+                                              metadata=call.downstream())
+
+    async def unbind(self, uuid: str, call: Call) -> ServiceObject:
+        child = await self._find(uuid, call)
+        return await child.link().unbind_object(uuid, timeout=call.remaining(self._timeout),
+                                                metadata=call.downstream())
+
     async def objects(self, kind: str, agent: str, project: str,
                       call: Call) -> list[ServiceObject]:
         """Every child's objects (those of the children that answered), by name."""

@@ -411,6 +411,14 @@ class ReportResponse(_message.Message):
     path: str
     def __init__(self, register_again: _Optional[bool] = ..., path: _Optional[str] = ...) -> None: ...
 
+class BindRequest(_message.Message):
+    __slots__ = ("uuid", "agent")
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    agent: str
+    def __init__(self, uuid: _Optional[str] = ..., agent: _Optional[str] = ...) -> None: ...
+
 class PlaceRequest(_message.Message):
     __slots__ = ("request_id", "name", "kind", "needs", "hints", "project")
     class HintsEntry(_message.Message):
@@ -572,10 +580,12 @@ class ListAgentsRequest(_message.Message):
     def __init__(self, kind: _Optional[str] = ...) -> None: ...
 
 class ListAgentsResponse(_message.Message):
-    __slots__ = ("agents",)
+    __slots__ = ("agents", "failover_stopped")
     AGENTS_FIELD_NUMBER: _ClassVar[int]
+    FAILOVER_STOPPED_FIELD_NUMBER: _ClassVar[int]
     agents: _containers.RepeatedCompositeFieldContainer[AgentInfo]
-    def __init__(self, agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ...) -> None: ...
+    failover_stopped: str
+    def __init__(self, agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ..., failover_stopped: _Optional[str] = ...) -> None: ...
 
 class SetAgentEnabledRequest(_message.Message):
     __slots__ = ("id", "enabled")

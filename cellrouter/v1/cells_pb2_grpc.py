@@ -1116,6 +1116,16 @@ class ObjectsStub:
                 request_serializer=cellrouter_dot_v1_dot_cells__pb2.ListObjectsRequest.SerializeToString,
                 response_deserializer=cellrouter_dot_v1_dot_cells__pb2.ListObjectsResponse.FromString,
                 _registered_method=True)
+        self.Bind = channel.unary_unary(
+                '/cellrouter.v1.Objects/Bind',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.BindRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.ServiceObject.FromString,
+                _registered_method=True)
+        self.Unbind = channel.unary_unary(
+                '/cellrouter.v1.Objects/Unbind',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.ObjectRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.ServiceObject.FromString,
+                _registered_method=True)
 
 
 class ObjectsServicer:
@@ -1149,6 +1159,22 @@ class ObjectsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Bind(self, request, context):
+        """An operator moves an object to an agent of the same leaf that can hold
+        it (FAILED_PRECONDITION with the rule it breaks, otherwise).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unbind(self, request, context):
+        """An operator takes an object off its agent: it goes to another agent the
+        rules choose (RESOURCE_EXHAUSTED, and nothing moves, when none fits).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ObjectsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1171,6 +1197,16 @@ def add_ObjectsServicer_to_server(servicer, server):
                     servicer.ListObjects,
                     request_deserializer=cellrouter_dot_v1_dot_cells__pb2.ListObjectsRequest.FromString,
                     response_serializer=cellrouter_dot_v1_dot_cells__pb2.ListObjectsResponse.SerializeToString,
+            ),
+            'Bind': grpc.unary_unary_rpc_method_handler(
+                    servicer.Bind,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.BindRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.ServiceObject.SerializeToString,
+            ),
+            'Unbind': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unbind,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.ObjectRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.ServiceObject.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1282,6 +1318,60 @@ class Objects:
             '/cellrouter.v1.Objects/ListObjects',
             cellrouter_dot_v1_dot_cells__pb2.ListObjectsRequest.SerializeToString,
             cellrouter_dot_v1_dot_cells__pb2.ListObjectsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Bind(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Objects/Bind',
+            cellrouter_dot_v1_dot_cells__pb2.BindRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.ServiceObject.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unbind(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Objects/Unbind',
+            cellrouter_dot_v1_dot_cells__pb2.ObjectRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.ServiceObject.FromString,
             options,
             channel_credentials,
             insecure,

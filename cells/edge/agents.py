@@ -53,7 +53,8 @@ class AgentsServicer(_Edge):
         path = self._path()
         return pb.ListAgentsResponse(agents=[
             wire.agent_to_pb(a, path) for a in self._service.registry.agents()
-            if not request.kind or a.report.kind == request.kind])
+            if not request.kind or a.report.kind == request.kind],
+            failover_stopped=self._service.braked)
 
     async def SetAgentEnabled(self, request: pb.SetAgentEnabledRequest,
                               context: Any) -> pb.AgentInfo:
@@ -108,6 +109,10 @@ class ObjectsBackend(Protocol):
     async def objects(self, kind: str, agent: str, project: str,
                       call: Call) -> list[ServiceObject]: ...
 
+    async def bind(self, uuid: str, agent: str, call: Call) -> ServiceObject: ...
+
+    async def unbind(self, uuid: str, call: Call) -> ServiceObject: ...
+
 
 class LeafObjects:
     """A leaf's `ObjectService` as an `ObjectsBackend`."""
@@ -131,6 +136,12 @@ class LeafObjects:
     async def objects(self, kind: str, agent: str, project: str,
                       call: Call) -> list[ServiceObject]:
         return [self._here(o) for o in self._service.objects(kind, agent, project)]
+
+    async def bind(self, uuid: str, agent: str, call: Call) -> ServiceObject:
+        return self._here(self._service.bind(uuid, agent))
+
+    async def unbind(self, uuid: str, call: Call) -> ServiceObject:
+        return self._here(self._service.unbind(uuid))
 
 
 class ObjectsServicer:
@@ -169,6 +180,15 @@ class ObjectsServicer:
             request.kind, request.agent, request.project, call))
         return pb.ListObjectsResponse(objects=[wire.object_to_pb(o) for o in found])
 
+    async def Bind(self, request: pb.BindRequest, context: Any) -> pb.ServiceObject:
+        return wire.object_to_pb(await self._answer(
+            context, lambda call: self._backend.bind(request.uuid, request.agent, call)))
+
+    async def Unbind(self, request: pb.ObjectRequest,
+                     context: Any) -> pb.ServiceObject:
+        return wire.object_to_pb(await self._answer(
+            context, lambda call: self._backend.unbind(request.uuid, call)))
+
 
 def objects_handler(backend: ObjectsBackend,
                     path: Callable[[], str]) -> grpc.GenericRpcHandler[Any, Any]:
@@ -180,6 +200,8 @@ def objects_handler(backend: ObjectsBackend,
             "GetObject": (pb.ObjectRequest, pb.ServiceObject),
             "DeleteObject": (pb.ObjectRequest, pb.ServiceObject),
             "ListObjects": (pb.ListObjectsRequest, pb.ListObjectsResponse),
+            "Bind": (pb.BindRequest, pb.ServiceObject),
+            "Unbind": (pb.ObjectRequest, pb.ServiceObject),
         }))
 
 

@@ -49,6 +49,15 @@ driver = "fake"
 hosts = [{ name = "h3", vcpus = 8, memory_mb = 16384, disk_gb = 100 }]
 [cells.z3.agents]
 down_after = 1.0
+
+[cells.z4]
+parent = "r1"
+driver = "fake"
+hosts = [{ name = "h4", vcpus = 8, memory_mb = 16384, disk_gb = 100 }]
+[cells.z4.agents]
+down_after = 1.0
+failover = true
+failover_threshold = 1
 """
 CLI = [sys.executable, "-m", "cells.ops.cli"]
 T = TypeVar("T")
@@ -324,5 +333,57 @@ def test_objects_are_placed_found_and_deleted_through_the_top(
             asyncio.run(call(lambda c: c.get_object("00000000-0000-4000-8000-000000000000")))
     finally:
         for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def test_an_operator_moves_objects_and_failover_moves_a_dead_agents_with_a_brake(
+        tree: TreeRunner, tmp_path: Path) -> None:
+    z4, top = tree.addresses["z4"], tree.top_address
+    procs = {name: agent_process(z4, tmp_path / name, name, "nft", kind="firewall")
+             for name in ("f1", "f2", "f3")}
+
+    def on(agent: str) -> set[str]:
+        return {o["uuid"] for o in cellrouter(top, "objects", "list", "--agent", agent)}
+
+    try:
+        assert eventually(lambda: set(listed(z4)) == {"f1", "f2", "f3"}, timeout=20)
+        made = [cellrouter(top, "place", "firewall", f"fw-{n}", "--needs", "nft")[0]
+                for n in range(6)]
+        assert Counter(o["agent"] for o in made) == {"f1": 2, "f2": 2, "f3": 2}
+
+        # An operator moves one, through the top; refusals name the rule.
+        (moved,) = cellrouter(top, "bind", made[0]["uuid"], "f3")
+        assert moved["agent"] == "f3"
+        assert eventually(lambda: made[0]["uuid"] in files(tmp_path / "f3")
+                          and made[0]["uuid"] not in files(tmp_path / made[0]["agent"]),
+                          timeout=20)
+        refused = subprocess.run([*CLI, "bind", made[1]["uuid"], "nobody", "--cell", top],
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 1 and "NOT_FOUND" in refused.stderr
+
+        # f1 dies: once silent two down periods, its objects move to f2 and f3.
+        held_by_f1 = on("f1")
+        assert held_by_f1
+        procs["f1"].kill()
+        procs["f1"].wait()
+        assert eventually(lambda: on("f1") == set(), timeout=20)
+        assert eventually(lambda: held_by_f1 <= files(tmp_path / "f2") | files(tmp_path / "f3"),
+                          timeout=20)
+
+        # f2 and f3 die at once: more agents down than failover_threshold = 1, so
+        # nothing moves, and the operator is told.
+        before = {agent: on(agent) for agent in ("f2", "f3")}
+        for name in ("f2", "f3"):
+            procs[name].kill()
+            procs[name].wait()
+        stopped = subprocess.run([*CLI, "agents", "list", "--cell", z4], capture_output=True,
+                                 text=True, timeout=60)
+        assert eventually(lambda: "failover stopped: 3 agents are down at once" in subprocess.run(
+            [*CLI, "agents", "list", "--cell", z4], capture_output=True, text=True,
+            timeout=60).stdout, timeout=20), stopped.stdout
+        assert {agent: on(agent) for agent in ("f2", "f3")} == before
+    finally:
+        for proc in procs.values():
             proc.kill()
             proc.wait()

@@ -15,7 +15,7 @@ from agents.choose import choose
 from agents.objects import ObjectStore
 from agents.registry import AgentRegistry
 from agents.service import ObjectService
-from model.agents import Agent, AgentReport, BindingEvent, ObjectState, PlaceSpec
+from model.agents import Agent, AgentReport, BindingEvent, Failover, ObjectState, PlaceSpec
 from model.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from routing.db import open_database
 
@@ -155,3 +155,88 @@ def test_a_watch_sends_the_backlog_then_caught_up_then_changes_as_they_happen(
     assert [(e.revision, e.object.spec.name if e.object else None, e.bound, e.caught_up)
             for e in heard] == [(1, "one", True, False), (1, None, False, True),
                                 (2, "two", True, False), (4, "one", False, False)]
+
+
+# -------------------------------------------------------- moves, failover
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def failing_over(tmp_path: Path, threshold: int = 3, enabled: bool = True
+                 ) -> tuple[ObjectService, Clock]:
+    clock = Clock()
+    engine = open_database(f"sqlite:///{tmp_path / 'leaf.db'}")
+    registry = AgentRegistry(engine, down_after=10, clock=clock)
+    service = ObjectService(registry, ObjectStore(engine), random.Random(3),
+                            Failover(enabled, threshold))
+    return service, clock
+
+
+def heartbeat(objects: ObjectService, *ids: str) -> None:
+    for agent_id in ids:
+        objects.registry.report(replace(HAPROXY, id=agent_id, host=f"host-{agent_id}"))
+
+
+def test_an_operator_binds_to_an_agent_that_can_hold_it_and_no_other(tmp_path: Path) -> None:
+    objects = service(tmp_path, *TWO, AgentReport("vpn-1", "h9", "vpn"))
+    vip = objects.store.bind(spec("vip", "haproxy"), "lb-1")
+    moved = objects.bind(vip.uuid, "lb-2")
+    assert (moved.agent, moved.state, moved.revision) == ("lb-2", ObjectState.PENDING, 2)
+    with pytest.raises(FailedPrecondition, match=r"agent vpn-1 cannot hold object .*kind: 1 of 1"):
+        objects.bind(vip.uuid, "vpn-1")
+    with pytest.raises(NotFound, match="no agent"):
+        objects.bind(vip.uuid, "lb-9")
+    assert objects.get(vip.uuid).agent == "lb-2"  # refused: unchanged
+    assert objects.unbind(vip.uuid).agent == "lb-1"  # the only other that fits
+
+
+def test_unbind_with_nowhere_to_go_is_refused_and_moves_nothing(tmp_path: Path) -> None:
+    objects = service(tmp_path, TWO[0])
+    vip = objects.store.bind(spec("vip"), "lb-1")
+    with pytest.raises(ResourceExhausted, match="no agent can hold"):
+        objects.unbind(vip.uuid)
+    assert objects.get(vip.uuid).agent == "lb-1" and objects.store.revision == 1
+
+
+def test_objects_of_an_agent_dead_for_two_down_periods_move(tmp_path: Path) -> None:
+    objects, clock = failing_over(tmp_path)
+    heartbeat(objects, "a", "b", "c")
+    held = [objects.store.bind(spec(f"vip-{n}"), "a") for n in range(4)]
+    clock.now += 15  # a is down (10 s), not yet dead (20 s)
+    heartbeat(objects, "b", "c")
+    assert objects.fail_over() == []
+    clock.now += 10
+    heartbeat(objects, "b", "c")
+    moved = objects.fail_over()
+    assert sorted(o.uuid for o in moved) == sorted(o.uuid for o in held)
+    assert Counter(o.agent for o in moved) == {"b": 2, "c": 2}  # the least loaded each time
+    assert objects.fail_over() == []  # nothing left on a
+
+
+def test_the_brake_holds_when_too_many_agents_are_down_at_once(tmp_path: Path) -> None:
+    objects, clock = failing_over(tmp_path, threshold=1)
+    heartbeat(objects, "a", "b", "c")
+    objects.store.bind(spec("vip"), "a")
+    clock.now += 25
+    heartbeat(objects, "c")  # a and b are both down: a partition, maybe
+    assert objects.fail_over() == []
+    assert objects.braked.startswith("failover stopped: 2 agents are down at once, more than"
+                                     " failover_threshold = 1")
+    heartbeat(objects, "b")  # b is back: one down, under the threshold
+    assert [o.agent for o in objects.fail_over()] in (["b"], ["c"])
+    assert objects.braked == ""
+
+
+def test_failover_is_off_unless_asked_for(tmp_path: Path) -> None:
+    objects, clock = failing_over(tmp_path, enabled=False)
+    heartbeat(objects, "a", "b")
+    vip = objects.store.bind(spec("vip"), "a")
+    clock.now += 100
+    heartbeat(objects, "b")
+    assert objects.fail_over() == [] and objects.get(vip.uuid).agent == "a"
