@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The demo: start the demo tree (8 cell processes on loopback, a fake oVirt
-# engine and the API) in the background, drive it with the cellrouter CLI and
+# The demo: start the demo tree (9 cell processes on loopback, a fake oVirt
+# engine, two load-balancer agents and the API) in the background, drive it with the cellrouter CLI and
 # the openstack CLI, and leave it running with its dashboard.
 #
 #   scripts/demo.sh DIR              start (or reuse) the tree, run the tour
@@ -94,6 +94,15 @@ LEDGER=$(uuid_named ledger-1)
 printf '\n\033[1m# oVirt cannot pause: the tree refuses with the reason before the engine is asked; suspend works\033[0m\n'
 step pause "$LEDGER" --wait || true
 step suspend "$LEDGER" --wait
+
+printf '\n\033[1m# the same tree places service objects on agents: a load balancer VIP lands on an agent of us-lb\033[0m\n'
+for _ in $(seq 100); do  # the agents report within a moment of starting
+    "$CR" tree --json | grep -q '"loadbalancer/haproxy"' && break
+    sleep 0.1
+done
+step place loadbalancer web-vip --needs haproxy --project shop --request-id demo-web-vip
+step place loadbalancer amphora-vip --needs octavia-amphora --project shop --request-id demo-amp-vip
+step agents list --cell "$(cat "$DIR/cells/us-lb/address")"
 
 step tree
 

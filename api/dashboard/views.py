@@ -37,6 +37,8 @@ def capacity(c: CellCapacity) -> dict[str, Any]:
         "instances": c.instances,
         "states": dict(c.states),
         "fits": dict(c.flavor_fits),
+        # agents taking service objects, by "KIND/" and "KIND/CAPABILITY"
+        "agents": dict(c.agents),
     }
 
 

@@ -40,7 +40,8 @@ from typing import Any
 from cells.client import CellClient
 from cells.config import CELL_KEYS, read_toml
 from cells.errors import ConfigError
-from cells.ops import certs
+from cells.ops import agent_processes, certs
+from cells.ops.agent_processes import AgentSpec, agents_of
 from cells.ops.api_process import ApiProcess, ApiSpec
 from cells.ops.fake_engine import ENGINE_KEYS, EngineProcess, wants_engine
 from cells.ops.toml_out import q, toml_value
@@ -77,6 +78,7 @@ class TreeSpec:
     tls: bool = False
     tokens: bool = False
     api: ApiSpec | None = None  # an API process in front of the top ([api])
+    agents: tuple[AgentSpec, ...] = ()  # reference agents to run ([[agents]])
 
     @property
     def top(self) -> CellSpec:
@@ -127,9 +129,11 @@ def load_tree(path: Path) -> TreeSpec:
         raise ConfigError(f"{path}: [tree] needs exactly one of tls = true (a development CA"
                           " is made for the tree) or insecure = true (plaintext)")
     api = ApiSpec.from_tree(data, str(path)) if "api" in data else None
+    leaves = {c.name for c in cells if c.driver}
     spec = TreeSpec(tuple(cells), tree.get("host", "127.0.0.1"),
                     float(tree.get("report_interval", 1.0)), int(tree.get("down_after", 3)),
-                    data.get("flavors", {}), tls, bool(tree.get("tokens", False)), api)
+                    data.get("flavors", {}), tls, bool(tree.get("tokens", False)), api,
+                    agents_of(data.get("agents", []), leaves, str(path)))
     _check_shape(spec, str(path))
     return spec
 
@@ -277,6 +281,7 @@ class TreeRunner:
         self.api = (ApiProcess(spec.api, self.state_dir / "api", spec.host, spec.report_interval)
                     if spec.api is not None else None)
         self.engines: dict[str, EngineProcess] = {}  # by cell: fake oVirt engines
+        self.agent_procs: list[subprocess.Popen[bytes]] = []  # the tree's [[agents]]
 
     @property
     def top_address(self) -> str:
@@ -305,6 +310,10 @@ class TreeRunner:
             self.wait_registered(timeout, watch)
             if self.api is not None:
                 self._start_api(self.api, api_port, timeout)
+            for agent in self.spec.agents:
+                self.agent_procs.append(agent_processes.start(
+                    agent, self._listen[agent.cell], self.state_dir / "agents",
+                    self.spec.report_interval, self.log_level))
         except BaseException:
             self.stop()
             raise
@@ -409,6 +418,8 @@ class TreeRunner:
         deadline = time.monotonic() + timeout
         want = {c.name for c in self.spec.cells}
         paths = self.spec.paths()
+        # A fake leaf given no hosts (one for agents only) reports none.
+        hostless = {c.name for c in self.spec.cells if c.driver == "fake" and not c.hosts}
         seen: set[str] = set()
         with self.client(timeout=2.0) as client:
             while time.monotonic() < deadline:
@@ -416,7 +427,8 @@ class TreeRunner:
                 try:
                     top = client.topology()
                     seen = {n.name for n in top.walk() if n.up and n.path == paths[n.name]
-                            and (n.kind.value == "router" or n.capacity.hosts > 0)}
+                            and (n.kind.value == "router" or n.capacity.hosts > 0
+                                 or n.name in hostless)}
                     done = seen == want and _reported(top)
                 except CellError:  # the top is not serving yet
                     done = False
@@ -440,6 +452,8 @@ class TreeRunner:
                 raise RuntimeError(f"cell {name} exited with {proc.returncode}:\n{tail}")
 
     def stop(self, grace: float = 5.0) -> None:
+        agent_processes.stop_all(self.agent_procs, grace)
+        self.agent_procs.clear()
         if self.api is not None:
             self.api.stop(grace)
         for proc in self.procs.values():

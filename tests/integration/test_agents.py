@@ -353,10 +353,11 @@ def test_an_operator_moves_objects_and_failover_moves_a_dead_agents_with_a_brake
         assert Counter(o["agent"] for o in made) == {"f1": 2, "f2": 2, "f3": 2}
 
         # An operator moves one, through the top; refusals name the rule.
-        (moved,) = cellrouter(top, "bind", made[0]["uuid"], "f3")
+        mover = next(o for o in made if o["agent"] != "f3")
+        (moved,) = cellrouter(top, "bind", mover["uuid"], "f3")
         assert moved["agent"] == "f3"
-        assert eventually(lambda: made[0]["uuid"] in files(tmp_path / "f3")
-                          and made[0]["uuid"] not in files(tmp_path / made[0]["agent"]),
+        assert eventually(lambda: mover["uuid"] in files(tmp_path / "f3")
+                          and mover["uuid"] not in files(tmp_path / mover["agent"]),
                           timeout=20)
         refused = subprocess.run([*CLI, "bind", made[1]["uuid"], "nobody", "--cell", top],
                                  capture_output=True, text=True, timeout=60)

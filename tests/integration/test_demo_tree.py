@@ -5,6 +5,7 @@ dashboard showing them all."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import Iterator
@@ -13,11 +14,14 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 
+from agents.client import AgentsClient
 from cells.client import CellClient, boot_spec
 from cells.ops.tree import TreeRunner, load_tree
+from model.agents import PlaceSpec, ServiceObject
 from model.compute import Action, InstanceState
 from model.errors import FailedPrecondition
 from tests.integration.browser import chromium, click, health, log_in, screenshot, wait_until
+from tests.integration.conftest import eventually
 
 pytest.importorskip("ovirtsdk4", reason="ovirt-engine-sdk-python is not installed")
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo-tree.toml"
@@ -59,9 +63,14 @@ def test_the_dashboard_shows_the_ovirt_cell_beside_the_libvirt_cells(
         legacy = f'.cell[data-path="{LEGACY}"]'
         assert "cannot pause, unpause" in browser.find_element(
             By.CSS_SELECTOR, f"{legacy} > .facts").text
+        with CellClient(demo.top_address, timeout=30) as top:  # the policy sends it there
+            top.boot(boot_spec("ledger-dash", 2, 4096, project="finance",
+                               request_id="req-ledger-dash"))
+        wait_until(browser, lambda d: d.find_element(
+            By.CSS_SELECTOR, '.cell[data-path="top!us!us-lb"] > .facts .agents').text
+            == "loadbalancer 2")  # the agent leaf's two agents
         click(browser, f"{legacy} > .head .name")
-        wait_until(browser, lambda d: len(d.find_elements(
-            By.CSS_SELECTOR, "#instances tbody tr[data-uuid]")) >= 4)
+        wait_until(browser, lambda d: "ledger-dash" in d.find_element(By.ID, "instances").text)
         browser.find_element(By.ID, "p-project").send_keys("finance")
         click(browser, "#plan-button")
         ranked = wait_until(browser, lambda d: d.find_elements(
@@ -72,3 +81,24 @@ def test_the_dashboard_shows_the_ovirt_cell_beside_the_libvirt_cells(
             shutil.copy(shot, os.environ["CELLROUTER_SCREENSHOT"])
     finally:
         browser.quit()
+
+
+def test_a_load_balancer_object_lands_on_an_agent_of_the_agent_leaf(demo: TreeRunner) -> None:
+    async def place(spec: PlaceSpec) -> ServiceObject:
+        client = AgentsClient(demo.top_address)
+        try:
+            return await client.place(spec)
+        finally:
+            await client.close()
+
+    def offered() -> bool:
+        return dict(demo.client().topology().capacity.agents).get("loadbalancer/haproxy") == 2
+
+    assert eventually(offered, timeout=20)  # both reference agents reported up the tree
+    vip = asyncio.run(place(PlaceSpec("req-vip", "web-vip", "loadbalancer", ("haproxy",))))
+    amp = asyncio.run(place(PlaceSpec("req-amp", "amp-vip", "loadbalancer",
+                                      ("octavia-amphora",))))
+    assert vip.cell_path == amp.cell_path == "top!us!us-lb"
+    assert vip.agent in {"lb-1", "lb-2"} and amp.agent == "lb-2"
+    held = demo.state_dir / "agents" / amp.agent / "objects" / f"{amp.uuid}.json"
+    assert eventually(held.exists, timeout=20)

@@ -204,6 +204,12 @@ function facts(node) {
     el("b", { text: "instances " }), `${c.instances} (${states}) · `,
     el("b", { text: "still fit " }), fits);
   if (node.cannot.length) line.append(" · ", el("b", { text: "cannot " }), node.cannot.join(", "));
+  const agents = Object.entries(c.agents || {}).filter(([key]) => key.endsWith("/"));
+  if (agents.length) {  // by kind; the capabilities are in the title
+    line.append(" · ", el("b", { text: "agents " }),
+      el("span", { className: "agents", text: agents.map(([k, n]) => `${k.slice(0, -1)} ${n}`).join(", "),
+                   title: Object.entries(c.agents).map(([k, n]) => `${k} ${n}`).join("\n") }));
+  }
   return line;
 }
 

@@ -38,7 +38,8 @@ def test_a_cell_is_sent_with_its_health_figures_and_subtree() -> None:
     z1 = sent["children"][0]
     assert z1["capacity"] == {"vcpus": [2, 8], "ram_mb": [4096, 16384], "disk_gb": [20, 100],
                               "hosts": [1, 1], "instances": 2,
-                              "states": {"ACTIVE": 1, "PAUSED": 1}, "fits": {"small": 6}}
+                              "states": {"ACTIVE": 1, "PAUSED": 1}, "fits": {"small": 6},
+                              "agents": {}}
     assert z1["cannot"] == []
     assert sent["children"][2]["cannot"] == ["pause"]
     assert z1["hosts"][0]["name"] == "h1" and z1["hosts"][0]["up"] is True

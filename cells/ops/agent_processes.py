@@ -1,0 +1,81 @@
+"""Reference agents as processes of a tree (`[[agents]]` in a tree file).
+
+    [[agents]]
+    cell = "us-lb"                  # the leaf it reports to
+    id = "lb-1"
+    kind = "loadbalancer"
+    capabilities = ["haproxy"]
+    availability_zone = ""          # optional
+
+`cellrouter up` starts each once the cells are up, as `cellrouter agent`
+(reporting every report interval, its objects under STATE/agents/ID), and
+stops them first: agents to try service objects with, where no real agent
+runs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cells.errors import ConfigError
+from cells.ops import children
+
+_KEYS = {"cell", "id", "kind", "capabilities", "availability_zone"}
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    cell: str
+    id: str
+    kind: str
+    capabilities: tuple[str, ...] = ()
+    availability_zone: str = ""
+
+
+def agents_of(entries: Any, leaves: set[str], source: str) -> tuple[AgentSpec, ...]:
+    """The `[[agents]]` of a tree file; ConfigError naming what is wrong."""
+    if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+        raise ConfigError(f"{source}: [[agents]] must be tables")
+    specs = []
+    for entry in entries:
+        unknown = sorted(set(entry) - _KEYS)
+        if unknown:
+            raise ConfigError(f"{source}: unknown keys in [[agents]]: {', '.join(unknown)}")
+        for key in ("cell", "id", "kind"):
+            if not isinstance(entry.get(key), str) or not entry[key]:
+                raise ConfigError(f"{source}: an [[agents]] entry needs {key} (a string)")
+        if entry["cell"] not in leaves:
+            raise ConfigError(f"{source}: agent {entry['id']}'s cell {entry['cell']} is not a"
+                              " leaf of the tree")
+        caps = entry.get("capabilities", [])
+        if not isinstance(caps, list) or not all(isinstance(c, str) for c in caps):
+            raise ConfigError(f"{source}: agent {entry['id']}: capabilities must be strings")
+        specs.append(AgentSpec(entry["cell"], entry["id"], entry["kind"], tuple(caps),
+                               str(entry.get("availability_zone", ""))))
+    ids = [s.id for s in specs]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{source}: two [[agents]] share an id")
+    return tuple(specs)
+
+
+def start(spec: AgentSpec, cell_address: str, state_dir: Path, interval: float,
+          log_level: str) -> subprocess.Popen[bytes]:
+    directory = state_dir / spec.id
+    directory.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, "-m", "cells.ops.cli", "--log-level", log_level, "agent",
+            "--kind", spec.kind, "--cell", cell_address, "--state-dir", str(directory),
+            "--id", spec.id, "--host", spec.id, "--interval", str(interval),
+            "--availability-zone", spec.availability_zone]
+    for capability in spec.capabilities:
+        args += ["--capability", capability]
+    return children.start(args, directory / "agent.log")
+
+
+def stop_all(procs: Sequence[subprocess.Popen[bytes]], grace: float) -> None:
+    for proc in procs:
+        children.stop(proc, grace)
