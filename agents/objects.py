@@ -34,6 +34,10 @@ class ObjectStore:
         self.cell_path = cell_path  # written into each object given out
         with engine.begin() as conn:
             self.revision = int(conn.execute(select(func.max(table.c.revision))).scalar() or 0)
+            rows = conn.execute(select(table.c.agent, func.count())
+                                .where(table.c.state != ObjectState.DELETED.value)
+                                .group_by(table.c.agent)).all()
+        self._held: Counter[str] = Counter({agent: int(n) for agent, n in rows})
         self._changed = asyncio.Event()
 
     # --- reads
@@ -58,12 +62,9 @@ class ObjectStore:
         return sorted(self._select(*where), key=lambda o: (o.spec.name, o.uuid))
 
     def held(self) -> Counter[str]:
-        """How many live objects each agent holds."""
-        with self._engine.begin() as conn:
-            rows = conn.execute(select(table.c.agent, func.count())
-                                .where(table.c.state != ObjectState.DELETED.value)
-                                .group_by(table.c.agent)).all()
-        return Counter({agent: int(n) for agent, n in rows})
+        """How many live objects each agent holds (counted once at start, then
+        kept: this process is the only one writing the table)."""
+        return Counter(self._held)
 
     def events(self, agent: str, after: int) -> list[BindingEvent]:
         """What `agent` must hear: with `after` 0, every object it holds now; else
@@ -98,6 +99,7 @@ class ObjectStore:
         with self._engine.begin() as conn:
             conn.execute(table.insert().values(_row(made)))
             _log(conn, made.revision, made.uuid, (agent, True))
+        self._held[agent] += 1
         self._bumped(made.revision)
         return made
 
@@ -108,6 +110,8 @@ class ObjectStore:
         moved = replace(obj, agent=agent, state=ObjectState.PENDING, fault="",
                         revision=self.revision + 1)
         self._write(moved, (obj.agent, False), (agent, True))
+        self._held[obj.agent] -= 1
+        self._held[agent] += 1
         return moved
 
     def delete(self, uuid: str) -> ServiceObject:
@@ -116,6 +120,7 @@ class ObjectStore:
             return obj
         gone = replace(obj, state=ObjectState.DELETED, revision=self.revision + 1)
         self._write(gone, (obj.agent, False))
+        self._held[obj.agent] -= 1
         return gone
 
     def set_state(self, agent: str, uuid: str, state: ObjectState, fault: str) -> ServiceObject:
