@@ -29,6 +29,8 @@ from typing import Any, TypeVar
 
 from agents.client import AgentsClient
 from agents.reference import Agent, FileAgent
+from cells.errors import ConfigError
+from cells.security.tls import TlsConfig
 from model.agents import Agent as KnownAgent
 from model.agents import PlaceSpec, ServiceObject
 from model.errors import InvalidArgument
@@ -49,6 +51,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--host", default="", help="the host it names (default: this host's name)")
     p.add_argument("--availability-zone", default="")
     p.add_argument("--interval", type=float, default=5.0, help="seconds between reports")
+    p.add_argument("--ca-file", default="", help="under TLS: the deployment's CA (PEM)")
+    p.add_argument("--cert-file", default="",
+                   help="under TLS: this agent's certificate; its common name is the agent's id")
+    p.add_argument("--key-file", default="", help="under TLS: this agent's key")
+    p.add_argument("--server-name", default="",
+                   help="under TLS: the name on the leaf's certificate (its cell name)")
     p.set_defaults(func=cmd_agent)
 
     p = sub.add_parser("agents", help="the agents a leaf cell knows")
@@ -115,8 +123,15 @@ def cmd_agent(args: argparse.Namespace) -> int:
                       args.availability_zone, args.host)
     print(f"agent {agent_id}: reporting to {args.cell} every {args.interval:g} s", flush=True)
 
+    files = (args.ca_file, args.cert_file, args.key_file)
+    if any(files) and not all(files):
+        raise ConfigError("TLS needs --ca-file, --cert-file and --key-file together")
+    tls = TlsConfig(*(Path(f) for f in files)).load() if all(files) else None
+
     async def run() -> None:  # the gRPC channel belongs to this loop: made in it
-        await Agent(args.cell, state.describe, args.interval, holder=state).run()
+        client = AgentsClient(args.cell, timeout=max(args.interval, 10.0), tls=tls,
+                              peer_name=args.server_name)
+        await Agent(args.cell, state.describe, args.interval, client=client, holder=state).run()
     asyncio.run(run())
     return 0
 

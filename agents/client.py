@@ -13,6 +13,7 @@ from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.client import channel_target, from_rpc_error
 from cells.edge import wire
+from cells.security.tls import Tls, target_options
 from model.agents import (
     Agent,
     AgentReport,
@@ -28,14 +29,21 @@ class AgentsClient:
     """An asyncio client of the leaf cell at `address` (IP:PORT, or several
     joined with commas for a leaf with standbys)."""
 
-    def __init__(self, address: str, timeout: float = 10.0, ca: bytes | None = None) -> None:
+    def __init__(self, address: str, timeout: float = 10.0, tls: Tls | None = None,
+                 peer_name: str = "") -> None:
+        """With `tls` (the deployment's CA, this agent's certificate and key), the
+        channel is mutual TLS, and the cell's certificate must name `peer_name`
+        when one is given; under TLS a leaf lets an agent speak only for the id
+        its certificate names."""
         self.address = address
         self.timeout = timeout
         target, balancing = channel_target(address)
         options = [*balancing, ("grpc.max_reconnect_backoff_ms", 1000)]
-        self._channel = (grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(ca),
-                                                 options=options)
-                         if ca is not None else grpc.aio.insecure_channel(target, options=options))
+        if tls is not None:
+            options += target_options(peer_name)
+            self._channel = grpc.aio.secure_channel(target, tls.channel(), options=options)
+        else:
+            self._channel = grpc.aio.insecure_channel(target, options=options)
         self._stub = pb_grpc.AgentsStub(self._channel)  # type: ignore[no-untyped-call]
         self._objects = pb_grpc.ObjectsStub(self._channel)  # type: ignore[no-untyped-call]
 

@@ -132,8 +132,8 @@ class CellServer:
             cells_port.add_generic_rpc_handlers((parent_handler(parent),))
             router = ObjectRouter(self._index.engine, backend.children, self.identity,
                                   cfg.child_timeout)
-            cells_port.add_generic_rpc_handlers(
-                (objects_handler(router, lambda: self.identity.path),))
+            cells_port.add_generic_rpc_handlers((objects_handler(
+                router, lambda: self.identity.path, self.identity.ancestors if tls else None),))
         else:  # a leaf: agents report here (service objects on agents)
             registry = AgentRegistry(self._index.engine, cfg.agent_down_after)
             objects = ObjectService(registry, ObjectStore(self._index.engine),
@@ -141,8 +141,8 @@ class CellServer:
             self._background.append(asyncio.create_task(objects.keep_failing_over()))
             assert isinstance(backend, LeafCell)
             backend.agents_offered = registry.offers
-            cells_port.add_generic_rpc_handlers(
-                agents_handlers(objects, lambda: self.identity.path))
+            cells_port.add_generic_rpc_handlers(agents_handlers(
+                objects, lambda: self.identity.path, self.identity.ancestors if tls else None))
         if cfg.client_listen:
             clients_port, port = self._server_on(
                 cfg.client_listen, tls.clients_port() if tls else None, "clients")

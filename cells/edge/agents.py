@@ -6,7 +6,7 @@ router's over `routing.objects.ObjectRouter`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any, NoReturn, Protocol, TypeVar
 
@@ -17,17 +17,47 @@ from cellrouter.v1 import cells_pb2 as pb
 from cells.edge import wire
 from cells.edge.decoding import decoded_stream, handlers
 from cells.edge.status import to_status
+from cells.security.tls import peer_cell, require_peer
 from model.agents import PlaceSpec, ServiceObject
+from model.errors import PermissionDenied
 from routing.call import Call
 
 T = TypeVar("T")
 
 
+Ancestors = Callable[[], Sequence[str]]
+
+
+class Peers:
+    """Who may call, under mutual TLS (no checks without it): an agent speaks
+    only for itself (its certificate names its id), and the rest (operators'
+    calls, objects) comes from the cells above this one, as Cells calls do."""
+
+    def __init__(self, ancestors: Ancestors | None) -> None:
+        self._ancestors = ancestors
+
+    def agent(self, context: Any, agent_id: str) -> None:
+        if self._ancestors is None:
+            return
+        named = peer_cell(context.auth_context())
+        if named != agent_id:
+            raise PermissionDenied(f"a certificate for {named or 'nobody'} may not speak for"
+                                   f" agent {agent_id[:255]} (an agent's certificate names"
+                                   " its id)")
+
+    def above(self, context: Any, what: str) -> None:
+        if self._ancestors is not None:
+            require_peer(context.auth_context(), self._ancestors(),
+                         f"{what} (only the cells above this one may)")
+
+
 class _Edge:
-    def __init__(self, service: ObjectService, path: Callable[[], str]) -> None:
+    def __init__(self, service: ObjectService, path: Callable[[], str],
+                 peers: Peers | None = None) -> None:
         """`path()` is this cell's full path (it may learn it after it starts)."""
         self._service = service
         self._path = path
+        self._peers = peers or Peers(None)
 
     async def _refuse(self, exc: Exception, context: Any) -> NoReturn:
         code, message = to_status(exc, self._path())
@@ -43,6 +73,7 @@ class AgentsServicer(_Edge):
     async def Report(self, request: pb.AgentReport, context: Any) -> pb.AgentReportReply:
         registry = self._service.registry
         try:
+            self._peers.agent(context, request.id)
             heard = registry.report(wire.agent_report_from_pb(request))
         except Exception as exc:
             await self._refuse(exc, context)
@@ -50,6 +81,10 @@ class AgentsServicer(_Edge):
 
     async def ListAgents(self, request: pb.ListAgentsRequest,
                          context: Any) -> pb.ListAgentsResponse:
+        try:
+            self._peers.above(context, "list the agents")
+        except Exception as exc:
+            await self._refuse(exc, context)
         path = self._path()
         return pb.ListAgentsResponse(agents=[
             wire.agent_to_pb(a, path) for a in self._service.registry.agents()
@@ -59,6 +94,7 @@ class AgentsServicer(_Edge):
     async def SetAgentEnabled(self, request: pb.SetAgentEnabledRequest,
                               context: Any) -> pb.AgentInfo:
         try:
+            self._peers.above(context, "switch an agent")
             agent = self._service.registry.set_enabled(request.id, request.enabled)
         except Exception as exc:
             await self._refuse(exc, context)
@@ -67,6 +103,7 @@ class AgentsServicer(_Edge):
     async def RemoveAgent(self, request: pb.RemoveAgentRequest,
                           context: Any) -> pb.RemoveAgentResponse:
         try:
+            self._peers.above(context, "remove an agent")
             self._service.registry.remove(request.id)
         except Exception as exc:
             await self._refuse(exc, context)
@@ -75,6 +112,7 @@ class AgentsServicer(_Edge):
     async def Watch(self, request: pb.WatchRequest,
                     context: Any) -> AsyncIterator[pb.BindingEvent]:
         try:
+            self._peers.agent(context, request.agent_id)
             events = self._service.watch(request.agent_id, request.after_revision)
             async for event in events:
                 answer = wire.binding_to_pb(event)
@@ -87,6 +125,7 @@ class AgentsServicer(_Edge):
     async def SetObjectState(self, request: pb.SetObjectStateRequest,
                              context: Any) -> pb.ServiceObject:
         try:
+            self._peers.agent(context, request.agent_id)
             done = self._service.set_state(request.agent_id, request.uuid,
                                            wire.object_state_from_pb(request.state),
                                            request.fault[:1024])
@@ -145,14 +184,17 @@ class LeafObjects:
 
 
 class ObjectsServicer:
-    def __init__(self, backend: ObjectsBackend, path: Callable[[], str]) -> None:
+    def __init__(self, backend: ObjectsBackend, path: Callable[[], str],
+                 peers: Peers | None = None) -> None:
         self._backend = backend
         self._path = path
+        self._peers = peers or Peers(None)
 
     async def _answer(self, context: Any, work: Callable[[Call], Awaitable[T]]) -> T:
         call = Call.from_metadata(dict(context.invocation_metadata() or ()),
                                   context.time_remaining())
         try:
+            self._peers.above(context, "ask for service objects")
             return await work(call)
         except Exception as exc:
             code, message = to_status(exc, self._path())
@@ -190,12 +232,13 @@ class ObjectsServicer:
             context, lambda call: self._backend.unbind(request.uuid, call)))
 
 
-def objects_handler(backend: ObjectsBackend,
-                    path: Callable[[], str]) -> grpc.GenericRpcHandler[Any, Any]:
-    """The `Objects` service over `backend`, malformed bytes refused."""
+def objects_handler(backend: ObjectsBackend, path: Callable[[], str],
+                    ancestors: Ancestors | None = None) -> grpc.GenericRpcHandler[Any, Any]:
+    """The `Objects` service over `backend`, malformed bytes refused; under TLS
+    (`ancestors` given), for the cells above only."""
     name = "cellrouter.v1.Objects"
     return grpc.method_handlers_generic_handler(name, handlers(
-        name, ObjectsServicer(backend, path), {
+        name, ObjectsServicer(backend, path, Peers(ancestors)), {
             "Place": (pb.PlaceRequest, pb.ServiceObject),
             "GetObject": (pb.ObjectRequest, pb.ServiceObject),
             "DeleteObject": (pb.ObjectRequest, pb.ServiceObject),
@@ -205,10 +248,12 @@ def objects_handler(backend: ObjectsBackend,
         }))
 
 
-def agents_handlers(service: ObjectService,
-                    path: Callable[[], str]) -> tuple[grpc.GenericRpcHandler[Any, Any], ...]:
-    """A leaf's `Agents` and `Objects` services over `service`, malformed bytes refused."""
-    agents = AgentsServicer(service, path)
+def agents_handlers(service: ObjectService, path: Callable[[], str],
+                    ancestors: Ancestors | None = None
+                    ) -> tuple[grpc.GenericRpcHandler[Any, Any], ...]:
+    """A leaf's `Agents` and `Objects` services over `service`, malformed bytes
+    refused; under TLS (`ancestors` given), each agent speaks for itself only."""
+    agents = AgentsServicer(service, path, Peers(ancestors))
     name = "cellrouter.v1.Agents"
     methods = handlers(name, agents, {
         "Report": (pb.AgentReport, pb.AgentReportReply),
@@ -220,4 +265,4 @@ def agents_handlers(service: ObjectService,
     methods["Watch"] = decoded_stream(f"/{name}/Watch", agents.Watch, pb.WatchRequest,
                                       pb.BindingEvent)
     return (grpc.method_handlers_generic_handler(name, methods),
-            objects_handler(LeafObjects(service, path), path))
+            objects_handler(LeafObjects(service, path), path, ancestors))

@@ -1,0 +1,98 @@
+"""Agents under mutual TLS: an agent's certificate names its id, and a leaf lets
+it speak for that id only; operators' calls and objects come from the cells
+above."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from agents.client import AgentsClient
+from cells.ops import certs
+from cells.ops.tree import TreeRunner
+from cells.security.tls import TlsConfig
+from model.agents import AgentReport, PlaceSpec
+from model.errors import PermissionDenied
+from tests.integration.conftest import eventually, start_tree
+
+TREE = """
+[tree]
+tls = true
+report_interval = 0.2
+down_after = 3
+
+[cells.top]
+[cells.z1]
+parent = "top"
+driver = "fake"
+hosts = [{ name = "h1", vcpus = 8, memory_mb = 16384, disk_gb = 100 }]
+"""
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TreeRunner]:
+    runner = start_tree(tmp_path_factory.mktemp("agents-tls"), TREE)
+    yield runner
+    runner.stop()
+
+
+def tls_of(runner: TreeRunner, name: str) -> TlsConfig:
+    assert runner.certs is not None
+    if not (runner.certs / f"{name}.pem").exists():
+        certs.issue(runner.certs, name)
+    return TlsConfig(runner.certs / "ca.pem", runner.certs / f"{name}.pem",
+                     runner.certs / f"{name}.key")
+
+
+def ask(runner: TreeRunner, as_who: str, what: Callable[[AgentsClient], Awaitable[T]]) -> T:
+    """`what` asked of the leaf z1 over mutual TLS, with the certificate of `as_who`."""
+    async def run() -> T:
+        client = AgentsClient(runner.addresses["z1"], tls=tls_of(runner, as_who).load(),
+                              peer_name="z1")
+        try:
+            return await what(client)
+        finally:
+            await client.close()
+    return asyncio.run(run())
+
+
+def test_an_agent_with_its_certificate_reports_and_holds_objects(
+        tree: TreeRunner, tmp_path: Path) -> None:
+    tls = tls_of(tree, "lb-t")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cells.ops.cli", "agent", "--kind", "loadbalancer",
+         "--capability", "haproxy", "--cell", tree.addresses["z1"], "--state-dir",
+         str(tmp_path / "lb-t"), "--id", "lb-t", "--interval", "0.2",
+         "--ca-file", str(tls.ca_file), "--cert-file", str(tls.cert_file),
+         "--key-file", str(tls.key_file), "--server-name", "z1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Operators' calls come from the cells above: here, with the top's certificate.
+        assert eventually(lambda: [a.id for a, _ in ask(tree, "top", lambda c: c.agents())]
+                          == ["lb-t"], timeout=20)
+        placed = ask(tree, "top", lambda c: c.place(PlaceSpec(
+            "req-t", "vip-t", "loadbalancer", ("haproxy",))))
+        assert placed.agent == "lb-t"
+        held = tmp_path / "lb-t" / "objects" / f"{placed.uuid}.json"
+        assert eventually(held.exists, timeout=20)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_an_agent_cannot_speak_for_another_and_nothing_changes(tree: TreeRunner) -> None:
+    forged = AgentReport("lb-other", "host-x", "loadbalancer", ("haproxy",))
+    with pytest.raises(PermissionDenied, match="a certificate for lb-mallory may not speak for"
+                                               " agent lb-other"):
+        ask(tree, "lb-mallory", lambda c: c.report(forged))
+    with pytest.raises(PermissionDenied, match="only the cells above this one may"):
+        ask(tree, "lb-mallory", lambda c: c.agents())  # an agent is no operator
+    ids = [a.id for a, _ in ask(tree, "top", lambda c: c.agents())]
+    assert "lb-other" not in ids and "lb-mallory" not in ids
