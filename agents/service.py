@@ -17,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from agents.choose import choose
 from agents.objects import ObjectStore
 from agents.registry import AgentRegistry
 from agents.validate import check_place
+from bestmatch.api import Filter
 from model.agents import BindingEvent, Failover, ObjectState, PlaceSpec, ServiceObject
 from model.errors import FailedPrecondition, ResourceExhausted
 
@@ -31,8 +32,11 @@ log = logging.getLogger(__name__)
 
 class ObjectService:
     def __init__(self, registry: AgentRegistry, store: ObjectStore,
-                 rng: random.Random | None = None, failover: Failover | None = None) -> None:
+                 rng: random.Random | None = None, failover: Failover | None = None,
+                 filters: Sequence[Filter] = ()) -> None:
+        """`filters` are the operator's, applied after the rules (`agents.choose`)."""
         self.registry = registry
+        self._filters = tuple(filters)
         self.store = store
         self._rng = rng or random.Random()
         self.failover = failover or Failover()
@@ -45,7 +49,7 @@ class ObjectService:
         earlier = self.store.by_request_id(spec.request_id)
         if earlier is not None:
             return earlier
-        agent = choose(self.registry.agents(), self.store.held(), spec, self._rng)
+        agent = choose(self.registry.agents(), self.store.held(), spec, self._rng, self._filters)
         return self.store.bind(spec, agent.id)
 
     def get(self, uuid: str) -> ServiceObject:
@@ -63,7 +67,7 @@ class ObjectService:
         obj = self.store.get(uuid)
         agent = self.registry.get(agent_id)
         try:
-            choose([agent], {}, obj.spec)
+            choose([agent], self.store.held(), obj.spec, filters=self._filters)
         except ResourceExhausted as exc:
             raise FailedPrecondition(f"agent {agent_id} cannot hold object {uuid}:"
                                      f" {exc.message}") from None
@@ -74,7 +78,8 @@ class ObjectService:
         rules choose among the others (refused, and left where it is, when none fits)."""
         obj = self.store.get(uuid)
         others = [a for a in self.registry.agents() if a.id != obj.agent]
-        return self.store.move(uuid, choose(others, self.store.held(), obj.spec, self._rng).id)
+        return self.store.move(uuid, choose(others, self.store.held(), obj.spec, self._rng,
+                                                  self._filters).id)
 
     def fail_over(self) -> list[ServiceObject]:
         """Move the objects of agents silent for two down periods (when failover
@@ -101,7 +106,8 @@ class ObjectService:
         for agent_id in sorted(dead):
             for obj in self.store.objects(agent=agent_id):
                 try:
-                    target = choose(living, self.store.held(), obj.spec, self._rng)
+                    target = choose(living, self.store.held(), obj.spec, self._rng,
+                                    self._filters)
                 except ResourceExhausted as exc:
                     log.warning("failover: object %s stays on dead agent %s: %s",
                                 obj.uuid, agent_id, exc.message)

@@ -79,12 +79,17 @@ def _no_twice(names: Sequence[str], what: str) -> None:
         seen.add(name)
 
 
+def load_filters(names: Sequence[str], options: Mapping[str, Mapping[str, Any]]) -> list[Filter]:
+    """The installed filters `names`, in order, each made with its options."""
+    _no_twice(names, "filter")
+    return [_load(FILTERS, n, options.get(n, {})) for n in names]
+
+
 def build_selector(config: SelectionConfig) -> Selector:
     """The selector `config` describes, with its filters and weighers, in order."""
     filters: list[Filter] | None = None
     if config.filters is not None:
-        _no_twice(config.filters, "filter")
-        filters = [_load(FILTERS, n, config.options.get(n, {})) for n in config.filters]
+        filters = load_filters(config.filters, config.options)
     _no_twice([n for n, _ in config.weighers], "weigher")
     weighers: list[tuple[Weigher, float]] = [
         (_load(WEIGHERS, n, config.options.get(n, {})), multiplier)

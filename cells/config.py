@@ -45,6 +45,8 @@
     down_after = 30.0                 # seconds without a report before an agent is down
     failover = false                  # move the objects of agents dead for 2 x down_after
     failover_threshold = 3            # ...unless more agents than this are down at once
+    filters = ["max_instances"]       # cellrouter.filters plugins, after the agents' rules
+    options = { max_instances = { limit = 100 } }
 
     [selection]                       # how this cell picks a child cell, or a host
     selector = "random"               # or "filter_weigher", or an installed plugin
@@ -124,6 +126,9 @@ class CellConfig:
     cache_ttl: float = 300.0
     agent_down_after: float = 30.0  # seconds without a report before an agent is down
     agent_failover: Failover = field(default_factory=Failover)
+    # Filters (cellrouter.filters plugins) applied to agents after the rules, and their options.
+    agent_filters: tuple[str, ...] = ()
+    agent_filter_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     flavors: Mapping[str, Resources] = field(default_factory=dict)
     leaf: LeafConfig | None = None
@@ -181,7 +186,15 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
     agents = data.get("agents", {})
     if not isinstance(agents, Mapping):
         raise ConfigError(f"{source}: [agents] must be a table")
-    _no_unknown(agents, {"down_after", "failover", "failover_threshold"}, f"{source} [agents]")
+    _no_unknown(agents, {"down_after", "failover", "failover_threshold", "filters", "options"},
+                f"{source} [agents]")
+    agent_filters = agents.get("filters", [])
+    agent_options = agents.get("options", {})
+    if not isinstance(agent_filters, list) or not all(isinstance(f, str) for f in agent_filters):
+        raise ConfigError(f"{source} [agents]: filters must be a list of filter names")
+    if not isinstance(agent_options, Mapping) or not all(
+            isinstance(v, Mapping) for v in agent_options.values()):
+        raise ConfigError(f"{source} [agents]: options must be tables, one per filter")
     unknown_tables = sorted(set(data) - {"cell", "leaf", "index", "selection", "flavors",
                                          "tls", "auth", "limits", "agents"})
     if unknown_tables:
@@ -220,6 +233,8 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         agent_down_after=_positive(agents, "down_after", 30.0, source),
         agent_failover=Failover(_optional(agents, "failover", bool, False, source),
                                 _count(agents, "failover_threshold", 3, source)),
+        agent_filters=tuple(agent_filters),
+        agent_filter_options={k: dict(v) for k, v in agent_options.items()},
         selection=_selection(data.get("selection"), leaf.selector if leaf else
                              _optional(cell, "selector", str, "random", source), source),
         flavors=_flavors(data.get("flavors", {}), source),

@@ -25,7 +25,7 @@ from agents.registry import AgentRegistry
 from agents.service import ObjectService
 from bestmatch.api import Selector
 from bestmatch.errors import PluginError
-from bestmatch.plugins import build_selector
+from bestmatch.plugins import build_selector, load_filters
 from cellrouter.v1 import cells_pb2 as pb
 from cells.backend import CellBackend, CellCalls, Identity
 from cells.client import split_addresses
@@ -137,7 +137,9 @@ class CellServer:
         else:  # a leaf: agents report here (service objects on agents)
             registry = AgentRegistry(self._index.engine, cfg.agent_down_after)
             objects = ObjectService(registry, ObjectStore(self._index.engine),
-                                    failover=cfg.agent_failover)
+                                    failover=cfg.agent_failover,
+                                    filters=load_filters(cfg.agent_filters,
+                                                         cfg.agent_filter_options))
             self._background.append(asyncio.create_task(objects.keep_failing_over()))
             assert isinstance(backend, LeafCell)
             backend.agents_offered = registry.offers

@@ -15,6 +15,7 @@ from agents.choose import choose
 from agents.objects import ObjectStore
 from agents.registry import AgentRegistry
 from agents.service import ObjectService
+from bestmatch.plugins import load_filters
 from model.agents import Agent, AgentReport, BindingEvent, Failover, ObjectState, PlaceSpec
 from model.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from routing.db import open_database
@@ -240,3 +241,19 @@ def test_failover_is_off_unless_asked_for(tmp_path: Path) -> None:
     clock.now += 100
     heartbeat(objects, "b")
     assert objects.fail_over() == [] and objects.get(vip.uuid).agent == "a"
+
+
+def test_an_operators_filter_plugin_adds_a_rule(tmp_path: Path) -> None:
+    engine = open_database(f"sqlite:///{tmp_path / 'leaf.db'}")
+    registry = AgentRegistry(engine, down_after=60)
+    for report in TWO:
+        registry.report(report)
+    # max_instances, installed in the cellrouter.filters group, holds each agent to one object
+    filters = load_filters(["max_instances"], {"max_instances": {"limit": 1}})
+    objects = ObjectService(registry, ObjectStore(engine), random.Random(1), filters=filters)
+    placed = [objects.place(spec(f"vip-{n}")) for n in range(2)]
+    assert {o.agent for o in placed} == {"lb-1", "lb-2"}
+    with pytest.raises(ResourceExhausted, match="max_instances: 2 of 2 agents"):
+        objects.place(spec("vip-2"))
+    with pytest.raises(FailedPrecondition, match="max_instances: 1 of 1 agents"):
+        objects.bind(placed[0].uuid, placed[1].agent)

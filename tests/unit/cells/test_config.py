@@ -212,3 +212,27 @@ def test_an_active_lock_needs_postgresql() -> None:
         from_mapping(router(active_lock=True))
     pg = "postgresql+psycopg://cells@db/cells"
     assert from_mapping(router(active_lock=True, database_url=pg)).active_lock
+
+
+def test_the_agents_table_sets_down_period_failover_and_filters() -> None:
+    cfg = from_mapping({**router(), "agents": {
+        "down_after": 2.5, "failover": True, "failover_threshold": 1,
+        "filters": ["max_instances"], "options": {"max_instances": {"limit": 4}}}})
+    assert (cfg.agent_down_after, cfg.agent_failover.enabled, cfg.agent_failover.threshold) == (
+        2.5, True, 1)
+    assert (cfg.agent_filters, cfg.agent_filter_options) == (
+        ("max_instances",), {"max_instances": {"limit": 4}})
+    default = from_mapping(router())
+    assert not default.agent_failover.enabled and default.agent_filters == ()
+
+
+@pytest.mark.parametrize(("agents", "message"), [
+    ({"filters": "max_instances"}, "filters must be a list"),
+    ({"options": {"max_instances": 4}}, "options must be tables"),
+    ({"failover": "yes"}, "'failover' must be a bool"),
+    ({"down_after": 0}, "down_after"),
+    ({"brake": 1}, "unknown keys brake"),
+], ids=["filters-str", "options-not-table", "failover-str", "zero-down", "unknown"])
+def test_a_bad_agents_table_is_refused(agents: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        from_mapping({**router(), "agents": agents}, source="cell.toml")
