@@ -134,14 +134,17 @@ class ObjectService:
         """The agent's bindings after revision `after` (0: all it holds), then
         a caught-up mark, then each change as it happens, until the caller stops."""
         self.registry.get(agent)
-        seen = after
-        for event in self.store.events(agent, after):
-            seen = max(seen, event.revision)
+        # Each batch is read with the revision it reaches, in one step (nothing
+        # changes between the two: no await); changes made while the batch is
+        # being sent come in the next.
+        reached, backlog = self.store.revision, self.store.events(agent, after)
+        for event in backlog:
             yield event
-        seen = max(seen, self.store.revision)
+        seen = max(after, reached)
         yield BindingEvent(seen, caught_up=True)
         while True:
             await self.store.changed_after(seen)
-            for event in self.store.events(agent, seen):
+            reached, batch = self.store.revision, self.store.events(agent, seen)
+            for event in batch:
                 yield event
-            seen = self.store.revision
+            seen = reached

@@ -388,3 +388,55 @@ def test_an_operator_moves_objects_and_failover_moves_a_dead_agents_with_a_brake
         for proc in procs.values():
             proc.kill()
             proc.wait()
+
+
+def test_a_hundred_objects_through_the_top_land_spread_on_agents_with_the_capability(
+        tree: TreeRunner, tmp_path: Path) -> None:
+    z1, z3, top = tree.addresses["z1"], tree.addresses["z3"], tree.top_address
+    where = {"c1": z1, "m1": z1, "c2": z3, "c3": z3}
+    procs = {name: agent_process(cell, tmp_path / name, name,
+                                 "memcached" if name == "m1" else "redis", kind="cache")
+             for name, cell in where.items()}
+
+    async def run() -> None:
+        client = AgentsClient(top)
+        try:
+            placed = await asyncio.gather(*(client.place(PlaceSpec(
+                f"req-cache-{n}", f"cache-{n:03d}", "cache", ("redis",))) for n in range(100)))
+            agents = Counter(o.agent for o in placed)
+            assert set(agents) <= {"c1", "c2", "c3"}, agents  # never m1: no redis
+            assert agents["c1"] > 0 and agents["c2"] + agents["c3"] > 0  # both leaves used
+            assert abs(agents["c2"] - agents["c3"]) <= 1  # the fewest first, within a leaf
+            assert all(o.cell_path == {"c1": "top!r1!z1"}.get(o.agent, "top!r1!z3")
+                       for o in placed)
+            listed_top = await client.objects(kind="cache")
+            assert sorted(o.uuid for o in listed_top) == sorted(o.uuid for o in placed)
+            for o in placed[:10]:  # located through the top: its leaf and its agent
+                found = await client.get_object(o.uuid)
+                assert (found.cell_path, found.agent) == (o.cell_path, o.agent)
+            for name in ("c1", "c2", "c3"):
+                mine = {o.uuid for o in placed if o.agent == name}
+                assert eventually(lambda n=name, m=mine: files(tmp_path / n) == m,  # type: ignore[misc]
+                                  timeout=30), (name, len(mine), len(files(tmp_path / name)))
+            gone = placed[:10]
+            for o in gone:
+                await client.delete_object(o.uuid)
+            left = {o.uuid for o in placed[10:]}
+            assert eventually(lambda: set().union(*(files(tmp_path / n) for n in where)) == left,
+                              timeout=30)
+        finally:
+            await client.close()
+
+    try:
+        assert eventually(lambda: set(listed(z1)) >= {"c1", "m1"}
+                          and set(listed(z3)) >= {"c2", "c3"}, timeout=20)
+        def redis_agents() -> int:
+            with CellClient(top, timeout=10) as client:
+                return dict(client.topology().capacity.agents).get("cache/redis", 0)
+
+        assert eventually(lambda: redis_agents() == 3, timeout=20)
+        asyncio.run(run())
+    finally:
+        for proc in procs.values():
+            proc.kill()
+            proc.wait()

@@ -257,3 +257,31 @@ def test_an_operators_filter_plugin_adds_a_rule(tmp_path: Path) -> None:
         objects.place(spec("vip-2"))
     with pytest.raises(FailedPrecondition, match="max_instances: 1 of 1 agents"):
         objects.bind(placed[0].uuid, placed[1].agent)
+
+
+def test_a_change_made_while_a_watch_is_sending_is_not_skipped(tmp_path: Path) -> None:
+    objects = service(tmp_path, *TWO)
+
+    async def run() -> list[str]:
+        heard: list[str] = []
+
+        async def watch() -> None:
+            async for event in objects.watch("lb-1", 0):
+                if event.object is None:
+                    continue
+                heard.append(event.object.spec.name)
+                if event.object.spec.name == "one":
+                    # while the stream is suspended on this event, more are bound
+                    objects.store.bind(spec("two"), "lb-1")
+                    objects.store.bind(spec("three"), "lb-1")
+                if len(heard) == 4:
+                    return
+
+        objects.store.bind(spec("zero"), "lb-1")
+        task = asyncio.create_task(watch())
+        await asyncio.sleep(0.01)
+        objects.store.bind(spec("one"), "lb-1")
+        await asyncio.wait_for(task, 5)
+        return heard
+
+    assert asyncio.run(run()) == ["zero", "one", "two", "three"]
