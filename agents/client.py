@@ -13,6 +13,7 @@ from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.client import channel_target, from_rpc_error
 from cells.edge import wire
+from cells.security.auth import AUTH_KEY
 from cells.security.tls import Tls, target_options
 from model.agents import (
     Agent,
@@ -30,18 +31,21 @@ class AgentsClient:
     joined with commas for a leaf with standbys)."""
 
     def __init__(self, address: str, timeout: float = 10.0, tls: Tls | None = None,
-                 peer_name: str = "") -> None:
+                 peer_name: str = "", *, ca: bytes | None = None, token: str = "") -> None:
         """With `tls` (the deployment's CA, this agent's certificate and key), the
         channel is mutual TLS, and the cell's certificate must name `peer_name`
         when one is given; under TLS a leaf lets an agent speak only for the id
-        its certificate names."""
+        its certificate names. A client of the top's client port gives instead
+        `ca` (TLS that proves the cell) and its API `token`."""
         self.address = address
         self.timeout = timeout
+        self._metadata = ((AUTH_KEY, f"Bearer {token}"),) if token else None
         target, balancing = channel_target(address)
         options = [*balancing, ("grpc.max_reconnect_backoff_ms", 1000)]
-        if tls is not None:
+        if tls is not None or ca is not None:
             options += target_options(peer_name)
-            self._channel = grpc.aio.secure_channel(target, tls.channel(), options=options)
+            credentials = tls.channel() if tls is not None else grpc.ssl_channel_credentials(ca)
+            self._channel = grpc.aio.secure_channel(target, credentials, options=options)
         else:
             self._channel = grpc.aio.insecure_channel(target, options=options)
         self._stub = pb_grpc.AgentsStub(self._channel)  # type: ignore[no-untyped-call]
@@ -114,7 +118,8 @@ class AgentsClient:
 
     async def place(self, spec: PlaceSpec) -> ServiceObject:
         try:
-            reply = await self._objects.Place(wire.place_to_pb(spec), timeout=self.timeout)
+            reply = await self._objects.Place(wire.place_to_pb(spec), timeout=self.timeout,
+                                              metadata=self._metadata)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, f"cell at {self.address}") from None
         return wire.object_from_pb(reply)
@@ -122,7 +127,7 @@ class AgentsClient:
     async def get_object(self, uuid: str) -> ServiceObject:
         try:
             reply = await self._objects.GetObject(pb.ObjectRequest(uuid=uuid),
-                                                  timeout=self.timeout)
+                                                  timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, f"cell at {self.address}") from None
         return wire.object_from_pb(reply)
@@ -130,7 +135,7 @@ class AgentsClient:
     async def delete_object(self, uuid: str) -> ServiceObject:
         try:
             reply = await self._objects.DeleteObject(pb.ObjectRequest(uuid=uuid),
-                                                     timeout=self.timeout)
+                                                     timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, f"cell at {self.address}") from None
         return wire.object_from_pb(reply)
@@ -139,7 +144,7 @@ class AgentsClient:
         """Move object `uuid` to `agent` (an operator's choice)."""
         try:
             reply = await self._objects.Bind(pb.BindRequest(uuid=uuid, agent=agent),
-                                             timeout=self.timeout)
+                                             timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, f"cell at {self.address}") from None
         return wire.object_from_pb(reply)
@@ -147,7 +152,8 @@ class AgentsClient:
     async def unbind(self, uuid: str) -> ServiceObject:
         """Move object `uuid` off its agent, to another the rules choose."""
         try:
-            reply = await self._objects.Unbind(pb.ObjectRequest(uuid=uuid), timeout=self.timeout)
+            reply = await self._objects.Unbind(pb.ObjectRequest(uuid=uuid), timeout=self.timeout,
+                                               metadata=self._metadata)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, f"cell at {self.address}") from None
         return wire.object_from_pb(reply)
@@ -157,7 +163,7 @@ class AgentsClient:
         try:
             reply = await self._objects.ListObjects(
                 pb.ListObjectsRequest(kind=kind, agent=agent, project=project),
-                timeout=self.timeout)
+                timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, f"cell at {self.address}") from None
         return [wire.object_from_pb(o) for o in reply.objects]

@@ -30,7 +30,7 @@ from cellrouter.v1 import cells_pb2 as pb
 from cells.backend import CellBackend, CellCalls, Identity
 from cells.client import split_addresses
 from cells.config import CellConfig
-from cells.edge.agents import agents_handlers, objects_handler
+from cells.edge.agents import LeafObjects, ObjectsBackend, agents_handler, objects_handler
 from cells.edge.servicers import CellsServicer, ParentServicer, cells_handler, parent_handler
 from cells.errors import ConfigError
 from cells.hosts import HostPolicy
@@ -84,6 +84,10 @@ class CellServer:
     def address(self) -> str:
         return self.identity.address
 
+    def path(self) -> str:
+        """This cell's full path, as it knows it now."""
+        return self.identity.path
+
     async def _acquire(self, lock: ActiveLock) -> None:
         """Take the active lock; while waiting for it, tell the parents that a
         standby is there (when its address is known before it serves)."""
@@ -130,21 +134,22 @@ class CellServer:
         if isinstance(backend, RouterCell):
             parent = ParentServicer(backend, cfg.report_interval, check_peers=tls is not None)
             cells_port.add_generic_rpc_handlers((parent_handler(parent),))
-            router = ObjectRouter(self._index.engine, backend.children, self.identity,
-                                  cfg.child_timeout)
-            cells_port.add_generic_rpc_handlers((objects_handler(
-                router, lambda: self.identity.path, self.identity.ancestors if tls else None),))
+            objects: ObjectsBackend = ObjectRouter(self._index.engine, backend.children,
+                                                   self.identity, cfg.child_timeout)
         else:  # a leaf: agents report here (service objects on agents)
             registry = AgentRegistry(self._index.engine, cfg.agent_down_after)
-            objects = ObjectService(registry, ObjectStore(self._index.engine),
+            service = ObjectService(registry, ObjectStore(self._index.engine),
                                     failover=cfg.agent_failover,
                                     filters=load_filters(cfg.agent_filters,
                                                          cfg.agent_filter_options))
-            self._background.append(asyncio.create_task(objects.keep_failing_over()))
+            self._background.append(asyncio.create_task(service.keep_failing_over()))
             assert isinstance(backend, LeafCell)
             backend.agents_offered = registry.offers
-            cells_port.add_generic_rpc_handlers(agents_handlers(
-                objects, lambda: self.identity.path, self.identity.ancestors if tls else None))
+            cells_port.add_generic_rpc_handlers((agents_handler(
+                service, self.path, self.identity.ancestors if tls else None),))
+            objects = LeafObjects(service, self.path)
+        # Service objects on both ports, as instances: the cells above, and clients.
+        cells_port.add_generic_rpc_handlers((objects_handler(objects, self.path, gate),))
         if cfg.client_listen:
             clients_port, port = self._server_on(
                 cfg.client_listen, tls.clients_port() if tls else None, "clients")
@@ -153,6 +158,8 @@ class CellServer:
             health_servicers.append(
                 self._serve_cells(clients_port, ScopedCells(backend), client_gate,
                                   from_cells=False))
+            clients_port.add_generic_rpc_handlers(
+                (objects_handler(objects, self.path, client_gate),))
         for server in self._servers:
             await server.start()
         await backend.refresh()

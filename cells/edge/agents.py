@@ -17,9 +17,10 @@ from cellrouter.v1 import cells_pb2 as pb
 from cells.edge import wire
 from cells.edge.decoding import decoded_stream, handlers
 from cells.edge.status import to_status
+from cells.security.scope import Gate, narrow, open_gate
 from cells.security.tls import peer_cell, require_peer
 from model.agents import PlaceSpec, ServiceObject
-from model.errors import PermissionDenied
+from model.errors import NotFound, PermissionDenied
 from routing.call import Call
 
 T = TypeVar("T")
@@ -183,18 +184,70 @@ class LeafObjects:
         return self._here(self._service.unbind(uuid))
 
 
+class ScopedObjects:
+    """The calls of `backend`, limited to what `call.principal` may do: a member
+    places, sees and deletes its own project's objects only (another's is as
+    missing as one that never was); moving objects is for admins."""
+
+    def __init__(self, backend: ObjectsBackend) -> None:
+        self._backend = backend
+
+    async def place(self, spec: PlaceSpec, call: Call) -> ServiceObject:
+        who = call.principal
+        if not who.admin:
+            if spec.project not in ("", who.project):
+                raise PermissionDenied(f"a token of project {who.project} cannot place objects"
+                                       f" for project {spec.project[:255]}")
+            spec = replace(spec, project=who.project)
+        return await self._backend.place(spec, call)
+
+    async def get(self, uuid: str, call: Call) -> ServiceObject:
+        return self._own(await self._backend.get(uuid, call), call)
+
+    async def delete(self, uuid: str, call: Call) -> ServiceObject:
+        self._own(await self._backend.get(uuid, call), call)
+        return await self._backend.delete(uuid, call)
+
+    async def objects(self, kind: str, agent: str, project: str,
+                      call: Call) -> list[ServiceObject]:
+        who = call.principal
+        return await self._backend.objects(kind, agent, project if who.admin else who.project,
+                                           call)
+
+    async def bind(self, uuid: str, agent: str, call: Call) -> ServiceObject:
+        self._admin(call, "move objects")
+        return await self._backend.bind(uuid, agent, call)
+
+    async def unbind(self, uuid: str, call: Call) -> ServiceObject:
+        self._admin(call, "move objects")
+        return await self._backend.unbind(uuid, call)
+
+    @staticmethod
+    def _own(obj: ServiceObject, call: Call) -> ServiceObject:
+        who = call.principal
+        if not who.admin and obj.spec.project != who.project:
+            raise NotFound(f"no object {obj.uuid} under this cell")
+        return obj
+
+    @staticmethod
+    def _admin(call: Call, what: str) -> None:
+        if not call.principal.admin:
+            raise PermissionDenied(f"only an admin may {what}")
+
+
 class ObjectsServicer:
     def __init__(self, backend: ObjectsBackend, path: Callable[[], str],
-                 peers: Peers | None = None) -> None:
-        self._backend = backend
+                 gate: Gate = open_gate) -> None:
+        """`gate` says who calls (the port's: cells above, or clients' tokens)."""
+        self._backend = ScopedObjects(backend)
         self._path = path
-        self._peers = peers or Peers(None)
+        self._gate = gate
 
     async def _answer(self, context: Any, work: Callable[[Call], Awaitable[T]]) -> T:
-        call = Call.from_metadata(dict(context.invocation_metadata() or ()),
-                                  context.time_remaining())
+        metadata = dict(context.invocation_metadata() or ())
         try:
-            self._peers.above(context, "ask for service objects")
+            principal = narrow(self._gate(metadata, context.auth_context()), metadata)
+            call = Call.from_metadata(metadata, context.time_remaining(), principal)
             return await work(call)
         except Exception as exc:
             code, message = to_status(exc, self._path())
@@ -233,12 +286,13 @@ class ObjectsServicer:
 
 
 def objects_handler(backend: ObjectsBackend, path: Callable[[], str],
-                    ancestors: Ancestors | None = None) -> grpc.GenericRpcHandler[Any, Any]:
-    """The `Objects` service over `backend`, malformed bytes refused; under TLS
-    (`ancestors` given), for the cells above only."""
+                    gate: Gate = open_gate) -> grpc.GenericRpcHandler[Any, Any]:
+    """The `Objects` service over `backend` for the callers `gate` admits (on a
+    cells port, the cells above; on a client port, tokens), scoped to what each
+    may do, malformed bytes refused."""
     name = "cellrouter.v1.Objects"
     return grpc.method_handlers_generic_handler(name, handlers(
-        name, ObjectsServicer(backend, path, Peers(ancestors)), {
+        name, ObjectsServicer(backend, path, gate), {
             "Place": (pb.PlaceRequest, pb.ServiceObject),
             "GetObject": (pb.ObjectRequest, pb.ServiceObject),
             "DeleteObject": (pb.ObjectRequest, pb.ServiceObject),
@@ -248,11 +302,10 @@ def objects_handler(backend: ObjectsBackend, path: Callable[[], str],
         }))
 
 
-def agents_handlers(service: ObjectService, path: Callable[[], str],
-                    ancestors: Ancestors | None = None
-                    ) -> tuple[grpc.GenericRpcHandler[Any, Any], ...]:
-    """A leaf's `Agents` and `Objects` services over `service`, malformed bytes
-    refused; under TLS (`ancestors` given), each agent speaks for itself only."""
+def agents_handler(service: ObjectService, path: Callable[[], str],
+                   ancestors: Ancestors | None = None) -> grpc.GenericRpcHandler[Any, Any]:
+    """A leaf's `Agents` service over `service`, malformed bytes refused; under
+    TLS (`ancestors` given), each agent speaks for itself only."""
     agents = AgentsServicer(service, path, Peers(ancestors))
     name = "cellrouter.v1.Agents"
     methods = handlers(name, agents, {
@@ -264,5 +317,4 @@ def agents_handlers(service: ObjectService, path: Callable[[], str],
     })
     methods["Watch"] = decoded_stream(f"/{name}/Watch", agents.Watch, pb.WatchRequest,
                                       pb.BindingEvent)
-    return (grpc.method_handlers_generic_handler(name, methods),
-            objects_handler(LeafObjects(service, path), path, ancestors))
+    return grpc.method_handlers_generic_handler(name, methods)

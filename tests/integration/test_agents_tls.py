@@ -16,9 +16,10 @@ import pytest
 from agents.client import AgentsClient
 from cells.ops import certs
 from cells.ops.tree import TreeRunner
+from cells.security.auth import TokenStore
 from cells.security.tls import TlsConfig
-from model.agents import AgentReport, PlaceSpec
-from model.errors import PermissionDenied
+from model.agents import AgentReport, PlaceSpec, ServiceObject
+from model.errors import NotFound, PermissionDenied, ResourceExhausted, Unauthenticated
 from tests.integration.conftest import eventually, start_tree
 
 TREE = """
@@ -96,3 +97,75 @@ def test_an_agent_cannot_speak_for_another_and_nothing_changes(tree: TreeRunner)
         ask(tree, "lb-mallory", lambda c: c.agents())  # an agent is no operator
     ids = [a.id for a, _ in ask(tree, "top", lambda c: c.agents())]
     assert "lb-other" not in ids and "lb-mallory" not in ids
+
+
+TOKENS_TREE = TREE.replace("tls = true", "tls = true\ntokens = true")
+
+
+def test_clients_place_objects_on_the_tops_client_port_within_their_project(
+        tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    runner = start_tree(tmp_path_factory.mktemp("objects-tokens"), TOKENS_TREE)
+    assert runner.tokens_file is not None and runner.ca is not None
+    tls = tls_of(runner, "lb-k")
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "cells.ops.cli", "agent", "--kind", "loadbalancer",
+         "--capability", "haproxy", "--cell", runner.addresses["z1"], "--state-dir",
+         str(tmp_path / "lb-k"), "--id", "lb-k", "--interval", "0.2",
+         "--ca-file", str(tls.ca_file), "--cert-file", str(tls.cert_file),
+         "--key-file", str(tls.key_file), "--server-name", "z1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = TokenStore(runner.tokens_file)
+    shop, _ = store.issue("shop", "member", "shop user")
+    lab, _ = store.issue("lab", "member", "lab user")
+
+    def as_client(token: str, what: Callable[[AgentsClient], Awaitable[T]]) -> T:
+        async def run() -> T:
+            client = AgentsClient(runner.client_address, ca=runner.ca, token=token,
+                                  peer_name="top")
+            try:
+                return await what(client)
+            finally:
+                await client.close()
+        return asyncio.run(run())
+
+    def placed_by_shop() -> ServiceObject | None:
+        try:
+            return as_client(shop, lambda c: c.place(PlaceSpec(
+                "req-k", "vip-k", "loadbalancer", ("haproxy",))))
+        except ResourceExhausted:  # the agent has not reported up the tree yet
+            return None
+
+    try:
+        vip = wait_for_value(placed_by_shop)
+        assert (vip.spec.project, vip.agent) == ("shop", "lb-k")  # a member's own project
+        with pytest.raises(PermissionDenied, match="cannot place objects for project lab"):
+            as_client(shop, lambda c: c.place(PlaceSpec("req-x", "x", "loadbalancer",
+                                                         project="lab")))
+        with pytest.raises(NotFound):  # another project's object is as missing as none
+            as_client(lab, lambda c: c.get_object(vip.uuid))
+        with pytest.raises(NotFound):
+            as_client(lab, lambda c: c.delete_object(vip.uuid))
+        assert as_client(lab, lambda c: c.objects()) == []
+        with pytest.raises(PermissionDenied, match="only an admin may move objects"):
+            as_client(shop, lambda c: c.unbind(vip.uuid))
+        assert [o.uuid for o in as_client(runner.admin_token, lambda c: c.objects())] == [
+            vip.uuid]
+        with pytest.raises(Unauthenticated):
+            as_client("not-a-token", lambda c: c.objects())
+    finally:
+        agent.kill()
+        agent.wait()
+        runner.stop()
+
+
+def wait_for_value(get: Callable[[], T | None], timeout: float = 30.0) -> T:
+    found: list[T] = []
+
+    def check() -> bool:
+        value = get()
+        if value is not None:
+            found.append(value)
+        return value is not None
+
+    assert eventually(check, timeout=timeout)
+    return found[0]
