@@ -115,6 +115,12 @@ def _options(p: argparse.ArgumentParser) -> None:
                    help="HOST:PORT of the leaf cell (env CELLROUTER_CELL)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    p.add_argument("--token", default=os.environ.get("CELLROUTER_TOKEN", ""),
+                   help="API token, for the top's client port (env CELLROUTER_TOKEN)")
+    p.add_argument("--ca-file", default=os.environ.get("CELLROUTER_CA_FILE", ""),
+                   help="the deployment CA, for a TLS client port (env CELLROUTER_CA_FILE)")
+    p.add_argument("--server-name", default="",
+                   help="the name the cell's certificate carries, if not the address")
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
@@ -221,7 +227,9 @@ def _object_json(o: ServiceObject) -> dict[str, Any]:
 
 def _ask(args: argparse.Namespace, what: Callable[[AgentsClient], Awaitable[T]]) -> T:
     async def run() -> T:
-        client = AgentsClient(args.cell, timeout=args.timeout)
+        ca = Path(args.ca_file).read_bytes() if args.ca_file else None
+        client = AgentsClient(args.cell, timeout=args.timeout, ca=ca, token=args.token,
+                              peer_name=args.server_name)
         try:
             return await what(client)
         finally:

@@ -5,6 +5,7 @@ above."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -152,6 +153,13 @@ def test_clients_place_objects_on_the_tops_client_port_within_their_project(
             vip.uuid]
         with pytest.raises(Unauthenticated):
             as_client("not-a-token", lambda c: c.objects())
+        assert runner.certs is not None  # and from the command line, as users run it
+        listed_cli = subprocess.run(
+            [sys.executable, "-m", "cells.ops.cli", "objects", "list", "--cell",
+             runner.client_address, "--ca-file", str(runner.certs / "ca.pem"), "--token", shop,
+             "--server-name", "top", "--json"], capture_output=True, text=True, timeout=60)
+        assert listed_cli.returncode == 0, listed_cli.stderr
+        assert [o["uuid"] for o in json.loads(listed_cli.stdout)] == [vip.uuid]
     finally:
         agent.kill()
         agent.wait()
