@@ -6,6 +6,7 @@ delete). Failures are CellErrors, as from `cells.client`."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 
@@ -54,13 +55,17 @@ class AgentsClient:
     async def close(self) -> None:
         await self._channel.close(grace=None)
 
-    async def report(self, report: AgentReport) -> tuple[Heard, float]:
-        """Send a heartbeat; returns what the cell made of it, and its down period."""
+    async def _call(self, stub: Any, method: str, request: Any) -> Any:
+        """One unary call; a failure is the CellError it stands for."""
         try:
-            reply = await self._stub.Report(wire.agent_report_to_pb(report),
-                                            timeout=self.timeout)
+            return await getattr(stub, method)(request, timeout=self.timeout,
+                                               metadata=self._metadata)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, f"cell at {self.address}") from None
+
+    async def report(self, report: AgentReport) -> tuple[Heard, float]:
+        """Send a heartbeat; returns what the cell made of it, and its down period."""
+        reply = await self._call(self._stub, "Report", wire.agent_report_to_pb(report))
         return wire.heard_from_pb(reply.heard), reply.down_after_s
 
     async def agents(self, kind: str = "") -> list[tuple[Agent, str]]:
@@ -70,32 +75,21 @@ class AgentsClient:
     async def listing(self, kind: str = "") -> tuple[list[tuple[Agent, str]], str]:
         """Every agent the cell knows (of `kind`), with the cell's path; and why
         failover stood still at its last round ("" when it did not)."""
-        try:
-            reply = await self._stub.ListAgents(pb.ListAgentsRequest(kind=kind),
-                                                timeout=self.timeout)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        reply = await self._call(self._stub, "ListAgents", pb.ListAgentsRequest(kind=kind))
         return [wire.agent_from_pb(a) for a in reply.agents], reply.failover_stopped
 
     async def set_enabled(self, agent_id: str, enabled: bool) -> tuple[Agent, str]:
-        try:
-            reply = await self._stub.SetAgentEnabled(
-                pb.SetAgentEnabledRequest(id=agent_id, enabled=enabled), timeout=self.timeout)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, f"cell at {self.address}") from None
-        return wire.agent_from_pb(reply)
+        request = pb.SetAgentEnabledRequest(id=agent_id, enabled=enabled)
+        return wire.agent_from_pb(await self._call(self._stub, "SetAgentEnabled", request))
 
     async def remove(self, agent_id: str) -> None:
-        try:
-            await self._stub.RemoveAgent(pb.RemoveAgentRequest(id=agent_id),
-                                         timeout=self.timeout)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        await self._call(self._stub, "RemoveAgent", pb.RemoveAgentRequest(id=agent_id))
 
     async def watch(self, agent_id: str, after: int) -> AsyncIterator[BindingEvent]:
         """The agent's binding events after revision `after` (no deadline: the
         stream lasts until the cell or the caller ends it)."""
-        call = self._stub.Watch(pb.WatchRequest(agent_id=agent_id, after_revision=after))
+        call = self._stub.Watch(pb.WatchRequest(agent_id=agent_id, after_revision=after),
+                                metadata=self._metadata)
         try:
             async for event in call:
                 yield wire.binding_from_pb(event)
@@ -106,64 +100,34 @@ class AgentsClient:
 
     async def set_object_state(self, agent_id: str, uuid: str, state: ObjectState,
                                fault: str = "") -> ServiceObject:
-        try:
-            reply = await self._stub.SetObjectState(pb.SetObjectStateRequest(
-                agent_id=agent_id, uuid=uuid, state=wire.object_state_to_pb(state),
-                fault=fault), timeout=self.timeout)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, f"cell at {self.address}") from None
-        return wire.object_from_pb(reply)
+        request = pb.SetObjectStateRequest(agent_id=agent_id, uuid=uuid,
+                                           state=wire.object_state_to_pb(state), fault=fault)
+        return wire.object_from_pb(await self._call(self._stub, "SetObjectState", request))
 
     # --- objects
 
     async def place(self, spec: PlaceSpec) -> ServiceObject:
-        try:
-            reply = await self._objects.Place(wire.place_to_pb(spec), timeout=self.timeout,
-                                              metadata=self._metadata)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, f"cell at {self.address}") from None
-        return wire.object_from_pb(reply)
+        return await self._object("Place", wire.place_to_pb(spec))
 
     async def get_object(self, uuid: str) -> ServiceObject:
-        try:
-            reply = await self._objects.GetObject(pb.ObjectRequest(uuid=uuid),
-                                                  timeout=self.timeout, metadata=self._metadata)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, f"cell at {self.address}") from None
-        return wire.object_from_pb(reply)
+        return await self._object("GetObject", pb.ObjectRequest(uuid=uuid))
 
     async def delete_object(self, uuid: str) -> ServiceObject:
-        try:
-            reply = await self._objects.DeleteObject(pb.ObjectRequest(uuid=uuid),
-                                                     timeout=self.timeout, metadata=self._metadata)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, f"cell at {self.address}") from None
-        return wire.object_from_pb(reply)
+        return await self._object("DeleteObject", pb.ObjectRequest(uuid=uuid))
 
     async def bind(self, uuid: str, agent: str) -> ServiceObject:
         """Move object `uuid` to `agent` (an operator's choice)."""
-        try:
-            reply = await self._objects.Bind(pb.BindRequest(uuid=uuid, agent=agent),
-                                             timeout=self.timeout, metadata=self._metadata)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, f"cell at {self.address}") from None
-        return wire.object_from_pb(reply)
+        return await self._object("Bind", pb.BindRequest(uuid=uuid, agent=agent))
 
     async def unbind(self, uuid: str) -> ServiceObject:
         """Move object `uuid` off its agent, to another the rules choose."""
-        try:
-            reply = await self._objects.Unbind(pb.ObjectRequest(uuid=uuid), timeout=self.timeout,
-                                               metadata=self._metadata)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, f"cell at {self.address}") from None
-        return wire.object_from_pb(reply)
+        return await self._object("Unbind", pb.ObjectRequest(uuid=uuid))
 
     async def objects(self, kind: str = "", agent: str = "",
                       project: str = "") -> list[ServiceObject]:
-        try:
-            reply = await self._objects.ListObjects(
-                pb.ListObjectsRequest(kind=kind, agent=agent, project=project),
-                timeout=self.timeout, metadata=self._metadata)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc, f"cell at {self.address}") from None
+        request = pb.ListObjectsRequest(kind=kind, agent=agent, project=project)
+        reply = await self._call(self._objects, "ListObjects", request)
         return [wire.object_from_pb(o) for o in reply.objects]
+
+    async def _object(self, method: str, request: Any) -> ServiceObject:
+        return wire.object_from_pb(await self._call(self._objects, method, request))
