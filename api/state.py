@@ -6,6 +6,7 @@ microversion and the request id on each request before a handler runs.
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,16 @@ def base_url(request: web.Request) -> str:
 def metadata(request: web.Request) -> Metadata:
     """The gRPC metadata of a call to the tree on this request's behalf."""
     return state(request).tree.metadata(who(request), request_id(request))
+
+
+def action_metadata(request: web.Request) -> Metadata:
+    """The metadata of one action on this request's behalf. Its request id is
+    the request's (for tracing) and a fresh part: the leaf applies an action
+    once per request id, and the call keeps it when it is sent again after a
+    lost answer; but clients may send one X-OpenStack-Request-ID with many
+    requests, and one request may act on several servers."""
+    rid = f"{request_id(request)}.{uuidlib.uuid4().hex}"
+    return state(request).tree.metadata(who(request), rid)
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:

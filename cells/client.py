@@ -43,10 +43,11 @@ from routing.call import REQUEST_ID_KEY
 Metadata = Sequence[tuple[str, str]]
 DEFAULT_TIMEOUT = 30.0
 # The calls a client sends again, to another replica of a cell, when one fails
-# with UNAVAILABLE: reads, and boots (every cell de-duplicates them by request
-# id). An action may have been applied before its answer was lost: not those.
+# with UNAVAILABLE: reads; boots (every cell de-duplicates them by request id);
+# and actions, which carry a request id the leaf remembers (cells.outcomes), so
+# that one whose answer was lost is answered again, not applied twice.
 IDEMPOTENT = frozenset({"Get", "List", "Locate", "Topology", "Plan", "Boot",
-                        "Place", "GetObject", "ListObjects"})
+                        "Place", "GetObject", "ListObjects", *wire.ACTION_METHODS.values()})
 REPLICA_ATTEMPTS = 6  # over about 1.5 s: time for a restarted replica's siblings
 REPLICA_BACKOFF = 0.05  # seconds before the second attempt, doubling
 _REPLICAS_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
@@ -83,6 +84,11 @@ CHANNEL_OPTIONS = [
 T = TypeVar("T")
 
 
+def new_request_id() -> str:
+    """A request id for one call (and its retries)."""
+    return str(uuidlib.uuid4())
+
+
 def boot_spec(
     name: str,
     vcpus: int,
@@ -100,7 +106,7 @@ def boot_spec(
     """A BootSpec with a fresh request id unless one is given."""
     return BootSpec(
         uuid=uuid,
-        request_id=request_id or str(uuidlib.uuid4()),
+        request_id=request_id or new_request_id(),
         name=name,
         flavor=Resources(vcpus, memory_mb, disk_gb),
         image=image,
@@ -190,11 +196,11 @@ class CellClient(_Actions[Instance]):
 
     def act(self, uuid: str, action: Action, wait: bool = False, **kw: Any) -> Instance:
         """Apply `action`. Keywords: timeout, and request_id (sent as x-request-id:
-        it follows the call down the tree and into the hypervisor's records
-        where the driver keeps them; the top makes one up when absent)."""
+        it follows the call down the tree to the leaf, which applies an action
+        once per request id; one is made for the call when absent, and kept
+        when the call is sent again)."""
         request = wire.action_request(uuid, action, wait)
-        rid = kw.get("request_id")
-        metadata = ((REQUEST_ID_KEY, rid),) if rid else ()
+        metadata = ((REQUEST_ID_KEY, kw.get("request_id") or new_request_id()),)
         reply = self._call(wire.ACTION_METHODS[action], request, kw.get("timeout"), metadata)
         return wire.instance_from_pb(reply)
 
@@ -303,7 +309,11 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         self, uuid: str, action: Action, wait: bool = False, timeout: float | None = None,
         metadata: Metadata = (),
     ) -> Instance:
+        """Apply `action`; `metadata` carries its request id (x-request-id), or
+        one is made for the call, kept when it is sent again."""
         request = wire.action_request(uuid, action, wait)
+        if not any(key == REQUEST_ID_KEY for key, _ in metadata):
+            metadata = (*metadata, (REQUEST_ID_KEY, new_request_id()))
         reply = await self._call(
             self._cells, wire.ACTION_METHODS[action], request, timeout, metadata)
         return wire.instance_from_pb(reply)

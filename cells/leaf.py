@@ -20,6 +20,7 @@ from bestmatch.table import HostTable
 from cells.backend import ChangeLog, Identity, own_node
 from cells.hosts import HostPolicy, host_state
 from cells.ledger import HostLedger
+from cells.outcomes import ActionOutcomes, Taken
 from model.cells import (
     CellCapacity,
     CellNode,
@@ -40,8 +41,14 @@ from model.compute import (
     InstanceState,
     Resources,
 )
-from model.errors import Aborted, AlreadyExists, InvalidArgument, ResourceExhausted
-from model.states import check, next_state
+from model.errors import (
+    Aborted,
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    ResourceExhausted,
+)
+from model.states import check, next_state, shows_applied
 from routing.call import Call
 from routing.errors import UnknownInstance
 from routing.index import Location, LocationIndex
@@ -57,6 +64,7 @@ R = TypeVar("R")
 # For a driver that announces changes, the full reconciliation runs once every
 # this many report intervals; each announced change is applied as it comes.
 EVENTS_FULL_SYNC = 10
+PRUNE_EVERY = 60.0  # seconds between prunings of remembered request ids
 
 
 
@@ -70,6 +78,7 @@ class LeafCell:
         policies: Mapping[str, HostPolicy] | None = None,
         flavors: Mapping[str, Resources] | None = None,
         sync_every: float = 1.0,
+        outcomes: ActionOutcomes | None = None,
     ) -> None:
         self.identity = identity
         self._flavors = dict(flavors or {})  # counted in capacity reports
@@ -80,6 +89,11 @@ class LeafCell:
         self._changes = ChangeLog()
         self._hosts: list[HostInfo] = []
         self._background: set[asyncio.Task[None]] = set()
+        # Actions remembered by request id (None: every action is applied as sent),
+        # and those being applied now, by request id.
+        self._outcomes = outcomes
+        self._last_prune = 0.0
+        self._acting: dict[str, tuple[str, Action, asyncio.Future[Instance]]] = {}
         # Deleted while still being built: deleted as soon as the build ends.
         self._doomed: set[str] = set()
         self._placing = asyncio.Lock()
@@ -247,9 +261,67 @@ class LeafCell:
     # ---------------------------------------------------------- actions
 
     async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
+        """Apply `action`, once per request id (cells.outcomes): the same
+        request sent again is answered as the first was, nothing applied twice."""
         uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
         if action not in self._driver.capabilities.actions:
             raise self._info().refuse(action)
+        if self._outcomes is None:
+            return await self._act_once(uuid, action, wait, call)
+        key = call.request_id
+        running = self._acting.get(key)
+        if running is not None:  # the same request, still being applied here
+            _same_request(key, running[0], running[1], uuid, action)
+            return await asyncio.shield(running[2])
+        task = asyncio.ensure_future(self._act_remembered(key, uuid, action, wait, call))
+        self._acting[key] = (uuid, action, task)
+        task.add_done_callback(lambda _: self._acting.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _act_remembered(self, key: str, uuid: str, action: Action, wait: bool,
+                              call: Call) -> Instance:
+        assert self._outcomes is not None
+        earlier = self._outcomes.get(key)
+        if earlier is not None:
+            _same_request(key, earlier.uuid, earlier.action, uuid, action)
+            if earlier.answer is not None:
+                return earlier.answer  # answered before: nothing is applied again
+            settled = await self._settle_cut_short(key, uuid, action, call)
+            if settled is not None:
+                return settled
+        else:
+            try:
+                self._outcomes.begin(key, uuid, action)
+            except Taken:
+                raise Aborted(f"an action with request id {key} is under way in"
+                              f" {self.identity.path}; retry shortly") from None
+        try:
+            answer = await self._act_once(uuid, action, wait, call)
+        except (FailedPrecondition, InvalidArgument, UnknownInstance):
+            self._outcomes.drop(key)  # refused: nothing was applied
+            raise
+        self._outcomes.finish(key, answer)
+        return answer
+
+    async def _settle_cut_short(self, key: str, uuid: str, action: Action,
+                                call: Call) -> Instance | None:
+        """An action began under `key` by a process that died while acting: its
+        answer if the instance shows it applied, else None (apply it now)."""
+        assert self._outcomes is not None
+        try:
+            current: Instance | None = await self.get(uuid, call)
+        except UnknownInstance:
+            current = None
+        if not shows_applied(current.state if current is not None else None, action):
+            return None
+        answer = current or Instance(uuid, "", InstanceState.DELETED, Resources(),
+                                     cell_path=self.identity.path)
+        log.info("%s of %s (request %s) was cut short after it was applied: answered as"
+                 " applied", action.value, uuid, key)
+        self._outcomes.finish(key, answer)
+        return answer
+
+    async def _act_once(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
         if wait:
             return await self._apply(uuid, action)
         # A cast: refuse what the driver would refuse, then answer at once.
@@ -359,7 +431,7 @@ class LeafCell:
     def _info(self) -> LeafInfo:
         caps = self._driver.capabilities
         return LeafInfo(self.identity.path, self.identity.address, tuple(caps.names()),
-                        caps.refusals())
+                        caps.refusals(), self.identity.driver)
 
     async def refresh(self) -> None:
         """Before each report: host capacity, and, every `sync_every`, the
@@ -371,6 +443,9 @@ class LeafCell:
         if time.monotonic() - self._last_sync >= self._sync_every:
             self._last_sync = time.monotonic()
             await self._sync()
+        if self._outcomes is not None and time.monotonic() - self._last_prune >= PRUNE_EVERY:
+            self._last_prune = time.monotonic()
+            self._outcomes.prune()
 
     def _on_announced(self, uuid: str, state: InstanceState | None) -> None:
         """The hypervisor announced a change of `uuid`: unless it is the echo of
@@ -457,3 +532,12 @@ class LeafCell:
             return fn(*args)
         return await asyncio.to_thread(fn, *args)
 
+
+def _same_request(key: str, first_uuid: str, first_action: Action, uuid: str,
+                  action: Action) -> None:
+    """InvalidArgument when request id `key`, first used for `first_action` of
+    `first_uuid`, comes back with another action or instance."""
+    if (first_uuid, first_action) != (uuid, action):
+        raise InvalidArgument(
+            f"request id {key} was used for {first_action.value} of {first_uuid}; a new"
+            " action needs a new request id")

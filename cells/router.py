@@ -98,7 +98,8 @@ class RouterCell:
             uuid, call,
             lambda link, timeout: link.act(uuid, action, wait, timeout=timeout,
                                            metadata=call.downstream()),
-            idempotent=False, direct=True, loc=loc,
+            # The leaf applies an action once per request id (cells.outcomes).
+            idempotent=True, direct=True, loc=loc,
         )
         if action is Action.DELETE and instance.state is InstanceState.DELETED:
             self._index.forget(uuid)  # at once, so the uuid is NOT_FOUND from here on
@@ -155,8 +156,10 @@ class RouterCell:
         nodes = []
         for child, answer in answers:
             if not isinstance(answer, CellNode):
+                itself = child.leaves.get("")  # a leaf's reports say what backs it
                 answer = CellNode(child.name, child.path, child.kind, child.address,
-                                  False, child.capacity, child.capabilities, unreachable=True)
+                                  False, child.capacity, child.capabilities, unreachable=True,
+                                  driver=itself.driver if itself is not None else "")
             nodes.append(replace(answer, up=self.children.is_up(child),
                                  replicas=self.children.replicas_of(child)))
         return own_node(self, children=tuple(nodes))

@@ -37,6 +37,7 @@ from cells.hosts import HostPolicy
 from cells.leaf import LeafCell
 from cells.links import Links
 from cells.observability.metrics import CellMetrics
+from cells.outcomes import ActionOutcomes
 from cells.router import RouterCell
 from cells.security.auth import TokenStore
 from cells.security.limits import Limiter
@@ -66,7 +67,8 @@ class CellServer:
         self.config = config
         self.identity = Identity(config.name, config.listen, config.name,
                                  CellKind.LEAF if config.is_leaf else CellKind.ROUTER,
-                                 config.tls.load() if config.tls else None)
+                                 config.tls.load() if config.tls else None,
+                                 driver=config.leaf.shown_as if config.leaf else "")
         self._links = Links(self.identity.tls)  # every gRPC client to another cell
         self.backend: CellBackend | None = None
         self.client_address = ""  # where clients call, when the cell has a client port
@@ -228,7 +230,8 @@ class CellServer:
                                  cfg.state_dir)
             policies = {str(h.get("name")): HostPolicy.from_config(h) for h in cfg.leaf.hosts}
             return LeafCell(self.identity, driver, index, self._selector(), policies,
-                            cfg.flavors, sync_every=cfg.report_interval)
+                            cfg.flavors, sync_every=cfg.report_interval,
+                            outcomes=ActionOutcomes(index.engine))
         children = Children(index.engine, self.identity, cfg.report_interval * cfg.down_after,
                             connect=self._links.cell)
         return RouterCell(self.identity, children, index, self._selector(),

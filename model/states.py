@@ -60,3 +60,13 @@ def check(
                    if supported is None or a in supported]
         raise IllegalTransition(uuid, current.value, action.value, allowed)
     return target
+
+
+def shows_applied(state: InstanceState | None, action: Action) -> bool:
+    """Whether an instance now in `state` (None: the hypervisor no longer has
+    it) shows that `action` was applied: it is in the state the action leads
+    to. A reboot leads back to ACTIVE, so any ACTIVE instance counts as rebooted."""
+    if action is Action.DELETE:
+        return state is None or state is InstanceState.DELETED
+    return state is not None and any(
+        a is action and target is state for (_, a), target in TRANSITIONS.items())

@@ -137,6 +137,18 @@ object_locations = Table(
     Column("updated_at", Float, nullable=False),
 )
 
+# v8: what a leaf answered to each action, by request id (cells.outcomes), so
+# that an action sent again after its answer was lost is not applied twice.
+action_outcomes = Table(
+    "action_outcomes",
+    metadata,
+    Column("request_id", String(255), primary_key=True),
+    Column("uuid", String(36), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("answer", Text, nullable=True),  # JSON of the instance; NULL while under way
+    Column("created_at", Float, nullable=False, index=True),
+)
+
 
 def _v1(conn: Connection) -> None:
     """The first release's tables, frozen as they were."""
@@ -264,9 +276,23 @@ def _v7(conn: Connection) -> None:
     v7.create_all(conn)
 
 
+def _v8(conn: Connection) -> None:
+    """A leaf's memory of the actions it applied, by request id."""
+    v8 = MetaData()
+    Table(
+        "action_outcomes", v8,
+        Column("request_id", String(255), primary_key=True),
+        Column("uuid", String(36), nullable=False),
+        Column("action", String(16), nullable=False),
+        Column("answer", Text, nullable=True),
+        Column("created_at", Float, nullable=False, index=True),
+    )
+    v8.create_all(conn)
+
+
 # Step N brings a database at version N-1 to version N. Append, never edit:
 # a cell must start on any database an earlier release wrote.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

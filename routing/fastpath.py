@@ -17,10 +17,11 @@ retries and healing), by `forward` answering None:
     a delete (the row leaves the index as soon as the leaf confirms it)
     the child answered NOT_FOUND (the row is stale: it is evicted first)
     the call never reached the child (the full path sends it again)
-    a read the child could not finish (UNAVAILABLE, DEADLINE_EXCEEDED)
+    the child could not finish the call (UNAVAILABLE, DEADLINE_EXCEEDED): the
+        full path sends it again, an action with the same request id, which
+        the leaf applies once (cells.outcomes)
 
-Any other answer of the child, success or error, is the answer: an action
-that may have reached the child is never sent twice. Member tokens, whose
+Any other answer of the child, success or error, is the answer. Member tokens, whose
 calls are scoped, are the gRPC edge's business: it sends only calls that
 act for everyone or for an admin here.
 """
@@ -28,7 +29,7 @@ act for everyone or for an admin here.
 from __future__ import annotations
 
 from model.compute import Action
-from model.errors import DeadlineExceeded, NotFound, Unavailable, Unreachable
+from model.errors import DeadlineExceeded, NotFound, Unavailable
 from routing.call import Call
 from routing.children import Children
 from routing.forward import LeafLinks
@@ -63,7 +64,7 @@ class FastPath:
             direct = await self._leaves.send(
                 loc.cell_path, call,
                 lambda link, timeout: link.forward(method, payload, timeout, metadata),
-                idempotent=action is None)
+                idempotent=True)
             if direct is not None:
                 return direct[0]
         try:
@@ -72,9 +73,7 @@ class FastPath:
         except NotFound:
             self._index.forget(uuid)  # stale: the full path locates it again
             return None
-        except Unreachable:
-            return None  # never delivered: safe to send again, with retries
         except (Unavailable, DeadlineExceeded):
-            if action is None:
-                return None  # a read: the full path retries it
-            raise  # it may have been done: never twice
+            # Never delivered, or its answer was lost: the full path sends it
+            # again (an action under the same request id, applied once).
+            return None

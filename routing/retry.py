@@ -2,8 +2,9 @@
 
 A call that never reached the child (Unreachable) is always safe to send
 again. A call that may have reached it (UNAVAILABLE from below, or
-DEADLINE_EXCEEDED) is sent again only when it is idempotent: reads, and
-boots, which every cell de-duplicates by request id. Waits grow
+DEADLINE_EXCEEDED) is sent again only when it is idempotent: reads; boots,
+which every cell de-duplicates by request id; and actions, which the leaf
+applies once per request id. Waits grow
 exponentially with jitter, and no retry starts after the caller's deadline.
 """
 

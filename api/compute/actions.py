@@ -16,7 +16,7 @@ from aiohttp import web
 
 from api.compute.servers import server_uuid
 from api.errors import BadRequest
-from api.state import json_body, metadata, not_found, state
+from api.state import action_metadata, json_body, not_found, state
 from model.compute import Action
 from model.errors import NotFound
 
@@ -29,7 +29,7 @@ async def act(request: web.Request) -> web.Response:
     uuid = server_uuid(request)
     action = action_of(await json_body(request))
     try:
-        await state(request).tree.client.act(uuid, action, metadata=metadata(request))
+        await state(request).tree.client.act(uuid, action, metadata=action_metadata(request))
     except NotFound:
         raise not_found("Instance", uuid) from None
     return web.Response(status=202)

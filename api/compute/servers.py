@@ -36,6 +36,7 @@ from api.compute.views import BY_STATUS, ServerView
 from api.errors import BadRequest, Conflict
 from api.microversion import DOWN_CELLS
 from api.state import (
+    action_metadata,
     base_url,
     json_body,
     metadata,
@@ -263,7 +264,7 @@ async def _undo(request: web.Request, made: list[Instance]) -> None:
         # One that cannot be deleted now stays, listed, for its owner to delete.
         with contextlib.suppress(CellError):
             await state(request).tree.client.act(instance.uuid, Action.DELETE,
-                                                 metadata=metadata(request))
+                                                 metadata=action_metadata(request))
 
 
 def _rate_limited(message: str) -> bool:
@@ -275,7 +276,8 @@ def _rate_limited(message: str) -> bool:
 async def delete(request: web.Request) -> web.Response:
     uuid = server_uuid(request)
     try:
-        await state(request).tree.client.act(uuid, Action.DELETE, metadata=metadata(request))
+        await state(request).tree.client.act(uuid, Action.DELETE,
+                                             metadata=action_metadata(request))
     except NotFound:
         raise not_found("Instance", uuid) from None
     return web.Response(status=204)

@@ -14,7 +14,7 @@ from model.cells import ChildReport, LeafInfo
 from model.compute import Action, InstanceState
 from model.errors import FailedPrecondition, Unavailable
 from model.principal import Principal
-from routing.call import Call
+from routing.call import REQUEST_ID_KEY, Call
 from tests.unit.fakes import AbortedCall, FakeContext
 from tests.unit.routing.router_tree import ROOMY, Tree, boot_into, edge_of, run, uuid
 
@@ -73,15 +73,18 @@ def test_a_stale_row_is_evicted_and_the_instance_found_where_it_is(tmp_path: Pat
     run(tmp_path, body)
 
 
-def test_an_action_that_may_have_arrived_is_answered_not_sent_again(tmp_path: Path) -> None:
+def test_an_action_whose_answer_was_lost_is_sent_again_with_its_request_id(
+        tmp_path: Path) -> None:
     async def body(t: Tree) -> None:
         held = await boot_into(t, "a")
         t.kids["a"].fail_next["forward"] = Unavailable("cell top!a!z did not answer")
-        with pytest.raises(AbortedCall) as failed:
-            await edge_of(t).routed("Pause", action(held), FakeContext())
-        assert failed.value.code is grpc.StatusCode.UNAVAILABLE
-        assert failed.value.details == "cell top!a!z did not answer"
-        assert len(t.kids["a"].calls("forward")) == 1 and t.kids["a"].calls("act") == []
+        context = FakeContext(metadata=((REQUEST_ID_KEY, "pause-1"),))
+        answer = await edge_of(t).routed("Pause", action(held), context)
+        assert pb.Instance.FromString(answer).state == pb.PAUSED
+        # The full path sent it again, under the same request id: the leaf
+        # applies an action once per request id (cells.outcomes).
+        sent = [*t.kids["a"].calls("forward"), *t.kids["a"].calls("act")]
+        assert [s.metadata[REQUEST_ID_KEY] for s in sent] == ["pause-1", "pause-1"]
 
     run(tmp_path, body)
 

@@ -124,14 +124,16 @@ def test_a_down_child_fails_a_routed_call_at_once_naming_it(tmp_path: Path) -> N
     run(tmp_path, body)
 
 
-def test_an_action_is_not_resent_when_it_may_have_reached_the_child(tmp_path: Path) -> None:
+def test_an_action_whose_answer_was_lost_is_sent_again_with_its_request_id(
+        tmp_path: Path) -> None:
     async def body(t: Tree) -> None:
         held = await boot_into(t, "a")
         t.kids["a"].fail_next["act"] = Unavailable("cell top!a!x did not answer")
-        with pytest.raises(Unavailable):
-            await t.router.act(held, Action.PAUSE, True, Call())
-        assert len(t.kids["a"].calls("act")) == 1
-        assert t.kids["a"].instances[held].state is InstanceState.ACTIVE
+        answer = await t.router.act(held, Action.PAUSE, True, Call(request_id="pause-1"))
+        assert answer.state is InstanceState.PAUSED
+        sent = t.kids["a"].calls("act")
+        # The leaf applies an action once per request id: both carried the same.
+        assert [s.metadata[REQUEST_ID_KEY] for s in sent] == ["pause-1", "pause-1"]
 
     run(tmp_path, body)
 
@@ -376,3 +378,16 @@ def test_a_healed_row_knows_the_project_so_a_member_still_reaches_its_instance(
 
     run(tmp_path, body)
 
+
+
+def test_an_unreachable_leaf_is_shown_with_the_driver_its_reports_named(
+        tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        t.router.on_report(ChildReport("a", ROOMY, leaves=(LeafInfo("", "fake:a",
+                                                                    driver="ovirt"),)))
+        t.kids["a"].down = True  # it reports, but does not answer the topology call
+        shown = {c.name: c for c in (await t.router.topology(Call())).children}
+        assert shown["a"].unreachable and shown["a"].driver == "ovirt"
+        assert shown["b"].driver == ""  # its reports never said
+
+    run(tmp_path, body)
