@@ -40,6 +40,7 @@ class Identity:
     path: str
     kind: CellKind
     tls: Tls | None = None  # its certificate, when cells speak mutual TLS
+    driver: str = ""  # a leaf's, as the topology names it (CellNode.driver)
 
     def ancestors(self) -> list[str]:
         """The names of the cells above this one, the top first."""
@@ -113,7 +114,7 @@ def own_node(
     return CellNode(
         name=me.name, path=me.path, kind=me.kind, address=me.address, up=True,
         capacity=cell.capacity(), capabilities=cell.capabilities(),
-        children=children, hosts=hosts,
+        children=children, hosts=hosts, driver=me.driver,
     )
 
 

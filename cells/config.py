@@ -86,6 +86,7 @@ from cells.errors import ConfigError
 from cells.security.limits import Limits
 from cells.security.tls import TlsConfig
 from model.agents import Failover
+from model.cells import AGENTS_ONLY
 from model.compute import Resources
 from routing.errors import BadPath
 from routing.path import check_name
@@ -97,6 +98,12 @@ class LeafConfig:
     selector: str = "random"
     hosts: tuple[Mapping[str, Any], ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def shown_as(self) -> str:
+        """The driver the topology names for this leaf: its own, or AGENTS_ONLY
+        for a fake leaf given no hosts (there for agents only)."""
+        return AGENTS_ONLY if self.driver == "fake" and not self.hosts else self.driver
 
 
 @dataclass(frozen=True, slots=True)

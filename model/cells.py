@@ -16,6 +16,10 @@ from model.compute import Action, HostInfo, Instance, InstanceState, Resources
 from model.errors import FailedPrecondition
 
 SEPARATOR = "!"
+# The driver a topology names for a fake leaf given no hosts: a leaf that is
+# there for agents only (every leaf takes agents; one with hosts is named
+# after its driver).
+AGENTS_ONLY = "agents"
 
 
 class CellKind(enum.Enum):
@@ -138,6 +142,9 @@ class CellNode:
     # Up (it reports) but it did not answer the topology call: figures as last
     # reported, subtree unknown.
     unreachable: bool = False
+    # A leaf's driver ("libvirt", "ovirt", "fake", a plugin's name), or
+    # AGENTS_ONLY; "" for a router, and for a leaf that has not said.
+    driver: str = ""
 
     def walk(self) -> Iterable[CellNode]:
         """This cell and every cell below it, depth first."""
@@ -203,6 +210,7 @@ class LeafInfo:
     address: str
     actions: tuple[str, ...] = tuple(a.value for a in Action)
     refusals: tuple[tuple[str, str], ...] = ()  # (action, why it is not supported)
+    driver: str = ""  # as CellNode.driver
 
     def supports(self, action: Action) -> bool:
         return action.value in self.actions

@@ -130,6 +130,7 @@ def check_report(report: ChildReport) -> None:
         where = f"leaf {leaf.path or report.name}"
         _check_text(f"{where}: address", leaf.address, MAX_FIELD)
         _check_names(f"{where}: actions", leaf.actions)
+        _check_text(f"{where}: driver", leaf.driver, MAX_NAME)
         for action, why in leaf.refusals:
             _check_text(f"{where}: refused action", action, MAX_NAME)
             if len(why) > MAX_FIELD:  # a sentence for a person: any characters

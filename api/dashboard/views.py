@@ -2,7 +2,7 @@
 
 A cell is sent with what its box shows: health, capacity as used/total
 pairs, instances by state, the flavors that still fit, the actions its
-leaves cannot do, its hosts (leaves) and its processes. Nothing here calls
+leaves cannot do, its hosts and driver (leaves) and its processes. Nothing here calls
 anything: these are pure functions of the model, tested alone.
 """
 
@@ -54,6 +54,7 @@ def cell(node: CellNode) -> dict[str, Any]:
         "name": node.name,
         "path": node.path,
         "kind": node.kind.value,
+        "driver": node.driver,  # a leaf's ("libvirt", "ovirt", "fake", "agents"); "" else
         "health": health(node),
         "address": node.address,
         "processes": [{"address": r.address, "standby": r.standby,

@@ -274,7 +274,7 @@ class HostInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ...) -> None: ...
 
 class CellNode(_message.Message):
-    __slots__ = ("name", "path", "kind", "address", "status", "capacity", "capabilities", "children", "hosts", "last_seen", "replicas", "unreachable")
+    __slots__ = ("name", "path", "kind", "address", "status", "capacity", "capabilities", "children", "hosts", "last_seen", "replicas", "unreachable", "driver")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -287,6 +287,7 @@ class CellNode(_message.Message):
     LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
     REPLICAS_FIELD_NUMBER: _ClassVar[int]
     UNREACHABLE_FIELD_NUMBER: _ClassVar[int]
+    DRIVER_FIELD_NUMBER: _ClassVar[int]
     name: str
     path: str
     kind: CellKind
@@ -299,7 +300,8 @@ class CellNode(_message.Message):
     last_seen: _timestamp_pb2.Timestamp
     replicas: _containers.RepeatedCompositeFieldContainer[Replica]
     unreachable: bool
-    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., kind: _Optional[_Union[CellKind, str]] = ..., address: _Optional[str] = ..., status: _Optional[_Union[CellStatus, str]] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., capabilities: _Optional[_Iterable[str]] = ..., children: _Optional[_Iterable[_Union[CellNode, _Mapping]]] = ..., hosts: _Optional[_Iterable[_Union[HostInfo, _Mapping]]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replicas: _Optional[_Iterable[_Union[Replica, _Mapping]]] = ..., unreachable: _Optional[bool] = ...) -> None: ...
+    driver: str
+    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., kind: _Optional[_Union[CellKind, str]] = ..., address: _Optional[str] = ..., status: _Optional[_Union[CellStatus, str]] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., capabilities: _Optional[_Iterable[str]] = ..., children: _Optional[_Iterable[_Union[CellNode, _Mapping]]] = ..., hosts: _Optional[_Iterable[_Union[HostInfo, _Mapping]]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replicas: _Optional[_Iterable[_Union[Replica, _Mapping]]] = ..., unreachable: _Optional[bool] = ..., driver: _Optional[str] = ...) -> None: ...
 
 class Replica(_message.Message):
     __slots__ = ("address", "heard_ago_s", "standby")
@@ -364,7 +366,7 @@ class InstanceChange(_message.Message):
     def __init__(self, uuid: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
 
 class LeafInfo(_message.Message):
-    __slots__ = ("address", "actions", "refusals")
+    __slots__ = ("address", "actions", "refusals", "driver")
     class RefusalsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -375,10 +377,12 @@ class LeafInfo(_message.Message):
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
     REFUSALS_FIELD_NUMBER: _ClassVar[int]
+    DRIVER_FIELD_NUMBER: _ClassVar[int]
     address: str
     actions: _containers.RepeatedScalarFieldContainer[str]
     refusals: _containers.ScalarMap[str, str]
-    def __init__(self, address: _Optional[str] = ..., actions: _Optional[_Iterable[str]] = ..., refusals: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    driver: str
+    def __init__(self, address: _Optional[str] = ..., actions: _Optional[_Iterable[str]] = ..., refusals: _Optional[_Mapping[str, str]] = ..., driver: _Optional[str] = ...) -> None: ...
 
 class ReportRequest(_message.Message):
     __slots__ = ("name", "capacity", "changes", "leaves", "address", "standby")

@@ -299,6 +299,7 @@ def node_to_pb(n: CellNode) -> pb.CellNode:
         replicas=[pb.Replica(address=r.address, heard_ago_s=r.heard_ago, standby=r.standby)
                   for r in n.replicas],
         unreachable=n.unreachable,
+        driver=n.driver,
     )
 
 
@@ -316,6 +317,7 @@ def node_from_pb(m: pb.CellNode) -> CellNode:
         last_seen=_time_from_pb(m, "last_seen"),
         replicas=tuple(Replica(r.address, r.heard_ago_s, r.standby) for r in m.replicas),
         unreachable=m.unreachable,
+        driver=m.driver,
     )
 
 
@@ -356,7 +358,7 @@ def report_to_pb(r: ChildReport) -> pb.ReportRequest:
         ],
         leaves={
             leaf.path: pb.LeafInfo(address=leaf.address, actions=list(leaf.actions),
-                                   refusals=dict(leaf.refusals))
+                                   refusals=dict(leaf.refusals), driver=leaf.driver)
             for leaf in r.leaves
         },
         address=r.address,
@@ -374,7 +376,8 @@ def report_from_pb(m: pb.ReportRequest) -> ChildReport:
             for c in m.changes
         ),
         leaves=tuple(
-            LeafInfo(path, leaf.address, tuple(leaf.actions), tuple(sorted(leaf.refusals.items())))
+            LeafInfo(path, leaf.address, tuple(leaf.actions),
+                     tuple(sorted(leaf.refusals.items())), leaf.driver)
             for path, leaf in sorted(m.leaves.items())
         ),
         address=m.address,

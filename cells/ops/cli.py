@@ -33,7 +33,7 @@ from cells.observability import logs
 from cells.ops import boot_many
 from cells.ops.cli_admin import add_parsers as add_admin_parsers
 from cells.ops.progress import BootsProgress, CellsUpProgress, ProgressLine
-from model.cells import CellNode, ListQuery, Placement, Replica
+from model.cells import CellKind, CellNode, ListQuery, Placement, Replica
 from model.compute import Action, BootSpec, Instance, InstanceState, Port
 from model.errors import CellError
 
@@ -278,8 +278,8 @@ def cmd_tree(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(_jsonable(top))
         return 0
-    rows = [["CELL", "STATE", "KIND", "HOSTS", "VCPU used/total", "RAM MB used/total",
-             "INSTANCES", "FLAVORS THAT FIT", "ACTIONS", "ADDRESS"]]
+    rows = [["CELL", "STATE", "KIND", "DRIVER", "HOSTS", "VCPU used/total",
+             "RAM MB used/total", "INSTANCES", "FLAVORS THAT FIT", "ACTIONS", "ADDRESS"]]
     _tree_rows(top, "", rows)
     _print_table(rows)
     return 0
@@ -301,6 +301,14 @@ def _where(node: CellNode) -> str:
     return " ".join(one(r) for r in node.replicas)
 
 
+def _driver(node: CellNode) -> str:
+    """What backs a leaf ("libvirt", "ovirt", "fake", "agents"); "-" for a router,
+    "?" for a leaf that has not said (one older than the field)."""
+    if node.kind is not CellKind.LEAF:
+        return "-"
+    return node.driver or "?"
+
+
 def _actions(capabilities: Sequence[str]) -> str:
     """'all', or which actions the cell's subtree cannot do."""
     missing = sorted({a.value for a in Action} - set(capabilities))
@@ -312,7 +320,7 @@ def _tree_rows(node: CellNode, indent: str, rows: list[list[str]]) -> None:
     rows.append([
         f"{indent}{node.path}",
         "DOWN" if not node.up else "unreachable" if node.unreachable else "up", node.kind.value,
-        f"{c.hosts_up}/{c.hosts}", f"{c.used.vcpus}/{c.total.vcpus}",
+        _driver(node), f"{c.hosts_up}/{c.hosts}", f"{c.used.vcpus}/{c.total.vcpus}",
         f"{c.used.memory_mb}/{c.total.memory_mb}", str(c.instances),
         " ".join(f"{name}:{n}" for name, n in c.flavor_fits) or "-",
         _actions(node.capabilities), _where(node),

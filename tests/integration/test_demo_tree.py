@@ -6,8 +6,11 @@ dashboard showing them all."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +29,8 @@ from tests.integration.conftest import eventually
 pytest.importorskip("ovirtsdk4", reason="ovirt-engine-sdk-python is not installed")
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo-tree.toml"
 LEGACY = "top!eu!eu-legacy"
+DRIVERS = {"top!eu!eu-a": "libvirt", "top!eu!eu-b": "libvirt", LEGACY: "ovirt",
+           "top!us!us-a": "libvirt", "top!us!us-b": "libvirt", "top!us!us-lb": "agents"}
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +57,24 @@ def test_the_policy_sends_finance_to_the_ovirt_cell_and_others_elsewhere(
         assert done.state is InstanceState.SUSPENDED
 
 
+def test_the_topology_names_each_leafs_driver(demo: TreeRunner) -> None:
+    def tree(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "cells.ops.cli", "tree", *args,
+                               "--cell", demo.top_address], capture_output=True, text=True,
+                              timeout=60, check=True)
+        return done.stdout
+
+    shown = json.loads(tree("--json"))
+    leaves = {}
+    for region in shown["children"]:
+        assert region["kind"] == "router" and region["driver"] == ""
+        leaves |= {leaf["path"]: leaf["driver"] for leaf in region["children"]}
+    assert leaves == DRIVERS
+    rows = {line.split()[0]: line.split() for line in tree().splitlines()[1:]}
+    assert rows["top!eu!eu-legacy"][1:4] == ["up", "leaf", "ovirt"]
+    assert rows["top!us!us-lb"][3] == "agents" and rows["top!eu"][3] == "-"
+
+
 def test_the_dashboard_shows_the_ovirt_cell_beside_the_libvirt_cells(
         demo: TreeRunner, tmp_path: Path) -> None:
     assert demo.api is not None
@@ -63,6 +86,11 @@ def test_the_dashboard_shows_the_ovirt_cell_beside_the_libvirt_cells(
         legacy = f'.cell[data-path="{LEGACY}"]'
         assert "cannot pause, unpause" in browser.find_element(
             By.CSS_SELECTOR, f"{legacy} > .facts").text
+        # Each leaf's box names its driver; a router's names none.
+        assert {path: browser.find_element(
+                    By.CSS_SELECTOR, f'.cell[data-path="{path}"] > .head .driver').text
+                for path in DRIVERS} == DRIVERS
+        assert not browser.find_elements(By.CSS_SELECTOR, '.cell[data-path="top"] > .head .driver')
         with CellClient(demo.top_address, timeout=30) as top:  # the policy sends it there
             top.boot(boot_spec("ledger-dash", 2, 4096, project="finance",
                                request_id="req-ledger-dash"))

@@ -162,6 +162,8 @@ function drawCell(node, depth) {
     el("span", { className: "name", text: node.name, title: node.path,
                  on: { click: () => select(node.path) } }),
     el("span", { className: "badge", text: node.kind }),
+    node.driver ? el("span", { className: "badge driver", text: node.driver,
+                               title: "the driver that backs this leaf" }) : null,
     el("span", { className: "health", text: node.health }),
     el("span", { className: "procs", text: procs.length ? procs.join("  ") : node.address }),
     node.children.length && !open ? el("span", { className: "badge", text: `${node.cells} cells below` }) : null));
@@ -236,7 +238,7 @@ function drawDetail() {
   const node = find(ui.tree.tree, ui.selected);
   $("detail-path").textContent = ui.selected;
   if (!node) { $("detail-facts").textContent = "This cell is no longer in the tree."; return; }
-  $("detail-facts").replaceChildren(`${node.kind}, ${node.health}, ` +
+  $("detail-facts").replaceChildren(`${node.kind}${node.driver ? ` (${node.driver})` : ""}, ${node.health}, ` +
     `${node.cells ? `${node.cells} cells below, ` : ""}${node.capacity.instances} instances`);
   // A leaf's hosts; for a router, the leaves below it (they are its hosts' cells).
   const rows = node.hosts.length

@@ -22,7 +22,8 @@ def leaf(name: str, up: bool = True, unreachable: bool = False,
                             hosts=1, hosts_up=1, instances=2,
                             flavor_fits=(("small", 6),), states=(("ACTIVE", 1), ("PAUSED", 1)))
     return CellNode(name, f"top!{name}", CellKind.LEAF, "10.0.0.1:1", up, capacity,
-                    capabilities, hosts=(HostSummary("h1", capacity),), unreachable=unreachable)
+                    capabilities, hosts=(HostSummary("h1", capacity),), unreachable=unreachable,
+                    driver="libvirt")
 
 
 def test_a_cell_is_sent_with_its_health_figures_and_subtree() -> None:
@@ -41,6 +42,7 @@ def test_a_cell_is_sent_with_its_health_figures_and_subtree() -> None:
                               "states": {"ACTIVE": 1, "PAUSED": 1}, "fits": {"small": 6},
                               "agents": {}}
     assert z1["cannot"] == []
+    assert z1["driver"] == "libvirt" and sent["driver"] == ""  # a router has none
     assert sent["children"][2]["cannot"] == ["pause"]
     assert z1["hosts"][0]["name"] == "h1" and z1["hosts"][0]["up"] is True
     assert sent["processes"] == [

@@ -1,8 +1,8 @@
-"""How `cellrouter tree` writes a cell's processes."""
+"""How `cellrouter tree` writes a cell's processes and a leaf's driver."""
 
 from __future__ import annotations
 
-from cells.ops.cli import _where
+from cells.ops.cli import _jsonable, _tree_rows, _where
 from model.cells import CellCapacity, CellKind, CellNode, Replica
 
 
@@ -29,3 +29,22 @@ def test_a_silent_process_is_not_called_active() -> None:
     where = _where(node(Replica("10.0.0.1:1", 30.0), Replica("10.0.0.2:1", 0.3),
                         Replica("10.0.0.3:1", 0.1, standby=True)))
     assert where == "10.0.0.1:1(silent 30s) 10.0.0.2:1(active) 10.0.0.3:1(standby)"
+
+
+def test_the_tree_names_each_leafs_driver_and_none_for_a_router() -> None:
+    top = CellNode("top", "top", CellKind.ROUTER, "10.0.0.1:0", True, CellCapacity(), children=(
+        CellNode("kvm", "top!kvm", CellKind.LEAF, "10.0.0.1:1", True, CellCapacity(),
+                 driver="libvirt"),
+        CellNode("legacy", "top!legacy", CellKind.LEAF, "10.0.0.1:2", True, CellCapacity(),
+                 driver="ovirt"),
+        CellNode("lb", "top!lb", CellKind.LEAF, "10.0.0.1:3", True, CellCapacity(),
+                 driver="agents"),
+        CellNode("old", "top!old", CellKind.LEAF, "10.0.0.1:4", True, CellCapacity())))
+    rows: list[list[str]] = [["CELL", "STATE", "KIND", "DRIVER"]]
+    _tree_rows(top, "", rows)
+    assert [(row[0].strip(), row[2], row[3]) for row in rows[1:]] == [
+        ("top", "router", "-"), ("top!kvm", "leaf", "libvirt"), ("top!legacy", "leaf", "ovirt"),
+        ("top!lb", "leaf", "agents"), ("top!old", "leaf", "?")]  # a leaf that has not said
+    as_json = _jsonable(top)  # what `cellrouter tree --json` prints
+    assert as_json["driver"] == "" and [c["driver"] for c in as_json["children"]] == [
+        "libvirt", "ovirt", "agents", ""]
