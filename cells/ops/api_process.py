@@ -112,18 +112,31 @@ class ApiProcess:
         return "".join(f"export {k}={v}\n" for k, v in self.environment().items())
 
     def environment(self) -> dict[str, str]:
-        """The OS_* variables with which OpenStack clients log in as the admin user."""
+        """The OS_* variables with which OpenStack clients log in as the admin user.
+
+        A project's id is its name (api.identity), so OS_PROJECT_ID scopes a
+        login exactly as OS_PROJECT_NAME does. Clients that read the environment
+        as gophercloud does want OS_PROJECT_ID, or OS_DOMAIN_NAME beside a
+        project name; the domain names are all "Default", which they require to
+        agree (a domain id beside them would be refused as ambiguous)."""
+        project = self.spec.admin_project
         return {"OS_AUTH_URL": f"{self.url}/identity", "OS_IDENTITY_API_VERSION": "3",
                 "OS_USERNAME": "admin", "OS_PASSWORD": self.password,
-                "OS_PROJECT_NAME": self.spec.admin_project, "OS_USER_DOMAIN_NAME": "Default",
-                "OS_PROJECT_DOMAIN_NAME": "Default", "OS_REGION_NAME": self.spec.region,
+                "OS_PROJECT_ID": project, "OS_PROJECT_NAME": project,
+                "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
+                "OS_DOMAIN_NAME": "Default", "OS_REGION_NAME": self.spec.region,
                 "OS_INTERFACE": "public"}
 
     def start(self, log_level: str, timeout: float = 30.0) -> None:
-        self.proc = children.start(
+        self.launch(log_level)
+        self._wait_serving(timeout)
+
+    def launch(self, log_level: str) -> subprocess.Popen[bytes]:
+        """Start the process (again, with what `prepare` wrote); do not wait."""
+        proc = self.proc = children.start(
             [sys.executable, "-m", "cells.ops.cli", "--log-level", log_level, "api",
              "--config", str(self.directory / "api.toml")], self.directory / "api.log")
-        self._wait_serving(timeout)
+        return proc
 
     def _wait_serving(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -54,7 +54,7 @@ def env_for(runner: TreeRunner, user: str = "admin") -> dict[str, str]:
     if user != "admin":
         project = {"alice": "shop", "bob": "lab"}[user]
         env |= {"OS_USERNAME": user, "OS_PASSWORD": f"{user}-password",
-                "OS_PROJECT_NAME": project}
+                "OS_PROJECT_ID": project, "OS_PROJECT_NAME": project}
     return env
 
 

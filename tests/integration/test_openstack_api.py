@@ -3,9 +3,11 @@ real tree of cell processes with the API process in front of it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import openstack.connection
 import openstack.exceptions
 import pytest
 
@@ -17,6 +19,7 @@ from tests.integration.openstack_tree import (
     Raw,
     cli,
     cli_json,
+    env_for,
     sdk,
     start_api_tree,
     wait_for,
@@ -106,6 +109,54 @@ def test_a_member_sees_only_its_project_and_others_are_as_missing(tree: TreeRunn
     assert refused.status_code == 404
     assert alice.compute.get_server(mine.id).status == "ACTIVE"
     alice.compute.delete_server(mine)
+
+
+def by_project_id(tree: TreeRunner, user: str = "admin",
+                  project_id: str = "") -> openstack.connection.Connection:
+    """openstacksdk logged in with a project id and no project name or domain."""
+    env = env_for(tree, user)
+    return openstack.connect(
+        auth_url=env["OS_AUTH_URL"], username=env["OS_USERNAME"], password=env["OS_PASSWORD"],
+        project_id=project_id or env["OS_PROJECT_ID"], user_domain_name="Default",
+        region_name="RegionOne")
+
+
+def test_a_login_by_project_id_alone_is_scoped_as_one_by_project_name(
+        tree: TreeRunner) -> None:
+    env = env_for(tree)
+    assert env["OS_PROJECT_ID"] == env["OS_PROJECT_NAME"] == "admin"  # an id is its name
+    by_id, by_name = by_project_id(tree), sdk(tree)
+    assert by_id.current_project_id == by_name.current_project_id == "admin"
+    token = by_id.session.auth.get_access(by_id.session)
+    assert (token.project_id, token.project_name) == ("admin", "admin")
+    assert sorted(token.role_names) == ["admin", "member", "reader"]
+    assert by_id.compute.get_endpoint() == by_name.compute.get_endpoint()
+    made = by_id.compute.create_server(name="by-project-id", flavor_id="small",
+                                       image_id=IMAGE_ID, networks="none")
+    assert by_name.compute.get_server(made.id).project_id == "admin"
+    by_name.compute.delete_server(made)
+    alice = by_project_id(tree, "alice")
+    assert alice.current_project_id == "shop"
+    with pytest.raises(openstack.exceptions.SDKException, match="no access to project admin"):
+        by_project_id(tree, "alice", project_id="admin").authorize()
+
+
+def test_the_openrc_alone_logs_a_client_in_by_project_id(
+        tree: TreeRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a client that reads the environment does: openstacksdk from the openrc's
+    variables, the project given by id only."""
+    assert tree.api is not None
+    openrc = (tree.api.directory / "openrc").read_text()
+    env = dict(line.removeprefix("export ").split("=", 1) for line in openrc.splitlines())
+    assert env["OS_PROJECT_ID"] == "admin" and env["OS_DOMAIN_NAME"] == "Default"
+    for name in [k for k in os.environ if k.startswith("OS_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        if name not in ("OS_PROJECT_NAME", "OS_PROJECT_DOMAIN_NAME"):
+            monkeypatch.setenv(name, value)
+    conn = openstack.connect()
+    assert conn.current_project_id == "admin"
+    assert any(f.name == "small" for f in conn.compute.flavors())
 
 
 def test_a_retried_create_with_the_same_request_id_builds_one_server(tree: TreeRunner) -> None:
