@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -40,6 +41,7 @@ from model.errors import CellError
 DEFAULT_CELL = "127.0.0.1:50051"
 CLIENT_TIMEOUT = 30.0  # seconds a client command waits for its answer
 UP_TIMEOUT = 60.0  # seconds `up` waits for every cell to register
+SUPERVISE_EVERY = 0.2  # seconds between `up`'s looks at its processes
 SILENT = 5.0  # seconds without a word after which `tree` marks a cell's process silent
 ACTIONS = {
     "pause": Action.PAUSE,
@@ -92,6 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from cells.ops.supervise import Supervisor
     from cells.ops.tree import TreeRunner, load_tree
 
     spec = load_tree(Path(args.tree))
@@ -120,12 +123,35 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"OpenStack clients: source {runner.api.directory / 'openrc'}, or", flush=True)
         print(runner.api.openrc(), end="", flush=True)
     print(f"{len(spec.cells)} cells up; state and logs in {runner.state_dir}", flush=True)
+    print("a process that exits is started again; see them with: cellrouter processes"
+          f" --state-dir {runner.state_dir}", flush=True)
     try:
-        while not stop.wait(0.5):
-            runner._check_alive()
+        supervisor = Supervisor(runner.slots(), runner.state_dir, sys.stdout)
+        while not stop.wait(SUPERVISE_EVERY):
+            supervisor.tick()
     finally:
         runner.stop()
         print("all cells stopped", flush=True)
+    return 0
+
+
+def cmd_processes(args: argparse.Namespace) -> int:
+    """The processes `cellrouter up` keeps running in a state directory."""
+    from cells.ops.supervise import read_status
+
+    processes = read_status(Path(args.state_dir))
+    if not processes:
+        print(f"no processes: no `cellrouter up` has run in {args.state_dir}", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(processes)
+        return 0
+    rows = [["PROCESS", "KIND", "PID", "STATE", "RESTARTS", "LAST EXIT", "UP FOR"]]
+    now = time.time()
+    rows += [[p["name"], p["kind"], str(p["pid"]), p["state"], str(p["restarts"]),
+              p["last_exit"] or "-", f"{now - p['since']:.0f} s" if p["since"] else "-"]
+             for p in processes]
+    _print_table(rows)
     return 0
 
 
@@ -422,6 +448,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=argparse.SUPPRESS,
                    help=f"seconds to wait for every cell to register (default {UP_TIMEOUT:g})")
     s.set_defaults(func=cmd_up)
+
+    s = sub.add_parser("processes", help="the processes `up` keeps running: restarts, last"
+                       " exit")
+    s.add_argument("--state-dir", default="state/tree", help="the state directory given to"
+                   " `up` (default: state/tree)")
+    s.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    s.set_defaults(func=cmd_processes)
 
     add_admin_parsers(sub)
     add_api_parsers(sub)

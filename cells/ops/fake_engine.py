@@ -72,6 +72,11 @@ class EngineProcess:
                 "password_file": str(self.directory / "engine-password"), "insecure": True}
 
     def start(self, timeout: float = 30.0) -> None:
+        self.launch()
+        self._wait_serving(timeout)
+
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start the process (again, with the same password and port); do not wait."""
         self.directory.mkdir(parents=True, exist_ok=True)
         password_file = self.directory / "engine-password"
         if not password_file.exists():
@@ -83,7 +88,7 @@ class EngineProcess:
              "--host-cpus", str(self._sizes["engine_host_cpus"]),
              "--host-memory-mb", str(self._sizes["engine_host_memory_mb"]),
              "--user", USER, "--password", password], self.directory / "engine.log")
-        self._wait_serving(timeout)
+        return self.proc
 
     def _wait_serving(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -40,10 +40,11 @@ from typing import Any
 from cells.client import CellClient
 from cells.config import CELL_KEYS, read_toml
 from cells.errors import ConfigError
-from cells.ops import agent_processes, certs
+from cells.ops import agent_processes, certs, children
 from cells.ops.agent_processes import AgentSpec, agents_of
 from cells.ops.api_process import ApiProcess, ApiSpec
 from cells.ops.fake_engine import ENGINE_KEYS, EngineProcess, wants_engine
+from cells.ops.supervise import Slot
 from cells.ops.toml_out import q, toml_value
 from cells.security.auth import TokenStore
 from model.errors import CellError
@@ -281,7 +282,7 @@ class TreeRunner:
         self.api = (ApiProcess(spec.api, self.state_dir / "api", spec.host, spec.report_interval)
                     if spec.api is not None else None)
         self.engines: dict[str, EngineProcess] = {}  # by cell: fake oVirt engines
-        self.agent_procs: list[subprocess.Popen[bytes]] = []  # the tree's [[agents]]
+        self.agent_procs: dict[str, subprocess.Popen[bytes]] = {}  # the [[agents]], by id
 
     @property
     def top_address(self) -> str:
@@ -311,9 +312,7 @@ class TreeRunner:
             if self.api is not None:
                 self._start_api(self.api, api_port, timeout)
             for agent in self.spec.agents:
-                self.agent_procs.append(agent_processes.start(
-                    agent, self._listen[agent.cell], self.state_dir / "agents",
-                    self.spec.report_interval, self.log_level))
+                self.start_agent(agent)
         except BaseException:
             self.stop()
             raise
@@ -373,6 +372,32 @@ class TreeRunner:
                            engine.cell_options() if engine is not None else None)
         (cell_dir / "cell.toml").write_text(text)
 
+    def start_agent(self, agent: AgentSpec) -> subprocess.Popen[bytes]:
+        proc = self.agent_procs[agent.id] = agent_processes.start(
+            agent, self._listen[agent.cell], self.state_dir / "agents",
+            self.spec.report_interval, self.log_level)
+        return proc
+
+    def slots(self) -> list[Slot]:
+        """Every process of the started tree, for a Supervisor to keep running."""
+        slots = [Slot(f"engine {cell}", "engine", engine.directory / "engine.log",
+                      engine.launch, lambda e=engine: e.proc)  # type: ignore[misc]
+                 for cell, engine in self.engines.items()]
+        for key in [key for cell in self.spec.cells for key in cell.processes()]:
+            slots.append(Slot(f"cell {key}", "cell", self.state_dir / key / "cell.log",
+                              lambda k=key: self.start_cell(k),  # type: ignore[misc]
+                              lambda k=key: self.procs.get(k)))  # type: ignore[misc]
+        if self.api is not None:
+            api = self.api
+            slots.append(Slot("api", "api", api.directory / "api.log",
+                              lambda: api.launch(self.log_level), lambda: api.proc))
+        for agent in self.spec.agents:
+            slots.append(Slot(f"agent {agent.id}", "agent",
+                              self.state_dir / "agents" / agent.id / "agent.log",
+                              lambda a=agent: self.start_agent(a),  # type: ignore[misc]
+                              lambda a=agent: self.agent_procs.get(a.id)))  # type: ignore[misc]
+        return slots
+
     def address_of(self, process: str) -> str:
         """Where the process `process` (a cell's name, or NAME.rN) serves cells."""
         return self._listen[process]
@@ -388,17 +413,13 @@ class TreeRunner:
                 return key
         raise LookupError(f"no process of cell {name} is serving")
 
-    def start_cell(self, name: str) -> None:
+    def start_cell(self, name: str) -> subprocess.Popen[bytes]:
         """Start the process `name`: a cell's name, or one of its replicas' (NAME.rN)."""
         cell_dir = self.state_dir / name
-        log = (cell_dir / "cell.log").open("ab")
-        self.procs[name] = subprocess.Popen(
+        proc = self.procs[name] = children.start(
             [sys.executable, "-m", "cells.ops.cli", "--log-level", self.log_level,
-             "serve", "--config", str(cell_dir / "cell.toml")],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        log.close()
+             "serve", "--config", str(cell_dir / "cell.toml")], cell_dir / "cell.log")
+        return proc
 
     def kill_cell(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.pop(name)
@@ -452,7 +473,7 @@ class TreeRunner:
                 raise RuntimeError(f"cell {name} exited with {proc.returncode}:\n{tail}")
 
     def stop(self, grace: float = 5.0) -> None:
-        agent_processes.stop_all(self.agent_procs, grace)
+        agent_processes.stop_all(list(self.agent_procs.values()), grace)
         self.agent_procs.clear()
         if self.api is not None:
             self.api.stop(grace)
