@@ -23,7 +23,8 @@ class Tree:
 
     def __init__(self, config: ApiConfig) -> None:
         ca = config.top_ca_file.read_bytes() if config.top_ca_file else None
-        self.client = AsyncCellClient(config.top, timeout=config.timeout, ca=ca)
+        self.client = AsyncCellClient(config.top, timeout=config.timeout, ca=ca,
+                                     ride_out=True)
         token = _read_token(config.top_token_file) if config.top_token_file else ""
         self._auth: Metadata = ((AUTH_KEY, f"Bearer {token}"),) if token else ()
 

@@ -37,29 +37,47 @@ from model.cells import (
     Registration,
 )
 from model.compute import Action, BootSpec, Instance, Port, Resources
-from model.errors import CellError, Unavailable, Unreachable, error_for
+from model.errors import Aborted, CellError, Unavailable, Unreachable, error_for
 from routing.call import REQUEST_ID_KEY
 
 Metadata = Sequence[tuple[str, str]]
 DEFAULT_TIMEOUT = 30.0
-# The calls a client sends again, to another replica of a cell, when one fails
-# with UNAVAILABLE: reads; boots (every cell de-duplicates them by request id);
-# and actions, which carry a request id the leaf remembers (cells.outcomes), so
-# that one whose answer was lost is answered again, not applied twice.
+# The calls a client sends again: reads; boots (every cell de-duplicates them
+# by request id); and actions, which carry a request id the leaf remembers
+# (cells.outcomes), so that one whose answer was lost is answered again, not
+# applied twice. Sent again (`_again`), within the call's timeout:
+#   ABORTED ("under way, retry shortly"), to any cell;
+#   to a cell given as several replicas, UNAVAILABLE from the tree (a cell below
+#   is recovering: a standby taking over, a restarted process registering);
+#   and a replica that cannot be reached, to the next, REPLICA_ATTEMPTS in all
+#   (when none answers, the client says so rather than wait out its timeout).
 IDEMPOTENT = frozenset({"Get", "List", "Locate", "Topology", "Plan", "Boot",
                         "Place", "GetObject", "ListObjects", *wire.ACTION_METHODS.values()})
 REPLICA_ATTEMPTS = 6  # over about 1.5 s: time for a restarted replica's siblings
 REPLICA_BACKOFF = 0.05  # seconds before the second attempt, doubling
+MAX_BACKOFF = 1.0  # the longest wait between two attempts
 _REPLICAS_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
 
 
-def _again(method: str, attempt: int, attempts: int, error: CellError) -> float:
-    """Seconds to wait before sending `method` again, to another replica of the
-    cell, after `error` ended attempt number `attempt`; raises `error` when it is
-    not sent again (not idempotent, not UNAVAILABLE, or the last of `attempts`)."""
-    if method not in IDEMPOTENT or not isinstance(error, Unavailable) or attempt >= attempts:
+def _again(method: str, attempt: int, error: CellError, replicated: bool,
+           deadline: float, ride_out: bool) -> float:
+    """Seconds to wait before sending `method` again after `error` ended attempt
+    number `attempt`; raises `error` when it is not sent again (see IDEMPOTENT),
+    or the wait would end past `deadline` (a time.monotonic() value).
+    `ride_out`: UNAVAILABLE from a replicated cell is waited out (clients at the
+    edge; a cell calling another moves on to another child instead)."""
+    if method not in IDEMPOTENT:
+        again = False
+    elif isinstance(error, Unreachable):
+        again = replicated and attempt < REPLICA_ATTEMPTS
+    elif isinstance(error, Unavailable):
+        again = replicated and ride_out
+    else:
+        again = isinstance(error, Aborted)
+    delay = float(min(MAX_BACKOFF, REPLICA_BACKOFF * 2 ** (attempt - 1)))
+    if not again or time.monotonic() + delay >= deadline:
         raise error from None
-    return float(REPLICA_BACKOFF * 2 ** (attempt - 1))
+    return delay
 
 
 def split_addresses(address: str) -> list[str]:
@@ -162,7 +180,7 @@ class CellClient(_Actions[Instance]):
         self.timeout = timeout
         self._auth: tuple[tuple[str, str], ...] = (
             ((AUTH_KEY, f"Bearer {token}"),) if token else ())
-        self._attempts = REPLICA_ATTEMPTS if len(split_addresses(address)) > 1 else 1
+        self._replicated = len(split_addresses(address)) > 1
         target, balancing = channel_target(address)
         options = [*CHANNEL_OPTIONS, *balancing, *target_options(server_name)]
         self._channel = (grpc.secure_channel(target, grpc.ssl_channel_credentials(ca), options)
@@ -181,14 +199,15 @@ class CellClient(_Actions[Instance]):
     def _call(
         self, method: str, request: Any, timeout: float | None = None, metadata: Metadata = ()
     ) -> Any:
+        deadline = time.monotonic() + (timeout or self.timeout)
         for attempt in itertools.count(1):
             try:
                 return getattr(self._cells, method)(
-                    request, timeout=timeout or self.timeout,
+                    request, timeout=max(0.001, deadline - time.monotonic()),
                     metadata=(*self._auth, *metadata) or None)
             except grpc.RpcError as exc:
                 error = from_rpc_error(exc, f"cell at {self.address}")
-                delay = _again(method, attempt, self._attempts, error)
+                delay = _again(method, attempt, error, self._replicated, deadline, True)
             time.sleep(delay)
 
     def boot(self, spec: BootSpec, timeout: float | None = None) -> Instance:
@@ -236,10 +255,14 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
     def __init__(
         self, address: str, timeout: float = DEFAULT_TIMEOUT, max_reconnect_backoff: float = 1.0,
         *, tls: Tls | None = None, peer_name: str = "", ca: bytes | None = None,
+        ride_out: bool = False,
     ) -> None:
         """With `tls`, the channel is mutual TLS and the peer's certificate must
         name `peer_name` (the cell being called) when one is given. With `ca`
-        only, it is TLS to a cell's client port, as `CellClient`'s."""
+        only, it is TLS to a cell's client port, as `CellClient`'s. With
+        `ride_out`, a replicated cell's UNAVAILABLE is waited out as
+        `CellClient` does (for clients at the edge, as the API process)."""
+        self._ride_out = ride_out
         self.address = address
         self.label = f"cell at {address}"  # how errors name the peer
         self.timeout = timeout
@@ -247,7 +270,7 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         # fail at once meanwhile; its default wait grows to two minutes. A
         # restarted cell must be reachable again within a report interval.
         backoff_ms = max(100, int(max_reconnect_backoff * 1000))
-        self._attempts = REPLICA_ATTEMPTS if len(split_addresses(address)) > 1 else 1
+        self._replicated = len(split_addresses(address)) > 1
         target, balancing = channel_target(address)
         options = [
             *CHANNEL_OPTIONS,
@@ -290,13 +313,16 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
     async def _call(
         self, stub: Any, method: str, request: Any, timeout: float | None, metadata: Metadata
     ) -> Any:
+        deadline = time.monotonic() + (timeout or self.timeout)
         for attempt in itertools.count(1):
             try:
                 return await getattr(stub, method)(
-                    request, timeout=timeout or self.timeout, metadata=tuple(metadata) or None
-                )
+                    request, timeout=max(0.001, deadline - time.monotonic()),
+                    metadata=tuple(metadata) or None)
             except grpc.RpcError as exc:
-                delay = _again(method, attempt, self._attempts, from_rpc_error(exc, self.label))
+                error = from_rpc_error(exc, self.label)
+                delay = _again(method, attempt, error, self._replicated, deadline,
+                               self._ride_out)
             await asyncio.sleep(delay)
 
     async def boot(
