@@ -44,6 +44,7 @@ from cells.ops import agent_processes, certs, children
 from cells.ops.agent_processes import AgentSpec, agents_of
 from cells.ops.api_process import ApiProcess, ApiSpec
 from cells.ops.fake_engine import ENGINE_KEYS, EngineProcess, wants_engine
+from cells.ops.postgres import ensure_schema, schema_name, schema_url, tree_url
 from cells.ops.supervise import Slot
 from cells.ops.toml_out import q, toml_value
 from cells.security.auth import TokenStore
@@ -80,10 +81,27 @@ class TreeSpec:
     tokens: bool = False
     api: ApiSpec | None = None  # an API process in front of the top ([api])
     agents: tuple[AgentSpec, ...] = ()  # reference agents to run ([[agents]])
+    name: str = "tree"  # the PostgreSQL schemas of its cells are named after it
+    postgres: str = ""  # where replicated cells get a schema each (cells.ops.postgres)
 
     @property
     def top(self) -> CellSpec:
         return next(c for c in self.cells if not c.parent)
+
+    def schemas(self) -> dict[str, str]:
+        """The schema each cell gets in `postgres`, by cell name: every cell
+        that runs as several processes and has no database_url of its own."""
+        if not self.postgres:
+            return {}
+        return {c.name: schema_name(self.name, c.name) for c in self.cells
+                if c.replicas > 1 and not c.extra.get("database_url")}
+
+    def database_url(self, cell: CellSpec) -> str:
+        """The cell's database: its own database_url, its schema in `postgres`,
+        or "" (SQLite in its state directory)."""
+        schema = self.schemas().get(cell.name)
+        own = str(cell.extra.get("database_url", ""))
+        return schema_url(self.postgres, schema) if schema is not None else own
 
     def paths(self) -> dict[str, str]:
         """Each cell's full path, by name."""
@@ -105,7 +123,17 @@ class TreeSpec:
             levels.append(below)
 
 
-def load_tree(path: Path) -> TreeSpec:
+def load_tree(path: Path, environ: Mapping[str, str] = os.environ) -> TreeSpec:
+    """The tree in the file at `path`; ConfigError, naming the file, for one
+    that is not a tree or would not run.
+
+    A cell with `replicas` > 1 keeps its database in PostgreSQL: its own
+    `database_url`, or, given `[tree] postgres = "postgresql+psycopg://USER@HOST/DB"`
+    (or the environment variable CELLROUTER_PG_URL, which wins), a schema of its
+    own in that database, named after the tree (`[tree] name`, by default the
+    file's name without .toml) and the cell, that `cellrouter up` creates when it
+    is missing (cells.ops.postgres). `environ` is where CELLROUTER_PG_URL is read.
+    """
     data = read_toml(path, "tree file")
     tree = data.get("tree", {})
     cells = []
@@ -134,7 +162,9 @@ def load_tree(path: Path) -> TreeSpec:
     spec = TreeSpec(tuple(cells), tree.get("host", "127.0.0.1"),
                     float(tree.get("report_interval", 1.0)), int(tree.get("down_after", 3)),
                     data.get("flavors", {}), tls, bool(tree.get("tokens", False)), api,
-                    agents_of(data.get("agents", []), leaves, str(path)))
+                    agents_of(data.get("agents", []), leaves, str(path)),
+                    str(tree.get("name", path.stem)),
+                    tree_url(str(tree.get("postgres", "")), environ, str(path)))
     _check_shape(spec, str(path))
     return spec
 
@@ -154,10 +184,13 @@ def _check_shape(spec: TreeSpec, source: str) -> None:
                               "a leaf cell cannot have children")
         if not c.driver and not has_children:
             raise ConfigError(f"{source}: cell {c.name} has neither children nor a driver")
-        if c.replicas > 1 and not str(c.extra.get("database_url", "")).startswith("postgresql"):
+        if c.replicas > 1 and not spec.database_url(c).startswith("postgresql"):
             raise ConfigError(f"{source}: cell {c.name} has replicas = {c.replicas} on SQLite:"
                               " replicas (and a leaf's standbys) share one PostgreSQL"
-                              ' database; set database_url = "postgresql+psycopg://USER@HOST/DB"')
+                              ' database; set [tree] postgres = "postgresql+psycopg://USER'
+                              '@HOST/DB" (or the environment variable CELLROUTER_PG_URL),'
+                              " which gives each such cell a schema of its own, or the"
+                              " cell's own database_url")
     reachable = sum(len(level) for level in spec.levels())
     if reachable != len(spec.cells):
         raise ConfigError(f"{source}: some cells are not below the top (a parent loop?)")
@@ -222,6 +255,8 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     # same name, as oVirt's `insecure`.)
     cell_keys = CELL_KEYS - _SECURITY_KEYS
     lines += [f"{k} = {toml_value(v)}" for k, v in cell.extra.items() if k in cell_keys]
+    if cell.name in spec.schemas():
+        lines.append(f"database_url = {q(spec.database_url(cell))}")
     options = {k: v for k, v in cell.extra.items()
                if k not in cell_keys and k not in _TABLES and k not in ENGINE_KEYS}
     options |= engine or {}
@@ -368,6 +403,9 @@ class TreeRunner:
             client_listen="" if cell.parent else self._client_listen.get(key, ""),
             tokens_file=None if cell.parent else self.tokens_file)
         engine = self.engines.get(cell.name)
+        schema = self.spec.schemas().get(cell.name)
+        if schema is not None:
+            ensure_schema(self.spec.postgres, schema)
         text = cell_config(self.spec, cell, self._listen[key], parent, cell_dir, security,
                            engine.cell_options() if engine is not None else None)
         (cell_dir / "cell.toml").write_text(text)
