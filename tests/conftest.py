@@ -28,6 +28,16 @@ def unavailable(reason: str) -> NoReturn:
 def pg_schemas() -> Iterator[Callable[[], str]]:
     """Makes URLs whose connections each use a fresh schema, all dropped afterwards
     (one per cell, for a tree whose cells keep their indexes in PostgreSQL)."""
+    yield from _schemas()
+
+
+@pytest.fixture(scope="module")
+def pg_schemas_module() -> Iterator[Callable[[], str]]:
+    """`pg_schemas` for a tree that a whole module shares."""
+    yield from _schemas()
+
+
+def _schemas() -> Iterator[Callable[[], str]]:
     base = os.environ.get("CELLROUTER_TEST_PG_URL", "")
     if not base:
         unavailable("CELLROUTER_TEST_PG_URL is not set; PostgreSQL tests need a server")
