@@ -149,5 +149,4 @@ def _scores(weigher: Weigher, table: HostTable, kept: Rows, spec: RequestSpec) -
         return free
     if kind is InstanceCountWeigher:
         return table.instances[kept].astype(np.float64)
-    rows = [table[int(n)] for n in kept]
-    return np.asarray(weigher.scores(rows, spec), dtype=np.float64)
+    return np.asarray(weigher.scores(table.take(kept), spec), dtype=np.float64)

@@ -131,7 +131,7 @@ class FilterWeigherSelector:
         kept, rejected, considered = filter_columns(
             self._pipeline.filters, table, spec, enough=enough, start=start)
         weights = weigh_columns(self._weighers, table, kept, spec)
-        ranked = table.take(kept[np.argsort(-weights, kind="stable")].tolist())
+        ranked = table.take(kept, np.argsort(-weights, kind="stable"))
         return self._selection(ranked, considered, rejected, len(table))
 
     def _selection(self, ranked: list[HostState], considered: int,

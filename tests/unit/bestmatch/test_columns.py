@@ -153,7 +153,7 @@ class CountedArray(np.ndarray):
 
 
 class CountedTable(HostTable):
-    """A HostTable whose arrays count what is read from them."""
+    """A HostTable whose arrays (its columns and its rows) count what is read."""
 
     def __init__(self, made: Sequence[HostState]) -> None:
         super().__init__(made)
@@ -176,9 +176,12 @@ class CountingFilter:
         return self.inner.check(candidate, spec)
 
 
-def test_a_counted_table_counts_whole_columns_and_decides_as_a_table() -> None:
+def test_a_counted_table_counts_a_whole_column_and_decides_as_a_table() -> None:
     made = hosts(300, 1)
     table = CountedTable(made)
+    assert [h.name for h in table] == [h.name for h in made]
+    assert table.reads.elements == 300
+    table.reads.elements = 0
     _ = table.alive & table.enabled
     assert table.reads.elements == 600
     a = FilterWeigherSelector(weighers=WEIGHERS, sampling=Sampling(10, 0.0, 10), seed=1)
@@ -190,8 +193,8 @@ def test_a_counted_table_counts_whole_columns_and_decides_as_a_table() -> None:
 def test_a_sampled_decision_reads_about_the_sample_however_large_the_table(size: int) -> None:
     """Reading every row once, of one column only, would be `size` elements;
     a decision that keeps 20 hosts reads at most 3,000 at any size (about
-    650 on average: five columns of the rows examined, three of those kept),
-    and asks a plugin filter about at most 200."""
+    650 on average: five columns of the rows examined, three of those kept,
+    and the kept rows), and asks a plugin filter about at most 200."""
     table = CountedTable(hosts(size, 7))
     zone = CountingFilter(AvailabilityZoneFilter())
     selector = FilterWeigherSelector([*default_filters(), zone], WEIGHERS,
