@@ -124,7 +124,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(runner.api.openrc(), end="", flush=True)
     print(f"{len(spec.cells)} cells up; state and logs in {runner.state_dir}", flush=True)
     print("a process that exits is started again; see them with: cellrouter processes"
-          f" --state-dir {runner.state_dir}", flush=True)
+          f" --state-dir {runner.state_dir} (or tree --state-dir)", flush=True)
     try:
         supervisor = Supervisor(runner.slots(), runner.state_dir, sys.stdout)
         while not stop.wait(SUPERVISE_EVERY):
@@ -299,16 +299,45 @@ def cmd_locate(args: argparse.Namespace) -> int:
 
 
 def cmd_tree(args: argparse.Namespace) -> int:
+    from cells.ops.supervise import read_status
+
     with _client(args) as client:
         top = client.topology()
+    # With the state directory of `cellrouter up`: how often each process was
+    # started again, and how it last ended.
+    processes = read_status(Path(args.state_dir)) if args.state_dir else []
     if args.json:
-        _print_json(_jsonable(top))
+        data = _jsonable(top)
+        if args.state_dir:
+            data["processes"] = processes
+        _print_json(data)
         return 0
     rows = [["CELL", "STATE", "KIND", "DRIVER", "HOSTS", "VCPU used/total",
              "RAM MB used/total", "INSTANCES", "FLAVORS THAT FIT", "ACTIONS", "ADDRESS"]]
     _tree_rows(top, "", rows)
+    if args.state_dir:
+        rows[0].append("RESTARTS")
+        for row in rows[1:]:
+            row.append(restarts_of(processes, row[0].strip().rpartition("!")[2]))
     _print_table(rows)
+    others = [p for p in processes if p["kind"] != "cell"]
+    for p in others:
+        print(f"{p['name']}: {p['state']}, {_restarts_text([p])}")
     return 0
+
+
+def restarts_of(processes: Sequence[dict[str, Any]], cell: str) -> str:
+    """The restarts of cell `cell`'s processes (NAME, NAME.r2, ...), as `tree` says them."""
+    mine = [p for p in processes if p["name"] == f"cell {cell}"
+            or p["name"].startswith(f"cell {cell}.r")]
+    return _restarts_text(mine) if mine else "-"
+
+
+def _restarts_text(processes: Sequence[dict[str, Any]]) -> str:
+    """"0", or "2 (last: killed by SIGKILL)"."""
+    count = sum(int(p["restarts"]) for p in processes)
+    last = [p["last_exit"] for p in processes if p["last_exit"]]
+    return f"{count} (last: {last[-1]})" if count and last else str(count)
 
 
 def _where(node: CellNode) -> str:
@@ -518,6 +547,8 @@ def _parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_locate)
 
     c = client_parser("tree", "show every cell with its state and capacity")
+    c.add_argument("--state-dir", default="", help="the state directory of `cellrouter up`:"
+                   " adds how often each process was started again, and its last exit")
     c.set_defaults(func=cmd_tree)
     return p
 

@@ -481,6 +481,16 @@ def test_up_outlives_a_sigkill_of_each_kind_of_process_under_load(up: Up) -> Non
     told = up.output.read_text()
     for name in restarted:
         assert f"{name} exited (killed by SIGKILL)" in told
+    # `cellrouter tree` with up's state directory says so too.
+    shown = subprocess.run(
+        [sys.executable, "-m", "cells.ops.cli", "--cell", up.top, "tree", "--state-dir",
+         str(up.state)], capture_output=True, text=True, timeout=SAFETY)
+    assert shown.returncode == 0, shown.stderr
+    rows = {line.split()[0]: line for line in shown.stdout.splitlines()[1:] if line.strip()}
+    assert "(last: killed by SIGKILL)" in rows["top"] and "(last: killed by SIGKILL)" in rows[
+        "top!r1!z1"]
+    assert rows["top!r1"].rstrip().endswith(" 0")
+    assert "api: running, " in shown.stdout and "agent lb-1: running, " in shown.stdout
 
     # Every boot that returned exists exactly once, but those deleted; every
     # action was applied once (a second would have been refused, and seen above),

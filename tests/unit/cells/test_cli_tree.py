@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cells.ops.cli import _jsonable, _tree_rows, _where
+from cells.ops.cli import _jsonable, _tree_rows, _where, restarts_of
 from model.cells import CellCapacity, CellKind, CellNode, Replica
 
 
@@ -48,3 +48,18 @@ def test_the_tree_names_each_leafs_driver_and_none_for_a_router() -> None:
     as_json = _jsonable(top)  # what `cellrouter tree --json` prints
     assert as_json["driver"] == "" and [c["driver"] for c in as_json["children"]] == [
         "libvirt", "ovirt", "agents", ""]
+
+
+PROCESSES = [
+    {"name": "cell top", "kind": "cell", "restarts": 0, "last_exit": ""},
+    {"name": "cell top.r2", "kind": "cell", "restarts": 2, "last_exit": "killed by SIGKILL"},
+    {"name": "cell top2", "kind": "cell", "restarts": 5, "last_exit": "status 1"},
+    {"name": "api", "kind": "api", "restarts": 1, "last_exit": "status 1"},
+]
+
+
+def test_the_restarts_of_a_cell_count_each_of_its_processes_and_no_other_cell() -> None:
+    assert restarts_of(PROCESSES, "top") == "2 (last: killed by SIGKILL)"
+    assert restarts_of(PROCESSES, "top2") == "5 (last: status 1)"
+    assert restarts_of(PROCESSES, "z9") == "-"  # not one of `up`'s
+    assert restarts_of(PROCESSES[:1], "top") == "0"
