@@ -20,7 +20,7 @@ from bestmatch.table import HostTable
 from cells.backend import ChangeLog, Identity, own_node
 from cells.hosts import HostPolicy, host_state
 from cells.ledger import HostLedger
-from cells.outcomes import ActionOutcomes, Taken
+from cells.outcomes import ActionOutcomes
 from model.cells import (
     CellCapacity,
     CellNode,
@@ -281,20 +281,16 @@ class LeafCell:
     async def _act_remembered(self, key: str, uuid: str, action: Action, wait: bool,
                               call: Call) -> Instance:
         assert self._outcomes is not None
-        earlier = self._outcomes.get(key)
+        earlier = self._outcomes.begin(key, uuid, action)
         if earlier is not None:
             _same_request(key, earlier.uuid, earlier.action, uuid, action)
             if earlier.answer is not None:
                 return earlier.answer  # answered before: nothing is applied again
+            # Begun by a process that died while acting (this process's own
+            # actions under way are in self._acting, and never reach here).
             settled = await self._settle_cut_short(key, uuid, action, call)
             if settled is not None:
                 return settled
-        else:
-            try:
-                self._outcomes.begin(key, uuid, action)
-            except Taken:
-                raise Aborted(f"an action with request id {key} is under way in"
-                              f" {self.identity.path}; retry shortly") from None
         try:
             answer = await self._act_once(uuid, action, wait, call)
         except (FailedPrecondition, InvalidArgument, UnknownInstance):

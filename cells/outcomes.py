@@ -2,20 +2,22 @@
 with the same request id (its answer was lost on the way up, with a router
 replica that died or a connection that broke) is answered without acting twice.
 
-A row is written before the leaf acts (`begin`), and completed with the answer
-(`finish`). What a retry then meets (`LeafCell.act` decides):
+A row is written before the leaf acts (`begin`, which finds the row a request
+id already has), and completed with the answer (`finish`). What a retry then
+meets (`LeafCell.act` decides):
 
     a finished row    the stored answer; nothing is applied
     an open row       the process that took the action died while acting (a
                       standby took over): the instance's state tells whether
-                      the hypervisor applied it (`model.states.reached`)
+                      the hypervisor applied it (`model.states.shows_applied`)
     no row            the action is applied
 
 A refused action leaves no row (`drop`): nothing was applied, so a retry is
-judged afresh. Rows are kept `KEEP` seconds. Clients retry a lost answer
-within seconds (the CLI and `CellClient` for about 1.5 s, the API for a
-request's lifetime); an hour covers any retry a client still makes while its
-user waits, and the API's tokens live that long, so no request outlives it.
+judged afresh. Rows are kept `KEEP` seconds. Clients send a lost answer's call
+again within the call's timeout (the CLI's, `CellClient`'s and the API
+process's: 30 s by default); an hour covers any retry a client still makes
+while its user waits, and the API's tokens live that long, so no request
+outlives it.
 At a thousand actions a second that is 3.6 million short rows, pruned as the
 leaf reports (`prune`).
 
@@ -27,16 +29,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, delete, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-
 from model.compute import Action, Instance, InstanceState, Port, Resources
-from model.errors import Unavailable
-from routing.db import action_outcomes
+from routing.index import LocationIndex
 
 KEEP = 3600.0  # seconds a request id is remembered
 
@@ -50,73 +46,58 @@ class Outcome:
     answer: Instance | None
 
 
-class Taken(Exception):
-    """Another process began an action under this request id first."""
-
-
 class ActionOutcomes:
-    """The `action_outcomes` table of a leaf's database. Its methods raise
-    Unavailable when the database fails (the action is then not applied)."""
+    """The `action_outcomes` table of a leaf's database, beside its location
+    index and written through the index's hot-path connection (an action costs
+    two short statements). Its methods raise IndexUnavailable when the database
+    fails (the action is then not applied)."""
 
-    def __init__(self, engine: Engine, keep: float = KEEP) -> None:
-        self._engine = engine
+    def __init__(self, index: LocationIndex, keep: float = KEEP) -> None:
+        self._index = index
         self._keep = keep
+        m = index.mark
+        self._begin_sql = ("INSERT INTO action_outcomes (request_id, uuid, action, answer,"
+                           f" created_at) VALUES ({m}, {m}, {m}, NULL, {m})"
+                           " ON CONFLICT (request_id) DO NOTHING")
+        self._get_sql = f"SELECT uuid, action, answer FROM action_outcomes WHERE request_id = {m}"
+        self._finish_sql = f"UPDATE action_outcomes SET answer = {m} WHERE request_id = {m}"
+        self._drop_sql = f"DELETE FROM action_outcomes WHERE request_id = {m}"
+        self._prune_sql = f"DELETE FROM action_outcomes WHERE created_at < {m}"
+
+    def begin(self, request_id: str, uuid: str, action: Action) -> Outcome | None:
+        """Record that `action` of `uuid` starts under `request_id`: None when the
+        request id is new, else how it was first used (its answer None while
+        the action it named is under way, or was cut short)."""
+        _, added = self._index.statement(
+            self._begin_sql, (request_id, uuid, action.value, time.time()))
+        if added:
+            return None
+        row, _ = self._index.statement(self._get_sql, (request_id,))
+        if row is None:  # pruned between the two statements: it is new again
+            return self.begin(request_id, uuid, action)
+        first_uuid, first_action, answer = row
+        return Outcome(first_uuid, Action(first_action),
+                       decode(answer) if answer is not None else None)
 
     def get(self, request_id: str) -> Outcome | None:
-        with self._failing("reading"), self._engine.connect() as conn:
-            row = conn.execute(
-                select(action_outcomes.c.uuid, action_outcomes.c.action,
-                       action_outcomes.c.answer)
-                .where(action_outcomes.c.request_id == request_id)).first()
+        row, _ = self._index.statement(self._get_sql, (request_id,))
         if row is None:
             return None
         uuid, action, answer = row
         return Outcome(uuid, Action(action), decode(answer) if answer is not None else None)
 
-    def begin(self, request_id: str, uuid: str, action: Action) -> None:
-        """Record that the action starts; Taken if the request id has a row."""
-        try:
-            with self._engine.begin() as conn:
-                conn.execute(action_outcomes.insert().values(
-                    request_id=request_id, uuid=uuid, action=action.value, answer=None,
-                    created_at=time.time()))
-        except IntegrityError:
-            raise Taken(request_id) from None
-        except SQLAlchemyError as exc:
-            raise _unavailable("recording", exc) from exc
-
     def finish(self, request_id: str, answer: Instance) -> None:
-        with self._failing("recording"), self._engine.begin() as conn:
-            conn.execute(update(action_outcomes)
-                         .where(action_outcomes.c.request_id == request_id)
-                         .values(answer=encode(answer)))
+        self._index.statement(self._finish_sql, (encode(answer), request_id))
 
     def drop(self, request_id: str) -> None:
         """Forget a request id whose action was refused (nothing was applied)."""
-        with self._failing("recording"), self._engine.begin() as conn:
-            conn.execute(delete(action_outcomes)
-                         .where(action_outcomes.c.request_id == request_id))
+        self._index.statement(self._drop_sql, (request_id,))
 
     def prune(self, now: float | None = None) -> int:
         """Forget the request ids older than the keep time; how many went."""
         cutoff = (time.time() if now is None else now) - self._keep
-        with self._failing("pruning"), self._engine.begin() as conn:
-            gone = conn.execute(delete(action_outcomes)
-                                .where(action_outcomes.c.created_at < cutoff))
-        return int(gone.rowcount or 0)
-
-    @contextmanager
-    def _failing(self, doing: str) -> Iterator[None]:
-        """SQLAlchemy's errors as Unavailable (the one place for this table)."""
-        try:
-            yield
-        except SQLAlchemyError as exc:
-            raise _unavailable(doing, exc) from exc
-
-
-def _unavailable(doing: str, exc: SQLAlchemyError) -> Unavailable:
-    return Unavailable(f"the leaf's database failed {doing} an action's request id:"
-                       f" {type(exc).__name__}")
+        _, gone = self._index.statement(self._prune_sql, (cutoff,))
+        return int(gone)
 
 
 def encode(instance: Instance) -> str:

@@ -231,7 +231,7 @@ class CellServer:
             policies = {str(h.get("name")): HostPolicy.from_config(h) for h in cfg.leaf.hosts}
             return LeafCell(self.identity, driver, index, self._selector(), policies,
                             cfg.flavors, sync_every=cfg.report_interval,
-                            outcomes=ActionOutcomes(index.engine))
+                            outcomes=ActionOutcomes(index))
         children = Children(index.engine, self.identity, cfg.report_interval * cfg.down_after,
                             connect=self._links.cell)
         return RouterCell(self.identity, children, index, self._selector(),

@@ -306,6 +306,21 @@ class LocationIndex:
             cursor.execute(sql, params)
             return cursor.fetchone() if fetch else None
 
+    @property
+    def mark(self) -> str:
+        """This database's placeholder for a statement's parameters ("?" or "%s")."""
+        return "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
+
+    def statement(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, int]:
+        """Run one statement of a store that lives in this cell's database beside
+        the index (cells.outcomes) on the index's hot-path connection, without
+        SQLAlchemy's statement machinery: its first row (None when it returns
+        none) and how many rows it changed. IndexUnavailable when it fails."""
+        with self._raw() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone() if cursor.description is not None else None
+            return row, cursor.rowcount
+
     def _execute_batch(self, batches: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
         """Several statements, each over many rows, in one transaction."""
         if not any(rows for _, rows in batches):

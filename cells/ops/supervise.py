@@ -28,7 +28,7 @@ from typing import Any, TextIO
 
 FIRST_WAIT = 0.5  # seconds before starting again a process that exited
 MAX_WAIT = 30.0  # the longest wait, for one that keeps failing
-STABLE = 30.0  # seconds up after which an exit is not a start-up failure
+STABLE = 10.0  # seconds up after which an exit is not a start-up failure
 FAILING = 3  # exits in a row, each soon after its start: it keeps failing
 STATUS_FILE = "processes.json"
 

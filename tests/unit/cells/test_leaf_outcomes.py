@@ -56,7 +56,7 @@ Body = Callable[[LeafCell, CountingDriver, ActionOutcomes], Awaitable[None]]
 def run(tmp_path: Path, body: Body, driver: CountingDriver | None = None) -> None:
     driver = driver or CountingDriver()
     index = LocationIndex.open(f"sqlite:///{tmp_path / 'leaf.db'}")
-    outcomes = ActionOutcomes(index.engine)
+    outcomes = ActionOutcomes(index)
 
     async def main() -> None:
         leaf = LeafCell(Identity("leaf1", "127.0.0.1:0", PATH, CellKind.LEAF), driver, index,
@@ -183,7 +183,7 @@ def test_another_process_on_the_same_database_answers_from_the_memory(tmp_path: 
 
     async def main() -> None:
         leaves = [LeafCell(Identity("leaf1", "127.0.0.1:0", PATH, CellKind.LEAF), driver,
-                           index, RandomSelector(seed=1), outcomes=ActionOutcomes(index.engine))
+                           index, RandomSelector(seed=1), outcomes=ActionOutcomes(index))
                   for _ in range(2)]
         uuid = await booted(leaves[0])
         await leaves[0].act(uuid, Action.REBOOT, True, Call(request_id="r1"))
@@ -201,7 +201,7 @@ def test_another_process_on_the_same_database_answers_from_the_memory(tmp_path: 
 def test_request_ids_are_forgotten_after_the_keep_time(tmp_path: Path) -> None:
     index = LocationIndex.open(f"sqlite:///{tmp_path / 'leaf.db'}")
     try:
-        outcomes = ActionOutcomes(index.engine)
+        outcomes = ActionOutcomes(index)
         outcomes.begin("old", "u1", Action.PAUSE)
         assert outcomes.prune() == 0  # younger than the keep time
         assert outcomes.prune(now=time.time() + KEEP + 1) == 1
