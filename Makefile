@@ -35,6 +35,7 @@ bench: setup
 	$(PY) -m tests.bench.bench_api
 	$(PY) -m tests.bench.bench_replicas
 	$(PY) -m tests.bench.bench_agents
+	$(PY) -m tests.bench.bench_restarts
 	$(PY) -m tests.bench.bench_libvirt
 	$(PY) -m tests.bench.bench_ovirt
 	$(PY) -m tests.bench.bench_soak

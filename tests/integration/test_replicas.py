@@ -20,7 +20,7 @@ from cells.errors import ConfigError
 from cells.ops.tree import TreeRunner, load_tree
 from model.cells import ListQuery
 from model.compute import Instance, InstanceState
-from model.errors import CellError, DeadlineExceeded, NotFound, Unavailable, Unreachable
+from model.errors import CellError, NotFound
 from routing.index import LocationIndex
 from tests.integration.conftest import eventually
 
@@ -89,16 +89,13 @@ def test_replicas_lose_nothing_while_one_of_each_is_killed_and_restarted(
                     with CellClient(runner.address_of(key), timeout=10) as back:
                         back.wait_ready(30)
 
-        action_errors: list[CellError] = []
-
         def work(n: int) -> Instance:
             with CellClient(runner.top_address, timeout=20) as top:
                 instance = top.boot(boot_spec(f"rep-{n}", 1, 256, request_id=f"rep-{n}"))
                 top.get(instance.uuid)  # reads, too, ride out a replica's loss
-                try:  # an action is not sent twice: its answer may be lost with a replica
-                    top.pause(instance.uuid, wait=True)
-                except CellError as exc:
-                    action_errors.append(exc)
+                # An action whose answer was lost with a replica is sent again with
+                # its request id, and applied once (a second pause would be refused).
+                assert top.pause(instance.uuid, wait=True).state is InstanceState.PAUSED
                 return instance
 
         chaos_thread = threading.Thread(target=killer)
@@ -110,9 +107,7 @@ def test_replicas_lose_nothing_while_one_of_each_is_killed_and_restarted(
             done.set()
             chaos_thread.join()
         assert len(kills) >= 2, "the boots ended before any replica was killed"
-        # Lost answers only: never a refusal (an action sent twice) or an internal error.
-        assert {type(e) for e in action_errors} <= {Unavailable, Unreachable, DeadlineExceeded}
-        print(f"{len(kills)} kills; {len(action_errors)} of 500 pauses lost their answer")
+        print(f"{len(kills)} kills; 500 boots and pauses, none failed")
         assert len({i.uuid for i in booted}) == 500
         eventually(lambda: len(at_leaves(runner)) == 500, timeout=30)
         leaves = at_leaves(runner)
