@@ -104,7 +104,28 @@ step place loadbalancer web-vip --needs haproxy --project shop --request-id demo
 step place loadbalancer amphora-vip --needs octavia-amphora --project shop --request-id demo-amp-vip
 step agents list --cell "$(cat "$DIR/cells/us-lb/address")"
 
-step tree
+printf '\n\033[1m# cellrouter up keeps the tree running: a region cell killed with SIGKILL is started again\033[0m\n'
+PY="${VENV:-.venv}/bin/python"
+pid_of() { "$CR" processes --state-dir "$DIR/cells" --json | "$PY" -c \
+    'import json,sys; print(next(p["pid"] for p in json.load(sys.stdin) if p["name"] == sys.argv[1]))' "$1"; }
+OLD=$(pid_of "cell us")
+echo "\$ kill -KILL $OLD   # cell us"
+kill -KILL "$OLD"
+for _ in $(seq 600); do  # until up has started it again and the top sees it up
+    NEW=$(pid_of "cell us")
+    [ "$NEW" != "$OLD" ] && "$CR" tree --json | "$PY" -c \
+        'import json,sys
+def walk(n):
+    yield n
+    for c in n["children"]: yield from walk(c)
+sys.exit(0 if any(n["name"] == "us" and n["up"] for n in walk(json.load(sys.stdin))) else 1)' \
+        && break
+    sleep 0.1
+done
+grep ' up: cell us ' "$LOG" | tail -n 2
+step processes --state-dir "$DIR/cells"
+
+step tree --state-dir "$DIR/cells"
 
 # The same tree through the OpenStack API, with the openstack CLI users already have.
 OPENRC="$DIR/cells/api/openrc"
