@@ -1,8 +1,10 @@
 """A TCP proxy for fault injection between two cells, on loopback.
 
 `LossyProxy` forwards bytes both ways. Armed with `lose_next_reply()`, it lets
-the next request through to the server, then cuts the connection before the
-server's answer gets back: the server did the work, the client saw it fail.
+the next request through to the server, then cuts the connection as the
+server's answer to it starts back: the server did the work, the client saw it
+fail. It reads the HTTP/2 frames (gRPC over plain TCP) to know which answer is
+the request's, so the cut waits for the server however slow it is.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # what a client sends before its frames
+HEADERS = 0x1  # the frame that opens a request, and its answer, on a stream
 
 
 class LossyProxy:
@@ -42,31 +46,57 @@ class LossyProxy:
             host, port = self._target().rsplit(":", 1)
             server = socket.create_connection((host, int(port)))
             self._pairs.append((client, server))
-            drop = threading.Event()  # set: the server's answers go nowhere
-            for args in ((client, server, drop, True), (server, client, drop, False)):
-                threading.Thread(target=self._pump, args=args, daemon=True).start()
+            lost: list[int] = []  # the stream whose answer is to be lost, once known
+            threading.Thread(target=self._requests, args=(client, server, lost),
+                             daemon=True).start()
+            threading.Thread(target=self._answers, args=(server, client, lost),
+                             daemon=True).start()
 
-    def _pump(
-        self, src: socket.socket, dst: socket.socket, drop: threading.Event, to_server: bool
-    ) -> None:
-        try:
-            while data := src.recv(65536):
-                if not to_server:
-                    if not drop.is_set():
-                        dst.sendall(data)
-                    continue
-                if not self._armed.is_set():
-                    dst.sendall(data)
-                    continue
-                self._armed.clear()
-                drop.set()
-                dst.sendall(data)
-                time.sleep(0.5)  # the server handles the request meanwhile
-                self.cut += 1
-                return
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
+    def _requests(self, src: socket.socket, dst: socket.socket, lost: list[int]) -> None:
+        """Client to server: the first request opened once armed is the one."""
+        with contextlib.suppress(OSError):
+            for chunk in _frames(src, len(PREFACE)):
+                if (not lost and self._armed.is_set() and chunk[3:4] == bytes([HEADERS])
+                        and _stream(chunk)):
+                    self._armed.clear()
+                    lost.append(_stream(chunk))  # known before the server can answer
+                dst.sendall(chunk)
+        _shut(src, dst)
+
+    def _answers(self, src: socket.socket, dst: socket.socket, lost: list[int]) -> None:
+        """Server to client, until the answer to the lost request starts."""
+        with contextlib.suppress(OSError):
+            for frame in _frames(src):
+                if lost and frame[3] == HEADERS and _stream(frame) == lost[0]:
+                    self.cut += 1  # before the client can hear of it and retry
+                    break
+                dst.sendall(frame)
+        _shut(src, dst)
+
+
+def _frames(src: socket.socket, preface: int = 0) -> Iterator[bytes]:
+    """What `src` sends: its first `preface` bytes, then whole HTTP/2 frames."""
+    buffer = b""
+    while data := src.recv(65536):
+        buffer += data
+        if preface:
+            if len(buffer) < preface:
+                continue
+            yield buffer[:preface]
+            buffer, preface = buffer[preface:], 0
+        while len(buffer) >= 9:
+            size = 9 + int.from_bytes(buffer[:3], "big")
+            if len(buffer) < size:
+                break
+            frame, buffer = buffer[:size], buffer[size:]
+            yield frame
+
+
+def _stream(frame: bytes) -> int:
+    return int.from_bytes(frame[5:9], "big") & 0x7FFFFFFF
+
+
+def _shut(*sockets: socket.socket) -> None:
+    for s in sockets:
+        with contextlib.suppress(OSError):
+            s.shutdown(socket.SHUT_RDWR)

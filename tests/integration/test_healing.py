@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -105,7 +104,9 @@ def test_direct_to_leaf_reaches_a_leaf_whose_parent_is_down(tmp_path: Path) -> N
     try:
         with CellClient(runner.top_address, timeout=10) as top:
             instance = top.boot(boot_spec("direct", 1, 256, target_cell="top!r2!z3"))
-            time.sleep(1.0)  # leaf addresses travel up with the reports (every 0.2 s)
+            # The top knows z3's address: start_tree waited until the top counted
+            # z3's hosts, and the report of r2 that brought them named the leaves
+            # below it, with their addresses, too.
             runner.kill_cell("r2", signal.SIGKILL)
             # r2 is gone: only a call straight to the leaf can do this.
             assert top.pause(instance.uuid, wait=True).state is InstanceState.PAUSED
