@@ -55,6 +55,10 @@ hosts = [{ name = "h4", vcpus = 16, memory_mb = 32768, disk_gb = 200 }]
 """
 
 LEAVES = {"z1": "top!r1!z1", "z2": "top!r1!z2", "z3": "top!r2!z3"}
+# A bound against a hang for what a tree of processes is waited on to do (a
+# cell marked down, a call refused at once): never a pace, and far beyond what
+# a slow machine takes.
+PATIENCE = 120.0
 
 
 def start_tree(tmp: Path, text: str = TREE) -> TreeRunner:
@@ -103,3 +107,8 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0, step: float = 0
             return True
         time.sleep(step)
     return False
+
+
+def seen_down(top: CellClient, path: str) -> bool:
+    """The top's topology has the cell at `path` down: its parent counts it so."""
+    return any(n.path == path and not n.up for n in top.topology().walk())

@@ -15,7 +15,7 @@ from cells.client import CellClient, boot_spec
 from cells.ops.tree import TreeRunner
 from model.cells import ListQuery
 from model.compute import Instance, InstanceState
-from tests.integration.conftest import HEAD, start_tree
+from tests.integration.conftest import HEAD, PATIENCE, start_tree
 
 BIG = '{ name = "%s", vcpus = 4000, memory_mb = 4000000, disk_gb = 100000 }'
 LIST_TREE = HEAD + f"""
@@ -103,7 +103,7 @@ def test_filters_apply_across_cells(filled: tuple[TreeRunner, list[str]]) -> Non
 def test_a_silent_leaf_gives_unknown_entries_and_its_path(tmp_path: Path) -> None:
     runner = start_tree(tmp_path, LIST_TREE)
     try:
-        with CellClient(runner.top_address, timeout=30) as top:
+        with CellClient(runner.top_address, timeout=PATIENCE) as top:
             for n in range(30):
                 top.boot(boot_spec(f"s-{n:02}", 1, 64, target_cell=LEAVES[n % 3]))
             silent = runner.procs["z2"]
@@ -116,7 +116,8 @@ def test_a_silent_leaf_gives_unknown_entries_and_its_path(tmp_path: Path) -> Non
                 silent.send_signal(signal.SIGCONT)
     finally:
         runner.stop()
-    assert took < 5.0  # bounded by the 1 s list timeout, not by the 30 s call timeout
+    # Bounded by the 1 s list timeout, not by the call's: far under its deadline.
+    assert took < PATIENCE / 2
     assert page.unreachable_cells == ("top!r1!z2",)
     assert len(page.instances) == 30
     unknown = [i for i in page.instances if i.state is InstanceState.UNKNOWN]

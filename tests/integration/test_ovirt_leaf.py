@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from cells.ops.tree import TreeRunner
 from model.cells import ListQuery
 from model.compute import InstanceState
 from model.errors import FailedPrecondition
-from tests.integration.conftest import HEAD, eventually, start_tree
+from tests.integration.conftest import HEAD, PATIENCE, eventually, seen_down, start_tree
 
 sdk = pytest.importorskip("ovirtsdk4", reason="ovirt-engine-sdk-python is not installed")
 
@@ -135,7 +134,8 @@ def test_the_top_refuses_pause_itself_even_with_the_leaf_down(mixed: TreeRunner)
         vm = top.boot(boot_spec("refused-at-top", 1, 512, target_cell="top!r1!z2"))
         mixed.kill_cell("z2")
         try:
-            time.sleep(1.0)  # past the down period (3 x 0.2 s): r1 counts z2 down
+            # Past the down period (3 x 0.2 s): r1 counts z2 down.
+            assert eventually(lambda: seen_down(top, "top!r1!z2"), timeout=PATIENCE)
             with pytest.raises(FailedPrecondition) as refused:
                 top.pause(vm.uuid, wait=True)
             assert refused.value.message == (
