@@ -15,9 +15,10 @@ from cells.ops.embed import EmbeddedCell
 from cells.ops.tree import TreeRunner, free_ports
 from model.compute import Action, InstanceState
 from routing.index import LocationIndex
-from tests.integration.conftest import HEAD, eventually, start_tree
+from tests.integration.conftest import HEAD, PATIENCE, eventually, start_tree
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
+REPORT = 3600.0  # seconds between a quiet leaf's reports in the test of events
 
 LIBVIRT_TREE = HEAD + """
 [cells.z1]
@@ -75,24 +76,30 @@ def test_a_change_made_behind_cellrouters_back_reaches_the_top(tmp_path: Path) -
             lines = ["[cell]", f'name = "{name}"', f'listen = "127.0.0.1:{port}"',
                      f'state_dir = "{cell_dir}"', "report_interval = 0.2", "insecure = true"]
             if parent:
-                lines.append(f'parent = "{parent}"')
+                # It counts z1 down only after 10,000 missed reports of its own
+                # interval (about half an hour), long after the test.
+                lines += [f'parent = "{parent}"', "down_after = 10000"]
             (cell_dir / "cell.toml").write_text("\n".join(lines) + "\n")
             command = [sys.executable, "-m", "cells.ops.cli", "serve",
                        "--config", str(cell_dir / "cell.toml")]
             procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL))
-        # A long report interval for the leaf: only libvirt's event can bring
-        # the change up within the time allowed below.
+        # The leaf reports when something changed, else every REPORT seconds, longer
+        # than the test: whatever of its instances reaches the top, libvirt's
+        # event brought, however long it took. (Its first Register must find r1
+        # up: after a failure it tries again one interval later.)
+        with CellClient(f"127.0.0.1:{r1_port}") as r1:
+            r1.wait_ready(PATIENCE)
         leaf_config = from_mapping({
             "cell": {"name": "z1", "listen": "127.0.0.1:0", "state_dir": str(tmp_path / "z1"),
-                     "parent": f"127.0.0.1:{r1_port}", "report_interval": 5.0,
+                     "parent": f"127.0.0.1:{r1_port}", "report_interval": REPORT,
                      "insecure": True},
             "leaf": {"driver": "libvirt",
                      "hosts": [{"name": "h1", "vcpus": 4, "memory_mb": 4096, "disk_gb": 40}]},
         })
         with EmbeddedCell(leaf_config) as leaf, CellClient(f"127.0.0.1:{top_port}") as top:
             # Up, and its capacity reported all the way to the top.
-            assert eventually(lambda: top.topology().capacity.hosts == 1)
+            assert eventually(lambda: top.topology().capacity.hosts == 1, timeout=PATIENCE)
             vm = top.boot(boot_spec("behind", 1, 512))
             driver = leaf.server.backend._driver  # type: ignore[union-attr]
             domain = driver.connection("h1").lookupByUUIDString(vm.uuid)
@@ -103,12 +110,13 @@ def test_a_change_made_behind_cellrouters_back_reaches_the_top(tmp_path: Path) -
                 assert eventually(
                     lambda: (row := top_db.lookup_uncached(vm.uuid)) is not None
                     and row.state == "PAUSED",
-                    timeout=2.0,
+                    timeout=PATIENCE,
                 )
                 assert top.get(vm.uuid).state is InstanceState.PAUSED
                 domain.destroy()
                 domain.undefine()  # ... and then removes it altogether
-                assert eventually(lambda: top_db.lookup_uncached(vm.uuid) is None, timeout=2.0)
+                assert eventually(lambda: top_db.lookup_uncached(vm.uuid) is None,
+                                  timeout=PATIENCE)
             finally:
                 top_db.close()
     finally:
