@@ -11,6 +11,7 @@ import uuid as uuidlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from model.cells import ListQuery
 from model.compute import Instance, InstanceState
 from model.errors import CellError, NotFound
 from routing.index import LocationIndex
-from tests.integration.conftest import eventually
+from tests.integration.conftest import PATIENCE, eventually
 
 TREE = """
 [tree]
@@ -66,58 +67,128 @@ def at_leaves(runner: TreeRunner) -> list[Instance]:
     return found
 
 
+BOOTS = 500
+ROUNDS = 4  # each kills one top replica and one middle replica
+BATCH = 32  # boots handed out after each round, and again whenever all are done
+STEP = 16  # boots completed since the last round before the next
+
+
+class Paced:
+    """The boots as the killer sees them. A boot starts only with a ticket, and
+    the killer hands them out, so that however fast or slow the machine, boots
+    are under way at each round of kills and some complete in between."""
+
+    def __init__(self) -> None:
+        self.tickets = threading.Semaphore(0)
+        self.released = self.started = self.done = 0
+        self.moved = threading.Condition()  # a boot started or completed
+
+    def release(self, count: int) -> None:
+        with self.moved:
+            count = min(count, BOOTS - self.released)
+            self.released += count
+        self.tickets.release(count)
+
+    def begin(self) -> None:
+        self.tickets.acquire()
+        with self.moved:
+            self.started += 1
+            self.moved.notify_all()
+
+    def end(self) -> None:
+        with self.moved:
+            self.done += 1
+            self.moved.notify_all()
+
+    def under_way_since(self, since: int) -> None:
+        """Wait until STEP boots completed after `since` completions and others are
+        still under way, handing out more boots whenever all handed out are done."""
+        with self.moved:
+            while not (self.done >= since + STEP and self.started > self.done):
+                if self.done == self.released:
+                    assert self.released < BOOTS, "the boots ran out before the last round"
+                    self.release(BATCH)
+                assert self.moved.wait(PATIENCE), "no boot started or completed"
+
+
+def serves(runner: TreeRunner, process: str) -> bool:
+    """The process `process` answers, with every cell below its cell registered
+    with it and up (a child registers with each replica of its parent)."""
+    paths = runner.spec.paths()
+    mine = paths[process.split(".")[0]]
+    below = {name for name, path in paths.items()
+             if path == mine or path.startswith(mine + "!")}
+    try:
+        with CellClient(runner.address_of(process), timeout=10) as client:
+            node = client.topology()
+    except CellError:
+        return False
+    nodes = {n.name: n for n in node.walk()}
+    return nodes.keys() == below and all(
+        n.up and not n.unreachable and n.path == paths[n.name] for n in nodes.values())
+
+
 @pytest.mark.postgres
 def test_replicas_lose_nothing_while_one_of_each_is_killed_and_restarted(
         tmp_path: Path, pg_schemas: Callable[[], str]) -> None:
     runner = start(tmp_path, pg_schemas)
     try:
         assert len(split_addresses(runner.top_address)) == 2
-        done = threading.Event()
+        paced = Paced()
         kills: list[str] = []
 
         def killer() -> None:
-            # SIGKILL one top and one middle replica at random moments, restart them,
-            # and wait until they serve again: one of each is always there.
+            # SIGKILL one top and one middle replica while boots are under way,
+            # restart them, and wait until they serve again: one of each is
+            # always there. ROUNDS times, paced by the boots, not the clock.
             chaos = random.Random(7)
-            while not done.wait(chaos.uniform(0.2, 0.6)):
-                victims = ("top.r2", chaos.choice(["r1", "r1.r2"]))
-                for key in victims:
-                    runner.kill_cell(key)
-                    kills.append(key)
-                    runner.start_cell(key)
-                for key in victims:
-                    with CellClient(runner.address_of(key), timeout=10) as back:
-                        back.wait_ready(30)
+            try:
+                paced.release(BATCH)
+                since = 0
+                for _ in range(ROUNDS):
+                    paced.under_way_since(since)
+                    since = paced.done
+                    victims = ("top.r2", chaos.choice(["r1", "r1.r2"]))
+                    for key in victims:
+                        runner.kill_cell(key)
+                        kills.append(key)
+                        runner.start_cell(key)
+                    paced.release(BATCH)  # boots that meet a replica down
+                    for key in victims:
+                        assert eventually(partial(serves, runner, key), timeout=PATIENCE,
+                                          step=0.1), f"{key} did not serve again"
+            finally:
+                paced.release(BOOTS)  # the rest, or all of them if this failed
 
         def work(n: int) -> Instance:
-            with CellClient(runner.top_address, timeout=20) as top:
-                instance = top.boot(boot_spec(f"rep-{n}", 1, 256, request_id=f"rep-{n}"))
-                top.get(instance.uuid)  # reads, too, ride out a replica's loss
-                # An action whose answer was lost with a replica is sent again with
-                # its request id, and applied once (a second pause would be refused).
-                assert top.pause(instance.uuid, wait=True).state is InstanceState.PAUSED
-                return instance
+            paced.begin()
+            try:
+                with CellClient(runner.top_address, timeout=PATIENCE) as top:
+                    instance = top.boot(boot_spec(f"rep-{n}", 1, 256, request_id=f"rep-{n}"))
+                    top.get(instance.uuid)  # reads, too, ride out a replica's loss
+                    # An action whose answer was lost with a replica is sent again with
+                    # its request id, and applied once (a second pause would be refused).
+                    assert top.pause(instance.uuid, wait=True).state is InstanceState.PAUSED
+                    return instance
+            finally:
+                paced.end()
 
-        chaos_thread = threading.Thread(target=killer)
-        chaos_thread.start()
-        try:
+        with ThreadPoolExecutor(1) as chaos_pool:
+            chaos = chaos_pool.submit(killer)
             with ThreadPoolExecutor(16) as pool:
-                booted = list(pool.map(work, range(500)))  # any error fails the test
-        finally:
-            done.set()
-            chaos_thread.join()
-        assert len(kills) >= 2, "the boots ended before any replica was killed"
-        print(f"{len(kills)} kills; 500 boots and pauses, none failed")
-        assert len({i.uuid for i in booted}) == 500
-        eventually(lambda: len(at_leaves(runner)) == 500, timeout=30)
+                booted = list(pool.map(work, range(BOOTS)))  # any error fails the test
+            chaos.result()
+        assert len(kills) == 2 * ROUNDS
+        print(f"{len(kills)} kills; {BOOTS} boots and pauses, none failed")
+        assert len({i.uuid for i in booted}) == BOOTS
+        eventually(lambda: len(at_leaves(runner)) == BOOTS, timeout=PATIENCE)
         leaves = at_leaves(runner)
         ids = [i.request_id for i in leaves]
-        assert len(leaves) == 500, (len(leaves), sorted({r for r in ids if ids.count(r) > 1}))
-        assert sorted(ids) == sorted(f"rep-{n}" for n in range(500))
-        runner.wait_registered(30)
+        assert len(leaves) == BOOTS, (len(leaves), sorted({r for r in ids if ids.count(r) > 1}))
+        assert sorted(ids) == sorted(f"rep-{n}" for n in range(BOOTS))
+        runner.wait_registered(PATIENCE)
         for address in split_addresses(runner.addresses["top"]):  # each top replica
             with CellClient(address, timeout=10) as top:
-                top.wait_ready(30)  # the killer may have restarted it a moment ago
                 for instance in booted[::25]:
                     assert top.locate(instance.uuid).cell_path == instance.cell_path
     finally:
