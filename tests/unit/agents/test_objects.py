@@ -145,11 +145,13 @@ def test_a_watch_sends_the_backlog_then_caught_up_then_changes_as_they_happen(
                     return
 
         task = asyncio.create_task(watch())
-        await asyncio.sleep(0.01)
+        while not any(e.caught_up for e in heard):  # the backlog sent: now live
+            assert not task.done()
+            await asyncio.sleep(0.01)
         objects.store.bind(spec("two"), "lb-1")
         objects.store.bind(spec("elsewhere"), "lb-2")  # not lb-1's: not heard
         objects.delete(first.uuid)
-        await asyncio.wait_for(task, 5)
+        await asyncio.wait_for(task, 60)
         return heard
 
     heard = asyncio.run(run())
@@ -264,9 +266,12 @@ def test_a_change_made_while_a_watch_is_sending_is_not_skipped(tmp_path: Path) -
 
     async def run() -> list[str]:
         heard: list[str] = []
+        live = asyncio.Event()  # the backlog sent
 
         async def watch() -> None:
             async for event in objects.watch("lb-1", 0):
+                if event.caught_up:
+                    live.set()
                 if event.object is None:
                     continue
                 heard.append(event.object.spec.name)
@@ -279,9 +284,9 @@ def test_a_change_made_while_a_watch_is_sending_is_not_skipped(tmp_path: Path) -
 
         objects.store.bind(spec("zero"), "lb-1")
         task = asyncio.create_task(watch())
-        await asyncio.sleep(0.01)
+        await asyncio.wait_for(live.wait(), 60)
         objects.store.bind(spec("one"), "lb-1")
-        await asyncio.wait_for(task, 5)
+        await asyncio.wait_for(task, 60)
         return heard
 
     assert asyncio.run(run()) == ["zero", "one", "two", "three"]

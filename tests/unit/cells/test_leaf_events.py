@@ -31,13 +31,18 @@ class Recording:
     def __init__(self, driver: Any) -> None:
         self.driver = driver
         self.calls: Counter[tuple[str, str]] = Counter()
+        self.told: list[tuple[str, InstanceState | None]] = []  # events passed on
 
     @property
     def capabilities(self) -> Any:
         return self.driver.capabilities
 
-    def watch(self, on_change: Callable[[str], None]) -> None:
-        self.driver.watch(on_change)
+    def watch(self, on_change: Callable[[str, InstanceState | None], None]) -> None:
+        def told(uuid: str, state: InstanceState | None) -> None:  # libvirt's thread
+            on_change(uuid, state)  # the leaf queues it on its loop first
+            self.told.append((uuid, state))
+
+        self.driver.watch(told)
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.driver, name)
@@ -52,6 +57,20 @@ class Recording:
         return {name for name, _ in self.calls}
 
 
+async def taken(leaf: LeafCell, driver: Recording,
+                events: list[tuple[str, InstanceState | None]]) -> None:
+    """Wait until the driver has told the leaf each of `events`, and the leaf has
+    done what it does with them (reading a domain, for news): so that what it
+    did not do, it will not do either."""
+    deadline = time.monotonic() + 60  # a bound against a hang only
+    while not set(events) <= set(driver.told):
+        assert time.monotonic() < deadline, f"not told of {set(events) - set(driver.told)}"
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0)  # the leaf's handlers, queued before, run
+    if leaf._applying is not None:
+        await leaf._applying  # and the reads they started end
+
+
 def test_an_event_touches_only_its_domain_and_own_actions_are_echoes(tmp_path: Path) -> None:
     hosts = [{"name": "h1", "vcpus": 64, "memory_mb": 65536, "disk_gb": 500}]
 
@@ -62,13 +81,14 @@ def test_an_event_touches_only_its_domain_and_own_actions_are_echoes(tmp_path: P
                         RandomSelector(seed=1))
         try:
             vms = [await leaf.boot(boot_spec(f"vm-{n}", 1, 256), Call()) for n in range(6)]
-            await asyncio.sleep(0.3)  # the boots' own events: echoes
+            # The boots' own events: echoes.
+            await taken(leaf, driver, [(vm.uuid, InstanceState.ACTIVE) for vm in vms])
             assert driver.methods() == {"hosts", "spawn"}
             driver.calls.clear()
             leaf.changes().take()
 
             await leaf.act(vms[0].uuid, Action.PAUSE, True, Call())
-            await asyncio.sleep(0.3)
+            await taken(leaf, driver, [(vms[0].uuid, InstanceState.PAUSED)])
             assert driver.methods() == {"act"}  # its own pause: nothing read again
             assert {c.uuid: c.state for c in leaf.changes().take()} == {
                 vms[0].uuid: InstanceState.PAUSED}

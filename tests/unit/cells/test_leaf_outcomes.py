@@ -37,14 +37,16 @@ class CountingDriver(FakeDriver):
         super().__init__([FakeHost("h1", Resources(64, 65536, 1000))])
         self.applied: list[tuple[str, Action]] = []
         self._hold = hold
+        self.entered = threading.Event()  # an action has reached the hypervisor
 
     @property
     def capabilities(self) -> Capabilities:
         return replace(super().capabilities, blocking=self._hold is not None)
 
     def act(self, uuid: str, action: Action) -> Instance:
+        self.entered.set()
         if self._hold is not None:
-            self._hold.wait(10)
+            self._hold.wait(60)
         answer = super().act(uuid, action)  # a refusal raises: nothing applied
         self.applied.append((uuid, action))
         return answer
@@ -111,9 +113,10 @@ def test_a_retry_while_the_action_is_under_way_waits_for_the_same_answer(
     async def body(leaf: LeafCell, driver: CountingDriver, _: ActionOutcomes) -> None:
         uuid = await booted(leaf)
         first = asyncio.create_task(leaf.act(uuid, Action.SUSPEND, True, Call(request_id="r1")))
-        await asyncio.sleep(0.01)  # the first is in the driver, held
+        assert await asyncio.to_thread(driver.entered.wait, 60)  # the first is held there
         second = asyncio.create_task(leaf.act(uuid, Action.SUSPEND, True, Call(request_id="r1")))
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # its first step finds the first under way, and waits
+        assert not second.done()
         hold.set()
         answers = await asyncio.gather(first, second)
         assert [a.state for a in answers] == [InstanceState.SUSPENDED] * 2

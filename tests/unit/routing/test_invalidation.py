@@ -44,16 +44,21 @@ def test_a_row_another_replica_changes_leaves_this_ones_cache(pg_url: str) -> No
 
 @pytest.mark.postgres
 def test_a_replicas_own_writes_keep_its_cache(pg_url: str) -> None:
-    a = LocationIndex.open(pg_url)
+    a, b = LocationIndex.open(pg_url), LocationIndex.open(pg_url)
     try:
         assert a.hearing_others(10)
+        a.record(row("mark"))  # cached at a
         a.record(row("u3"))
-        time.sleep(0.3)  # time for the database to announce the change
+        # Announcements come in the order of the commits: once a has heard b's
+        # move of "mark", it has heard its own write of "u3" too.
+        b.record(row("mark", child="c2"))
+        assert eventually(lambda: (a.lookup("mark") or row("x")).child == "c2", timeout=60)
         before = a.cache_stats().hits
         assert a.lookup("u3") is not None
         assert a.cache_stats().hits == before + 1
     finally:
         a.close()
+        b.close()
 
 
 def test_sqlite_needs_no_listener(tmp_path: object) -> None:
