@@ -95,11 +95,13 @@ def leaf_client(runner: TreeRunner, leaf_path: str) -> CellClient:
     return CellClient(runner.addresses[name], timeout=10)
 
 
-def eventually(check: Callable[[], bool], timeout: float = 10.0, step: float = 0.05) -> bool:
+def eventually(check: Callable[[], bool], timeout: float = PATIENCE,
+               step: float = 0.05) -> bool:
     """True as soon as `check()` is; False if it never was within `timeout` seconds.
 
     Cells report to their parents on an interval, so what one cell changed
-    shows at the top a moment later.
+    shows at the top a moment later. The bound is against a hang, not a pace:
+    a check that is true at all is true long before it.
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

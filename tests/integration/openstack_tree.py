@@ -18,7 +18,7 @@ import requests
 
 from api.identity.users import UserStore
 from cells.ops.tree import TreeRunner
-from tests.integration.conftest import TREE, start_tree
+from tests.integration.conftest import PATIENCE, TREE, start_tree
 
 IMAGE_ID = "8d3a5c46-1b6e-4c1f-9a55-0f3f1c2b7e10"
 API_TREE = TREE + f"""
@@ -107,7 +107,9 @@ class Raw:
                                 timeout=30)
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> bool:
+def wait_for(check: Callable[[], bool], timeout: float = PATIENCE) -> bool:
+    """True as soon as `check()` is; False if it never was within `timeout` seconds
+    (a bound against a hang, not a pace)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
