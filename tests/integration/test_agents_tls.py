@@ -83,7 +83,7 @@ def test_an_agent_with_its_certificate_reports_and_holds_objects(
             "req-t", "vip-t", "loadbalancer", ("haproxy",))))
         assert placed.agent == "lb-t"
         held = tmp_path / "lb-t" / "objects" / f"{placed.uuid}.json"
-        assert eventually(held.exists, timeout=20)
+        assert eventually(held.exists)
     finally:
         proc.kill()
         proc.wait()

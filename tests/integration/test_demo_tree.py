@@ -122,11 +122,11 @@ def test_a_load_balancer_object_lands_on_an_agent_of_the_agent_leaf(demo: TreeRu
     def offered() -> bool:
         return dict(demo.client().topology().capacity.agents).get("loadbalancer/haproxy") == 2
 
-    assert eventually(offered, timeout=20)  # both reference agents reported up the tree
+    assert eventually(offered)  # both reference agents reported up the tree
     vip = asyncio.run(place(PlaceSpec("req-vip", "web-vip", "loadbalancer", ("haproxy",))))
     amp = asyncio.run(place(PlaceSpec("req-amp", "amp-vip", "loadbalancer",
                                       ("octavia-amphora",))))
     assert vip.cell_path == amp.cell_path == "top!us!us-lb"
     assert vip.agent in {"lb-1", "lb-2"} and amp.agent == "lb-2"
     held = demo.state_dir / "agents" / amp.agent / "objects" / f"{amp.uuid}.json"
-    assert eventually(held.exists, timeout=20)
+    assert eventually(held.exists)

@@ -14,7 +14,7 @@ from model.cells import ListQuery
 from model.compute import InstanceState
 from model.errors import Unavailable
 from routing.index import LocationIndex
-from tests.integration.conftest import TREE, leaf_client, start_tree
+from tests.integration.conftest import PATIENCE, TREE, leaf_client, start_tree
 from tests.integration.proxy import LossyProxy
 
 
@@ -29,7 +29,7 @@ def test_wiped_middle_index_refills_from_the_children(private_tree: TreeRunner) 
         for leftover in (private_tree.state_dir / "r1").glob("cell.db*"):
             leftover.unlink()
         private_tree.start_cell("r1")
-        private_tree.wait_registered(30)
+        private_tree.wait_registered(PATIENCE)
 
         for instance in booted:
             assert top.pause(instance.uuid, wait=True).state is InstanceState.PAUSED
@@ -57,7 +57,7 @@ def test_record_pointing_at_the_wrong_child_is_corrected(private_tree: TreeRunne
         finally:
             index.close()
         private_tree.start_cell("top")
-        private_tree.wait_registered(30)
+        private_tree.wait_registered(PATIENCE)
 
         assert top.stop(instance.uuid, wait=True).state is InstanceState.STOPPED
     index = _index_of(private_tree, "top")

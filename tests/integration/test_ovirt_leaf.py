@@ -143,7 +143,7 @@ def test_the_top_refuses_pause_itself_even_with_the_leaf_down(mixed: TreeRunner)
                 " oVirt has no pause; suspend hibernates the instance instead")
         finally:
             mixed.start_cell("z2")
-            mixed.wait_registered(30)
+            mixed.wait_registered(PATIENCE)
         assert top.delete(vm.uuid, wait=True).state is InstanceState.DELETED
 
 

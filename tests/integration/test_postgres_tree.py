@@ -11,7 +11,7 @@ from cells.client import CellClient, boot_spec
 from model.cells import ListQuery
 from model.compute import InstanceState
 from routing.index import LocationIndex
-from tests.integration.conftest import TREE, start_tree
+from tests.integration.conftest import PATIENCE, TREE, start_tree
 
 
 @pytest.mark.postgres
@@ -24,7 +24,7 @@ def test_routers_on_postgres_route_and_survive_a_restart(tmp_path: Path, pg_url:
             booted = [top.boot(boot_spec(f"pg-{n}", 1, 128)) for n in range(6)]
             runner.kill_cell("top", signal.SIGTERM)
             runner.start_cell("top")
-            runner.wait_registered(30)
+            runner.wait_registered(PATIENCE)
             for instance in booted:
                 assert top.suspend(instance.uuid, wait=True).state is InstanceState.SUSPENDED
             assert len(top.list(ListQuery(name_prefix="pg-")).instances) == 6

@@ -13,7 +13,7 @@ from cells.client import CellClient, boot_spec
 from model.compute import InstanceState
 from routing.db import children as children_table
 from routing.index import Location, LocationIndex
-from tests.integration.conftest import HEAD, eventually, start_tree
+from tests.integration.conftest import HEAD, PATIENCE, eventually, start_tree
 
 TREE = HEAD + """
 [cells.z1]
@@ -44,7 +44,7 @@ def test_a_parent_that_lost_its_records_gets_them_back_from_its_child(tmp_path: 
         finally:
             index.close()
         runner.start_cell("top")
-        runner.wait_registered(30)  # r1 was told to register again
+        runner.wait_registered(PATIENCE)  # r1 was told to register again
 
         def reconciled() -> bool:
             check = LocationIndex.open(db)
@@ -56,6 +56,6 @@ def test_a_parent_that_lost_its_records_gets_them_back_from_its_child(tmp_path: 
                 rows[vm.uuid].cell_path == "top!r1!z1" and not rows[vm.uuid].pending
                 for vm in vms)
 
-        assert eventually(reconciled, timeout=15)
+        assert eventually(reconciled)
     finally:
         runner.stop()

@@ -237,7 +237,7 @@ def test_the_same_boot_at_two_replicas_at_once_builds_one_instance(
             with ThreadPoolExecutor(2) as pool:
                 first, second = pool.map(boot, tops)
             assert first.uuid == second.uuid
-        assert eventually(lambda: len(at_leaves(runner)) == 10, timeout=20)
+        assert eventually(lambda: len(at_leaves(runner)) == 10)
         assert len({i.request_id for i in at_leaves(runner)}) == 10
     finally:
         runner.stop()
@@ -297,7 +297,7 @@ def test_a_leafs_standby_takes_over_when_the_active_process_dies(
                 except CellError:
                     return False
 
-            assert eventually(pauses, timeout=30)
+            assert eventually(pauses)
             print(f"standby took over and acted {time.monotonic() - killed:.1f} s after the kill")
             assert runner.active("z1") == other
             # The standby that took over is listed as one of the leaf's processes.
@@ -335,7 +335,7 @@ def test_a_standby_settles_the_boots_the_active_process_left_pending(
             return (index.lookup_uncached(ghost) is None and done is not None
                     and not done.pending and done.state == "ACTIVE")
 
-        assert eventually(settled, timeout=30)
+        assert eventually(settled)
     finally:
         index.close()
         runner.stop()
