@@ -286,7 +286,9 @@ def test_an_action_whose_answer_was_lost_with_its_replica_is_applied_once(up: Up
     through = ",".join(c.address for c in cutters)
     try:
         with CellClient(up.top, timeout=60) as top:
-            vm = top.boot(boot_spec("lost-answer", 1, 256, request_id="lost-answer"))
+            # On z1, whose memory of actions is in PostgreSQL (shared with its standby).
+            vm = top.boot(boot_spec("lost-answer", 1, 256, request_id="lost-answer",
+                                    target_cell="top!r1!z1"))
         with CellClient(through, timeout=60) as client:
             client.get(vm.uuid)  # connected, through both cutters
             armed.set()
@@ -314,6 +316,19 @@ def test_an_action_whose_answer_was_lost_with_its_replica_is_applied_once(up: Up
             cutter.close()
     for name, pid in killed:  # `up` brought each back
         wait_until(lambda n=name, p=pid: up.back(n, p), f"{name} started again", up)  # type: ignore[misc]
+    replicas_serve(up)
+
+
+def serves(address: str) -> bool:
+    """The cell process at `address` answers (its own topology)."""
+    with CellClient(address, timeout=10) as cell:
+        return cell.topology().up
+
+
+def replicas_serve(up: Up) -> None:
+    """Both top replicas answer: the next kill leaves one serving."""
+    for process in ("top", "top.r2"):
+        wait_until(lambda p=process: serves(up.listen(p)), f"{process} serving", up)  # type: ignore[misc]
 
 
 # ------------------------------------------------ one process after another
@@ -432,6 +447,7 @@ def test_up_outlives_a_sigkill_of_each_kind_of_process_under_load(up: Up) -> Non
     for w in workers:
         w.start()
     restarted: dict[str, int] = {}
+    replicas_serve(up)  # one top replica is killed below: the other must serve
     try:
         wait_until(calls_since(load, 0), "the clients' first calls", up)
         with CellClient(up.top, timeout=60) as top:
@@ -439,8 +455,7 @@ def test_up_outlives_a_sigkill_of_each_kind_of_process_under_load(up: Up) -> Non
             restarted["cell top.r2"] = up.kill("cell top.r2")
             wait_until(lambda: up.back("cell top.r2", restarted["cell top.r2"]),
                        "top.r2 started again", up)
-            with CellClient(up.listen("top.r2"), timeout=10) as again:
-                wait_until(lambda: again.topology().up, "top.r2 serving", up)
+            replicas_serve(up)
             wait_until(calls_since(load, load.calls), "calls after top.r2", up)
 
             # 2. The leaf's active process: the standby takes over.
