@@ -37,7 +37,7 @@ from model.cells import (
     Registration,
 )
 from model.compute import Action, BootSpec, Instance, Port, Resources
-from model.errors import Aborted, CellError, Unavailable, Unreachable, error_for
+from model.errors import Aborted, CellError, NotFound, Unavailable, Unreachable, error_for
 from routing.call import REQUEST_ID_KEY
 
 Metadata = Sequence[tuple[str, str]]
@@ -78,6 +78,13 @@ def _again(method: str, attempt: int, error: CellError, replicated: bool,
     if not again or time.monotonic() + delay >= deadline:
         raise error from None
     return delay
+
+
+def _gone(method: str, attempt: int, error: CellError) -> bool:
+    """A delete sent again finds no such instance: its first sending deleted it
+    and the answer was lost (the tree may have forgotten the uuid since, so the
+    leaf's memory of the request id is not reached). The delete is done."""
+    return method == "Delete" and attempt > 1 and isinstance(error, NotFound)
 
 
 def split_addresses(address: str) -> list[str]:
@@ -207,6 +214,8 @@ class CellClient(_Actions[Instance]):
                     metadata=(*self._auth, *metadata) or None)
             except grpc.RpcError as exc:
                 error = from_rpc_error(exc, f"cell at {self.address}")
+                if _gone(method, attempt, error):
+                    return pb.Instance(uuid=request.uuid, state=pb.DELETED)
                 delay = _again(method, attempt, error, self._replicated, deadline, True)
             time.sleep(delay)
 
@@ -321,6 +330,8 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
                     metadata=tuple(metadata) or None)
             except grpc.RpcError as exc:
                 error = from_rpc_error(exc, self.label)
+                if _gone(method, attempt, error):
+                    return pb.Instance(uuid=request.uuid, state=pb.DELETED)
                 delay = _again(method, attempt, error, self._replicated, deadline,
                                self._ride_out)
             await asyncio.sleep(delay)

@@ -362,29 +362,35 @@ def grpc_client(up: Up, load: Load, n: int) -> None:
     instance in three; each call's retries are the client's own (cells.client),
     nothing added here."""
     with CellClient(up.top, timeout=120) as top:
-        i = 0
+        i, step = 0, ""
         while not load.stop.is_set():
             i += 1
             try:
+                step = "boot"
                 vm = top.boot(boot_spec(f"c{n}-{i}", 1, 256, request_id=f"up-{n}-{i}"))
                 with load.lock:
                     load.booted.append(vm)
                 load.done()
+                step = f"get {vm.uuid}"
                 assert top.get(vm.uuid).uuid == vm.uuid
                 load.done()
+                step = f"pause {vm.uuid}"
                 assert top.pause(vm.uuid, wait=True).state is InstanceState.PAUSED
                 load.done("pause")
+                step = f"unpause {vm.uuid}"
                 assert top.unpause(vm.uuid, wait=True).state is InstanceState.ACTIVE
                 load.done("unpause")
+                step = "list"
                 top.list(ListQuery(limit=5))
                 load.done()
                 if i % 3 == 0:
+                    step = f"delete {vm.uuid}"
                     assert top.delete(vm.uuid, wait=True).state is InstanceState.DELETED
                     with load.lock:
                         load.deleted.add(vm.uuid)
                     load.done("delete")
             except Exception as exc:
-                load.failed(f"client {n}", exc)
+                load.failed(f"client {n}, {step}", exc)
                 return
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from cells.client import MAX_BACKOFF, REPLICA_ATTEMPTS, _again
+from cells.client import MAX_BACKOFF, REPLICA_ATTEMPTS, _again, _gone
 from model.errors import (
     Aborted,
     CellError,
@@ -52,3 +52,14 @@ def test_unreachable_replicas_are_tried_a_bounded_number_of_times() -> None:
     assert _again("Get", REPLICA_ATTEMPTS - 1, Unreachable("x"), True, LATER, True) > 0
     with pytest.raises(Unreachable):
         _again("Get", REPLICA_ATTEMPTS, Unreachable("x"), True, LATER, True)
+
+
+@pytest.mark.parametrize(("method", "attempt", "error", "gone"), [
+    ("Delete", 2, NotFound("instance u not found"), True),  # the first deleted it
+    ("Delete", 1, NotFound("instance u not found"), False),  # sent once: it was not there
+    ("Pause", 2, NotFound("instance u not found"), False),
+    ("Delete", 2, FailedPrecondition("x"), False),
+], ids=["delete-again", "delete-once", "pause-again", "delete-refused"])
+def test_a_delete_sent_again_that_finds_nothing_is_done(
+        method: str, attempt: int, error: CellError, gone: bool) -> None:
+    assert _gone(method, attempt, error) is gone
