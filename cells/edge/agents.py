@@ -20,7 +20,7 @@ from cells.edge.status import to_status
 from cells.security.scope import Gate, narrow, open_gate
 from cells.security.tls import peer_cell, require_peer
 from model.agents import PlaceSpec, ServiceObject
-from model.errors import NotFound, PermissionDenied
+from model.errors import AlreadyExists, NotFound, PermissionDenied
 from routing.call import Call
 
 T = TypeVar("T")
@@ -199,7 +199,10 @@ class ScopedObjects:
                 raise PermissionDenied(f"a token of project {who.project} cannot place objects"
                                        f" for project {spec.project[:255]}")
             spec = replace(spec, project=who.project)
-        return await self._backend.place(spec, call)
+        placed = await self._backend.place(spec, call)
+        if not who.owns(placed.spec.project):  # the request id was another project's
+            raise AlreadyExists(f"request id {spec.request_id[:255]} is already in use")
+        return placed
 
     async def get(self, uuid: str, call: Call) -> ServiceObject:
         return self._own(await self._backend.get(uuid, call), call)

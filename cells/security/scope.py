@@ -27,7 +27,7 @@ from cells.security.auth import TokenStore
 from cells.security.tls import require_peer
 from model.cells import CellNode, InstancePage, ListQuery, Located, Placement
 from model.compute import Action, BootSpec, Instance
-from model.errors import AlreadyExists, PermissionDenied
+from model.errors import AlreadyExists, InvalidArgument, PermissionDenied
 from model.principal import EVERYONE, Principal
 from routing.call import Call
 from routing.errors import UnknownInstance
@@ -86,6 +86,23 @@ def narrow(principal: Principal, metadata: Mapping[str, str]) -> Principal:
     return principal
 
 
+def member_boot(who: Principal, spec: BootSpec) -> BootSpec:
+    """What a member's boot may ask for, decided here on every port (the HTTP
+    API's checks come first, but are not the only ones): its own project; no
+    uuid of its choosing (the tree gives one: a chosen uuid could take another
+    instance's name in a hypervisor); and a server group of its own project's
+    (a group hint is scoped to the project, as the API scopes it, so that no
+    member joins, or reads the placement of, another project's group)."""
+    if spec.uuid:
+        raise InvalidArgument("a member cannot choose an instance's uuid; the tree gives one")
+    hints = dict(spec.hints)
+    group = hints.get("group")
+    if group is not None and not group.startswith(f"{who.project}:"):
+        hints["group"] = f"{who.project}:{group}"
+    return replace(spec, project=_own_project(who, spec.project, "boot into"),
+                   hints=tuple(sorted(hints.items())))
+
+
 class ScopedCells:
     """The calls of `backend`, limited to what `call.principal` may see."""
 
@@ -95,7 +112,7 @@ class ScopedCells:
     async def boot(self, spec: BootSpec, call: Call) -> Instance:
         who = call.principal
         if not who.admin:
-            spec = replace(spec, project=_own_project(who, spec.project, "boot into"))
+            spec = member_boot(who, spec)
         instance = await self._backend.boot(spec, call)
         if not who.owns(instance.project):  # the request id was another project's boot
             raise AlreadyExists(f"request id {spec.request_id} is already in use")

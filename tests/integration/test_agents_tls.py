@@ -20,7 +20,13 @@ from cells.ops.tree import TreeRunner
 from cells.security.auth import TokenStore
 from cells.security.tls import TlsConfig
 from model.agents import AgentReport, PlaceSpec, ServiceObject
-from model.errors import NotFound, PermissionDenied, ResourceExhausted, Unauthenticated
+from model.errors import (
+    AlreadyExists,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+)
 from tests.integration.conftest import eventually, start_tree
 
 TREE = """
@@ -142,6 +148,9 @@ def test_clients_place_objects_on_the_tops_client_port_within_their_project(
         with pytest.raises(PermissionDenied, match="cannot place objects for project lab"):
             as_client(shop, lambda c: c.place(PlaceSpec("req-x", "x", "loadbalancer",
                                                          project="lab")))
+        # Another project's request id is not a way to its object (as for boots).
+        with pytest.raises(AlreadyExists, match="request id req-k is already in use"):
+            as_client(lab, lambda c: c.place(PlaceSpec("req-k", "mine", "loadbalancer")))
         with pytest.raises(NotFound):  # another project's object is as missing as none
             as_client(lab, lambda c: c.get_object(vip.uuid))
         with pytest.raises(NotFound):

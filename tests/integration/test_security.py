@@ -17,7 +17,14 @@ from cells.ops.tree import TreeRunner, load_tree
 from cells.security.auth import TokenStore
 from model.cells import ListQuery
 from model.compute import InstanceState
-from model.errors import NotFound, PermissionDenied, Unauthenticated, Unavailable
+from model.errors import (
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+)
+from routing.index import LocationIndex
 
 TREE = """
 [tree]
@@ -195,3 +202,25 @@ def test_a_client_claiming_to_be_a_cell_is_still_limited(tmp_path: Path) -> None
         assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes, codes
     finally:
         runner.stop()
+
+
+def test_a_member_on_the_client_port_cannot_choose_a_uuid_or_join_anothers_group(
+        secure: TreeRunner) -> None:
+    with secure.client(timeout=10) as admin:
+        before = len(admin.list(ListQuery(limit=1000)).instances)
+    with member(secure, "acme") as acme:
+        chosen = str(uuidlib.uuid4())
+        with pytest.raises(InvalidArgument, match="cannot choose an instance's uuid"):
+            acme.boot(boot_spec("mine", 1, 256, uuid=chosen))
+        with pytest.raises(NotFound):
+            acme.get(chosen)  # nothing was built under it
+        joined = acme.boot(boot_spec("grouped", 1, 256, hints={"group": "zeta:db"}))
+    with secure.client(timeout=10) as admin:
+        assert len(admin.list(ListQuery(limit=1000)).instances) == before + 1
+    # The leaf recorded the group as the member's own project's.
+    index = LocationIndex.open(f"sqlite:///{secure.state_dir / 'z1' / 'cell.db'}")
+    try:
+        row = index.lookup_uncached(joined.uuid)
+        assert row is not None and row.server_group == "acme:zeta:db"
+    finally:
+        index.close()

@@ -9,6 +9,7 @@ through the `Connect` function a router is given, as gRPC links are in a cell.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -389,5 +390,37 @@ def test_an_unreachable_leaf_is_shown_with_the_driver_its_reports_named(
         shown = {c.name: c for c in (await t.router.topology(Call())).children}
         assert shown["a"].unreachable and shown["a"].driver == "ovirt"
         assert shown["b"].driver == ""  # its reports never said
+
+    run(tmp_path, body)
+
+
+def test_a_member_cannot_choose_a_uuid_and_nothing_is_sent(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        member = Call(principal=Principal("tok", "acme", "member"))
+        chosen = replace(spec("web"), uuid=uuid())
+        with pytest.raises(InvalidArgument, match="cannot choose an instance's uuid"):
+            await ScopedCells(t.router).boot(chosen, member)
+        assert t.kids["a"].calls("boot") == t.kids["b"].calls("boot") == []
+        assert t.index.lookup(chosen.uuid) is None
+        # An admin (an operator, adopting or rebuilding) still may.
+        admin = Call(principal=Principal("op", "", "admin"))
+        assert (await ScopedCells(t.router).boot(chosen, admin)).uuid == chosen.uuid
+
+    run(tmp_path, body)
+
+
+@pytest.mark.parametrize(("asked", "sent"), [
+    ("db", "acme:db"),  # a member's own group, by its short name
+    ("acme:db", "acme:db"),  # as the API already scoped it
+    ("other:db", "acme:other:db"),  # another project's group: not joined
+], ids=["short", "scoped", "another-projects"])
+def test_a_members_server_group_is_its_own_projects(tmp_path: Path, asked: str,
+                                                    sent: str) -> None:
+    async def body(t: Tree) -> None:
+        member = Call(principal=Principal("tok", "acme", "member"))
+        grouped = replace(spec("web"), hints=(("group", asked), ("zone", "z1")))
+        await ScopedCells(t.router).boot(grouped, member)
+        [boot] = [*t.kids["a"].calls("boot"), *t.kids["b"].calls("boot")]
+        assert dict(boot.args[0].hints) == {"group": sent, "zone": "z1"}
 
     run(tmp_path, body)
