@@ -205,7 +205,8 @@ class _AuthTokens:
         try:
             return self.users.authenticate(name, login.password)
         except Unauthorized:
-            _log.info("identity: login refused for user %s", login.user_name or login.user_id)
+            _log.info("identity: login refused for user %r",  # quoted: a name is not a log line
+                      login.user_name or login.user_id)
             raise
 
 

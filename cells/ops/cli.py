@@ -94,6 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from api.identity.files import write_private
     from cells.ops.supervise import Supervisor
     from cells.ops.tree import TreeRunner, load_tree
 
@@ -114,14 +115,17 @@ def cmd_up(args: argparse.Namespace) -> int:
               " says insecure = true)", flush=True)
     else:
         print(f"mutual TLS between cells; clients: --ca-file {runner.certs}/ca.pem", flush=True)
+    # Secrets go to files only this user can read; the output names the files,
+    # so that a terminal's scrollback or a log collector never holds them.
     if runner.admin_token:
-        print(f"admin token: {runner.admin_token}", flush=True)
+        token_file = runner.state_dir / "admin-token"
+        write_private(token_file, (runner.admin_token + "\n").encode())
+        print(f"admin token: in {token_file} (--token \"$(cat {token_file})\")", flush=True)
     if runner.api is not None:
         print(f"api: {runner.api.url}", flush=True)
-        print(f"dashboard: {runner.api.url}/dashboard/ (user admin, password"
-              f" {runner.api.password})", flush=True)
-        print(f"OpenStack clients: source {runner.api.directory / 'openrc'}, or", flush=True)
-        print(runner.api.openrc(), end="", flush=True)
+        print(f"dashboard: {runner.api.url}/dashboard/ (user admin, password in"
+              f" {runner.api.directory / 'admin-password'})", flush=True)
+        print(f"OpenStack clients: source {runner.api.directory / 'openrc'}", flush=True)
     print(f"{len(spec.cells)} cells up; state and logs in {runner.state_dir}", flush=True)
     print("a process that exits is started again; see them with: cellrouter processes"
           f" --state-dir {runner.state_dir} (or tree --state-dir)", flush=True)

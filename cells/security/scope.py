@@ -25,7 +25,14 @@ from typing import Protocol
 from cells.backend import CellBackend
 from cells.security.auth import TokenStore
 from cells.security.tls import require_peer
-from model.cells import CellNode, InstancePage, ListQuery, Located, Placement
+from model.cells import (
+    CellNode,
+    InstancePage,
+    ListQuery,
+    Located,
+    Placement,
+    PlacementOption,
+)
 from model.compute import Action, BootSpec, Instance
 from model.errors import AlreadyExists, InvalidArgument, PermissionDenied
 from model.principal import EVERYONE, Principal
@@ -86,6 +93,13 @@ def narrow(principal: Principal, metadata: Mapping[str, str]) -> Principal:
     return principal
 
 
+def cells_only(placement: Placement) -> Placement:
+    """A plan as a member sees it: the cells, best first, without the hosts
+    (which hypervisors a deployment runs is the operator's to know)."""
+    cells = dict.fromkeys(option.cell_path for option in placement.ranked)
+    return replace(placement, ranked=tuple(PlacementOption(path) for path in cells))
+
+
 def member_boot(who: Principal, spec: BootSpec) -> BootSpec:
     """What a member's boot may ask for, decided here on every port (the HTTP
     API's checks come first, but are not the only ones): its own project; no
@@ -119,9 +133,10 @@ class ScopedCells:
         return instance
 
     async def plan(self, spec: BootSpec, call: Call) -> Placement:
-        if not call.principal.admin:
-            spec = replace(spec, project=_own_project(call.principal, spec.project, "plan for"))
-        return await self._backend.plan(spec, call)
+        if call.principal.admin:
+            return await self._backend.plan(spec, call)
+        spec = replace(spec, project=_own_project(call.principal, spec.project, "plan for"))
+        return cells_only(await self._backend.plan(spec, call))
 
     async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
         await self._check_owner(uuid, call)

@@ -224,3 +224,14 @@ def test_a_member_on_the_client_port_cannot_choose_a_uuid_or_join_anothers_group
         assert row is not None and row.server_group == "acme:zeta:db"
     finally:
         index.close()
+
+
+def test_a_members_dry_run_names_cells_not_hosts(secure: TreeRunner) -> None:
+    with secure.client(timeout=10) as admin:
+        seen_by_admin = admin.plan(boot_spec("planned", 1, 256))
+    assert [o.host for o in seen_by_admin.ranked] == ["h1"]
+    with member(secure, "acme") as acme:
+        seen_by_member = acme.plan(boot_spec("planned", 1, 256))
+    assert [(o.cell_path, o.host) for o in seen_by_member.ranked] == [("top!r1!z1", "")]
+    assert seen_by_member.explanations == seen_by_admin.explanations  # counts, no names
+    assert not any("h1" in line for line in seen_by_member.explanations)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -125,6 +126,16 @@ def test_wrong_credentials_are_401(make_app: AppMaker, body: Any) -> None:
     assert_keystone_error(reply, 401, "Unauthorized",
                           "The request you have made requires authentication.")
     assert "X-Subject-Token" not in reply.headers
+
+
+def test_a_refused_user_name_is_logged_quoted_not_as_lines_of_its_own(
+        make_app: AppMaker, caplog: pytest.LogCaptureFixture) -> None:
+    forged = "nobody\n2026-12-04 INFO identity: login of admin succeeded"
+    with caplog.at_level(logging.INFO, logger="api.identity.routes"):
+        reply = call(make_app(), "POST", TOKENS, json=login(name=forged))
+    assert reply.status == 401
+    [line] = [r.getMessage() for r in caplog.records if "login refused" in r.getMessage()]
+    assert "\n" not in line and repr(forged) in line
 
 
 @pytest.mark.parametrize("body", [
