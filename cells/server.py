@@ -151,7 +151,8 @@ class CellServer:
                 service, self.path, self.identity.ancestors if tls else None),))
             objects = LeafObjects(service, self.path)
         # Service objects on both ports, as instances: the cells above, and clients.
-        cells_port.add_generic_rpc_handlers((objects_handler(objects, self.path, gate),))
+        cells_port.add_generic_rpc_handlers(
+            (objects_handler(objects, self.path, gate, self._limiter),))
         if cfg.client_listen:
             clients_port, port = self._server_on(
                 cfg.client_listen, tls.clients_port() if tls else None, "clients")
@@ -161,7 +162,8 @@ class CellServer:
                 self._serve_cells(clients_port, ScopedCells(backend), client_gate,
                                   from_cells=False))
             clients_port.add_generic_rpc_handlers(
-                (objects_handler(objects, self.path, client_gate),))
+                (objects_handler(objects, self.path, client_gate, self._limiter,
+                                 from_cells=False),))
         for server in self._servers:
             await server.start()
         await backend.refresh()

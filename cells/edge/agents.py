@@ -16,7 +16,9 @@ from agents.service import ObjectService
 from cellrouter.v1 import cells_pb2 as pb
 from cells.edge import wire
 from cells.edge.decoding import decoded_stream, handlers
+from cells.edge.servicers import peer_host
 from cells.edge.status import to_status
+from cells.security.limits import Limiter, Limits
 from cells.security.scope import Gate, narrow, open_gate
 from cells.security.tls import peer_cell, require_peer
 from model.agents import PlaceSpec, ServiceObject
@@ -240,18 +242,28 @@ class ScopedObjects:
 
 class ObjectsServicer:
     def __init__(self, backend: ObjectsBackend, path: Callable[[], str],
-                 gate: Gate = open_gate) -> None:
-        """`gate` says who calls (the port's: cells above, or clients' tokens)."""
+                 gate: Gate = open_gate, limiter: Limiter | None = None,
+                 from_cells: bool = True) -> None:
+        """`gate` says who calls (the port's: cells above, or clients' tokens);
+        `limiter` holds each client's budget, shared with the Cells service, so
+        that objects are no way around it (`from_cells`: whether a caller's hop
+        count is believed, on the cells' port, or not, on the clients')."""
         self._backend = ScopedObjects(backend)
         self._path = path
         self._gate = gate
+        self._limiter = limiter or Limiter(Limits())
+        self._from_cells = from_cells
 
     async def _answer(self, context: Any, work: Callable[[Call], Awaitable[T]]) -> T:
         metadata = dict(context.invocation_metadata() or ())
         try:
             principal = narrow(self._gate(metadata, context.auth_context()), metadata)
             call = Call.from_metadata(metadata, context.time_remaining(), principal)
-            return await work(call)
+            if call.hops and self._from_cells:  # from a cell above: limited where called
+                return await work(call)
+            client = principal.token_id or peer_host(context.peer())
+            with self._limiter.admit(client):
+                return await work(call)
         except Exception as exc:
             code, message = to_status(exc, self._path())
             await context.abort(code, message)
@@ -289,13 +301,14 @@ class ObjectsServicer:
 
 
 def objects_handler(backend: ObjectsBackend, path: Callable[[], str],
-                    gate: Gate = open_gate) -> grpc.GenericRpcHandler[Any, Any]:
+                    gate: Gate = open_gate, limiter: Limiter | None = None,
+                    from_cells: bool = True) -> grpc.GenericRpcHandler[Any, Any]:
     """The `Objects` service over `backend` for the callers `gate` admits (on a
     cells port, the cells above; on a client port, tokens), scoped to what each
     may do, malformed bytes refused."""
     name = "cellrouter.v1.Objects"
     return grpc.method_handlers_generic_handler(name, handlers(
-        name, ObjectsServicer(backend, path, gate), {
+        name, ObjectsServicer(backend, path, gate, limiter, from_cells), {
             "Place": (pb.PlaceRequest, pb.ServiceObject),
             "GetObject": (pb.ObjectRequest, pb.ServiceObject),
             "DeleteObject": (pb.ObjectRequest, pb.ServiceObject),

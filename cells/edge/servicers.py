@@ -85,7 +85,7 @@ class CellsServicer:
                 )
             if call.hops:  # from a cell above: limited where the client called
                 return reply(await work(call))
-            with self._limiter.admit(call.principal.token_id or _peer_host(context.peer())):
+            with self._limiter.admit(call.principal.token_id or peer_host(context.peer())):
                 return reply(await work(call))
         except Exception as exc:
             code, message = to_status(exc, self._identity.path)
@@ -194,7 +194,7 @@ def parent_handler(servicer: ParentServicer) -> grpc.GenericRpcHandler[Any, Any]
     }))
 
 
-def _peer_host(peer: str) -> str:
+def peer_host(peer: str) -> str:
     """"ipv4:127.0.0.1:5555" -> "ipv4:127.0.0.1": a client is its address, not its port."""
     return peer.rpartition(":")[0] or peer
 
