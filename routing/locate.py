@@ -5,11 +5,20 @@ A uuid the index does not know is looked for in every child at once
 child that has it is recorded in the index. Only when every child says no is
 the answer UnknownInstance (NOT_FOUND); when some child did not answer, it is
 Unavailable, naming the cells that did not, because the instance may be there.
+
+A uuid that every child said it does not have is remembered as missing for
+MISS_TTL seconds: asked again meanwhile (a client retrying, or guessing uuids),
+the answer is NOT_FOUND without asking every cell again. The index is always
+read first, and a boot writes its row before it is forwarded, so a new
+instance is never hidden by a remembered miss; one adopted behind the tree's
+back is found MISS_TTL seconds later at most.
 """
 
 from __future__ import annotations
 
 import logging
+
+from cachetools import TTLCache
 
 from model.compute import InstanceState
 from model.errors import NotFound, Unavailable
@@ -23,6 +32,8 @@ log = logging.getLogger(__name__)
 # Locate and Topology ask every child; one that has not answered by then is
 # treated as unreachable instead of holding up the answer.
 FANOUT_TIMEOUT = 2.0
+MISS_TTL = 5.0  # seconds a uuid no child has is answered NOT_FOUND without asking
+MISSES = 100_000  # uuids remembered as missing, at most
 
 
 class Locator:
@@ -32,6 +43,7 @@ class Locator:
         self._children = children
         self._index = index
         self._child_timeout = child_timeout
+        self._misses: TTLCache[str, bool] = TTLCache(maxsize=MISSES, ttl=MISS_TTL)
 
     async def find(self, uuid: str, call: Call) -> Location:
         """The location of `uuid`: from the index, or else from the children."""
@@ -41,8 +53,11 @@ class Locator:
         """Ask every child at once where `uuid` is; record and return the answer.
 
         UnknownInstance when every child answered that it has no such
-        instance; Unavailable when some did not answer (it may be there).
+        instance (or did, less than MISS_TTL seconds ago); Unavailable when
+        some did not answer (it may be there).
         """
+        if uuid in self._misses:
+            raise UnknownInstance(uuid)
         timeout = min(call.remaining(self._child_timeout), FANOUT_TIMEOUT)
         up = [c for c in self._children if self._children.is_up(c)]
         answers = await fanout(
@@ -64,6 +79,7 @@ class Locator:
                 f"instance {uuid} is not in the index of {self._here.path}, and"
                 f" {', '.join(sorted(silent))} did not answer to say whether they have it"
             )
+        self._misses[uuid] = True
         raise UnknownInstance(uuid)
 
     def evict(self, uuid: str) -> None:

@@ -424,3 +424,20 @@ def test_a_members_server_group_is_its_own_projects(tmp_path: Path, asked: str,
         assert dict(boot.args[0].hints) == {"group": sent, "zone": "z1"}
 
     run(tmp_path, body)
+
+
+def test_a_uuid_no_child_has_is_not_asked_of_every_child_again_soon(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        guessed = uuid()
+        for _ in range(3):  # a client guessing, or retrying, the same uuid
+            with pytest.raises(UnknownInstance):
+                await t.router.act(guessed, Action.PAUSE, True, Call())
+        assert len(t.kids["a"].calls("locate")) == len(t.kids["b"].calls("locate")) == 1
+        # A boot of that very uuid is not hidden by the remembered miss: the
+        # index is read first, and the boot writes its row before it goes down.
+        booted = await t.router.boot(replace(spec("named"), uuid=guessed), Call())
+        assert (await t.router.act(guessed, Action.PAUSE, True, Call())).state is (
+            InstanceState.PAUSED)
+        assert booted.uuid == guessed
+
+    run(tmp_path, body)
