@@ -15,6 +15,7 @@ every instance change is queued for this cell's own parent.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from bestmatch.api import Selector
@@ -23,6 +24,7 @@ from model.cells import (
     CellCapacity,
     CellNode,
     ChildReport,
+    InstanceChange,
     InstancePage,
     LeafInfo,
     ListQuery,
@@ -32,15 +34,19 @@ from model.cells import (
 from model.compute import Action, BootSpec, Instance, InstanceState
 from routing.call import Call
 from routing.children import Child, Children, fanout
+from routing.errors import BadPath
 from routing.fastpath import FastPath
 from routing.forward import Forwarder, LeafLinks
 from routing.index import Location, LocationIndex
 from routing.link import Connect
 from routing.lists import Lister
 from routing.locate import FANOUT_TIMEOUT, Locator
+from routing.path import CellPath
 from routing.placement import Placer
 from routing.reconcile import reconcile
 from routing.validate import check_uuid
+
+log = logging.getLogger(__name__)
 
 _PAUSE_AS_SUSPEND = {Action.PAUSE: Action.SUSPEND, Action.UNPAUSE: Action.RESUME}
 
@@ -171,15 +177,31 @@ class RouterCell:
         return await reconcile(self._index, child, self._child_timeout)
 
     def on_report(self, report: ChildReport) -> Child:
-        """A child's heartbeat: record it and apply its instance changes."""
+        """A child's heartbeat: record it and apply its instance changes, those
+        about its own subtree only (`_its_own`), and pass them on up."""
         child = self.children.report(report)
-        if report.changes:
-            self._index.apply(
-                (c.uuid, c.state.value, c.cell_path, c.host) for c in report.changes
-            )
-            for change in report.changes:
+        changes = [c for c in report.changes if self._its_own(child, c)]
+        if changes:
+            self._index.apply((c.uuid, c.state.value, c.cell_path, c.host) for c in changes)
+            for change in changes:
                 self._changes.add(change)
         return child
+
+    def _its_own(self, child: Child, change: InstanceChange) -> bool:
+        """Whether `child` may report `change`: an instance the index places in
+        that child (or does not know), at a path inside its subtree. A child's
+        word about another child's instances changes nothing, here or above."""
+        row = self._index.lookup(change.uuid)
+        try:
+            inside = not change.cell_path or CellPath.parse(child.path).contains(
+                CellPath.parse(change.cell_path))
+        except BadPath:
+            inside = False
+        if inside and (row is None or row.child == child.name):
+            return True
+        log.warning("cell %s reported %s at %r, outside its subtree: ignored", child.path,
+                    change.uuid, change.cell_path[:255])
+        return False
 
     # ------------------------------------------------------- reporting
 

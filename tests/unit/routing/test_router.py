@@ -19,7 +19,7 @@ import pytest
 from cellrouter.v1 import cells_pb2 as pb
 from cells.edge import wire
 from cells.security.scope import ScopedCells
-from model.cells import ChildReport, LeafInfo, ListQuery
+from model.cells import ChildReport, InstanceChange, LeafInfo, ListQuery
 from model.compute import Action, InstanceState
 from model.errors import (
     DeadlineExceeded,
@@ -439,5 +439,27 @@ def test_a_uuid_no_child_has_is_not_asked_of_every_child_again_soon(tmp_path: Pa
         assert (await t.router.act(guessed, Action.PAUSE, True, Call())).state is (
             InstanceState.PAUSED)
         assert booted.uuid == guessed
+
+    run(tmp_path, body)
+
+
+def test_a_child_cannot_report_on_another_childs_instance_or_outside_its_subtree(
+        tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        held = await boot_into(t, "a")  # at top!a!x
+        t.router.changes().take()  # what the boot queued for the parent
+        forged = [InstanceChange(held, InstanceState.DELETED, "top!b!y", "h1"),
+                  InstanceChange(held, InstanceState.STOPPED, "", "")]
+        t.router.on_report(ChildReport("b", ROOMY, changes=tuple(forged)))
+        astray = InstanceChange(held, InstanceState.PAUSED, "top!b!y", "h9")
+        t.router.on_report(ChildReport("a", ROOMY, changes=(astray,)))
+        row = t.index.lookup_uncached(held)
+        assert row is not None and (row.child, row.state, row.host) == ("a", "ACTIVE", "h1")
+        assert t.router.changes().take() == []  # nothing passed on up either
+        # Its own child's word about it counts.
+        own = InstanceChange(held, InstanceState.PAUSED, "top!a!x", "h1")
+        t.router.on_report(ChildReport("a", ROOMY, changes=(own,)))
+        assert t.index.lookup_uncached(held).state == "PAUSED"  # type: ignore[union-attr]
+        assert t.router.changes().take() == [own]
 
     run(tmp_path, body)
