@@ -463,3 +463,24 @@ def test_a_child_cannot_report_on_another_childs_instance_or_outside_its_subtree
         assert t.router.changes().take() == [own]
 
     run(tmp_path, body)
+
+
+def test_a_childs_reconciliation_claims_only_what_is_in_its_subtree(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        held = await boot_into(t, "a")
+        # b lists a's instance as its own, one placed outside its subtree, and a
+        # new one of its own.
+        t.kids["b"].holds("stolen", held)
+        astray = t.kids["b"].holds("astray", uuid())
+        t.kids["b"].instances[astray.uuid] = replace(astray, cell_path="top!a!x")
+        mine = t.kids["b"].holds("mine", uuid())
+        child_b = t.children.get("b")
+        assert child_b is not None
+        await t.router.reconcile(child_b)
+        row = t.index.lookup_uncached(held)
+        assert row is not None and row.child == "a"
+        assert t.index.lookup_uncached(astray.uuid) is None
+        found = t.index.lookup_uncached(mine.uuid)
+        assert found is not None and found.child == "b"
+
+    run(tmp_path, body)
