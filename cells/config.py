@@ -18,6 +18,9 @@
     pause_as_suspend = false          # leaves that cannot pause (oVirt) suspend instead;
                                       # without it such a pause is FAILED_PRECONDITION
     client_listen = ""                # a second port, for clients (with [tls] or [auth])
+    client_auth = "token"             # clients on client_listen present a token ([auth]);
+                                      # "none": the port serves anyone who reaches it,
+                                      # as admin (a warning in the log and in `tree`)
     metrics_listen = ""               # HOST:PORT for Prometheus' /metrics (off when empty)
     parent_name = ""                  # the parent's certificate must name it (with [tls])
     insecure = false                  # required when there is no [tls] table: plaintext,
@@ -28,8 +31,9 @@
     cert_file = "/etc/cellrouter/eu-a.pem"   # its common name is the cell's name
     key_file = "/etc/cellrouter/eu-a.key"
 
-    [auth]                            # API tokens on client_listen (see cells.security.auth)
+    [auth]                            # API tokens on client_listen (see cells.security.auth);
     tokens_file = "/etc/cellrouter/tokens.json"   # made by `cellrouter tokens issue`
+                                      # required with client_listen, unless client_auth = "none"
 
     [limits]                          # per client, where it calls (see cells.security.limits)
     max_in_flight_per_client = 64
@@ -123,6 +127,7 @@ class CellConfig:
     active_lock: bool = False
     pause_as_suspend: bool = False
     client_listen: str = ""
+    client_auth: str = "token"  # or "none": client_listen serves anyone, as admin
     metrics_listen: str = ""
     parent_name: str = ""
     tls: TlsConfig | None = None
@@ -153,8 +158,10 @@ CELL_KEYS = {
     "name", "listen", "advertise", "parent", "state_dir", "database_url", "report_interval",
     "down_after", "max_hops", "child_timeout", "selector", "list_timeout", "direct_to_leaf",
     "active_lock",
-    "pause_as_suspend", "client_listen", "parent_name", "insecure", "metrics_listen",
+    "pause_as_suspend", "client_listen", "client_auth", "parent_name", "insecure",
+    "metrics_listen",
 }
+CLIENT_AUTH = ("token", "none")  # the values of [cell] client_auth
 _INDEX_KEYS = {"cache_size", "cache_ttl"}
 _LEAF_KEYS = {"driver", "selector", "hosts"}
 
@@ -210,9 +217,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
     tls, tokens_file = _security(data, cell, source)
     client_listen = _optional(cell, "client_listen", str, "", source)
     metrics = _optional(cell, "metrics_listen", str, "", source)
-    if tokens_file is not None and not client_listen:
-        raise ConfigError(f"{source}: [auth] needs client_listen, the port where clients"
-                          " present their tokens (the cells' own port has none)")
+    client_auth = _client_auth(cell, client_listen, tokens_file is not None, source)
     return CellConfig(
         name=name,
         listen=listen,
@@ -229,6 +234,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         active_lock=_active_lock(cell, source),
         pause_as_suspend=_optional(cell, "pause_as_suspend", bool, False, source),
         client_listen=_address(client_listen, source) if client_listen else "",
+        client_auth=client_auth,
         parent_name=_optional(cell, "parent_name", str, "", source),
         metrics_listen=_address(metrics, source) if metrics else "",
         tls=tls,
@@ -266,6 +272,28 @@ def _security(data: Mapping[str, Any], cell: Mapping[str, Any],
         raise ConfigError(f"{source}: [auth] must be a table")
     _no_unknown(auth, {"tokens_file"}, f"{source} [auth]")
     return tls, Path(_required(auth, "tokens_file", str, f"{source} [auth]"))
+
+
+def _client_auth(cell: Mapping[str, Any], client_listen: str, has_auth: bool,
+                 source: str) -> str:
+    """[cell] client_auth, checked against client_listen and [auth]: a client
+    port asks for tokens unless the config says "none" in so many words."""
+    client_auth: str = _optional(cell, "client_auth", str, "token", source)
+    if client_auth not in CLIENT_AUTH:
+        raise ConfigError(f"{source}: client_auth must be \"token\" or \"none\","
+                          f" not {client_auth!r}")
+    if has_auth and not client_listen:
+        raise ConfigError(f"{source}: [auth] needs client_listen, the port where clients"
+                          " present their tokens (the cells' own port has none)")
+    if has_auth and client_auth == "none":
+        raise ConfigError(f"{source}: client_auth = \"none\" contradicts the [auth] table"
+                          " (tokens on the client port); keep one of the two")
+    if client_listen and not has_auth and client_auth == "token":
+        raise ConfigError(f"{source}: client_listen needs token auth: give an [auth] table"
+                          " with tokens_file (made by `cellrouter tokens issue`), or set"
+                          ' client_auth = "none" in [cell] to serve the client port to anyone'
+                          " who reaches it, as admin")
+    return client_auth
 
 
 def _limits(table: Any, source: str) -> Limits:

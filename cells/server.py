@@ -68,7 +68,9 @@ class CellServer:
         self.identity = Identity(config.name, config.listen, config.name,
                                  CellKind.LEAF if config.is_leaf else CellKind.ROUTER,
                                  config.tls.load() if config.tls else None,
-                                 driver=config.leaf.shown_as if config.leaf else "")
+                                 driver=config.leaf.shown_as if config.leaf else "",
+                                 open_client_port=bool(config.client_listen)
+                                 and config.client_auth == "none")
         self._links = Links(self.identity.tls)  # every gRPC client to another cell
         self.backend: CellBackend | None = None
         self.client_address = ""  # where clients call, when the cell has a client port
@@ -157,7 +159,7 @@ class CellServer:
             clients_port, port = self._server_on(
                 cfg.client_listen, tls.clients_port() if tls else None, "clients")
             self.client_address = f"{cfg.client_listen.rpartition(':')[0]}:{port}"
-            client_gate = TokenGate(TokenStore(cfg.tokens_file)) if cfg.tokens_file else open_gate
+            client_gate = self._client_gate()
             health_servicers.append(
                 self._serve_cells(clients_port, ScopedCells(backend), client_gate,
                                   from_cells=False))
@@ -189,6 +191,19 @@ class CellServer:
                  self.identity.address, " (mutual TLS)" if tls else " (insecure: no TLS)",
                  f", clients on {self.client_address}" if self.client_address else "")
         return self.identity.address
+
+    def _client_gate(self) -> Gate:
+        """Tokens on the client port; open only when the config says client_auth
+        = "none" (cells.config refuses a client port with neither)."""
+        cfg = self.config
+        if cfg.tokens_file is not None:
+            return TokenGate(TokenStore(cfg.tokens_file))
+        if cfg.client_auth != "none":  # a CellConfig built by hand, not by cells.config
+            raise ConfigError(f"cell {cfg.name}: client_listen without [auth] needs"
+                              ' client_auth = "none"')
+        log.warning("cell %s serves its client port %s to anyone who reaches it, as admin,"
+                    ' without tokens (client_auth = "none")', cfg.name, cfg.client_listen)
+        return open_gate
 
     def _remember_path(self, path: str) -> None:
         """Kept across restarts: a restarted cell answers with its full path at

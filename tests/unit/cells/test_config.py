@@ -207,6 +207,37 @@ def test_tokens_need_a_client_port() -> None:
     assert cfg.tokens_file == Path("tokens.json") and cfg.client_listen == "127.0.0.1:0"
 
 
+CLIENT_CELL = {"name": "top", "listen": "127.0.0.1:0", "insecure": True,
+               "client_listen": "127.0.0.1:0"}
+
+
+def test_a_client_port_without_auth_is_refused_and_says_the_two_ways_out() -> None:
+    with pytest.raises(ConfigError, match="client_listen needs token auth") as refused:
+        from_mapping({"cell": CLIENT_CELL})
+    assert "[auth] table with tokens_file" in str(refused.value)
+    assert 'client_auth = "none"' in str(refused.value)
+
+
+def test_client_auth_none_opens_the_client_port_in_so_many_words() -> None:
+    cfg = from_mapping({"cell": {**CLIENT_CELL, "client_auth": "none"}})
+    assert (cfg.client_auth, cfg.tokens_file) == ("none", None)
+    assert from_mapping(router()).client_auth == "token"  # the default
+
+
+@pytest.mark.parametrize(("cell", "auth", "message"), [
+    ({"client_auth": "none"}, {"tokens_file": "t.json"}, 'client_auth = "none" contradicts'),
+    ({"client_auth": "open"}, None, 'client_auth must be "token" or "none"'),
+    ({"client_auth": True}, None, "'client_auth' must be a str"),
+], ids=["none-beside-auth", "unknown-value", "not-a-string"])
+def test_client_auth_refuses_contradictions_and_unknown_values(
+        cell: dict[str, Any], auth: dict[str, str] | None, message: str) -> None:
+    data: dict[str, Any] = {"cell": {**CLIENT_CELL, **cell}}
+    if auth is not None:
+        data["auth"] = auth
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        from_mapping(data)
+
+
 def test_an_active_lock_needs_postgresql() -> None:
     with pytest.raises(ConfigError, match="active_lock needs a PostgreSQL database_url"):
         from_mapping(router(active_lock=True))
