@@ -41,6 +41,7 @@ class Identity:
     kind: CellKind
     tls: Tls | None = None  # its certificate, when cells speak mutual TLS
     driver: str = ""  # a leaf's, as the topology names it (CellNode.driver)
+    open_client_port: bool = False  # client_auth = "none" (CellNode.open_client_port)
 
     def ancestors(self) -> list[str]:
         """The names of the cells above this one, the top first."""
@@ -115,6 +116,7 @@ def own_node(
         name=me.name, path=me.path, kind=me.kind, address=me.address, up=True,
         capacity=cell.capacity(), capabilities=cell.capabilities(),
         children=children, hosts=hosts, driver=me.driver,
+        open_client_port=me.open_client_port,
     )
 
 

@@ -145,6 +145,9 @@ class CellNode:
     # A leaf's driver ("libvirt", "ovirt", "fake", a plugin's name), or
     # AGENTS_ONLY; "" for a router, and for a leaf that has not said.
     driver: str = ""
+    # It serves its client port to anyone, as admin, without tokens
+    # (client_auth = "none"); only the cell itself says so.
+    open_client_port: bool = False
 
     def walk(self) -> Iterable[CellNode]:
         """This cell and every cell below it, depth first."""

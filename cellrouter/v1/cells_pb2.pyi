@@ -274,7 +274,7 @@ class HostInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ...) -> None: ...
 
 class CellNode(_message.Message):
-    __slots__ = ("name", "path", "kind", "address", "status", "capacity", "capabilities", "children", "hosts", "last_seen", "replicas", "unreachable", "driver")
+    __slots__ = ("name", "path", "kind", "address", "status", "capacity", "capabilities", "children", "hosts", "last_seen", "replicas", "unreachable", "driver", "open_client_port")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -288,6 +288,7 @@ class CellNode(_message.Message):
     REPLICAS_FIELD_NUMBER: _ClassVar[int]
     UNREACHABLE_FIELD_NUMBER: _ClassVar[int]
     DRIVER_FIELD_NUMBER: _ClassVar[int]
+    OPEN_CLIENT_PORT_FIELD_NUMBER: _ClassVar[int]
     name: str
     path: str
     kind: CellKind
@@ -301,7 +302,8 @@ class CellNode(_message.Message):
     replicas: _containers.RepeatedCompositeFieldContainer[Replica]
     unreachable: bool
     driver: str
-    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., kind: _Optional[_Union[CellKind, str]] = ..., address: _Optional[str] = ..., status: _Optional[_Union[CellStatus, str]] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., capabilities: _Optional[_Iterable[str]] = ..., children: _Optional[_Iterable[_Union[CellNode, _Mapping]]] = ..., hosts: _Optional[_Iterable[_Union[HostInfo, _Mapping]]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replicas: _Optional[_Iterable[_Union[Replica, _Mapping]]] = ..., unreachable: _Optional[bool] = ..., driver: _Optional[str] = ...) -> None: ...
+    open_client_port: bool
+    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., kind: _Optional[_Union[CellKind, str]] = ..., address: _Optional[str] = ..., status: _Optional[_Union[CellStatus, str]] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., capabilities: _Optional[_Iterable[str]] = ..., children: _Optional[_Iterable[_Union[CellNode, _Mapping]]] = ..., hosts: _Optional[_Iterable[_Union[HostInfo, _Mapping]]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replicas: _Optional[_Iterable[_Union[Replica, _Mapping]]] = ..., unreachable: _Optional[bool] = ..., driver: _Optional[str] = ..., open_client_port: _Optional[bool] = ...) -> None: ...
 
 class Replica(_message.Message):
     __slots__ = ("address", "heard_ago_s", "standby")

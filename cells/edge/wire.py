@@ -300,6 +300,7 @@ def node_to_pb(n: CellNode) -> pb.CellNode:
                   for r in n.replicas],
         unreachable=n.unreachable,
         driver=n.driver,
+        open_client_port=n.open_client_port,
     )
 
 
@@ -318,6 +319,7 @@ def node_from_pb(m: pb.CellNode) -> CellNode:
         replicas=tuple(Replica(r.address, r.heard_ago_s, r.standby) for r in m.replicas),
         unreachable=m.unreachable,
         driver=m.driver,
+        open_client_port=m.open_client_port,
     )
 
 
