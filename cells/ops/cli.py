@@ -115,6 +115,9 @@ def cmd_up(args: argparse.Namespace) -> int:
               " says insecure = true)", flush=True)
     else:
         print(f"mutual TLS between cells; clients: --ca-file {runner.certs}/ca.pem", flush=True)
+    if spec.open_client_port:
+        print(f"warning: the top serves its client port {runner.client_address} to anyone,"
+              ' as admin, without tokens (tree file says client_auth = "none")', flush=True)
     # Secrets go to files only this user can read; the output names the files,
     # so that a terminal's scrollback or a log collector never holds them.
     if runner.admin_token:
@@ -327,7 +330,15 @@ def cmd_tree(args: argparse.Namespace) -> int:
     others = [p for p in processes if p["kind"] != "cell"]
     for p in others:
         print(f"{p['name']}: {p['state']}, {_restarts_text([p])}")
+    for line in open_port_warnings(top):
+        print(line)
     return 0
+
+
+def open_port_warnings(top: CellNode) -> list[str]:
+    """A warning for each cell that serves its client port without tokens."""
+    return [f"warning: cell {n.name} serves its client port to anyone, without tokens"
+            ' (client_auth = "none")' for n in top.walk() if n.open_client_port]
 
 
 def restarts_of(processes: Sequence[dict[str, Any]], cell: str) -> str:

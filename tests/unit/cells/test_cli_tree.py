@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cells.ops.cli import _jsonable, _tree_rows, _where, restarts_of
+from cells.ops.cli import _jsonable, _tree_rows, _where, open_port_warnings, restarts_of
 from model.cells import CellCapacity, CellKind, CellNode, Replica
 
 
@@ -63,3 +63,13 @@ def test_the_restarts_of_a_cell_count_each_of_its_processes_and_no_other_cell() 
     assert restarts_of(PROCESSES, "top2") == "5 (last: status 1)"
     assert restarts_of(PROCESSES, "z9") == "-"  # not one of `up`'s
     assert restarts_of(PROCESSES[:1], "top") == "0"
+
+
+def test_a_cell_with_an_open_client_port_is_warned_about_by_name() -> None:
+    top = CellNode("top", "top", CellKind.ROUTER, "10.0.0.1:0", True, CellCapacity(),
+                   open_client_port=True, children=(node(),))
+    assert open_port_warnings(top) == [
+        'warning: cell top serves its client port to anyone, without tokens'
+        ' (client_auth = "none")']
+    assert _jsonable(top)["open_client_port"] is True  # `tree --json`
+    assert open_port_warnings(node()) == []
