@@ -62,7 +62,7 @@ uuid_named() { "$CR" list --name-prefix "$1" --json | "${VENV:-.venv}/bin/python
 echo "demo tree up; top cell at $TOP"
 # The tree file says `insecure = true`; `cellrouter up` said so in its log too.
 grep '^insecure: ' "$LOG" | tail -n 1 || true
-echo "(a tree file with tls = true instead gives every cell a certificate from a development CA)"
+echo "(a tree file with tls = true instead gives every cell a certificate from a development CA, and clients need a token)"
 step tree
 
 printf '\n\033[1m# boot five instances through the top; each level picks a child at random among those with room\033[0m\n'

@@ -5,10 +5,14 @@
     report_interval = 1.0
     down_after = 3
     tls = true                # a development CA and a certificate per cell (mutual
-                              # TLS), and a client port on the top; or
+                              # TLS), and a client port on the top that asks for API
+                              # tokens (the runner issues itself an admin one); or
     insecure = true           # plaintext between cells: one of the two is required
-    tokens = true             # the top's client port asks for API tokens; the runner
-                              # issues itself an admin one
+    tokens = true             # with insecure = true: a client port on the top that asks
+                              # for tokens (with tls = true it is implied; false is refused)
+    client_auth = "none"      # with tls = true: no tokens, the top's client port serves
+                              # anyone who reaches it, as admin (a warning in the log
+                              # and in `cellrouter tree`); default "token"
 
     [cells.top]               # the one cell without a parent is the top
 
@@ -83,6 +87,12 @@ class TreeSpec:
     agents: tuple[AgentSpec, ...] = ()  # reference agents to run ([[agents]])
     name: str = "tree"  # the PostgreSQL schemas of its cells are named after it
     postgres: str = ""  # where replicated cells get a schema each (cells.ops.postgres)
+    client_auth: str = "token"  # "none": the top's client port (tls) asks for no token
+
+    @property
+    def open_client_port(self) -> bool:
+        """The top serves its client port to anyone, without tokens."""
+        return self.tls and self.client_auth == "none"
 
     @property
     def top(self) -> CellSpec:
@@ -157,16 +167,43 @@ def load_tree(path: Path, environ: Mapping[str, str] = os.environ) -> TreeSpec:
     if tls == insecure:
         raise ConfigError(f"{path}: [tree] needs exactly one of tls = true (a development CA"
                           " is made for the tree) or insecure = true (plaintext)")
+    client_auth = str(tree.get("client_auth", "token"))
+    tokens = _tokens(tls, tree.get("tokens"), client_auth, str(path))
     api = ApiSpec.from_tree(data, str(path)) if "api" in data else None
     leaves = {c.name for c in cells if c.driver}
     spec = TreeSpec(tuple(cells), tree.get("host", "127.0.0.1"),
                     float(tree.get("report_interval", 1.0)), int(tree.get("down_after", 3)),
-                    data.get("flavors", {}), tls, bool(tree.get("tokens", False)), api,
+                    data.get("flavors", {}), tls, tokens, api,
                     agents_of(data.get("agents", []), leaves, str(path)),
                     str(tree.get("name", path.stem)),
-                    tree_url(str(tree.get("postgres", "")), environ, str(path)))
+                    tree_url(str(tree.get("postgres", "")), environ, str(path)),
+                    client_auth)
     _check_shape(spec, str(path))
     return spec
+
+
+def _tokens(tls: bool, tokens: Any, client_auth: str, source: str) -> bool:
+    """Whether the top's client port asks for tokens: `[tree] tokens`, implied
+    by tls unless client_auth = "none" says to leave the port open."""
+    if client_auth not in ("token", "none"):
+        raise ConfigError(f'{source}: [tree] client_auth must be "token" or "none",'
+                          f" not {client_auth!r}")
+    if tokens is not None and not isinstance(tokens, bool):
+        raise ConfigError(f"{source}: [tree] tokens must be true or false, not {tokens!r}")
+    if client_auth == "none":
+        if not tls:
+            raise ConfigError(f'{source}: [tree] client_auth = "none" is for a tree with'
+                              " tls = true (an insecure tree's top serves clients on its"
+                              " plaintext port, with no client port of its own)")
+        if tokens:
+            raise ConfigError(f'{source}: [tree] client_auth = "none" contradicts'
+                              " tokens = true; keep one of the two")
+        return False
+    if tls and tokens is False:
+        raise ConfigError(f"{source}: [tree] tls = true gives the top a client port, which"
+                          " asks for tokens: drop tokens = false, or set"
+                          ' client_auth = "none" to serve that port to anyone, as admin')
+    return tls or bool(tokens)
 
 
 def _check_shape(spec: TreeSpec, source: str) -> None:
@@ -217,7 +254,7 @@ def free_ports(host: str, count: int) -> list[int]:
             s.close()
 
 
-_SECURITY_KEYS = {"insecure", "client_listen", "parent_name"}
+_SECURITY_KEYS = {"insecure", "client_listen", "client_auth", "parent_name"}
 _TABLES = {"selection", "limits", "agents"}  # a cell's tables that go into its config as they are
 
 
@@ -229,6 +266,7 @@ class Security:
     parent_name: str = ""
     client_listen: str = ""
     tokens_file: Path | None = None
+    open_client_port: bool = False  # client_auth = "none": client_listen without tokens
 
 
 def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
@@ -295,6 +333,8 @@ def _security_lines(security: Security) -> list[str]:
         lines.append(f"parent_name = {q(security.parent_name)}")
     if security.client_listen:
         lines.append(f"client_listen = {q(security.client_listen)}")
+        if security.open_client_port:
+            lines.append('client_auth = "none"')
     return lines
 
 
@@ -401,7 +441,8 @@ class TreeRunner:
         security = Security(
             certs=self.certs, parent_name=cell.parent if self.certs else "",
             client_listen="" if cell.parent else self._client_listen.get(key, ""),
-            tokens_file=None if cell.parent else self.tokens_file)
+            tokens_file=None if cell.parent else self.tokens_file,
+            open_client_port=self.spec.open_client_port)
         engine = self.engines.get(cell.name)
         schema = self.spec.schemas().get(cell.name)
         if schema is not None:
