@@ -20,7 +20,7 @@ from agents.client import AgentsClient
 from cellrouter.v1 import cells_pb2 as pb
 from cells.client import CellClient
 from cells.ops.tree import TreeRunner
-from model.agents import AgentReport, Heard, ObjectState, PlaceSpec
+from model.agents import AgentReport, Heard, ObjectState, PlaceSpec, ServiceObject
 from model.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -90,6 +90,12 @@ def cellrouter(cell: str, *args: str) -> Any:
 
 def agents_cli(cell: str, *args: str) -> Any:
     return cellrouter(cell, "agents", *args)
+
+
+def offered(top: str, key: str) -> int:
+    """How many agents the top hears offer `key` ("KIND/CAPABILITY")."""
+    with CellClient(top, timeout=10) as client:
+        return dict(client.topology().capacity.agents).get(key, 0)
 
 
 def listed(cell: str) -> dict[str, dict[str, Any]]:
@@ -348,6 +354,8 @@ def test_an_operator_moves_objects_and_failover_moves_a_dead_agents_with_a_brake
 
     try:
         assert eventually(lambda: set(listed(z4)) == {"f1", "f2", "f3"})
+        # and the top has heard of them, with z4's next report
+        assert eventually(lambda: offered(top, "firewall/nft") == 3)
         made = [cellrouter(top, "place", "firewall", f"fw-{n}", "--needs", "nft")[0]
                 for n in range(6)]
         assert Counter(o["agent"] for o in made) == {"f1": 2, "f2": 2, "f3": 2}
@@ -401,8 +409,14 @@ def test_a_hundred_objects_through_the_top_land_spread_on_agents_with_the_capabi
     async def run() -> None:
         client = AgentsClient(top)
         try:
-            placed = await asyncio.gather(*(client.place(PlaceSpec(
-                f"req-cache-{n}", f"cache-{n:03d}", "cache", ("redis",))) for n in range(100)))
+            gate = asyncio.Semaphore(32)  # within one client's calls at once (64 by default)
+
+            async def place(n: int) -> ServiceObject:
+                async with gate:
+                    return await client.place(PlaceSpec(
+                        f"req-cache-{n}", f"cache-{n:03d}", "cache", ("redis",)))
+
+            placed = await asyncio.gather(*(place(n) for n in range(100)))
             agents = Counter(o.agent for o in placed)
             assert set(agents) <= {"c1", "c2", "c3"}, agents  # never m1: no redis
             assert agents["c1"] > 0 and agents["c2"] + agents["c3"] > 0  # both leaves used
@@ -430,11 +444,7 @@ def test_a_hundred_objects_through_the_top_land_spread_on_agents_with_the_capabi
     try:
         assert eventually(lambda: set(listed(z1)) >= {"c1", "m1"}
                           and set(listed(z3)) >= {"c2", "c3"}, timeout=20)
-        def redis_agents() -> int:
-            with CellClient(top, timeout=10) as client:
-                return dict(client.topology().capacity.agents).get("cache/redis", 0)
-
-        assert eventually(lambda: redis_agents() == 3)
+        assert eventually(lambda: offered(top, "cache/redis") == 3)
         asyncio.run(run())
     finally:
         for proc in procs.values():

@@ -29,7 +29,10 @@ TREE = """
 [tree]
 insecure = true
 report_interval = 0.2
-down_after = 3
+# A parent marks a child down after 5 s of silence, not 0.6 s: these tests
+# kill one replica of a cell at a time, and a loaded machine may delay the
+# other's reports past a short bound (then boots would find no cell up).
+down_after = 25
 
 [cells.top]
 replicas = 2
@@ -254,7 +257,10 @@ STANDBY_TREE = """
 [tree]
 insecure = true
 report_interval = 0.2
-down_after = 3
+# A parent marks a child down after 5 s of silence, not 0.6 s: these tests
+# kill one replica of a cell at a time, and a loaded machine may delay the
+# other's reports past a short bound (then boots would find no cell up).
+down_after = 25
 
 [cells.top]
 
