@@ -168,7 +168,6 @@ or with OpenStack tools (the CLI, openstacksdk, Terraform):
 The dashboard (the live tree, each cell's hosts and instances, a placement dry run):
 
   ${DASHBOARD:-see $LOG}
-  (the password: cat $DIR/cells/api/admin-password)
 
 Stop it with: make demo-down
 EOT
