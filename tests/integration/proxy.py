@@ -19,11 +19,16 @@ HEADERS = 0x1  # the frame that opens a request, and its answer, on a stream
 
 
 class LossyProxy:
-    def __init__(self, target: Callable[[], str]) -> None:
+    def __init__(self, target: Callable[[], str], on_cut: Callable[[], None] = lambda: None,
+                 armed: threading.Event | None = None) -> None:
+        """`on_cut` runs as the answer is lost, before the client hears anything
+        (to kill the server, say); proxies given one `armed` event share it, and
+        the first request any of them sees once it is set is the one."""
         self._target = target
+        self._on_cut = on_cut
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
-        self._armed = threading.Event()
+        self._armed = armed or threading.Event()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self.cut = 0
         threading.Thread(target=self._accept, daemon=True).start()
@@ -44,7 +49,11 @@ class LossyProxy:
             except OSError:
                 return
             host, port = self._target().rsplit(":", 1)
-            server = socket.create_connection((host, int(port)))
+            try:
+                server = socket.create_connection((host, int(port)))
+            except OSError:
+                client.close()  # the server is down: so is this way to it
+                continue
             self._pairs.append((client, server))
             lost: list[int] = []  # the stream whose answer is to be lost, once known
             threading.Thread(target=self._requests, args=(client, server, lost),
@@ -69,6 +78,7 @@ class LossyProxy:
             for frame in _frames(src):
                 if lost and frame[3] == HEADERS and _stream(frame) == lost[0]:
                     self.cut += 1  # before the client can hear of it and retry
+                    self._on_cut()
                     break
                 dst.sendall(frame)
         _shut(src, dst)

@@ -12,11 +12,9 @@ never by wall time. One tree (on PostgreSQL) serves the module."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +33,8 @@ from cells.client import AsyncCellClient, CellClient, boot_spec, split_addresses
 from model.agents import ObjectState, PlaceSpec
 from model.cells import CellNode, ListQuery
 from model.compute import Instance, InstanceState
+from tests.integration.conftest import eventually
+from tests.integration.proxy import LossyProxy
 
 pytestmark = pytest.mark.postgres
 
@@ -121,17 +121,19 @@ class Up:
 
 
 def wait_until(check: Callable[[], bool], what: str, up: Up | None = None) -> None:
-    """Poll `check` until true: a bound for safety only (SAFETY), never a pace."""
-    deadline = time.monotonic() + SAFETY
-    while time.monotonic() < deadline:
+    """Poll `check` (an error counts as not yet) until true: a bound for safety
+    only (SAFETY), never a pace; fails at once if `up` exits meanwhile."""
+    def ready() -> bool:
         if up is not None and up.proc.poll() is not None:
             raise AssertionError(f"cellrouter up exited while waiting for {what}:\n"
                                  + up.output.read_text()[-3000:])
-        with contextlib.suppress(Exception):
-            if check():
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {SAFETY:g} s: {what}")
+        try:
+            return check()
+        except Exception:
+            return False
+
+    if not eventually(ready, SAFETY, step=0.1):
+        raise AssertionError(f"not within {SAFETY:g} s: {what}")
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +182,7 @@ def up(tmp_path_factory: pytest.TempPathFactory,
 
 def leaf_active(up: Up, client: CellClient) -> str:
     """The process of z1 that acts now, as the tree's topology says."""
-    z1 = next(n for n in client.topology().walk() if n.name == "z1")
+    z1 = z1_node(client)
     for key in ("z1", "z1.r2"):
         if up.listen(key) == z1.address:
             return key
@@ -192,75 +194,6 @@ def z1_node(client: CellClient) -> CellNode:
 
 
 # ------------------------------------------------- an answer lost in a replica
-
-
-class AnswerCutter:
-    """A TCP proxy in front of one top replica. Armed, when the replica's answer
-    to a call starts back (an HTTP/2 HEADERS frame on a stream), it calls
-    `on_answer`, which kills the replica, and drops the connection: the leaf
-    has acted, the caller never hears."""
-
-    def __init__(self, target: str, on_answer: Callable[[], None],
-                 armed: threading.Event) -> None:
-        self._target = target
-        self._on_answer = on_answer
-        self._armed = armed
-        self.fired = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self) -> None:
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            host, port = self._target.rsplit(":", 1)
-            try:
-                server = socket.create_connection((host, int(port)))
-            except OSError:
-                client.close()  # the replica is down: so is this way to it
-                continue
-            threading.Thread(target=self._up, args=(client, server), daemon=True).start()
-            threading.Thread(target=self._down, args=(server, client), daemon=True).start()
-
-    @staticmethod
-    def _up(src: socket.socket, dst: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                dst.sendall(data)
-        _close(src, dst)
-
-    def _down(self, src: socket.socket, dst: socket.socket) -> None:
-        buffer = b""
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                buffer += data
-                while len(buffer) >= 9:  # whole HTTP/2 frames only
-                    size = int.from_bytes(buffer[:3], "big") + 9
-                    if len(buffer) < size:
-                        break
-                    frame, buffer = buffer[:size], buffer[size:]
-                    stream = int.from_bytes(frame[5:9], "big") & 0x7FFFFFFF
-                    if frame[3] == 0x1 and stream and self._armed.is_set():
-                        self._armed.clear()
-                        self.fired += 1
-                        self._on_answer()
-                        _close(src, dst)
-                        return
-                    dst.sendall(frame)
-        _close(src, dst)
-
-
-def _close(*sockets: socket.socket) -> None:
-    for s in sockets:
-        with contextlib.suppress(OSError):
-            s.shutdown(socket.SHUT_RDWR)
-        s.close()
 
 
 def outcome_rows(up: Up, request_id: str) -> list[tuple[str, str]]:
@@ -286,7 +219,8 @@ def test_an_action_whose_answer_was_lost_with_its_replica_is_applied_once(up: Up
             killed.append((names[address], up.kill(names[address])))
         return now
 
-    cutters = [AnswerCutter(a, kill(a), armed) for a in replicas]
+    cutters = [LossyProxy(lambda a=a: a, kill(a), armed)  # type: ignore[misc]
+               for a in replicas]
     through = ",".join(c.address for c in cutters)
     try:
         with CellClient(up.top, timeout=60) as top:
@@ -298,7 +232,7 @@ def test_an_action_whose_answer_was_lost_with_its_replica_is_applied_once(up: Up
             armed.set()
             answer = client.pause(vm.uuid, wait=True, request_id="lost-pause")
         assert answer.state is InstanceState.PAUSED
-        assert sum(c.fired for c in cutters) == 1 and len(killed) == 1  # really lost
+        assert sum(c.cut for c in cutters) == 1 and len(killed) == 1  # really lost
         assert outcome_rows(up, "lost-pause") == [("pause", "PAUSED")]  # applied once
 
         # The CLI does the same, with a request id of its own.
@@ -312,7 +246,7 @@ def test_an_action_whose_answer_was_lost_with_its_replica_is_applied_once(up: Up
              vm.uuid, "--wait"], capture_output=True, text=True, timeout=SAFETY)
         assert cli.returncode == 0, cli.stderr
         assert json.loads(cli.stdout)["state"] == "ACTIVE"
-        assert sum(c.fired for c in cutters) == 2 and len(killed) == 2
+        assert sum(c.cut for c in cutters) == 2 and len(killed) == 2
         with CellClient(up.top, timeout=60) as top:
             assert top.get(vm.uuid).state is InstanceState.ACTIVE
     finally:
