@@ -12,6 +12,11 @@ Every request goes through `frame`, in steps:
     microversion  compute requests get a version; answers echo it
     errors        API errors as Nova writes them; the tree's translated once
 
+Links (the catalog, `self`, `bookmark`, `next`) are made from the config's
+base URL only (ApiConfig.base_url: `public_url`, else the listen address),
+never from a request's Host header, which a client chooses. With [tls] the
+port serves HTTPS only.
+
 aiohttp was chosen over Starlette/uvicorn because it is asyncio itself, with
 no ASGI layer between the socket and grpc.aio's client in the same loop, and
 it brings its own server: one dependency, and fewer layers per request.
@@ -20,8 +25,10 @@ it brings its own server: one dependency, and fewer layers per request.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
@@ -32,7 +39,7 @@ from aiohttp import web
 from api import microversion
 from api.compute import actions, flavors, servers, versions
 from api.compute.views import Names
-from api.config import ApiConfig
+from api.config import ApiConfig, split_listen
 from api.dashboard import routes as dashboard
 from api.errors import ApiError, Internal, TooLarge, from_cell_error
 from api.identity import routes as identity
@@ -119,14 +126,18 @@ def _http_error(exc: web.HTTPException) -> ApiError:
     return error
 
 
-def build_app(config: ApiConfig, tree: Tree | None = None) -> web.Application:
-    """The application; `tree` is made from the config unless given."""
+def build_app(config: ApiConfig, tree: Tree | None = None,
+              port: int | None = None) -> web.Application:
+    """The application; `tree` is made from the config unless given. Its links
+    name `config.base_url(port)`, whatever a request's Host header says
+    (`port`: the one bound, when listen asks for any)."""
+    config = dataclasses.replace(config, public_url=config.base_url(port))
     app = web.Application(middlewares=[frame],
                           client_max_size=config.max_body)
     keys = KeyRepository(config.keys_dir)
     users = UserStore(config.users_file)
     app[STATE] = ApiState(config, tree or Tree(config), TokenIssuer(keys, config.token_ttl),
-                          users, Names.of(config.flavors, config.images, config.networks))
+                          users, Names.of(config.flavors, config.images))
     identity.add_routes(app, users, app[STATE].issuer, catalog, base_url)
     _compute_routes(app)
     app.router.add_get("/image", images.versions)
@@ -173,15 +184,26 @@ async def _close_tree(app: web.Application) -> None:
 
 
 async def serve(config: ApiConfig, ready: Callable[[str], None] = lambda _: None) -> None:
-    """Serve until cancelled; `ready` gets the URL once listening."""
-    app = build_app(config)
-    runner = web.AppRunner(app, access_log=None)
+    """Serve until cancelled; `ready` gets the URL once listening. ConfigError
+    when [tls]'s files are not a certificate and its key."""
+    context = config.tls.server_context() if config.tls is not None else None
+    host, port = split_listen(config.listen)
+    # Bound before the app is made, so that its links name the port bound
+    # (listen may ask for any) from the first request on.
+    sock = _bind(host.strip("[]"), port)  # [::1]:8774 too
+    port = sock.getsockname()[1]
+    runner = web.AppRunner(build_app(config, port=port), access_log=None)
     await runner.setup()
-    host, _, port = config.listen.rpartition(":")
-    site = web.TCPSite(runner, host.strip("[]"), int(port))  # [::1]:8774 too
-    await site.start()
-    ready(f"http://{host}:{runner.addresses[0][1]}")  # the port bound, when asked for 0
+    await web.SockSite(runner, sock, ssl_context=context).start()
+    ready(f"{config.scheme}://{host}:{port}")
     try:
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket at host:port ("" for every interface)."""
+    family, _, _, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    return socket.create_server(address[:2], family=family)

@@ -1,10 +1,11 @@
 """The API process's configuration: one TOML file.
 
     [api]
-    listen = "127.0.0.1:8774"        # HTTP, host:port (port 0: any free port)
+    listen = "127.0.0.1:8774"        # host:port (port 0: any free port)
     top = "127.0.0.1:50051"          # the top cell's client address (gRPC)
     region = "RegionOne"             # the region the service catalog names
-    public_url = ""                  # the catalog's base URL; default http://LISTEN
+    public_url = ""                  # the base URL of every link; required unless listen
+                                     # is loopback, where it defaults to http(s)://LISTEN
     users_file = "users.json"        # `cellrouter users add ...`
     keys_dir = "keys"                # `cellrouter api-keys init|rotate --dir ...`
     token_ttl = 3600                 # seconds a token is valid
@@ -13,6 +14,10 @@
     timeout = 30                     # seconds for one call to the tree
     max_body = 65536                 # bytes; larger request bodies are 413
     dashboard_refresh = 1.0          # seconds between the dashboard's looks at the tree
+
+    [tls]                            # serve HTTPS (TLS 1.2 or later); without it, HTTP
+    cert_file = "api.pem"            # the server's certificate chain (PEM)
+    key_file = "api.key"             # its private key (PEM); both or neither
 
     [flavors]                        # the flavors users boot by name (id = name)
     small = { vcpus = 1, memory_mb = 2048, disk_gb = 20 }
@@ -31,12 +36,18 @@
     min_ram = 0                      # MB
 
 Relative paths are relative to the file.
+
+Links (the service catalog, every `self`, `bookmark` and `next`) are built
+from `public_url`, never from a request's Host header: a client could make
+them point anywhere. So an API listening beyond loopback must be told the URL
+its clients reach it at; on loopback only local clients can reach it, and the
+listen address is that URL.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import uuid
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,31 +55,8 @@ from typing import Any
 
 from cells.config import read_toml
 from cells.errors import ConfigError
+from model.catalog import Image, Network, image_of, network_of
 from model.compute import Resources
-
-# Image ids made from names are stable: the same name gives the same id everywhere.
-_IMAGE_IDS = uuid.UUID("5f1c2b0e-93a4-4c3e-9c55-1b6f2f0c6e21")
-
-
-@dataclass(frozen=True, slots=True)
-class Image:
-    id: str
-    name: str
-    source: str
-    disk_format: str = "qcow2"
-    min_disk: int = 0
-    min_ram: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Network:
-    name: str
-    source: str
-    project: str = ""
-    cidr: str = ""
-
-    def visible_to(self, project: str, admin: bool) -> bool:
-        return admin or not self.project or self.project == project
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +73,42 @@ class ApiConfig:
     timeout: float = 30.0
     max_body: int = 65536
     dashboard_refresh: float = 1.0
+    tls: ApiTls | None = None
     flavors: Mapping[str, Resources] = field(default_factory=dict)
     images: tuple[Image, ...] = ()
     networks: tuple[Network, ...] = ()
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls is not None else "http"
+
+    def base_url(self, port: int | None = None) -> str:
+        """Where clients reach the API: `public_url`, else SCHEME://LISTEN, with
+        `port` (the one bound, when listen asks for any) in place of LISTEN's."""
+        if self.public_url:
+            return self.public_url
+        host, listen_port = split_listen(self.listen)
+        return f"{self.scheme}://{host}:{listen_port if port is None else port}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTls:
+    """The files of the API's HTTPS: a certificate chain and its key (PEM)."""
+
+    cert_file: Path
+    key_file: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        """A server context offering TLS 1.2 and later; ConfigError, naming the
+        files, when they are not a certificate and its key."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            context.load_cert_chain(self.cert_file, self.key_file)
+        except OSError as exc:  # ssl.SSLError too
+            raise ConfigError(f"[tls] cert_file {self.cert_file} and key_file {self.key_file}"
+                              f" are not a certificate and its key: {exc}") from None
+        return context
 
 
 _API_KEYS = {"listen", "top", "region", "public_url", "users_file", "keys_dir", "token_ttl",
@@ -110,43 +131,85 @@ def _parse(data: Mapping[str, Any], base: Path) -> ApiConfig:
     for key in ("listen", "top"):
         if not api.get(key):
             raise ValueError(f"[api] needs {key} (host:port)")
+    public_url = _public_url(str(api["listen"]), str(api.get("public_url", "")))
 
     def where(key: str) -> Path | None:
         return (base / str(api[key])) if api.get(key) else None
 
     return ApiConfig(
         listen=str(api["listen"]), top=str(api["top"]), region=str(api.get("region", "RegionOne")),
-        public_url=str(api.get("public_url", "")).rstrip("/"),
+        public_url=public_url,
         users_file=where("users_file") or base / "users.json",
         keys_dir=where("keys_dir") or base / "keys",
         token_ttl=float(api.get("token_ttl", 3600)), top_ca_file=where("top_ca_file"),
         top_token_file=where("top_token_file"), timeout=float(api.get("timeout", 30)),
         max_body=int(api.get("max_body", 65536)),
         dashboard_refresh=float(api.get("dashboard_refresh", 1.0)),
+        tls=_tls(data.get("tls"), base),
         flavors=flavors_of(data.get("flavors", {})),
-        images=tuple(_image(entry) for entry in data.get("images", ())),
-        networks=tuple(_network(entry) for entry in data.get("networks", ())),
+        images=tuple(image_of(entry) for entry in data.get("images", ())),
+        networks=tuple(network_of(entry) for entry in data.get("networks", ())),
     )
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """The host (as written: "[::1]" keeps its brackets) and port of a listen address."""
+    host, colon, port = listen.rpartition(":")
+    if not colon or not port.isdigit():
+        raise ValueError(f"[api] listen = {listen!r} is not host:port")
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address, brackets allowed) is this machine only."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # another name, or "" (every interface)
+
+
+def _public_url(listen: str, public_url: str) -> str:
+    host, _ = split_listen(listen)
+    if public_url and not public_url.startswith(("https://", "http://")):
+        raise ValueError(f"[api] public_url = {public_url!r} is not an http(s):// URL")
+    if not public_url and not is_loopback(host):
+        raise ValueError(
+            f"[api] listen = {listen!r} is not a loopback address, so public_url is required:"
+            " the URL clients reach this API at, from which every link is built (built from"
+            " a client's Host header instead, links could point users anywhere)")
+    return public_url.rstrip("/")
+
+
+_TLS_KEYS = ("cert_file", "key_file")
+
+
+def _tls(table: Any, base: Path) -> ApiTls | None:
+    """[tls]: both files, relative to the config, readable now (so a missing one
+    is said at start, with its name)."""
+    if table is None:
+        return None
+    if not isinstance(table, Mapping):
+        raise ValueError("[tls] must be a table")
+    unknown = sorted(set(table) - set(_TLS_KEYS))
+    missing = [key for key in _TLS_KEYS if not table.get(key)]
+    if unknown or missing:
+        raise ValueError("[tls] needs cert_file and key_file, both"
+                         + (f" (missing: {', '.join(missing)})" if missing else "")
+                         + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+    paths = {key: base / str(table[key]) for key in _TLS_KEYS}
+    for key, path in paths.items():
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            raise ValueError(f"[tls] {key} {path} cannot be read: {exc.strerror or exc}") from None
+    return ApiTls(paths["cert_file"], paths["key_file"])
 
 
 def flavors_of(table: Mapping[str, Mapping[str, int]]) -> dict[str, Resources]:
     """Flavors by name from a `[flavors]` table (a tree file's or the API's)."""
     return {str(name): Resources(int(f["vcpus"]), int(f["memory_mb"]), int(f.get("disk_gb", 0)))
             for name, f in table.items()}
-
-
-def _image(entry: Mapping[str, Any]) -> Image:
-    name = str(entry["name"])
-    return Image(id=str(entry.get("id") or uuid.uuid5(_IMAGE_IDS, name)), name=name,
-                 source=str(entry.get("source", "")),
-                 disk_format=str(entry.get("disk_format", "qcow2")),
-                 min_disk=int(entry.get("min_disk", 0)), min_ram=int(entry.get("min_ram", 0)))
-
-
-def _network(entry: Mapping[str, Any]) -> Network:
-    cidr = str(entry.get("cidr", ""))
-    if cidr:
-        ipaddress.ip_network(cidr)  # ValueError, reported with the file's name
-    return Network(name=str(entry["name"]), source=str(entry.get("source") or entry["name"]),
-                   project=str(entry.get("project", "")), cidr=cidr)
-

@@ -58,8 +58,9 @@ def request_id(request: web.Request) -> str:
 
 
 def base_url(request: web.Request) -> str:
-    """The URL clients reach this API at (the configured one, else the request's)."""
-    return state(request).config.public_url or str(request.url.origin())
+    """The URL clients reach this API at: the configured one (api.app sets it
+    when the config leaves it out), never one a request's Host header makes."""
+    return state(request).config.public_url
 
 
 def metadata(request: web.Request) -> Metadata:

@@ -23,6 +23,11 @@
                                       # as admin (a warning in the log and in `tree`)
     metrics_listen = ""               # HOST:PORT for Prometheus' /metrics (off when empty)
     parent_name = ""                  # the parent's certificate must name it (with [tls])
+    children = ["eu-a", "eu-*"]       # routers: the child names (fnmatch patterns) that may
+                                      # register and report here; [] admits none; absent:
+                                      # any name (under [tls] a child still needs a cell
+                                      # certificate naming it). `cellrouter up` always
+                                      # writes each router's exact children
     insecure = false                  # required when there is no [tls] table: plaintext,
                                       # no peer checks (development only)
 
@@ -47,6 +52,9 @@
 
     [agents]                          # leaves: the agents that report here (agents/)
     down_after = 30.0                 # seconds without a report before an agent is down
+    allowed = ["lb-1", "lb-*"]        # the agent ids (fnmatch patterns) that may report
+                                      # here; absent: any id (under [tls] an agent still
+                                      # needs an agent certificate naming it)
     failover = false                  # move the objects of agents dead for 2 x down_after
     failover_threshold = 3            # ...unless more agents than this are down at once
     filters = ["max_instances"]       # cellrouter.filters plugins, after the agents' rules
@@ -65,6 +73,14 @@
 
     [flavors]                         # leaves report how many of each still fit
     small = { vcpus = 1, memory_mb = 2048, disk_gb = 20 }
+
+    [[images]]                        # what image ids and network names stand for
+    name = "debian-12"                # (model.catalog): a member may boot only these;
+    source = "debian-12.qcow2"        # a leaf turns them into its own sources
+    [[networks]]
+    name = "prod"
+    source = "br-prod"
+    project = ""
 
     [leaf]                            # present only on leaf cells
     driver = "fake"
@@ -90,6 +106,7 @@ from cells.errors import ConfigError
 from cells.security.limits import Limits
 from cells.security.tls import TlsConfig
 from model.agents import Failover
+from model.catalog import Catalog
 from model.cells import AGENTS_ONLY
 from model.compute import Resources
 from routing.errors import BadPath
@@ -130,6 +147,7 @@ class CellConfig:
     client_auth: str = "token"  # or "none": client_listen serves anyone, as admin
     metrics_listen: str = ""
     parent_name: str = ""
+    children: tuple[str, ...] | None = None  # child name patterns; None: any name
     tls: TlsConfig | None = None
     tokens_file: Path | None = None
     limits: Limits = field(default_factory=Limits)
@@ -138,11 +156,13 @@ class CellConfig:
     cache_ttl: float = 300.0
     agent_down_after: float = 30.0  # seconds without a report before an agent is down
     agent_failover: Failover = field(default_factory=Failover)
+    agent_ids: tuple[str, ...] | None = None  # [agents] allowed: id patterns; None: any id
     # Filters (cellrouter.filters plugins) applied to agents after the rules, and their options.
     agent_filters: tuple[str, ...] = ()
     agent_filter_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     flavors: Mapping[str, Resources] = field(default_factory=dict)
+    catalog: Catalog = field(default_factory=Catalog)
     leaf: LeafConfig | None = None
 
     @property
@@ -159,7 +179,7 @@ CELL_KEYS = {
     "down_after", "max_hops", "child_timeout", "selector", "list_timeout", "direct_to_leaf",
     "active_lock",
     "pause_as_suspend", "client_listen", "client_auth", "parent_name", "insecure",
-    "metrics_listen",
+    "metrics_listen", "children",
 }
 CLIENT_AUTH = ("token", "none")  # the values of [cell] client_auth
 _INDEX_KEYS = {"cache_size", "cache_ttl"}
@@ -200,8 +220,8 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
     agents = data.get("agents", {})
     if not isinstance(agents, Mapping):
         raise ConfigError(f"{source}: [agents] must be a table")
-    _no_unknown(agents, {"down_after", "failover", "failover_threshold", "filters", "options"},
-                f"{source} [agents]")
+    _no_unknown(agents, {"down_after", "failover", "failover_threshold", "filters", "options",
+                         "allowed"}, f"{source} [agents]")
     agent_filters = agents.get("filters", [])
     agent_options = agents.get("options", {})
     if not isinstance(agent_filters, list) or not all(isinstance(f, str) for f in agent_filters):
@@ -210,7 +230,8 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
             isinstance(v, Mapping) for v in agent_options.values()):
         raise ConfigError(f"{source} [agents]: options must be tables, one per filter")
     unknown_tables = sorted(set(data) - {"cell", "leaf", "index", "selection", "flavors",
-                                         "tls", "auth", "limits", "agents"})
+                                         "tls", "auth", "limits", "agents", "images",
+                                         "networks"})
     if unknown_tables:
         raise ConfigError(f"{source}: unknown tables {', '.join(unknown_tables)}")
     listen = _address(_required(cell, "listen", str, source), source)
@@ -236,6 +257,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         client_listen=_address(client_listen, source) if client_listen else "",
         client_auth=client_auth,
         parent_name=_optional(cell, "parent_name", str, "", source),
+        children=_patterns(cell, "children", f"{source} [cell]"),
         metrics_listen=_address(metrics, source) if metrics else "",
         tls=tls,
         tokens_file=tokens_file,
@@ -246,13 +268,29 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         agent_down_after=_positive(agents, "down_after", 30.0, source),
         agent_failover=Failover(_optional(agents, "failover", bool, False, source),
                                 _count(agents, "failover_threshold", 3, source)),
+        agent_ids=_patterns(agents, "allowed", f"{source} [agents]"),
         agent_filters=tuple(agent_filters),
         agent_filter_options={k: dict(v) for k, v in agent_options.items()},
         selection=_selection(data.get("selection"), leaf.selector if leaf else
                              _optional(cell, "selector", str, "random", source), source),
         flavors=_flavors(data.get("flavors", {}), source),
+        catalog=catalog_of(data, source),
         leaf=leaf,
     )
+
+
+def catalog_of(data: Mapping[str, Any], source: str) -> Catalog:
+    """The `[[images]]` and `[[networks]]` of a config or tree file."""
+    tables = {key: data.get(key, []) for key in ("images", "networks")}
+    for key, entries in tables.items():
+        if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+            raise ConfigError(f"{source}: [[{key}]] must be tables")
+    try:
+        return Catalog.from_tables(tables["images"], tables["networks"])
+    except KeyError as exc:
+        raise ConfigError(f"{source}: every image and network needs a {exc.args[0]}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: [[images]] or [[networks]]: {exc}") from None
 
 
 def _security(data: Mapping[str, Any], cell: Mapping[str, Any],
@@ -294,6 +332,17 @@ def _client_auth(cell: Mapping[str, Any], client_listen: str, has_auth: bool,
                           ' client_auth = "none" in [cell] to serve the client port to anyone'
                           " who reaches it, as admin")
     return client_auth
+
+
+def _patterns(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...] | None:
+    """A list of names or fnmatch patterns; None when the key is absent."""
+    if key not in table:
+        return None
+    value = table[key]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: {key} must be a list of names or patterns, as"
+                          ' ["eu-a", "eu-*"]')
+    return tuple(value)
 
 
 def _limits(table: Any, source: str) -> Limits:

@@ -21,6 +21,7 @@ from cells.backend import ChangeLog, Identity, own_node
 from cells.hosts import HostPolicy, host_state
 from cells.ledger import HostLedger
 from cells.outcomes import ActionOutcomes
+from model.catalog import Catalog
 from model.cells import (
     CellCapacity,
     CellNode,
@@ -79,8 +80,11 @@ class LeafCell:
         flavors: Mapping[str, Resources] | None = None,
         sync_every: float = 1.0,
         outcomes: ActionOutcomes | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         self.identity = identity
+        # What this leaf's image and network names stand for (model.catalog).
+        self._catalog = catalog or Catalog()
         self._flavors = dict(flavors or {})  # counted in capacity reports
         self._policies = dict(policies or {})
         self._driver = driver
@@ -154,6 +158,7 @@ class LeafCell:
 
     async def boot(self, spec: BootSpec, call: Call) -> Instance:
         check_boot(spec)
+        spec = self._catalog.resolve(spec)
         earlier = self._index.by_request_id(spec.request_id)
         if earlier is not None:
             if earlier.pending:
@@ -192,6 +197,7 @@ class LeafCell:
 
     async def plan(self, spec: BootSpec, call: Call) -> Placement:
         check_boot(spec)
+        self._catalog.resolve(spec)  # refused here as a boot would be
         selection = await self._select(spec)
         return Placement(
             tuple(PlacementOption(self.identity.path, h.name) for h in selection.ordered),

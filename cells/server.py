@@ -41,6 +41,7 @@ from cells.outcomes import ActionOutcomes
 from cells.router import RouterCell
 from cells.security.auth import TokenStore
 from cells.security.limits import Limiter
+from cells.security.names import NameRule
 from cells.security.scope import Gate, PeerGate, ScopedCells, TokenGate, open_gate
 from cells.standby import ActiveLock
 from cells.uplink import Uplink, stand_by
@@ -134,9 +135,10 @@ class CellServer:
             await backend.recover()
         gate: Gate = PeerGate(self.identity.ancestors) if tls else open_gate
         # Both ports scope calls: a caller may narrow itself to a project on either.
-        health_servicers = [self._serve_cells(cells_port, ScopedCells(backend), gate)]
+        health_servicers = [self._serve_cells(cells_port, ScopedCells(backend, cfg.catalog), gate)]
         if isinstance(backend, RouterCell):
-            parent = ParentServicer(backend, cfg.report_interval, check_peers=tls is not None)
+            parent = ParentServicer(backend, cfg.report_interval, check_peers=tls is not None,
+                                    children=NameRule.children(cfg.children))
             cells_port.add_generic_rpc_handlers((parent_handler(parent),))
             objects: ObjectsBackend = ObjectRouter(self._index.engine, backend.children,
                                                    self.identity, cfg.child_timeout)
@@ -150,7 +152,8 @@ class CellServer:
             assert isinstance(backend, LeafCell)
             backend.agents_offered = registry.offers
             cells_port.add_generic_rpc_handlers((agents_handler(
-                service, self.path, self.identity.ancestors if tls else None),))
+                service, self.path, self.identity.ancestors if tls else None,
+                NameRule.agents(cfg.agent_ids)),))
             objects = LeafObjects(service, self.path)
         # Service objects on both ports, as instances: the cells above, and clients.
         cells_port.add_generic_rpc_handlers(
@@ -161,7 +164,7 @@ class CellServer:
             self.client_address = f"{cfg.client_listen.rpartition(':')[0]}:{port}"
             client_gate = self._client_gate()
             health_servicers.append(
-                self._serve_cells(clients_port, ScopedCells(backend), client_gate,
+                self._serve_cells(clients_port, ScopedCells(backend, cfg.catalog), client_gate,
                                   from_cells=False))
             clients_port.add_generic_rpc_handlers(
                 (objects_handler(objects, self.path, client_gate, self._limiter,
@@ -248,7 +251,7 @@ class CellServer:
             policies = {str(h.get("name")): HostPolicy.from_config(h) for h in cfg.leaf.hosts}
             return LeafCell(self.identity, driver, index, self._selector(), policies,
                             cfg.flavors, sync_every=cfg.report_interval,
-                            outcomes=ActionOutcomes(index))
+                            outcomes=ActionOutcomes(index), catalog=cfg.catalog)
         children = Children(index.engine, self.identity, cfg.report_interval * cfg.down_after,
                             connect=self._links.cell)
         return RouterCell(self.identity, children, index, self._selector(),

@@ -60,6 +60,9 @@ class Resources:
         )
 
 
+# The metadata of a field a leaf fills for its driver: not on the wire, not shown.
+LEAF_ONLY: Mapping[str, bool] = {"leaf_only": True}
+
 RATIO_KEYS = ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")
 
 
@@ -97,11 +100,20 @@ class Action(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Port:
-    """A pre-bound virtual NIC: the leaf plugs it as given."""
+    """A pre-bound virtual NIC on a network named by the deployment's catalog
+    (`model.catalog`)."""
 
     network: str
     mac: str
     ip: str = ""
+    # Where the leaf plugs it (a bridge, an oVirt network): filled by the leaf
+    # from its catalog, never from a caller (the wire does not carry it, nor
+    # does anything shown to people).
+    source: str = field(default="", metadata=LEAF_ONLY)
+
+    @property
+    def plugged_into(self) -> str:
+        return self.source or self.network
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +131,9 @@ class BootSpec:
     # From a client: where to place it (optional). At a driver: the path of
     # the leaf cell it is being built in.
     target_cell: str = ""
+    # What the image is at the leaf (a file in its image directory, or
+    # POOL/VOLUME): filled by the leaf from its catalog, never from a caller.
+    image_source: str = field(default="", metadata=LEAF_ONLY)
 
 
 @dataclass(frozen=True, slots=True)

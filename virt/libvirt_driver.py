@@ -114,7 +114,7 @@ class _Link:
 class LibvirtDriver:
     def __init__(self, hosts: Sequence[LibvirtHost], domain_type: str = "test",
                  interface_type: str = "bridge", stop_timeout: float = 30.0,
-                 files: Path | None = None) -> None:
+                 files: Path | None = None, images: Path | None = None) -> None:
         if not hosts:
             raise InvalidSpec("a libvirt leaf needs at least one host")
         _ensure_event_loop()
@@ -124,6 +124,8 @@ class LibvirtDriver:
         self._stop_timeout = stop_timeout
         # Each guest's own copy of its image, and its serial console log.
         self._files = files
+        # Where image files are: a guest's disk is made only from a file in here.
+        self._images = images
         self._on_change: Callable[[str, InstanceState | None], None] | None = None
         self._tombstones = Tombstones()
 
@@ -189,7 +191,7 @@ class LibvirtDriver:
                 with self._session(link) as conn:
                     dom = conn.defineXML(xml)  # from here on the room is taken
             except BaseException:
-                self._remove_files(spec.uuid, spec.image, link)
+                self._remove_files(spec.uuid, spec.image_source, link)
                 raise
             self._counted(link, spec.uuid, spec.flavor)
         try:
@@ -199,7 +201,7 @@ class LibvirtDriver:
             with contextlib.suppress(*DRIVER_ERRORS), self._session(link):
                 _undefine(dom)
             self._counted(link, spec.uuid, None)
-            self._remove_files(spec.uuid, spec.image, link)
+            self._remove_files(spec.uuid, spec.image_source, link)
             raise
         with self._session(link):
             return self._instance(dom, host)
@@ -207,23 +209,40 @@ class LibvirtDriver:
     def _guest_files(self, spec: BootSpec, link: _Link) -> tuple[Disk | None, Path | None]:
         """The guest's own disk, and where its serial console is logged.
 
-        The image is either `POOL/VOLUME` (a copy-on-write overlay volume is
-        made in that storage pool), an absolute file path (the guest gets a
-        private copy), or anything else, such as "none" or a plain name on a
-        test-driver host: no disk.
+        The image's source (from the leaf's catalog, never from a caller) is
+        either `POOL/VOLUME` (a copy-on-write overlay volume is made in that
+        storage pool) or a file in the leaf's image directory (the guest gets a
+        private copy). On a test-driver host a source that is no such file (a
+        plain name) means no disk.
         """
         disk: Disk | None = None
-        pool, volume = _pool_volume(spec.image)
+        pool, volume = _pool_volume(spec.image_source)
         if pool:
             disk = self._overlay(link, pool, volume, spec.uuid)
+        image = None if pool or not spec.image_source else self._image_file(spec.image_source)
         if self._files is None:
             return disk, None
         self._files.mkdir(parents=True, exist_ok=True)
-        if disk is None and spec.image.startswith("/") and Path(spec.image).is_file():
+        if image is not None:
             copy = self._files / f"{spec.uuid}.img"
-            shutil.copyfile(spec.image, copy)
+            shutil.copyfile(image, copy)
             disk = Disk(path=str(copy), format="raw")
         return disk, self._files / f"{spec.uuid}.console.log"
+
+    def _image_file(self, source: str) -> Path | None:
+        """The file `source` names inside the image directory; InvalidSpec for
+        a path that leads out of it, or (but on a test-driver host) for none."""
+        if self._images is None:
+            raise InvalidSpec(f"image {source!r}: this leaf has no image directory")
+        base = self._images.resolve()
+        path = (base / source).resolve()  # symlinks and ".." followed, then checked
+        if not path.is_relative_to(base):
+            raise InvalidSpec(f"image source {source!r} leads out of the image directory")
+        if path.is_file():
+            return path
+        if self._domain_type == "test":
+            return None
+        raise InvalidSpec(f"image file {source!r} is not in the image directory {base}")
 
     def _overlay(self, link: _Link, pool_name: str, volume: str, uuid: str) -> Disk:
         with self._session(link) as conn:
@@ -262,12 +281,13 @@ class LibvirtDriver:
             raise
         link = self._links[host]
         with self._session(link):
-            current = self._instance(dom, host)
+            meta = _metadata(dom)
+            current = self._instance(dom, host, meta)
             check(uuid, current.state, action)
             self._apply(dom, action)
             if action is Action.DELETE:
                 self._counted(link, uuid, None)
-                self._remove_files(uuid, current.image, link)
+                self._remove_files(uuid, meta.image_source if meta else "", link)
                 gone = _replace_state(current, InstanceState.DELETED)
                 self._tombstones.remember(gone)
                 return gone
@@ -554,6 +574,7 @@ class _Meta:
     request_id: str = ""
     project: str = ""
     image: str = ""
+    image_source: str = ""
     flavor: Resources = field(default_factory=Resources)
     ports: tuple[Port, ...] = ()
     created_at: datetime | None = None
@@ -574,7 +595,9 @@ def _pool_volume(image: str) -> tuple[str, str]:
     if image.startswith("/") or image.count("/") != 1:
         return "", ""
     pool, volume = image.split("/")
-    return (pool, volume) if pool and volume else ("", "")
+    if pool in ("", ".", "..") or volume in ("", ".", ".."):
+        return "", ""  # a path, not a pool's volume
+    return pool, volume
 
 
 def _overlay_name(uuid: str) -> str:
@@ -627,7 +650,7 @@ def render_domain(spec: BootSpec, domain_type: str, interface_type: str = "bridg
     for port in spec.ports:
         nic = ET.SubElement(devices, "interface", type=interface_type)
         source_key = "bridge" if interface_type == "bridge" else "network"
-        ET.SubElement(nic, "source", {source_key: port.network})
+        ET.SubElement(nic, "source", {source_key: port.plugged_into})
         ET.SubElement(nic, "mac", address=port.mac)
     if console is not None:
         serial = ET.SubElement(devices, "serial", type="file")
@@ -642,6 +665,7 @@ def _metadata_element(spec: BootSpec) -> ET.Element:
     inst = ET.SubElement(metadata, f"{_Q}instance")
     for tag, value in (("name", spec.name), ("request-id", spec.request_id),
                        ("project", spec.project), ("image", spec.image),
+                       ("image-source", spec.image_source),
                        ("cell-path", spec.target_cell),
                        ("created-at", datetime.now(UTC).isoformat())):
         ET.SubElement(inst, f"{_Q}{tag}").text = value
@@ -676,6 +700,7 @@ def _metadata(dom: Any) -> _Meta | None:
         request_id=text("request-id"),
         project=text("project"),
         image=text("image"),
+        image_source=text("image-source"),
         flavor=Resources(int(size.get("vcpus", 0)), int(size.get("memory_mb", 0)),
                          int(size.get("disk_gb", 0))),
         ports=tuple(Port(p.get("network", ""), p.get("mac", ""), p.get("ip", ""))
@@ -707,11 +732,13 @@ def from_config(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]],
     """The `libvirt` entry point.
 
     Options: domain_type ("test", "qemu" or "kvm"; default "test"),
-    interface_type ("bridge" or "network"), stop_timeout (seconds).
+    interface_type ("bridge" or "network"), stop_timeout (seconds),
+    images_dir (where the catalog's image files are; relative to the state
+    directory; default "images").
     Hosts: name and uri, or name, vcpus and memory_mb for a generated
     test-driver node; disk_gb and *_allocation_ratio as for any leaf.
     """
-    unknown = set(options) - {"domain_type", "interface_type", "stop_timeout"}
+    unknown = set(options) - {"domain_type", "interface_type", "stop_timeout", "images_dir"}
     # Guests' image copies and console logs live in the cell's state dir.
     if unknown:
         raise InvalidSpec(f"unknown libvirt driver options: {', '.join(sorted(unknown))}")
@@ -740,4 +767,5 @@ def from_config(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]],
         interface_type=str(options.get("interface_type", "bridge")),
         stop_timeout=float(options.get("stop_timeout", 30.0)),
         files=state_dir / "guests",
+        images=state_dir / str(options.get("images_dir", "images")),
     )

@@ -189,7 +189,7 @@ class OvirtDriver:
     def _profiles(self, ports: Sequence[Port], headers: dict[str, str]) -> dict[str, str]:
         """The vNIC profile id for each network the ports name: the first profile on
         the engine's network of that name. InvalidSpec naming a network it lacks."""
-        names = list(dict.fromkeys(p.network for p in ports))
+        names = list(dict.fromkeys(p.plugged_into for p in ports))
         if not names:
             return {}
         system = self._connection.system_service()
@@ -231,7 +231,7 @@ class OvirtDriver:
                 for port in spec.ports:
                     nics.add(otypes.Nic(
                         name=next(names), interface=otypes.NicInterface.VIRTIO,
-                        vnic_profile=otypes.VnicProfile(id=profiles[port.network]),
+                        vnic_profile=otypes.VnicProfile(id=profiles[port.plugged_into]),
                         mac=otypes.Mac(address=port.mac) if port.mac else None,
                     ), headers=headers)
         except DRIVER_ERRORS as exc:

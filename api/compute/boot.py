@@ -6,9 +6,11 @@
     "server". Other keys are ignored, as Nova's older microversions did.
 
 A network entry must name a configured network the caller may use
-(`[[networks]]`); it becomes a pre-bound port on that network's source, with a
-MAC made from the boot's request id and the entry's place, so a retried
-request asks for the very same ports.
+(`[[networks]]`); it becomes a pre-bound port on that network, with a MAC made
+from the project, the boot's request id and the entry's place, so a retried
+request asks for the very same ports. Images and networks go down the tree by
+id and name; the top checks them again and each leaf turns them into its own
+sources (model.catalog): these checks are the first line, not the only one.
 
 A boot's request id (its idempotency key in the tree) is the client's
 X-OpenStack-Request-ID with a digest of the project and the body: the same
@@ -21,17 +23,18 @@ ids NAME's followed by -1..-N.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.config import ApiConfig, Image, Network
+from api.config import ApiConfig
 from api.errors import BadRequest
 from api.identity.tokens import TokenInfo
+from model.catalog import Image, Network, check_fixed_ip, port_mac
 from model.compute import BootSpec, Port, Resources
+from model.errors import InvalidArgument
 
 MAX_COUNT = 100
 _DIGITS = re.compile(r"[0-9]{1,9}")
@@ -64,7 +67,7 @@ def boot_specs(body: Mapping[str, Any], config: ApiConfig, who: TokenInfo,
         rid = key if high == 1 else f"{key}-{n}"
         specs.append(BootSpec(
             uuid="", request_id=rid, name=name if high == 1 else f"{name}-{n}",
-            flavor=flavor, image=image.source if image else "",
+            flavor=flavor, image=image.id if image else "",
             ports=_ports(server.get("networks", "auto"), rid, config, who), hints=hints,
             project=who.project))
     return Boots(specs, low)
@@ -143,8 +146,12 @@ def _ports(networks: Any, request_id: str, config: ApiConfig,
             raise BadRequest("A networks entry needs a 'uuid' (the network) and may have a"
                              " 'fixed_ip', both strings.")
         network = _network(config, who, name)
-        ports.append(Port(network=network.source, mac=mac_for(request_id, n),
-                          ip=_fixed_ip(network, ip)))
+        try:
+            check_fixed_ip(network, ip)
+        except InvalidArgument as exc:
+            raise BadRequest(f"{exc.message[:1].upper()}{exc.message[1:]}.") from None
+        ports.append(Port(network=network.name, mac=port_mac(who.project, request_id, n),
+                          ip=ip))
     return tuple(ports)
 
 
@@ -153,25 +160,6 @@ def _network(config: ApiConfig, who: TokenInfo, name: str) -> Network:
         if network.name == name and network.visible_to(who.project, who.admin):
             return network
     raise BadRequest(f"Network {name[:64]} could not be found.")
-
-
-def _fixed_ip(network: Network, ip: str) -> str:
-    if not ip:
-        return ""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        raise BadRequest(f"Invalid fixed IP address {ip[:64]!r}.") from None
-    if network.cidr and address not in ipaddress.ip_network(network.cidr):
-        raise BadRequest(f"Fixed IP {ip} is not in network {network.name} ({network.cidr}).")
-    return ip
-
-
-def mac_for(request_id: str, n: int) -> str:
-    """A locally administered MAC (fa:16:3e, as OpenStack's), the same for the same
-    request and network entry."""
-    digest = hashlib.sha256(f"{request_id}/{n}".encode()).digest()
-    return "fa:16:3e:" + ":".join(f"{b:02x}" for b in digest[:3])
 
 
 def _hints(raw: Any, zone: str, project: str) -> tuple[tuple[str, str], ...]:

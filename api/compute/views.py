@@ -12,8 +12,8 @@
 
 Other fields: `tenant_id` is the instance's project; `flavor` is the
 configured flavor with the same resources (or "custom"); `image` is the
-configured image whose source the instance booted from; `addresses` come
-from its ports, by network; `OS-EXT-AZ:availability_zone` is its leaf cell's
+image the instance booted from, by id; `addresses` come from its ports, by
+network name; `OS-EXT-AZ:availability_zone` is its leaf cell's
 name; admins also see `OS-EXT-SRV-ATTR:host` (the host) and
 `cellrouter:cell_path`. A server in a cell that does not answer is, from 2.69,
 the partial entry Nova gives for a down cell.
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from api.config import Image, Network
 from api.microversion import EMBEDDED_FLAVOR, PINNED_AZ, SCHEDULER_HINTS, Version
+from model.catalog import Image
 from model.cells import SEPARATOR
 from model.compute import Instance, InstanceState, Resources
 
@@ -54,19 +54,16 @@ def stamp(when: datetime | None) -> str | None:
 @dataclass(frozen=True, slots=True)
 class Names:
     """What the deployment calls what an instance carries: its flavor (by its
-    resources), its image (by source) and its networks (by source). Made once,
-    from the config; the first entry wins where two share a value."""
+    resources) and its image (by id). Made once, from the config; the first
+    entry wins where two share a value."""
 
     flavors: Mapping[Resources, str]
     images: Mapping[str, Image]
-    networks: Mapping[str, str]
 
     @classmethod
-    def of(cls, flavors: Mapping[str, Resources], images: Sequence[Image],
-           networks: Sequence[Network] = ()) -> Names:
+    def of(cls, flavors: Mapping[str, Resources], images: Sequence[Image]) -> Names:
         return cls({f: name for name, f in reversed(list(flavors.items()))},
-                   {image.source: image for image in reversed(images)},
-                   {n.source: n.name for n in reversed(networks)})
+                   {image.id: image for image in reversed(images)})
 
 
 class ServerView:
@@ -98,7 +95,7 @@ class ServerView:
             "metadata": {}, "hostId": "", "image": self._image(instance.image),
             "flavor": self._flavor(instance.flavor), "created": stamp(instance.created_at),
             "updated": stamp(instance.updated_at or instance.created_at),
-            "addresses": addresses(instance, self._names.networks),
+            "addresses": addresses(instance),
             "accessIPv4": "", "accessIPv6": "",
             "OS-DCF:diskConfig": "MANUAL", "progress": 0, "config_drive": "", "key_name": None,
             "OS-EXT-AZ:availability_zone": instance.cell_path.rpartition(SEPARATOR)[2],
@@ -133,24 +130,20 @@ class ServerView:
         return {"original_name": name, "vcpus": resources.vcpus, "ram": resources.memory_mb,
                 "disk": resources.disk_gb, "ephemeral": 0, "swap": 0, "extra_specs": {}}
 
-    def _image(self, source: str) -> dict[str, Any] | str:
-        if not source:
+    def _image(self, image_id: str) -> dict[str, Any] | str:
+        if not image_id:
             return ""  # booted from nothing Nova would call an image
-        image = self._names.images.get(source)
-        if image is None and not self.admin:
-            return ""  # an image nobody declared: its source is the operator's business
-        image_id = image.id if image else source
+        if image_id not in self._names.images and not self.admin:
+            return ""  # an image no longer declared: what it was is the operator's business
         return {"id": image_id, "links": [{"rel": "bookmark",
                                            "href": f"{self.base}/images/{image_id}"}]}
 
 
-def addresses(instance: Instance,
-              names: Mapping[str, str] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Nova's `addresses`: each network's fixed addresses, from the ports; a port's
-    network is named as configured (`names`: source -> name)."""
+def addresses(instance: Instance) -> dict[str, list[dict[str, Any]]]:
+    """Nova's `addresses`: each network's fixed addresses, from the ports."""
     networks: dict[str, list[dict[str, Any]]] = {}
     for port in instance.ports:
-        entries = networks.setdefault((names or {}).get(port.network, port.network), [])
+        entries = networks.setdefault(port.network, [])
         if port.ip:
             entries.append({"version": 6 if ":" in port.ip else 4, "addr": port.ip,
                             "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": port.mac})

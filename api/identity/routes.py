@@ -60,7 +60,7 @@ _log = logging.getLogger(__name__)
 
 
 def add_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
-               catalog: Catalog, base_url: BaseUrl = lambda r: str(r.url.origin())) -> None:
+               catalog: Catalog, base_url: BaseUrl) -> None:
     """Mount the identity endpoints on `app`; `catalog(request)` is the service
     catalog put in every token body (Keystone's format: type, name, id, endpoints);
     `base_url(request)` is where clients reach the API (discovery links name it)."""

@@ -14,9 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
-from api.config import Image
 from api.errors import ItemNotFound
 from api.state import base_url, state, who
+from model.catalog import Image
 
 CREATED = "2026-01-01T00:00:00Z"  # images are configuration: they have no history here
 

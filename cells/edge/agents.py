@@ -19,8 +19,9 @@ from cells.edge.decoding import decoded_stream, handlers
 from cells.edge.servicers import peer_host
 from cells.edge.status import to_status
 from cells.security.limits import Limiter, Limits
+from cells.security.names import ANY_AGENT, NameRule
 from cells.security.scope import Gate, narrow, open_gate
-from cells.security.tls import peer_cell, require_peer
+from cells.security.tls import peer_cell, require_peer, require_role
 from model.agents import PlaceSpec, ServiceObject
 from model.errors import AlreadyExists, NotFound, PermissionDenied
 from routing.call import Call
@@ -32,21 +33,29 @@ Ancestors = Callable[[], Sequence[str]]
 
 
 class Peers:
-    """Who may call, under mutual TLS (no checks without it): an agent speaks
-    only for itself (its certificate names its id), and the rest (operators'
-    calls, objects) comes from the cells above this one, as Cells calls do."""
+    """Who may call. An agent's id must be one `agents` admits (the leaf's
+    `[agents] allowed`). Under mutual TLS (no certificate checks without it)
+    an agent speaks only for itself (its certificate names its id and carries
+    the role `agent`), and the rest (operators' calls, objects) comes from the
+    cells above this one, as Cells calls do."""
 
-    def __init__(self, ancestors: Ancestors | None) -> None:
+    def __init__(self, ancestors: Ancestors | None,
+                 agents: NameRule = ANY_AGENT,
+                 here: Callable[[], str] = lambda: "this leaf") -> None:
         self._ancestors = ancestors
+        self._agents = agents
+        self._here = here
 
     def agent(self, context: Any, agent_id: str) -> None:
-        if self._ancestors is None:
-            return
-        named = peer_cell(context.auth_context())
-        if named != agent_id:
-            raise PermissionDenied(f"a certificate for {named or 'nobody'} may not speak for"
-                                   f" agent {agent_id[:255]} (an agent's certificate names"
-                                   " its id)")
+        if self._ancestors is not None:
+            auth = context.auth_context()
+            named = peer_cell(auth)
+            if named != agent_id:
+                raise PermissionDenied(f"a certificate for {named or 'nobody'} may not speak"
+                                       f" for agent {agent_id[:255]} (an agent's certificate"
+                                       " names its id)")
+            require_role(auth, "agent", f"speak for agent {agent_id[:255]}")
+        self._agents.check(agent_id, self._here())
 
     def above(self, context: Any, what: str) -> None:
         if self._ancestors is not None:
@@ -319,10 +328,13 @@ def objects_handler(backend: ObjectsBackend, path: Callable[[], str],
 
 
 def agents_handler(service: ObjectService, path: Callable[[], str],
-                   ancestors: Ancestors | None = None) -> grpc.GenericRpcHandler[Any, Any]:
-    """A leaf's `Agents` service over `service`, malformed bytes refused; under
-    TLS (`ancestors` given), each agent speaks for itself only."""
-    agents = AgentsServicer(service, path, Peers(ancestors))
+                   ancestors: Ancestors | None = None,
+                   allowed: NameRule = ANY_AGENT,
+                   ) -> grpc.GenericRpcHandler[Any, Any]:
+    """A leaf's `Agents` service over `service`, malformed bytes refused; only
+    the agent ids `allowed` admits report; under TLS (`ancestors` given), each
+    agent speaks for itself only, with an agent's certificate."""
+    agents = AgentsServicer(service, path, Peers(ancestors, allowed, path))
     name = "cellrouter.v1.Agents"
     methods = handlers(name, agents, {
         "Report": (pb.AgentReport, pb.AgentReportReply),

@@ -27,6 +27,7 @@ from cells.edge.decoding import handlers, refuse_malformed
 from cells.edge.status import to_status
 from cells.router import RouterCell
 from cells.security.limits import Limiter, Limits
+from cells.security.names import ANY_CHILD, NameRule
 from cells.security.scope import Gate, narrow, open_gate
 from cells.security.tls import require_peer
 from model.compute import Action
@@ -200,13 +201,17 @@ def peer_host(peer: str) -> str:
 
 
 class ParentServicer(pb_grpc.ParentServicer):
-    """Children join and report here. Under mutual TLS a child may speak only
-    for itself: its certificate must name the cell it registers or reports as."""
+    """Children join and report here: only those `children` admits (the
+    router's `[cell] children`). Under mutual TLS a child may speak only for
+    itself: its certificate must name the cell it registers or reports as,
+    and be a cell's (role `cell`)."""
 
-    def __init__(self, router: RouterCell, report_interval: float, check_peers: bool) -> None:
+    def __init__(self, router: RouterCell, report_interval: float, check_peers: bool,
+                 children: NameRule = ANY_CHILD) -> None:
         self._router = router
         self._interval_ms = int(report_interval * 1000)
         self._check_peers = check_peers
+        self._children = children
         self._reconciling: set[asyncio.Task[None]] = set()
 
     async def _reconcile(self, child: Child) -> None:
@@ -218,6 +223,7 @@ class ParentServicer(pb_grpc.ParentServicer):
     def _check(self, name: str, context: Any) -> None:
         if self._check_peers:
             require_peer(context.auth_context(), [name], f"speak for cell {name}")
+        self._children.check(name, self._router.identity.name)
 
     async def Register(self, request: pb.RegisterRequest, context: Any) -> pb.RegisterResponse:
         try:

@@ -8,9 +8,11 @@
     availability_zone = ""          # optional
 
 `cellrouter up` starts each once the cells are up, as `cellrouter agent`
-(reporting every report interval, its objects under STATE/agents/ID), and
-stops them first: agents to try service objects with, where no real agent
-runs.
+(reporting every report interval, its objects under STATE/agents/ID; with
+tls = true over mutual TLS, with the `agent` certificate ID.pem the runner
+issues), and stops them first: agents to try service objects with, where no
+real agent runs. An agent's id may not be a cell's name: each has a
+certificate by its name.
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ def agents_of(entries: Any, leaves: set[str], source: str) -> tuple[AgentSpec, .
 
 
 def start(spec: AgentSpec, cell_address: str, state_dir: Path, interval: float,
-          log_level: str) -> subprocess.Popen[bytes]:
+          log_level: str, certs: Path | None = None) -> subprocess.Popen[bytes]:
+    """`cellrouter agent` for `spec`; with `certs` (the tree's CA directory),
+    over mutual TLS with the agent's certificate there."""
     directory = state_dir / spec.id
     directory.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "cells.ops.cli", "--log-level", log_level, "agent",
@@ -73,6 +77,9 @@ def start(spec: AgentSpec, cell_address: str, state_dir: Path, interval: float,
             "--availability-zone", spec.availability_zone]
     for capability in spec.capabilities:
         args += ["--capability", capability]
+    if certs is not None:
+        args += ["--ca-file", str(certs / "ca.pem"), "--cert-file", str(certs / f"{spec.id}.pem"),
+                 "--key-file", str(certs / f"{spec.id}.key"), "--server-name", spec.cell]
     return children.start(args, directory / "agent.log")
 
 

@@ -17,11 +17,16 @@ The runner writes `api/api.toml` (the tree's flavors and images, the top's
 address, its CA and a token of its own when the tree has them), makes the
 signing keys, adds an `admin` user with a random password, and writes the
 `OS_*` variables for that user to `api/openrc`.
+
+When the tree has TLS, the API serves HTTPS with a certificate of role `api`
+from the tree's CA (`certs/api.cellrouter.pem`: a name no cell can have, so
+it never replaces a cell's), and the openrc names the CA (`OS_CACERT`).
 """
 
 from __future__ import annotations
 
 import secrets
+import ssl
 import subprocess
 import sys
 import time
@@ -36,10 +41,11 @@ from api.identity.files import write_private
 from api.identity.keys import KeyRepository
 from api.identity.users import UserStore
 from cells.errors import ConfigError
-from cells.ops import children
+from cells.ops import certs, children
 from cells.ops.toml_out import toml_value
 
 API_KEYS = {"region", "port", "admin_project"}
+CERT_NAME = "api.cellrouter"  # not a cell's name (those have no dot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,21 +86,31 @@ class ApiProcess:
         self.refresh = refresh
         self.url = ""
         self.password = ""
+        self.ca_file: Path | None = None  # the CA clients verify the API with (HTTPS)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def prepare(self, port: int, top: str, flavors: Mapping[str, Any], ca_file: Path | None,
                 top_token: str) -> None:
-        """Write the config, keys, token and the admin user (once: kept on restarts)."""
+        """Write the config, keys, token and the admin user (once: kept on restarts).
+        With `ca_file` (the tree's CA) the API serves HTTPS with a certificate from it."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.url = f"http://{self.host}:{port}"
+        tls = self._certificate(ca_file.parent) if ca_file is not None else None
+        self.ca_file = ca_file
+        self.url = f"{'https' if tls else 'http'}://{self.host}:{port}"
         KeyRepository(self.directory / "keys").init()
         if top_token:
             write_private(self.directory / "top-token", (top_token + "\n").encode())
         self._admin_user()
         (self.directory / "api.toml").write_text(
             _config_text(self.url, top, self.spec, flavors, ca_file, bool(top_token),
-                         self.refresh))
+                         self.refresh, tls))
         write_private(self.directory / "openrc", self.openrc().encode())  # a password
+
+    def _certificate(self, ca_dir: Path) -> certs.Issued:
+        """The API's server certificate from the CA in `ca_dir`, made anew each
+        time (clients trust the CA, not the certificate): it names today's host."""
+        hosts = tuple(dict.fromkeys((*certs.LOOPBACK, self.host)))
+        return certs.issue(ca_dir, CERT_NAME, hosts, role="api")
 
     def _admin_user(self) -> None:
         users = UserStore(self.directory / "users.json")
@@ -120,12 +136,13 @@ class ApiProcess:
         project name; the domain names are all "Default", which they require to
         agree (a domain id beside them would be refused as ambiguous)."""
         project = self.spec.admin_project
+        cacert = {"OS_CACERT": str(self.ca_file)} if self.ca_file is not None else {}
         return {"OS_AUTH_URL": f"{self.url}/identity", "OS_IDENTITY_API_VERSION": "3",
                 "OS_USERNAME": "admin", "OS_PASSWORD": self.password,
                 "OS_PROJECT_ID": project, "OS_PROJECT_NAME": project,
                 "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
                 "OS_DOMAIN_NAME": "Default", "OS_REGION_NAME": self.spec.region,
-                "OS_INTERFACE": "public"}
+                "OS_INTERFACE": "public", **cacert}
 
     def start(self, log_level: str, timeout: float = 30.0) -> None:
         self.launch(log_level)
@@ -140,12 +157,14 @@ class ApiProcess:
 
     def _wait_serving(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        context = (ssl.create_default_context(cafile=str(self.ca_file))
+                   if self.ca_file is not None else None)
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 tail = (self.directory / "api.log").read_text()[-2000:]
                 raise RuntimeError(f"the API process exited with {self.proc.returncode}:\n{tail}")
             try:
-                with urllib.request.urlopen(f"{self.url}/", timeout=1.0):
+                with urllib.request.urlopen(f"{self.url}/", timeout=1.0, context=context):
                     return
             except (urllib.error.URLError, OSError):
                 time.sleep(0.1)
@@ -159,8 +178,9 @@ class ApiProcess:
 
 
 def _config_text(url: str, top: str, spec: ApiSpec, flavors: Mapping[str, Any],
-                 ca_file: Path | None, token: bool, refresh: float) -> str:
-    listen = url.removeprefix("http://")
+                 ca_file: Path | None, token: bool, refresh: float,
+                 tls: certs.Issued | None) -> str:
+    listen = url.partition("://")[2]
     lines = ["[api]", f"listen = {toml_value(listen)}", f"public_url = {toml_value(url)}",
              f"top = {toml_value(top)}", f"region = {toml_value(spec.region)}",
              'users_file = "users.json"', 'keys_dir = "keys"',
@@ -169,6 +189,9 @@ def _config_text(url: str, top: str, spec: ApiSpec, flavors: Mapping[str, Any],
         lines.append(f"top_ca_file = {toml_value(str(ca_file))}")
     if token:
         lines.append('top_token_file = "top-token"')
+    if tls is not None:
+        lines += ["", "[tls]", f"cert_file = {toml_value(str(tls.cert))}",
+                  f"key_file = {toml_value(str(tls.key))}"]
     lines += ["", "[flavors]", *(f"{k} = {toml_value(v)}" for k, v in flavors.items())]
     for table, entries in (("images", spec.images), ("networks", spec.networks)):
         for entry in entries:

@@ -8,7 +8,17 @@ subject-alternative name are the cell name, which is how a parent knows that
 a child registering as "eu-a" is eu-a (and how a child checks its parent).
 Loopback addresses are added so that cells on one machine can verify each
 other by address. Production deployments use the operator's own CA and
-certificates; only the naming rule matters to cellrouter.
+certificates; only the naming and role rules matter to cellrouter.
+
+A certificate also says what its holder is, as a SAN URI
+`urn:cellrouter:role:<role>`:
+
+    cell    a cell: serves its parent and calls it (server and client auth)
+    agent   an agent reporting to a leaf (client auth)
+    api     the HTTPS API process (server auth only)
+
+A router accepts a child only with a `cell` certificate and a leaf accepts an
+agent only with an `agent` one (`cells.security.tls.peer_role`).
 """
 
 from __future__ import annotations
@@ -25,8 +35,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from cells.errors import ConfigError
+from cells.security.tls import ROLE_URI_PREFIX
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
+ROLES = ("cell", "agent", "api")
+# What each role's key may be used for: an agent only calls its leaf.
+_USAGES = {
+    "cell": [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+    "agent": [ExtendedKeyUsageOID.CLIENT_AUTH],
+    "api": [ExtendedKeyUsageOID.SERVER_AUTH],
+}
 _CA_DAYS = 3650
 _CELL_DAYS = 825
 
@@ -64,13 +82,18 @@ def init_ca(directory: Path, name: str = "cellrouter development CA") -> Issued:
     return Issued(cert_path, key_path)
 
 
-def issue(directory: Path, name: str, hosts: tuple[str, ...] = LOOPBACK) -> Issued:
-    """Issue NAME.pem and NAME.key in `directory`, signed by its CA, for both
-    serving and calling (a cell is a server to its parent and a client of it)."""
+def issue(directory: Path, name: str, hosts: tuple[str, ...] = LOOPBACK,
+          role: str = "cell") -> Issued:
+    """Issue NAME.pem and NAME.key in `directory`, signed by its CA, for `role`
+    (one of ROLES; a cell both serves and calls, an agent calls, the API
+    serves). Raises ConfigError for an unknown role or a missing CA."""
+    if role not in ROLES:
+        raise ConfigError(f"unknown certificate role {role!r}; expected one of {', '.join(ROLES)}")
     ca_cert, ca_key = _load_ca(directory)
     key = ec.generate_private_key(ec.SECP256R1())
     now = _now()
-    names: list[x509.GeneralName] = [x509.DNSName(name)]
+    names: list[x509.GeneralName] = [
+        x509.DNSName(name), x509.UniformResourceIdentifier(ROLE_URI_PREFIX + role)]
     for host in hosts:
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(host)))
@@ -86,13 +109,34 @@ def issue(directory: Path, name: str, hosts: tuple[str, ...] = LOOPBACK) -> Issu
         .not_valid_after(now + datetime.timedelta(days=_CELL_DAYS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.ExtendedKeyUsage(
-            [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(_USAGES[role]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     issued = Issued(directory / f"{name}.pem", directory / f"{name}.key")
     _write(issued.cert, issued.key, cert, key)
     return issued
+
+
+def ensure(directory: Path, name: str, role: str) -> Issued:
+    """NAME's certificate in `directory` for `role`: the one there, or a new one
+    when there is none or it carries another role (or none: made before roles)."""
+    issued = Issued(directory / f"{name}.pem", directory / f"{name}.key")
+    if issued.key.exists() and role_of(issued.cert) == role:
+        return issued
+    return issue(directory, name, role=role)
+
+
+def role_of(cert_path: Path) -> str | None:
+    """The role a certificate file carries; None without one, or without the file."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (FileNotFoundError, ValueError, x509.ExtensionNotFound):
+        return None
+    roles = [uri[len(ROLE_URI_PREFIX):] for uri in
+             names.get_values_for_type(x509.UniformResourceIdentifier)
+             if uri.startswith(ROLE_URI_PREFIX)]
+    return roles[0] if roles else None
 
 
 def _load_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:

@@ -425,7 +425,8 @@ def _print_json(data: Any) -> None:
 
 def _jsonable(obj: Any) -> Any:
     if hasattr(obj, "__dataclass_fields__"):
-        return {k: _jsonable(getattr(obj, k)) for k in obj.__dataclass_fields__}
+        return {k: _jsonable(getattr(obj, k)) for k, f in obj.__dataclass_fields__.items()
+                if not f.metadata.get("leaf_only")}
     if isinstance(obj, Enum):
         return obj.value
     if isinstance(obj, datetime):

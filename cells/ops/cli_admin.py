@@ -1,7 +1,8 @@
 """`cellrouter certs` and `cellrouter tokens`: the deployment's credentials.
 
     cellrouter certs init --dir certs               a development CA
-    cellrouter certs issue NAME --dir certs         a cell's certificate
+    cellrouter certs issue NAME --dir certs [--role cell|agent|api]
+                                                    a cell's (or an agent's, the API's) certificate
     cellrouter tokens issue --file F --project P [--role member|admin] [--name N]
     cellrouter tokens list --file F
     cellrouter tokens revoke --file F ID
@@ -25,8 +26,8 @@ def cmd_certs_init(args: argparse.Namespace) -> int:
 
 
 def cmd_certs_issue(args: argparse.Namespace) -> int:
-    made = certs.issue(Path(args.dir), args.name, (*certs.LOOPBACK, *args.host))
-    print(f"certificate for cell {args.name}: {made.cert}, key {made.key}")
+    made = certs.issue(Path(args.dir), args.name, (*certs.LOOPBACK, *args.host), args.role)
+    print(f"certificate for {args.role} {args.name}: {made.cert}, key {made.key}")
     return 0
 
 
@@ -62,9 +63,13 @@ def add_parsers(sub: Any) -> None:
     c = actions.add_parser("init", help="create ca.pem and ca.key")
     c.add_argument("--dir", default="certs", help="where they go (default: certs)")
     c.set_defaults(func=cmd_certs_init)
-    c = actions.add_parser("issue", help="issue NAME.pem and NAME.key for a cell")
-    c.add_argument("name", help="the cell's name: its certificate names it")
+    c = actions.add_parser("issue", help="issue NAME.pem and NAME.key for a cell, an agent"
+                                         " or the API")
+    c.add_argument("name", help="the cell's name (an agent's id): its certificate names it")
     c.add_argument("--dir", default="certs", help="the CA's directory (default: certs)")
+    c.add_argument("--role", default="cell", choices=certs.ROLES,
+                   help="what the holder is: a cell (the default), an agent reporting to a"
+                        " leaf, or the HTTPS API (server only); written into the certificate")
     c.add_argument("--host", action="append", default=[],
                    help="another DNS name or IP the cell is reached at; repeat for more")
     c.set_defaults(func=cmd_certs_issue)

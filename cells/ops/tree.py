@@ -26,6 +26,12 @@
 
 `TreeRunner` writes one config per cell under a state directory, starts the
 cells top-down, and waits until every cell has registered and reported.
+Each router's config names exactly its children (`[cell] children`), and
+each leaf with `[[agents]]` lists their ids (`[agents] allowed`, unless the
+cell's own `agents` table says otherwise; a leaf with none admits any id).
+With tls = true every cell gets a `cell` certificate and every `[[agents]]`
+entry an `agent` one (cells.ops.certs), made anew when a state directory's
+old certificate carries another role or none.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from cells.client import CellClient
-from cells.config import CELL_KEYS, read_toml
+from cells.config import CELL_KEYS, catalog_of, read_toml
 from cells.errors import ConfigError
 from cells.ops import agent_processes, certs, children
 from cells.ops.agent_processes import AgentSpec, agents_of
@@ -88,6 +94,9 @@ class TreeSpec:
     name: str = "tree"  # the PostgreSQL schemas of its cells are named after it
     postgres: str = ""  # where replicated cells get a schema each (cells.ops.postgres)
     client_auth: str = "token"  # "none": the top's client port (tls) asks for no token
+    # [[images]] and [[networks]] (model.catalog), written into every cell's config.
+    images: tuple[Mapping[str, Any], ...] = ()
+    networks: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def open_client_port(self) -> bool:
@@ -177,9 +186,16 @@ def load_tree(path: Path, environ: Mapping[str, str] = os.environ) -> TreeSpec:
                     agents_of(data.get("agents", []), leaves, str(path)),
                     str(tree.get("name", path.stem)),
                     tree_url(str(tree.get("postgres", "")), environ, str(path)),
-                    client_auth)
+                    client_auth, *_catalog_tables(data, str(path)))
     _check_shape(spec, str(path))
     return spec
+
+
+def _catalog_tables(data: Mapping[str, Any], source: str) -> tuple[
+        tuple[Mapping[str, Any], ...], tuple[Mapping[str, Any], ...]]:
+    """The tree's [[images]] and [[networks]], checked as a cell will read them."""
+    catalog_of(data, source)
+    return tuple(data.get("images", ())), tuple(data.get("networks", ()))
 
 
 def _tokens(tls: bool, tokens: Any, client_auth: str, source: str) -> bool:
@@ -228,6 +244,10 @@ def _check_shape(spec: TreeSpec, source: str) -> None:
                               '@HOST/DB" (or the environment variable CELLROUTER_PG_URL),'
                               " which gives each such cell a schema of its own, or the"
                               " cell's own database_url")
+    shared = sorted({a.id for a in spec.agents} & names)
+    if shared:
+        raise ConfigError(f"{source}: agent ids {', '.join(shared)} are also cell names; each"
+                          " needs one of its own (under tls, each has a certificate by it)")
     reachable = sum(len(level) for level in spec.levels())
     if reachable != len(spec.cells):
         raise ConfigError(f"{source}: some cells are not below the top (a parent loop?)")
@@ -254,7 +274,8 @@ def free_ports(host: str, count: int) -> list[int]:
             s.close()
 
 
-_SECURITY_KEYS = {"insecure", "client_listen", "client_auth", "parent_name"}
+# [cell] keys the tree decides, never a cell's table (see cell_config).
+_SECURITY_KEYS = {"insecure", "client_listen", "client_auth", "parent_name", "children"}
 _TABLES = {"selection", "limits", "agents"}  # a cell's tables that go into its config as they are
 
 
@@ -285,6 +306,9 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     if parent:
         lines.append(f"parent = {q(parent)}")
     lines += _security_lines(security)
+    if not cell.driver:  # a router admits exactly its children of the tree
+        below = [c.name for c in spec.cells if c.parent == cell.name]
+        lines.append(f"children = {toml_value(below)}")
     if cell.driver and cell.replicas > 1:
         lines.append("active_lock = true")  # one acts, the others stand by (cells.standby)
     # Keys of the [cell] table go there, `selection` into [selection]; a
@@ -302,9 +326,13 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
         lines.append(f"selector = {q(cell.selector)}")
         if options:
             raise ConfigError(f"cell {cell.name}: unknown keys {', '.join(sorted(options))}")
-    for table in sorted(_TABLES & set(cell.extra)):
+    tables = {table: dict(cell.extra[table]) for table in _TABLES & set(cell.extra)}
+    agent_ids = [a.id for a in spec.agents if a.cell == cell.name]
+    if agent_ids:  # the leaf admits the agents the tree gives it
+        tables.setdefault("agents", {}).setdefault("allowed", agent_ids)
+    for table in sorted(tables):
         lines += ["", f"[{table}]"]
-        lines += [f"{k} = {toml_value(v)}" for k, v in cell.extra[table].items()]
+        lines += [f"{k} = {toml_value(v)}" for k, v in tables[table].items()]
     if security.certs is not None:
         lines += ["", "[tls]", f"ca_file = {q(str(security.certs / 'ca.pem'))}",
                   f"cert_file = {q(str(security.certs / (cell.name + '.pem')))}",
@@ -314,6 +342,10 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
     if cell.driver and spec.flavors:
         lines += ["", "[flavors]"]
         lines += [f"{k} = {toml_value(v)}" for k, v in spec.flavors.items()]
+    for table, entries in (("images", spec.images), ("networks", spec.networks)):
+        for entry in entries:
+            lines += ["", f"[[{table}]]"]
+            lines += [f"{k} = {toml_value(v)}" for k, v in entry.items()]
     if cell.driver:
         lines += ["", "[leaf]", f"driver = {q(cell.driver)}", f"selector = {q(cell.selector)}"]
         lines += [f"{k} = {toml_value(v)}" for k, v in options.items()]
@@ -428,8 +460,9 @@ class TreeRunner:
             if not (self.certs / "ca.pem").exists():
                 certs.init_ca(self.certs)
             for cell in self.spec.cells:
-                if not (self.certs / f"{cell.name}.pem").exists():
-                    certs.issue(self.certs, cell.name)
+                certs.ensure(self.certs, cell.name, "cell")
+            for agent in self.spec.agents:
+                certs.ensure(self.certs, agent.id, "agent")
             self.ca = (self.certs / "ca.pem").read_bytes()
         if self.tokens_file is not None and not self.admin_token:
             self.admin_token, _ = TokenStore(self.tokens_file).issue("", "admin", "tree runner")
@@ -454,7 +487,7 @@ class TreeRunner:
     def start_agent(self, agent: AgentSpec) -> subprocess.Popen[bytes]:
         proc = self.agent_procs[agent.id] = agent_processes.start(
             agent, self._listen[agent.cell], self.state_dir / "agents",
-            self.spec.report_interval, self.log_level)
+            self.spec.report_interval, self.log_level, self.certs)
         return proc
 
     def slots(self) -> list[Slot]:

@@ -25,6 +25,7 @@ from typing import Protocol
 from cells.backend import CellBackend
 from cells.security.auth import TokenStore
 from cells.security.tls import require_peer
+from model.catalog import Catalog
 from model.cells import (
     CellNode,
     InstancePage,
@@ -100,33 +101,37 @@ def cells_only(placement: Placement) -> Placement:
     return replace(placement, ranked=tuple(PlacementOption(path) for path in cells))
 
 
-def member_boot(who: Principal, spec: BootSpec) -> BootSpec:
+def member_boot(who: Principal, spec: BootSpec, catalog: Catalog) -> BootSpec:
     """What a member's boot may ask for, decided here on every port (the HTTP
     API's checks come first, but are not the only ones): its own project; no
     uuid of its choosing (the tree gives one: a chosen uuid could take another
-    instance's name in a hypervisor); and a server group of its own project's
+    instance's name in a hypervisor); a server group of its own project's
     (a group hint is scoped to the project, as the API scopes it, so that no
-    member joins, or reads the placement of, another project's group)."""
+    member joins, or reads the placement of, another project's group); and
+    only the images and networks `catalog` offers its project, with MACs of
+    the tree's making (model.catalog)."""
     if spec.uuid:
         raise InvalidArgument("a member cannot choose an instance's uuid; the tree gives one")
     hints = dict(spec.hints)
     group = hints.get("group")
     if group is not None and not group.startswith(f"{who.project}:"):
         hints["group"] = f"{who.project}:{group}"
-    return replace(spec, project=_own_project(who, spec.project, "boot into"),
+    spec = replace(spec, project=_own_project(who, spec.project, "boot into"),
                    hints=tuple(sorted(hints.items())))
+    return catalog.member_boot(spec)
 
 
 class ScopedCells:
     """The calls of `backend`, limited to what `call.principal` may see."""
 
-    def __init__(self, backend: CellBackend) -> None:
+    def __init__(self, backend: CellBackend, catalog: Catalog | None = None) -> None:
         self._backend = backend
+        self._catalog = catalog or Catalog()
 
     async def boot(self, spec: BootSpec, call: Call) -> Instance:
         who = call.principal
         if not who.admin:
-            spec = member_boot(who, spec)
+            spec = member_boot(who, spec, self._catalog)
         instance = await self._backend.boot(spec, call)
         if not who.owns(instance.project):  # the request id was another project's boot
             raise AlreadyExists(f"request id {spec.request_id} is already in use")

@@ -7,10 +7,15 @@ A cell with a [tls] table serves two ports:
     client_listen  clients: server TLS only; clients prove who they are with
                    an API token (cells.security.auth)
 
-On the cells' port, a peer's certificate names a cell (common name, see
-cells.ops.certs). `Parent.Register` and `Parent.Report` are accepted only from the
-cell they name; `Cells` calls only from this cell's ancestors (its parent, or
-the top when it routes straight to leaves), which are the names in its path.
+On the cells' port, a peer's certificate names a cell or an agent (common
+name) and says which it is (a SAN URI `urn:cellrouter:role:<role>`, see
+cells.ops.certs). `Parent.Register` and `Parent.Report` are accepted only from
+a `cell` certificate naming the cell they speak for; `Cells` calls only from
+this cell's ancestors (its parent, or the top when it routes straight to
+leaves), which are the names in its path, with `cell` certificates; an agent's
+calls only from an `agent` certificate naming it (cells.edge.agents). A
+certificate without a role URI has no role, and is refused wherever one is
+required.
 
 A cell without [tls] must say `insecure = true`: one port, plaintext, no
 peer checks. The demo runs so, and says so.
@@ -29,6 +34,7 @@ from cells.errors import ConfigError
 from model.errors import PermissionDenied
 
 _KEYS = {"ca_file", "cert_file", "key_file"}
+ROLE_URI_PREFIX = "urn:cellrouter:role:"  # as cells.ops.certs writes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +98,37 @@ def peer_cell(auth_context: Mapping[str, Iterable[bytes]]) -> str | None:
     return names[0].decode() if names else None
 
 
+def peer_role(auth_context: Mapping[str, Iterable[bytes]]) -> str | None:
+    """The role on a verified peer certificate (its `urn:cellrouter:role:` SAN
+    URI, which grpc gives as `peer_uri`); None for a certificate without one."""
+    for uri in auth_context.get("peer_uri") or ():
+        text = uri.decode(errors="replace")
+        if text.startswith(ROLE_URI_PREFIX):
+            return text[len(ROLE_URI_PREFIX):]
+    return None
+
+
+def require_role(auth_context: Mapping[str, Iterable[bytes]], role: str, what: str) -> None:
+    """PermissionDenied unless the peer's certificate carries `role`; the
+    message says what the certificate is, and how to mend one with no role."""
+    found = peer_role(auth_context)
+    if found == role:
+        return
+    holder = peer_cell(auth_context) or "the peer"
+    if found is None:
+        raise PermissionDenied(
+            f"certificate of {holder} carries no cellrouter role ({ROLE_URI_PREFIX}...);"
+            f" reissue it with `cellrouter certs issue --role {role}` to {what}")
+    raise PermissionDenied(f"certificate of {holder} is for role {found[:64]}, not {role}:"
+                           f" it may not {what}")
+
+
 def require_peer(auth_context: Mapping[str, Iterable[bytes]], allowed: Sequence[str],
                  what: str) -> None:
-    """PermissionDenied unless the peer's certificate names one of `allowed`."""
+    """PermissionDenied unless the peer's certificate names one of `allowed`
+    and is a cell's."""
     name = peer_cell(auth_context)
     if name not in allowed:
         who = f"cell {name}" if name else "a peer without a cell certificate"
         raise PermissionDenied(f"{who} may not {what}")
+    require_role(auth_context, "cell", what)

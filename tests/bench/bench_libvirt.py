@@ -111,12 +111,14 @@ def qemu_pause(tmp: Path, calls: int) -> str:
     if not (shutil.which("qemu-system-x86_64") and QEMU_DRIVER.exists()):
         return "routed pause onto a QEMU guest: skipped (qemu-system-x86 is not installed)"
     root = qemu_root()
-    (tmp / "qemu-tree.toml").write_text(qemu_tree_text(root))
+    (tmp / "images").mkdir(exist_ok=True)
+    boot_disk(tmp / "images" / "marker.img")
+    (tmp / "qemu-tree.toml").write_text(qemu_tree_text(root, tmp / "images"))
     runner = TreeRunner(load_tree(tmp / "qemu-tree.toml"), tmp / "qemu-state", "WARNING")
     try:
         top = runner.start(timeout=60)
         with CellClient(top, timeout=60) as client:
-            vm = client.boot(boot_spec("tiny", 1, 32, image=str(boot_disk(tmp / "m.img"))))
+            vm = client.boot(boot_spec("tiny", 1, 32, image="marker"))
             times = []
             for n in range(calls):
                 started = time.perf_counter()

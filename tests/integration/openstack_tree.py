@@ -78,7 +78,8 @@ def sdk(runner: TreeRunner, user: str = "admin") -> openstack.connection.Connect
     return openstack.connect(
         auth_url=env["OS_AUTH_URL"], username=env["OS_USERNAME"], password=env["OS_PASSWORD"],
         project_name=env["OS_PROJECT_NAME"], user_domain_name="Default",
-        project_domain_name="Default", region_name="RegionOne")
+        project_domain_name="Default", region_name="RegionOne",
+        cacert=env.get("OS_CACERT"))  # a tree with TLS: the API is HTTPS from its CA
 
 
 class Raw:

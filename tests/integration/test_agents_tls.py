@@ -51,10 +51,12 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TreeRunner]:
     runner.stop()
 
 
-def tls_of(runner: TreeRunner, name: str) -> TlsConfig:
+def tls_of(runner: TreeRunner, name: str, role: str = "agent") -> TlsConfig:
+    """`name`'s certificate in the tree's CA directory: the one there (the
+    cells'), or a new one for `role`."""
     assert runner.certs is not None
     if not (runner.certs / f"{name}.pem").exists():
-        certs.issue(runner.certs, name)
+        certs.issue(runner.certs, name, role=role)
     return TlsConfig(runner.certs / "ca.pem", runner.certs / f"{name}.pem",
                      runner.certs / f"{name}.key")
 

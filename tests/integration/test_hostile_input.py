@@ -470,7 +470,10 @@ def registrations(draw: st.DrawFn, parent: str) -> pb.RegisterRequest:
 def test_register(hostile: Hostile, data: st.DataObject, parent: str) -> None:
     request = data.draw(registrations(parent))
     assume(request.ByteSize() < LIMIT - 64 * 1024)
-    hostile.send(parent, hostile.parent(parent).Register, request, {Code.INVALID_ARGUMENT})
+    # A name the parent's config does not list is refused before it is read.
+    stranger = {Code.PERMISSION_DENIED} if request.name != CHILDREN[parent] else set()
+    hostile.send(parent, hostile.parent(parent).Register, request,
+                 {Code.INVALID_ARGUMENT} | stranger)
 
 
 BIG = st.one_of(st.integers(-(2**63), -1), st.integers(2**48 + 1, 2**63 - 1))
@@ -550,7 +553,7 @@ def test_report_of_a_stranger_changes_nothing(hostile: Hostile, parent: str,
                                               request: pb.ReportRequest) -> None:
     assume(request.ByteSize() < LIMIT - 64 * 1024)
     code, _, reply = hostile.send(parent, hostile.parent(parent).Report, request,
-                                  {OK, Code.INVALID_ARGUMENT})
+                                  {OK, Code.INVALID_ARGUMENT, Code.PERMISSION_DENIED})
     if code is OK:
         assert reply.register_again
 

@@ -91,14 +91,20 @@ def qemu_root() -> Path:
     return root
 
 
-def qemu_tree_text(root: Path) -> str:
-    """top -> r1 -> z1, a leaf with one QEMU host embedded in its process."""
+def qemu_tree_text(root: Path, images: Path) -> str:
+    """top -> r1 -> z1, a leaf with one QEMU host embedded in its process, and
+    one image, `marker`: the file marker.img in `images` (see boot_disk)."""
     return HEAD + f"""
+[[images]]
+name = "marker"
+source = "marker.img"
+
 [cells.z1]
 parent = "r1"
 driver = "libvirt"
 domain_type = "qemu"
 stop_timeout = 1.0
+images_dir = "{images}"
 hosts = [{{ name = "qemu-host", uri = "qemu:///embed?root={root}", disk_gb = 10 }}]
 """
 
@@ -107,7 +113,9 @@ hosts = [{{ name = "qemu-host", uri = "qemu:///embed?root={root}", disk_gb = 10 
 def qemu_tree(tmp_path: Path) -> Iterator[TreeRunner]:
     _ensure_qemu()
     root = qemu_root()
-    runner = start_tree(tmp_path, qemu_tree_text(root))
+    (tmp_path / "images").mkdir()
+    boot_disk(tmp_path / "images" / "marker.img")
+    runner = start_tree(tmp_path, qemu_tree_text(root, tmp_path / "images"))
     try:
         yield runner
     finally:
@@ -119,9 +127,8 @@ def qemu_tree(tmp_path: Path) -> Iterator[TreeRunner]:
 
 
 def test_a_real_guest_through_three_levels(qemu_tree: TreeRunner, tmp_path: Path) -> None:
-    disk = boot_disk(tmp_path / "marker.img")
     with CellClient(qemu_tree.top_address, timeout=60) as top:
-        vm = top.boot(boot_spec("tiny", 1, 32, image=str(disk)))
+        vm = top.boot(boot_spec("tiny", 1, 32, image="marker"))
         assert vm.state is InstanceState.ACTIVE and vm.cell_path == "top!r1!z1"
         console = qemu_tree.state_dir / "z1" / "guests" / f"{vm.uuid}.console.log"
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from api.compute.boot import boot_key, boot_specs, mac_for
-from api.config import ApiConfig, Image, Network
+from api.compute.boot import boot_key, boot_specs
+from api.config import ApiConfig
 from api.errors import BadRequest
 from api.identity.tokens import TokenInfo
+from model.catalog import Image, Network, port_mac
 from model.compute import Port, Resources
 
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
@@ -35,8 +36,9 @@ def test_a_create_body_becomes_one_boot_in_the_callers_project() -> None:
               "networks": [{"uuid": "prod", "fixed_ip": "10.0.0.9"}]}
     (spec,) = specs(server)
     assert (spec.name, spec.flavor, spec.image, spec.project, spec.request_id) == (
-        "web", Resources(1, 2048, 20), "/img/debian.qcow2", "shop", key(server))
-    assert spec.ports == (Port("br-prod", mac_for(key(server), 0), "10.0.0.9"),)
+        "web", Resources(1, 2048, 20), IMAGE.id, "shop", key(server))
+    # By id and name: only a leaf knows the file and the bridge.
+    assert spec.ports == (Port("prod", port_mac("shop", key(server), 0), "10.0.0.9"),)
 
 
 def test_the_boots_key_is_the_request_id_and_what_was_asked() -> None:
@@ -51,12 +53,14 @@ def test_flavor_and_image_may_be_links_and_the_image_may_come_from_a_bdm() -> No
                      "imageRef": "", "block_device_mapping_v2": [
                          {"uuid": IMAGE.id, "boot_index": 0, "source_type": "image",
                           "destination_type": "local"}]})
-    assert spec.image == IMAGE.source and spec.flavor.memory_mb == 2048
+    assert spec.image == IMAGE.id and spec.flavor.memory_mb == 2048
 
 
 def test_macs_are_stable_for_a_request_and_differ_between_entries() -> None:
-    assert mac_for("req-1", 0) == mac_for("req-1", 0) != mac_for("req-1", 1)
-    assert mac_for("req-1", 0).startswith("fa:16:3e:")
+    assert port_mac("shop", "req-1", 0) == port_mac("shop", "req-1", 0)
+    assert port_mac("shop", "req-1", 0) != port_mac("shop", "req-1", 1)
+    assert port_mac("shop", "req-1", 0) != port_mac("lab", "req-1", 0)
+    assert port_mac("shop", "req-1", 0).startswith("fa:16:3e:")
 
 
 def test_many_servers_are_named_and_identified_one_by_one() -> None:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from api.compute.views import BY_STATUS, STATES, Names, ServerView
-from api.config import Image, Network
 from api.microversion import MIN, Version
+from model.catalog import Image
 from model.compute import Instance, InstanceState, Port, Resources
 
 IMAGE = Image("11111111-2222-4333-8444-555555555555", "debian-12", "/img/debian.qcow2")
@@ -19,14 +19,14 @@ WHEN = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
 def instance(state: InstanceState = InstanceState.ACTIVE, **kw: object) -> Instance:
     fields: dict[str, object] = dict(
         uuid="u-1", name="web", state=state, flavor=Resources(1, 2048, 20),
-        image=IMAGE.source, ports=(Port("br-prod", "fa:16:3e:00:00:01", "10.0.0.1"),),
+        image=IMAGE.id, ports=(Port("prod", "fa:16:3e:00:00:01", "10.0.0.1"),),
         host="h1", cell_path="top!eu!eu-a", project="shop", created_at=WHEN)
     return Instance(**(fields | kw))  # type: ignore[arg-type]
 
 
 def view(version: Version = MIN, admin: bool = False) -> ServerView:
     return ServerView("http://api", version, admin,
-                      Names.of(FLAVORS, (IMAGE,), (Network("prod", "br-prod"),)))
+                      Names.of(FLAVORS, (IMAGE,)))
 
 
 @pytest.mark.parametrize(("state", "status", "vm_state", "power"), [
@@ -84,8 +84,8 @@ def test_a_down_cells_server_is_a_partial_entry() -> None:
         "id", "status", "tenant_id", "created", "links"}
 
 
-def test_an_undeclared_image_source_is_shown_to_admins_only() -> None:
-    private = instance(image="/srv/private/golden.qcow2")
-    assert view().detail(private)["image"] == ""
-    assert view(admin=True).detail(private)["image"]["id"] == "/srv/private/golden.qcow2"
+def test_an_image_no_longer_declared_is_shown_to_admins_only() -> None:
+    retired = instance(image="golden-2025")
+    assert view().detail(retired)["image"] == ""
+    assert view(admin=True).detail(retired)["image"]["id"] == "golden-2025"
 

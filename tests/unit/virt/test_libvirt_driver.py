@@ -12,16 +12,16 @@ import pytest
 
 from cells.client import boot_spec
 from model.compute import Action, BootSpec, Port
-from virt.errors import HypervisorUnavailable
+from virt.errors import HypervisorUnavailable, InvalidSpec
 
 libvirt_driver = pytest.importorskip("virt.libvirt_driver", reason="libvirt-python missing")
 NS = {"cr": libvirt_driver.NS}
 
 
-def spec(**kw: object) -> BootSpec:
+def spec(image_source: str = "", **kw: object) -> BootSpec:
     made = boot_spec("web", 2, 1024, 8, project="shop",  # type: ignore[arg-type]
                      ports=[Port("br-prod", "52:54:00:aa:00:01", "10.0.0.7")], **kw)
-    return replace(made, uuid=str(uuidlib.uuid4()))
+    return replace(made, uuid=str(uuidlib.uuid4()), image_source=image_source)
 
 
 def test_domain_xml_carries_the_request_and_cellrouter_metadata() -> None:
@@ -49,7 +49,7 @@ def test_an_image_in_a_pool_gets_a_copy_on_write_overlay(tmp_path: Path) -> None
     pool = driver.connection("h1").storagePoolLookupByName("images")
     pool.createXML("<volume><name>debian.raw</name><capacity unit='MiB'>64</capacity>"
                    "<target><format type='raw'/></target></volume>", 0)
-    s = spec(image="images/debian.raw")
+    s = spec(image="debian", image_source="images/debian.raw")  # as the leaf resolves it
     driver.spawn(s, "h1")
     overlay = pool.storageVolLookupByName(f"cr-{s.uuid}.qcow2")
     described = ET.fromstring(overlay.XMLDesc(0))
@@ -65,17 +65,44 @@ def test_an_image_in_a_pool_gets_a_copy_on_write_overlay(tmp_path: Path) -> None
 
 
 def test_a_file_image_is_copied_for_each_guest(tmp_path: Path) -> None:
-    base = tmp_path / "base.img"
-    base.write_bytes(b"\0" * 4096)
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "base.img").write_bytes(b"\0" * 4096)
     driver = libvirt_driver.from_config(
         {}, [{"name": "h1", "vcpus": 4, "memory_mb": 4096, "disk_gb": 50}], tmp_path)
-    first, second = spec(image=str(base)), spec(image=str(base))
+    first, second = (spec(image="base", image_source="base.img") for _ in range(2))
     for s in (first, second):
         driver.spawn(s, "h1")
     copies = sorted(p.name for p in (tmp_path / "guests").glob("*.img"))
     assert copies == sorted([f"{first.uuid}.img", f"{second.uuid}.img"])
     driver.act(first.uuid, Action.DELETE)
     assert [p.name for p in (tmp_path / "guests").glob("*.img")] == [f"{second.uuid}.img"]
+    driver.close()
+
+
+@pytest.mark.parametrize("source", [
+    "../cell.db", "/etc/passwd", "sub/../../guests/other.img", "link.img",
+], ids=["dot-dot", "absolute-outside", "dot-dot-deeper", "symlink-out"])
+def test_an_image_source_never_leads_out_of_the_image_directory(tmp_path: Path,
+                                                                 source: str) -> None:
+    """Even a catalog's source (an operator's typo, a planted symlink) cannot
+    make a guest's disk of a file outside the image directory."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "cell.db").write_bytes(b"secret")
+    (tmp_path / "images" / "link.img").symlink_to(tmp_path / "cell.db")
+    driver = libvirt_driver.from_config(
+        {}, [{"name": "h1", "vcpus": 4, "memory_mb": 4096, "disk_gb": 50}], tmp_path)
+    with pytest.raises(InvalidSpec, match="leads out of the image directory"):
+        driver.spawn(spec(image="x", image_source=source), "h1")
+    assert driver.instances() == [] and not list((tmp_path / "guests").glob("*.img"))
+    driver.close()
+
+
+def test_a_missing_image_file_is_refused_on_a_real_hypervisor(tmp_path: Path) -> None:
+    driver = libvirt_driver.from_config(
+        {"domain_type": "qemu"}, [{"name": "h1", "vcpus": 4, "memory_mb": 4096, "disk_gb": 50}],
+        tmp_path)
+    with pytest.raises(InvalidSpec, match="not in the image directory"):
+        driver.spawn(spec(image="x", image_source="gone.qcow2"), "h1")
     driver.close()
 
 

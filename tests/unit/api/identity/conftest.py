@@ -67,6 +67,6 @@ def make_app(users: UserStore, issuer: TokenIssuer) -> Callable[[], web.Applicat
     """Makes a fresh app with the identity routes (an aiohttp app is run only once)."""
     def make() -> web.Application:
         app = web.Application(client_max_size=MAX_BODY)  # as the API's app has it
-        add_routes(app, users, issuer, catalog)
+        add_routes(app, users, issuer, catalog, lambda r: str(r.url.origin()))
         return app
     return make
