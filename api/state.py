@@ -33,9 +33,9 @@ class ApiState:
 
 
 STATE = web.AppKey("cellrouter_api", ApiState)
-WHO = "cellrouter_who"
-VERSION = "cellrouter_version"
-REQUEST_ID = "cellrouter_request_id"
+WHO = web.RequestKey("cellrouter_who", TokenInfo)
+VERSION = web.RequestKey("cellrouter_version", Version)
+REQUEST_ID = web.RequestKey("cellrouter_request_id", str)
 
 
 def state(request: web.Request) -> ApiState:

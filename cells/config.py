@@ -44,6 +44,8 @@
     max_in_flight_per_client = 64
     requests_per_second_per_client = 0   # 0: no rate limit
     burst_per_client = 0                 # default: two seconds' worth
+    requests_per_second_per_member = 100 # member tokens (each API project too); 0: none
+    burst_per_member = 0                 # default: two seconds' worth
     max_concurrent_rpcs = 2000           # the whole cell, per port
 
     [index]
@@ -350,19 +352,31 @@ def _limits(table: Any, source: str) -> Limits:
     if not isinstance(table, Mapping):
         raise ConfigError(f"{where} must be a table")
     _no_unknown(table, {"max_in_flight_per_client", "requests_per_second_per_client",
-                        "burst_per_client", "max_concurrent_rpcs"}, where)
-    rate = table.get("requests_per_second_per_client", 0)
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0:
-        raise ConfigError(f"{where}: 'requests_per_second_per_client' must be a number >= 0")
-    burst = table.get("burst_per_client", 0)
-    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 0:
-        raise ConfigError(f"{where}: 'burst_per_client' must be a whole number >= 0")
+                        "burst_per_client", "requests_per_second_per_member",
+                        "burst_per_member", "max_concurrent_rpcs"}, where)
     return Limits(
         max_in_flight_per_client=_count(table, "max_in_flight_per_client", 64, where),
-        requests_per_second_per_client=float(rate),
-        burst_per_client=burst,
+        requests_per_second_per_client=_rate(table, "requests_per_second_per_client", 0, where),
+        burst_per_client=_whole(table, "burst_per_client", where),
+        requests_per_second_per_member=_rate(table, "requests_per_second_per_member", 100,
+                                             where),
+        burst_per_member=_whole(table, "burst_per_member", where),
         max_concurrent_rpcs=_count(table, "max_concurrent_rpcs", 2000, where),
     )
+
+
+def _rate(table: Mapping[str, Any], key: str, default: float, where: str) -> float:
+    rate = table.get(key, default)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0:
+        raise ConfigError(f"{where}: '{key}' must be a number >= 0")
+    return float(rate)
+
+
+def _whole(table: Mapping[str, Any], key: str, where: str) -> int:
+    value = table.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{where}: '{key}' must be a whole number >= 0")
+    return value
 
 
 def _flavors(table: Any, source: str) -> dict[str, Resources]:

@@ -6,6 +6,7 @@ router's over `routing.objects.ObjectRouter`."""
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any, NoReturn, Protocol, TypeVar
@@ -17,14 +18,15 @@ from cellrouter.v1 import cells_pb2 as pb
 from cells.edge import wire
 from cells.edge.decoding import decoded_stream, handlers
 from cells.edge.servicers import peer_host
-from cells.edge.status import to_status
+from cells.edge.status import for_member, to_status
 from cells.security.limits import Limiter, Limits
 from cells.security.names import ANY_AGENT, NameRule
 from cells.security.scope import Gate, narrow, open_gate
 from cells.security.tls import peer_cell, require_peer, require_role
 from model.agents import PlaceSpec, ServiceObject
 from model.errors import AlreadyExists, NotFound, PermissionDenied
-from routing.call import Call
+from model.principal import EVERYONE
+from routing.call import REQUEST_ID_KEY, Call
 
 T = TypeVar("T")
 
@@ -265,16 +267,20 @@ class ObjectsServicer:
 
     async def _answer(self, context: Any, work: Callable[[Call], Awaitable[T]]) -> T:
         metadata = dict(context.invocation_metadata() or ())
+        metadata.setdefault(REQUEST_ID_KEY, uuidlib.uuid4().hex)  # the call's, and the log's
+        principal = EVERYONE  # until the gate says who calls
         try:
             principal = narrow(self._gate(metadata, context.auth_context()), metadata)
             call = Call.from_metadata(metadata, context.time_remaining(), principal)
             if call.hops and self._from_cells:  # from a cell above: limited where called
                 return await work(call)
             client = principal.token_id or peer_host(context.peer())
-            with self._limiter.admit(client):
+            with self._limiter.admit(client, member=not principal.admin):
                 return await work(call)
         except Exception as exc:
             code, message = to_status(exc, self._path())
+            if not principal.admin:
+                message = for_member(exc, code, message, str(metadata[REQUEST_ID_KEY]))
             await context.abort(code, message)
             raise AssertionError("abort returns only by raising") from None
 

@@ -24,7 +24,7 @@ from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.backend import CellCalls, Identity
 from cells.edge import wire
 from cells.edge.decoding import handlers, refuse_malformed
-from cells.edge.status import to_status
+from cells.edge.status import for_member, to_status
 from cells.router import RouterCell
 from cells.security.limits import Limiter, Limits
 from cells.security.names import ANY_CHILD, NameRule
@@ -86,12 +86,15 @@ class CellsServicer:
                 )
             if call.hops:  # from a cell above: limited where the client called
                 return reply(await work(call))
-            with self._limiter.admit(call.principal.token_id or peer_host(context.peer())):
+            with self._limiter.admit(call.principal.token_id or peer_host(context.peer()),
+                                     member=not call.principal.admin):
                 return reply(await work(call))
         except Exception as exc:
             code, message = to_status(exc, self._identity.path)
             if code is grpc.StatusCode.INTERNAL:
                 log.exception("request %s failed", call.request_id)
+            if not call.principal.admin:
+                message = for_member(exc, code, message, call.request_id)
             await context.abort(code, message)
 
     # --- the routed methods: bytes in, bytes out

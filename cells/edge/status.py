@@ -1,10 +1,14 @@
 """The one place where errors become gRPC status codes.
 
 Every package raises its own error tree; a cell answering a call turns any of
-them into a status code and a message here.
+them into a status code and a message here. What a member (a project's token)
+reads of a failure that is not its own doing is a generic sentence with the
+request id (`for_member`); the detail goes to this cell's log under that id.
 """
 
 from __future__ import annotations
+
+import logging
 
 import grpc
 
@@ -32,6 +36,35 @@ _CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
     # Anything else the hypervisor said: still worth reading.
     (virt.VirtError, grpc.StatusCode.INTERNAL),
 ]
+
+
+log = logging.getLogger(__name__)
+
+# Failures a member can do nothing about, and whose words (a database's, a
+# hypervisor's, a host's name) are the operator's to read.
+_GENERIC = {
+    grpc.StatusCode.INTERNAL: "the cloud failed to do this",
+    grpc.StatusCode.UNKNOWN: "the cloud failed to do this",
+    grpc.StatusCode.DATA_LOSS: "the cloud failed to do this",
+    grpc.StatusCode.UNAVAILABLE: "the cloud cannot do this right now; try again later",
+}
+# Raised here, these are the deployment's faults whatever their code says.
+_OPERATORS = (ConfigError, virt.DriverMisconfigured)
+
+
+def for_member(exc: BaseException, code: grpc.StatusCode, message: str,
+               request_id: str) -> str:
+    """`message` as a member may read it: unchanged for what it can act on
+    (not found, invalid, no room, a state that forbids the action); else a
+    generic sentence naming the request id, the detail logged under it."""
+    generic = _GENERIC.get(code)
+    if generic is None and isinstance(exc, _OPERATORS):
+        generic = "the cloud is not set up to do this"
+    if generic is None:
+        return message
+    log.warning("request %s: a member was told %s %r instead of: %s", request_id, code.name,
+                generic, message)
+    return f"{generic} (request {request_id}: the operator's log has the detail)"
 
 
 def to_status(exc: BaseException, where: str) -> tuple[grpc.StatusCode, str]:

@@ -87,3 +87,29 @@ def test_idle_clients_are_forgotten_and_busy_ones_kept() -> None:
         with pytest.raises(ResourceExhausted, match="too many calls at once"), \
                 limiter.admit("busy"):  # its open call is still counted
             pass
+
+
+def test_members_have_a_rate_by_default_and_admins_do_not() -> None:
+    clock = Clock()
+    limiter = Limiter(Limits(), clock)  # the defaults: 100 calls/s for a member, burst 200
+    for _ in range(200):
+        with limiter.admit("member-token", member=True):
+            pass
+    with pytest.raises(ResourceExhausted, match="rate limit of 100 calls/s"), \
+            limiter.admit("member-token", member=True):
+        pass
+    for _ in range(1000):  # an admin (an operator, the API's own calls): no rate by default
+        with limiter.admit("admin-token"):
+            pass
+    clock.now += 0.01  # one more call's worth
+    with limiter.admit("member-token", member=True):
+        pass
+
+
+@pytest.mark.parametrize(("limits", "rate"), [
+    (Limits(requests_per_second_per_client=10), 10.0),     # the client's is lower
+    (Limits(requests_per_second_per_client=500), 100.0),   # the member's is lower
+    (Limits(requests_per_second_per_member=0), 0.0),        # members unlimited
+], ids=["client-lower", "member-lower", "off"])
+def test_a_member_gets_the_lower_of_the_two_rates(limits: Limits, rate: float) -> None:
+    assert limits.rate(member=True)[0] == rate

@@ -14,8 +14,9 @@ from cellrouter.v1 import cells_pb2 as pb
 from cells.edge.agents import ObjectsServicer
 from cells.security.limits import Limiter, Limits
 from model.agents import PlaceSpec, ServiceObject
-from model.principal import Principal
-from routing.call import HOPS_KEY, Call
+from model.principal import EVERYONE, Principal
+from routing.call import HOPS_KEY, REQUEST_ID_KEY, Call
+from routing.errors import IndexUnavailable
 from tests.unit.fakes import AbortedCall, FakeContext
 
 
@@ -105,3 +106,31 @@ def test_another_projects_request_id_is_already_in_use_not_its_object() -> None:
     assert refused.value.code is grpc.StatusCode.ALREADY_EXISTS
     assert refused.value.details.endswith("request id req-1 is already in use")
     assert place(shop, "req-1", FakeContext()).uuid == placed.uuid  # its own retry
+
+
+class BrokenObjects(MemoryObjects):
+    """Objects whose database has gone: every call fails as the index would."""
+
+    async def get(self, uuid: str, call: Call) -> ServiceObject:
+        raise IndexUnavailable("index database unavailable: connection to"
+                               " postgresql://cells@db-7.internal:5432 refused")
+
+
+@pytest.mark.parametrize(("gate", "told_detail"), [
+    (as_member("shop"), False),
+    (lambda metadata, peer: EVERYONE, True),
+], ids=["member", "admin"])
+def test_a_member_reads_a_generic_failure_with_its_request_id(
+        gate: object, told_detail: bool, caplog: pytest.LogCaptureFixture) -> None:
+    servicer = ObjectsServicer(BrokenObjects(), lambda: "top", gate)  # type: ignore[arg-type]
+    context = FakeContext(metadata=((REQUEST_ID_KEY, "req-42"),))
+    with pytest.raises(AbortedCall) as refused:
+        asyncio.run(servicer.GetObject(pb.ObjectRequest(uuid="u-0"), context))
+    assert refused.value.code is grpc.StatusCode.UNAVAILABLE  # still retried as unavailable
+    assert ("db-7.internal" in refused.value.details) is told_detail
+    if not told_detail:
+        assert refused.value.details == ("the cloud cannot do this right now; try again later"
+                                         " (request req-42: the operator's log has the detail)")
+        # The operator finds the detail under the request id.
+        assert any("req-42" in r.getMessage() and "db-7.internal" in r.getMessage()
+                   for r in caplog.records)

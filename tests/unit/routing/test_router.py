@@ -18,12 +18,13 @@ import pytest
 
 from cellrouter.v1 import cells_pb2 as pb
 from cells.edge import wire
-from cells.security.scope import ScopedCells
+from cells.security.scope import ACT_FOR_KEY, ScopedCells
 from model.cells import ChildReport, InstanceChange, LeafInfo, ListQuery
 from model.compute import Action, InstanceState
 from model.errors import (
     DeadlineExceeded,
     FailedPrecondition,
+    Internal,
     InvalidArgument,
     ResourceExhausted,
     Unavailable,
@@ -482,5 +483,32 @@ def test_a_childs_reconciliation_claims_only_what_is_in_its_subtree(tmp_path: Pa
         assert t.index.lookup_uncached(astray.uuid) is None
         found = t.index.lookup_uncached(mine.uuid)
         assert found is not None and found.child == "b"
+
+    run(tmp_path, body)
+
+
+@pytest.mark.parametrize("failing", ["internal", "unreachable"])
+def test_a_member_reads_a_generic_failure_and_an_admin_the_detail(
+        tmp_path: Path, failing: str) -> None:
+    error = Internal("libvirt: internal error: process exited while connecting to monitor"
+                     " on hv-3.internal (at top!a)")
+
+    async def body(t: Tree) -> None:
+        held = await boot_into(t, "a", project="acme")
+        edge = edge_of(t)
+        request = pb.ActionRequest(uuid=held, wait=True).SerializeToString()
+        told = {}
+        for who, metadata in (("member", [(ACT_FOR_KEY, "acme"), (REQUEST_ID_KEY, "r-7")]),
+                              ("admin", [(REQUEST_ID_KEY, "r-8")])):
+            t.kids["a"].fail_next = {"act": error, "forward": error}
+            t.kids["a"].down = failing == "unreachable"
+            with pytest.raises(AbortedCall) as refused:
+                await edge.routed("Pause", request, FakeContext(metadata))
+            told[who] = refused.value.code, refused.value.details
+        # The code is the same for both (a client retries as it should); the words not.
+        assert told["member"][0] == told["admin"][0]
+        assert "(request r-7: the operator's log has the detail)" in told["member"][1]
+        detail = "hv-3.internal" if failing == "internal" else "connection refused"
+        assert detail not in told["member"][1] and detail in told["admin"][1]
 
     run(tmp_path, body)
