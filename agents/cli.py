@@ -29,10 +29,10 @@ from typing import Any, TypeVar
 
 from agents.client import AgentsClient
 from agents.reference import Agent, FileAgent
-from cells.errors import ConfigError
 from cells.security.tls import TlsConfig
 from model.agents import Agent as KnownAgent
 from model.agents import PlaceSpec, ServiceObject
+from model.config import ConfigError
 from model.errors import InvalidArgument
 
 T = TypeVar("T")

@@ -14,7 +14,6 @@ from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.client import channel_target, from_rpc_error
 from cells.edge import wire
-from cells.security.auth import AUTH_KEY
 from cells.security.tls import Tls, target_options
 from model.agents import (
     Agent,
@@ -25,6 +24,7 @@ from model.agents import (
     PlaceSpec,
     ServiceObject,
 )
+from model.call import AUTH_KEY
 
 
 class AgentsClient:

@@ -53,10 +53,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cells.config import read_toml
-from cells.errors import ConfigError
 from model.catalog import Image, Network, image_of, network_of
 from model.compute import Resources
+from model.config import ConfigError, read_toml
 
 
 @dataclass(frozen=True, slots=True)

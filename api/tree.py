@@ -13,9 +13,7 @@ from pathlib import Path
 from api.config import ApiConfig
 from api.identity.tokens import TokenInfo
 from cells.client import AsyncCellClient, Metadata
-from cells.security.auth import AUTH_KEY
-from cells.security.scope import ACT_FOR_KEY
-from routing.call import REQUEST_ID_KEY
+from model.call import ACT_FOR_KEY, AUTH_KEY, REQUEST_ID_KEY
 
 
 class Tree:

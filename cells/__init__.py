@@ -1,8 +1,8 @@
 """Running a cell: the composition root (`server`), the router shell over
 `routing/` (`router`), the leaf (`leaf`), membership upward (`uplink`), the
-links to other cells (`links`) and the client library (`client`); the gRPC
-edge (`edge/`), security (`security/`), observability (`observability/`) and
-the tools (`ops/`: CLI, tree runner, certificates, embedding)."""
+links to other cells (`links`), the client library (`client`) and a cell
+inside a program (`embed`); the gRPC edge (`edge/`), security (`security/`)
+and observability (`observability/`). Operating a tree is `cellops/`."""
 
 import os
 

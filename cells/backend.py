@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cells.security.tls import Tls
+from model.call import Call
 from model.cells import (
     CellCapacity,
     CellKind,
@@ -27,7 +28,6 @@ from model.cells import (
     Placement,
 )
 from model.compute import Action, BootSpec, Instance
-from routing.call import Call
 
 
 @dataclass(slots=True)

@@ -24,9 +24,9 @@ import grpc.aio
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.edge import wire
-from cells.security.auth import AUTH_KEY
 from cells.security.tls import Tls, target_options
 from model.agents import PlaceSpec, ServiceObject
+from model.call import AUTH_KEY, REQUEST_ID_KEY
 from model.cells import (
     CellNode,
     ChildReport,
@@ -38,7 +38,6 @@ from model.cells import (
 )
 from model.compute import Action, BootSpec, Instance, Port, Resources
 from model.errors import Aborted, CellError, NotFound, Unavailable, Unreachable, error_for
-from routing.call import REQUEST_ID_KEY
 
 Metadata = Sequence[tuple[str, str]]
 DEFAULT_TIMEOUT = 30.0

@@ -96,7 +96,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,13 +103,13 @@ from typing import Any
 
 from bestmatch.pipeline import Sampling
 from bestmatch.plugins import SelectionConfig
-from cells.errors import ConfigError
 from cells.security.limits import Limits
 from cells.security.tls import TlsConfig
 from model.agents import Failover
 from model.catalog import Catalog
 from model.cells import AGENTS_ONLY
 from model.compute import Resources
+from model.config import ConfigError, read_toml
 from routing.errors import BadPath
 from routing.path import check_name
 
@@ -187,16 +186,6 @@ CLIENT_AUTH = ("token", "none")  # the values of [cell] client_auth
 _INDEX_KEYS = {"cache_size", "cache_ttl"}
 _LEAF_KEYS = {"driver", "selector", "hosts"}
 
-
-def read_toml(path: Path, what: str) -> dict[str, Any]:
-    """The TOML file at `path` (`what` it is, for the message: "config file",
-    "tree file"...); ConfigError when it is missing or not TOML."""
-    try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{what} {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def load(path: Path) -> CellConfig:

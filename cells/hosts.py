@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bestmatch.api import HostState, Ratios
-from cells.errors import ConfigError
 from cells.ledger import HostLedger
 from model.compute import HostInfo, allocation_ratios
+from model.config import ConfigError
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from cells.backend import ChangeLog, Identity, own_node
 from cells.hosts import HostPolicy, host_state
 from cells.ledger import HostLedger
 from cells.outcomes import ActionOutcomes
+from model.call import Call
 from model.catalog import Catalog
 from model.cells import (
     CellCapacity,
@@ -50,7 +51,6 @@ from model.errors import (
     ResourceExhausted,
 )
 from model.states import check, next_state, shows_applied
-from routing.call import Call
 from routing.errors import UnknownInstance
 from routing.index import Location, LocationIndex
 from routing.paging import page_of

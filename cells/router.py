@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from bestmatch.api import Selector
 from cells.backend import ChangeLog, Identity, own_node
+from model.call import Call
 from model.cells import (
     CellCapacity,
     CellNode,
@@ -32,7 +33,6 @@ from model.cells import (
     Placement,
 )
 from model.compute import Action, BootSpec, Instance, InstanceState
-from routing.call import Call
 from routing.children import Child, Children, fanout
 from routing.errors import BadPath
 from routing.fastpath import FastPath

@@ -5,7 +5,7 @@ cells (`cells.links`), builds its logic (a `LeafCell`, or a `RouterCell` over
 `routing/`), serves `Cells` (and `Parent` on routers) through the servicers
 of `cells.edge`, the standard health service and server reflection, and
 keeps the uplink to the parent alive. It runs in an asyncio loop;
-`cells.ops.embed` runs it in a thread.
+`cells.embed` runs it in a thread.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from cells.client import split_addresses
 from cells.config import CellConfig
 from cells.edge.agents import LeafObjects, ObjectsBackend, agents_handler, objects_handler
 from cells.edge.servicers import CellsServicer, ParentServicer, cells_handler, parent_handler
-from cells.errors import ConfigError
 from cells.hosts import HostPolicy
 from cells.leaf import LeafCell
 from cells.links import Links
@@ -46,6 +45,7 @@ from cells.security.scope import Gate, PeerGate, ScopedCells, TokenGate, open_ga
 from cells.standby import ActiveLock
 from cells.uplink import Uplink, stand_by
 from model.cells import CellKind
+from model.config import ConfigError
 from routing.children import Children
 from routing.index import LocationIndex
 from routing.objects import ObjectRouter

@@ -28,9 +28,9 @@ act for everyone or for an admin here.
 
 from __future__ import annotations
 
+from model.call import Call
 from model.compute import Action
 from model.errors import DeadlineExceeded, NotFound, Unavailable
-from routing.call import Call
 from routing.children import Children
 from routing.forward import LeafLinks
 from routing.index import LocationIndex

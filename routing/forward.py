@@ -18,9 +18,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from model.call import Call
 from model.cells import SEPARATOR
 from model.errors import DeadlineExceeded, NotFound, Unavailable, Unreachable
-from routing.call import Call
 from routing.children import Child, Children
 from routing.index import Location
 from routing.link import ChildLink, Connect

@@ -9,7 +9,7 @@ errors of `model.errors`, as the child answered them, and:
     DeadlineExceeded    out of time; the call may or may not have been done
 
 `timeout` is in seconds; `metadata` is what the call carries to the next hop
-(`routing.call.Call.downstream`).
+(`model.call.Call.downstream`).
 """
 
 from __future__ import annotations

@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, MutableSequence, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from model.call import Call
 from model.cells import InstancePage, ListQuery
 from model.compute import Instance, InstanceState, Resources
 from model.errors import CellError, DeadlineExceeded, InvalidArgument, Unavailable
-from routing.call import Call
 from routing.children import Child, Children
 from routing.index import LocationIndex
 from routing.paging import batch_size, merge_pages, ordered_after, page_size, sort_key

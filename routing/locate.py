@@ -20,9 +20,9 @@ import logging
 
 from cachetools import TTLCache
 
+from model.call import Call
 from model.compute import InstanceState
 from model.errors import NotFound, Unavailable
-from routing.call import Call
 from routing.children import Children, Here, fanout
 from routing.errors import UnknownInstance
 from routing.index import Location, LocationIndex

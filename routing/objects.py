@@ -24,8 +24,8 @@ from sqlalchemy import Engine, delete, select
 
 from agents.validate import check_place
 from model.agents import PlaceSpec, ServiceObject
+from model.call import Call
 from model.errors import CellError, NotFound, ResourceExhausted
-from routing.call import Call
 from routing.children import Child, Children, Here, fanout
 from routing.db import object_locations as table
 from routing.db import upsert

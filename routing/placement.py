@@ -16,6 +16,7 @@ import uuid as uuidlib
 from dataclasses import replace
 
 from bestmatch.api import HostState, RequestSpec, Selector
+from model.call import Call
 from model.cells import Placement, PlacementOption
 from model.compute import BootSpec, Instance, InstanceState
 from model.errors import (
@@ -27,7 +28,6 @@ from model.errors import (
     ResourceExhausted,
     Unavailable,
 )
-from routing.call import Call
 from routing.children import Child, Children, Here
 from routing.errors import Conflict, NotInSubtree
 from routing.index import Location, LocationIndex, location_of

@@ -23,8 +23,8 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
+from model.call import Call
 from model.errors import DeadlineExceeded, Unavailable, Unreachable
-from routing.call import Call
 
 T = TypeVar("T")
 ATTEMPTS = 4

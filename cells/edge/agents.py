@@ -24,9 +24,9 @@ from cells.security.names import ANY_AGENT, NameRule
 from cells.security.scope import Gate, narrow, open_gate
 from cells.security.tls import peer_cell, require_peer, require_role
 from model.agents import PlaceSpec, ServiceObject
+from model.call import REQUEST_ID_KEY, Call
 from model.errors import AlreadyExists, NotFound, PermissionDenied
 from model.principal import EVERYONE
-from routing.call import REQUEST_ID_KEY, Call
 
 T = TypeVar("T")
 

@@ -1,6 +1,6 @@
 """The servicers of a cell's gRPC ports: `Cells` on every cell, `Parent` on routers.
 
-This is the one place where a call's metadata becomes a `routing.call.Call`
+This is the one place where a call's metadata becomes a `model.call.Call`
 (hops, deadline, request id, principal), where the hop limit is enforced,
 where the request id is set for everything that serves the call
 (`model.context.REQUEST_ID`), where per-client limits are applied, and where
@@ -30,10 +30,10 @@ from cells.security.limits import Limiter, Limits
 from cells.security.names import ANY_CHILD, NameRule
 from cells.security.scope import Gate, narrow, open_gate
 from cells.security.tls import require_peer
+from model.call import Call
 from model.compute import Action
 from model.context import REQUEST_ID
 from model.errors import NotFound
-from routing.call import Call
 from routing.children import Child
 from routing.errors import HopLimitExceeded
 from routing.fastpath import FastPath

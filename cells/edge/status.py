@@ -12,7 +12,7 @@ import logging
 
 import grpc
 
-from cells.errors import ConfigError
+from model.config import ConfigError
 from model.errors import CellError, IllegalTransition
 from routing import errors as routing
 from virt import errors as virt

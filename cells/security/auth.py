@@ -29,11 +29,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from cells.errors import ConfigError
+from model.call import AUTH_KEY
+from model.config import ConfigError
 from model.errors import InvalidArgument, Unauthenticated
 from model.principal import Principal
 
-AUTH_KEY = "authorization"
 ROLES = ("admin", "member")
 _PREFIX = "crt_"
 

@@ -25,6 +25,7 @@ from typing import Protocol
 from cells.backend import CellBackend
 from cells.security.auth import TokenStore
 from cells.security.tls import require_peer
+from model.call import ACT_FOR_KEY, Call
 from model.catalog import Catalog
 from model.cells import (
     CellNode,
@@ -37,11 +38,9 @@ from model.cells import (
 from model.compute import Action, BootSpec, Instance
 from model.errors import AlreadyExists, InvalidArgument, PermissionDenied
 from model.principal import EVERYONE, Principal
-from routing.call import Call
 from routing.errors import UnknownInstance
 
 AuthContext = Mapping[str, Iterable[bytes]]
-ACT_FOR_KEY = "x-cellrouter-act-for"
 
 
 class Gate(Protocol):

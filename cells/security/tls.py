@@ -9,7 +9,7 @@ A cell with a [tls] table serves two ports:
 
 On the cells' port, a peer's certificate names a cell or an agent (common
 name) and says which it is (a SAN URI `urn:cellrouter:role:<role>`, see
-cells.ops.certs). `Parent.Register` and `Parent.Report` are accepted only from
+cellops.certs). `Parent.Register` and `Parent.Report` are accepted only from
 a `cell` certificate naming the cell they speak for; `Cells` calls only from
 this cell's ancestors (its parent, or the top when it routes straight to
 leaves), which are the names in its path, with `cell` certificates; an agent's
@@ -30,11 +30,11 @@ from typing import Any
 
 import grpc
 
-from cells.errors import ConfigError
+from model.config import ConfigError
 from model.errors import PermissionDenied
 
 _KEYS = {"ca_file", "cert_file", "key_file"}
-ROLE_URI_PREFIX = "urn:cellrouter:role:"  # as cells.ops.certs writes it
+ROLE_URI_PREFIX = "urn:cellrouter:role:"  # as cellops.certs writes it
 
 
 @dataclass(frozen=True, slots=True)

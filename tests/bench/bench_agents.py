@@ -36,14 +36,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agents.client import AgentsClient
+from cellops.tree import TreeRunner
 from cells.client import CellClient, boot_spec
-from cells.ops.tree import TreeRunner
 from model.agents import PlaceSpec
 from tests.bench.cpu import Meter
 from tests.bench.harness import CALL_TIMEOUT, Result, error_lines, header
 from tests.bench.trees import fanout_text, write_tree
 
-AGENT = [sys.executable, "-m", "cells.ops.cli", "agent", "--kind", "loadbalancer",
+AGENT = [sys.executable, "-m", "cellops.cli", "agent", "--kind", "loadbalancer",
          "--capability", "haproxy"]
 
 

@@ -37,9 +37,9 @@ from pathlib import Path
 
 import aiohttp
 
+from cellops.tree import TreeRunner
 from cells import eventloop
 from cells.client import AsyncCellClient, CellClient, boot_spec
-from cells.ops.tree import TreeRunner
 from model.compute import Action
 from tests.bench.cpu import Meter
 from tests.bench.harness import Result, error_lines, floor_line, header, target_line

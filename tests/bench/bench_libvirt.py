@@ -37,7 +37,7 @@ import libvirt
 
 from cells.client import CellClient, boot_spec
 from cells.config import from_mapping
-from cells.ops.embed import EmbeddedCell
+from cells.embed import EmbeddedCell
 from model.compute import Action
 from tests.bench.harness import rate
 from virt.libvirt_driver import from_config, render_domain, test_node_xml
@@ -105,7 +105,7 @@ def qemu_pause(tmp: Path, calls: int) -> str:
     import statistics
     import subprocess
 
-    from cells.ops.tree import TreeRunner, load_tree
+    from cellops.tree import TreeRunner, load_tree
     from tests.integration.test_qemu import QEMU_DRIVER, boot_disk, qemu_root, qemu_tree_text
 
     if not (shutil.which("qemu-system-x86_64") and QEMU_DRIVER.exists()):
@@ -152,7 +152,7 @@ hosts = [{ name = "h1", vcpus = 100000, memory_mb = 100000000, disk_gb = 1000000
 def cpu_per_pause(tmp: Path, small: int = 16, large: int = 256, calls: int = 400) -> str:
     """The leaf process's CPU time per pause or unpause with `small` domains on its
     host, then `large`, then `small` again (the two small runs averaged)."""
-    from cells.ops.tree import TreeRunner
+    from cellops.tree import TreeRunner
     from tests.bench.cpu import Meter
     from tests.bench.trees import write_tree
 

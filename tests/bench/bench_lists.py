@@ -31,8 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from cellops.tree import TreeRunner
 from cells.client import CellClient, boot_spec
-from cells.ops.tree import TreeRunner
 from model.cells import ListQuery
 from model.errors import CellError
 from tests.bench.harness import CALL_TIMEOUT, Result, error_lines, header, target_line

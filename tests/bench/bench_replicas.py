@@ -35,8 +35,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from cellops.tree import TreeRunner
 from cells.client import CellClient, split_addresses
-from cells.ops.tree import TreeRunner
 from tests.bench.bench_index import DEFAULT_PG_URL, pg_schema, redact
 from tests.bench.bench_load import boot_all, connect_to, drive
 from tests.bench.cpu import Meter

@@ -35,14 +35,14 @@ from pathlib import Path
 
 from agents.client import AgentsClient
 from bestmatch.selectors import RandomSelector
+from cellops.supervise import STABLE
 from cells.backend import Identity
 from cells.client import CellClient, boot_spec
 from cells.leaf import LeafCell
-from cells.ops.supervise import STABLE
 from cells.outcomes import ActionOutcomes
+from model.call import Call
 from model.cells import CellKind
 from model.compute import Action, Resources
-from routing.call import Call
 from routing.index import LocationIndex
 from tests.bench.harness import header
 from virt.fake import FakeDriver, FakeHost
@@ -143,7 +143,7 @@ class Tree:
         self.out = directory / "up.out"
         with self.out.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "cells.ops.cli", "up", str(directory / "tree.toml"),
+                [sys.executable, "-m", "cellops.cli", "up", str(directory / "tree.toml"),
                  "--state-dir", str(self.state)], stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL)
         wait(lambda: "cells up;" in self.out.read_text(), "the tree to start")
@@ -186,7 +186,7 @@ class Tree:
     def kill(self, name: str) -> tuple[float, float]:
         """SIGKILL `name`; (seconds until `up` started it again, until it serves)."""
         # A process killed again soon after a start counts as failing at start-up,
-        # and waits longer (cells.ops.supervise): this measures a first death.
+        # and waits longer (cellops.supervise): this measures a first death.
         since = float(str(self.processes()[name]["since"]))
         time.sleep(max(0.0, since + STABLE + 0.5 - time.time()))
         old = int(str(self.processes()[name]["pid"]))

@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from cells.ops.tree import TreeRunner
+from cellops.tree import TreeRunner
 from tests.bench.bench_load import boot_all, connect_to, drive
 from tests.bench.harness import error_lines, header
 from tests.bench.trees import demo_text, write_tree

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from cells.ops.tree import free_ports
+from cellops.tree import free_ports
 
 HOST = "127.0.0.1"
 CALL_TIMEOUT = 10.0  # seconds, for every timed call

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cells.ops.tree import TreeRunner, free_ports
+from cellops.tree import TreeRunner, free_ports
 from tests.bench.harness import HOST, start_chain, stop_chain, wait_ready
 from tests.bench.trees import fanout_text, write_tree
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from cellops.tree import TreeRunner, load_tree
 from cells.client import CellClient
-from cells.ops.tree import TreeRunner, load_tree
 
 # Fast reports, and the top with one router below it: every test tree starts so.
 HEAD = """

@@ -17,7 +17,7 @@ import openstack.connection
 import requests
 
 from api.identity.users import UserStore
-from cells.ops.tree import TreeRunner
+from cellops.tree import TreeRunner
 from tests.integration.conftest import PATIENCE, TREE, start_tree
 
 IMAGE_ID = "8d3a5c46-1b6e-4c1f-9a55-0f3f1c2b7e10"

@@ -17,9 +17,9 @@ import grpc
 import pytest
 
 from agents.client import AgentsClient
+from cellops.tree import TreeRunner
 from cellrouter.v1 import cells_pb2 as pb
 from cells.client import CellClient
-from cells.ops.tree import TreeRunner
 from model.agents import AgentReport, Heard, ObjectState, PlaceSpec, ServiceObject
 from model.errors import (
     AlreadyExists,
@@ -59,7 +59,7 @@ down_after = 1.0
 failover = true
 failover_threshold = 1
 """
-CLI = [sys.executable, "-m", "cells.ops.cli"]
+CLI = [sys.executable, "-m", "cellops.cli"]
 T = TypeVar("T")
 
 

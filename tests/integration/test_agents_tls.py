@@ -15,8 +15,8 @@ from typing import TypeVar
 import pytest
 
 from agents.client import AgentsClient
-from cells.ops import certs
-from cells.ops.tree import TreeRunner
+from cellops import certs
+from cellops.tree import TreeRunner
 from cells.security.auth import TokenStore
 from cells.security.tls import TlsConfig
 from model.agents import AgentReport, PlaceSpec, ServiceObject
@@ -77,7 +77,7 @@ def test_an_agent_with_its_certificate_reports_and_holds_objects(
         tree: TreeRunner, tmp_path: Path) -> None:
     tls = tls_of(tree, "lb-t")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cells.ops.cli", "agent", "--kind", "loadbalancer",
+        [sys.executable, "-m", "cellops.cli", "agent", "--kind", "loadbalancer",
          "--capability", "haproxy", "--cell", tree.addresses["z1"], "--state-dir",
          str(tmp_path / "lb-t"), "--id", "lb-t", "--interval", "0.2",
          "--ca-file", str(tls.ca_file), "--cert-file", str(tls.cert_file),
@@ -117,7 +117,7 @@ def test_clients_place_objects_on_the_tops_client_port_within_their_project(
     assert runner.tokens_file is not None and runner.ca is not None
     tls = tls_of(runner, "lb-k")
     agent = subprocess.Popen(
-        [sys.executable, "-m", "cells.ops.cli", "agent", "--kind", "loadbalancer",
+        [sys.executable, "-m", "cellops.cli", "agent", "--kind", "loadbalancer",
          "--capability", "haproxy", "--cell", runner.addresses["z1"], "--state-dir",
          str(tmp_path / "lb-k"), "--id", "lb-k", "--interval", "0.2",
          "--ca-file", str(tls.ca_file), "--cert-file", str(tls.cert_file),
@@ -166,7 +166,7 @@ def test_clients_place_objects_on_the_tops_client_port_within_their_project(
             as_client("not-a-token", lambda c: c.objects())
         assert runner.certs is not None  # and from the command line, as users run it
         listed_cli = subprocess.run(
-            [sys.executable, "-m", "cells.ops.cli", "objects", "list", "--cell",
+            [sys.executable, "-m", "cellops.cli", "objects", "list", "--cell",
              runner.client_address, "--ca-file", str(runner.certs / "ca.pem"), "--token", shop,
              "--server-name", "top", "--json"], capture_output=True, text=True, timeout=60)
         assert listed_cli.returncode == 0, listed_cli.stderr

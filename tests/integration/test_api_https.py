@@ -20,7 +20,7 @@ import requests
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from cells.ops.tree import TreeRunner
+from cellops.tree import TreeRunner
 from tests.integration.openstack_tree import (
     API_TREE,
     IMAGE_ID,

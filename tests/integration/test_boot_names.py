@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from cellops.tree import TreeRunner
 from cells.client import CellClient, boot_spec
-from cells.ops.tree import TreeRunner
 from cells.security.auth import TokenStore
 from model.catalog import port_mac
 from model.cells import ListQuery

@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from agents.client import AgentsClient
+from cellops import certs
+from cellops.tree import TreeRunner
 from cellrouter.v1 import cells_pb2 as pb
-from cells.ops import certs
-from cells.ops.tree import TreeRunner
 from cells.security.tls import TlsConfig
 from model.agents import AgentReport
 from model.errors import PermissionDenied

@@ -7,16 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cellops.tree import TreeRunner
 from cells.client import CellClient, boot_spec
 from cells.config import from_mapping
-from cells.ops.embed import EmbeddedCell
-from cells.ops.tree import TreeRunner
+from cells.embed import EmbeddedCell
 from model.compute import InstanceState
 
 
 def cli(tree: TreeRunner, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cells.ops.cli", *args[:1], "--cell", tree.top_address, *args[1:]],
+        [sys.executable, "-m", "cellops.cli", *args[:1], "--cell", tree.top_address, *args[1:]],
         capture_output=True, text=True, timeout=60,
     )
 
@@ -42,7 +42,7 @@ def test_cli_boot_pause_show_list_locate_tree(tree: TreeRunner) -> None:
 
 def test_client_options_may_come_before_the_verb(tree: TreeRunner) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "cells.ops.cli", "--cell", tree.top_address, "--json", "tree"],
+        [sys.executable, "-m", "cellops.cli", "--cell", tree.top_address, "--json", "tree"],
         capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 0, done.stderr
@@ -60,7 +60,7 @@ def test_cli_failure_exits_nonzero_with_the_status_name(tree: TreeRunner) -> Non
 
 def test_cli_unreachable_cell_says_unavailable() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "cells.ops.cli", "tree", "--cell", "127.0.0.1:9", "--timeout", "2"],
+        [sys.executable, "-m", "cellops.cli", "tree", "--cell", "127.0.0.1:9", "--timeout", "2"],
         capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 1

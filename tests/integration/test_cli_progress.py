@@ -54,7 +54,7 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     (tmp / "tree.toml").write_text(TREE)
     with (tmp / "stderr").open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cells.ops.cli", "up", str(tmp / "tree.toml"),
+            [sys.executable, "-m", "cellops.cli", "up", str(tmp / "tree.toml"),
              "--state-dir", str(tmp / "state")],
             stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True)
         try:
@@ -75,7 +75,7 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
 
 def cli(up: Up, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cells.ops.cli", *args[:1], "--cell", up.top, *args[1:]],
+        [sys.executable, "-m", "cellops.cli", *args[:1], "--cell", up.top, *args[1:]],
         capture_output=True, text=True, timeout=120,
     )
 

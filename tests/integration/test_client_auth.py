@@ -55,7 +55,7 @@ def test_an_open_client_port_is_said_in_the_log_and_in_tree(tmp_path: Path) -> N
                   if "serves its client port" in line]
         assert "WARNING" in warned[0] and runner.client_address in warned[0]
         tree = subprocess.run(
-            [sys.executable, "-m", "cells.ops.cli", "--cell", runner.client_address,
+            [sys.executable, "-m", "cellops.cli", "--cell", runner.client_address,
              "--ca-file", str(runner.certs / "ca.pem"), "tree"],
             capture_output=True, text=True, timeout=PATIENCE, check=True)
         assert ('warning: cell top serves its client port to anyone, without tokens'

@@ -18,8 +18,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from cellops.tree import TreeRunner
 from cells.client import AsyncCellClient, CellClient, boot_spec
-from cells.ops.tree import TreeRunner
 from model.cells import CellNode, ListQuery
 from model.compute import BootSpec, Instance
 from model.errors import Aborted, CellError, DeadlineExceeded, FailedPrecondition, Unavailable

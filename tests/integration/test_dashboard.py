@@ -15,8 +15,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
+from cellops.tree import TreeRunner
 from cells.client import CellClient, boot_spec
-from cells.ops.tree import TreeRunner
 from model.compute import Action
 from tests.integration.browser import (
     cell_box,

@@ -18,8 +18,8 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from agents.client import AgentsClient
+from cellops.tree import TreeRunner, load_tree
 from cells.client import CellClient, boot_spec
-from cells.ops.tree import TreeRunner, load_tree
 from model.agents import PlaceSpec, ServiceObject
 from model.compute import Action, InstanceState
 from model.errors import FailedPrecondition
@@ -59,7 +59,7 @@ def test_the_policy_sends_finance_to_the_ovirt_cell_and_others_elsewhere(
 
 def test_the_topology_names_each_leafs_driver(demo: TreeRunner) -> None:
     def tree(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "cells.ops.cli", "tree", *args,
+        done = subprocess.run([sys.executable, "-m", "cellops.cli", "tree", *args,
                                "--cell", demo.top_address], capture_output=True, text=True,
                               timeout=60, check=True)
         return done.stdout

@@ -8,10 +8,10 @@ from dataclasses import replace
 import grpc
 import pytest
 
+from cellops.tree import TreeRunner
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.client import CellClient, boot_spec
-from cells.ops.tree import TreeRunner
 from model.cells import ListQuery
 from model.compute import InstanceState, Resources
 from model.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted

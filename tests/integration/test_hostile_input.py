@@ -32,9 +32,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from cellops.tree import TreeRunner
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
-from cells.ops.tree import TreeRunner
 from tests.integration.conftest import eventually, start_tree
 
 TREE = """
@@ -193,7 +193,7 @@ METADATA = st.lists(st.one_of(
 
 
 def hops_of(metadata: Sequence[tuple[str, str]]) -> int:
-    """The hop count a cell reads from `metadata` (as routing.call does)."""
+    """The hop count a cell reads from `metadata` (as model.call does)."""
     for key, value in metadata:
         if key == "x-cellrouter-hops":
             try:

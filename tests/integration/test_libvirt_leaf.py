@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from cellops.tree import TreeRunner, free_ports
 from cells.client import CellClient, boot_spec
 from cells.config import from_mapping
-from cells.ops.embed import EmbeddedCell
-from cells.ops.tree import TreeRunner, free_ports
+from cells.embed import EmbeddedCell
 from model.compute import Action, InstanceState
 from routing.index import LocationIndex
 from tests.integration.conftest import HEAD, PATIENCE, eventually, start_tree
@@ -80,7 +80,7 @@ def test_a_change_made_behind_cellrouters_back_reaches_the_top(tmp_path: Path) -
                 # interval (about half an hour), long after the test.
                 lines += [f'parent = "{parent}"', "down_after = 10000"]
             (cell_dir / "cell.toml").write_text("\n".join(lines) + "\n")
-            command = [sys.executable, "-m", "cells.ops.cli", "serve",
+            command = [sys.executable, "-m", "cellops.cli", "serve",
                        "--config", str(cell_dir / "cell.toml")]
             procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from cellops.tree import TreeRunner
 from cells.client import CellClient, boot_spec
-from cells.ops.tree import TreeRunner
 from model.cells import ListQuery
 from model.compute import Instance, InstanceState
 from tests.integration.conftest import HEAD, PATIENCE, start_tree

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from cellops.tree import TreeRunner
 from cells.client import CellClient, boot_spec
-from cells.ops.tree import TreeRunner
 from model.compute import InstanceState
 from model.errors import Unavailable
 from tests.integration.conftest import PATIENCE, eventually, seen_down

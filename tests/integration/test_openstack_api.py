@@ -11,7 +11,7 @@ import openstack.connection
 import openstack.exceptions
 import pytest
 
-from cells.ops.tree import TreeRunner
+from cellops.tree import TreeRunner
 from tests.integration.conftest import start_tree
 from tests.integration.openstack_tree import (
     API_TREE,

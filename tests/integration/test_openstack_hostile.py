@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from api.identity.keys import KeyRepository
 from api.identity.tokens import TokenIssuer
 from api.identity.users import UserStore
-from cells.ops.tree import TreeRunner
+from cellops.tree import TreeRunner
 from tests.integration.openstack_tree import IMAGE_ID, Raw, start_api_tree
 
 GOOD = {"name": "ok", "flavorRef": "small", "imageRef": IMAGE_ID, "networks": "none"}

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from cellops.tree import TreeRunner
 from cells.client import CellClient, boot_spec
-from cells.ops.tree import TreeRunner
 from model.cells import ListQuery
 from model.compute import InstanceState
 from model.errors import FailedPrecondition
@@ -101,7 +101,7 @@ def test_the_tree_shows_what_each_cell_can_do(mixed: TreeRunner) -> None:
     assert "pause" not in cells["top!r1!z2"] and "suspend" in cells["top!r1!z2"]
     # A router can do what every leaf below it can: all but pause and unpause here.
     assert cells["top"] == cells["top!r1"] == cells["top!r1!z1"] - {"pause", "unpause"}
-    table = subprocess.run([sys.executable, "-m", "cells.ops.cli", "tree", "--cell",
+    table = subprocess.run([sys.executable, "-m", "cellops.cli", "tree", "--cell",
                             mixed.top_address], capture_output=True, text=True, timeout=60)
     assert "no pause,unpause" in table.stdout
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from cellops.tree import TreeRunner
 from cells.client import CellClient, boot_spec
-from cells.ops.tree import TreeRunner
 from model.compute import InstanceState
 from tests.integration.conftest import HEAD, eventually, start_tree
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from cellops.tree import TreeRunner, load_tree
 from cells.client import CellClient, boot_spec, split_addresses
-from cells.errors import ConfigError
-from cells.ops.tree import TreeRunner, load_tree
 from model.cells import ListQuery
 from model.compute import Instance, InstanceState
+from model.config import ConfigError
 from model.errors import CellError, NotFound
 from routing.index import LocationIndex
 from tests.integration.conftest import PATIENCE, eventually

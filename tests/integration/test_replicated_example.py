@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from cellops.postgres import ENV
+from cellops.tree import TreeRunner, TreeSpec, load_tree
 from cells.client import boot_spec, split_addresses
-from cells.ops.postgres import ENV
-from cells.ops.tree import TreeRunner, TreeSpec, load_tree
 from model.cells import CellNode
 from tests.conftest import unavailable
 from tests.integration.conftest import eventually

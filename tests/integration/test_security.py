@@ -9,11 +9,11 @@ from pathlib import Path
 import grpc
 import pytest
 
+from cellops import certs
+from cellops.tree import TreeRunner, load_tree
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.client import CellClient, boot_spec
-from cells.ops import certs
-from cells.ops.tree import TreeRunner, load_tree
 from cells.security.auth import TokenStore
 from model.cells import ListQuery
 from model.compute import InstanceState

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from cellops.tree import TreeRunner
 from cells.client import CellClient, boot_spec
-from cells.ops.tree import TreeRunner
 from model.errors import ResourceExhausted
 from tests.integration.conftest import HEAD, start_tree
 
@@ -100,7 +100,7 @@ def test_different_host_hint_keeps_instances_apart(policy_tree: TreeRunner) -> N
 
 
 def test_plugins_command_lists_the_standard_plugins() -> None:
-    done = subprocess.run([sys.executable, "-m", "cells.ops.cli", "plugins", "--json"],
+    done = subprocess.run([sys.executable, "-m", "cellops.cli", "plugins", "--json"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     listed = json.loads(done.stdout)
@@ -151,7 +151,7 @@ def test_dry_run_ranks_without_building(policy_tree: TreeRunner) -> None:
         assert any("availability_zone: 1 of 3 hosts" in e for e in plan.explanations)
         assert len(top.list().instances) == before
     done = subprocess.run(
-        [sys.executable, "-m", "cells.ops.cli", "boot", "maybe", "--vcpus", "1", "--memory-mb",
+        [sys.executable, "-m", "cellops.cli", "boot", "maybe", "--vcpus", "1", "--memory-mb",
          "256", "--dry-run", "--cell", policy_tree.top_address],
         capture_output=True, text=True, timeout=60,
     )

@@ -145,7 +145,7 @@ def up(tmp_path_factory: pytest.TempPathFactory,
     output = tmp / "up.out"
     with output.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cells.ops.cli", "up", str(tmp / "tree.toml"),
+            [sys.executable, "-m", "cellops.cli", "up", str(tmp / "tree.toml"),
              "--state-dir", str(tmp / "state")], stdout=out, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL)
     try:
@@ -242,7 +242,7 @@ def test_an_action_whose_answer_was_lost_with_its_replica_is_applied_once(up: Up
             wait_until(lambda: again.topology() is not None, f"{name} serving", up)
         armed.set()
         cli = subprocess.run(
-            [sys.executable, "-m", "cells.ops.cli", "--cell", through, "--json", "unpause",
+            [sys.executable, "-m", "cellops.cli", "--cell", through, "--json", "unpause",
              vm.uuid, "--wait"], capture_output=True, text=True, timeout=SAFETY)
         assert cli.returncode == 0, cli.stderr
         assert json.loads(cli.stdout)["state"] == "ACTIVE"
@@ -442,7 +442,7 @@ def test_up_outlives_a_sigkill_of_each_kind_of_process_under_load(up: Up) -> Non
         assert f"{name} exited (killed by SIGKILL)" in told
     # `cellrouter tree` with up's state directory says so too.
     shown = subprocess.run(
-        [sys.executable, "-m", "cells.ops.cli", "--cell", up.top, "tree", "--state-dir",
+        [sys.executable, "-m", "cellops.cli", "--cell", up.top, "tree", "--state-dir",
          str(up.state)], capture_output=True, text=True, timeout=SAFETY)
     assert shown.returncode == 0, shown.stderr
     rows = {line.split()[0]: line for line in shown.stdout.splitlines()[1:] if line.strip()}

@@ -16,9 +16,9 @@ from api.app import build_app
 from api.config import ApiConfig, ApiTls, load_config
 from api.identity.keys import KeyRepository
 from api.identity.users import UserStore
-from cells.errors import ConfigError
-from cells.ops import certs
+from cellops import certs
 from model.compute import Resources
+from model.config import ConfigError
 
 EVIL = "evil.example:666"  # what a client puts in its Host header
 

@@ -10,8 +10,8 @@ from bestmatch.pipeline import Sampling
 from bestmatch.plugins import FILTERS, GROUPS, SelectionConfig, build_selector, installed
 from bestmatch.selectors import FilterWeigherSelector, RandomSelector
 from cells.config import from_mapping
-from cells.errors import ConfigError
 from model.compute import Resources
+from model.config import ConfigError
 
 
 def hosts() -> list[HostState]:

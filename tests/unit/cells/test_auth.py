@@ -1,4 +1,4 @@
-"""Tests for cells.security.auth (the tokens file) and cells.ops.certs (the development CA)."""
+"""Tests for cells.security.auth (the tokens file) and cellops.certs (the development CA)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from cells.errors import ConfigError
-from cells.ops import certs
+from cellops import certs
 from cells.security.auth import TokenStore
+from model.config import ConfigError
 from model.errors import InvalidArgument, Unauthenticated
 from model.principal import Principal
 

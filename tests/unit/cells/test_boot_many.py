@@ -8,11 +8,11 @@ import threading
 
 import pytest
 
+from cellops import boot_many
+from cellops.boot_many import Failure, Outcome, boot_all, report, specs_for
+from cellops.cli import _parser, cmd_boot
+from cellops.progress import BootsProgress, ProgressLine
 from cells.client import boot_spec
-from cells.ops import boot_many
-from cells.ops.boot_many import Failure, Outcome, boot_all, report, specs_for
-from cells.ops.cli import _parser, cmd_boot
-from cells.ops.progress import BootsProgress, ProgressLine
 from model.compute import BootSpec, Instance, InstanceState, Resources
 from model.errors import InvalidArgument, ResourceExhausted
 

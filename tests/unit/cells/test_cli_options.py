@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cells.ops.cli import CLIENT_TIMEOUT, DEFAULT_CELL, _parser
+from cellops.cli import CLIENT_TIMEOUT, DEFAULT_CELL, _parser
 
 
 @pytest.mark.parametrize("argv", [

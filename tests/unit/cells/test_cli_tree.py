@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cells.ops.cli import _jsonable, _tree_rows, _where, open_port_warnings, restarts_of
+from cellops.cli import _jsonable, _tree_rows, _where, open_port_warnings, restarts_of
 from model.cells import CellCapacity, CellKind, CellNode, Replica
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cells.config import CellConfig, from_mapping, load
-from cells.errors import ConfigError
+from model.config import ConfigError
 
 HOSTS = [
     {"name": "host-1", "vcpus": 32, "memory_mb": 131072, "disk_gb": 1000},

@@ -16,11 +16,11 @@ from bestmatch.selectors import RandomSelector
 from cells.backend import Identity
 from cells.client import boot_spec
 from cells.leaf import LeafCell
+from model.call import Call
 from model.cells import CellKind
 from model.compute import Action, BootSpec, Instance, InstanceState, Resources
 from model.errors import Aborted, ResourceExhausted
 from model.states import next_state
-from routing.call import Call
 from routing.errors import UnknownInstance
 from routing.index import LocationIndex
 from virt.driver import Capabilities

@@ -17,9 +17,9 @@ from bestmatch.selectors import RandomSelector
 from cells.backend import Identity
 from cells.client import boot_spec
 from cells.leaf import LeafCell
+from model.call import Call
 from model.cells import CellKind
 from model.compute import Action, InstanceState
-from routing.call import Call
 from routing.index import LocationIndex
 
 libvirt_driver = pytest.importorskip("virt.libvirt_driver", reason="libvirt-python missing")

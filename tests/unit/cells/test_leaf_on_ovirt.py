@@ -16,10 +16,10 @@ from cells.client import boot_spec
 from cells.edge import wire
 from cells.edge.servicers import CellsServicer
 from cells.leaf import LeafCell
+from model.call import Call
 from model.cells import CellKind
 from model.compute import Action, InstanceState
 from model.errors import FailedPrecondition
-from routing.call import Call
 from routing.index import LocationIndex
 from tests.unit.fakes import FakeContext
 

@@ -17,11 +17,11 @@ from cells.backend import Identity
 from cells.client import boot_spec
 from cells.leaf import LeafCell
 from cells.outcomes import KEEP, ActionOutcomes, decode, encode
+from model.call import Call
 from model.cells import CellKind
 from model.compute import Action, Instance, InstanceState, Port, Resources
 from model.errors import IllegalTransition, InvalidArgument
 from model.states import shows_applied
-from routing.call import Call
 from routing.index import LocationIndex
 from virt.driver import Capabilities
 from virt.fake import FakeDriver, FakeHost

@@ -10,9 +10,9 @@ from bestmatch.selectors import RandomSelector
 from cells.backend import Identity
 from cells.client import boot_spec
 from cells.leaf import LeafCell
+from model.call import Call
 from model.cells import CellKind
 from model.compute import InstanceState, Resources
-from routing.call import Call
 from routing.index import Location, LocationIndex
 from virt.fake import FakeDriver, FakeHost
 

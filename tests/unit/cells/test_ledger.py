@@ -14,10 +14,10 @@ from cells.backend import Identity
 from cells.client import boot_spec
 from cells.leaf import LeafCell
 from cells.ledger import HostLedger
+from model.call import Call
 from model.cells import CellKind, ListQuery
 from model.compute import Action, Resources
 from model.errors import ResourceExhausted
-from routing.call import Call
 from routing.index import LocationIndex
 from virt.fake import FakeDriver, FakeHost
 

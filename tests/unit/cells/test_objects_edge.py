@@ -14,8 +14,8 @@ from cellrouter.v1 import cells_pb2 as pb
 from cells.edge.agents import ObjectsServicer
 from cells.security.limits import Limiter, Limits
 from model.agents import PlaceSpec, ServiceObject
+from model.call import HOPS_KEY, REQUEST_ID_KEY, Call
 from model.principal import EVERYONE, Principal
-from routing.call import HOPS_KEY, REQUEST_ID_KEY, Call
 from routing.errors import IndexUnavailable
 from tests.unit.fakes import AbortedCall, FakeContext
 

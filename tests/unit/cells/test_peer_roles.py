@@ -1,6 +1,6 @@
-"""Certificates carry a role (cells.ops.certs), configs say which children and
+"""Certificates carry a role (cellops.certs), configs say which children and
 agents a cell admits (cells.config, cells.security.names), and the tree
-runner writes both (cells.ops.tree)."""
+runner writes both (cellops.tree)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from cellops import certs
+from cellops.cli import _parser
+from cellops.tree import Security, cell_config, load_tree
 from cells.config import from_mapping
-from cells.errors import ConfigError
-from cells.ops import certs
-from cells.ops.cli import _parser
-from cells.ops.tree import Security, cell_config, load_tree
 from cells.security.names import NameRule
 from cells.security.tls import peer_role, require_role
+from model.config import ConfigError
 from model.errors import PermissionDenied
 
 SERVER, CLIENT = ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from cells.ops.progress import BootsProgress, CellsUpProgress, ProgressLine, bar, named
+from cellops.progress import BootsProgress, CellsUpProgress, ProgressLine, bar, named
 
 NAMES = ["top", "r1", "z1", "z2"]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cells.security.scope import ACT_FOR_KEY, narrow
+from cells.security.scope import narrow
+from model.call import ACT_FOR_KEY
 from model.errors import PermissionDenied
 from model.principal import EVERYONE, Principal
 

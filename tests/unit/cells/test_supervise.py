@@ -1,4 +1,4 @@
-"""`cellrouter up` keeps its processes running (cells.ops.supervise): each exit is
+"""`cellrouter up` keeps its processes running (cellops.supervise): each exit is
 told, the process started again after a wait that grows while it keeps failing
 at start-up, and every slot's state written where `cellrouter processes` reads it."""
 
@@ -12,7 +12,7 @@ from typing import cast
 
 import pytest
 
-from cells.ops.supervise import (
+from cellops.supervise import (
     FIRST_WAIT,
     MAX_WAIT,
     STABLE,

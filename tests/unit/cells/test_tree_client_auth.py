@@ -1,5 +1,5 @@
 """A tree file's client port: tls implies tokens unless `[tree] client_auth =
-"none"` leaves the top's client port open (cells.ops.tree), and the configs
+"none"` leaves the top's client port open (cellops.tree), and the configs
 the runner writes say the same (cells.config reads them back)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from cellops.tree import Security, TreeRunner, cell_config, load_tree
 from cells.config import from_mapping
-from cells.errors import ConfigError
-from cells.ops.tree import Security, TreeRunner, cell_config, load_tree
+from model.config import ConfigError
 
 TREE = """
 [tree]

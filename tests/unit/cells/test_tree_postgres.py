@@ -1,5 +1,5 @@
 """Where a tree file's replicated cells keep their databases: a schema each in
-the tree's PostgreSQL (cells.ops.postgres, cells.ops.tree), and the errors of a
+the tree's PostgreSQL (cellops.postgres, cellops.tree), and the errors of a
 tree that needs PostgreSQL and was not given it."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cells.errors import ConfigError
-from cells.ops.postgres import ENV, ensure_schema, schema_name, schema_url, tree_url
-from cells.ops.tree import cell_config, load_tree
+from cellops.postgres import ENV, ensure_schema, schema_name, schema_url, tree_url
+from cellops.tree import cell_config, load_tree
+from model.config import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "replicated-tree.toml"
 IN_FILE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

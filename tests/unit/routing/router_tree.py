@@ -17,9 +17,9 @@ from bestmatch.api import HostState, RequestSpec, Selection
 from cells.backend import Identity
 from cells.edge.servicers import CellsServicer
 from cells.router import RouterCell
+from model.call import Call
 from model.cells import CellCapacity, CellKind, ChildReport, Registration
 from model.compute import BootSpec, Resources
-from routing.call import Call
 from routing.children import Children
 from routing.index import LocationIndex
 from tests.unit.fakes import FakeChild

@@ -10,11 +10,11 @@ import pytest
 
 from cellrouter.v1 import cells_pb2 as pb
 from cells.security.scope import ScopedCells
+from model.call import REQUEST_ID_KEY, Call
 from model.cells import ChildReport, LeafInfo
 from model.compute import Action, InstanceState
 from model.errors import FailedPrecondition, Unavailable
 from model.principal import Principal
-from routing.call import REQUEST_ID_KEY, Call
 from tests.unit.fakes import AbortedCall, FakeContext
 from tests.unit.routing.router_tree import ROOMY, Tree, boot_into, edge_of, run, uuid
 

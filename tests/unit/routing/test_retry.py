@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from model.call import Call
 from model.errors import (
     CellError,
     DeadlineExceeded,
@@ -19,7 +20,6 @@ from model.errors import (
     Unreachable,
 )
 from routing import retry
-from routing.call import Call
 
 
 def failing(errors: list[CellError], value: str = "ok") -> tuple[Callable[[], Awaitable[str]],

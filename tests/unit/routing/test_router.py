@@ -18,7 +18,8 @@ import pytest
 
 from cellrouter.v1 import cells_pb2 as pb
 from cells.edge import wire
-from cells.security.scope import ACT_FOR_KEY, ScopedCells
+from cells.security.scope import ScopedCells
+from model.call import ACT_FOR_KEY, HOPS_KEY, REQUEST_ID_KEY, Call
 from model.cells import ChildReport, InstanceChange, LeafInfo, ListQuery
 from model.compute import Action, InstanceState
 from model.errors import (
@@ -30,7 +31,6 @@ from model.errors import (
     Unavailable,
 )
 from model.principal import Principal
-from routing.call import HOPS_KEY, REQUEST_ID_KEY, Call
 from routing.errors import UnknownInstance
 from routing.lists import LIST_BUDGET_SHARE
 from tests.unit.fakes import AbortedCall, FakeContext

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cells.errors import ConfigError
+from model.config import ConfigError
 
 
 def q(text: str) -> str:

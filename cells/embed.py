@@ -2,7 +2,7 @@
 
     from cells import eventloop
 from cells.config import from_mapping
-    from cells.ops.embed import EmbeddedCell
+    from cells.embed import EmbeddedCell
 
     with EmbeddedCell(from_mapping({...})) as cell:
         client = CellClient(cell.address)

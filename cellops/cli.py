@@ -26,16 +26,16 @@ from typing import Any
 from agents.cli import add_parsers as add_agents_parsers
 from api.cli import add_parsers as add_api_parsers
 from bestmatch.errors import PluginError
+from cellops import boot_many
+from cellops.cli_admin import add_parsers as add_admin_parsers
+from cellops.progress import BootsProgress, CellsUpProgress, ProgressLine
 from cells import config as cell_config
 from cells import eventloop
 from cells.client import CellClient, boot_spec
-from cells.errors import ConfigError
 from cells.observability import logs
-from cells.ops import boot_many
-from cells.ops.cli_admin import add_parsers as add_admin_parsers
-from cells.ops.progress import BootsProgress, CellsUpProgress, ProgressLine
 from model.cells import CellKind, CellNode, ListQuery, Placement, Replica
 from model.compute import Action, BootSpec, Instance, InstanceState, Port
+from model.config import ConfigError
 from model.errors import CellError
 
 DEFAULT_CELL = "127.0.0.1:50051"
@@ -95,8 +95,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from api.identity.files import write_private
-    from cells.ops.supervise import Supervisor
-    from cells.ops.tree import TreeRunner, load_tree
+    from cellops.supervise import Supervisor
+    from cellops.tree import TreeRunner, load_tree
 
     spec = load_tree(Path(args.tree))
     runner = TreeRunner(spec, Path(args.state_dir), log_level=args.log_level)
@@ -144,7 +144,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_processes(args: argparse.Namespace) -> int:
     """The processes `cellrouter up` keeps running in a state directory."""
-    from cells.ops.supervise import read_status
+    from cellops.supervise import read_status
 
     processes = read_status(Path(args.state_dir))
     if not processes:
@@ -215,7 +215,7 @@ def cmd_boot(args: argparse.Namespace) -> int:
 
 
 def _boot_many(args: argparse.Namespace, spec: BootSpec) -> int:
-    """NAME-1 … NAME-N, a few at a time (cells.ops.boot_many); 1 if any failed."""
+    """NAME-1 … NAME-N, a few at a time (cellops.boot_many); 1 if any failed."""
     if args.dry_run or args.port:
         option = "--dry-run plans" if args.dry_run else "--port binds its NIC to"
         print(f"cellrouter: {option} one instance: it cannot go with --count above 1",
@@ -306,7 +306,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
 
 
 def cmd_tree(args: argparse.Namespace) -> int:
-    from cells.ops.supervise import read_status
+    from cellops.supervise import read_status
 
     with _client(args) as client:
         top = client.topology()

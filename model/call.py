@@ -11,6 +11,10 @@ from model.principal import EVERYONE, Principal
 
 HOPS_KEY = "x-cellrouter-hops"
 REQUEST_ID_KEY = "x-request-id"
+# A caller narrowing itself to one project (cells.security.scope).
+ACT_FOR_KEY = "x-cellrouter-act-for"
+# The API token a client presents (cells.security.auth).
+AUTH_KEY = "authorization"
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ Each router's config names exactly its children (`[cell] children`), and
 each leaf with `[[agents]]` lists their ids (`[agents] allowed`, unless the
 cell's own `agents` table says otherwise; a leaf with none admits any id).
 With tls = true every cell gets a `cell` certificate and every `[[agents]]`
-entry an `agent` one (cells.ops.certs), made anew when a state directory's
+entry an `agent` one (cellops.certs), made anew when a state directory's
 old certificate carries another role or none.
 """
 
@@ -47,17 +47,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cellops import agent_processes, certs, children
+from cellops.agent_processes import AgentSpec, agents_of
+from cellops.api_process import ApiProcess, ApiSpec
+from cellops.fake_engine import ENGINE_KEYS, EngineProcess, wants_engine
+from cellops.postgres import ensure_schema, schema_name, schema_url, tree_url
+from cellops.supervise import Slot
+from cellops.toml_out import q, toml_value
 from cells.client import CellClient
-from cells.config import CELL_KEYS, catalog_of, read_toml
-from cells.errors import ConfigError
-from cells.ops import agent_processes, certs, children
-from cells.ops.agent_processes import AgentSpec, agents_of
-from cells.ops.api_process import ApiProcess, ApiSpec
-from cells.ops.fake_engine import ENGINE_KEYS, EngineProcess, wants_engine
-from cells.ops.postgres import ensure_schema, schema_name, schema_url, tree_url
-from cells.ops.supervise import Slot
-from cells.ops.toml_out import q, toml_value
+from cells.config import CELL_KEYS, catalog_of
 from cells.security.auth import TokenStore
+from model.config import ConfigError, read_toml
 from model.errors import CellError
 from routing.errors import BadPath
 from routing.path import check_name
@@ -92,7 +92,7 @@ class TreeSpec:
     api: ApiSpec | None = None  # an API process in front of the top ([api])
     agents: tuple[AgentSpec, ...] = ()  # reference agents to run ([[agents]])
     name: str = "tree"  # the PostgreSQL schemas of its cells are named after it
-    postgres: str = ""  # where replicated cells get a schema each (cells.ops.postgres)
+    postgres: str = ""  # where replicated cells get a schema each (cellops.postgres)
     client_auth: str = "token"  # "none": the top's client port (tls) asks for no token
     # [[images]] and [[networks]] (model.catalog), written into every cell's config.
     images: tuple[Mapping[str, Any], ...] = ()
@@ -151,7 +151,7 @@ def load_tree(path: Path, environ: Mapping[str, str] = os.environ) -> TreeSpec:
     (or the environment variable CELLROUTER_PG_URL, which wins), a schema of its
     own in that database, named after the tree (`[tree] name`, by default the
     file's name without .toml) and the cell, that `cellrouter up` creates when it
-    is missing (cells.ops.postgres). `environ` is where CELLROUTER_PG_URL is read.
+    is missing (cellops.postgres). `environ` is where CELLROUTER_PG_URL is read.
     """
     data = read_toml(path, "tree file")
     tree = data.get("tree", {})
@@ -294,7 +294,7 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
                 state_dir: Path, security: Security = Security(),
                 engine: Mapping[str, Any] | None = None) -> str:
     """The TOML config of one cell of the tree; `engine`: the driver options
-    that reach the fake oVirt engine started for it (cells.ops.fake_engine)."""
+    that reach the fake oVirt engine started for it (cellops.fake_engine)."""
     lines = [
         "[cell]",
         f"name = {q(cell.name)}",
@@ -529,7 +529,7 @@ class TreeRunner:
         """Start the process `name`: a cell's name, or one of its replicas' (NAME.rN)."""
         cell_dir = self.state_dir / name
         proc = self.procs[name] = children.start(
-            [sys.executable, "-m", "cells.ops.cli", "--log-level", self.log_level,
+            [sys.executable, "-m", "cellops.cli", "--log-level", self.log_level,
              "serve", "--config", str(cell_dir / "cell.toml")], cell_dir / "cell.log")
         return proc
 

@@ -34,8 +34,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from cells.errors import ConfigError
 from cells.security.tls import ROLE_URI_PREFIX
+from model.config import ConfigError
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 ROLES = ("cell", "agent", "api")

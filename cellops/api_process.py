@@ -40,9 +40,9 @@ from typing import Any
 from api.identity.files import write_private
 from api.identity.keys import KeyRepository
 from api.identity.users import UserStore
-from cells.errors import ConfigError
-from cells.ops import certs, children
-from cells.ops.toml_out import toml_value
+from cellops import certs, children
+from cellops.toml_out import toml_value
+from model.config import ConfigError
 
 API_KEYS = {"region", "port", "admin_project"}
 CERT_NAME = "api.cellrouter"  # not a cell's name (those have no dot)
@@ -151,7 +151,7 @@ class ApiProcess:
     def launch(self, log_level: str) -> subprocess.Popen[bytes]:
         """Start the process (again, with what `prepare` wrote); do not wait."""
         proc = self.proc = children.start(
-            [sys.executable, "-m", "cells.ops.cli", "--log-level", log_level, "api",
+            [sys.executable, "-m", "cellops.cli", "--log-level", log_level, "api",
              "--config", str(self.directory / "api.toml")], self.directory / "api.log")
         return proc
 

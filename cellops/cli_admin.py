@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cells.ops import certs
+from cellops import certs
 from cells.security.auth import ROLES, TokenStore
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from cells.errors import ConfigError
+from model.config import ConfigError
 
 ENV = "CELLROUTER_PG_URL"
 MAX_IDENTIFIER = 63  # PostgreSQL cuts longer names short

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cells.errors import ConfigError
-from cells.ops import children
+from cellops import children
+from model.config import ConfigError
 
 _KEYS = {"cell", "id", "kind", "capabilities", "availability_zone"}
 
@@ -71,7 +71,7 @@ def start(spec: AgentSpec, cell_address: str, state_dir: Path, interval: float,
     over mutual TLS with the agent's certificate there."""
     directory = state_dir / spec.id
     directory.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-m", "cells.ops.cli", "--log-level", log_level, "agent",
+    args = [sys.executable, "-m", "cellops.cli", "--log-level", log_level, "agent",
             "--kind", spec.kind, "--cell", cell_address, "--state-dir", str(directory),
             "--id", spec.id, "--host", spec.id, "--interval", str(interval),
             "--availability-zone", spec.availability_zone]

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 
-from cells.ops.progress import BootsProgress
+from cellops.progress import BootsProgress
 from model.compute import BootSpec, Instance
 from model.errors import CellError
 from routing.validate import check_boot

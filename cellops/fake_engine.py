@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from api.identity.files import write_private
-from cells.errors import ConfigError
-from cells.ops import children
+from cellops import children
+from model.config import ConfigError
 
 API = "/ovirt-engine/api"
 USER = "admin@internal"
