@@ -1,46 +1,61 @@
-"""Which agent of a leaf holds a new object: rules, then the least loaded.
+"""Which agent of a leaf holds a new object: bestmatch's pipeline, with agents
+as its candidates.
 
-The rules, in order, each an answer per agent:
+Each agent is a `HostState` (its id as the name; alive, enabled, zone; its
+kind and capabilities as capabilities; the objects it holds as `instances`)
+and the object a `RequestSpec` (project and hints; its kind and the
+capabilities it needs as `needs`). The filters, in order, each a verdict with
+a reason:
 
     kind                the agent is of the object's kind
     capability          it offers every capability the object needs
-    alive               it reported within the down period
-    enabled             neither an operator nor the agent itself switched it off
-    availability_zone   it is in the zone the hint names, if one does
+    alive, enabled      it reported within the down period; neither an
+                        operator nor the agent itself switched it off
+    availability_zone   it is in the zone the hint names, if one does (an
+                        agent that names no zone passes, as a host does)
 
-Then any filters the operator added (`[agents] filters`, plugins of the
-`cellrouter.filters` group, as hosts' filters are): each sees an agent as a
-`HostState` (its id as the name; alive, enabled, zone and capabilities; the
-objects it holds as `instances`) and the object as a `RequestSpec` (project
-and hints, no flavor). `max_instances` with `limit = N`, for one, holds each
-agent to N objects.
-
-Among the agents that pass, the ones holding the fewest objects (as Neutron's
-least-routers scheduler) and, among those, one at random. When none passes,
-ResourceExhausted says how many agents each rule turned away.
+then the filters the operator added (`[agents] filters`, plugins of the
+`cellrouter.filters` group, as hosts' filters are: `max_instances` with
+`limit = N`, for one, holds each agent to N objects). The instance-count
+weigher prefers the agents holding the fewest objects (as Neutron's
+least-routers scheduler), and one of the best is taken at random. When none
+passes, ResourceExhausted says how many agents each filter turned away.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from bestmatch.api import Filter, HostState, RequestSpec
+from bestmatch.api import Filter, HostState, RequestSpec, Verdict
+from bestmatch.filters.alive import AliveFilter
+from bestmatch.filters.availability_zone import AvailabilityZoneFilter
+from bestmatch.filters.capability import CapabilityFilter
+from bestmatch.pipeline import run_filters, weigh
+from bestmatch.weighers.instances import InstanceCountWeigher
 from model.agents import Agent, PlaceSpec
 from model.compute import Resources
 from model.errors import ResourceExhausted
 
-Rule = tuple[str, Callable[[Agent, PlaceSpec], bool]]
+KIND = "kind"
+_KIND_MARK = "kind:"  # an agent's kind, among its capabilities
 
-RULES: tuple[Rule, ...] = (
-    ("kind", lambda a, s: a.report.kind == s.kind),
-    ("capability", lambda a, s: set(s.needs) <= set(a.report.capabilities)),
-    ("alive", lambda a, s: a.alive),
-    ("enabled", lambda a, s: a.enabled and a.report.admin_up),
-    ("availability_zone",
-     lambda a, s: a.report.availability_zone == dict(s.hints).get("availability_zone",
-                                                                   a.report.availability_zone)),
-)
+
+class KindFilter:
+    """Only agents of the object's kind."""
+
+    name = KIND
+
+    def check(self, candidate: HostState, spec: RequestSpec) -> Verdict:
+        kinds = {need for need in spec.needs if need.startswith(_KIND_MARK)}
+        if kinds <= candidate.capabilities:
+            return Verdict.ok()
+        return Verdict.reject(KIND, "of another kind")
+
+
+RULES: tuple[Filter, ...] = (KindFilter(), CapabilityFilter(), AliveFilter(),
+                             AvailabilityZoneFilter())
+FEWEST = ((InstanceCountWeigher(), -1.0),)  # fewer objects held is better
 
 
 def as_host(agent: Agent, held: int) -> HostState:
@@ -48,31 +63,31 @@ def as_host(agent: Agent, held: int) -> HostState:
     r = agent.report
     return HostState(name=r.id, alive=agent.alive, enabled=agent.enabled and r.admin_up,
                      availability_zone=r.availability_zone,
-                     capabilities=frozenset(r.capabilities), instances=held)
+                     capabilities=frozenset((f"{_KIND_MARK}{r.kind}", *r.capabilities)),
+                     instances=held)
+
+
+def as_request(spec: PlaceSpec) -> RequestSpec:
+    """An object to place as the filters of `bestmatch` see a request."""
+    return RequestSpec(Resources(), spec.project, hints=dict(spec.hints),
+                       needs=frozenset((f"{_KIND_MARK}{spec.kind}", *spec.needs)))
 
 
 def choose(agents: Sequence[Agent], held: Mapping[str, int], spec: PlaceSpec,
            rng: random.Random | None = None, filters: Sequence[Filter] = ()) -> Agent:
     """The agent for `spec`; `held` is how many objects each agent holds;
     `filters` are the operator's, after the rules."""
-    passing: list[Agent] = []
-    turned_away: dict[str, int] = {}
-    request = RequestSpec(Resources(), spec.project, hints=dict(spec.hints))
-    for agent in agents:
-        failed = next((name for name, rule in RULES if not rule(agent, spec)), None)
-        if failed is None:
-            host = as_host(agent, held.get(agent.id, 0))
-            failed = next((f.name for f in filters if not f.check(host, request).passed), None)
-        if failed is None:
-            passing.append(agent)
-        else:
-            turned_away[failed] = turned_away.get(failed, 0) + 1
-    if not passing:
-        why = ", ".join(f"{name}: {n} of {len(agents)} agents" for name, n in
-                        turned_away.items()) or "no agent has reported here"
+    by_id = {agent.id: agent for agent in agents}
+    hosts = [as_host(agent, held.get(agent.id, 0)) for agent in agents]
+    request = as_request(spec)
+    found = run_filters((*RULES, *filters), hosts, request)
+    if not found.passed:
+        why = ", ".join(f"{reason}: {n} of {len(agents)} agents" for reason, n in
+                        found.rejected.items()) or "no agent has reported here"
         needs = f" needing {', '.join(spec.needs)}" if spec.needs else ""
         raise ResourceExhausted(f"no agent can hold {spec.kind} object {spec.name}{needs}"
                                 f" ({why})")
-    fewest = min(held.get(a.id, 0) for a in passing)
-    least = [a for a in passing if held.get(a.id, 0) == fewest]
-    return (rng or random).choice(least)
+    weights = weigh(FEWEST, found.passed, request)
+    best = max(weights)
+    ties = [host for host, weight in zip(found.passed, weights, strict=True) if weight == best]
+    return by_id[(rng or random).choice(ties).name]

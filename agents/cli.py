@@ -27,13 +27,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agents.client import AgentsClient
 from agents.reference import Agent, FileAgent
-from cells.security.tls import TlsConfig
+from cellwire.agents import AgentsClient
+from cellwire.tls import TlsConfig
 from model.agents import Agent as KnownAgent
 from model.agents import PlaceSpec, ServiceObject
 from model.config import ConfigError
 from model.errors import InvalidArgument
+from model.table import print_table
 
 T = TypeVar("T")
 
@@ -211,7 +212,7 @@ def _show_objects(args: argparse.Namespace, objects: Sequence[ServiceObject]) ->
     if args.json:
         print(json.dumps([_object_json(o) for o in objects], indent=2))
         return
-    _table([["UUID", "NAME", "KIND", "NEEDS", "AGENT", "STATE", "PROJECT", "CELL"]] + [
+    print_table([["UUID", "NAME", "KIND", "NEEDS", "AGENT", "STATE", "PROJECT", "CELL"]] + [
         [o.uuid, o.spec.name, o.spec.kind, ",".join(o.spec.needs) or "-", o.agent,
          o.state.value + (f" ({o.fault})" if o.fault else ""), o.spec.project or "-",
          o.cell_path] for o in objects])
@@ -249,13 +250,7 @@ def _show(args: argparse.Namespace, found: Sequence[tuple[KnownAgent, str]]) -> 
                      r.availability_zone or "-", "up" if a.alive else "DOWN",
                      "yes" if a.enabled and r.admin_up else "no" if not a.enabled else
                      "no (agent)", str(r.load), f"{a.heard_ago:.0f}s ago", path])
-    _table(rows)
-
-
-def _table(rows: list[list[str]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print_table(rows)
 
 
 def _jsonable(a: KnownAgent, path: str) -> dict[str, Any]:

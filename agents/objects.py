@@ -22,17 +22,20 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Row, func, select, update
 
+from agents.tables import binding_log as log
+from agents.tables import service_objects as table
+from celldb.store import transaction
 from model.agents import BindingEvent, ObjectState, PlaceSpec, ServiceObject
 from model.errors import FailedPrecondition, NotFound
-from routing.db import binding_log as log
-from routing.db import service_objects as table
+
+_STORE = "service objects"  # what a database failure names
 
 
 class ObjectStore:
     def __init__(self, engine: Engine, cell_path: str = "") -> None:
         self._engine = engine
         self.cell_path = cell_path  # written into each object given out
-        with engine.begin() as conn:
+        with transaction(engine, _STORE) as conn:
             self.revision = int(conn.execute(select(func.max(table.c.revision))).scalar() or 0)
             rows = conn.execute(select(table.c.agent, func.count())
                                 .where(table.c.state != ObjectState.DELETED.value)
@@ -74,7 +77,7 @@ class ObjectStore:
             live = self._select(table.c.agent == agent,
                                 table.c.state != ObjectState.DELETED.value)
             return [BindingEvent(o.revision, o, True) for o in sorted(live, key=_revision)]
-        with self._engine.begin() as conn:
+        with transaction(self._engine, _STORE) as conn:
             entries = conn.execute(
                 select(log.c.revision, log.c.uuid, log.c.bound)
                 .where(log.c.agent == agent, log.c.revision > after)
@@ -96,7 +99,7 @@ class ObjectStore:
         id is new: the database refuses a second one anyway)."""
         made = ServiceObject(str(uuidlib.uuid4()), spec, agent, self.cell_path,
                              revision=self.revision + 1)
-        with self._engine.begin() as conn:
+        with transaction(self._engine, _STORE) as conn:
             conn.execute(table.insert().values(_row(made)))
             _log(conn, made.revision, made.uuid, (agent, True))
         self._held[agent] += 1
@@ -133,7 +136,7 @@ class ObjectStore:
             raise FailedPrecondition(f"an agent reports an object ACTIVE or ERROR, not"
                                      f" {state.value}")
         done = replace(obj, state=state, fault=fault if state is ObjectState.ERROR else "")
-        with self._engine.begin() as conn:
+        with transaction(self._engine, _STORE) as conn:
             conn.execute(update(table).where(table.c.uuid == uuid)
                          .values(state=done.state.value, fault=done.fault))
         return done
@@ -146,7 +149,7 @@ class ObjectStore:
 
     def _write(self, obj: ServiceObject, *changes: tuple[str, bool]) -> None:
         """Save `obj`, a binding change, with its log entries: (agent, bound)."""
-        with self._engine.begin() as conn:
+        with transaction(self._engine, _STORE) as conn:
             conn.execute(update(table).where(table.c.uuid == obj.uuid).values(_row(obj)))
             _log(conn, obj.revision, obj.uuid, *changes)
         self._bumped(obj.revision)
@@ -157,7 +160,7 @@ class ObjectStore:
         event.set()  # every watcher waiting wakes, and waits on the new event
 
     def _select(self, *where: ColumnElement[bool]) -> list[ServiceObject]:
-        with self._engine.begin() as conn:
+        with transaction(self._engine, _STORE) as conn:
             rows = conn.execute(select(table).where(*where)).all()
         return [self._object(row) for row in rows]
 

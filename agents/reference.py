@@ -28,7 +28,7 @@ from collections.abc import Callable, Set
 from pathlib import Path
 from typing import Protocol
 
-from agents.client import AgentsClient
+from cellwire.agents import AgentsClient
 from model.agents import AgentReport, BindingEvent, Heard, ObjectState
 from model.errors import (
     AlreadyExists,

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, select
 
+from agents.tables import agents as agents_table
 from agents.validate import check_report
+from celldb.store import transaction, upsert
 from model.agents import Agent, AgentReport, Heard
 from model.errors import AlreadyExists, NotFound
-from routing.db import agents as agents_table
-from routing.db import upsert
+
+_STORE = "agent registry"  # what a database failure names
 
 
 @dataclass(slots=True)
@@ -99,7 +101,7 @@ class AgentRegistry:
     def remove(self, agent_id: str) -> None:
         self._require(agent_id)
         del self._known[agent_id]
-        with self._engine.begin() as conn:
+        with transaction(self._engine, _STORE) as conn:
             conn.execute(delete(agents_table).where(agents_table.c.id == agent_id))
 
     def _require(self, agent_id: str) -> _Known:
@@ -122,11 +124,11 @@ class AgentRegistry:
                   "capabilities": json.dumps(list(r.capabilities)),
                   "availability_zone": r.availability_zone, "admin_up": r.admin_up,
                   "load": r.load, "enabled": known.enabled, "first_heard": known.first_heard}
-        with self._engine.begin() as conn:
+        with transaction(self._engine, _STORE) as conn:
             upsert(conn, agents_table, "id", values)
 
     def _load(self) -> None:
-        with self._engine.begin() as conn:
+        with transaction(self._engine, _STORE) as conn:
             rows = conn.execute(select(agents_table)).all()
         now = self._clock()
         for row in rows:

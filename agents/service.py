@@ -22,10 +22,10 @@ from collections.abc import AsyncIterator, Sequence
 from agents.choose import choose
 from agents.objects import ObjectStore
 from agents.registry import AgentRegistry
-from agents.validate import check_place
 from bestmatch.api import Filter
 from model.agents import BindingEvent, Failover, ObjectState, PlaceSpec, ServiceObject
 from model.errors import FailedPrecondition, ResourceExhausted
+from routing.validate import check_place
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ def add_parsers(sub: Any) -> None:
 def cmd_api(args: argparse.Namespace) -> int:
     from api.app import serve
     from api.config import load_config
-    from cells import eventloop
+    from cellwire import eventloop
 
     config = load_config(Path(args.config))
 

@@ -20,7 +20,7 @@ from api.identity.tokens import TokenInfo, TokenIssuer
 from api.identity.users import UserStore
 from api.microversion import MIN, Version
 from api.tree import Tree
-from cells.client import Metadata
+from cellwire.calls import Metadata
 
 
 @dataclass(slots=True)

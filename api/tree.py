@@ -12,7 +12,8 @@ from pathlib import Path
 
 from api.config import ApiConfig
 from api.identity.tokens import TokenInfo
-from cells.client import AsyncCellClient, Metadata
+from cellwire.calls import Metadata
+from cellwire.client import AsyncCellClient
 from model.call import ACT_FOR_KEY, AUTH_KEY, REQUEST_ID_KEY
 
 

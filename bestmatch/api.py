@@ -35,6 +35,7 @@ SAME_HOST = "same_host"
 DIFFERENT_HOST = "different_host"
 MAX_INSTANCES = "max_instances"
 PROJECT_CELL = "project_cell"
+CAPABILITY = "capability"
 
 # A hint "aggregate:KEY" asks for hosts whose aggregate metadata has KEY.
 PROPERTY_HINT = "aggregate:"
@@ -104,6 +105,8 @@ class RequestSpec:
     # Properties matched against aggregate metadata (flavor extra specs,
     # image properties), e.g. {"hw:cpu_model": "epyc"}.
     properties: Mapping[str, str] = field(default_factory=dict)
+    # Capabilities a candidate must offer, every one (HostState.capabilities).
+    needs: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, spec: BootSpec) -> RequestSpec:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from cellops.progress import BootsProgress
 from model.compute import BootSpec, Instance
 from model.errors import CellError
+from model.table import table
 from routing.validate import check_boot
 
 MAX_COUNT = 1000
@@ -121,7 +122,7 @@ def report(outcome: Outcome, base: str) -> list[str]:
     booted, failures = outcome.booted, outcome.failures
     lines = [f"{len(booted)} of {len(outcome.results)} booted"]
     if booted:
-        lines += _table([["CELL", "INSTANCES", "HOSTS"], *_where_rows(booted)])
+        lines += table([["CELL", "INSTANCES", "HOSTS"], *_where_rows(booted)])
     if failures:
         codes = Counter(f.code for f in failures)
         lines.append(f"{len(failures)} failed ("
@@ -150,9 +151,3 @@ def _where_rows(instances: Sequence[Instance]) -> list[list[str]]:
         on = " ".join(f"{host}:{n}" for (p, host), n in sorted(hosts.items()) if p == path)
         rows.append([path, str(count), on or "-"])
     return rows
-
-
-def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-            for row in rows]

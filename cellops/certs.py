@@ -18,7 +18,7 @@ A certificate also says what its holder is, as a SAN URI
     api     the HTTPS API process (server auth only)
 
 A router accepts a child only with a `cell` certificate and a leaf accepts an
-agent only with an `agent` one (`cells.security.tls.peer_role`).
+agent only with an `agent` one (`cellwire.tls.peer_role`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from cells.security.tls import ROLE_URI_PREFIX
+from cellwire.tls import ROLE_URI_PREFIX
 from model.config import ConfigError
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")

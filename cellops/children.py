@@ -1,9 +1,13 @@
-"""What the tree runner does alike for every helper process it starts (the
-API process, a fake oVirt engine): start it with its log, and stop it."""
+"""What the tree runner does alike for every process it starts (a cell, the
+API process, a fake oVirt engine, an agent): start it with its log, and stop it."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -29,3 +33,18 @@ def stop(proc: subprocess.Popen[bytes] | None, grace: float) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def stop_together(procs: Sequence[subprocess.Popen[bytes]], grace: float) -> None:
+    """SIGTERM to every one at once; after `grace` seconds in all, SIGKILL to the
+    session of each that has not exited (a cell's helpers go with it)."""
+    for proc in procs:
+        if alive(proc):
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -19,10 +19,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError
 
+from celldb.engine import create_schema
+from celldb.errors import DatabaseUnavailable
 from model.config import ConfigError
 
 ENV = "CELLROUTER_PG_URL"
@@ -68,18 +69,10 @@ def ensure_schema(base: str, schema: str) -> None:
     """Create `schema` in the database of `base` unless it is there. ConfigError,
     the URL's password hidden, when PostgreSQL cannot be reached or refuses."""
     try:
-        engine = create_engine(base, connect_args={"connect_timeout": 5})
-        try:
-            with engine.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        finally:
-            engine.dispose()
-    except (SQLAlchemyError, ImportError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if isinstance(exc, ImportError):
-            reason += " (install cellrouter's postgres extra: psycopg)"
+        create_schema(base, schema)
+    except DatabaseUnavailable as exc:
         raise ConfigError(f"cannot create the schema {schema} at {_shown(base)} ([tree]"
-                          f" postgres, or {ENV}): {reason}") from exc
+                          f" postgres, or {ENV}): {exc.message}") from exc
 
 
 def _query(url: str, where: str) -> Mapping[str, object]:

@@ -13,7 +13,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from cells.security.tls import Tls
+from cellwire.tls import Tls
 from model.call import Call
 from model.cells import (
     CellCapacity,

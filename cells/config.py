@@ -31,7 +31,7 @@
     insecure = false                  # required when there is no [tls] table: plaintext,
                                       # no peer checks (development only)
 
-    [tls]                             # mutual TLS between cells (see cells.security.tls)
+    [tls]                             # mutual TLS between cells (see cellwire.tls)
     ca_file = "/etc/cellrouter/ca.pem"
     cert_file = "/etc/cellrouter/eu-a.pem"   # its common name is the cell's name
     key_file = "/etc/cellrouter/eu-a.key"
@@ -101,31 +101,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bestmatch.pipeline import Sampling
 from bestmatch.plugins import SelectionConfig
+from cells.config_sections import (
+    LeafConfig,
+    active_lock,
+    address,
+    agents,
+    client_auth,
+    count,
+    flavors,
+    leaf_section,
+    limits,
+    no_unknown,
+    optional,
+    patterns,
+    positive,
+    required,
+    security,
+    selection,
+)
 from cells.security.limits import Limits
-from cells.security.tls import TlsConfig
+from cellwire.tls import TlsConfig
 from model.agents import Failover
 from model.catalog import Catalog
-from model.cells import AGENTS_ONLY
 from model.compute import Resources
 from model.config import ConfigError, read_toml
 from routing.errors import BadPath
 from routing.path import check_name
-
-
-@dataclass(frozen=True, slots=True)
-class LeafConfig:
-    driver: str = "fake"
-    selector: str = "random"
-    hosts: tuple[Mapping[str, Any], ...] = ()
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def shown_as(self) -> str:
-        """The driver the topology names for this leaf: its own, or AGENTS_ONLY
-        for a fake leaf given no hosts (there for agents only)."""
-        return AGENTS_ONLY if self.driver == "fake" and not self.hosts else self.driver
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,10 +184,9 @@ CELL_KEYS = {
     "pause_as_suspend", "client_listen", "client_auth", "parent_name", "insecure",
     "metrics_listen", "children",
 }
-CLIENT_AUTH = ("token", "none")  # the values of [cell] client_auth
 _INDEX_KEYS = {"cache_size", "cache_ttl"}
-_LEAF_KEYS = {"driver", "selector", "hosts"}
-
+_TABLES = {"cell", "leaf", "index", "selection", "flavors", "tls", "auth", "limits", "agents",
+           "images", "networks"}
 
 
 def load(path: Path) -> CellConfig:
@@ -194,80 +195,86 @@ def load(path: Path) -> CellConfig:
 
 
 def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
+    """The config in `data` (a parsed TOML file); ConfigError says what is wrong."""
+    cell = _cell_table(data, source)
+    name = _name(cell, source)
+    leaf = leaf_section(data.get("leaf"), source)
+    index = data.get("index", {})
+    if not isinstance(index, Mapping):
+        raise ConfigError(f"{source}: [index] must be a table")
+    no_unknown(index, _INDEX_KEYS, f"{source} [index]")
+    agent_fields = agents(data.get("agents", {}), source)
+    unknown_tables = sorted(set(data) - _TABLES)
+    if unknown_tables:
+        raise ConfigError(f"{source}: unknown tables {', '.join(unknown_tables)}")
+    listen = address(required(cell, "listen", str, source), source)
+    tls, tokens_file = security(data, cell, source)
+    return CellConfig(
+        name=name,
+        listen=listen,
+        state_dir=Path(optional(cell, "state_dir", str, f"./state/{name}", source)),
+        **_cell_keys(cell, source),
+        **_ports(cell, tokens_file is not None, source),
+        tls=tls,
+        tokens_file=tokens_file,
+        limits=limits(data.get("limits", {}), source),
+        selector=optional(cell, "selector", str, "random", source),
+        cache_size=count(index, "cache_size", 100_000, source),
+        cache_ttl=positive(index, "cache_ttl", 300.0, source),
+        **agent_fields,
+        selection=selection(data.get("selection"), leaf.selector if leaf else
+                            optional(cell, "selector", str, "random", source), source),
+        flavors=flavors(data.get("flavors", {}), source),
+        catalog=catalog_of(data, source),
+        leaf=leaf,
+    )
+
+
+def _cell_table(data: Mapping[str, Any], source: str) -> Mapping[str, Any]:
     cell = data.get("cell")
     if not isinstance(cell, Mapping):
         raise ConfigError(f"{source}: missing the [cell] table")
-    _no_unknown(cell, CELL_KEYS, f"{source} [cell]")
-    name = _required(cell, "name", str, source)
+    no_unknown(cell, CELL_KEYS, f"{source} [cell]")
+    return cell
+
+
+def _name(cell: Mapping[str, Any], source: str) -> str:
+    name: str = required(cell, "name", str, source)
     try:
         check_name(name)
     except BadPath as exc:
         raise ConfigError(f"{source}: {exc}") from None
-    leaf = _leaf(data.get("leaf"), source)
-    index = data.get("index", {})
-    if not isinstance(index, Mapping):
-        raise ConfigError(f"{source}: [index] must be a table")
-    _no_unknown(index, _INDEX_KEYS, f"{source} [index]")
-    agents = data.get("agents", {})
-    if not isinstance(agents, Mapping):
-        raise ConfigError(f"{source}: [agents] must be a table")
-    _no_unknown(agents, {"down_after", "failover", "failover_threshold", "filters", "options",
-                         "allowed"}, f"{source} [agents]")
-    agent_filters = agents.get("filters", [])
-    agent_options = agents.get("options", {})
-    if not isinstance(agent_filters, list) or not all(isinstance(f, str) for f in agent_filters):
-        raise ConfigError(f"{source} [agents]: filters must be a list of filter names")
-    if not isinstance(agent_options, Mapping) or not all(
-            isinstance(v, Mapping) for v in agent_options.values()):
-        raise ConfigError(f"{source} [agents]: options must be tables, one per filter")
-    unknown_tables = sorted(set(data) - {"cell", "leaf", "index", "selection", "flavors",
-                                         "tls", "auth", "limits", "agents", "images",
-                                         "networks"})
-    if unknown_tables:
-        raise ConfigError(f"{source}: unknown tables {', '.join(unknown_tables)}")
-    listen = _address(_required(cell, "listen", str, source), source)
-    tls, tokens_file = _security(data, cell, source)
-    client_listen = _optional(cell, "client_listen", str, "", source)
-    metrics = _optional(cell, "metrics_listen", str, "", source)
-    client_auth = _client_auth(cell, client_listen, tokens_file is not None, source)
-    return CellConfig(
-        name=name,
-        listen=listen,
-        state_dir=Path(_optional(cell, "state_dir", str, f"./state/{name}", source)),
-        parent=_optional(cell, "parent", str, "", source),
-        advertise=_optional(cell, "advertise", str, "", source),
-        database_url=_optional(cell, "database_url", str, "", source),
-        report_interval=_positive(cell, "report_interval", 1.0, source),
-        down_after=_count(cell, "down_after", 3, source),
-        max_hops=_count(cell, "max_hops", 10, source),
-        child_timeout=_positive(cell, "child_timeout", 30.0, source),
-        list_timeout=_positive(cell, "list_timeout", 1.0, source),
-        direct_to_leaf=_optional(cell, "direct_to_leaf", bool, False, source),
-        active_lock=_active_lock(cell, source),
-        pause_as_suspend=_optional(cell, "pause_as_suspend", bool, False, source),
-        client_listen=_address(client_listen, source) if client_listen else "",
-        client_auth=client_auth,
-        parent_name=_optional(cell, "parent_name", str, "", source),
-        children=_patterns(cell, "children", f"{source} [cell]"),
-        metrics_listen=_address(metrics, source) if metrics else "",
-        tls=tls,
-        tokens_file=tokens_file,
-        limits=_limits(data.get("limits", {}), source),
-        selector=_optional(cell, "selector", str, "random", source),
-        cache_size=_count(index, "cache_size", 100_000, source),
-        cache_ttl=_positive(index, "cache_ttl", 300.0, source),
-        agent_down_after=_positive(agents, "down_after", 30.0, source),
-        agent_failover=Failover(_optional(agents, "failover", bool, False, source),
-                                _count(agents, "failover_threshold", 3, source)),
-        agent_ids=_patterns(agents, "allowed", f"{source} [agents]"),
-        agent_filters=tuple(agent_filters),
-        agent_filter_options={k: dict(v) for k, v in agent_options.items()},
-        selection=_selection(data.get("selection"), leaf.selector if leaf else
-                             _optional(cell, "selector", str, "random", source), source),
-        flavors=_flavors(data.get("flavors", {}), source),
-        catalog=catalog_of(data, source),
-        leaf=leaf,
-    )
+    return name
+
+
+def _cell_keys(cell: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The [cell] keys that stand alone, as the CellConfig fields they set."""
+    return {
+        "parent": optional(cell, "parent", str, "", source),
+        "advertise": optional(cell, "advertise", str, "", source),
+        "database_url": optional(cell, "database_url", str, "", source),
+        "report_interval": positive(cell, "report_interval", 1.0, source),
+        "down_after": count(cell, "down_after", 3, source),
+        "max_hops": count(cell, "max_hops", 10, source),
+        "child_timeout": positive(cell, "child_timeout", 30.0, source),
+        "list_timeout": positive(cell, "list_timeout", 1.0, source),
+        "direct_to_leaf": optional(cell, "direct_to_leaf", bool, False, source),
+        "active_lock": active_lock(cell, source),
+        "pause_as_suspend": optional(cell, "pause_as_suspend", bool, False, source),
+        "parent_name": optional(cell, "parent_name", str, "", source),
+        "children": patterns(cell, "children", f"{source} [cell]"),
+    }
+
+
+def _ports(cell: Mapping[str, Any], has_auth: bool, source: str) -> dict[str, Any]:
+    """The client and metrics ports, and who the client port serves."""
+    client_listen = optional(cell, "client_listen", str, "", source)
+    metrics = optional(cell, "metrics_listen", str, "", source)
+    return {
+        "client_auth": client_auth(cell, client_listen, has_auth, source),
+        "client_listen": address(client_listen, source) if client_listen else "",
+        "metrics_listen": address(metrics, source) if metrics else "",
+    }
 
 
 def catalog_of(data: Mapping[str, Any], source: str) -> Catalog:
@@ -284,219 +291,3 @@ def catalog_of(data: Mapping[str, Any], source: str) -> Catalog:
         raise ConfigError(f"{source}: [[images]] or [[networks]]: {exc}") from None
 
 
-def _security(data: Mapping[str, Any], cell: Mapping[str, Any],
-              source: str) -> tuple[TlsConfig | None, Path | None]:
-    """[tls] and [auth]; plaintext only when the config says insecure = true."""
-    insecure = _optional(cell, "insecure", bool, False, source)
-    tls = TlsConfig.from_table(data["tls"], source) if "tls" in data else None
-    if tls is None and not insecure:
-        raise ConfigError(f"{source}: give a [tls] table (ca_file, cert_file, key_file), or"
-                          " set insecure = true in [cell] to run without TLS")
-    if tls is not None and insecure:
-        raise ConfigError(f"{source}: insecure = true contradicts the [tls] table")
-    auth = data.get("auth")
-    if auth is None:
-        return tls, None
-    if not isinstance(auth, Mapping):
-        raise ConfigError(f"{source}: [auth] must be a table")
-    _no_unknown(auth, {"tokens_file"}, f"{source} [auth]")
-    return tls, Path(_required(auth, "tokens_file", str, f"{source} [auth]"))
-
-
-def _client_auth(cell: Mapping[str, Any], client_listen: str, has_auth: bool,
-                 source: str) -> str:
-    """[cell] client_auth, checked against client_listen and [auth]: a client
-    port asks for tokens unless the config says "none" in so many words."""
-    client_auth: str = _optional(cell, "client_auth", str, "token", source)
-    if client_auth not in CLIENT_AUTH:
-        raise ConfigError(f"{source}: client_auth must be \"token\" or \"none\","
-                          f" not {client_auth!r}")
-    if has_auth and not client_listen:
-        raise ConfigError(f"{source}: [auth] needs client_listen, the port where clients"
-                          " present their tokens (the cells' own port has none)")
-    if has_auth and client_auth == "none":
-        raise ConfigError(f"{source}: client_auth = \"none\" contradicts the [auth] table"
-                          " (tokens on the client port); keep one of the two")
-    if client_listen and not has_auth and client_auth == "token":
-        raise ConfigError(f"{source}: client_listen needs token auth: give an [auth] table"
-                          " with tokens_file (made by `cellrouter tokens issue`), or set"
-                          ' client_auth = "none" in [cell] to serve the client port to anyone'
-                          " who reaches it, as admin")
-    return client_auth
-
-
-def _patterns(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...] | None:
-    """A list of names or fnmatch patterns; None when the key is absent."""
-    if key not in table:
-        return None
-    value = table[key]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"{where}: {key} must be a list of names or patterns, as"
-                          ' ["eu-a", "eu-*"]')
-    return tuple(value)
-
-
-def _limits(table: Any, source: str) -> Limits:
-    where = f"{source} [limits]"
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{where} must be a table")
-    _no_unknown(table, {"max_in_flight_per_client", "requests_per_second_per_client",
-                        "burst_per_client", "requests_per_second_per_member",
-                        "burst_per_member", "max_concurrent_rpcs"}, where)
-    return Limits(
-        max_in_flight_per_client=_count(table, "max_in_flight_per_client", 64, where),
-        requests_per_second_per_client=_rate(table, "requests_per_second_per_client", 0, where),
-        burst_per_client=_whole(table, "burst_per_client", where),
-        requests_per_second_per_member=_rate(table, "requests_per_second_per_member", 100,
-                                             where),
-        burst_per_member=_whole(table, "burst_per_member", where),
-        max_concurrent_rpcs=_count(table, "max_concurrent_rpcs", 2000, where),
-    )
-
-
-def _rate(table: Mapping[str, Any], key: str, default: float, where: str) -> float:
-    rate = table.get(key, default)
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0:
-        raise ConfigError(f"{where}: '{key}' must be a number >= 0")
-    return float(rate)
-
-
-def _whole(table: Mapping[str, Any], key: str, where: str) -> int:
-    value = table.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{where}: '{key}' must be a whole number >= 0")
-    return value
-
-
-def _flavors(table: Any, source: str) -> dict[str, Resources]:
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{source}: [flavors] must be a table")
-    flavors = {}
-    for name, size in table.items():
-        where = f"{source} [flavors] {name}"
-        if not isinstance(size, Mapping):
-            raise ConfigError(f"{where}: give {{ vcpus = N, memory_mb = M, disk_gb = G }}")
-        _no_unknown(size, {"vcpus", "memory_mb", "disk_gb"}, where)
-        flavors[str(name)] = Resources(
-            _count(size, "vcpus", 1, where),
-            _count(size, "memory_mb", 1, where),
-            int(size.get("disk_gb", 0)) if isinstance(size.get("disk_gb", 0), int) else -1,
-        )
-        if flavors[str(name)].disk_gb < 0:
-            raise ConfigError(f"{where}: disk_gb must be a whole number >= 0")
-    return flavors
-
-
-def _leaf(table: Any, source: str) -> LeafConfig | None:
-    if table is None:
-        return None
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{source}: [leaf] must be a table")
-    hosts = table.get("hosts", [])
-    if not isinstance(hosts, list) or not all(isinstance(h, Mapping) for h in hosts):
-        raise ConfigError(f"{source}: leaf.hosts must be a list of tables")
-    options = {k: v for k, v in table.items() if k not in _LEAF_KEYS}
-    return LeafConfig(
-        driver=_optional(table, "driver", str, "fake", source),
-        selector=_optional(table, "selector", str, "random", source),
-        hosts=tuple(hosts),
-        options=options,
-    )
-
-
-_SELECTION_KEYS = {"selector", "filters", "weighers", "subset_size", "sample_minimum",
-                   "sample_fraction", "sample_maximum", "options"}
-
-
-def _selection(table: Any, default_selector: str, source: str) -> SelectionConfig:
-    """The [selection] table; without one, `default_selector` with its defaults."""
-    if table is None:
-        return SelectionConfig(selector=default_selector)
-    where = f"{source} [selection]"
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{where} must be a table")
-    _no_unknown(table, _SELECTION_KEYS, where)
-    filters = table.get("filters")
-    if filters is not None and not (
-        isinstance(filters, list) and all(isinstance(f, str) for f in filters)
-    ):
-        raise ConfigError(f"{where}: filters must be a list of names")
-    weighers = []
-    for entry in table.get("weighers", []):
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
-            raise ConfigError(f"{where}: each weigher is {{ name = ..., multiplier = ... }}")
-        multiplier = entry.get("multiplier", 1.0)
-        if isinstance(multiplier, bool) or not isinstance(multiplier, int | float):
-            raise ConfigError(f"{where}: weigher {entry['name']} multiplier must be a number")
-        weighers.append((entry["name"], float(multiplier)))
-    options = table.get("options", {})
-    if not isinstance(options, Mapping) or not all(isinstance(v, Mapping)
-                                                   for v in options.values()):
-        raise ConfigError(f"{where}: options must be tables, one per plugin name")
-    sampling = None
-    if {"sample_minimum", "sample_fraction", "sample_maximum"} & set(table):
-        fraction = _positive(table, "sample_fraction", 0.05, where)
-        if fraction > 1:
-            raise ConfigError(f"{where}: sample_fraction must be at most 1")
-        sampling = Sampling(_count(table, "sample_minimum", 100, where), fraction,
-                            _count(table, "sample_maximum", 500, where))
-    selector_options = {}
-    if "subset_size" in table:
-        selector_options["subset_size"] = _count(table, "subset_size", 1, where)
-    return SelectionConfig(
-        selector=_optional(table, "selector", str, default_selector, where),
-        filters=tuple(filters) if filters is not None else None,
-        weighers=tuple(weighers),
-        sampling=sampling,
-        options={k: dict(v) for k, v in options.items()},
-        selector_options=selector_options,
-    )
-
-
-def _required(table: Mapping[str, Any], key: str, kind: type, source: str) -> Any:
-    if key not in table:
-        raise ConfigError(f"{source}: '{key}' is required")
-    return _optional(table, key, kind, None, source)
-
-
-def _optional(table: Mapping[str, Any], key: str, kind: type, default: Any, source: str) -> Any:
-    value = table.get(key, default)
-    if value is not None and not isinstance(value, kind):
-        raise ConfigError(f"{source}: '{key}' must be a {kind.__name__}, got {value!r}")
-    return value
-
-
-def _positive(table: Mapping[str, Any], key: str, default: float, source: str) -> float:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"{source}: '{key}' must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _count(table: Mapping[str, Any], key: str, default: int, source: str) -> int:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{source}: '{key}' must be a positive whole number, got {value!r}")
-    return value
-
-
-def _active_lock(cell: Mapping[str, Any], source: str) -> bool:
-    wanted = bool(_optional(cell, "active_lock", bool, False, source))
-    if wanted and not str(cell.get("database_url", "")).startswith("postgresql"):
-        raise ConfigError(f"{source}: active_lock needs a PostgreSQL database_url: the lock"
-                          " is PostgreSQL's, and the active process and its standby share"
-                          " the database")
-    return wanted
-
-
-def _address(value: str, source: str) -> str:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise ConfigError(f"{source}: listen address {value!r} is not HOST:PORT")
-    return value
-
-
-def _no_unknown(table: Mapping[str, Any], known: set[str], where: str) -> None:
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {', '.join(unknown)}")

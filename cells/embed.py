@@ -1,8 +1,8 @@
 """Running a cell inside another Python program.
 
-    from cells import eventloop
-from cells.config import from_mapping
+    from cells.config import from_mapping
     from cells.embed import EmbeddedCell
+    from cellwire.client import CellClient
 
     with EmbeddedCell(from_mapping({...})) as cell:
         client = CellClient(cell.address)
@@ -17,9 +17,9 @@ import asyncio
 import threading
 from concurrent.futures import Future
 
-from cells import eventloop
 from cells.config import CellConfig
 from cells.server import CellServer
+from cellwire import eventloop
 
 
 class EmbeddedCell:

@@ -2,6 +2,8 @@
 
 The driver is the truth about instances; the leaf's location index records
 uuid -> host and request id -> uuid so that retried boots are idempotent.
+What the leaf reports of its instances, and how it keeps that in step with
+the hypervisor (announced changes, reconciliation), is cells.leaf_events.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from bestmatch.api import HostState, RequestSpec, Selection, Selector
 from bestmatch.table import HostTable
 from cells.backend import ChangeLog, Identity, own_node
 from cells.hosts import HostPolicy, host_state
+from cells.leaf_events import LeafEvents
+from cells.leaf_once import RememberedActions
 from cells.ledger import HostLedger
 from cells.outcomes import ActionOutcomes
 from model.call import Call
@@ -27,7 +31,6 @@ from model.cells import (
     CellCapacity,
     CellNode,
     HostSummary,
-    InstanceChange,
     InstancePage,
     LeafInfo,
     ListQuery,
@@ -46,42 +49,28 @@ from model.compute import (
 from model.errors import (
     Aborted,
     AlreadyExists,
-    FailedPrecondition,
     InvalidArgument,
     ResourceExhausted,
 )
-from model.states import check, next_state, shows_applied
+from model.states import check, next_state
 from routing.errors import UnknownInstance
 from routing.index import Location, LocationIndex
 from routing.paging import page_of
 from routing.path import CellPath
 from routing.validate import check_boot, check_uuid
 from virt import errors as virt_errors
-from virt.driver import EventSource, VirtDriver
+from virt.driver import VirtDriver
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 
-# For a driver that announces changes, the full reconciliation runs once every
-# this many report intervals; each announced change is applied as it comes.
-EVENTS_FULL_SYNC = 10
-PRUNE_EVERY = 60.0  # seconds between prunings of remembered request ids
-
-
 
 class LeafCell:
-    def __init__(
-        self,
-        identity: Identity,
-        driver: VirtDriver,
-        index: LocationIndex,
-        selector: Selector,
-        policies: Mapping[str, HostPolicy] | None = None,
-        flavors: Mapping[str, Resources] | None = None,
-        sync_every: float = 1.0,
-        outcomes: ActionOutcomes | None = None,
-        catalog: Catalog | None = None,
-    ) -> None:
+    def __init__(self, identity: Identity, driver: VirtDriver, index: LocationIndex,
+                 selector: Selector, policies: Mapping[str, HostPolicy] | None = None,
+                 flavors: Mapping[str, Resources] | None = None, sync_every: float = 1.0,
+                 outcomes: ActionOutcomes | None = None, catalog: Catalog | None = None,
+                 ) -> None:
         self.identity = identity
         # What this leaf's image and network names stand for (model.catalog).
         self._catalog = catalog or Catalog()
@@ -93,11 +82,9 @@ class LeafCell:
         self._changes = ChangeLog()
         self._hosts: list[HostInfo] = []
         self._background: set[asyncio.Task[None]] = set()
-        # Actions remembered by request id (None: every action is applied as sent),
-        # and those being applied now, by request id.
-        self._outcomes = outcomes
-        self._last_prune = 0.0
-        self._acting: dict[str, tuple[str, Action, asyncio.Future[Instance]]] = {}
+        # Actions remembered by request id (None: every action is applied as sent).
+        self._remembered = None if outcomes is None else RememberedActions(
+            outcomes, self._act_once, self.get, lambda: self.identity.path)
         # Deleted while still being built: deleted as soon as the build ends.
         self._doomed: set[str] = set()
         self._placing = asyncio.Lock()
@@ -106,31 +93,19 @@ class LeafCell:
         # ask the driver again; None once a decision has used them.
         self._unread_hosts: list[HostInfo] | None = None
         self._ledger = HostLedger.load(index.placements())  # read once, then kept current
-        self._reported: dict[str, InstanceState] = {}  # the state last sent up, per instance
         # A driver that only computes (the fake one) is called on the event
         # loop; one that waits on a hypervisor gets a worker thread per call.
         self._blocking = driver.capabilities.blocking
-        # The full reconciliation with the hypervisor runs this often. A driver
-        # that announces changes has each one applied to the instance it names
-        # (O(1) per change), so its full pass is only a safety net, run rarely.
-        self._sync_every = sync_every
-        self._last_sync = 0.0
-        # The state each action of this leaf's own, under way, leads to: the
-        # hypervisor's announcement of it is an echo, not news.
-        self._expected: dict[str, InstanceState] = {}
-        self._announced: set[str] = set()
-        self._applying: asyncio.Task[None] | None = None
         # The agents that report here and take objects, by "KIND/" and
         # "KIND/CAPABILITY" (agents.registry), for the capability reports.
         self.agents_offered: Callable[[], tuple[tuple[str, int], ...]] = tuple
-        if isinstance(driver, EventSource):
-            self._sync_every = sync_every * EVENTS_FULL_SYNC
-            loop = asyncio.get_running_loop()
+        self._events = LeafEvents(identity, driver, self._run, index, self._changes,
+                                  self._forget, self._background, sync_every)
 
-            def announced(uuid: str, state: InstanceState | None) -> None:  # driver's thread
-                loop.call_soon_threadsafe(self._on_announced, uuid, state)
-
-            driver.watch(announced)
+    @property
+    def _applying(self) -> asyncio.Task[None] | None:
+        """The task applying the changes the driver announced, while there is one."""
+        return self._events.applying
 
     # -------------------------------------------------------- recovery
 
@@ -150,7 +125,7 @@ class LeafCell:
             self._index.set_state(row.uuid, instance.state.value, self.identity.path,
                                   instance.host)
             self._ledger.place(row.uuid, instance.host, row.server_group)
-            self._note(instance)
+            self._events.note(instance)
             log.info("boot of %s (request %s) was cut short after the build: completed",
                      row.uuid, row.request_id)
 
@@ -193,7 +168,7 @@ class LeafCell:
         if spec.uuid in self._doomed:
             self._doomed.discard(spec.uuid)
             return await self._apply(spec.uuid, Action.DELETE)
-        return self._note(instance)
+        return self._events.note(instance)
 
     async def plan(self, spec: BootSpec, call: Call) -> Placement:
         check_boot(spec)
@@ -251,7 +226,7 @@ class LeafCell:
             try:
                 # The driver sees the leaf's own path as the target (it records it).
                 placed = replace(spec, target_cell=self.identity.path)
-                self._expected[spec.uuid] = InstanceState.ACTIVE  # popped by _note
+                self._events.expected[spec.uuid] = InstanceState.ACTIVE  # popped by note
                 return await self._run(self._driver.spawn, placed, host)
             except virt_errors.NoCapacity:
                 log.info("host %s filled up before %s could claim it", host, spec.uuid)
@@ -272,56 +247,9 @@ class LeafCell:
         uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
         if action not in self._driver.capabilities.actions:
             raise self._info().refuse(action)
-        if self._outcomes is None:
+        if self._remembered is None:
             return await self._act_once(uuid, action, wait, call)
-        key = call.request_id
-        running = self._acting.get(key)
-        if running is not None:  # the same request, still being applied here
-            _same_request(key, running[0], running[1], uuid, action)
-            return await asyncio.shield(running[2])
-        task = asyncio.ensure_future(self._act_remembered(key, uuid, action, wait, call))
-        self._acting[key] = (uuid, action, task)
-        task.add_done_callback(lambda _: self._acting.pop(key, None))
-        return await asyncio.shield(task)
-
-    async def _act_remembered(self, key: str, uuid: str, action: Action, wait: bool,
-                              call: Call) -> Instance:
-        assert self._outcomes is not None
-        earlier = self._outcomes.begin(key, uuid, action)
-        if earlier is not None:
-            _same_request(key, earlier.uuid, earlier.action, uuid, action)
-            if earlier.answer is not None:
-                return earlier.answer  # answered before: nothing is applied again
-            # Begun by a process that died while acting (this process's own
-            # actions under way are in self._acting, and never reach here).
-            settled = await self._settle_cut_short(key, uuid, action, call)
-            if settled is not None:
-                return settled
-        try:
-            answer = await self._act_once(uuid, action, wait, call)
-        except (FailedPrecondition, InvalidArgument, UnknownInstance):
-            self._outcomes.drop(key)  # refused: nothing was applied
-            raise
-        self._outcomes.finish(key, answer)
-        return answer
-
-    async def _settle_cut_short(self, key: str, uuid: str, action: Action,
-                                call: Call) -> Instance | None:
-        """An action began under `key` by a process that died while acting: its
-        answer if the instance shows it applied, else None (apply it now)."""
-        assert self._outcomes is not None
-        try:
-            current: Instance | None = await self.get(uuid, call)
-        except UnknownInstance:
-            current = None
-        if not shows_applied(current.state if current is not None else None, action):
-            return None
-        answer = current or Instance(uuid, "", InstanceState.DELETED, Resources(),
-                                     cell_path=self.identity.path)
-        log.info("%s of %s (request %s) was cut short after it was applied: answered as"
-                 " applied", action.value, uuid, key)
-        self._outcomes.finish(key, answer)
-        return answer
+        return await self._remembered.act(uuid, action, wait, call)
 
     async def _act_once(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
         if wait:
@@ -335,14 +263,14 @@ class LeafCell:
         return current
 
     async def _apply(self, uuid: str, action: Action) -> Instance:
-        before = self._reported.get(uuid)
+        before = self._events.reported.get(uuid)
         target = next_state(before, action) if before is not None else None
         if target is not None:
-            self._expected[uuid] = target
+            self._events.expected[uuid] = target
         try:
             return await self._act_on_driver(uuid, action)
         finally:
-            self._expected.pop(uuid, None)
+            self._events.expected.pop(uuid, None)
 
     async def _act_on_driver(self, uuid: str, action: Action) -> Instance:
         try:
@@ -357,7 +285,7 @@ class LeafCell:
         if result.state is InstanceState.DELETED:
             self._forget(uuid)
         # The driver holds the state; the leaf's index only maps uuid -> host.
-        return self._note(result)
+        return self._events.note(result)
 
     async def _apply_logged(self, uuid: str, action: Action) -> None:
         try:
@@ -418,7 +346,7 @@ class LeafCell:
 
     def capacity(self) -> CellCapacity:
         hosts = CellCapacity.combine(CellCapacity.of_host(h, self._flavors) for h in self._hosts)
-        states = Counter(state.value for state in self._reported.values())
+        states = Counter(state.value for state in self._events.reported.values())
         return replace(hosts, states=tuple(sorted(states.items())), agents=self.agents_offered())
 
     def capabilities(self) -> tuple[str, ...]:
@@ -442,75 +370,9 @@ class LeafCell:
         self._hosts = await self._run(self._driver.hosts)
         self._table = None  # the next decision starts from these hosts
         self._unread_hosts = self._hosts
-        if time.monotonic() - self._last_sync >= self._sync_every:
-            self._last_sync = time.monotonic()
-            await self._sync()
-        if self._outcomes is not None and time.monotonic() - self._last_prune >= PRUNE_EVERY:
-            self._last_prune = time.monotonic()
-            self._outcomes.prune()
-
-    def _on_announced(self, uuid: str, state: InstanceState | None) -> None:
-        """The hypervisor announced a change of `uuid`: unless it is the echo of
-        what this leaf did or knows, look at that instance (and no other), and
-        report what changed at once."""
-        expected = self._expected.get(uuid)
-        if state is not None and state in (expected, self._reported.get(uuid)):
-            return  # an echo: the leaf noted, or is about to note, this very state
-        if state is None and expected is not None:
-            return  # news of an action of the leaf's own, under way
-        self._announced.add(uuid)
-        if self._applying is None or self._applying.done():
-            self._applying = asyncio.create_task(self._apply_announced())
-            self._background.add(self._applying)
-            self._applying.add_done_callback(self._background.discard)
-
-    async def _apply_announced(self) -> None:
-        while self._announced:
-            uuid = self._announced.pop()
-            try:
-                instance = await self._run(self._driver.get, uuid)
-            except virt_errors.InstanceNotFound:
-                self._vanished(uuid)
-            except Exception:
-                log.exception("reading announced instance %s failed", uuid)
-            else:
-                if self._reported.get(uuid) is not instance.state:
-                    self._note(instance)
-
-    async def _sync(self) -> None:
-        """Note every instance whose state differs from what was last reported,
-        and every instance that vanished (deleted behind our back)."""
-        now = {i.uuid: i for i in await self._run(self._driver.instances)}
-        for uuid, instance in now.items():
-            if self._reported.get(uuid) is not instance.state:
-                self._note(instance)
-        for uuid in list(self._reported):
-            if uuid not in now:
-                self._vanished(uuid)
-
-    def _vanished(self, uuid: str) -> None:
-        """The hypervisor no longer has `uuid`: deleted behind our back, unless
-        it is still being built (or was never ours)."""
-        if uuid not in self._reported:
-            return
-        row = self._index.lookup(uuid)
-        if row is not None and row.pending:
-            return  # still being built
-        del self._reported[uuid]
-        self._forget(uuid)
-        self._changes.add(InstanceChange(uuid, InstanceState.DELETED, self.identity.path))
-        log.info("instance %s vanished from the hypervisor", uuid)
-
-    def _note(self, instance: Instance) -> Instance:
-        """Queue the instance's change for the parent; returns it placed in this cell."""
-        self._expected.pop(instance.uuid, None)
-        here = self._here(instance)
-        if here.state is InstanceState.DELETED:
-            self._reported.pop(here.uuid, None)
-        else:
-            self._reported[here.uuid] = here.state
-        self._changes.note(here)
-        return here
+        await self._events.sync_when_due()
+        if self._remembered is not None:
+            self._remembered.prune_when_due()
 
     async def close(self) -> None:
         for task in list(self._background):
@@ -521,7 +383,7 @@ class LeafCell:
 
     def _forget(self, uuid: str) -> None:
         self._hosts_changed()  # room was freed
-        self._expected.pop(uuid, None)
+        self._events.expected.pop(uuid, None)
         self._index.forget(uuid)
         self._ledger.remove(uuid)
 
@@ -534,12 +396,3 @@ class LeafCell:
             return fn(*args)
         return await asyncio.to_thread(fn, *args)
 
-
-def _same_request(key: str, first_uuid: str, first_action: Action, uuid: str,
-                  action: Action) -> None:
-    """InvalidArgument when request id `key`, first used for `first_action` of
-    `first_uuid`, comes back with another action or instance."""
-    if (first_uuid, first_action) != (uuid, action):
-        raise InvalidArgument(
-            f"request id {key} was used for {first_action.value} of {first_uuid}; a new"
-            " action needs a new request id")

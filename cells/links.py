@@ -8,8 +8,8 @@ this cell's certificate and checks that the peer's names the cell called.
 
 from __future__ import annotations
 
-from cells.client import AsyncCellClient
-from cells.security.tls import Tls
+from cellwire.client import AsyncCellClient
+from cellwire.tls import Tls
 
 
 class Links:

@@ -30,11 +30,28 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import Column, Float, String, Table, Text
+
+from celldb.schema import metadata
 from model.compute import Action, Instance, InstanceState, Port, Resources
 from routing.index import LocationIndex
 
 KEEP = 3600.0  # seconds a request id is remembered
+_STORE = "action outcomes"  # what a database failure names
+
+# The table in its current shape (celldb.schema's v8 made it). The statements
+# below name its columns by hand: they run on the index's hot-path connection.
+action_outcomes = Table(
+    "action_outcomes",
+    metadata,
+    Column("request_id", String(255), primary_key=True),
+    Column("uuid", String(36), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("answer", Text, nullable=True),  # JSON of the instance; NULL while under way
+    Column("created_at", Float, nullable=False, index=True),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +66,8 @@ class Outcome:
 class ActionOutcomes:
     """The `action_outcomes` table of a leaf's database, beside its location
     index and written through the index's hot-path connection (an action costs
-    two short statements). Its methods raise IndexUnavailable when the database
-    fails (the action is then not applied)."""
+    two short statements). Its methods raise DatabaseUnavailable (celldb) when
+    the database fails (the action is then not applied)."""
 
     def __init__(self, index: LocationIndex, keep: float = KEEP) -> None:
         self._index = index
@@ -68,11 +85,10 @@ class ActionOutcomes:
         """Record that `action` of `uuid` starts under `request_id`: None when the
         request id is new, else how it was first used (its answer None while
         the action it named is under way, or was cut short)."""
-        _, added = self._index.statement(
-            self._begin_sql, (request_id, uuid, action.value, time.time()))
+        _, added = self._run(self._begin_sql, (request_id, uuid, action.value, time.time()))
         if added:
             return None
-        row, _ = self._index.statement(self._get_sql, (request_id,))
+        row, _ = self._run(self._get_sql, (request_id,))
         if row is None:  # pruned between the two statements: it is new again
             return self.begin(request_id, uuid, action)
         first_uuid, first_action, answer = row
@@ -80,24 +96,27 @@ class ActionOutcomes:
                        decode(answer) if answer is not None else None)
 
     def get(self, request_id: str) -> Outcome | None:
-        row, _ = self._index.statement(self._get_sql, (request_id,))
+        row, _ = self._run(self._get_sql, (request_id,))
         if row is None:
             return None
         uuid, action, answer = row
         return Outcome(uuid, Action(action), decode(answer) if answer is not None else None)
 
     def finish(self, request_id: str, answer: Instance) -> None:
-        self._index.statement(self._finish_sql, (encode(answer), request_id))
+        self._run(self._finish_sql, (encode(answer), request_id))
 
     def drop(self, request_id: str) -> None:
         """Forget a request id whose action was refused (nothing was applied)."""
-        self._index.statement(self._drop_sql, (request_id,))
+        self._run(self._drop_sql, (request_id,))
 
     def prune(self, now: float | None = None) -> int:
         """Forget the request ids older than the keep time; how many went."""
         cutoff = (time.time() if now is None else now) - self._keep
-        _, gone = self._index.statement(self._prune_sql, (cutoff,))
+        _, gone = self._run(self._prune_sql, (cutoff,))
         return int(gone)
+
+    def _run(self, sql: str, params: tuple[object, ...]) -> tuple[Any, int]:
+        return self._index.statement(sql, params, _STORE)
 
 
 def encode(instance: Instance) -> str:

@@ -26,9 +26,7 @@ from agents.service import ObjectService
 from bestmatch.api import Selector
 from bestmatch.errors import PluginError
 from bestmatch.plugins import build_selector, load_filters
-from cellrouter.v1 import cells_pb2 as pb
 from cells.backend import CellBackend, CellCalls, Identity
-from cells.client import split_addresses
 from cells.config import CellConfig
 from cells.edge.agents import LeafObjects, ObjectsBackend, agents_handler, objects_handler
 from cells.edge.servicers import CellsServicer, ParentServicer, cells_handler, parent_handler
@@ -44,6 +42,8 @@ from cells.security.names import NameRule
 from cells.security.scope import Gate, PeerGate, ScopedCells, TokenGate, open_gate
 from cells.standby import ActiveLock
 from cells.uplink import Uplink, stand_by
+from cellwire.channels import split_addresses
+from cellwire.wire import service_name
 from model.cells import CellKind
 from model.config import ConfigError
 from routing.children import Children
@@ -119,69 +119,123 @@ class CellServer:
         if cfg.active_lock:  # a leaf with a standby: one of the two acts (cells.standby)
             self._active = ActiveLock(cfg.db_url, cfg.name, on_lost=_stop_now)
             await self._acquire(self._active)
-        known = cfg.state_dir / "path"
-        if cfg.parent and known.exists():
-            self.identity.path = known.read_text().strip() or cfg.name
-        self._index = LocationIndex.open(cfg.db_url, cfg.cache_size, cfg.cache_ttl)
-        if cfg.metrics_listen:
-            self._metrics = CellMetrics(self._index, lambda: self.backend)
-        tls = self.identity.tls
-        cells_port, port = self._server_on(
-            cfg.listen, tls.cells_port() if tls else None, "cells")
-        host = cfg.listen.rpartition(":")[0]
-        self.identity.address = cfg.advertise or f"{host}:{port}"
-        self.backend = backend = self._build_backend(self._index)
+        index = self._open_index()
+        cells_port = self._listen_for_cells()
+        self.backend = backend = self._build_backend(index)
         if isinstance(backend, LeafCell):
             await backend.recover()
-        gate: Gate = PeerGate(self.identity.ancestors) if tls else open_gate
-        # Both ports scope calls: a caller may narrow itself to a project on either.
-        health_servicers = [self._serve_cells(cells_port, ScopedCells(backend, cfg.catalog), gate)]
-        if isinstance(backend, RouterCell):
-            parent = ParentServicer(backend, cfg.report_interval, check_peers=tls is not None,
-                                    children=NameRule.children(cfg.children))
-            cells_port.add_generic_rpc_handlers((parent_handler(parent),))
-            objects: ObjectsBackend = ObjectRouter(self._index.engine, backend.children,
-                                                   self.identity, cfg.child_timeout)
-        else:  # a leaf: agents report here (service objects on agents)
-            registry = AgentRegistry(self._index.engine, cfg.agent_down_after)
-            service = ObjectService(registry, ObjectStore(self._index.engine),
-                                    failover=cfg.agent_failover,
-                                    filters=load_filters(cfg.agent_filters,
-                                                         cfg.agent_filter_options))
-            self._background.append(asyncio.create_task(service.keep_failing_over()))
-            assert isinstance(backend, LeafCell)
-            backend.agents_offered = registry.offers
-            cells_port.add_generic_rpc_handlers((agents_handler(
-                service, self.path, self.identity.ancestors if tls else None,
-                NameRule.agents(cfg.agent_ids)),))
-            objects = LeafObjects(service, self.path)
-        # Service objects on both ports, as instances: the cells above, and clients.
-        cells_port.add_generic_rpc_handlers(
-            (objects_handler(objects, self.path, gate, self._limiter),))
-        if cfg.client_listen:
-            clients_port, port = self._server_on(
-                cfg.client_listen, tls.clients_port() if tls else None, "clients")
-            self.client_address = f"{cfg.client_listen.rpartition(':')[0]}:{port}"
-            client_gate = self._client_gate()
-            health_servicers.append(
-                self._serve_cells(clients_port, ScopedCells(backend, cfg.catalog), client_gate,
-                                  from_cells=False))
-            clients_port.add_generic_rpc_handlers(
-                (objects_handler(objects, self.path, client_gate, self._limiter,
-                                 from_cells=False),))
+        health_servicers = self._add_services(cells_port, backend, index)
         for server in self._servers:
             await server.start()
         await backend.refresh()
         for health_servicer in health_servicers:
             await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
         if cfg.parent:
-            # A parent that runs as several replicas is given as their addresses,
-            # joined with commas: this cell registers and reports to each.
-            for address in split_addresses(cfg.parent):
-                link = self._links.parent(address, cfg.parent_name, cfg.report_interval)
-                uplink = Uplink(backend, link, cfg.report_interval, remember=self._remember_path)
-                self._uplinks.append(uplink)
-                self._uplink_tasks.append(asyncio.create_task(uplink.run()))
+            self._join_parents(backend)
+        self._write_addresses()
+        log.info("cell %s (%s, %s loop) serving cells on %s%s%s", cfg.name,
+                 self.identity.kind.value, type(asyncio.get_running_loop()).__module__,
+                 self.identity.address,
+                 " (mutual TLS)" if self.identity.tls else " (insecure: no TLS)",
+                 f", clients on {self.client_address}" if self.client_address else "")
+        return self.identity.address
+
+    def _open_index(self) -> LocationIndex:
+        """The path this cell last had (kept across restarts), and its database."""
+        cfg = self.config
+        known = cfg.state_dir / "path"
+        if cfg.parent and known.exists():
+            self.identity.path = known.read_text().strip() or cfg.name
+        self._index = LocationIndex.open(cfg.db_url, cfg.cache_size, cfg.cache_ttl)
+        if cfg.metrics_listen:
+            self._metrics = CellMetrics(self._index, lambda: self.backend)
+        return self._index
+
+    def _listen_for_cells(self) -> grpc.aio.Server:
+        """The cells' port, bound (not yet serving); sets the address to advertise."""
+        cfg, tls = self.config, self.identity.tls
+        cells_port, port = self._server_on(
+            cfg.listen, tls.cells_port() if tls else None, "cells")
+        host = cfg.listen.rpartition(":")[0]
+        self.identity.address = cfg.advertise or f"{host}:{port}"
+        return cells_port
+
+    def _add_services(self, cells_port: grpc.aio.Server, backend: CellBackend,
+                      index: LocationIndex) -> list[Any]:
+        """Every service on the cells' port and the client port; returns their
+        health servicers."""
+        cfg, tls = self.config, self.identity.tls
+        gate: Gate = PeerGate(self.identity.ancestors) if tls else open_gate
+        # Both ports scope calls: a caller may narrow itself to a project on either.
+        health_servicers = [self._serve_cells(cells_port, ScopedCells(backend, cfg.catalog), gate)]
+        if isinstance(backend, RouterCell):
+            objects = self._serve_router(cells_port, backend, index)
+        else:  # a leaf: agents report here (service objects on agents)
+            assert isinstance(backend, LeafCell)
+            objects = self._serve_agents(cells_port, backend, index)
+        # Service objects on both ports, as instances: the cells above, and clients.
+        cells_port.add_generic_rpc_handlers(
+            (objects_handler(objects, self.path, gate, self._limiter,
+                             max_hops=cfg.max_hops),))
+        if cfg.client_listen:
+            health_servicers.append(self._serve_clients(backend, objects))
+        return health_servicers
+
+    def _serve_router(self, cells_port: grpc.aio.Server, backend: RouterCell,
+                      index: LocationIndex) -> ObjectsBackend:
+        """The Parent service for the children; returns where objects are routed."""
+        cfg = self.config
+        parent = ParentServicer(backend, cfg.report_interval,
+                                check_peers=self.identity.tls is not None,
+                                children=NameRule.children(cfg.children))
+        cells_port.add_generic_rpc_handlers((parent_handler(parent),))
+        return ObjectRouter(index.engine, backend.children, self.identity,
+                            cfg.child_timeout)
+
+    def _serve_agents(self, cells_port: grpc.aio.Server, backend: LeafCell,
+                      index: LocationIndex) -> ObjectsBackend:
+        """The Agents service, and the failover rounds; returns the leaf's objects."""
+        cfg, tls = self.config, self.identity.tls
+        registry = AgentRegistry(index.engine, cfg.agent_down_after)
+        service = ObjectService(registry, ObjectStore(index.engine),
+                                failover=cfg.agent_failover,
+                                filters=load_filters(cfg.agent_filters,
+                                                     cfg.agent_filter_options))
+        self._background.append(asyncio.create_task(service.keep_failing_over()))
+        backend.agents_offered = registry.offers
+        cells_port.add_generic_rpc_handlers((agents_handler(
+            service, self.path, self.identity.ancestors if tls else None,
+            NameRule.agents(cfg.agent_ids), self._limiter, cfg.max_hops),))
+        return LeafObjects(service, self.path)
+
+    def _serve_clients(self, backend: CellBackend, objects: ObjectsBackend) -> Any:
+        """The client port: cells and objects; returns its health servicer."""
+        cfg, tls = self.config, self.identity.tls
+        clients_port, port = self._server_on(
+            cfg.client_listen, tls.clients_port() if tls else None, "clients")
+        self.client_address = f"{cfg.client_listen.rpartition(':')[0]}:{port}"
+        client_gate = self._client_gate()
+        health_servicer = self._serve_cells(
+            clients_port, ScopedCells(backend, cfg.catalog), client_gate, from_cells=False)
+        clients_port.add_generic_rpc_handlers(
+            (objects_handler(objects, self.path, client_gate, self._limiter,
+                             from_cells=False, max_hops=cfg.max_hops),))
+        return health_servicer
+
+    def _join_parents(self, backend: CellBackend) -> None:
+        """Register and report to the parent. A parent that runs as several
+        replicas is given as their addresses, joined with commas: this cell
+        registers and reports to each."""
+        cfg = self.config
+        for address in split_addresses(cfg.parent):
+            link = self._links.parent(address, cfg.parent_name, cfg.report_interval)
+            uplink = Uplink(backend, link, cfg.report_interval, remember=self._remember_path)
+            self._uplinks.append(uplink)
+            self._uplink_tasks.append(asyncio.create_task(uplink.run()))
+
+    def _write_addresses(self) -> None:
+        """Where this cell serves (and its metrics, started here), in its state directory."""
+        cfg = self.config
         (cfg.state_dir / "address").write_text(self.identity.address + "\n")
         if self.client_address:
             (cfg.state_dir / "client-address").write_text(self.client_address + "\n")
@@ -189,11 +243,6 @@ class CellServer:
             port = self._metrics.serve(cfg.metrics_listen)
             self.metrics_address = f"{cfg.metrics_listen.rpartition(':')[0]}:{port}"
             (cfg.state_dir / "metrics-address").write_text(self.metrics_address + "\n")
-        log.info("cell %s (%s, %s loop) serving cells on %s%s%s", cfg.name,
-                 self.identity.kind.value, type(asyncio.get_running_loop()).__module__,
-                 self.identity.address, " (mutual TLS)" if tls else " (insecure: no TLS)",
-                 f", clients on {self.client_address}" if self.client_address else "")
-        return self.identity.address
 
     def _client_gate(self) -> Gate:
         """Tokens on the client port; open only when the config says client_auth
@@ -235,11 +284,11 @@ class CellServer:
         server.add_generic_rpc_handlers((cells_handler(servicer),))
         health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        services = [pb.DESCRIPTOR.services_by_name["Cells"].full_name,
+        services = [service_name("Cells"),
                     health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                     reflection.SERVICE_NAME]
         if isinstance(self.backend, RouterCell):
-            services.append(pb.DESCRIPTOR.services_by_name["Parent"].full_name)
+            services.append(service_name("Parent"))
         reflection.enable_server_reflection(services, server)
         return health_servicer
 

@@ -23,7 +23,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
+
+from celldb.engine import engine_for
 
 log = logging.getLogger(__name__)
 POLL_EVERY = 0.5  # seconds between a standby's attempts to take the lock
@@ -35,7 +37,7 @@ class ActiveLock:
     on a connection of its own."""
 
     def __init__(self, url: str, name: str, on_lost: Callable[[], None]) -> None:
-        self._engine: Engine = create_engine(url, pool_size=1, max_overflow=0)
+        self._engine: Engine = engine_for(url, pool_size=1)
         self._name = name
         self._on_lost = on_lost
         self._conn: Any = None

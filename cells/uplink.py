@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from cells.backend import CellBackend
-from cells.client import AsyncCellClient
+from cellwire.client import AsyncCellClient
 from model.cells import CellCapacity, ChildReport, Registration
 from model.errors import CellError
 

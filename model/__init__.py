@@ -6,6 +6,7 @@
     errors      what can go wrong with a call, one error per status a caller can act on
     principal   whom a call acts for
     context     the request id of the call being served
+    table       plain-text tables, as the command-line tools print them
 
 `model` imports nothing of cellrouter's own; every other package imports it.
 """

@@ -1,5 +1,5 @@
 """Cells: their paths, capacity and shape, and the queries and answers of the
-cells API (the wire is in `cells.edge.wire`).
+cells API (the wire is in `cellwire.wire`).
 
 A cell path is the names of the cells from the top down, joined by SEPARATOR
 ("top!eu!eu-a"); `routing.path` parses and checks them.
@@ -123,6 +123,15 @@ class Replica:
     heard_ago: float  # seconds since it last registered or reported
     standby: bool = False  # a leaf's standby process, waiting to take over
 
+    @property
+    def silent(self) -> bool:
+        """Not heard from for SILENT seconds (shown so by `tree` and the dashboard)."""
+        return self.heard_ago >= SILENT
+
+
+# A process not heard from for this long (seconds) is shown silent.
+SILENT = 5.0
+
 
 @dataclass(frozen=True, slots=True)
 class CellNode:
@@ -148,6 +157,19 @@ class CellNode:
     # It serves its client port to anyone, as admin, without tokens
     # (client_auth = "none"); only the cell itself says so.
     open_client_port: bool = False
+
+    @property
+    def health(self) -> str:
+        """"down" (its parent has not heard from it), "unreachable" (it reports,
+        but did not answer the tree's call) or "up"."""
+        if not self.up:
+            return "down"
+        return "unreachable" if self.unreachable else "up"
+
+    @property
+    def cannot(self) -> tuple[Action, ...]:
+        """The actions no leaf of its subtree can do."""
+        return tuple(a for a in Action if a.value not in self.capabilities)
 
     def walk(self) -> Iterable[CellNode]:
         """This cell and every cell below it, depth first."""

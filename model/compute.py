@@ -1,7 +1,7 @@
 """Compute: resources, hosts, instances, their states and the actions on them.
 
 Plain frozen dataclasses and enums. The wire format (protobuf) is translated
-to and from them in `cells.edge.wire` and nowhere else.
+to and from them in `cellwire.wire` and nowhere else.
 """
 
 from __future__ import annotations

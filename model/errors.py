@@ -18,7 +18,8 @@
 Every layer speaks this tree: a router raises it and catches it from its
 children, a leaf raises it, the clients raise it for a failed call. A code is
 the name of a gRPC status code; `cells.edge.status` turns errors into statuses and
-`cells.link` turns a failed gRPC call back into one of these, each in one place.
+`cellwire.calls.from_rpc_error` turns a failed gRPC call back into one of these,
+each in one place.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, select
 
+from celldb.store import transaction, upsert
 from model.cells import (
     SEPARATOR,
     CellCapacity,
@@ -49,9 +50,8 @@ from model.cells import (
 )
 from model.compute import Action, Resources
 from model.errors import NotFound, Unavailable
-from routing.db import children as children_table
-from routing.db import upsert
 from routing.link import ChildLink, Connect
+from routing.tables import children as children_table
 from routing.validate import check_registration, check_report
 
 T = TypeVar("T")
@@ -289,11 +289,11 @@ class Children:
             "capacity": json.dumps(asdict(child.capacity)),
             "registered_at": time.time(),
         }
-        with self._engine.begin() as conn:
+        with transaction(self._engine, "child registry") as conn:
             upsert(conn, children_table, "name", values)
 
     def _load(self) -> None:
-        with self._engine.begin() as conn:
+        with transaction(self._engine, "child registry") as conn:
             rows = conn.execute(select(children_table)).all()
         for row in rows:
             self._children[row.name] = Child(

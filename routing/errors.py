@@ -6,13 +6,17 @@
     ├── UnknownChild        a target naming a child this cell does not have
     ├── UnknownInstance     no cell below knows the instance
     ├── HopLimitExceeded    the request crossed too many cells (a loop)
-    ├── Conflict            a row another request is writing at the same time
-    └── IndexUnavailable    the location index's database failed
+    └── Conflict            a row another request is writing at the same time
 
-SQLAlchemy errors are translated into IndexUnavailable in `routing.index`.
+A failure of the cell's database (the location index's, the children's, the
+object locations') is celldb's DatabaseUnavailable (UNAVAILABLE), translated
+in celldb; `IndexUnavailable` is the name routing gave it before celldb owned
+the database, kept for code that catches it.
 """
 
 from __future__ import annotations
+
+from celldb.errors import DatabaseUnavailable
 
 
 class RoutingError(Exception):
@@ -45,5 +49,4 @@ class Conflict(RoutingError):
     pass
 
 
-class IndexUnavailable(RoutingError):
-    pass
+IndexUnavailable = DatabaseUnavailable

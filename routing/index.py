@@ -22,12 +22,14 @@ from typing import Any
 
 from cachetools import TTLCache
 from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
 
+from celldb.engine import open_database
+from celldb.errors import DatabaseUnavailable, translated
+from celldb.store import transaction
 from model.compute import Instance
-from routing.db import locations, open_database
-from routing.errors import Conflict, IndexUnavailable
+from routing.errors import Conflict
 from routing.invalidation import Invalidations, OwnConnections
+from routing.tables import locations
 
 DEFAULT_CACHE_SIZE = 100_000
 DEFAULT_CACHE_TTL = 300.0
@@ -105,6 +107,7 @@ class LocationIndex:
         self._claim_sql = (f"INSERT INTO locations ({', '.join(columns)})"
                            f" VALUES ({', '.join([mark] * len(columns))})")
         self._integrity_error: type[Exception] = engine.dialect.loaded_dbapi.IntegrityError
+        self._driver_error: type[Exception] = engine.dialect.loaded_dbapi.Error
         self._invalidations: Invalidations | None = None
         if engine.dialect.name == "postgresql":
             # Other processes on the database (replicas of this cell) change rows
@@ -213,7 +216,7 @@ class LocationIndex:
                   time.time())
         try:
             self._execute(sql, params, fetch=False)
-        except IndexUnavailable as exc:
+        except DatabaseUnavailable as exc:
             if isinstance(exc.__cause__, self._integrity_error):
                 # Another boot with the same key recorded its row a moment ago.
                 raise Conflict(
@@ -291,12 +294,9 @@ class LocationIndex:
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
-        """A transaction; SQLAlchemy's errors leave as IndexUnavailable."""
-        try:
-            with self._engine.begin() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise IndexUnavailable(f"location index unavailable: {exc}") from exc
+        """A transaction; the database's errors leave as DatabaseUnavailable."""
+        with transaction(self._engine, "location index") as conn:
+            yield conn
 
     def _execute(self, sql: str, params: tuple[Any, ...], fetch: bool = True) -> Any:
         """One statement through the shared autocommit DBAPI connection: the
@@ -311,12 +311,14 @@ class LocationIndex:
         """This database's placeholder for a statement's parameters ("?" or "%s")."""
         return "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
 
-    def statement(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, int]:
+    def statement(self, sql: str, params: tuple[Any, ...],
+                  store: str = "location index") -> tuple[Any, int]:
         """Run one statement of a store that lives in this cell's database beside
         the index (cells.outcomes) on the index's hot-path connection, without
         SQLAlchemy's statement machinery: its first row (None when it returns
-        none) and how many rows it changed. IndexUnavailable when it fails."""
-        with self._raw() as cursor:
+        none) and how many rows it changed. DatabaseUnavailable, naming `store`,
+        when it fails."""
+        with self._raw(store) as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone() if cursor.description is not None else None
             return row, cursor.rowcount
@@ -337,10 +339,10 @@ class LocationIndex:
             cursor.execute("COMMIT")
 
     @contextmanager
-    def _raw(self) -> Iterator[Any]:
-        """A cursor on the shared connection, held under its lock; DBAPI errors
-        leave as IndexUnavailable."""
-        with self._reader_lock:
+    def _raw(self, store: str = "location index") -> Iterator[Any]:
+        """A cursor on the shared connection, held under its lock; the driver's
+        errors leave as DatabaseUnavailable naming `store`."""
+        with self._reader_lock, translated(store, self._driver_error):
             try:
                 if self._reader is None:
                     reader = self._engine.raw_connection()
@@ -356,7 +358,7 @@ class LocationIndex:
                 if self._reader is not None and not isinstance(exc, self._integrity_error):
                     self._reader.invalidate()
                     self._reader = None
-                raise IndexUnavailable(f"location index unavailable: {exc}") from exc
+                raise
 
 
 def _autocommit(dbapi_conn: Any) -> None:

@@ -1,7 +1,7 @@
 """Caches kept honest across processes that share one PostgreSQL index.
 
 Replicas of a cell share its database, and each caches locations. Every
-change of a row is announced by the database itself (a trigger, `routing.db`
+change of a row is announced by the database itself (a trigger, `celldb.schema`
 step 4: NOTIFY on `cellrouter_<schema>` with the uuid); `Invalidations`
 listens on a connection of its own, in a thread, and drops each announced
 uuid from the cache, unless this process made the change itself (its own

@@ -1,6 +1,6 @@
 """What a router can ask of a child cell: the only way routing reaches one.
 
-`cells.links` makes these over gRPC (`cells.client.AsyncCellClient`); unit
+`cells.links` makes these over gRPC (`cellwire.client.AsyncCellClient`); unit
 tests hand the router in-memory fakes instead. Every method may raise the
 errors of `model.errors`, as the child answered them, and:
 

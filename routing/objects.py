@@ -22,13 +22,15 @@ import time
 
 from sqlalchemy import Engine, delete, select
 
-from agents.validate import check_place
+from celldb.store import transaction, upsert
 from model.agents import PlaceSpec, ServiceObject
 from model.call import Call
 from model.errors import CellError, NotFound, ResourceExhausted
 from routing.children import Child, Children, Here, fanout
-from routing.db import object_locations as table
-from routing.db import upsert
+from routing.tables import object_locations as table
+from routing.validate import check_place
+
+_STORE = "object locations"  # what a database failure names
 
 
 class ObjectRouter:
@@ -102,7 +104,7 @@ class ObjectRouter:
 
     async def _find(self, uuid: str, call: Call) -> Child:
         """The child holding object `uuid`: from the rows, else by asking each."""
-        with self._engine.begin() as conn:
+        with transaction(self._engine, _STORE) as conn:
             name = conn.execute(select(table.c.child).where(table.c.uuid == uuid)).scalar()
         child = self._children.get(name) if name else None
         if child is not None:
@@ -123,16 +125,16 @@ class ObjectRouter:
     # --- rows
 
     def _child_of_request(self, request_id: str) -> Child | None:
-        with self._engine.begin() as conn:
+        with transaction(self._engine, _STORE) as conn:
             name = conn.execute(select(table.c.child)
                                 .where(table.c.request_id == request_id)).scalar()
         return self._children.get(name) if name else None
 
     def _record(self, request_id: str, uuid: str, child: str) -> None:
-        with self._engine.begin() as conn:
+        with transaction(self._engine, _STORE) as conn:
             upsert(conn, table, "request_id", {"request_id": request_id, "uuid": uuid or None,
                                                "child": child, "updated_at": time.time()})
 
     def _forget(self, request_id: str) -> None:
-        with self._engine.begin() as conn:
+        with transaction(self._engine, _STORE) as conn:
             conn.execute(delete(table).where(table.c.request_id == request_id))

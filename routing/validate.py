@@ -1,4 +1,6 @@
-"""Checks on what clients, and child cells, send, before anything is changed.
+"""Checks on what clients, and child cells, send, before anything is changed:
+a boot, a registration, a report, a service object's placement (the last
+shares its names' rules with agents' reports, `agents.validate`).
 
 Every refusal is an InvalidArgument whose message says what to fix.
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid as uuidlib
 
+from model.agents import PlaceSpec
 from model.cells import CellCapacity, ChildReport, Registration
 from model.compute import BootSpec, Resources
 from model.errors import InvalidArgument
@@ -175,3 +178,42 @@ def _check_names(what: str, names: tuple[str, ...]) -> None:
         raise InvalidArgument(f"{what}: at most {MAX_CAPABILITIES}, got {len(names)}")
     for name in names:
         _check_text(what, name, MAX_NAME)
+
+
+# Service objects and the agents that hold them (model.agents): the shapes of
+# their names, for a placement here and for an agent's report (agents.validate).
+MAX_AGENT_CAPABILITIES = 32  # an agent offers, and an object needs, at most this many
+MAX_OBJECT_HINTS = 16
+AGENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}")
+AGENT_KIND = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+CAPABILITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+ZONE = re.compile(r"[A-Za-z0-9._:-]{0,255}")
+_OBJECT_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,255}")
+
+
+def check_place(spec: PlaceSpec) -> None:
+    """What a placement may ask: a request id and a name, a kind, capabilities
+    and hints of sane shape (InvalidArgument naming the field otherwise)."""
+    check_match("request id", spec.request_id, _OBJECT_NAME, "1 to 255 printable characters")
+    check_match("name", spec.name, _OBJECT_NAME, "1 to 255 printable characters")
+    check_match("kind", spec.kind, AGENT_KIND,
+                "lower-case letters, digits, _ and -, starting with a letter, at most 63")
+    if len(spec.needs) > MAX_AGENT_CAPABILITIES:
+        raise InvalidArgument(f"an object needs at most {MAX_AGENT_CAPABILITIES} capabilities,"
+                              f" got {len(spec.needs)}")
+    for need in spec.needs:
+        check_match("capability", need, CAPABILITY, "letters, digits and ._-, at most 63")
+    if len(spec.hints) > MAX_OBJECT_HINTS:
+        raise InvalidArgument(f"at most {MAX_OBJECT_HINTS} hints, got {len(spec.hints)}")
+    for key, value in spec.hints:
+        check_match("hint", key, CAPABILITY, "letters, digits and ._-, at most 63")
+        check_match(f"hint {key}", value, ZONE, "letters, digits and ._:-, at most 255")
+    if spec.project:
+        check_match("project", spec.project, AGENT_ID, "letters, digits and ._:@-, at most 255")
+
+
+def check_match(what: str, value: str, pattern: re.Pattern[str], rule: str) -> None:
+    """InvalidArgument ("bad WHAT 'VALUE': RULE") unless `pattern` matches all of `value`."""
+    if not pattern.fullmatch(value):
+        shown = repr(value[:40] + ("…" if len(value) > 40 else ""))
+        raise InvalidArgument(f"bad {what} {shown}: {rule}")

@@ -9,25 +9,23 @@ when the leaf restarts.
 
 Every domain carries a <cellrouter:instance> metadata element (name,
 request id, project, flavor, ports, creation time), so the leaf can rebuild
-its view from the hypervisor alone. libvirt's errors are translated into the
-virt error tree in one place, `_translated`.
+its view from the hypervisor alone (virt.libvirt_xml). Each host's connection
+and use are kept by its link, where libvirt's errors are translated into the
+virt error tree in one place (virt.libvirt_host).
 """
 
 from __future__ import annotations
 
 import contextlib
 import shutil
-import threading
 import time
-import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import libvirt
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from model.compute import (
     Action,
@@ -35,30 +33,32 @@ from model.compute import (
     HostInfo,
     Instance,
     InstanceState,
-    Port,
-    Resources,
     allocation_ratios,
 )
 from model.states import check
 from virt.driver import Capabilities
-from virt.errors import (
-    DRIVER_ERRORS,
-    HypervisorUnavailable,
-    IllegalTransition,
-    InstanceNotFound,
-    InvalidSpec,
-    NoCapacity,
-    VirtError,
+from virt.errors import DRIVER_ERRORS, InstanceNotFound, InvalidSpec, NoCapacity
+from virt.libvirt_host import (
+    HostLink,
+    LibvirtHost,
+    announced_state,
+    domain_state,
+    ensure_event_loop,
+    taken_by,
+)
+from virt.libvirt_xml import (
+    NS as NS,  # the metadata's namespace, for readers of a domain's XML
+)
+from virt.libvirt_xml import (
+    Disk,
+    Meta,
+    overlay_xml,
+    read_metadata,
+    render_domain,
+    test_node_xml,
+    volume_format,
 )
 from virt.tombstones import Tombstones
-
-NS = "https://cellrouter.dev/xmlns/instance/1"
-ET.register_namespace("cellrouter", NS)
-_Q = f"{{{NS}}}"
-
-# Silence libvirt's default handler, which prints every error to stderr; the
-# errors still reach us as exceptions.
-libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
 
 # Undefine everything a domain may have left behind. Drivers refuse flags for
 # things they lack (the test driver has no NVRAM), so fewer are tried next.
@@ -82,43 +82,14 @@ def _undefine(dom: Any) -> None:
     dom.undefineFlags(_UNDEFINE_FLAGS[-1])
 
 
-@dataclass(frozen=True, slots=True)
-class LibvirtHost:
-    name: str
-    uri: str
-    disk_gb: int = 0  # libvirt does not report disk capacity; the operator does
-    ratios: tuple[float, float, float] = (1.0, 1.0, 1.0)  # cpu, ram, disk
-
-
-@dataclass(slots=True)
-class _Link:
-    """One host's connection, opened on first use and reopened when lost.
-
-    libvirt connections are safe to share between threads, so calls hold no
-    lock: `opening` guards (re)opening, `claiming` makes check-room-then-define
-    atomic. A slow guest start never holds up heartbeats or other calls.
-    """
-
-    host: LibvirtHost
-    conn: Any = None
-    opening: threading.Lock = field(default_factory=threading.Lock)
-    claiming: threading.Lock = field(default_factory=threading.Lock)
-    # What each domain on the host takes, kept as domains come and go, so that
-    # capacity costs nothing per call. Counted in full on first use, again by
-    # every full listing, and whenever the connection is reopened; None until then.
-    usage: dict[str, Resources] | None = None
-    size: Resources | None = None  # getInfo(), schedulable (ratios applied)
-    counting: threading.Lock = field(default_factory=threading.Lock)
-
-
 class LibvirtDriver:
     def __init__(self, hosts: Sequence[LibvirtHost], domain_type: str = "test",
                  interface_type: str = "bridge", stop_timeout: float = 30.0,
                  files: Path | None = None, images: Path | None = None) -> None:
         if not hosts:
             raise InvalidSpec("a libvirt leaf needs at least one host")
-        _ensure_event_loop()
-        self._links = {h.name: _Link(h) for h in hosts}
+        ensure_event_loop()
+        self._links = {h.name: HostLink(h, self._event) for h in hosts}
         self._domain_type = domain_type
         self._interface_type = interface_type
         self._stop_timeout = stop_timeout
@@ -136,41 +107,7 @@ class LibvirtDriver:
     # ------------------------------------------------------------ hosts
 
     def hosts(self) -> list[HostInfo]:
-        return [self._host_info(link) for link in self._links.values()]
-
-    def _host_info(self, link: _Link) -> HostInfo:
-        """The host's size and use, from what the driver keeps: O(1) once counted."""
-        with self._session(link) as conn:
-            if link.usage is None or link.size is None:
-                self._count(link, conn.listAllDomains())
-                info = conn.getInfo()  # [model, MiB, cpus, mhz, nodes, sockets, cores, threads]
-                link.size = Resources(info[2], info[1], link.host.disk_gb).scaled(
-                    link.host.ratios)
-            with link.counting:
-                usage = link.usage or {}
-                used = sum(usage.values(), Resources())
-                count = len(usage)
-        return HostInfo(link.host.name, link.size, used, count)
-
-    def _count(self, link: _Link, domains: Sequence[Any]) -> None:
-        """Count what every domain of `domains` (all of the host's) takes."""
-        usage = {}
-        for dom in domains:
-            taken = _taken(dom)
-            if taken is not None:
-                usage[dom.UUIDString()] = taken
-        with link.counting:
-            link.usage = usage
-
-    def _counted(self, link: _Link, uuid: str, taken: Resources | None) -> None:
-        """A domain came (`taken` is what it takes) or went (None)."""
-        with link.counting:
-            if link.usage is None:
-                return  # counted in full on first use
-            if taken is None:
-                link.usage.pop(uuid, None)
-            else:
-                link.usage[uuid] = taken
+        return [link.info() for link in self._links.values()]
 
     # ------------------------------------------------------------ boot
 
@@ -182,7 +119,7 @@ class LibvirtDriver:
             existing = self._find_on(link, spec.uuid)
             if existing is not None:
                 return self._instance(existing, host)
-            info = self._host_info(link)
+            info = link.info()
             if not info.free.covers(spec.flavor):
                 raise NoCapacity(f"host {host} cannot hold {spec.flavor} (free {info.free})")
             disk, console = self._guest_files(spec, link)
@@ -193,20 +130,20 @@ class LibvirtDriver:
             except BaseException:
                 self._remove_files(spec.uuid, spec.image_source, link)
                 raise
-            self._counted(link, spec.uuid, spec.flavor)
+            link.counted(spec.uuid, spec.flavor)
         try:
             with self._session(link):
                 dom.create()
         except BaseException:
             with contextlib.suppress(*DRIVER_ERRORS), self._session(link):
                 _undefine(dom)
-            self._counted(link, spec.uuid, None)
+            link.counted(spec.uuid, None)
             self._remove_files(spec.uuid, spec.image_source, link)
             raise
         with self._session(link):
             return self._instance(dom, host)
 
-    def _guest_files(self, spec: BootSpec, link: _Link) -> tuple[Disk | None, Path | None]:
+    def _guest_files(self, spec: BootSpec, link: HostLink) -> tuple[Disk | None, Path | None]:
         """The guest's own disk, and where its serial console is logged.
 
         The image's source (from the leaf's catalog, never from a caller) is
@@ -244,21 +181,17 @@ class LibvirtDriver:
             return None
         raise InvalidSpec(f"image file {source!r} is not in the image directory {base}")
 
-    def _overlay(self, link: _Link, pool_name: str, volume: str, uuid: str) -> Disk:
+    def _overlay(self, link: HostLink, pool_name: str, volume: str, uuid: str) -> Disk:
         with self._session(link) as conn:
             pool = conn.storagePoolLookupByName(pool_name)
             base = pool.storageVolLookupByName(volume)
-            base_format = _volume_format(base)
+            base_format = volume_format(base)
             capacity = base.info()[1]
-            xml = _overlay_xml(_overlay_name(uuid), capacity, base.path(), base_format)
+            xml = overlay_xml(_overlay_name(uuid), capacity, base.path(), base_format)
             pool.createXML(xml, 0)
         return Disk(pool=pool_name, volume=_overlay_name(uuid), format="qcow2")
 
-    def console_log(self, uuid: str) -> Path | None:
-        """Where the guest's serial console is written, when the driver keeps files."""
-        return self._files / f"{uuid}.console.log" if self._files else None
-
-    def _remove_files(self, uuid: str, image: str, link: _Link) -> None:
+    def _remove_files(self, uuid: str, image: str, link: HostLink) -> None:
         pool, _ = _pool_volume(image)
         if pool:
             with contextlib.suppress(*DRIVER_ERRORS), self._session(link) as conn:
@@ -281,12 +214,12 @@ class LibvirtDriver:
             raise
         link = self._links[host]
         with self._session(link):
-            meta = _metadata(dom)
+            meta = read_metadata(dom)
             current = self._instance(dom, host, meta)
             check(uuid, current.state, action)
             self._apply(dom, action)
             if action is Action.DELETE:
-                self._counted(link, uuid, None)
+                link.counted(uuid, None)
                 self._remove_files(uuid, meta.image_source if meta else "", link)
                 gone = _replace_state(current, InstanceState.DELETED)
                 self._tombstones.remember(gone)
@@ -340,14 +273,14 @@ class LibvirtDriver:
                     instance = self._listed(dom, name)
                     if instance is not None:
                         found.append(instance)
-                self._count(link, domains)
+                link.count(domains)
         return found
 
     def _listed(self, dom: Any, host: str) -> Instance | None:
         """A listed domain as an instance; None when cellrouter did not make it
         (adoption is another matter), or when it vanished after the listing
         (destroyed meanwhile: it is simply gone, and the rest still count)."""
-        meta = _metadata(dom)
+        meta = read_metadata(dom)
         if meta is None:
             return None
         try:
@@ -371,14 +304,14 @@ class LibvirtDriver:
             uuid = dom.UUIDString()
             link = next((k for k in self._links.values() if k.conn is conn), None)
             if link is not None and event == libvirt.VIR_DOMAIN_EVENT_UNDEFINED:
-                self._counted(link, uuid, None)
+                link.counted(uuid, None)
             elif (link is not None and event == libvirt.VIR_DOMAIN_EVENT_DEFINED
                   and link.usage is not None and uuid not in link.usage):
                 # Defined by someone else (a spawn counts its own domain).
-                self._counted(link, uuid, _taken(dom))
+                link.counted(uuid, taken_by(dom))
             # A definition changes no state (a boot's own start follows it).
             if self._on_change is not None and event != libvirt.VIR_DOMAIN_EVENT_DEFINED:
-                self._on_change(uuid, _announced_state(event, detail))
+                self._on_change(uuid, announced_state(event, detail))
 
     def connection(self, host: str) -> Any:
         """The live libvirt connection to `host`. A test-driver node exists only
@@ -389,11 +322,7 @@ class LibvirtDriver:
 
     def close(self) -> None:
         for link in self._links.values():
-            with link.opening:
-                if link.conn is not None:
-                    with contextlib.suppress(libvirt.libvirtError):
-                        link.conn.close()
-                    link.conn = None
+            link.close()
 
     # ---------------------------------------------------------- helpers
 
@@ -404,7 +333,7 @@ class LibvirtDriver:
                 return dom, name
         raise InstanceNotFound(uuid)
 
-    def _find_on(self, link: _Link, uuid: str) -> Any:
+    def _find_on(self, link: HostLink, uuid: str) -> Any:
         with self._session(link) as conn:
             try:
                 return conn.lookupByUUIDString(uuid)
@@ -413,9 +342,9 @@ class LibvirtDriver:
                     return None
                 raise
 
-    def _instance(self, dom: Any, host: str, meta: _Meta | None = None) -> Instance:
-        meta = meta or _metadata(dom) or _Meta(name=dom.name())
-        state = _state(dom)
+    def _instance(self, dom: Any, host: str, meta: Meta | None = None) -> Instance:
+        meta = meta or read_metadata(dom) or Meta(name=dom.name())
+        state = domain_state(dom)
         return Instance(
             uuid=dom.UUIDString(), name=meta.name, state=state, flavor=meta.flavor,
             image=meta.image, ports=meta.ports, host=host, project=meta.project,
@@ -424,171 +353,16 @@ class LibvirtDriver:
             fault="the guest crashed" if state is InstanceState.ERROR else "",
         )
 
-    @contextlib.contextmanager
-    def _session(self, link: _Link) -> Iterator[Any]:
+    def _session(self, link: HostLink) -> contextlib.AbstractContextManager[Any]:
         """The host's connection, (re)opened as needed; libvirt errors translated."""
-        with link.opening:
-            if link.conn is None or not _alive(link.conn):
-                link.usage = link.size = None  # a new connection: count afresh
-                link.conn = self._open(link.host)
-                with _translated():
-                    link.conn.domainEventRegisterAny(
-                        None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._event, None)
-            conn = link.conn
-        with _translated():
-            yield conn
-
-    def _open(self, host: LibvirtHost) -> Any:
-        retrying = Retrying(retry=retry_if_exception_type(libvirt.libvirtError),
-                            stop=stop_after_attempt(3),
-                            wait=wait_exponential(multiplier=0.1, max=1.0), reraise=True)
-        with _translated():
-            conn = retrying(libvirt.open, host.uri)
-            with contextlib.suppress(libvirt.libvirtError):
-                conn.setKeepAlive(5, 3)  # remote transports only; local ones refuse
-            return conn
-
-
-# ------------------------------------------------------------------ errors
-
-_UNAVAILABLE_CODES = {
-    libvirt.VIR_ERR_NO_CONNECT,
-    libvirt.VIR_ERR_SYSTEM_ERROR,
-    libvirt.VIR_ERR_RPC,
-    libvirt.VIR_ERR_AUTH_FAILED,
-    libvirt.VIR_ERR_OPERATION_TIMEOUT,
-}
-
-
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    """The one place libvirt's errors become virt errors."""
-    try:
-        yield
-    except DRIVER_ERRORS:
-        raise
-    except libvirt.libvirtError as exc:
-        code = exc.get_error_code()
-        message = exc.get_error_message() or str(exc)
-        if code == libvirt.VIR_ERR_NO_DOMAIN:
-            raise InstanceNotFound(message) from exc
-        if code in (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_ERR_OPERATION_DENIED):
-            raise IllegalTransition("", "", "", [], detail=f"refused by libvirt: {message}"
-                                    ) from exc
-        if code in _UNAVAILABLE_CODES or exc.get_error_domain() == libvirt.VIR_FROM_RPC:
-            raise HypervisorUnavailable(f"hypervisor unreachable: {message}") from exc
-        if code in (libvirt.VIR_ERR_XML_ERROR, libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
-                    libvirt.VIR_ERR_INVALID_ARG):
-            raise InvalidSpec(message) from exc
-        raise VirtError(f"libvirt: {message}") from exc
-
-
-_event_loop_lock = threading.Lock()
-_event_loop_started = False
-
-
-def _taken(dom: Any) -> Resources | None:
-    """What a domain takes of its host (its disk as its metadata says); None
-    when it vanished while being read."""
-    try:
-        _, max_kib, _, vcpus, _ = dom.info()
-    except libvirt.libvirtError:
-        return None
-    meta = _metadata(dom)
-    return Resources(vcpus, max_kib // 1024, meta.flavor.disk_gb if meta else 0)
-
-
-def _ensure_event_loop() -> None:
-    """libvirt's event loop, once per process, before any connection opens:
-    the embedded QEMU driver needs it, and so do domain events."""
-    global _event_loop_started
-    with _event_loop_lock:
-        if _event_loop_started:
-            return
-        libvirt.virEventRegisterDefaultImpl()
-
-        def run() -> None:
-            while True:
-                libvirt.virEventRunDefaultImpl()
-
-        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
-        _event_loop_started = True
-
-
-def _alive(conn: Any) -> bool:
-    try:
-        return bool(conn.isAlive())
-    except libvirt.libvirtError:
-        return False
-
-
-# ------------------------------------------------------------------- state
-
-def _state(dom: Any) -> InstanceState:
-    state, _reason = dom.state()
-    if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED):
-        return InstanceState.ACTIVE
-    if state == libvirt.VIR_DOMAIN_PAUSED:
-        return InstanceState.PAUSED
-    if state in (libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTDOWN):
-        return InstanceState.SUSPENDED if dom.hasManagedSaveImage(0) else InstanceState.STOPPED
-    if state == libvirt.VIR_DOMAIN_PMSUSPENDED:
-        return InstanceState.SUSPENDED
-    if state == libvirt.VIR_DOMAIN_CRASHED:
-        return InstanceState.ERROR
-    return InstanceState.UNKNOWN
-
-
-def _announced_state(event: int, detail: int) -> InstanceState | None:
-    """The state a lifecycle event leaves a domain in, read from the event alone
-    (no call to libvirt on its event thread); None when it does not say."""
-    if event in (libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_RESUMED):
-        return InstanceState.ACTIVE
-    if event == libvirt.VIR_DOMAIN_EVENT_SUSPENDED:
-        if detail == libvirt.VIR_DOMAIN_EVENT_SUSPENDED_IOERROR:
-            return None
-        return InstanceState.PAUSED
-    if event == libvirt.VIR_DOMAIN_EVENT_STOPPED:
-        if detail == libvirt.VIR_DOMAIN_EVENT_STOPPED_SAVED:
-            return InstanceState.SUSPENDED  # a managed save
-        if detail in (libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED,
-                      libvirt.VIR_DOMAIN_EVENT_STOPPED_FAILED):
-            return InstanceState.ERROR
-        return InstanceState.STOPPED
-    if event == libvirt.VIR_DOMAIN_EVENT_CRASHED:
-        return InstanceState.ERROR
-    if event == libvirt.VIR_DOMAIN_EVENT_UNDEFINED:
-        return InstanceState.DELETED
-    return None  # shutting down, PM-suspended: look
+        return link.session()
 
 
 def _replace_state(instance: Instance, state: InstanceState) -> Instance:
     return replace(instance, state=state, updated_at=datetime.now(UTC))
 
 
-# ----------------------------------------------------------------- the XML
-
-@dataclass(frozen=True, slots=True)
-class _Meta:
-    name: str
-    request_id: str = ""
-    project: str = ""
-    image: str = ""
-    image_source: str = ""
-    flavor: Resources = field(default_factory=Resources)
-    ports: tuple[Port, ...] = ()
-    created_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Disk:
-    """A guest's disk: a file, or a volume in a storage pool."""
-
-    format: str
-    path: str = ""
-    pool: str = ""
-    volume: str = ""
-
+# ------------------------------------------------------- image files
 
 def _pool_volume(image: str) -> tuple[str, str]:
     """("pool", "volume") for an image named POOL/VOLUME, else ("", "")."""
@@ -604,128 +378,7 @@ def _overlay_name(uuid: str) -> str:
     return f"cr-{uuid}.qcow2"
 
 
-def _volume_format(vol: Any) -> str:
-    found = ET.fromstring(vol.XMLDesc(0)).find("target/format")
-    return found.get("type", "raw") if found is not None else "raw"
-
-
-def _overlay_xml(name: str, capacity: int, backing: str, backing_format: str) -> str:
-    volume = ET.Element("volume")
-    ET.SubElement(volume, "name").text = name
-    ET.SubElement(volume, "capacity", unit="bytes").text = str(capacity)
-    target = ET.SubElement(volume, "target")
-    ET.SubElement(target, "format", type="qcow2")
-    store = ET.SubElement(volume, "backingStore")
-    ET.SubElement(store, "path").text = backing
-    ET.SubElement(store, "format", type=backing_format)
-    return ET.tostring(volume, encoding="unicode")
-
-
-def render_domain(spec: BootSpec, domain_type: str, interface_type: str = "bridge",
-                  disk: Disk | None = None, console: Path | None = None) -> str:
-    """The domain XML for `spec`, built with ElementTree."""
-    domain = ET.Element("domain", type=domain_type)
-    ET.SubElement(domain, "name").text = f"cr-{spec.uuid}"
-    ET.SubElement(domain, "uuid").text = spec.uuid
-    ET.SubElement(domain, "memory", unit="MiB").text = str(spec.flavor.memory_mb)
-    ET.SubElement(domain, "vcpu").text = str(spec.flavor.vcpus)
-    os_ = ET.SubElement(domain, "os")
-    if domain_type == "test":
-        ET.SubElement(os_, "type").text = "hvm"
-    else:  # a PC that boots from its first disk
-        ET.SubElement(os_, "type", arch="x86_64", machine="pc").text = "hvm"
-        ET.SubElement(os_, "boot", dev="hd")
-    domain.append(_metadata_element(spec))
-    devices = ET.SubElement(domain, "devices")
-    if disk is not None:
-        # IDE: every BIOS boots from it, no guest drivers needed.
-        kind = "volume" if disk.pool else "file"
-        element = ET.SubElement(devices, "disk", type=kind, device="disk")
-        ET.SubElement(element, "driver", name="qemu", type=disk.format)
-        if disk.pool:
-            ET.SubElement(element, "source", pool=disk.pool, volume=disk.volume)
-        else:
-            ET.SubElement(element, "source", file=disk.path)
-        ET.SubElement(element, "target", dev="hda", bus="ide")
-    for port in spec.ports:
-        nic = ET.SubElement(devices, "interface", type=interface_type)
-        source_key = "bridge" if interface_type == "bridge" else "network"
-        ET.SubElement(nic, "source", {source_key: port.plugged_into})
-        ET.SubElement(nic, "mac", address=port.mac)
-    if console is not None:
-        serial = ET.SubElement(devices, "serial", type="file")
-        ET.SubElement(serial, "source", path=str(console))
-    else:
-        ET.SubElement(devices, "serial", type="pty")
-    return ET.tostring(domain, encoding="unicode")
-
-
-def _metadata_element(spec: BootSpec) -> ET.Element:
-    metadata = ET.Element("metadata")
-    inst = ET.SubElement(metadata, f"{_Q}instance")
-    for tag, value in (("name", spec.name), ("request-id", spec.request_id),
-                       ("project", spec.project), ("image", spec.image),
-                       ("image-source", spec.image_source),
-                       ("cell-path", spec.target_cell),
-                       ("created-at", datetime.now(UTC).isoformat())):
-        ET.SubElement(inst, f"{_Q}{tag}").text = value
-    f = spec.flavor
-    ET.SubElement(inst, f"{_Q}flavor", vcpus=str(f.vcpus), memory_mb=str(f.memory_mb),
-                  disk_gb=str(f.disk_gb))
-    ports = ET.SubElement(inst, f"{_Q}ports")
-    for p in spec.ports:
-        ET.SubElement(ports, f"{_Q}port", network=p.network, mac=p.mac, ip=p.ip)
-    return metadata
-
-
-def _metadata(dom: Any) -> _Meta | None:
-    """Our metadata element of `dom`, or None for a domain cellrouter did not make."""
-    try:
-        root = ET.fromstring(dom.XMLDesc(0))
-    except (libvirt.libvirtError, ET.ParseError):
-        return None
-    inst = root.find(f"metadata/{_Q}instance")
-    if inst is None:
-        return None
-
-    def text(tag: str) -> str:
-        found = inst.find(f"{_Q}{tag}")
-        return (found.text or "") if found is not None else ""
-
-    flavor = inst.find(f"{_Q}flavor")
-    size = flavor.attrib if flavor is not None else {}
-    created = text("created-at")
-    return _Meta(
-        name=text("name"),
-        request_id=text("request-id"),
-        project=text("project"),
-        image=text("image"),
-        image_source=text("image-source"),
-        flavor=Resources(int(size.get("vcpus", 0)), int(size.get("memory_mb", 0)),
-                         int(size.get("disk_gb", 0))),
-        ports=tuple(Port(p.get("network", ""), p.get("mac", ""), p.get("ip", ""))
-                    for p in inst.iterfind(f"{_Q}ports/{_Q}port")),
-        created_at=datetime.fromisoformat(created) if created else None,
-    )
-
-
 # ------------------------------------------------------------------ config
-
-def test_node_xml(vcpus: int, memory_mb: int) -> str:
-    """A libvirt test-driver node with this many CPUs and this much memory, and
-    an `images` storage pool."""
-    node = ET.Element("node")
-    cpu = ET.SubElement(node, "cpu")
-    for tag, value in (("mhz", 2000), ("model", "x86_64"), ("active", vcpus), ("nodes", 1),
-                       ("sockets", 1), ("cores", vcpus), ("threads", 1)):
-        ET.SubElement(cpu, tag).text = str(value)
-    ET.SubElement(node, "memory").text = str(memory_mb * 1024)  # KiB
-    # A storage pool for images, as a real host would have one.
-    pool = ET.SubElement(node, "pool", type="dir")
-    ET.SubElement(pool, "name").text = "images"
-    ET.SubElement(ET.SubElement(pool, "target"), "path").text = "/var/lib/cellrouter/images"
-    return ET.tostring(node, encoding="unicode")
-
 
 def from_config(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]],
                 state_dir: Path) -> LibvirtDriver:
@@ -739,33 +392,35 @@ def from_config(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]],
     test-driver node; disk_gb and *_allocation_ratio as for any leaf.
     """
     unknown = set(options) - {"domain_type", "interface_type", "stop_timeout", "images_dir"}
-    # Guests' image copies and console logs live in the cell's state dir.
     if unknown:
         raise InvalidSpec(f"unknown libvirt driver options: {', '.join(sorted(unknown))}")
     nodes = state_dir / "libvirt-nodes"
-    built = []
-    for entry in hosts:
-        name = str(entry.get("name", ""))
-        if not name:
-            raise InvalidSpec(f"a libvirt host needs a name: {dict(entry)}")
-        uri = str(entry.get("uri", ""))
-        try:
-            if not uri:
-                nodes.mkdir(parents=True, exist_ok=True)
-                node = nodes / f"{name}.xml"
-                node.write_text(test_node_xml(int(entry["vcpus"]), int(entry["memory_mb"])))
-                uri = f"test://{node.resolve()}"
-            built.append(LibvirtHost(name, uri, int(entry.get("disk_gb", 0)),
-                                     allocation_ratios(entry)))
-        except KeyError as exc:
-            raise InvalidSpec(f"libvirt host {name} needs a uri, or {exc.args[0]}") from exc
-        except (TypeError, ValueError) as exc:
-            raise InvalidSpec(f"libvirt host {name}: {exc}") from exc
     return LibvirtDriver(
-        built,
+        [_host(entry, nodes) for entry in hosts],
         domain_type=str(options.get("domain_type", "test")),
         interface_type=str(options.get("interface_type", "bridge")),
         stop_timeout=float(options.get("stop_timeout", 30.0)),
+        # Guests' image copies and console logs live in the cell's state dir.
         files=state_dir / "guests",
         images=state_dir / str(options.get("images_dir", "images")),
     )
+
+
+def _host(entry: Mapping[str, Any], nodes: Path) -> LibvirtHost:
+    """A host of the config: its uri, or a test-driver node file written under
+    `nodes` for a host given by size."""
+    name = str(entry.get("name", ""))
+    if not name:
+        raise InvalidSpec(f"a libvirt host needs a name: {dict(entry)}")
+    uri = str(entry.get("uri", ""))
+    try:
+        if not uri:
+            nodes.mkdir(parents=True, exist_ok=True)
+            node = nodes / f"{name}.xml"
+            node.write_text(test_node_xml(int(entry["vcpus"]), int(entry["memory_mb"])))
+            uri = f"test://{node.resolve()}"
+        return LibvirtHost(name, uri, int(entry.get("disk_gb", 0)), allocation_ratios(entry))
+    except KeyError as exc:
+        raise InvalidSpec(f"libvirt host {name} needs a uri, or {exc.args[0]}") from exc
+    except (TypeError, ValueError) as exc:
+        raise InvalidSpec(f"libvirt host {name}: {exc}") from exc

@@ -29,19 +29,18 @@ it): the ports, IPs included, stay in the description.
 Every call sends a Correlation-Id (the request id of the cellrouter call it
 serves, else the boot's request id or the instance uuid) so that an oVirt
 administrator can trace what cellrouter did.
-SDK errors are translated into the virt error tree in one place.
+SDK errors are translated into the virt error tree in one place
+(virt.ovirt_engine, with the VM description and the Correlation-Id).
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
-import re
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,45 +50,28 @@ import ovirtsdk4 as sdk
 import ovirtsdk4.types as otypes
 
 from model.compute import Action, BootSpec, HostInfo, Instance, InstanceState, Port, Resources
-from model.context import REQUEST_ID
 from model.states import check
 from virt.driver import Capabilities
-from virt.errors import (
-    DRIVER_ERRORS,
-    DriverMisconfigured,
-    HypervisorUnavailable,
-    IllegalTransition,
-    InstanceNotFound,
-    InvalidSpec,
-    NoCapacity,
-    VirtError,
+from virt.errors import DRIVER_ERRORS, IllegalTransition, InstanceNotFound, InvalidSpec, NoCapacity
+from virt.ovirt_engine import (
+    MIB,
+    MOVING,
+    correlation,
+    cpus,
+    description,
+    error_detail,
+    instance_of,
+    meta,
+    translated,
 )
 from virt.tombstones import Tombstones
 
-TAG = "cellrouter:"
-MIB = 1024 * 1024
-# oVirt status -> cellrouter state. Transitional states count as where they lead.
-_STATES = {
-    "up": InstanceState.ACTIVE,
-    "powering_down": InstanceState.ACTIVE,
-    "reboot_in_progress": InstanceState.ACTIVE,
-    "migrating": InstanceState.ACTIVE,
-    "down": InstanceState.STOPPED,
-    "suspended": InstanceState.SUSPENDED,
-    "saving_state": InstanceState.SUSPENDED,
-    "restoring_state": InstanceState.ACTIVE,
-    "paused": InstanceState.PAUSED,
-    "image_locked": InstanceState.BUILDING,
-    "wait_for_launch": InstanceState.BUILDING,
-    "powering_up": InstanceState.BUILDING,
-}
-# Statuses a VM passes through on its way somewhere: wait them out.
-_MOVING = {"image_locked", "wait_for_launch", "powering_up", "powering_down",
-           "saving_state", "restoring_state", "reboot_in_progress", "migrating"}
-_SAFE_ID = re.compile(r"[^0-9a-zA-Z_-]")
 _NO_PAUSE = "oVirt has no pause; suspend hibernates the instance instead"
 _CAPABILITIES = Capabilities(frozenset(Action) - {Action.PAUSE, Action.UNPAUSE},
                              ((Action.PAUSE, _NO_PAUSE), (Action.UNPAUSE, _NO_PAUSE)))
+_OPTIONS = {"url", "username", "password_file", "password_env", "ca_file", "insecure",
+            "cluster", "template", "graceful_stop", "disk_gb", "adopt_prefix",
+            "adopt_tag", "settle_timeout"}
 
 
 class OvirtDriver:
@@ -116,21 +98,21 @@ class OvirtDriver:
     # ------------------------------------------------------------ hosts
 
     def hosts(self) -> list[HostInfo]:
-        with _translated():
+        with translated():
             system = self._connection.system_service()
             hosts = [h for h in system.hosts_service().list(search=f"cluster={self._cluster}")
                      if str(h.status) == "up"]
             vms = system.vms_service().list(search=f"cluster={self._cluster}")
-        cpus = sum(_cpus(h.cpu.topology) for h in hosts)
+        vcpus = sum(cpus(h.cpu.topology) for h in hosts)
         memory = sum((h.memory or 0) // MIB for h in hosts)
         # Every VM holds its claim, whatever its status, as a defined libvirt
         # domain does: one just added (still down) must count, or a concurrent
         # boot would take the same room, and a stopped one may start again.
-        used = Resources(sum(_cpus(vm.cpu.topology) if vm.cpu else 1 for vm in vms),
+        used = Resources(sum(cpus(vm.cpu.topology) if vm.cpu else 1 for vm in vms),
                          sum((vm.memory or 0) // MIB for vm in vms),
-                         sum(_meta(vm).get("disk_gb", 0) for vm in vms))
+                         sum(meta(vm).get("disk_gb", 0) for vm in vms))
         largest = max(((h.max_scheduling_memory or 0) // MIB for h in hosts), default=0)
-        total = Resources(cpus, memory, self._disk_gb)
+        total = Resources(vcpus, memory, self._disk_gb)
         free = total - used
         return [HostInfo(self._cluster, total, used, len(vms), alive=bool(hosts),
                          largest_free=Resources(free.vcpus, min(largest, free.memory_mb),
@@ -141,7 +123,7 @@ class OvirtDriver:
     def spawn(self, spec: BootSpec, host: str) -> Instance:
         if host != self._cluster:
             raise InvalidSpec(f"no host named {host!r} (this leaf has cluster {self._cluster})")
-        headers = _correlation(spec.request_id or spec.uuid)
+        headers = correlation(spec.request_id or spec.uuid)
         profiles: dict[str, str] | None = None  # set when this call adds the VM
         with self._claim:
             existing = self._find(spec.uuid)
@@ -158,30 +140,22 @@ class OvirtDriver:
             # room once added, and the leaf keeps one boot per request id in flight.
             self._plug(service, spec, profiles, headers)
         self._settle(service, headers)
-        with _translated():
+        with translated():
             if str(service.get(headers=headers).status) == "down":
                 service.start(headers=headers)
         return self._instance(self._settle(service, headers))
 
     def _add(self, spec: BootSpec, headers: dict[str, str]) -> Any:
-        description = TAG + json.dumps({
-            "uuid": spec.uuid, "request_id": spec.request_id, "name": spec.name,
-            "project": spec.project, "image": spec.image, "disk_gb": spec.flavor.disk_gb,
-            # oVirt's NIC has no IP (the guest agent reports it once the guest runs):
-            # the ports, IPs included, are kept here as asked.
-            "ports": [[p.network, p.mac, p.ip] for p in spec.ports],
-            "created_at": datetime.now(UTC).isoformat(),
-        }, separators=(",", ":"))
         vm = otypes.Vm(
             name=f"{spec.name}-{spec.uuid[:8]}",
-            description=description,
+            description=description(spec),
             cluster=otypes.Cluster(name=self._cluster),
             template=otypes.Template(name=self._template),
             memory=spec.flavor.memory_mb * MIB,
             cpu=otypes.Cpu(topology=otypes.CpuTopology(sockets=1, cores=spec.flavor.vcpus,
                                                        threads=1)),
         )
-        with _translated():
+        with translated():
             added = self._vms().add(vm, headers=headers)
         self._vm_ids[spec.uuid] = added.id
         return added
@@ -193,7 +167,7 @@ class OvirtDriver:
         if not names:
             return {}
         system = self._connection.system_service()
-        with _translated():
+        with translated():
             networks = {name: self._network_id(system, name, headers) for name in names}
             profiles = system.vnic_profiles_service().list(headers=headers)
         found = {}
@@ -223,7 +197,7 @@ class OvirtDriver:
             return
         try:
             self._settle(service, headers)  # a template's disks are copied first
-            with _translated():
+            with translated():
                 nics = service.nics_service()
                 # A template's own NICs keep their names; the ports take the next free ones.
                 taken = {nic.name for nic in nics.list(headers=headers)}
@@ -246,7 +220,7 @@ class OvirtDriver:
         try:
             service.remove(headers=headers)
         except sdk.Error as exc:
-            cause.add_note(f"the half-built oVirt VM could not be removed: {_detail(exc)}")
+            cause.add_note(f"the half-built oVirt VM could not be removed: {error_detail(exc)}")
 
     # ---------------------------------------------------------- actions
 
@@ -260,11 +234,11 @@ class OvirtDriver:
             if gone is not None:
                 return gone  # deleted already: not an error
             raise InstanceNotFound(uuid)
-        headers = _correlation(uuid)
+        headers = correlation(uuid)
         service = self._vms().vm_service(vm.id)
         current = self._instance(self._settle(service, headers))
         check(uuid, current.state, action, self.capabilities.actions)
-        with _translated():
+        with translated():
             self._apply(service, action, headers)
         if action is Action.DELETE:
             deleted = replace(current, state=InstanceState.DELETED, updated_at=datetime.now(UTC))
@@ -304,7 +278,7 @@ class OvirtDriver:
         tagged = self._tagged_ids()
         found = []
         for vm in vms:
-            uuid = _meta(vm).get("uuid")
+            uuid = meta(vm).get("uuid")
             if not uuid and (self._prefixed(vm) or vm.id in tagged):
                 uuid = vm.id
             if uuid:
@@ -331,24 +305,24 @@ class OvirtDriver:
         engine's search (one call) rather than by reading each VM's tags."""
         if self._adopt_tag is None:
             return frozenset()
-        with _translated():
+        with translated():
             vms = self._vms().list(search=f"tag={self._adopt_tag} and cluster={self._cluster}")
         return frozenset(vm.id for vm in vms)
 
     def _find(self, uuid: str) -> Any:
         """The engine's VM for a cellrouter uuid, or None."""
-        with _translated():
+        with translated():
             vm_id = self._vm_ids.get(uuid)
             if vm_id is not None:
                 try:
-                    return self._vms().vm_service(vm_id).get(headers=_correlation(uuid))
+                    return self._vms().vm_service(vm_id).get(headers=correlation(uuid))
                 except sdk.NotFoundError:
                     self._vm_ids.pop(uuid, None)
                     return None
         vms = self._cluster_vms()
-        found = next((vm for vm in vms if _meta(vm).get("uuid") == uuid), None)
+        found = next((vm for vm in vms if meta(vm).get("uuid") == uuid), None)
         if found is None:
-            found = next((vm for vm in vms if vm.id == uuid and not _meta(vm).get("uuid")), None)
+            found = next((vm for vm in vms if vm.id == uuid and not meta(vm).get("uuid")), None)
             # An engine id is the uuid only of an adopted VM; the tag search runs only
             # when the name does not already make it one.
             if found is None or not (self._prefixed(found) or found.id in self._tagged_ids()):
@@ -357,100 +331,23 @@ class OvirtDriver:
         return found
 
     def _cluster_vms(self) -> list[Any]:
-        with _translated():
+        with translated():
             return list(self._vms().list(search=f"cluster={self._cluster}"))
 
     def _settle(self, service: Any, headers: dict[str, str]) -> Any:
         """The VM once it has stopped moving between states."""
         deadline = time.monotonic() + self._settle_timeout
         pause = 0.002  # doubled each time, up to 0.2 s: quick moves cost little
-        with _translated():
+        with translated():
             vm = service.get(headers=headers)
-            while str(vm.status) in _MOVING and time.monotonic() < deadline:
+            while str(vm.status) in MOVING and time.monotonic() < deadline:
                 time.sleep(pause)
                 pause = min(pause * 2, 0.2)
                 vm = service.get(headers=headers)
         return vm
 
     def _instance(self, vm: Any) -> Instance:
-        meta = _meta(vm)
-        status = str(vm.status)
-        state = _STATES.get(status, InstanceState.UNKNOWN)
-        fault = ""
-        if status == "paused" and str(getattr(vm, "status_detail", "") or "") == "eio":
-            state, fault = InstanceState.ERROR, "paused by an I/O error (eio)"
-        created = meta.get("created_at")
-        return Instance(
-            uuid=meta.get("uuid") or vm.id,
-            name=meta.get("name") or vm.name or "",
-            state=state,
-            flavor=Resources(_cpus(vm.cpu.topology) if vm.cpu else 0, (vm.memory or 0) // MIB,
-                             int(meta.get("disk_gb", 0))),
-            image=meta.get("image", ""),
-            ports=tuple(Port(*p) for p in meta.get("ports", [])),
-            host=self._cluster,
-            project=meta.get("project", ""),
-            request_id=meta.get("request_id", ""),
-            created_at=datetime.fromisoformat(created) if created else None,
-            updated_at=datetime.now(UTC),
-            fault=fault,
-        )
-
-
-# ------------------------------------------------------------------ errors
-
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    """The one place the SDK's errors become virt errors."""
-    try:
-        yield
-    except DRIVER_ERRORS:
-        raise
-    except sdk.AuthError as exc:
-        raise DriverMisconfigured(f"the oVirt engine refused the credentials: {exc}") from exc
-    except sdk.NotFoundError as exc:
-        raise InstanceNotFound(str(exc)) from exc
-    except (sdk.ConnectionError, sdk.TimeoutError) as exc:
-        raise HypervisorUnavailable(f"oVirt engine unreachable: {exc}") from exc
-    except sdk.Error as exc:
-        detail = _detail(exc)
-        if exc.code == 409:
-            raise IllegalTransition("", "", "", [], detail=f"oVirt refused: {detail}") from exc
-        if exc.code in (401, 403):
-            raise DriverMisconfigured(f"oVirt refused access: {detail}") from exc
-        if exc.code == 400:
-            raise InvalidSpec(f"oVirt: {detail}") from exc
-        raise VirtError(f"oVirt: {detail}") from exc
-
-
-def _detail(exc: Any) -> str:
-    fault = getattr(exc, "fault", None)
-    if fault is not None and (fault.detail or fault.reason):
-        return str(fault.detail or fault.reason)
-    return str(exc)
-
-
-def _correlation(fallback: str) -> dict[str, str]:
-    """A Correlation-Id header, at most 36 of [0-9a-zA-Z_-]: the request id of
-    the call being served, else `fallback`."""
-    return {"Correlation-Id": _SAFE_ID.sub("-", REQUEST_ID.get() or fallback)[:36]}
-
-
-def _cpus(topology: Any) -> int:
-    if topology is None:
-        return 1
-    return (topology.sockets or 1) * (topology.cores or 1) * (topology.threads or 1)
-
-
-def _meta(vm: Any) -> dict[str, Any]:
-    text = vm.description or ""
-    if not text.startswith(TAG):
-        return {}
-    try:
-        found = json.loads(text[len(TAG):])
-    except json.JSONDecodeError:
-        return {}
-    return found if isinstance(found, dict) else {}
+        return instance_of(vm, self._cluster)
 
 
 # ------------------------------------------------------------------ config
@@ -469,28 +366,9 @@ def from_config(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]],
     adopt_prefix too, a VM matching either is taken in); settle_timeout.
     The engine reports its own hosts: the leaf lists none.
     """
-    known = {"url", "username", "password_file", "password_env", "ca_file", "insecure",
-             "cluster", "template", "graceful_stop", "disk_gb", "adopt_prefix",
-             "adopt_tag", "settle_timeout"}
-    if "password" in options:
-        raise InvalidSpec("the oVirt password is never read from the config:"
-                          " give password_file or password_env")
-    unknown = set(options) - known
-    if unknown:
-        raise InvalidSpec(f"unknown oVirt driver options: {', '.join(sorted(unknown))}")
-    if hosts:
-        raise InvalidSpec("an oVirt leaf lists no hosts: the engine reports them")
-    try:
-        url, username = str(options["url"]), str(options["username"])
-    except KeyError as exc:
-        raise InvalidSpec(f"the oVirt driver needs {exc.args[0]!r}") from None
-    connection = sdk.Connection(
-        url=url, username=username, password=_password(options),
-        ca_file=options.get("ca_file"), insecure=bool(options.get("insecure", False)),
-        timeout=30,
-    )
+    _check_options(options, hosts)
     return OvirtDriver(
-        connection,
+        _connect(options),
         cluster=str(options.get("cluster", "Default")),
         template=str(options.get("template", "Blank")),
         graceful_stop=bool(options.get("graceful_stop", False)),
@@ -498,6 +376,30 @@ def from_config(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]],
         settle_timeout=float(options.get("settle_timeout", 120.0)),
         adopt_prefix=options.get("adopt_prefix"),
         adopt_tag=options.get("adopt_tag"),
+    )
+
+
+def _check_options(options: Mapping[str, Any], hosts: Sequence[Mapping[str, Any]]) -> None:
+    if "password" in options:
+        raise InvalidSpec("the oVirt password is never read from the config:"
+                          " give password_file or password_env")
+    unknown = set(options) - _OPTIONS
+    if unknown:
+        raise InvalidSpec(f"unknown oVirt driver options: {', '.join(sorted(unknown))}")
+    if hosts:
+        raise InvalidSpec("an oVirt leaf lists no hosts: the engine reports them")
+
+
+def _connect(options: Mapping[str, Any]) -> Any:
+    """The SDK's connection to the engine (it connects on first use)."""
+    try:
+        url, username = str(options["url"]), str(options["username"])
+    except KeyError as exc:
+        raise InvalidSpec(f"the oVirt driver needs {exc.args[0]!r}") from None
+    return sdk.Connection(
+        url=url, username=username, password=_password(options),
+        ca_file=options.get("ca_file"), insecure=bool(options.get("insecure", False)),
+        timeout=30,
     )
 
 

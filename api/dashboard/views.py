@@ -11,21 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from model.cells import CellCapacity, CellNode, HostSummary, Placement
-from model.compute import Action, Instance
-
-ACTIONS = tuple(a.value for a in Action)
-# A process not heard from for this long (seconds) is shown silent; the ones
-# heard from lately are sent alike, so the tree's JSON stays the same while
-# nothing changes (the page redraws only what changed).
-SILENT = 5.0
-
-
-def health(node: CellNode) -> str:
-    """"down" (its parent has not heard from it), "unreachable" (it reports,
-    but did not answer the tree's call) or "up"."""
-    if not node.up:
-        return "down"
-    return "unreachable" if node.unreachable else "up"
+from model.compute import Instance
 
 
 def capacity(c: CellCapacity) -> dict[str, Any]:
@@ -55,13 +41,15 @@ def cell(node: CellNode) -> dict[str, Any]:
         "path": node.path,
         "kind": node.kind.value,
         "driver": node.driver,  # a leaf's ("libvirt", "ovirt", "fake", "agents"); "" else
-        "health": health(node),
+        "health": node.health,
         "address": node.address,
+        # Processes heard from lately are sent alike, so the tree's JSON stays
+        # the same while nothing changes (the page redraws only what changed).
         "processes": [{"address": r.address, "standby": r.standby,
-                       "silent_s": int(r.heard_ago) if r.heard_ago >= SILENT else 0}
+                       "silent_s": int(r.heard_ago) if r.silent else 0}
                       for r in node.replicas],
         "capacity": capacity(node.capacity),
-        "cannot": [a for a in ACTIONS if a not in node.capabilities],
+        "cannot": [a.value for a in node.cannot],
         "hosts": [host(h) for h in node.hosts],
         "children": children,
         "cells": sum(1 + child["cells"] for child in children),

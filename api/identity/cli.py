@@ -24,6 +24,7 @@ from pathlib import Path
 from api.identity.errors import BadAuthRequest, IdentityError
 from api.identity.keys import KeyRepository
 from api.identity.users import ROLES, UserStore
+from model.table import print_table
 
 _Command = Callable[[argparse.Namespace], int]
 
@@ -87,9 +88,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 def cmd_users_list(args: argparse.Namespace) -> int:
     rows = [("NAME", "PROJECT", "ROLE", "ID")]
     rows += [(u.name, u.project, u.role, u.id) for u in UserStore(Path(args.file)).users()]
-    w = [max(len(row[i]) for row in rows) for i in range(3)]
-    for name, project, role, user_id in rows:
-        print(f"{name:<{w[0]}}  {project:<{w[1]}}  {role:<{w[2]}}  {user_id}")
+    print_table(rows)
     return 0
 
 

@@ -6,27 +6,24 @@ router's over `routing.objects.ObjectRouter`."""
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any, NoReturn, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import grpc
 
 from agents.service import ObjectService
 from cellrouter.v1 import cells_pb2 as pb
-from cells.edge import wire
 from cells.edge.decoding import decoded_stream, handlers
-from cells.edge.servicers import peer_host
-from cells.edge.status import for_member, to_status
+from cells.edge.serve import MAX_HOPS, Edge
 from cells.security.limits import Limiter, Limits
 from cells.security.names import ANY_AGENT, NameRule
-from cells.security.scope import Gate, narrow, open_gate
-from cells.security.tls import peer_cell, require_peer, require_role
+from cells.security.scope import Gate, open_gate
+from cellwire import wire
+from cellwire.tls import peer_cell, require_peer, require_role
 from model.agents import PlaceSpec, ServiceObject
-from model.call import REQUEST_ID_KEY, Call
+from model.call import Call
 from model.errors import AlreadyExists, NotFound, PermissionDenied
-from model.principal import EVERYONE
 
 T = TypeVar("T")
 
@@ -65,68 +62,75 @@ class Peers:
                          f"{what} (only the cells above this one may)")
 
 
-class _Edge:
+class AgentsServicer:
+    """`cellrouter.v1.Agents` at a leaf: agents report and watch, the cells
+    above list and switch them. Every call goes through the one edge
+    (cells.edge.serve); who may make it is `peers`' to say."""
+
     def __init__(self, service: ObjectService, path: Callable[[], str],
-                 peers: Peers | None = None) -> None:
+                 peers: Peers | None = None, limiter: Limiter | None = None,
+                 max_hops: int = MAX_HOPS) -> None:
         """`path()` is this cell's full path (it may learn it after it starts)."""
         self._service = service
         self._path = path
         self._peers = peers or Peers(None)
-
-    async def _refuse(self, exc: Exception, context: Any) -> NoReturn:
-        code, message = to_status(exc, self._path())
-        await context.abort(code, message)
-        raise AssertionError("abort returns only by raising")
+        self._edge = Edge(path, open_gate, limiter or Limiter(Limits()), max_hops)
 
     def _with_path(self, answer: pb.ServiceObject) -> pb.ServiceObject:
         answer.cell_path = self._path()
         return answer
 
-
-class AgentsServicer(_Edge):
     async def Report(self, request: pb.AgentReport, context: Any) -> pb.AgentReportReply:
         registry = self._service.registry
-        try:
+
+        async def work(call: Call) -> pb.AgentReportReply:
             self._peers.agent(context, request.id)
             heard = registry.report(wire.agent_report_from_pb(request))
-        except Exception as exc:
-            await self._refuse(exc, context)
-        return pb.AgentReportReply(heard=wire.heard_to_pb(heard), down_after_s=registry.down_after)
+            return pb.AgentReportReply(heard=wire.heard_to_pb(heard),
+                                       down_after_s=registry.down_after)
+
+        return await self._edge.serve(context, work)
 
     async def ListAgents(self, request: pb.ListAgentsRequest,
                          context: Any) -> pb.ListAgentsResponse:
-        try:
+        async def work(call: Call) -> pb.ListAgentsResponse:
             self._peers.above(context, "list the agents")
-        except Exception as exc:
-            await self._refuse(exc, context)
-        path = self._path()
-        return pb.ListAgentsResponse(agents=[
-            wire.agent_to_pb(a, path) for a in self._service.registry.agents()
-            if not request.kind or a.report.kind == request.kind],
-            failover_stopped=self._service.braked)
+            path = self._path()
+            return pb.ListAgentsResponse(agents=[
+                wire.agent_to_pb(a, path) for a in self._service.registry.agents()
+                if not request.kind or a.report.kind == request.kind],
+                failover_stopped=self._service.braked)
+
+        return await self._edge.serve(context, work)
 
     async def SetAgentEnabled(self, request: pb.SetAgentEnabledRequest,
                               context: Any) -> pb.AgentInfo:
-        try:
+        async def work(call: Call) -> pb.AgentInfo:
             self._peers.above(context, "switch an agent")
             agent = self._service.registry.set_enabled(request.id, request.enabled)
-        except Exception as exc:
-            await self._refuse(exc, context)
-        return wire.agent_to_pb(agent, self._path())
+            return wire.agent_to_pb(agent, self._path())
+
+        return await self._edge.serve(context, work)
 
     async def RemoveAgent(self, request: pb.RemoveAgentRequest,
                           context: Any) -> pb.RemoveAgentResponse:
-        try:
+        async def work(call: Call) -> pb.RemoveAgentResponse:
             self._peers.above(context, "remove an agent")
             self._service.registry.remove(request.id)
-        except Exception as exc:
-            await self._refuse(exc, context)
-        return pb.RemoveAgentResponse()
+            return pb.RemoveAgentResponse()
+
+        return await self._edge.serve(context, work)
 
     async def Watch(self, request: pb.WatchRequest,
                     context: Any) -> AsyncIterator[pb.BindingEvent]:
-        try:
+        """A stream for as long as the agent runs: admitted like any call, but
+        holding no slot of its client's budget while it streams."""
+        async def admitted(call: Call) -> Call:
             self._peers.agent(context, request.agent_id)
+            return call
+
+        call = await self._edge.serve(context, admitted)
+        try:
             events = self._service.watch(request.agent_id, request.after_revision)
             async for event in events:
                 answer = wire.binding_to_pb(event)
@@ -134,18 +138,18 @@ class AgentsServicer(_Edge):
                     self._with_path(answer.object)
                 yield answer
         except Exception as exc:
-            await self._refuse(exc, context)
+            await self._edge.refuse(context, exc, call)
 
     async def SetObjectState(self, request: pb.SetObjectStateRequest,
                              context: Any) -> pb.ServiceObject:
-        try:
+        async def work(call: Call) -> pb.ServiceObject:
             self._peers.agent(context, request.agent_id)
             done = self._service.set_state(request.agent_id, request.uuid,
                                            wire.object_state_from_pb(request.state),
                                            request.fault[:1024])
-        except Exception as exc:
-            await self._refuse(exc, context)
-        return self._with_path(wire.object_to_pb(done))
+            return self._with_path(wire.object_to_pb(done))
+
+        return await self._edge.serve(context, work)
 
 
 class ObjectsBackend(Protocol):
@@ -254,35 +258,16 @@ class ScopedObjects:
 class ObjectsServicer:
     def __init__(self, backend: ObjectsBackend, path: Callable[[], str],
                  gate: Gate = open_gate, limiter: Limiter | None = None,
-                 from_cells: bool = True) -> None:
+                 from_cells: bool = True, max_hops: int = MAX_HOPS) -> None:
         """`gate` says who calls (the port's: cells above, or clients' tokens);
         `limiter` holds each client's budget, shared with the Cells service, so
         that objects are no way around it (`from_cells`: whether a caller's hop
         count is believed, on the cells' port, or not, on the clients')."""
         self._backend = ScopedObjects(backend)
-        self._path = path
-        self._gate = gate
-        self._limiter = limiter or Limiter(Limits())
-        self._from_cells = from_cells
+        self._edge = Edge(path, gate, limiter or Limiter(Limits()), max_hops, from_cells)
 
     async def _answer(self, context: Any, work: Callable[[Call], Awaitable[T]]) -> T:
-        metadata = dict(context.invocation_metadata() or ())
-        metadata.setdefault(REQUEST_ID_KEY, uuidlib.uuid4().hex)  # the call's, and the log's
-        principal = EVERYONE  # until the gate says who calls
-        try:
-            principal = narrow(self._gate(metadata, context.auth_context()), metadata)
-            call = Call.from_metadata(metadata, context.time_remaining(), principal)
-            if call.hops and self._from_cells:  # from a cell above: limited where called
-                return await work(call)
-            client = principal.token_id or peer_host(context.peer())
-            with self._limiter.admit(client, member=not principal.admin):
-                return await work(call)
-        except Exception as exc:
-            code, message = to_status(exc, self._path())
-            if not principal.admin:
-                message = for_member(exc, code, message, str(metadata[REQUEST_ID_KEY]))
-            await context.abort(code, message)
-            raise AssertionError("abort returns only by raising") from None
+        return await self._edge.serve(context, work)
 
     async def Place(self, request: pb.PlaceRequest, context: Any) -> pb.ServiceObject:
         spec = wire.place_from_pb(request)
@@ -317,13 +302,14 @@ class ObjectsServicer:
 
 def objects_handler(backend: ObjectsBackend, path: Callable[[], str],
                     gate: Gate = open_gate, limiter: Limiter | None = None,
-                    from_cells: bool = True) -> grpc.GenericRpcHandler[Any, Any]:
+                    from_cells: bool = True,
+                    max_hops: int = MAX_HOPS) -> grpc.GenericRpcHandler[Any, Any]:
     """The `Objects` service over `backend` for the callers `gate` admits (on a
     cells port, the cells above; on a client port, tokens), scoped to what each
     may do, malformed bytes refused."""
     name = "cellrouter.v1.Objects"
     return grpc.method_handlers_generic_handler(name, handlers(
-        name, ObjectsServicer(backend, path, gate, limiter, from_cells), {
+        name, ObjectsServicer(backend, path, gate, limiter, from_cells, max_hops), {
             "Place": (pb.PlaceRequest, pb.ServiceObject),
             "GetObject": (pb.ObjectRequest, pb.ServiceObject),
             "DeleteObject": (pb.ObjectRequest, pb.ServiceObject),
@@ -335,12 +321,12 @@ def objects_handler(backend: ObjectsBackend, path: Callable[[], str],
 
 def agents_handler(service: ObjectService, path: Callable[[], str],
                    ancestors: Ancestors | None = None,
-                   allowed: NameRule = ANY_AGENT,
-                   ) -> grpc.GenericRpcHandler[Any, Any]:
+                   allowed: NameRule = ANY_AGENT, limiter: Limiter | None = None,
+                   max_hops: int = MAX_HOPS) -> grpc.GenericRpcHandler[Any, Any]:
     """A leaf's `Agents` service over `service`, malformed bytes refused; only
     the agent ids `allowed` admits report; under TLS (`ancestors` given), each
     agent speaks for itself only, with an agent's certificate."""
-    agents = AgentsServicer(service, path, Peers(ancestors, allowed, path))
+    agents = AgentsServicer(service, path, Peers(ancestors, allowed, path), limiter, max_hops)
     name = "cellrouter.v1.Agents"
     methods = handlers(name, agents, {
         "Report": (pb.AgentReport, pb.AgentReportReply),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
 
@@ -22,20 +21,19 @@ import grpc.aio
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cells.backend import CellCalls, Identity
-from cells.edge import wire
 from cells.edge.decoding import handlers, refuse_malformed
-from cells.edge.status import for_member, to_status
+from cells.edge.serve import Edge
+from cells.edge.status import to_status
 from cells.router import RouterCell
 from cells.security.limits import Limiter, Limits
 from cells.security.names import ANY_CHILD, NameRule
-from cells.security.scope import Gate, narrow, open_gate
-from cells.security.tls import require_peer
+from cells.security.scope import Gate, open_gate
+from cellwire import wire
+from cellwire.tls import require_peer
 from model.call import Call
 from model.compute import Action
-from model.context import REQUEST_ID
 from model.errors import NotFound
 from routing.children import Child
-from routing.errors import HopLimitExceeded
 from routing.fastpath import FastPath
 
 log = logging.getLogger(__name__)
@@ -52,13 +50,11 @@ class CellsServicer:
         `from_cells`: whether callers may be cells (so hop counts are believed);
         False on a client port, where a hop count is ignored and every call is
         limited."""
-        self._from_cells = from_cells
         self._backend = backend
         self._fast = fast
-        self._identity = identity  # whose path error messages name
-        self._max_hops = max_hops
-        self._gate = gate
-        self._limiter = limiter or Limiter(Limits())
+        # The identity's path names where errors happened (it may learn it late).
+        self._edge = Edge(lambda: identity.path, gate, limiter or Limiter(Limits()),
+                          max_hops, from_cells)
 
     async def _serve(
         self,
@@ -67,35 +63,12 @@ class CellsServicer:
         reply: Callable[[T], Any],
         request_id: str = "",
     ) -> Any:
-        """Serve one call: `work` does it, `reply` turns its result into the
-        response. `request_id` is what to trace the call by here instead of the
-        caller's (a boot's own); the caller's still goes to the cells below."""
-        metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
-        call = Call.from_metadata(metadata, context.time_remaining())
-        if call.hops and not self._from_cells:
-            call = replace(call, hops=0)  # a client's claim to be a cell skips no limit
-        REQUEST_ID.set(request_id or call.request_id)  # the one place; this call's task only
-        try:
-            principal = narrow(self._gate(metadata, context.auth_context()), metadata)
-            if principal is not call.principal:
-                call = replace(call, principal=principal)
-            if call.hops >= self._max_hops:
-                raise HopLimitExceeded(
-                    f"request crossed {call.hops} cells, over the limit of {self._max_hops}:"
-                    " is there a loop in the tree?"
-                )
-            if call.hops:  # from a cell above: limited where the client called
-                return reply(await work(call))
-            with self._limiter.admit(call.principal.token_id or peer_host(context.peer()),
-                                     member=not call.principal.admin):
-                return reply(await work(call))
-        except Exception as exc:
-            code, message = to_status(exc, self._identity.path)
-            if code is grpc.StatusCode.INTERNAL:
-                log.exception("request %s failed", call.request_id)
-            if not call.principal.admin:
-                message = for_member(exc, code, message, call.request_id)
-            await context.abort(code, message)
+        """Serve one call through the edge: `work` does it, `reply` turns its
+        result into the response."""
+        async def answer(call: Call) -> Any:
+            return reply(await work(call))
+
+        return await self._edge.serve(context, answer, request_id)
 
     # --- the routed methods: bytes in, bytes out
 
@@ -198,9 +171,6 @@ def parent_handler(servicer: ParentServicer) -> grpc.GenericRpcHandler[Any, Any]
     }))
 
 
-def peer_host(peer: str) -> str:
-    """"ipv4:127.0.0.1:5555" -> "ipv4:127.0.0.1": a client is its address, not its port."""
-    return peer.rpartition(":")[0] or peer
 
 
 class ParentServicer(pb_grpc.ParentServicer):

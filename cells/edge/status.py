@@ -12,6 +12,7 @@ import logging
 
 import grpc
 
+from celldb.errors import DatabaseUnavailable
 from model.config import ConfigError
 from model.errors import CellError, IllegalTransition
 from routing import errors as routing
@@ -31,7 +32,8 @@ _CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
     (routing.UnknownInstance, grpc.StatusCode.NOT_FOUND),
     (routing.HopLimitExceeded, grpc.StatusCode.FAILED_PRECONDITION),
     (routing.Conflict, grpc.StatusCode.ABORTED),
-    (routing.IndexUnavailable, grpc.StatusCode.UNAVAILABLE),
+    # Named before the CellError rule below so that it says where it happened.
+    (DatabaseUnavailable, grpc.StatusCode.UNAVAILABLE),
     (ConfigError, grpc.StatusCode.FAILED_PRECONDITION),
     # Anything else the hypervisor said: still worth reading.
     (virt.VirtError, grpc.StatusCode.INTERNAL),

@@ -1,2 +1,3 @@
-"""Who may call a cell and how much: mutual TLS between cells (`tls`), API tokens
-(`auth`), what a token may see (`scope`), and per-client limits (`limits`)."""
+"""Who may call a cell and how much: API tokens (`auth`), what a token may see
+(`scope`), the names a peer may have (`names`), and per-client limits
+(`limits`). Certificates and peer identity are `cellwire.tls`."""

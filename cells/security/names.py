@@ -3,7 +3,7 @@ ids (`[agents] allowed`), as fnmatch patterns from its config.
 
 A rule without patterns (the key absent) admits any name; under mutual TLS
 the peer's certificate must still name it and carry the right role
-(cells.security.tls). A rule with an empty list admits none.
+(cellwire.tls). A rule with an empty list admits none.
 """
 
 from __future__ import annotations

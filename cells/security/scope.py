@@ -24,7 +24,7 @@ from typing import Protocol
 
 from cells.backend import CellBackend
 from cells.security.auth import TokenStore
-from cells.security.tls import require_peer
+from cellwire.tls import require_peer
 from model.call import ACT_FOR_KEY, Call
 from model.catalog import Catalog
 from model.cells import (

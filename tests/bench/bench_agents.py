@@ -35,9 +35,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from agents.client import AgentsClient
 from cellops.tree import TreeRunner
-from cells.client import CellClient, boot_spec
+from cellwire.agents import AgentsClient
+from cellwire.client import CellClient, boot_spec
 from model.agents import PlaceSpec
 from tests.bench.cpu import Meter
 from tests.bench.harness import CALL_TIMEOUT, Result, error_lines, header

@@ -38,8 +38,8 @@ from pathlib import Path
 import aiohttp
 
 from cellops.tree import TreeRunner
-from cells import eventloop
-from cells.client import AsyncCellClient, CellClient, boot_spec
+from cellwire import eventloop
+from cellwire.client import AsyncCellClient, CellClient, boot_spec
 from model.compute import Action
 from tests.bench.cpu import Meter
 from tests.bench.harness import Result, error_lines, floor_line, header, target_line

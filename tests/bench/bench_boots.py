@@ -22,7 +22,7 @@ import time
 import uuid as uuidlib
 from contextlib import ExitStack
 
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.errors import CellError
 from tests.bench import bench_load as load
 from tests.bench.cpu import Meter

@@ -46,12 +46,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from routing.db import locations
+from celldb.engine import create_schema, drop_schema
+from celldb.errors import DatabaseUnavailable
 from routing.errors import RoutingError
 from routing.index import Location, LocationIndex
+from routing.tables import locations
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BATCH = 256  # lookups between two looks at the clock
@@ -191,18 +193,12 @@ def bench_invalidation(index: LocationIndex, url: str, rounds: int = 200) -> Non
 def pg_schema(base: str) -> Iterator[str]:
     """A URL whose connections use a fresh schema, dropped afterwards."""
     schema = f"bench_{uuidlib.uuid4().hex[:12]}"
-    admin = create_engine(base, connect_args={"connect_timeout": 5})
+    create_schema(base, schema)
+    sep = "&" if "?" in base else "?"
     try:
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        sep = "&" if "?" in base else "?"
-        try:
-            yield f"{base}{sep}options=-csearch_path%3D{schema}"
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
     finally:
-        admin.dispose()
+        drop_schema(base, schema)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                 bench_invalidation(index, url)
             finally:
                 index.close()
-    except (SQLAlchemyError, RoutingError, ImportError) as exc:
+    except (SQLAlchemyError, RoutingError, DatabaseUnavailable, ImportError) as exc:
         if opened:  # reachable, then failed while measuring: that is no skip
             raise
         reason = f"cannot use PostgreSQL at {redact(base)}: {str(exc).splitlines()[0]}"

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import libvirt
 
-from cells.client import CellClient, boot_spec
 from cells.config import from_mapping
 from cells.embed import EmbeddedCell
+from cellwire.client import CellClient, boot_spec
 from model.compute import Action
 from tests.bench.harness import rate
 from virt.libvirt_driver import from_config, render_domain, test_node_xml
@@ -105,7 +105,8 @@ def qemu_pause(tmp: Path, calls: int) -> str:
     import statistics
     import subprocess
 
-    from cellops.tree import TreeRunner, load_tree
+    from cellops.tree import TreeRunner
+    from cellops.tree_spec import load_tree
     from tests.integration.test_qemu import QEMU_DRIVER, boot_disk, qemu_root, qemu_tree_text
 
     if not (shutil.which("qemu-system-x86_64") and QEMU_DRIVER.exists()):

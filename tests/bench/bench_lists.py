@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cellops.tree import TreeRunner
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.cells import ListQuery
 from model.errors import CellError
 from tests.bench.harness import CALL_TIMEOUT, Result, error_lines, header, target_line

@@ -28,7 +28,7 @@ import grpc
 
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from tests.bench.harness import (
     CALL_TIMEOUT,
     Result,

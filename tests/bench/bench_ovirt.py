@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import ovirtsdk4 as sdk
 
-from cells.client import boot_spec
+from cellwire.client import boot_spec
 from model.compute import Action
 from tests.bench.harness import rate
 from virt.fake_ovirt import FakeEngine

@@ -35,8 +35,10 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from celldb.errors import DatabaseUnavailable
 from cellops.tree import TreeRunner
-from cells.client import CellClient, split_addresses
+from cellwire.channels import split_addresses
+from cellwire.client import CellClient
 from tests.bench.bench_index import DEFAULT_PG_URL, pg_schema, redact
 from tests.bench.bench_load import boot_all, connect_to, drive
 from tests.bench.cpu import Meter
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
                 print("\n".join(failover(runner, args.threads, args.seconds)), flush=True)
             finally:
                 runner.stop()
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, DatabaseUnavailable) as exc:
         print(f"skipped: cannot use PostgreSQL at {redact(base)}: {str(exc).splitlines()[0]}")
 
 

@@ -33,13 +33,13 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from agents.client import AgentsClient
 from bestmatch.selectors import RandomSelector
 from cellops.supervise import STABLE
 from cells.backend import Identity
-from cells.client import CellClient, boot_spec
 from cells.leaf import LeafCell
 from cells.outcomes import ActionOutcomes
+from cellwire.agents import AgentsClient
+from cellwire.client import CellClient, boot_spec
 from model.call import Call
 from model.cells import CellKind
 from model.compute import Action, Resources

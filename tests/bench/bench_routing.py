@@ -51,8 +51,8 @@ import grpc
 
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
-from cells import eventloop
-from cells.client import CellClient, boot_spec
+from cellwire import eventloop
+from cellwire.client import CellClient, boot_spec
 from tests.bench import bench_lists
 from tests.bench.bench_load import boot_all, chain_connector, connect_to, drive
 from tests.bench.cpu import Meter

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cellops.tree import TreeSpec, load_tree
+from cellops.tree_spec import TreeSpec, load_tree
 
 DEMO_TREE = Path("examples/demo-tree.toml")
 # One host per leaf in the fan-out trees, large enough never to run out.

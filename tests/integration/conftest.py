@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from cellops.tree import TreeRunner, load_tree
-from cells.client import CellClient
+from cellops.tree import TreeRunner
+from cellops.tree_spec import load_tree
+from cellwire.client import CellClient
 
 # Fast reports, and the top with one router below it: every test tree starts so.
 HEAD = """

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 import grpc
 import pytest
 
-from agents.client import AgentsClient
 from cellops.tree import TreeRunner
 from cellrouter.v1 import cells_pb2 as pb
-from cells.client import CellClient
+from cellwire.agents import AgentsClient
+from cellwire.client import CellClient
 from model.agents import AgentReport, Heard, ObjectState, PlaceSpec, ServiceObject
 from model.errors import (
     AlreadyExists,

@@ -14,11 +14,11 @@ from typing import TypeVar
 
 import pytest
 
-from agents.client import AgentsClient
 from cellops import certs
 from cellops.tree import TreeRunner
 from cells.security.auth import TokenStore
-from cells.security.tls import TlsConfig
+from cellwire.agents import AgentsClient
+from cellwire.tls import TlsConfig
 from model.agents import AgentReport, PlaceSpec, ServiceObject
 from model.errors import (
     AlreadyExists,

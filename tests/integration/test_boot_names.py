@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from cellops.tree import TreeRunner
-from cells.client import CellClient, boot_spec
 from cells.security.auth import TokenStore
+from cellwire.client import CellClient, boot_spec
 from model.catalog import port_mac
 from model.cells import ListQuery
 from model.compute import Port

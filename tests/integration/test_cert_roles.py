@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from agents.client import AgentsClient
 from cellops import certs
 from cellops.tree import TreeRunner
 from cellrouter.v1 import cells_pb2 as pb
-from cells.security.tls import TlsConfig
+from cellwire.agents import AgentsClient
+from cellwire.tls import TlsConfig
 from model.agents import AgentReport
 from model.errors import PermissionDenied
 from tests.integration.conftest import eventually, start_tree

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from cellops.tree import TreeRunner
-from cells.client import CellClient, boot_spec
 from cells.config import from_mapping
 from cells.embed import EmbeddedCell
+from cellwire.client import CellClient, boot_spec
 from model.compute import InstanceState
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cells.client import CellClient
+from cellwire.client import CellClient
 from model.errors import Unauthenticated
 from tests.integration.conftest import PATIENCE, eventually, start_tree
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cellops.tree import TreeRunner
-from cells.client import AsyncCellClient, CellClient, boot_spec
+from cellwire.client import AsyncCellClient, CellClient, boot_spec
 from model.cells import CellNode, ListQuery
 from model.compute import BootSpec, Instance
 from model.errors import Aborted, CellError, DeadlineExceeded, FailedPrecondition, Unavailable

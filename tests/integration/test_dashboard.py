@@ -16,7 +16,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
 from cellops.tree import TreeRunner
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.compute import Action
 from tests.integration.browser import (
     cell_box,

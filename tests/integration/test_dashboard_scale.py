@@ -24,7 +24,7 @@ from selenium.webdriver.common.by import By
 from cellops.api_process import ApiProcess, ApiSpec
 from cellops.tree import free_ports
 from cellrouter.v1 import cells_pb2, cells_pb2_grpc
-from cells.edge import wire
+from cellwire import wire
 from model.cells import CellCapacity, CellKind, CellNode, HostSummary
 from model.compute import Action, Instance, InstanceState, Resources
 from routing.paging import page_of

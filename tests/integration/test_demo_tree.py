@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 
-from agents.client import AgentsClient
-from cellops.tree import TreeRunner, load_tree
-from cells.client import CellClient, boot_spec
+from cellops.tree import TreeRunner
+from cellops.tree_spec import load_tree
+from cellwire.agents import AgentsClient
+from cellwire.client import CellClient, boot_spec
 from model.agents import PlaceSpec, ServiceObject
 from model.compute import Action, InstanceState
 from model.errors import FailedPrecondition

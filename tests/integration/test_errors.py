@@ -11,7 +11,7 @@ import pytest
 from cellops.tree import TreeRunner
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.cells import ListQuery
 from model.compute import InstanceState, Resources
 from model.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cellops.tree import TreeRunner
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.cells import ListQuery
 from model.compute import InstanceState
 from model.errors import Unavailable
@@ -75,7 +75,7 @@ def test_boot_whose_answer_was_lost_is_retried_without_a_duplicate(tmp_path: Pat
                         f'[cells.r2]\nparent = "top"\nadvertise = "{proxy.address}"')
     assert text != TREE
     (tmp_path / "tree.toml").write_text(text)
-    from cellops.tree import load_tree
+    from cellops.tree_spec import load_tree
 
     runner = TreeRunner(load_tree(tmp_path / "tree.toml"), tmp_path / "state")
     try:

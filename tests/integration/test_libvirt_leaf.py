@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from cellops.tree import TreeRunner, free_ports
-from cells.client import CellClient, boot_spec
 from cells.config import from_mapping
 from cells.embed import EmbeddedCell
+from cellwire.client import CellClient, boot_spec
 from model.compute import Action, InstanceState
 from routing.index import LocationIndex
 from tests.integration.conftest import HEAD, PATIENCE, eventually, start_tree

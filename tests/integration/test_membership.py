@@ -8,7 +8,7 @@ import time
 import pytest
 
 from cellops.tree import TreeRunner
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.compute import InstanceState
 from model.errors import Unavailable
 from tests.integration.conftest import PATIENCE, eventually, seen_down

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.errors import NotFound
 from tests.integration.conftest import HEAD, eventually, start_tree
 

@@ -11,7 +11,7 @@ import grpc.aio
 
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
-from cells.client import CellClient
+from cellwire.client import CellClient
 from tests.integration.conftest import HEAD, start_tree
 
 TREE = HEAD.replace("[cells.top]", "[cells.top]\nlimits = { max_in_flight_per_client = 2 }") + """

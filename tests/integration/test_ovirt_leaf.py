@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cellops.tree import TreeRunner
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.cells import ListQuery
 from model.compute import InstanceState
 from model.errors import FailedPrecondition

@@ -30,7 +30,7 @@ from bestmatch.api import HostState, RequestSpec
 from bestmatch.errors import BadPluginOptions
 from bestmatch.pipeline import Sampling
 from bestmatch.plugins import SELECTORS, SelectionConfig, build_selector, installed, load_selector
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.compute import Resources
 from tests.integration.conftest import start_tree
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.cells import ListQuery
 from model.compute import InstanceState
 from routing.index import LocationIndex

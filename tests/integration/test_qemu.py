@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from cellops.tree import TreeRunner
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.compute import InstanceState
 from tests.integration.conftest import HEAD, eventually, start_tree
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import delete
 
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.compute import InstanceState
-from routing.db import children as children_table
 from routing.index import Location, LocationIndex
+from routing.tables import children as children_table
 from tests.integration.conftest import HEAD, PATIENCE, eventually, start_tree
 
 TREE = HEAD + """

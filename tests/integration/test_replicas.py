@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from cellops.tree import TreeRunner, load_tree
-from cells.client import CellClient, boot_spec, split_addresses
+from cellops.tree import TreeRunner
+from cellops.tree_spec import load_tree
+from cellwire.channels import split_addresses
+from cellwire.client import CellClient, boot_spec
 from model.cells import ListQuery
 from model.compute import Instance, InstanceState
 from model.config import ConfigError

@@ -15,8 +15,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cellops.postgres import ENV
-from cellops.tree import TreeRunner, TreeSpec, load_tree
-from cells.client import boot_spec, split_addresses
+from cellops.tree import TreeRunner
+from cellops.tree_spec import TreeSpec, load_tree
+from cellwire.channels import split_addresses
+from cellwire.client import boot_spec
 from model.cells import CellNode
 from tests.conftest import unavailable
 from tests.integration.conftest import eventually

@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from cellops.tree import TreeRunner
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.cells import ListQuery, fits
 from model.compute import Action, Instance, InstanceState, Resources
 from model.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted

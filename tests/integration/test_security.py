@@ -10,11 +10,12 @@ import grpc
 import pytest
 
 from cellops import certs
-from cellops.tree import TreeRunner, load_tree
+from cellops.tree import TreeRunner
+from cellops.tree_spec import load_tree
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
-from cells.client import CellClient, boot_spec
 from cells.security.auth import TokenStore
+from cellwire.client import CellClient, boot_spec
 from model.cells import ListQuery
 from model.compute import InstanceState
 from model.errors import (

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cellops.tree import TreeRunner
-from cells.client import CellClient, boot_spec
+from cellwire.client import CellClient, boot_spec
 from model.errors import ResourceExhausted
 from tests.integration.conftest import HEAD, start_tree
 

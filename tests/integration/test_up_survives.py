@@ -29,7 +29,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from cells.client import AsyncCellClient, CellClient, boot_spec, split_addresses
+from cellwire.channels import split_addresses
+from cellwire.client import AsyncCellClient, CellClient, boot_spec
 from model.agents import ObjectState, PlaceSpec
 from model.cells import CellNode, ListQuery
 from model.compute import Instance, InstanceState
@@ -297,7 +298,7 @@ class Load:
 
 def grpc_client(up: Up, load: Load, n: int) -> None:
     """Boot, read, pause and unpause its own instances, list a page, delete one
-    instance in three; each call's retries are the client's own (cells.client),
+    instance in three; each call's retries are the client's own (cellwire.client),
     nothing added here."""
     with CellClient(up.top, timeout=120) as top:
         i, step = 0, ""

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cellrouter.v1 import cells_pb2 as pb
-from cells.edge import wire
+from cellwire import wire
 from model.cells import (
     CellCapacity,
     CellKind,

@@ -16,9 +16,9 @@ from agents.objects import ObjectStore
 from agents.registry import AgentRegistry
 from agents.service import ObjectService
 from bestmatch.plugins import load_filters
+from celldb.engine import open_database
 from model.agents import Agent, AgentReport, BindingEvent, Failover, ObjectState, PlaceSpec
 from model.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
-from routing.db import open_database
 
 HAPROXY = AgentReport("lb-1", "h1", "loadbalancer", ("haproxy",), "az1")
 
@@ -60,6 +60,17 @@ def test_each_rule_turns_agents_away_and_says_how_many() -> None:
         " capability: 1 of 6 agents, alive: 1 of 6 agents, enabled: 2 of 6 agents,"
         " availability_zone: 1 of 6 agents)")
     assert choose([*agents, agent("ok")], {}, spec("vip", "haproxy")).id in {"ok", "far"}
+
+
+def test_zones_are_judged_as_for_hosts_an_agent_naming_none_passes() -> None:
+    """The one availability-zone filter (bestmatch's): an agent in another
+    zone is turned away; one that names no zone is not, as a host is not."""
+    near, far, anywhere = (agent("near", availability_zone="az1"),
+                           agent("far", availability_zone="az2"),
+                           agent("anywhere", availability_zone=""))
+    chosen = {choose([near, far, anywhere], {}, spec("vip", availability_zone="az1"),
+                     random.Random(n)).id for n in range(50)}
+    assert chosen == {"near", "anywhere"}
 
 
 # ---------------------------------------------------------- store, service

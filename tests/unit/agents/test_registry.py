@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from agents.registry import AgentRegistry
+from celldb.engine import open_database
 from model.agents import AgentReport, Heard
 from model.errors import AlreadyExists, InvalidArgument, NotFound
-from routing.db import open_database
 
 LB = AgentReport("lb-1", "host-a", "loadbalancer", ("haproxy",), "az1", True, 3)
 

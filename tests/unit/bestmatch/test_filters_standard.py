@@ -13,6 +13,7 @@ from bestmatch.api import (
     AGGREGATE,
     ANTI_AFFINITY,
     AVAILABILITY_ZONE,
+    CAPABILITY,
     DIFFERENT_HOST,
     MAX_INSTANCES,
     PROJECT_CELL,
@@ -25,6 +26,7 @@ from bestmatch.api import (
 from bestmatch.filters.affinity import AffinityFilter, AntiAffinityFilter
 from bestmatch.filters.aggregate import AggregateFilter
 from bestmatch.filters.availability_zone import AvailabilityZoneFilter
+from bestmatch.filters.capability import CapabilityFilter
 from bestmatch.filters.host_hints import DifferentHostFilter, SameHostFilter
 from bestmatch.filters.max_instances import MaxInstancesFilter
 from bestmatch.filters.project_cell import ProjectCellFilter
@@ -74,6 +76,27 @@ def judge(filt: Filter, candidate: HostState, spec: RequestSpec, expected: str) 
 )
 def test_availability_zone(candidate: HostState, spec: RequestSpec, expected: str) -> None:
     judge(AvailabilityZoneFilter(), candidate, spec, expected)
+
+
+@pytest.mark.parametrize(
+    ("offers", "needs", "expected"),
+    [
+        ((), (), PASS),
+        (("gpu", "sriov"), ("gpu",), PASS),
+        (("gpu",), ("gpu", "sriov"), CAPABILITY),
+        ((), ("gpu",), CAPABILITY),
+    ],
+    ids=["needs-nothing", "offers-more", "lacks-one", "offers-none"],
+)
+def test_capability(offers: tuple[str, ...], needs: tuple[str, ...], expected: str) -> None:
+    spec = RequestSpec(Resources(2, 4096, 20), needs=frozenset(needs))
+    judge(CapabilityFilter(), host(capabilities=frozenset(offers)), spec, expected)
+
+
+def test_capability_detail_names_what_is_missing() -> None:
+    verdict = CapabilityFilter().check(host(capabilities=frozenset({"gpu"})), RequestSpec(
+        Resources(), needs=frozenset({"gpu", "sriov", "nvme"})))
+    assert verdict.detail == "lacks nvme, sriov"
 
 
 def test_availability_zone_detail() -> None:

@@ -10,9 +10,10 @@ import pytest
 
 from cellops import boot_many
 from cellops.boot_many import Failure, Outcome, boot_all, report, specs_for
-from cellops.cli import _parser, cmd_boot
+from cellops.cli import _parser
+from cellops.cli_instances import cmd_boot
 from cellops.progress import BootsProgress, ProgressLine
-from cells.client import boot_spec
+from cellwire.client import boot_spec
 from model.compute import BootSpec, Instance, InstanceState, Resources
 from model.errors import InvalidArgument, ResourceExhausted
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cellops.cli import CLIENT_TIMEOUT, DEFAULT_CELL, _parser
+from cellops.cli import _parser
+from cellops.cli_common import CLIENT_TIMEOUT, DEFAULT_CELL
 
 
 @pytest.mark.parametrize("argv", [

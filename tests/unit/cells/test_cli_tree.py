@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cellops.cli import _jsonable, _tree_rows, _where, open_port_warnings, restarts_of
+from cellops.cli_common import jsonable as _jsonable
+from cellops.cli_tree import _tree_rows, _where, open_port_warnings, restarts_of
 from model.cells import CellCapacity, CellKind, CellNode, Replica
 
 

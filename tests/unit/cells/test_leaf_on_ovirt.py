@@ -12,10 +12,10 @@ import pytest
 from bestmatch.selectors import RandomSelector
 from cellrouter.v1 import cells_pb2 as pb
 from cells.backend import Identity
-from cells.client import boot_spec
-from cells.edge import wire
 from cells.edge.servicers import CellsServicer
 from cells.leaf import LeafCell
+from cellwire import wire
+from cellwire.client import boot_spec
 from model.call import Call
 from model.cells import CellKind
 from model.compute import Action, InstanceState

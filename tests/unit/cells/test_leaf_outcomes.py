@@ -14,9 +14,9 @@ import pytest
 
 from bestmatch.selectors import RandomSelector
 from cells.backend import Identity
-from cells.client import boot_spec
 from cells.leaf import LeafCell
 from cells.outcomes import KEEP, ActionOutcomes, decode, encode
+from cellwire.client import boot_spec
 from model.call import Call
 from model.cells import CellKind
 from model.compute import Action, Instance, InstanceState, Port, Resources

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from bestmatch.selectors import RandomSelector
 from cells.backend import Identity
-from cells.client import boot_spec
 from cells.leaf import LeafCell
+from cellwire.client import boot_spec
 from model.call import Call
 from model.cells import CellKind
 from model.compute import InstanceState, Resources

@@ -11,9 +11,9 @@ from bestmatch.filters import default_filters
 from bestmatch.filters.affinity import AntiAffinityFilter
 from bestmatch.selectors import RandomSelector
 from cells.backend import Identity
-from cells.client import boot_spec
 from cells.leaf import LeafCell
 from cells.ledger import HostLedger
+from cellwire.client import boot_spec
 from model.call import Call
 from model.cells import CellKind, ListQuery
 from model.compute import Action, Resources

@@ -15,6 +15,7 @@ from cells.edge.agents import ObjectsServicer
 from cells.security.limits import Limiter, Limits
 from model.agents import PlaceSpec, ServiceObject
 from model.call import HOPS_KEY, REQUEST_ID_KEY, Call
+from model.context import REQUEST_ID
 from model.principal import EVERYONE, Principal
 from routing.errors import IndexUnavailable
 from tests.unit.fakes import AbortedCall, FakeContext
@@ -134,3 +135,28 @@ def test_a_member_reads_a_generic_failure_with_its_request_id(
         # The operator finds the detail under the request id.
         assert any("req-42" in r.getMessage() and "db-7.internal" in r.getMessage()
                    for r in caplog.records)
+
+
+def test_objects_calls_go_through_the_one_edge_hop_limit_and_request_id() -> None:
+    """The Objects service serves as Cells does (cells.edge.serve): a call
+    that crossed too many cells is refused, and the request id is set for
+    everything that serves it."""
+    seen: list[str] = []
+
+    class Tracing(MemoryObjects):
+        async def get(self, uuid: str, call: Call) -> ServiceObject:
+            seen.append(REQUEST_ID.get())
+            return await super().get(uuid, call)
+
+    objects = Tracing()
+    servicer = ObjectsServicer(objects, lambda: "top", max_hops=4)  # type: ignore[arg-type]
+    placed = place(servicer, "r1", FakeContext())
+    looped = FakeContext(metadata=((HOPS_KEY, "4"),))
+    with pytest.raises(AbortedCall) as refused:
+        asyncio.run(servicer.GetObject(pb.ObjectRequest(uuid=placed.uuid), looped))
+    assert refused.value.code is grpc.StatusCode.FAILED_PRECONDITION
+    assert "crossed 4 cells, over the limit of 4" in refused.value.details
+    assert seen == []  # refused before it reached the objects
+    traced = FakeContext(metadata=((REQUEST_ID_KEY, "trace-9"),))
+    asyncio.run(servicer.GetObject(pb.ObjectRequest(uuid=placed.uuid), traced))
+    assert seen == ["trace-9"]

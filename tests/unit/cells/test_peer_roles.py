@@ -14,10 +14,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from cellops import certs
 from cellops.cli import _parser
-from cellops.tree import Security, cell_config, load_tree
+from cellops.tree_files import Security, cell_config
+from cellops.tree_spec import load_tree
 from cells.config import from_mapping
 from cells.security.names import NameRule
-from cells.security.tls import peer_role, require_role
+from cellwire.tls import peer_role, require_role
 from model.config import ConfigError
 from model.errors import PermissionDenied
 

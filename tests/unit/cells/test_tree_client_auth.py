@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cellops.tree import Security, TreeRunner, cell_config, load_tree
+from cellops.tree import TreeRunner
+from cellops.tree_files import Security, cell_config
+from cellops.tree_spec import load_tree
 from cells.config import from_mapping
 from model.config import ConfigError
 

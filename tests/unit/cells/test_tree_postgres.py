@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from cellops.postgres import ENV, ensure_schema, schema_name, schema_url, tree_url
-from cellops.tree import cell_config, load_tree
+from cellops.tree_files import cell_config
+from cellops.tree_spec import load_tree
 from model.config import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "replicated-tree.toml"

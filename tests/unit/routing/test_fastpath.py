@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from cellrouter.v1 import cells_pb2 as pb
+from cells.edge.servicers import CellsServicer
 from cells.security.scope import ScopedCells
 from model.call import REQUEST_ID_KEY, Call
 from model.cells import ChildReport, LeafInfo
@@ -150,9 +151,8 @@ def test_a_members_call_takes_the_scoped_path(tmp_path: Path) -> None:
     async def body(t: Tree) -> None:
         held = await boot_into(t, "a", project="other")
         member = Principal("tok", "acme", "member")
-        scoped = edge_of(t)
-        scoped._backend = ScopedCells(t.router)
-        scoped._gate = lambda metadata, peer: member
+        scoped = CellsServicer(ScopedCells(t.router), t.router.identity, max_hops=10,
+                               gate=lambda metadata, peer: member, fast=t.router.fast)
         with pytest.raises(AbortedCall) as hidden:
             await scoped.routed("Pause", action(held), FakeContext())
         assert hidden.value.code is grpc.StatusCode.NOT_FOUND

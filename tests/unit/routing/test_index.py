@@ -1,4 +1,4 @@
-"""Tests for routing.index.LocationIndex and routing.db, on SQLite and PostgreSQL.
+"""Tests for routing.index.LocationIndex and celldb, on SQLite and PostgreSQL.
 
 The PostgreSQL cases use the server named by CELLROUTER_TEST_PG_URL, each in
 a schema of its own. Without it they skip, or fail when
@@ -16,7 +16,8 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import func, select, text
 
-from routing.db import SCHEMA_VERSION, open_database, schema_version
+from celldb.engine import open_database
+from celldb.schema import SCHEMA_VERSION, schema_version
 from routing.errors import Conflict, IndexUnavailable
 from routing.index import CacheStats, Location, LocationIndex
 

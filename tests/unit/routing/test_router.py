@@ -17,8 +17,8 @@ import grpc
 import pytest
 
 from cellrouter.v1 import cells_pb2 as pb
-from cells.edge import wire
 from cells.security.scope import ScopedCells
+from cellwire import wire
 from model.call import ACT_FOR_KEY, HOPS_KEY, REQUEST_ID_KEY, Call
 from model.cells import ChildReport, InstanceChange, LeafInfo, ListQuery
 from model.compute import Action, InstanceState

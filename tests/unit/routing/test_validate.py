@@ -9,8 +9,8 @@ from dataclasses import replace
 import pytest
 
 from cellrouter.v1 import cells_pb2 as pb
-from cells.client import boot_spec
-from cells.edge import wire
+from cellwire import wire
+from cellwire.client import boot_spec
 from model.cells import CellCapacity, CellKind, ChildReport, InstanceChange, LeafInfo, Registration
 from model.compute import BootSpec, InstanceState, Port, Resources
 from model.errors import InvalidArgument

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cells.client import boot_spec
+from cellwire.client import boot_spec
 from model.compute import Action, BootSpec, InstanceState, Port, Resources
 from model.states import TRANSITIONS
 from virt.driver import VirtDriver

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cells.client import boot_spec
+from cellwire.client import boot_spec
 from model.compute import Action, BootSpec, HostInfo, InstanceState, Port, Resources
 from virt.errors import IllegalTransition, InstanceNotFound, InvalidSpec, NoCapacity
 from virt.fake import FakeDriver, FakeHost, from_config

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cells.client import boot_spec
+from cellwire.client import boot_spec
 from model.compute import Action, BootSpec, Port
 from virt.errors import HypervisorUnavailable, InvalidSpec
 

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from cells.client import boot_spec
+from cellwire.client import boot_spec
 from model.compute import Action, BootSpec, InstanceState, Resources
 from virt.errors import DriverMisconfigured, IllegalTransition, InstanceNotFound, InvalidSpec
 
 sdk = pytest.importorskip("ovirtsdk4", reason="ovirt-engine-sdk-python is not installed")
 from virt.fake_ovirt import FakeEngine  # noqa: E402
-from virt.ovirt_driver import OvirtDriver, _translated, from_config  # noqa: E402
+from virt.ovirt_driver import OvirtDriver, from_config  # noqa: E402
+from virt.ovirt_engine import translated as _translated  # noqa: E402
 
 PASSWORD = "secret"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from cells.client import boot_spec
+from cellwire.client import boot_spec
 from model.compute import Action, BootSpec, InstanceState, Port, Resources
 from virt.errors import IllegalTransition, InstanceNotFound, InvalidSpec
 

@@ -1,4 +1,4 @@
-"""What the topology says of each cell survives the wire (cells.edge.wire):
+"""What the topology says of each cell survives the wire (cellwire.wire):
 the driver that backs a leaf, in a Topology answer and in reports."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 
 from cellrouter.v1 import cells_pb2 as pb
 from cells.config import LeafConfig
-from cells.edge import wire
+from cellwire import wire
 from model.cells import (
     AGENTS_ONLY,
     CellCapacity,

@@ -1,4 +1,5 @@
-"""Mutual TLS between cells, and server TLS for clients.
+"""Mutual TLS between cells, and server TLS for clients: the credentials of
+both ends of a channel, and who the peer is by its certificate.
 
 A cell with a [tls] table serves two ports:
 
@@ -84,12 +85,6 @@ class Tls:
     def channel(self) -> grpc.ChannelCredentials:
         """Credentials for calling another cell: trust the CA, show our certificate."""
         return grpc.ssl_channel_credentials(self.ca, self.key, self.cert)
-
-
-def target_options(peer_name: str) -> list[tuple[str, Any]]:
-    """Channel options that make TLS check the peer's certificate names `peer_name`
-    (whatever address it is reached at)."""
-    return [("grpc.ssl_target_name_override", peer_name)] if peer_name else []
 
 
 def peer_cell(auth_context: Mapping[str, Iterable[bytes]]) -> str | None:

@@ -1,10 +1,10 @@
-"""Schema creation and upgrades in routing.db, on SQLite and PostgreSQL.
+"""Schema creation and upgrades in celldb.schema, on SQLite and PostgreSQL.
 
 Each case starts from an empty database (a fresh SQLite file, or a fresh
 PostgreSQL schema from the `url` fixture in tests/unit/conftest.py; the
 PostgreSQL cases skip without CELLROUTER_TEST_PG_URL, or fail when
 CELLROUTER_REQUIRE_POSTGRES=1). A "v1 database" is one brought to version 1
-with routing.db.upgrade_to and filled with raw SQL that names only the
+with celldb.schema.upgrade_to and filled with raw SQL that names only the
 columns the first release had, as that release would have written it.
 """
 
@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, func, inspect, select, text
 
-from routing.db import SCHEMA_VERSION, open_database, schema_version, upgrade_to
+from celldb.engine import engine_for, open_database
+from celldb.schema import SCHEMA_VERSION, schema_version, upgrade_to
 from routing.index import Location, LocationIndex
 
 V1_LOCATION_COLUMNS = {
@@ -174,7 +175,7 @@ def test_child_index_exists_after_upgrade(url: str, engines: Keep, start: str) -
 
 OPENER = """
 import sys
-from routing.db import open_database
+from celldb.engine import open_database
 open_database(sys.argv[1]).dispose()
 """
 
@@ -197,9 +198,9 @@ def test_processes_upgrading_at_once_all_succeed(url: str, engines: Keep, start:
 
 def test_an_upgrade_cut_short_can_run_again(url: str, engines: Keep,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from routing import db
+    from celldb import schema as db
 
-    engine = engines(db.engine_for(url))
+    engine = engines(engine_for(url))
     upgrade_to(engine, 1)
     real = list(db.MIGRATIONS)
 

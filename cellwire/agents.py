@@ -1,7 +1,7 @@
 """A client of a leaf cell's `Agents` and `Objects` services: for agents
 (report, watch their bindings, say an object is live) and for operators and
 users (agents: list, enable, disable, remove; objects: place, show, list,
-delete). Failures are CellErrors, as from `cells.client`."""
+delete, bind, unbind). Failures are CellErrors, as from `cellwire.client`."""
 
 from __future__ import annotations
 
@@ -12,24 +12,18 @@ import grpc
 
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
-from cells.client import channel_target, from_rpc_error
-from cells.edge import wire
-from cells.security.tls import Tls, target_options
-from model.agents import (
-    Agent,
-    AgentReport,
-    BindingEvent,
-    Heard,
-    ObjectState,
-    PlaceSpec,
-    ServiceObject,
-)
+from cellwire import channels, wire
+from cellwire.calls import Metadata, from_rpc_error
+from cellwire.objects import ObjectCalls
+from cellwire.tls import Tls
+from model.agents import Agent, AgentReport, BindingEvent, Heard, ObjectState, ServiceObject
 from model.call import AUTH_KEY
 
 
-class AgentsClient:
+class AgentsClient(ObjectCalls):
     """An asyncio client of the leaf cell at `address` (IP:PORT, or several
-    joined with commas for a leaf with standbys)."""
+    joined with commas for a leaf with standbys). Its calls are sent once
+    each, with the client's timeout."""
 
     def __init__(self, address: str, timeout: float = 10.0, tls: Tls | None = None,
                  peer_name: str = "", *, ca: bytes | None = None, token: str = "") -> None:
@@ -41,25 +35,22 @@ class AgentsClient:
         self.address = address
         self.timeout = timeout
         self._metadata = ((AUTH_KEY, f"Bearer {token}"),) if token else None
-        target, balancing = channel_target(address)
-        options = [*balancing, ("grpc.max_reconnect_backoff_ms", 1000)]
-        if tls is not None or ca is not None:
-            options += target_options(peer_name)
-            credentials = tls.channel() if tls is not None else grpc.ssl_channel_credentials(ca)
-            self._channel = grpc.aio.secure_channel(target, credentials, options=options)
-        else:
-            self._channel = grpc.aio.insecure_channel(target, options=options)
+        self._channel = channels.aio_channel(
+            address, tls=tls, ca=ca, peer_name=peer_name,
+            options=[("grpc.max_reconnect_backoff_ms", 1000)])
         self._stub = pb_grpc.AgentsStub(self._channel)  # type: ignore[no-untyped-call]
-        self._objects = pb_grpc.ObjectsStub(self._channel)  # type: ignore[no-untyped-call]
+        super().__init__(self._channel, self._call)
 
     async def close(self) -> None:
         await self._channel.close(grace=None)
 
-    async def _call(self, stub: Any, method: str, request: Any) -> Any:
+    async def _call(self, stub: Any, method: str, request: Any,
+                    timeout: float | None = None, metadata: Metadata = ()) -> Any:
         """One unary call; a failure is the CellError it stands for."""
+        sent = (*(self._metadata or ()), *metadata) or None
         try:
-            return await getattr(stub, method)(request, timeout=self.timeout,
-                                               metadata=self._metadata)
+            return await getattr(stub, method)(request, timeout=timeout or self.timeout,
+                                               metadata=sent)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc, f"cell at {self.address}") from None
 
@@ -104,30 +95,9 @@ class AgentsClient:
                                            state=wire.object_state_to_pb(state), fault=fault)
         return wire.object_from_pb(await self._call(self._stub, "SetObjectState", request))
 
-    # --- objects
-
-    async def place(self, spec: PlaceSpec) -> ServiceObject:
-        return await self._object("Place", wire.place_to_pb(spec))
-
-    async def get_object(self, uuid: str) -> ServiceObject:
-        return await self._object("GetObject", pb.ObjectRequest(uuid=uuid))
-
-    async def delete_object(self, uuid: str) -> ServiceObject:
-        return await self._object("DeleteObject", pb.ObjectRequest(uuid=uuid))
-
-    async def bind(self, uuid: str, agent: str) -> ServiceObject:
-        """Move object `uuid` to `agent` (an operator's choice)."""
-        return await self._object("Bind", pb.BindRequest(uuid=uuid, agent=agent))
-
-    async def unbind(self, uuid: str) -> ServiceObject:
-        """Move object `uuid` off its agent, to another the rules choose."""
-        return await self._object("Unbind", pb.ObjectRequest(uuid=uuid))
-
-    async def objects(self, kind: str = "", agent: str = "",
-                      project: str = "") -> list[ServiceObject]:
-        request = pb.ListObjectsRequest(kind=kind, agent=agent, project=project)
-        reply = await self._call(self._objects, "ListObjects", request)
-        return [wire.object_from_pb(o) for o in reply.objects]
-
-    async def _object(self, method: str, request: Any) -> ServiceObject:
-        return wire.object_from_pb(await self._call(self._objects, method, request))
+    # The Objects calls (`ObjectCalls`) by the names the agents' CLI and its
+    # users know them.
+    place = ObjectCalls.place_object
+    bind = ObjectCalls.bind_object
+    unbind = ObjectCalls.unbind_object
+    objects = ObjectCalls.list_objects

@@ -2,20 +2,19 @@
 
 Both have one typed method per RPC, take and return the plain dataclasses of
 `model`, and raise `model.errors.CellError` subclasses on failure
-(`from_rpc_error` is the one place gRPC errors are translated). The CLI and
-the tests use `CellClient`; cells reach each other with `AsyncCellClient`,
-made for them by `cells.links`.
+(`cellwire.calls.from_rpc_error` is the one place gRPC errors are
+translated). The CLI and the tests use `CellClient`; cells reach each other
+with `AsyncCellClient`, made for them by `cells.links`, and the API reaches
+the top with it. Their channels come from `cellwire.channels`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import builtins
 import itertools
-import json
 import time
 import uuid as uuidlib
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import grpc
@@ -23,9 +22,11 @@ import grpc.aio
 
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
-from cells.edge import wire
-from cells.security.tls import Tls, target_options
-from model.agents import PlaceSpec, ServiceObject
+from cellwire import channels, wire
+from cellwire.calls import Metadata, from_rpc_error
+from cellwire.channels import reconnect_options, split_addresses
+from cellwire.objects import ObjectCalls
+from cellwire.tls import Tls
 from model.call import AUTH_KEY, REQUEST_ID_KEY
 from model.cells import (
     CellNode,
@@ -37,9 +38,8 @@ from model.cells import (
     Registration,
 )
 from model.compute import Action, BootSpec, Instance, Port, Resources
-from model.errors import Aborted, CellError, NotFound, Unavailable, Unreachable, error_for
+from model.errors import Aborted, CellError, NotFound, Unavailable, Unreachable
 
-Metadata = Sequence[tuple[str, str]]
 DEFAULT_TIMEOUT = 30.0
 # The calls a client sends again: reads; boots (every cell de-duplicates them
 # by request id); and actions, which carry a request id the leaf remembers
@@ -55,7 +55,6 @@ IDEMPOTENT = frozenset({"Get", "List", "Locate", "Topology", "Plan", "Boot",
 REPLICA_ATTEMPTS = 6  # over about 1.5 s: time for a restarted replica's siblings
 REPLICA_BACKOFF = 0.05  # seconds before the second attempt, doubling
 MAX_BACKOFF = 1.0  # the longest wait between two attempts
-_REPLICAS_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
 
 
 def _again(method: str, attempt: int, error: CellError, replicated: bool,
@@ -85,25 +84,6 @@ def _gone(method: str, attempt: int, error: CellError) -> bool:
     leaf's memory of the request id is not reached). The delete is done."""
     return method == "Delete" and attempt > 1 and isinstance(error, NotFound)
 
-
-def split_addresses(address: str) -> list[str]:
-    """The addresses in `address`: one HOST:PORT, or several joined with commas."""
-    return [a.strip() for a in address.split(",") if a.strip()]
-
-
-def channel_target(address: str) -> tuple[str, list[tuple[str, Any]]]:
-    """gRPC's target and options for `address`. Several addresses (the replicas
-    of a cell, as IP:PORT) make one channel that balances calls over them, round
-    robin, skipping any that does not answer."""
-    parts = split_addresses(address)
-    if len(parts) <= 1:
-        return address, []
-    scheme = "ipv6" if parts[0].startswith("[") else "ipv4"
-    return f"{scheme}:{','.join(parts)}", [("grpc.service_config", _REPLICAS_CONFIG)]
-CHANNEL_OPTIONS = [
-    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
-    ("grpc.keepalive_time_ms", 30_000),
-]
 
 T = TypeVar("T")
 
@@ -142,10 +122,10 @@ def boot_spec(
 
 
 class _Actions(Generic[T]):
-    """The per-action methods, shared by both clients; T is what `act` returns."""
+    """The per-action methods, shared by both clients, over each one's `act`
+    (uuid, action, wait, keywords); T is what `act` returns."""
 
-    def act(self, uuid: str, action: Action, wait: bool = False, **kw: Any) -> T:
-        raise NotImplementedError  # both clients define it
+    act: Callable[..., T]
 
     def pause(self, uuid: str, wait: bool = False, **kw: Any) -> T:
         return self.act(uuid, Action.PAUSE, wait, **kw)
@@ -187,10 +167,7 @@ class CellClient(_Actions[Instance]):
         self._auth: tuple[tuple[str, str], ...] = (
             ((AUTH_KEY, f"Bearer {token}"),) if token else ())
         self._replicated = len(split_addresses(address)) > 1
-        target, balancing = channel_target(address)
-        options = [*CHANNEL_OPTIONS, *balancing, *target_options(server_name)]
-        self._channel = (grpc.secure_channel(target, grpc.ssl_channel_credentials(ca), options)
-                         if ca is not None else grpc.insecure_channel(target, options=options))
+        self._channel = channels.channel(address, ca=ca, peer_name=server_name)
         self._cells = pb_grpc.CellsStub(self._channel)  # type: ignore[no-untyped-call]
 
     def __enter__(self) -> CellClient:
@@ -256,9 +233,9 @@ class CellClient(_Actions[Instance]):
             raise Unavailable(f"cannot reach cell at {self.address} within {timeout:g} s") from None
 
 
-class AsyncCellClient(_Actions[Awaitable[Instance]]):
+class AsyncCellClient(_Actions[Awaitable[Instance]], ObjectCalls):
     """An asyncio client of one cell, for cells talking to their children
-    (Cells service) and to their parent (Parent service)."""
+    (Cells and Objects services) and to their parent (Parent service)."""
 
     def __init__(
         self, address: str, timeout: float = DEFAULT_TIMEOUT, max_reconnect_backoff: float = 1.0,
@@ -274,28 +251,13 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         self.address = address
         self.label = f"cell at {address}"  # how errors name the peer
         self.timeout = timeout
-        # After a failed connection gRPC waits before trying again, and calls
-        # fail at once meanwhile; its default wait grows to two minutes. A
-        # restarted cell must be reachable again within a report interval.
-        backoff_ms = max(100, int(max_reconnect_backoff * 1000))
         self._replicated = len(split_addresses(address)) > 1
-        target, balancing = channel_target(address)
-        options = [
-            *CHANNEL_OPTIONS,
-            *balancing,
-            ("grpc.initial_reconnect_backoff_ms", min(100, backoff_ms)),
-            ("grpc.min_reconnect_backoff_ms", min(100, backoff_ms)),
-            ("grpc.max_reconnect_backoff_ms", backoff_ms),
-        ]
-        if tls is not None or ca is not None:
-            options += target_options(peer_name)
-            credentials = tls.channel() if tls is not None else grpc.ssl_channel_credentials(ca)
-            self._channel = grpc.aio.secure_channel(target, credentials, options=options)
-        else:
-            self._channel = grpc.aio.insecure_channel(target, options=options)
+        self._channel = channels.aio_channel(
+            address, tls=tls, ca=ca, peer_name=peer_name,
+            options=reconnect_options(max_reconnect_backoff))
+        ObjectCalls.__init__(self, self._channel, self._call)
         self._cells = pb_grpc.CellsStub(self._channel)  # type: ignore[no-untyped-call]
         self._parent = pb_grpc.ParentStub(self._channel)  # type: ignore[no-untyped-call]
-        self._objects = pb_grpc.ObjectsStub(self._channel)  # type: ignore[no-untyped-call]
         self._raw: dict[str, Any] = {}  # Cells method name -> bytes-in, bytes-out callable
 
     async def close(self) -> None:
@@ -341,7 +303,7 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         reply = await self._call(self._cells, "Boot", wire.boot_to_pb(spec), timeout, metadata)
         return wire.instance_from_pb(reply)
 
-    async def act(  # type: ignore[override]  # the keywords of every async call
+    async def act(
         self, uuid: str, action: Action, wait: bool = False, timeout: float | None = None,
         metadata: Metadata = (),
     ) -> Instance:
@@ -384,45 +346,6 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         reply = await self._call(self._cells, "Topology", request, timeout, metadata)
         return wire.node_from_pb(reply)
 
-    # --- service objects (the Objects service)
-
-    async def place_object(self, spec: PlaceSpec, timeout: float | None = None,
-                           metadata: Metadata = ()) -> ServiceObject:
-        reply = await self._call(self._objects, "Place", wire.place_to_pb(spec), timeout,
-                                 metadata)
-        return wire.object_from_pb(reply)
-
-    async def get_object(self, uuid: str, timeout: float | None = None,
-                         metadata: Metadata = ()) -> ServiceObject:
-        reply = await self._call(self._objects, "GetObject", pb.ObjectRequest(uuid=uuid),
-                                 timeout, metadata)
-        return wire.object_from_pb(reply)
-
-    async def delete_object(self, uuid: str, timeout: float | None = None,
-                            metadata: Metadata = ()) -> ServiceObject:
-        reply = await self._call(self._objects, "DeleteObject", pb.ObjectRequest(uuid=uuid),
-                                 timeout, metadata)
-        return wire.object_from_pb(reply)
-
-    async def bind_object(self, uuid: str, agent: str, timeout: float | None = None,
-                          metadata: Metadata = ()) -> ServiceObject:
-        reply = await self._call(self._objects, "Bind", pb.BindRequest(uuid=uuid, agent=agent),
-                                 timeout, metadata)
-        return wire.object_from_pb(reply)
-
-    async def unbind_object(self, uuid: str, timeout: float | None = None,
-                            metadata: Metadata = ()) -> ServiceObject:
-        reply = await self._call(self._objects, "Unbind", pb.ObjectRequest(uuid=uuid),
-                                 timeout, metadata)
-        return wire.object_from_pb(reply)
-
-    async def list_objects(self, kind: str = "", agent: str = "", project: str = "",
-                           timeout: float | None = None,
-                           metadata: Metadata = ()) -> builtins.list[ServiceObject]:
-        request = pb.ListObjectsRequest(kind=kind, agent=agent, project=project)
-        reply = await self._call(self._objects, "ListObjects", request, timeout, metadata)
-        return [wire.object_from_pb(o) for o in reply.objects]
-
     async def register(self, reg: Registration, timeout: float | None = None) -> tuple[str, float]:
         """Join the parent; returns this cell's full path and the report interval (s)."""
         request = wire.registration_to_pb(reg)
@@ -437,16 +360,3 @@ class AsyncCellClient(_Actions[Awaitable[Instance]]):
         reply = await self._call(self._parent, "Report", request, timeout, ())
         return bool(reply.register_again), reply.path
 
-
-def from_rpc_error(exc: grpc.RpcError, peer: str) -> CellError:
-    """Translate a failed gRPC call to `peer` (a cell, named for messages)."""
-    # Both grpc.Call (blocking stubs) and grpc.aio.AioRpcError carry these.
-    code_of = getattr(exc, "code", None)
-    details_of = getattr(exc, "details", None)
-    code = code_of() if callable(code_of) else grpc.StatusCode.UNKNOWN
-    details = (details_of() if callable(details_of) else None) or str(exc)
-    if code is grpc.StatusCode.UNAVAILABLE and "failed to connect" in details.lower():
-        # The call never reached the peer: say which cell, briefly.
-        why = "connection refused" if "refused" in details.lower() else details[:200]
-        return Unreachable(f"{peer} is unreachable ({why})")
-    return error_for(code.name, details)

@@ -1,4 +1,5 @@
-"""The event loop a cell runs on: uvloop where it is installed, else asyncio's.
+"""The event loop a cell or the API runs on: uvloop where it is installed,
+else asyncio's.
 
 uvloop (libuv under asyncio's API) costs less CPU per routed hop in a cell
 process (the routing benchmark measures both). It is a dependency wherever

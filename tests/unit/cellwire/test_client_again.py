@@ -1,4 +1,4 @@
-"""When a client sends a call again (cells.client._again): only what is safe to
+"""When a client sends a call again (cellwire.client._again): only what is safe to
 repeat, only for errors a recovering tree gives, only within the call's timeout."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from cells.client import MAX_BACKOFF, REPLICA_ATTEMPTS, _again, _gone
+from cellwire.client import MAX_BACKOFF, REPLICA_ATTEMPTS, _again, _gone
 from model.errors import (
     Aborted,
     CellError,
