@@ -45,13 +45,6 @@ class CellCapacity:
     # Agents that take new service objects: by "KIND/" and by "KIND/CAPABILITY".
     agents: tuple[tuple[str, int], ...] = ()
 
-    def offers(self, kind: str, needs: Iterable[str]) -> bool:
-        """Whether an agent of `kind` below may offer all of `needs` (each is
-        offered by some agent: the leaf's own choice has the last word)."""
-        counts = dict(self.agents)
-        return counts.get(f"{kind}/", 0) > 0 and all(
-            counts.get(f"{kind}/{need}", 0) > 0 for need in needs)
-
     @property
     def free(self) -> Resources:
         return self.total - self.used

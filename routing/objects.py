@@ -2,9 +2,10 @@
 
 A child is a candidate for an object when it is up and its last report says
 that agents below it take objects of the object's kind and offer each
-capability the object needs (`CellCapacity.offers`). Candidates are tried in
-random order; one that answers RESOURCE_EXHAUSTED (no single agent there
-offers all, or they filled meanwhile) gives way to the next, as for boots.
+capability the object needs: bestmatch's capability filter over the children
+as candidates (`routing.candidates`), in random order. They are tried in turn
+as for boots: one that answers RESOURCE_EXHAUSTED (no single agent there
+offers all, or they filled meanwhile) gives way to the next.
 
 Where each object went is kept in `object_locations`, apart from the instance
 index, so that instance lists, healing and reconciliation never see objects.
@@ -17,54 +18,63 @@ not name is looked for in every child, and its row written then.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 
 from sqlalchemy import Engine, delete, select
 
+from bestmatch.api import RequestSpec
+from bestmatch.filters.capability import CapabilityFilter
+from bestmatch.selectors import RandomSelector
 from celldb.store import transaction, upsert
 from model.agents import PlaceSpec, ServiceObject
 from model.call import Call
+from model.compute import Resources
 from model.errors import CellError, NotFound, ResourceExhausted
+from routing.candidates import as_candidate, in_turn
 from routing.children import Child, Children, Here, fanout
 from routing.tables import object_locations as table
 from routing.validate import check_place
 
 _STORE = "object locations"  # what a database failure names
+MAX_CHILDREN = 10_000  # more than a router ever has: the selector returns them all
 
 
 class ObjectRouter:
     def __init__(self, engine: Engine, children: Children, here: Here, child_timeout: float,
-                 rng: random.Random | None = None) -> None:
+                 seed: int | None = None) -> None:
         self._engine = engine
         self._children = children
         self._here = here
         self._timeout = child_timeout
-        self._rng = rng or random.Random()
+        # Every child that offers what is needed, in random order.
+        self._selector = RandomSelector([CapabilityFilter()], seed=seed, alternates=MAX_CHILDREN)
 
     async def place(self, spec: PlaceSpec, call: Call) -> ServiceObject:
         check_place(spec)
         earlier = self._child_of_request(spec.request_id)
         if earlier is not None:  # a retry: where the first went
             return await self._place_in(earlier, spec, call)
-        up = [c for c in self._children if self._children.is_up(c)]
-        candidates = [c for c in up if c.capacity.offers(spec.kind, spec.needs)]
-        if not candidates:
+        up = {c.name: c for c in self._children if self._children.is_up(c)}
+        wanted = RequestSpec(Resources(), spec.project, hints=dict(spec.hints), needs=frozenset(
+            (f"{spec.kind}/", *(f"{spec.kind}/{need}" for need in spec.needs))))
+        chosen = self._selector.select([as_candidate(c) for c in up.values()], wanted)
+        if not chosen.ordered:
             needs = f" offering {', '.join(spec.needs)}" if spec.needs else ""
             raise ResourceExhausted(
                 f"no cell under {self._here.path} has agents of kind {spec.kind}{needs}"
                 f" ({len(up)} of {len(self._children)} cells up, none with such agents)")
-        self._rng.shuffle(candidates)
-        refusals = []
-        for child in candidates:
+
+        async def place_in(child: Child) -> ServiceObject:
             self._record(spec.request_id, "", child.name)
             try:
                 return await self._place_in(child, spec, call)
-            except ResourceExhausted as exc:
+            except ResourceExhausted:
                 self._forget(spec.request_id)
-                refusals.append(f"{child.name}: {exc.message}")
-        raise ResourceExhausted(f"no cell under {self._here.path} could place {spec.kind}"
-                                f" object {spec.name}: " + "; ".join(refusals))
+                raise
+
+        return await in_turn([up[c.name] for c in chosen.ordered], place_in,
+                             f"no cell under {self._here.path} could place {spec.kind}"
+                             f" object {spec.name}")
 
     async def _place_in(self, child: Child, spec: PlaceSpec, call: Call) -> ServiceObject:
         placed = await child.link().place_object(

@@ -15,7 +15,7 @@ import time
 import uuid as uuidlib
 from dataclasses import replace
 
-from bestmatch.api import HostState, RequestSpec, Selector
+from bestmatch.api import RequestSpec, Selector
 from model.call import Call
 from model.cells import Placement, PlacementOption
 from model.compute import BootSpec, Instance, InstanceState
@@ -28,6 +28,7 @@ from model.errors import (
     ResourceExhausted,
     Unavailable,
 )
+from routing.candidates import as_candidate, in_turn
 from routing.children import Child, Children, Here
 from routing.errors import Conflict, NotInSubtree
 from routing.index import Location, LocationIndex, location_of
@@ -56,36 +57,27 @@ class Placer:
             if taken.request_id == spec.request_id:  # recorded since the look-up above
                 return await self._follow(taken, spec, call)
             raise AlreadyExists(f"instance uuid {spec.uuid} is already in use")
-        failures: list[str] = []
-        for child in self._candidates(spec)[0]:
-            try:
-                return await self._boot_in(child, spec, call)
-            except ResourceExhausted as exc:
-                failures.append(f"{child.name}: {exc.message}")
-        raise ResourceExhausted(
-            f"no cell under {self._here.path} could take {spec.flavor}: " + "; ".join(failures))
+        return await in_turn(self._candidates(spec)[0],
+                             lambda child: self._boot_in(child, spec, call),
+                             f"no cell under {self._here.path} could take {spec.flavor}")
 
     async def plan(self, spec: BootSpec, call: Call) -> Placement:
         """Where `spec` would go: the first child that can plan it, looked into;
         the other candidate children after it, as alternates."""
         check_boot(spec)
         children, why = self._candidates(spec)
-        failures: list[str] = []
-        for n, child in enumerate(children):
-            try:
-                below = await with_retries(
-                    lambda c=child: c.link().plan(  # type: ignore[misc]
-                        spec, timeout=call.remaining(self._child_timeout),
-                        metadata=call.downstream()),
-                    call, idempotent=True,
-                )
-            except ResourceExhausted as exc:
-                failures.append(f"{child.name}: {exc.message}")
-                continue
-            rest = tuple(PlacementOption(c.path) for c in children[n + 1:])
+
+        async def plan_in(child: Child) -> Placement:
+            below = await with_retries(
+                lambda: child.link().plan(spec, timeout=call.remaining(self._child_timeout),
+                                          metadata=call.downstream()),
+                call, idempotent=True,
+            )
+            rest = tuple(PlacementOption(c.path) for c in children[children.index(child) + 1:])
             return Placement(below.ranked + rest, (why, *below.explanations))
-        raise ResourceExhausted(
-            f"no cell under {self._here.path} could take {spec.flavor}: " + "; ".join(failures))
+
+        return await in_turn(children, plan_in,
+                             f"no cell under {self._here.path} could take {spec.flavor}")
 
     def _candidates(self, spec: BootSpec) -> tuple[list[Child], str]:
         """Children to try, in order (the target's next hop, or the selector's
@@ -95,13 +87,7 @@ class Placer:
             if hop is not None:
                 return [self._known_child(hop)], f"{self._here.path}: target {hop}"
         up = [c for c in self._children if self._children.is_up(c)]
-        candidates = [
-            HostState(name=c.name, cell_path=c.path, total=c.capacity.total,
-                      used=c.capacity.used, largest_free=c.capacity.largest_free,
-                      instances=c.capacity.instances, capabilities=frozenset(c.capabilities))
-            for c in up
-        ]
-        selection = self._selector.select(candidates, RequestSpec.of(spec))
+        selection = self._selector.select([as_candidate(c) for c in up], RequestSpec.of(spec))
         if not selection.ordered:
             down = len(self._children) - len(up)
             note = f" ({down} child cells down)" if down else ""
