@@ -31,6 +31,7 @@ from typing import Any
 
 from api.config import ApiConfig
 from api.errors import BadRequest
+from api.hints import scheduler_hints
 from api.identity.tokens import TokenInfo
 from model.catalog import Image, Network, check_fixed_ip, port_mac
 from model.compute import BootSpec, Port, Resources
@@ -163,15 +164,7 @@ def _network(config: ApiConfig, who: TokenInfo, name: str) -> Network:
 
 
 def _hints(raw: Any, zone: str, project: str) -> tuple[tuple[str, str], ...]:
-    if not isinstance(raw, dict):
-        raise BadRequest("os:scheduler_hints must be an object.")
-    hints = {}
-    for key, value in raw.items():
-        values = value if isinstance(value, list) else [value]
-        if not all(isinstance(v, str) for v in values):
-            raise BadRequest(f"Scheduler hint {str(key)[:64]} must be a string or a list of"
-                             " strings.")
-        hints[str(key)] = ",".join(values)
+    hints = scheduler_hints(raw, "os:scheduler_hints")
     # Server groups are the project's own, as in Nova: a member cannot join another's.
     if "group" in hints:
         hints["group"] = f"{project}:{hints['group']}"

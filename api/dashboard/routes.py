@@ -34,6 +34,7 @@ from aiohttp import web
 
 from api.dashboard import views
 from api.errors import BadRequest, Forbidden
+from api.hints import scheduler_hints
 from api.state import STATE, json_body, metadata, state, who
 from model.cells import ListQuery
 from model.compute import BootSpec, InstanceState, Resources
@@ -45,7 +46,6 @@ FILES = {"index.html": "text/html", "dashboard.js": "text/javascript",
          "dashboard.css": "text/css"}
 MAX_LIMIT = 1000  # instances in one page
 MAX_TEXT = 255  # characters in one query parameter
-MAX_HINTS = 32
 _PROJECT = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 _TOKEN = re.compile(r"[A-Za-z0-9_=-]{1,1024}")
 
@@ -249,7 +249,8 @@ def plan_spec(body: dict[str, Any], flavors: Mapping[str, Resources],
                          " at most 64).")
     return BootSpec(uuid="", request_id=request_id, name="dry-run",
                     flavor=_flavor(body.get("flavor"), flavors),
-                    hints=_hints(body.get("hints", {})), project=project)
+                    hints=tuple(sorted(scheduler_hints(body.get("hints", {})).items())),
+                    project=project)
 
 
 def _flavor(value: Any, flavors: Mapping[str, Resources]) -> Resources:
@@ -266,13 +267,3 @@ def _flavor(value: Any, flavors: Mapping[str, Resources]) -> Resources:
                      ' "disk_gb": N} with whole numbers (vcpus at least 1).')
 
 
-def _hints(value: Any) -> tuple[tuple[str, str], ...]:
-    if not isinstance(value, dict):
-        raise BadRequest('hints must be an object of strings, as {"availability_zone": "z1"}.')
-    if len(value) > MAX_HINTS:
-        raise BadRequest(f"At most {MAX_HINTS} hints; {len(value)} were given.")
-    for key, text in value.items():
-        if not isinstance(text, str) or not key or len(key) > MAX_TEXT or len(text) > MAX_TEXT:
-            raise BadRequest(f"hint {_shown(str(key))} must be a string of at most"
-                             f" {MAX_TEXT} characters, with a name.")
-    return tuple(sorted(value.items()))
