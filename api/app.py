@@ -37,10 +37,12 @@ from typing import Any
 from aiohttp import web
 
 from api import microversion
-from api.compute import actions, flavors, servers, versions
+from api.compute import actions, flavor_manage, flavors, keypairs, quotas, servers, versions
+from api.compute.from_tree import add_routes as add_tree_routes
 from api.compute.views import Names
 from api.config import ApiConfig, split_listen
 from api.dashboard import routes as dashboard
+from api.db.database import ApiDatabase
 from api.errors import ApiError, Internal, TooLarge, from_cell_error
 from api.identity import routes as identity
 from api.identity.errors import IdentityError
@@ -57,7 +59,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_HEADER = "X-OpenStack-Request-ID"
 _CLIENT_REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Reachable without a token: discovery documents and the login itself.
-_OPEN = re.compile(r"^/(identity(/.*)?|image/?|v2\.1/?)?$")
+_OPEN = re.compile(r"^/(identity(/.*)?|image/?|v2(\.1)?/?)?$")
 
 
 @web.middleware
@@ -137,15 +139,18 @@ def build_app(config: ApiConfig, tree: Tree | None = None,
     keys = KeyRepository(config.keys_dir)
     users = UserStore(config.users_file)
     app[STATE] = ApiState(config, tree or Tree(config), TokenIssuer(keys, config.token_ttl),
-                          users, Names.of(config.flavors, config.images))
+                          users, Names.of(config.flavors, config.images),
+                          db=ApiDatabase.open(config.database))
     identity.add_routes(app, users, app[STATE].issuer, catalog, base_url)
     _compute_routes(app)
+    add_tree_routes(app)
     app.router.add_get("/image", images.versions)
     app.router.add_get("/image/", images.versions)
     app.router.add_get("/image/v2/images", images.index)
     app.router.add_get("/image/v2/images/{id}", images.show)
     dashboard.add_routes(app)
     app.on_cleanup.append(_close_tree)
+    app.on_cleanup.append(_close_db)
     return app
 
 
@@ -154,6 +159,8 @@ def _compute_routes(app: web.Application) -> None:
     add.add_get("/", versions.root)
     add.add_get("/v2.1", versions.v21)
     add.add_get("/v2.1/", versions.v21)
+    add.add_get("/v2", versions.v20)
+    add.add_get("/v2/", versions.v20)
     add.add_get("/v2.1/servers", servers.index)
     add.add_get("/v2.1/servers/detail", servers.detail)
     add.add_post("/v2.1/servers", servers.create)
@@ -163,6 +170,31 @@ def _compute_routes(app: web.Application) -> None:
     add.add_get("/v2.1/flavors", flavors.index)
     add.add_get("/v2.1/flavors/detail", flavors.detail)
     add.add_get("/v2.1/flavors/{id}", flavors.show)
+    _api_db_routes(app)
+
+
+def _api_db_routes(app: web.Application) -> None:
+    """The resources kept in the API's own database (api.db)."""
+    add = app.router
+    add.add_get("/v2.1/os-keypairs", keypairs.index)
+    add.add_post("/v2.1/os-keypairs", keypairs.create)
+    add.add_get("/v2.1/os-keypairs/{name}", keypairs.show)
+    add.add_delete("/v2.1/os-keypairs/{name}", keypairs.delete)
+    add.add_get("/v2.1/limits", quotas.limits)
+    add.add_get("/v2.1/os-quota-sets/{project}", quotas.show)
+    add.add_put("/v2.1/os-quota-sets/{project}", quotas.update)
+    add.add_delete("/v2.1/os-quota-sets/{project}", quotas.reset)
+    add.add_get("/v2.1/os-quota-sets/{project}/defaults", quotas.defaults)
+    add.add_get("/v2.1/os-quota-sets/{project}/detail", quotas.detail)
+    add.add_post("/v2.1/flavors", flavor_manage.create)
+    add.add_delete("/v2.1/flavors/{id}", flavor_manage.delete)
+    add.add_post("/v2.1/flavors/{id}/action", flavor_manage.action)
+    add.add_get("/v2.1/flavors/{id}/os-flavor-access", flavor_manage.access)
+    add.add_get("/v2.1/flavors/{id}/os-extra_specs", flavor_manage.extra_specs)
+    add.add_post("/v2.1/flavors/{id}/os-extra_specs", flavor_manage.set_extra_specs)
+    add.add_get("/v2.1/flavors/{id}/os-extra_specs/{key}", flavor_manage.extra_spec)
+    add.add_put("/v2.1/flavors/{id}/os-extra_specs/{key}", flavor_manage.set_extra_spec)
+    add.add_delete("/v2.1/flavors/{id}/os-extra_specs/{key}", flavor_manage.unset_extra_spec)
 
 
 def catalog(request: web.Request) -> list[dict[str, Any]]:
@@ -181,6 +213,10 @@ def _service(kind: str, name: str, url: str, region: str) -> dict[str, Any]:
 
 async def _close_tree(app: web.Application) -> None:
     await app[STATE].tree.close()
+
+
+async def _close_db(app: web.Application) -> None:
+    app[STATE].db.close()
 
 
 async def serve(config: ApiConfig, ready: Callable[[str], None] = lambda _: None) -> None:

@@ -14,6 +14,10 @@
     timeout = 30                     # seconds for one call to the tree
     max_body = 65536                 # bytes; larger request bodies are 413
     dashboard_refresh = 1.0          # seconds between the dashboard's looks at the tree
+    database_url = ""                # the API's own database (keypairs, flavors made by
+                                     # admins, quotas): SQLAlchemy URL; "" is SQLite in
+                                     # api.db beside this file. Several API processes
+                                     # share one PostgreSQL (postgresql+psycopg://...)
 
     [tls]                            # serve HTTPS (TLS 1.2 or later); without it, HTTP
     cert_file = "api.pem"            # the server's certificate chain (PEM)
@@ -72,10 +76,17 @@ class ApiConfig:
     timeout: float = 30.0
     max_body: int = 65536
     dashboard_refresh: float = 1.0
+    database_url: str = ""  # "" : SQLite beside the users file (`database`)
     tls: ApiTls | None = None
     flavors: Mapping[str, Resources] = field(default_factory=dict)
     images: tuple[Image, ...] = ()
     networks: tuple[Network, ...] = ()
+
+    @property
+    def database(self) -> str:
+        """The API database's URL: `database_url`, else SQLite in api.db beside
+        the users file (the API's directory)."""
+        return self.database_url or f"sqlite:///{self.users_file.parent / 'api.db'}"
 
     @property
     def scheme(self) -> str:
@@ -111,7 +122,8 @@ class ApiTls:
 
 
 _API_KEYS = {"listen", "top", "region", "public_url", "users_file", "keys_dir", "token_ttl",
-             "top_ca_file", "top_token_file", "timeout", "max_body", "dashboard_refresh"}
+             "top_ca_file", "top_token_file", "timeout", "max_body", "dashboard_refresh",
+             "database_url"}
 
 
 def load_config(path: Path) -> ApiConfig:
@@ -144,6 +156,7 @@ def _parse(data: Mapping[str, Any], base: Path) -> ApiConfig:
         top_token_file=where("top_token_file"), timeout=float(api.get("timeout", 30)),
         max_body=int(api.get("max_body", 65536)),
         dashboard_refresh=float(api.get("dashboard_refresh", 1.0)),
+        database_url=str(api.get("database_url", "")) or f"sqlite:///{base / 'api.db'}",
         tls=_tls(data.get("tls"), base),
         flavors=flavors_of(data.get("flavors", {})),
         images=tuple(image_of(entry) for entry in data.get("images", ())),

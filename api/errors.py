@@ -9,6 +9,7 @@
     ├── Conflict           409 conflictingRequest  an action the server's state forbids
     ├── TooLarge           413 overLimit       a request body over the limit
     ├── OverLimit          429 overLimit       the tree's rate limits said no
+    ├── Unsupported        501 notImplemented  an operation the tree cannot do (disable a host)
     ├── ServiceUnavailable 503 serviceUnavailable  the tree cannot be reached
     └── Internal           500 computeFault    anything unexpected
 
@@ -63,6 +64,10 @@ class TooLarge(ApiError):
 
 class OverLimit(ApiError):
     status, fault = 429, "overLimit"
+
+
+class Unsupported(ApiError):
+    status, fault = 501, "notImplemented"
 
 
 class ServiceUnavailable(ApiError):

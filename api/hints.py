@@ -29,7 +29,7 @@ def scheduler_hints(raw: Any, field: str = "hints") -> dict[str, str]:
         joined = ",".join(v for v in values if isinstance(v, str))
         if (not key or len(key) > MAX_TEXT or not all(isinstance(v, str) for v in values)
                 or len(joined) > MAX_TEXT):
-            raise BadRequest(f"Scheduler hint {str(key)[:64]!r} must be a string or a list of"
+            raise BadRequest(f"Scheduler hint {str(key)[:64]} must be a string or a list of"
                              f" strings of at most {MAX_TEXT} characters, with a name.")
         hints[str(key)] = joined
     return hints

@@ -39,11 +39,7 @@ class Version:
 
 MIN = Version(2, 1)
 MAX = Version(2, 100)
-# What each microversion a body depends on changed (Nova's numbering).
-DOWN_CELLS = Version(2, 69)        # partial entries with status UNKNOWN for down cells
-EMBEDDED_FLAVOR = Version(2, 47)   # a server's flavor as its values, not a link
-SCHEDULER_HINTS = Version(2, 100)  # a server body has scheduler_hints
-PINNED_AZ = Version(2, 96)         # a server body has pinned_availability_zone
+# What each microversion changed in a body: api.compute.shapes.
 
 
 def requested(headers: Mapping[str, str]) -> Version:

@@ -15,6 +15,7 @@ from aiohttp import web
 from api.body import read_json
 from api.compute.views import Names
 from api.config import ApiConfig
+from api.db.database import ApiDatabase
 from api.errors import BadRequest, ItemNotFound
 from api.identity.tokens import TokenInfo, TokenIssuer
 from api.identity.users import UserStore
@@ -30,6 +31,7 @@ class ApiState:
     issuer: TokenIssuer
     users: UserStore
     names: Names  # made once from the config, for every server body
+    db: ApiDatabase  # the API's own database (api.db)
 
 
 STATE = web.AppKey("cellrouter_api", ApiState)
@@ -40,6 +42,10 @@ REQUEST_ID = web.RequestKey("cellrouter_request_id", str)
 
 def state(request: web.Request) -> ApiState:
     return request.app[STATE]
+
+
+def database(request: web.Request) -> ApiDatabase:
+    return request.app[STATE].db
 
 
 def who(request: web.Request) -> TokenInfo:

@@ -32,6 +32,11 @@ class Tree:
         scope = () if who.admin else ((ACT_FOR_KEY, who.project),)
         return (*self._auth, *scope, (REQUEST_ID_KEY, request_id))
 
+    def own_metadata(self, request_id: str) -> Metadata:
+        """What a call the API makes as itself sends: for the little of the tree's
+        shape every user may see (the availability zones), never for instances."""
+        return (*self._auth, (REQUEST_ID_KEY, request_id))
+
     async def close(self) -> None:
         await self.client.close()
 

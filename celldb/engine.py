@@ -19,7 +19,7 @@ from tenacity import (
 )
 
 from celldb.errors import DatabaseUnavailable
-from celldb.schema import upgrade
+from celldb.schema import SchemaSteps, upgrade
 
 
 def engine_for(url: str, *, pool_size: int | None = None,
@@ -39,9 +39,10 @@ def engine_for(url: str, *, pool_size: int | None = None,
     return engine
 
 
-def open_database(url: str) -> Engine:
-    """Open (and create or upgrade) the database at `url`; DatabaseUnavailable,
-    the URL's password hidden, when that fails.
+def open_database(url: str, schema: SchemaSteps | None = None) -> Engine:
+    """Open (and create or upgrade, by `schema`'s steps: the cells' unless
+    another is given) the database at `url`; DatabaseUnavailable, the URL's
+    password hidden, when that fails.
 
     SQLite can refuse a lock at once (instead of waiting) when processes
     race to switch a database to WAL mode; such a start is tried again.
@@ -52,7 +53,7 @@ def open_database(url: str) -> Engine:
                                 stop=stop_after_attempt(10),
                                 wait=wait_random_exponential(multiplier=0.05, max=1.0)):
             with attempt:
-                upgrade(engine)
+                upgrade(engine, schema)
     except SQLAlchemyError as exc:
         raise DatabaseUnavailable(f"cannot open database {redact(url)}: {exc}") from exc
     return engine

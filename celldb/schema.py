@@ -1,5 +1,7 @@
 """The one ordered sequence of schema steps that builds a cell's database, the
 version table that says how far it got, and the lock under which it is upgraded.
+The machinery (`SchemaSteps`, `upgrade`) serves another database too: the
+API's brings its own steps, version table and lock (api.db.schema).
 
 The schema carries a version number; `upgrade` brings an older database up to
 the current version, one numbered step at a time, so a cell starts on a
@@ -10,8 +12,9 @@ current-shape tables on `metadata`), so this module imports no room.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import (
     Boolean,
@@ -187,57 +190,81 @@ MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def upgrade_to(engine: Engine, version: int) -> None:
-    """Bring a database to exactly `version` (for tests of upgrades)."""
-    with _migrating(engine) as conn:
-        current = current_version(conn)
-        for step in MIGRATIONS[current:version]:
-            step(conn)
-        _set_version(conn, current, version)
+@dataclass(frozen=True, slots=True)
+class SchemaSteps:
+    """One database's ordered schema steps, the table that records how far it
+    got, and the advisory lock id its upgrades take on PostgreSQL. The cells'
+    database is `cells()`; another database (the API's, api.db.schema) brings its
+    own, with a version table and lock id of its own."""
 
+    version_table: Table
+    steps: Sequence[Callable[[Connection], None]]
+    lock_id: int
 
-def _set_version(conn: Connection, old: int, new: int) -> None:
-    if old == 0:
-        conn.execute(schema_version.insert().values(version=new))
-    elif old != new:
-        conn.execute(schema_version.update().values(version=new))
-
-
-def current_version(conn: Connection) -> int:
-    """The version a database is at (0 for an empty one), inside an upgrade."""
-    schema_version.create(conn, checkfirst=True)
-    version = conn.execute(select(schema_version.c.version)).scalar()
-    return int(version or 0)
+    @property
+    def version(self) -> int:
+        return len(self.steps)
 
 
 # Any constant: PostgreSQL advisory lock id that serialises upgrades.
 _UPGRADE_LOCK = 0x63656C6C
 
 
+def cells() -> SchemaSteps:
+    """The cells' database: MIGRATIONS as they stand (tests replace them)."""
+    return SchemaSteps(schema_version, MIGRATIONS, _UPGRADE_LOCK)
+
+
+def upgrade_to(engine: Engine, version: int, schema: SchemaSteps | None = None) -> None:
+    """Bring a database to exactly `version` (for tests of upgrades)."""
+    schema = schema or cells()
+    with _migrating(engine, schema) as conn:
+        current = current_version(conn, schema)
+        for step in schema.steps[current:version]:
+            step(conn)
+        _set_version(conn, schema, current, version)
+
+
+def _set_version(conn: Connection, schema: SchemaSteps, old: int, new: int) -> None:
+    if old == 0:
+        conn.execute(schema.version_table.insert().values(version=new))
+    elif old != new:
+        conn.execute(schema.version_table.update().values(version=new))
+
+
+def current_version(conn: Connection, schema: SchemaSteps | None = None) -> int:
+    """The version a database is at (0 for an empty one), inside an upgrade."""
+    table = (schema or cells()).version_table
+    table.create(conn, checkfirst=True)
+    version = conn.execute(select(table.c.version)).scalar()
+    return int(version or 0)
+
+
 @contextmanager
-def _migrating(engine: Engine) -> Iterator[Connection]:
+def _migrating(engine: Engine, schema: SchemaSteps) -> Iterator[Connection]:
     """One transaction holding the database's upgrade lock: a second process
     upgrading at the same time waits, then finds the work done."""
     with engine.connect() as conn:
         conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
             if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_UPGRADE_LOCK})")
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({schema.lock_id})")
             yield conn
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring a database to SCHEMA_VERSION. DatabaseUnavailable for one newer than
-    this release; SQLAlchemy's errors leave untranslated (`engine.open_database`
-    translates them, and tries again when SQLite was locked)."""
-    with _migrating(engine) as conn:
-        version = current_version(conn)
-        if version > SCHEMA_VERSION:
+def upgrade(engine: Engine, schema: SchemaSteps | None = None) -> None:
+    """Bring a database to `schema`'s version (by default the cells': SCHEMA_VERSION).
+    DatabaseUnavailable for one newer than this release; SQLAlchemy's errors
+    leave untranslated (`engine.open_database` translates them, and tries again
+    when SQLite was locked)."""
+    schema = schema or cells()
+    with _migrating(engine, schema) as conn:
+        version = current_version(conn, schema)
+        if version > schema.version:
             raise DatabaseUnavailable(
                 f"database schema is version {version}, newer than this release"
-                f" understands ({SCHEMA_VERSION}); upgrade cellrouter"
+                f" understands ({schema.version}); upgrade cellrouter"
             )
-        for step in MIGRATIONS[version:]:
+        for step in schema.steps[version:]:
             step(conn)
-        _set_version(conn, version, SCHEMA_VERSION)
-
+        _set_version(conn, schema, version, schema.version)

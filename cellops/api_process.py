@@ -14,7 +14,8 @@
     source = "br-prod"
 
 The runner writes `api/api.toml` (the tree's flavors and images, the top's
-address, its CA and a token of its own when the tree has them), makes the
+address, its CA and a token of its own when the tree has them, the API's own
+database: SQLite in `api/api.db`), makes the
 signing keys, adds an `admin` user with a random password, and writes the
 `OS_*` variables for that user to `api/openrc`.
 
@@ -103,7 +104,7 @@ class ApiProcess:
         self._admin_user()
         (self.directory / "api.toml").write_text(
             _config_text(self.url, top, self.spec, flavors, ca_file, bool(top_token),
-                         self.refresh, tls))
+                         self.refresh, tls, f"sqlite:///{self.directory / 'api.db'}"))
         write_private(self.directory / "openrc", self.openrc().encode())  # a password
 
     def _certificate(self, ca_dir: Path) -> certs.Issued:
@@ -179,11 +180,12 @@ class ApiProcess:
 
 def _config_text(url: str, top: str, spec: ApiSpec, flavors: Mapping[str, Any],
                  ca_file: Path | None, token: bool, refresh: float,
-                 tls: certs.Issued | None) -> str:
+                 tls: certs.Issued | None, database_url: str) -> str:
     listen = url.partition("://")[2]
     lines = ["[api]", f"listen = {toml_value(listen)}", f"public_url = {toml_value(url)}",
              f"top = {toml_value(top)}", f"region = {toml_value(spec.region)}",
              'users_file = "users.json"', 'keys_dir = "keys"',
+             f"database_url = {toml_value(database_url)}",
              f"dashboard_refresh = {toml_value(refresh)}"]
     if ca_file is not None:
         lines.append(f"top_ca_file = {toml_value(str(ca_file))}")

@@ -31,13 +31,15 @@ from typing import Any
 import re2
 from aiohttp import web
 
+from api.compute import admission, flavor_manage
 from api.compute.boot import boot_specs
+from api.compute.shapes import DOWN_CELLS, Body
 from api.compute.views import BY_STATUS, ServerView
 from api.errors import BadRequest, Conflict
-from api.microversion import DOWN_CELLS
 from api.state import (
     action_metadata,
     base_url,
+    database,
     json_body,
     metadata,
     not_found,
@@ -61,7 +63,7 @@ _RE2_OPTIONS.log_errors = False
 
 def view(request: web.Request) -> ServerView:
     return ServerView(base_url(request), version(request), who(request).admin,
-                      state(request).names)
+                      state(request).names, database(request).server_keys.key_names)
 
 
 def server_uuid(request: web.Request) -> str:
@@ -86,7 +88,9 @@ async def show(request: web.Request) -> web.Response:
         if version(request) < DOWN_CELLS:
             raise
         return web.json_response({"server": await _down_cell_entry(request, uuid)})
-    return web.json_response({"server": view(request).detail(instance)})
+    views = view(request)
+    views.know_keys([instance])
+    return web.json_response({"server": views.detail(instance, Body.SHOW)})
 
 
 async def _down_cell_entry(request: web.Request, uuid: str) -> dict[str, Any]:
@@ -96,25 +100,26 @@ async def _down_cell_entry(request: web.Request, uuid: str) -> dict[str, Any]:
     except NotFound:
         raise not_found("Instance", uuid) from None
     stub = Instance(uuid, "", InstanceState.UNKNOWN, Resources(), project=located.project)
-    return view(request).partial(stub)
+    return view(request).partial(stub, Body.SHOW)
 
 
 async def index(request: web.Request) -> web.Response:
-    return await _list(request, ServerView.brief)
+    return await _list(request, Body.BRIEF)
 
 
 async def detail(request: web.Request) -> web.Response:
-    return await _list(request, ServerView.detail)
+    return await _list(request, Body.DETAIL)
 
 
-async def _list(request: web.Request,
-                body_of: Callable[[ServerView, Instance], dict[str, Any]]) -> web.Response:
+async def _list(request: web.Request, kind: Body) -> web.Response:
     limit = _int_param(request.query, "limit", MAX_PAGE, MAX_PAGE)
     query = await _query(request, limit)
     servers, last_seen, more = await _collect(request, query, limit)
     views = view(request)
+    if kind is not Body.BRIEF:
+        views.know_keys(servers)
     body: dict[str, Any] = {"servers": [
-        views.partial(s) if _partial(s) else body_of(views, s) for s in servers]}
+        views.partial(s, kind) if _partial(s) else views.detail(s, kind) for s in servers]}
     if more and last_seen is not None:
         body["servers_links"] = [{"rel": "next", "href": _next_href(
             request, servers[-1].uuid if servers else last_seen.uuid,
@@ -239,22 +244,27 @@ def _name_pattern(text: str | None) -> Any:
 
 
 async def create(request: web.Request) -> web.Response:
-    ours = state(request)
-    boots = boot_specs(await json_body(request), ours.config, who(request), request_id(request))
+    ours, body = state(request), await json_body(request)
+    boots = boot_specs(body, flavor_manage.bootable_config(request), who(request),
+                       request_id(request))
+    admitted = await admission.admit(request, body, boots)  # quota and key_name
     client, made = ours.tree.client, []
-    for spec in boots.specs:
-        try:
-            made.append(await client.boot(spec, metadata=metadata(request)))
-        except ResourceExhausted as exc:
-            if _rate_limited(exc.message):
-                raise
-            if len(made) >= boots.min_count:
-                break  # as many as fit, and at least min_count: Nova's multiple create
-            await _undo(request, made)
-            raise Conflict(f"No valid host was found. {exc.message}") from None
+    try:
+        for spec in boots.specs[:admitted.count]:
+            try:
+                made.append(await client.boot(spec, metadata=metadata(request)))
+            except ResourceExhausted as exc:
+                if _rate_limited(exc.message):
+                    raise
+                if len(made) >= boots.min_count:
+                    break  # as many as fit, and at least min_count: Nova's multiple create
+                await _undo(request, made)
+                raise Conflict(f"No valid host was found. {exc.message}") from None
+            admitted.booted(len(made) - 1, made[-1])
+    finally:
+        admitted.close()
     links = view(request).links(made[0].uuid)
-    body = {"server": {"id": made[0].uuid, "links": links, "adminPass": "",
-                       "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}]}}
+    body = {"server": view(request).created(made[0])}
     return web.json_response(body, status=202, headers={"Location": links[0]["href"]})
 
 
@@ -280,4 +290,5 @@ async def delete(request: web.Request) -> web.Response:
                                              metadata=action_metadata(request))
     except NotFound:
         raise not_found("Instance", uuid) from None
+    database(request).quotas.forget(uuid)  # its boot's reservation, if the tree lags
     return web.Response(status=204)

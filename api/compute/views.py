@@ -8,25 +8,39 @@
     STOPPED            SHUTOFF    stopped     4 SHUTDOWN    -
     ERROR              ERROR      error       0 NOSTATE     -
     DELETED            DELETED    deleted     0 NOSTATE     -
-    UNKNOWN            UNKNOWN    -           0 NOSTATE     -
+    UNKNOWN            UNKNOWN    (none)      0 NOSTATE     -
 
 Other fields: `tenant_id` is the instance's project; `flavor` is the
 configured flavor with the same resources (or "custom"); `image` is the
 image the instance booted from, by id; `addresses` come from its ports, by
-network name; `OS-EXT-AZ:availability_zone` is its leaf cell's
-name; admins also see `OS-EXT-SRV-ATTR:host` (the host) and
-`cellrouter:cell_path`. A server in a cell that does not answer is, from 2.69,
-the partial entry Nova gives for a down cell.
+network name; `OS-EXT-AZ:availability_zone` is its leaf cell's name;
+`hostId` a digest of project and host; admins also see `OS-EXT-SRV-ATTR:host`
+(the host). A server in a cell that does not answer is, from 2.69, the
+partial entry Nova gives for a down cell. Which of these keys a body carries
+at a microversion is api.compute.shapes' to say; the cell path is not among
+them (the dashboard's API gives it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from api.microversion import EMBEDDED_FLAVOR, PINNED_AZ, SCHEDULER_HINTS, Version
+from api.compute.shapes import (
+    CREATE_KEYS,
+    EMBEDDED_FLAVOR,
+    IMAGE_PROPERTIES,
+    PARTIAL_KEYS,
+    Body,
+    extended_addresses,
+    server_keys,
+    shape,
+)
+from api.microversion import Version
 from model.catalog import Image
 from model.cells import SEPARATOR
 from model.compute import Instance, InstanceState, Resources
@@ -67,13 +81,23 @@ class Names:
 
 
 class ServerView:
-    """Server bodies for one request: its base URL, microversion and caller."""
+    """Server bodies for one request: its base URL, microversion and caller.
+    Every value is made here; which keys a body keeps is api.compute.shapes'."""
 
-    def __init__(self, base: str, version: Version, admin: bool, names: Names) -> None:
+    def __init__(self, base: str, version: Version, admin: bool, names: Names,
+                 key_names: Callable[[Sequence[str]], Mapping[str, str]] | None = None) -> None:
+        """`key_names(uuids)`: the key pair each server was booted with (api.db)."""
         self.base = base
         self.version = version
         self.admin = admin
         self._names = names
+        self._key_names = key_names
+        self._keys: dict[str, str] = {}
+
+    def know_keys(self, instances: Sequence[Instance]) -> None:
+        """Look up the key names of `instances` at once, before their bodies."""
+        if self._key_names is not None and instances:
+            self._keys.update(self._key_names([i.uuid for i in instances]))
 
     def links(self, uuid: str) -> list[dict[str, str]]:
         return [{"rel": "self", "href": f"{self.base}/v2.1/servers/{uuid}"},
@@ -82,45 +106,67 @@ class ServerView:
     def brief(self, instance: Instance) -> dict[str, Any]:
         return {"id": instance.uuid, "name": instance.name, "links": self.links(instance.uuid)}
 
-    def partial(self, instance: Instance) -> dict[str, Any]:
-        """A server in a cell that did not answer (Nova 2.69's down-cell entry)."""
-        return {"id": instance.uuid, "status": "UNKNOWN", "tenant_id": instance.project,
-                "created": stamp(instance.created_at), "links": self.links(instance.uuid)}
+    def created(self, instance: Instance) -> dict[str, Any]:
+        """The answer to a create (the first server of a multiple create)."""
+        return shape({"id": instance.uuid, "links": self.links(instance.uuid),
+                      "OS-DCF:diskConfig": "MANUAL",
+                      "security_groups": [{"name": "default"}]}, CREATE_KEYS)
 
-    def detail(self, instance: Instance) -> dict[str, Any]:
+    def partial(self, instance: Instance, body: Body = Body.DETAIL) -> dict[str, Any]:
+        """A server in a cell that did not answer (Nova 2.69's down-cell entry)."""
+        values = {"id": instance.uuid, "status": "UNKNOWN", "tenant_id": instance.project,
+                  "created": stamp(instance.created_at), "links": self.links(instance.uuid)}
+        if values["created"] is None:
+            del values["created"]  # the index above the cell did not know it
+        return shape(values, PARTIAL_KEYS[body])
+
+    def detail(self, instance: Instance, body: Body = Body.DETAIL) -> dict[str, Any]:
+        """`instance` as `body` (a list's entry, a show, ...) carries it."""
+        if body is Body.BRIEF:
+            return self.brief(instance)
+        return shape(self._values(instance, body),
+                     server_keys(self.version, body, self.admin))
+
+    def _values(self, instance: Instance, body: Body) -> dict[str, Any]:
         status, vm_state, power_state, task_state = STATES[instance.state]
-        body: dict[str, Any] = {
+        values: dict[str, Any] = {
             **self.brief(instance),
             "status": status, "tenant_id": instance.project, "user_id": instance.project,
-            "metadata": {}, "hostId": "", "image": self._image(instance.image),
+            "metadata": {}, "hostId": host_id(instance), "image": self._image(instance.image),
             "flavor": self._flavor(instance.flavor), "created": stamp(instance.created_at),
             "updated": stamp(instance.updated_at or instance.created_at),
-            "addresses": addresses(instance),
-            "accessIPv4": "", "accessIPv6": "",
-            "OS-DCF:diskConfig": "MANUAL", "progress": 0, "config_drive": "", "key_name": None,
+            "addresses": addresses(instance, extended_addresses(self.version, body)),
+            "accessIPv4": "", "accessIPv6": "", "OS-DCF:diskConfig": "MANUAL",
+            "config_drive": "", "key_name": self._keys.get(instance.uuid),
             "OS-EXT-AZ:availability_zone": instance.cell_path.rpartition(SEPARATOR)[2],
-            "OS-EXT-STS:vm_state": vm_state, "OS-EXT-STS:power_state": power_state,
-            "OS-EXT-STS:task_state": task_state, "OS-SRV-USG:launched_at": None,
-            "OS-SRV-USG:terminated_at": None, "os-extended-volumes:volumes_attached": [],
-            "security_groups": [{"name": "default"}], "locked": False, "description": None,
-            "tags": [], "trusted_image_certificates": None, "server_groups": [],
-            "locked_reason": None,
+            "OS-EXT-STS:power_state": power_state, "OS-EXT-STS:task_state": task_state,
+            "OS-SRV-USG:launched_at": None, "OS-SRV-USG:terminated_at": None,
+            "os-extended-volumes:volumes_attached": [],
+            "security_groups": [{"name": "default"}],
+            "locked": False, "locked_reason": None, "description": None, "tags": [],
+            "trusted_image_certificates": None, "server_groups": [],
+            # The tree pins no zone and keeps no hints: what a server booted without.
+            "pinned_availability_zone": None, "scheduler_hints": {}, "user_data": None,
+            **self._admin_values(instance),
         }
+        if vm_state is not None:  # a state the leaf does not know has none (schemas: a string)
+            values["OS-EXT-STS:vm_state"] = vm_state
+        if status in _PROGRESS:
+            values["progress"] = 0
         if instance.fault:
-            body["fault"] = {"code": 500, "message": instance.fault,
-                             "created": stamp(instance.updated_at)}
-        if self.admin:
-            body |= {"OS-EXT-SRV-ATTR:host": instance.host or None,
-                     "OS-EXT-SRV-ATTR:hypervisor_hostname": instance.host or None,
-                     "OS-EXT-SRV-ATTR:instance_name": f"instance-{instance.uuid}",
-                     "cellrouter:cell_path": instance.cell_path}
-        # Fields of late microversions that the tree has nothing for (it keeps no
-        # hints and pins no zone), present as clients of those versions expect.
-        if self.version >= PINNED_AZ:
-            body["pinned_availability_zone"] = None
-        if self.version >= SCHEDULER_HINTS:
-            body["scheduler_hints"] = {}
-        return body
+            values["fault"] = {"code": 500, "message": instance.fault,
+                               "created": stamp(instance.updated_at or instance.created_at)}
+        return values
+
+    def _admin_values(self, instance: Instance) -> dict[str, Any]:
+        host = instance.host or None
+        return {"OS-EXT-SRV-ATTR:host": host, "OS-EXT-SRV-ATTR:hypervisor_hostname": host,
+                "OS-EXT-SRV-ATTR:instance_name": f"instance-{instance.uuid}",
+                "OS-EXT-SRV-ATTR:reservation_id": None, "OS-EXT-SRV-ATTR:launch_index": 0,
+                "OS-EXT-SRV-ATTR:kernel_id": "", "OS-EXT-SRV-ATTR:ramdisk_id": "",
+                "OS-EXT-SRV-ATTR:hostname": hostname(instance.name),
+                "OS-EXT-SRV-ATTR:root_device_name": None, "OS-EXT-SRV-ATTR:user_data": None,
+                "host_status": _host_status(instance)}
 
     def _flavor(self, resources: Resources) -> dict[str, Any]:
         name = self._names.flavors.get(resources, "custom")
@@ -133,18 +179,57 @@ class ServerView:
     def _image(self, image_id: str) -> dict[str, Any] | str:
         if not image_id:
             return ""  # booted from nothing Nova would call an image
-        if image_id not in self._names.images and not self.admin:
+        image = self._names.images.get(image_id)
+        if image is None and not self.admin:
             return ""  # an image no longer declared: what it was is the operator's business
-        return {"id": image_id, "links": [{"rel": "bookmark",
-                                           "href": f"{self.base}/images/{image_id}"}]}
+        shown: dict[str, Any] = {"id": image_id, "links": [
+            {"rel": "bookmark", "href": f"{self.base}/images/{image_id}"}]}
+        if self.version >= IMAGE_PROPERTIES:
+            shown["properties"] = image_properties(image)
+        return shown
 
 
-def addresses(instance: Instance) -> dict[str, list[dict[str, Any]]]:
-    """Nova's `addresses`: each network's fixed addresses, from the ports."""
+_PROGRESS = {"ACTIVE", "BUILD"}  # Nova shows progress only while it means something
+
+
+def _host_status(instance: Instance) -> str:
+    """Nova's host_status: the leaf answered for the instance, so its host is UP
+    as far as the API can say; "" for an instance on no host."""
+    if not instance.host:
+        return ""
+    return "UNKNOWN" if instance.state is InstanceState.UNKNOWN else "UP"
+
+
+def host_id(instance: Instance) -> str:
+    """Nova's hostId: the host as a digest of project and host, so a project can
+    tell its servers apart by host without learning the host's name."""
+    if not instance.host:
+        return ""
+    return hashlib.sha224(f"{instance.project}{instance.host}".encode()).hexdigest()
+
+
+def hostname(name: str) -> str:
+    """A server's name as a host name, as Nova makes it."""
+    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63] or "server"
+
+
+def image_properties(image: Image | None) -> dict[str, str]:
+    """2.98's image properties: what the deployment declares of the image."""
+    if image is None:
+        return {}
+    return {"disk_format": image.disk_format, "min_disk": str(image.min_disk),
+            "min_ram": str(image.min_ram)}
+
+
+def addresses(instance: Instance, extended: bool = True) -> dict[str, list[dict[str, Any]]]:
+    """Nova's `addresses`: each network's fixed addresses, from the ports; with
+    their type and MAC when `extended`."""
     networks: dict[str, list[dict[str, Any]]] = {}
     for port in instance.ports:
         entries = networks.setdefault(port.network, [])
         if port.ip:
-            entries.append({"version": 6 if ":" in port.ip else 4, "addr": port.ip,
-                            "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": port.mac})
+            entry = {"version": 6 if ":" in port.ip else 4, "addr": port.ip}
+            if extended:
+                entry |= {"OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": port.mac}
+            entries.append(entry)
     return networks

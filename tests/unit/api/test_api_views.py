@@ -1,4 +1,7 @@
-"""Tests for api.compute.views: the one mapping from instances to Nova servers."""
+"""Tests for api.compute.views: the one mapping from instances to Nova servers.
+
+These check values; which keys a body has at a microversion is checked against
+Tempest's own schemas in test_api_shapes."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from api.compute.shapes import Body
 from api.compute.views import BY_STATUS, STATES, Names, ServerView
 from api.microversion import MIN, Version
 from model.catalog import Image
@@ -42,7 +46,7 @@ def view(version: Version = MIN, admin: bool = False) -> ServerView:
 def test_each_state_reads_as_nova_writes_it(
         state: InstanceState, status: str, vm_state: str | None, power: int) -> None:
     body = view().detail(instance(state))
-    assert (body["status"], body["OS-EXT-STS:vm_state"], body["OS-EXT-STS:power_state"]) == (
+    assert (body["status"], body.get("OS-EXT-STS:vm_state"), body["OS-EXT-STS:power_state"]) == (
         status, vm_state, power)
 
 
@@ -61,27 +65,27 @@ def test_a_server_body_names_its_flavor_image_addresses_and_zone() -> None:
     assert body["tenant_id"] == "shop" and body["created"] == "2026-12-02T17:00:00Z"
 
 
-def test_only_admins_see_host_and_cell_path() -> None:
+def test_only_admins_see_the_host_and_nobody_the_cell_path() -> None:
+    # Nova's schemas have no room for a key of ours: the dashboard's API says
+    # where an instance is.
     assert "OS-EXT-SRV-ATTR:host" not in view().detail(instance())
-    admin = view(admin=True).detail(instance())
+    admin = view(admin=True).detail(instance(), Body.SHOW)
     assert admin["OS-EXT-SRV-ATTR:host"] == "h1"
-    assert admin["cellrouter:cell_path"] == "top!eu!eu-a"
+    assert not [key for key in admin if key.startswith("cellrouter")]
+    assert admin["hostId"] == view().detail(instance())["hostId"] != ""
 
 
 def test_the_flavor_is_embedded_from_2_47_and_unknown_ones_are_custom() -> None:
+    assert view(Version(2, 46)).detail(instance())["flavor"]["id"] == "small"
     body = view(Version(2, 47)).detail(instance(flavor=Resources(3, 3000, 3)))
-    assert body["flavor"] == {"original_name": "custom", "vcpus": 3, "ram": 3000, "disk": 3,
-                              "ephemeral": 0, "swap": 0, "extra_specs": {}}
+    flavor = body["flavor"]
+    assert (flavor["original_name"], flavor["vcpus"], flavor["ram"], flavor["disk"]) == (
+        "custom", 3, 3000, 3)
 
 
 def test_a_fault_is_shown_for_a_server_in_error() -> None:
     body = view().detail(instance(InstanceState.ERROR, fault="disk full on h1"))
     assert body["fault"]["message"] == "disk full on h1"
-
-
-def test_a_down_cells_server_is_a_partial_entry() -> None:
-    assert set(view().partial(instance(InstanceState.UNKNOWN))) == {
-        "id", "status", "tenant_id", "created", "links"}
 
 
 def test_an_image_no_longer_declared_is_shown_to_admins_only() -> None:

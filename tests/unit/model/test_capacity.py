@@ -58,13 +58,10 @@ def test_combining_cells_adds_their_instances_by_state() -> None:
     assert CellCapacity.combine([a, b]).states == (("ACTIVE", 5), ("PAUSED", 1), ("STOPPED", 4))
 
 
-def test_agents_are_summed_and_offer_only_what_some_agent_below_has() -> None:
+def test_agents_are_summed() -> None:
+    """(What a sum offers a placement: tests/unit/routing/test_candidates.py.)"""
     a = CellCapacity(agents=(("loadbalancer/", 2), ("loadbalancer/haproxy", 2)))
     b = CellCapacity(agents=(("loadbalancer/", 1), ("loadbalancer/octavia", 1), ("vpn/", 1)))
     both = CellCapacity.combine([a, b])
     assert dict(both.agents) == {"loadbalancer/": 3, "loadbalancer/haproxy": 2,
                                  "loadbalancer/octavia": 1, "vpn/": 1}
-    assert both.offers("loadbalancer", ["haproxy", "octavia"])
-    assert both.offers("vpn", [])
-    assert not both.offers("vpn", ["ipsec"])
-    assert not both.offers("router", [])

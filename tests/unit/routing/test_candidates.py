@@ -36,6 +36,23 @@ def test_a_child_offers_its_actions_and_the_agents_below_it() -> None:
     assert not CapabilityFilter().check(lb, vpn).passed
 
 
+@pytest.mark.parametrize(("kind", "needs", "offered"), [
+    ("loadbalancer", ("haproxy", "octavia"), True),  # each offered by some agent below
+    ("vpn", (), True),
+    ("vpn", ("ipsec",), False),
+    ("router", (), False),
+], ids=["both-needs", "kind-only", "missing-need", "missing-kind"])
+def test_a_child_offers_what_some_agent_below_it_has(kind: str, needs: tuple[str, ...],
+                                                      offered: bool) -> None:
+    below = CellCapacity.combine([
+        CellCapacity(agents=(("loadbalancer/", 2), ("loadbalancer/haproxy", 2))),
+        CellCapacity(agents=(("loadbalancer/", 1), ("loadbalancer/octavia", 1), ("vpn/", 1)))])
+    candidate = as_candidate(child("r1", agents=below.agents))
+    wanted = RequestSpec(Resources(), needs=frozenset(
+        (f"{kind}/", *(f"{kind}/{need}" for need in needs))))
+    assert CapabilityFilter().check(candidate, wanted).passed is offered
+
+
 def test_in_turn_takes_the_first_that_takes_it_and_says_why_the_others_did_not() -> None:
     tried: list[str] = []
 

@@ -1,0 +1,33 @@
+"""The API database's ordered schema steps (celldb's machinery, its own
+sequence, version table and upgrade lock). Append, never edit: an API must
+start on any database an earlier release wrote."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine
+
+from api.db import tables
+from celldb.engine import open_database
+from celldb.schema import SchemaSteps
+
+
+def _v1(conn: Connection) -> None:
+    """Keypairs, server keys, flavors with extra specs and access, quotas.
+    The current shapes are this step's (nothing has changed since); a later
+    step that changes a table freezes this step's copy first."""
+    first = [tables.keypairs, tables.server_keys, tables.flavors, tables.flavor_extra_specs,
+             tables.flavor_projects, tables.quota_limits, tables.quota_locks,
+             tables.quota_reservations]
+    tables.metadata.create_all(conn, tables=first)
+
+
+# Any constant, unlike the cells' (celldb.schema): upgrades of the two
+# databases never wait for each other.
+_UPGRADE_LOCK = 0x61706964
+API = SchemaSteps(tables.schema_version, [_v1], _UPGRADE_LOCK)
+
+
+def open_api_database(url: str) -> Engine:
+    """The API database at `url`, created or upgraded; DatabaseUnavailable when
+    it cannot be."""
+    return open_database(url, API)

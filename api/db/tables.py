@@ -1,0 +1,102 @@
+"""The API database's tables in their current shape (the schema steps in
+api.db.schema create them; nothing creates them from here)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+schema_version = Table(
+    "cellrouter_api_schema", metadata,
+    Column("version", Integer, nullable=False),
+)
+
+keypairs = Table(
+    "keypairs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("fingerprint", String(255), nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("user_id", "name", name="uq_keypairs_user_name"),
+)
+
+# The keypair a server was booted with (key_name of its body), by server uuid.
+server_keys = Table(
+    "server_keys", metadata,
+    Column("uuid", String(36), primary_key=True),
+    Column("key_name", String(255), nullable=False),
+    Column("user_id", String(255), nullable=False),
+)
+
+flavors = Table(
+    "flavors", metadata,
+    Column("id", String(255), primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("vcpus", Integer, nullable=False),
+    Column("ram", Integer, nullable=False),
+    Column("disk", Integer, nullable=False),
+    Column("ephemeral", Integer, nullable=False),
+    Column("swap", Integer, nullable=False),
+    Column("rxtx_factor", Float, nullable=False),
+    Column("is_public", Boolean, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+
+flavor_extra_specs = Table(
+    "flavor_extra_specs", metadata,
+    Column("flavor_id", String(255), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+flavor_projects = Table(
+    "flavor_projects", metadata,
+    Column("flavor_id", String(255), primary_key=True),
+    Column("project", String(255), primary_key=True),
+)
+
+# A project's limits where an admin set them; a resource without a row has
+# the default.
+quota_limits = Table(
+    "quota_limits", metadata,
+    Column("project", String(255), primary_key=True),
+    Column("resource", String(63), primary_key=True),
+    Column("hard_limit", Integer, nullable=False),
+)
+
+# One row per scope ("project:P", "user:U") that quota checks lock (FOR UPDATE
+# on PostgreSQL), so checks of one scope run one at a time across processes.
+quota_locks = Table(
+    "quota_locks", metadata,
+    Column("scope", String(255), primary_key=True),
+)
+
+# A server being booted, counted against its project's quota until the tree
+# counts it: while in flight (uuid NULL, until expires_at), then, once its
+# boot returned (settled_at), until a list of the tree begun after that time.
+quota_reservations = Table(
+    "quota_reservations", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("project", String(255), nullable=False, index=True),
+    Column("instances", Integer, nullable=False),
+    Column("cores", Integer, nullable=False),
+    Column("ram", Integer, nullable=False),
+    Column("uuid", String(36), nullable=True),
+    Column("expires_at", Float, nullable=False),
+    Column("settled_at", Float, nullable=True),
+)

@@ -1,0 +1,1 @@
+"""Tempest, OpenStack's own integration suite, run against the API (`make tempest`)."""

@@ -1,0 +1,104 @@
+"""Tempest's [compute-feature-enabled] flags, as the running API answers them.
+
+A flag that stands for server actions is on when the API knows every one of
+them: each is sent, with Nova's body, for a server that does not exist.
+The API reads the action before it looks the server up (api.compute.actions),
+so a known action answers 404 and an unknown one 400. A made-up action must
+answer 400, or the probe cannot tell and says so.
+
+The other flags are about what no server action shows (a metadata service,
+block storage, consoles over other routes): they stay off, each with why,
+until the API has it and this table is changed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from importlib.metadata import entry_points
+from typing import Any
+
+import requests
+
+# Flag -> the actions it needs, with Nova's bodies.
+ACTIONS: dict[str, dict[str, Any]] = {
+    "pause": {"pause": None, "unpause": None},
+    "suspend": {"suspend": None, "resume": None},
+    "resize": {"resize": {"flavorRef": "FLAVOR"}, "confirmResize": None, "revertResize": None},
+    "cold_migration": {"migrate": None},
+    "live_migration": {"os-migrateLive": {"host": None, "block_migration": "auto"}},
+    "rescue": {"rescue": {}, "unrescue": None},
+    "shelve": {"shelve": None, "unshelve": None},
+    "change_password": {"changePassword": {"adminPass": "probe-password"}},
+    "console_output": {"os-getConsoleOutput": {"length": 10}},
+    "snapshot": {"createImage": {"name": "probe"}},
+    "vnc_console": {"os-getVNCConsole": {"type": "novnc"}},
+    "spice_console": {"os-getSPICEConsole": {"type": "spice-html5"}},
+    "serial_console": {"os-getSerialConsole": {"type": "serial"}},
+}
+
+# Flags no action probe can answer: off, and why.
+OFF = {
+    "disk_config": "a server's OS-DCF:diskConfig is always MANUAL; AUTO is not kept",
+    "enable_instance_password": "adminPass is not set in the guest (the API answers \"\")",
+    "interface_attach": "no os-interface, and no Neutron",
+    "metadata_service": "no metadata service",
+    "config_drive": "no config drive",
+    "personality": "no personality files (Nova dropped them at 2.57)",
+    "attach_encrypted_volume": "no block storage",
+    "swap_volume": "no block storage",
+    "volume_multiattach": "no block storage",
+    "volume_backed_live_migration": "no block storage",
+    "ide_bus": "no block storage to attach",
+    "block_migration_for_live_migration": "no live migration",
+    "live_migrate_back_and_forth": "no live migration",
+    "shelve_migrate": "no shelve offload to another host",
+    "stable_rescue": "no rescue with stable devices",
+    "hostname_fqdn_sanitization": "hostnames are not derived from names",
+    "unified_limits": "no unified limits (Keystone limits)",
+}
+
+# The tree's filters (entry points of cellrouter.filters) by the names Nova
+# gives the same filters, which Tempest's scheduler_enabled_filters lists.
+NOVA_FILTERS = {
+    "alive": "ComputeFilter",
+    "ram": "RamFilter",
+    "disk": "DiskFilter",
+    "availability_zone": "AvailabilityZoneFilter",
+    "aggregate": "AggregateInstanceExtraSpecsFilter",
+    "affinity": "ServerGroupAffinityFilter",
+    "anti_affinity": "ServerGroupAntiAffinityFilter",
+    "same_host": "SameHostFilter",
+    "different_host": "DifferentHostFilter",
+}
+
+
+def probe(compute_url: str, token: str, flavor: str) -> dict[str, bool]:
+    """Every flag: the action flags as the API at `compute_url` answers, the rest
+    off (`flavor`: a flavor id to resize to)."""
+    nowhere = f"{compute_url}/servers/{uuid.uuid4()}/action"
+
+    def known(name: str, args: Any) -> bool:
+        if args == {"flavorRef": "FLAVOR"}:
+            args = {"flavorRef": flavor}
+        answer = requests.post(nowhere, json={name: args}, timeout=10,
+                               headers={"X-Auth-Token": token})
+        return answer.status_code == 404
+
+    if known("cellrouter-probe-no-such-action", None):
+        raise RuntimeError("the API answered 404 to a made-up action: the action probe"
+                           " cannot tell what it serves (tests/tempest_run/features.py)")
+    flags = {flag: all(known(n, a) for n, a in acts.items()) for flag, acts in ACTIONS.items()}
+    return flags | dict.fromkeys(OFF, False)
+
+
+def scheduler_filters() -> tuple[str, ...]:
+    """Nova's names of the filters the tree has registered."""
+    ours = {ep.name for ep in entry_points(group="cellrouter.filters")}
+    return tuple(sorted(nova for name, nova in NOVA_FILTERS.items() if name in ours))
+
+
+def why_off(flags: Mapping[str, bool]) -> dict[str, str]:
+    """The flags that are off, each with why."""
+    return {flag: OFF[flag] if flag in OFF else "the API does not know "
+            + ", ".join(ACTIONS[flag]) for flag, on in sorted(flags.items()) if not on}

@@ -1,0 +1,137 @@
+"""A Tempest workspace for one API: `etc/tempest.conf`, `etc/accounts.yaml`, `.stestr.conf`.
+
+    WS/.stestr.conf         where stestr finds Tempest's tests (as `tempest init` writes it)
+    WS/etc/tempest.conf     the cloud as the API serves it today
+    WS/etc/accounts.yaml    the pre-provisioned accounts (the API cannot create users)
+    WS/tempest.log          every request Tempest made (the report reads it)
+    WS/lock/                Tempest's locks, and which accounts are taken
+
+The feature flags say what the API does: a flag is on only when the API
+serves it (`Features`), and what is not built is off here, never left out
+of the run by a regular expression. Tempest then skips its tests with the
+flag's name as the reason, so the report shows what is missing.
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tempest
+import yaml
+
+PROJECTS = ("tempest-a", "tempest-b")  # the members' projects: Tempest's primary and alt
+ADMIN_PROJECT = "tempest-admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user the API knows, as Tempest's accounts file names it."""
+
+    name: str
+    project: str
+    role: str  # the API's: member or admin
+    password: str = field(repr=False)
+
+    def entry(self) -> dict[str, object]:
+        """Its accounts.yaml entry. A member's token carries "reader" as well
+        (api.identity.routes: roles are implied), so members serve Tempest's
+        reader persona too; an admin is of Tempest's admin type."""
+        entry: dict[str, object] = {"username": self.name, "project_name": self.project,
+                                    "password": self.password, "domain_name": "Default"}
+        if self.role == "admin":
+            return entry | {"roles": ["admin"], "types": ["admin"]}
+        return entry | {"roles": ["member", "reader"]}
+
+
+def accounts_for(concurrency: int) -> list[Account]:
+    """Enough accounts that `concurrency` workers never wait for one: a class
+    asks for at most three non-admin personas (primary, alt, reader) and one
+    admin, and members in two projects let alt be another project's."""
+    per_project = 2 * concurrency + 1
+    members = [Account(f"{project}-{n}", project, "member", secrets.token_urlsafe(12))
+               for project in PROJECTS for n in range(1, per_project + 1)]
+    admins = [Account(f"tempest-admin-{n}", ADMIN_PROJECT, "admin", secrets.token_urlsafe(12))
+              for n in range(1, concurrency + 2)]
+    return members + admins
+
+
+@dataclass(frozen=True, slots=True)
+class Cloud:
+    """What tempest.conf says of the API under test."""
+
+    auth_url: str  # the identity base: AUTH_URL/v3 is Keystone v3
+    region: str
+    images: tuple[str, str]  # image_ref, image_ref_alt (ids)
+    flavors: tuple[str, str]  # flavor_ref, flavor_ref_alt (ids); alt is the larger
+    max_microversion: str
+    compute_nodes: int
+    features: Mapping[str, bool]  # [compute-feature-enabled]
+    scheduler_filters: tuple[str, ...]  # Nova's names of the filters hints reach
+
+
+def write(directory: Path, cloud: Cloud, accounts: list[Account]) -> Path:
+    """Make the workspace in `directory`; returns the tempest.conf written."""
+    etc = directory / "etc"
+    etc.mkdir(parents=True, exist_ok=True)
+    (directory / "lock").mkdir(exist_ok=True)
+    (etc / "accounts.yaml").write_text(
+        yaml.safe_dump([a.entry() for a in accounts], sort_keys=False))
+    conf = etc / "tempest.conf"
+    admin = next(a for a in accounts if a.role == "admin")
+    conf.write_text(conf_text(directory, cloud, admin))
+    tempest_dir = Path(tempest.__file__).parent
+    (directory / ".stestr.conf").write_text(
+        f"[DEFAULT]\ntest_path={tempest_dir / 'test_discover'}\n"
+        f"top_dir={tempest_dir.parent}\ngroup_regex=([^\\.]*\\.)*\n")
+    return conf
+
+
+def conf_text(directory: Path, cloud: Cloud, admin: Account) -> str:
+    """tempest.conf for `cloud`, with the workspace's files under `directory`.
+    `admin` is [auth]'s admin: classes that force a project of their own
+    (force_tenant_isolation) ask it to make one."""
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.read_dict({
+        "DEFAULT": {"log_file": str(directory / "tempest.log"), "debug": "false"},
+        "oslo_concurrency": {"lock_path": str(directory / "lock")},
+        "auth": {"use_dynamic_credentials": "false",
+                 "test_accounts_file": str(directory / "etc" / "accounts.yaml"),
+                 "default_credentials_domain_name": "Default",
+                 "create_isolated_networks": "false",
+                 "admin_username": admin.name, "admin_password": admin.password,
+                 "admin_project_name": admin.project, "admin_domain_name": "Default"},
+        "identity": {"uri_v3": f"{cloud.auth_url}/v3", "auth_version": "v3",
+                     "region": cloud.region, "v3_endpoint_type": "public",
+                     "default_domain_id": "default", "disable_ssl_certificate_validation":
+                     "false"},
+        "identity-feature-enabled": {"api_v2": "false", "api_v3": "true", "trust": "false",
+                                     "application_credentials": "false",
+                                     "access_rules": "false", "project_tags": "false",
+                                     "security_compliance": "false"},
+        "compute": {"region": cloud.region, "endpoint_type": "publicURL",
+                    "image_ref": cloud.images[0], "image_ref_alt": cloud.images[1],
+                    "flavor_ref": cloud.flavors[0], "flavor_ref_alt": cloud.flavors[1],
+                    "min_microversion": "2.1", "max_microversion": cloud.max_microversion,
+                    "build_timeout": "120", "build_interval": "1",
+                    "min_compute_nodes": str(cloud.compute_nodes)},
+        "compute-feature-enabled": {
+            **{name: _flag(on) for name, on in sorted(cloud.features.items())},
+            "scheduler_enabled_filters": ",".join(cloud.scheduler_filters)},
+        "image": {"region": cloud.region, "endpoint_type": "publicURL"},
+        "image-feature-enabled": {"api_v1": "false", "api_v2": "true"},
+        "service_available": {"nova": "true", "glance": "true", "neutron": "false",
+                              "cinder": "false", "swift": "false"},
+        "validation": {"run_validation": "false"},
+    })
+    out = io.StringIO()
+    conf.write(out)
+    return out.getvalue()
+
+
+def _flag(on: bool) -> str:
+    return "true" if on else "false"

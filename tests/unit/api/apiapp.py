@@ -1,0 +1,152 @@
+"""An API app in-process against a fake top cell, with tokens issued directly,
+and Tempest's response schemas to check what it answers.
+
+`FakeTop` holds instances per project and answers the calls the API makes of
+the tree for creates and quota counts (boot, list, act). `ApiClient` sends
+requests as alice (member of shop), bob (member of lab) or root (admin of
+ops), each a token issued by the app's own issuer (no password hashing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import itertools
+import threading
+import uuid as uuidlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from api.app import build_app
+from api.config import ApiConfig
+from api.identity.keys import KeyRepository
+from api.identity.users import User
+from api.state import STATE
+from model.cells import InstancePage, ListQuery
+from model.compute import Action, BootSpec, Instance, InstanceState, Resources
+
+USERS = {"alice": User("u-alice", "alice", "shop", "member", ""),
+         "bob": User("u-bob", "bob", "lab", "member", ""),
+         "root": User("u-root", "root", "ops", "admin", "")}
+FLAVORS = {"small": Resources(1, 512, 1), "large": Resources(4, 8192, 40)}
+
+
+class FakeTopClient:
+    """The part of AsyncCellClient the API's creates and counts use."""
+
+    def __init__(self) -> None:
+        self.instances: dict[str, Instance] = {}
+        self.boots = 0
+        self._n = itertools.count()
+
+    async def boot(self, spec: BootSpec, metadata: Any = ()) -> Instance:
+        del metadata
+        self.boots += 1
+        uuid = str(uuidlib.UUID(int=next(self._n) + 1))
+        made = Instance(uuid, spec.name, InstanceState.ACTIVE, spec.flavor,
+                        project=spec.project, cell_path="top/leaf", host="h1")
+        self.instances[uuid] = made
+        return made
+
+    async def list(self, query: ListQuery, metadata: Any = ()) -> InstancePage:
+        del metadata
+        return InstancePage(tuple(i for i in self.instances.values()
+                                  if not query.project or i.project == query.project))
+
+    async def act(self, uuid: str, action: Action, metadata: Any = ()) -> None:
+        del metadata
+        if action is Action.DELETE:
+            self.instances.pop(uuid, None)
+
+    async def close(self) -> None:
+        pass
+
+
+class FakeTop:
+    """Stands where api.tree.Tree does."""
+
+    def __init__(self) -> None:
+        self.client = FakeTopClient()
+
+    def metadata(self, who: Any, request_id: str) -> tuple[tuple[str, str], ...]:
+        return (("x-request-id", request_id),)
+
+    async def close(self) -> None:
+        pass
+
+
+def make_app(tmp: Path, database_url: str = "") -> tuple[web.Application, FakeTop]:
+    KeyRepository(tmp / "keys").init()
+    config = ApiConfig(listen="127.0.0.1:8774", top="127.0.0.1:1",
+                       users_file=tmp / "users.json", keys_dir=tmp / "keys",
+                       flavors=FLAVORS, database_url=database_url)
+    top = FakeTop()
+    return build_app(config, tree=top), top  # type: ignore[arg-type]
+
+
+class ApiClient:
+    """Requests to an app served in a thread of its own (so tests stay plain
+    functions); `call` answers (status, JSON body or None)."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.client: TestClient[Any, Any] = self._run(self._start())
+
+    async def _start(self) -> TestClient[Any, Any]:
+        client: TestClient[Any, Any] = TestClient(TestServer(self.app))
+        await client.start_server()
+        return client
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
+
+    def call(self, user: str, method: str, path: str, body: Any = None,
+             version: str = "2.1") -> tuple[int, Any]:
+        token, _ = self.app[STATE].issuer.issue(USERS[user])
+        headers = {"X-Auth-Token": token, "OpenStack-API-Version": f"compute {version}"}
+
+        async def send() -> tuple[int, Any]:
+            async with self.client.request(method, f"/v2.1{path}", json=body,
+                                           headers=headers) as resp:
+                text = await resp.text()
+                return resp.status, (await resp.json() if text else None)
+        result: tuple[int, Any] = self._run(send())
+        return result
+
+    def close(self) -> None:
+        self._run(self.client.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+
+
+@contextmanager
+def api_client(tmp: Path, database_url: str = "") -> Iterator[tuple[ApiClient, FakeTop]]:
+    app, top = make_app(tmp, database_url)
+    client = ApiClient(app)
+    try:
+        yield client, top
+    finally:
+        client.close()
+
+
+def check(schema_module: str, name: str, status: int, body: Any) -> None:
+    """`body` with `status` is what Tempest's schema `name` of `schema_module`
+    (under tempest.lib.api_schema.response.compute, e.g. "v2_2.keypairs") allows."""
+    schema = getattr(_schemas(schema_module), name)
+    assert status in schema["status_code"], (status, body)
+    if "response_body" in schema:
+        jsonschema.Draft4Validator(schema["response_body"]).validate(body)
+
+
+def _schemas(name: str) -> Any:
+    """Tempest's schema module `name` (tempest.lib.api_schema.response.compute)."""
+    return importlib.import_module(f"tempest.lib.api_schema.response.compute.{name}")
