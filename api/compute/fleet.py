@@ -25,7 +25,7 @@ from datetime import datetime
 
 from aiohttp import web
 
-from api.errors import Forbidden
+from api.errors import BadRequest, Forbidden
 from api.state import metadata, request_id, state, who
 from model.cells import AGENTS_ONLY, SEPARATOR, CellCapacity, CellKind, CellNode, ListQuery
 from model.compute import Instance
@@ -39,6 +39,14 @@ def admin_only(request: web.Request, rule: str) -> None:
     """403 as Nova's policy writes it, for a caller who is not an admin."""
     if not who(request).admin:
         raise Forbidden(f"Policy doesn't allow {rule} to be performed.")
+
+
+def uuid_in_path(text: str) -> str:
+    """The path's {id} as a canonical uuid (from 2.53 ids are uuids), else 400."""
+    try:
+        return str(uuidlib.UUID(text))
+    except ValueError:
+        raise BadRequest(f"Invalid uuid {text[:64]}") from None
 
 
 def number_of(path: str) -> int:

@@ -22,13 +22,19 @@ are; `status` is enabled (see api.compute.fleet for what the tree does not say).
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from collections import defaultdict
 from typing import Any
 
 from aiohttp import web
 
-from api.compute.fleet import TreeHost, admin_only, hosts, instances_in, topology
+from api.compute.fleet import (
+    TreeHost,
+    admin_only,
+    hosts,
+    instances_in,
+    topology,
+    uuid_in_path,
+)
 from api.errors import BadRequest, ItemNotFound, Unsupported
 from api.microversion import Version
 from api.state import base_url, version
@@ -204,10 +210,7 @@ async def _one(request: web.Request) -> TreeHost:
     """The host of the path's {id}: a number before 2.53, a uuid (else 400) after."""
     text, view = request.match_info["id"], HypervisorView(version(request))
     if view.at >= UUID_IDS:
-        try:
-            text = str(uuidlib.UUID(text))
-        except ValueError:
-            raise BadRequest(f"Invalid uuid {text[:64]}") from None
+        text = uuid_in_path(text)
     for host in hosts(await topology(request)):
         if str(view.ident(host)) == text:
             return host

@@ -23,12 +23,11 @@ answers what its driver cannot do; one that does not exist is 404.
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from typing import Any
 
 from aiohttp import web
 
-from api.compute.fleet import COMPUTE, Service, admin_only, services, topology
+from api.compute.fleet import COMPUTE, Service, admin_only, services, topology, uuid_in_path
 from api.errors import BadRequest, ItemNotFound, Unsupported
 from api.microversion import Version
 from api.state import json_body, version
@@ -117,10 +116,7 @@ async def _find(request: web.Request, text: str) -> Service:
     """The service with id `text`: a uuid from 2.53 (else 400), a number before."""
     by_uuid = version(request) >= UUID_IDS
     if by_uuid:
-        try:
-            text = str(uuidlib.UUID(text))
-        except ValueError:
-            raise BadRequest(f"Invalid uuid {text[:64]}") from None
+        text = uuid_in_path(text)
     for service in services(await topology(request)):
         if str(service.ident(by_uuid)) == text:
             return service
