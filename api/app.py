@@ -38,7 +38,9 @@ from aiohttp import web
 
 from api import microversion
 from api.compute import actions, flavor_manage, flavors, keypairs, quotas, servers, versions
+from api.compute.aggregates import add_routes as add_aggregate_routes
 from api.compute.from_tree import add_routes as add_tree_routes
+from api.compute.quota_classes import add_routes as add_quota_class_routes
 from api.compute.views import Names
 from api.config import ApiConfig, split_listen
 from api.dashboard import routes as dashboard
@@ -186,7 +188,10 @@ def _api_db_routes(app: web.Application) -> None:
     add.add_delete("/v2.1/os-quota-sets/{project}", quotas.reset)
     add.add_get("/v2.1/os-quota-sets/{project}/defaults", quotas.defaults)
     add.add_get("/v2.1/os-quota-sets/{project}/detail", quotas.detail)
+    add_quota_class_routes(app)
+    add_aggregate_routes(app)
     add.add_post("/v2.1/flavors", flavor_manage.create)
+    add.add_put("/v2.1/flavors/{id}", flavor_manage.update)
     add.add_delete("/v2.1/flavors/{id}", flavor_manage.delete)
     add.add_post("/v2.1/flavors/{id}/action", flavor_manage.action)
     add.add_get("/v2.1/flavors/{id}/os-flavor-access", flavor_manage.access)

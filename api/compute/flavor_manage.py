@@ -2,6 +2,7 @@
 ones (which stay, read-only: id = name, public, no extra specs).
 
     POST   /v2.1/flavors                                   create (admins)
+    PUT    /v2.1/flavors/{id}                              2.55+: description (admins)
     DELETE /v2.1/flavors/{id}                              202 (admins)
     GET    /v2.1/flavors/{id}/os-extra_specs[/{key}]       who can see the flavor
     POST   /v2.1/flavors/{id}/os-extra_specs               admins: set several
@@ -10,21 +11,21 @@ ones (which stay, read-only: id = name, public, no extra specs).
     GET    /v2.1/flavors/{id}/os-flavor-access             admins, private flavors
     POST   /v2.1/flavors/{id}/action   addTenantAccess, removeTenantAccess (admins)
 
-`stored_facts(request)` / `stored_fact(request, id)` are what the flavor lists
+`stored_facts(request, is_public)` / `stored_fact(request, id)` are what the flavor lists
 and shows (api.compute.flavors) add to the configured ones; `bootable_config`
-is the config a create's flavorRef is looked up in. Bodies are
-api.compute.flavor_views'.
+is the config a create's flavorRef is looked up in. Request bodies are read by
+api.compute.flavor_schema, answers made by api.compute.flavor_views.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-import uuid as uuidlib
 from typing import Any
 
 from aiohttp import web
 
+from api.compute import flavor_schema
 from api.compute.flavor_views import FlavorFacts, flavor_body
 from api.config import ApiConfig
 from api.db.flavors import FlavorExists, StoredFlavor
@@ -32,7 +33,6 @@ from api.errors import BadRequest, Conflict, Forbidden, ItemNotFound
 from api.state import base_url, database, json_body, state, version, who
 from model.compute import Resources
 
-_ID = re.compile(r"[\w.\- ]{1,255}")
 _SPEC_KEY = re.compile(r"[\w.\-: ]{1,255}")
 
 
@@ -62,10 +62,14 @@ def facts(flavor: StoredFlavor) -> FlavorFacts:
                        description=flavor.description, extra_specs=flavor.extra_specs)
 
 
-def stored_facts(request: web.Request) -> list[FlavorFacts]:
-    """The stored flavors the caller may see, for the flavor lists to add to the
-    configured ones."""
-    return [facts(f) for f in stored_flavors(request)]
+def stored_facts(request: web.Request, is_public: bool | None = True) -> list[FlavorFacts]:
+    """The stored flavors a flavor list adds to the configured ones, as Nova's
+    is_public filter picks them: true, the public ones and those shared with the
+    caller's project; false, only private ones; None, all (admins only)."""
+    caller, store = who(request), database(request).flavors
+    if is_public:
+        return [facts(f) for f in store.all(caller.project)]
+    return [facts(f) for f in store.all() if is_public is None or not f.is_public]
 
 
 def stored_fact(request: web.Request, flavor_id: str) -> FlavorFacts | None:
@@ -89,52 +93,32 @@ def _stored(request: web.Request, for_admin: bool = False) -> StoredFlavor:
 
 async def create(request: web.Request) -> web.Response:
     _admin(request, "os-flavor-manage:create")
-    raw = (await json_body(request)).get("flavor")
-    if not isinstance(raw, dict):
-        raise BadRequest("The request body must have a 'flavor' object.")
-    flavor = _parse(raw)
-    if flavor.id in state(request).config.flavors or flavor.name in state(request).config.flavors:
+    flavor = flavor_schema.create(await json_body(request), version(request))
+    configured = state(request).config.flavors
+    store = database(request).flavors
+    if flavor.id in configured or store.get(flavor.id) is not None:
+        raise Conflict(f"Flavor with ID {flavor.id} already exists.")
+    if flavor.name in configured:
         raise Conflict(f"Flavor with name {flavor.name} already exists.")
     try:
-        database(request).flavors.add(flavor)
+        store.add(flavor)
     except FlavorExists:
-        raise Conflict(f"Flavor with ID {flavor.id} or name {flavor.name} already exists."
-                       ) from None
+        raise Conflict(f"Flavor with name {flavor.name} already exists.") from None
     return web.json_response({"flavor": flavor_body(facts(flavor), base_url(request),
                                                     version(request))})
 
 
-def _parse(raw: dict[str, Any]) -> StoredFlavor:
-    name, flavor_id = raw.get("name"), raw.get("id") or str(uuidlib.uuid4())
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
-        raise BadRequest("Invalid input for field/attribute name.")
-    if not isinstance(flavor_id, str | int) or not _ID.fullmatch(str(flavor_id)):
-        raise BadRequest("Invalid input for field/attribute id.")
-    numbers = {key: _number(raw, key, low, default) for key, low, default in (
-        ("vcpus", 1, None), ("ram", 1, None), ("disk", 0, None),
-        ("OS-FLV-EXT-DATA:ephemeral", 0, 0), ("swap", 0, 0))}
-    factor = raw.get("rxtx_factor", 1.0)
-    public = raw.get("os-flavor-access:is_public", True)
-    description = raw.get("description")
-    if (not isinstance(factor, int | float) or isinstance(factor, bool) or factor <= 0
-            or not isinstance(public, bool)
-            or (description is not None and not isinstance(description, str))):
-        raise BadRequest("Invalid input for field/attribute flavor.")
-    return StoredFlavor(str(flavor_id), name.strip(), numbers["vcpus"], numbers["ram"],
-                        numbers["disk"], numbers["OS-FLV-EXT-DATA:ephemeral"],
-                        numbers["swap"], float(factor), public, description)
-
-
-def _number(raw: dict[str, Any], key: str, low: int, default: int | None) -> int:
-    value = raw.get(key, default)
-    try:
-        number = None if value is None or isinstance(value, bool | float) else int(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or not low <= number <= 0x7FFFFFFF:
-        raise BadRequest(f"Invalid input for field/attribute {key}: it must be an integer"
-                         f" of {low} or more.")
-    return number
+async def update(request: web.Request) -> web.Response:
+    """PUT /flavors/{id}: a new description (2.55+)."""
+    if version(request) < flavor_schema.DESCRIBED:
+        raise ItemNotFound("The resource could not be found.")
+    _admin(request, "os-flavor-manage:update")
+    flavor = _stored(request, for_admin=True)
+    text = flavor_schema.update(await json_body(request))
+    database(request).flavors.describe(flavor.id, text)
+    return web.json_response({"flavor": flavor_body(
+        facts(dataclasses.replace(flavor, description=text)), base_url(request),
+        version(request))})
 
 
 async def delete(request: web.Request) -> web.Response:

@@ -16,6 +16,8 @@ from api.compute.shapes import flavor_keys, shape
 from api.microversion import Version
 from model.compute import Resources
 
+SWAP_AS_INTEGER = Version(2, 75)  # before it, no swap is "" rather than 0
+
 
 @dataclass(frozen=True, slots=True)
 class FlavorFacts:
@@ -48,7 +50,8 @@ def flavor_body(flavor: FlavorFacts, base: str, version: Version,
         "links": [{"rel": "self", "href": f"{base}/v2.1/flavors/{flavor.id}"},
                   {"rel": "bookmark", "href": f"{base}/flavors/{flavor.id}"}],
         "ram": flavor.ram, "vcpus": flavor.vcpus, "disk": flavor.disk,
-        "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral, "swap": flavor.swap,
+        "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral,
+        "swap": flavor.swap if flavor.swap or version >= SWAP_AS_INTEGER else "",
         "rxtx_factor": flavor.rxtx_factor, "OS-FLV-DISABLED:disabled": flavor.disabled,
         "os-flavor-access:is_public": flavor.is_public, "description": flavor.description,
         "extra_specs": dict(flavor.extra_specs),

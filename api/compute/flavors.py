@@ -2,18 +2,22 @@
 name), and the ones admins made (api.compute.flavor_manage, in the API's database).
 
     GET /v2.1/flavors, /v2.1/flavors/detail, /v2.1/flavors/{id}
+
+A list's filters, order and paging are api.compute.flavor_query's.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 from api.compute.flavor_manage import stored_fact, stored_facts
+from api.compute.flavor_query import FlavorQuery
 from api.compute.flavor_views import FlavorFacts, flavor_body
 from api.errors import ItemNotFound
-from api.state import base_url, state, version
+from api.state import base_url, state, version, who
 from model.compute import Resources
 
 
@@ -32,11 +36,23 @@ async def detail(request: web.Request) -> web.Response:
 
 
 def _list(request: web.Request, detail: bool) -> web.Response:
-    flavors = state(request).config.flavors
-    every = [FlavorFacts.configured(name, f) for name, f in sorted(flavors.items())]
-    every += sorted(stored_facts(request), key=lambda facts: facts.id)
-    return web.json_response({"flavors": [
-        flavor_body(facts, base_url(request), version(request), detail) for facts in every]})
+    query = FlavorQuery.read(request.query, who(request).admin)
+    configured = [FlavorFacts.configured(name, f)
+                  for name, f in state(request).config.flavors.items()]
+    every = (configured if query.is_public is not False else []) + stored_facts(
+        request, query.is_public)
+    page = query.apply(every)
+    body: dict[str, Any] = {"flavors": [
+        flavor_body(facts, base_url(request), version(request), detail) for facts in page]}
+    if page and len(page) == query.limit:
+        body["flavors_links"] = [{"rel": "next", "href": _next(request, page[-1].id)}]
+    return web.json_response(body)
+
+
+def _next(request: web.Request, marker: str) -> str:
+    """The link to the page after `marker`, with the list's other parameters."""
+    params = {**request.query, "marker": marker}
+    return f"{base_url(request)}{request.path}?{urlencode(params)}"
 
 
 async def show(request: web.Request) -> web.Response:

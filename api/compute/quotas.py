@@ -64,8 +64,8 @@ async def show(request: web.Request) -> web.Response:
 
 
 async def defaults(request: web.Request) -> web.Response:
-    project = request.match_info["project"]
-    body = {name: DEFAULTS[name] for name in resources(version(request))}
+    project, limits = request.match_info["project"], database(request).quotas.defaults()
+    body = {name: limits[name] for name in resources(version(request))}
     return web.json_response({"quota_set": {"id": project, **body}})
 
 
@@ -94,13 +94,14 @@ async def update(request: web.Request) -> web.Response:
         if name not in allowed:
             raise BadRequest(f"Invalid input for field/attribute quota_set. Additional"
                              f" properties are not allowed ('{name[:64]}' was unexpected)")
-        values[name] = _limit(name, value)
+        values[name] = limit_of(name, value)
     limits = database(request).quotas.set_limits(project, values)
     return web.json_response({"quota_set": {name: limits[name] for name in allowed
                                             if name in limits}})
 
 
-def _limit(name: str, value: Any) -> int:
+def limit_of(name: str, value: Any) -> int:
+    """`value` as a limit (an integer from -1); 400 when it is not."""
     try:
         number = int(value) if not isinstance(value, bool) else None
     except (TypeError, ValueError):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from api.db.aggregates import AggregateStore
 from api.db.flavors import FlavorStore
 from api.db.keypairs import KeypairStore, ServerKeys
 from api.db.quotas import QuotaStore
@@ -19,13 +20,14 @@ class ApiDatabase:
     server_keys: ServerKeys
     flavors: FlavorStore
     quotas: QuotaStore
+    aggregates: AggregateStore
 
     @classmethod
     def open(cls, url: str) -> ApiDatabase:
         """Open (create, upgrade) the database at `url`; DatabaseUnavailable."""
         engine = open_api_database(url)
         return cls(engine, KeypairStore(engine), ServerKeys(engine), FlavorStore(engine),
-                   QuotaStore(engine))
+                   QuotaStore(engine), AggregateStore(engine))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, RowMapping, delete, insert, or_, select
+from sqlalchemy import Connection, Engine, RowMapping, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.db import tables
@@ -52,6 +52,12 @@ class FlavorStore:
             if isinstance(exc.__cause__, IntegrityError):
                 raise FlavorExists(flavor.id) from None
             raise
+
+    def describe(self, flavor_id: str, description: str | None) -> bool:
+        """Set a flavor's description; whether the flavor is there."""
+        with transaction(self.engine, "flavors") as conn:
+            return bool(conn.execute(update(f).where(f.c.id == flavor_id).values(
+                description=description)).rowcount)
 
     def remove(self, flavor_id: str) -> bool:
         with transaction(self.engine, "flavors") as conn:

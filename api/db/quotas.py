@@ -41,6 +41,8 @@ _FORGET_AFTER = 600.0   # seconds after which a settled row can matter to no lis
 
 r = tables.quota_reservations
 limits_t = tables.quota_limits
+classes_t = tables.quota_classes
+DEFAULT_CLASS = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,10 @@ class QuotaStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def defaults(self) -> dict[str, int]:
+        """Every resource's default: the quota class "default", else DEFAULTS."""
+        return self.class_limits(DEFAULT_CLASS)
+
     def limits(self, project: str) -> dict[str, int]:
         """Every resource's limit for `project`: its own, else the default."""
         with transaction(self.engine, "quotas") as conn:
@@ -109,6 +115,21 @@ class QuotaStore:
             for name, limit in values.items():
                 upsert_limit(conn, project, name, limit)
             return _limits(conn, project)
+
+    def class_limits(self, name: str) -> dict[str, int]:
+        """Every resource's limit in quota class `name`: its own, else the default."""
+        with transaction(self.engine, "quotas") as conn:
+            return _class_limits(conn, name)
+
+    def set_class_limits(self, name: str, values: Mapping[str, int]) -> dict[str, int]:
+        with transaction(self.engine, "quotas") as conn:
+            for resource, limit in values.items():
+                where = (classes_t.c.class_name == name) & (classes_t.c.resource == resource)
+                if not conn.execute(update(classes_t).where(where)
+                                    .values(hard_limit=limit)).rowcount:
+                    conn.execute(classes_t.insert().values(
+                        class_name=name, resource=resource, hard_limit=limit))
+            return _class_limits(conn, name)
 
     def reset(self, project: str) -> None:
         """Back to the defaults."""
@@ -171,6 +192,15 @@ def upsert_limit(conn: Connection, project: str, resource: str, limit: int) -> N
 def _limits(conn: Connection, project: str) -> dict[str, int]:
     rows = conn.execute(select(limits_t.c.resource, limits_t.c.hard_limit)
                         .where(limits_t.c.project == project))
+    return _class_limits(conn, DEFAULT_CLASS) | {row.resource: row.hard_limit for row in rows
+                                                 if row.resource in DEFAULTS}
+
+
+def _class_limits(conn: Connection, name: str) -> dict[str, int]:
+    """DEFAULTS, then quota class `name`'s own (its class, for "default",
+    changes every project's defaults, as Nova's)."""
+    rows = conn.execute(select(classes_t.c.resource, classes_t.c.hard_limit)
+                        .where(classes_t.c.class_name == name))
     return dict(DEFAULTS) | {row.resource: row.hard_limit for row in rows
                              if row.resource in DEFAULTS}
 

@@ -21,10 +21,17 @@ def _v1(conn: Connection) -> None:
     tables.metadata.create_all(conn, tables=first)
 
 
+def _v2(conn: Connection) -> None:
+    """Host aggregates with their hosts and metadata; quota classes."""
+    second = [tables.aggregates, tables.aggregate_hosts, tables.aggregate_metadata,
+              tables.quota_classes]
+    tables.metadata.create_all(conn, tables=second)
+
+
 # Any constant, unlike the cells' (celldb.schema): upgrades of the two
 # databases never wait for each other.
 _UPGRADE_LOCK = 0x61706964
-API = SchemaSteps(tables.schema_version, [_v1], _UPGRADE_LOCK)
+API = SchemaSteps(tables.schema_version, [_v1, _v2], _UPGRADE_LOCK)
 
 
 def open_api_database(url: str) -> Engine:

@@ -100,3 +100,36 @@ quota_reservations = Table(
     Column("expires_at", Float, nullable=False),
     Column("settled_at", Float, nullable=True),
 )
+
+# Host aggregates (os-aggregates). The availability zone is the metadata key
+# "availability_zone", as Nova keeps it; hosts are the tree's, by name.
+aggregates = Table(
+    "aggregates", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=True),
+)
+
+aggregate_hosts = Table(
+    "aggregate_hosts", metadata,
+    Column("aggregate_id", Integer, primary_key=True),
+    Column("host", String(255), primary_key=True),
+)
+
+aggregate_metadata = Table(
+    "aggregate_metadata", metadata,
+    Column("aggregate_id", Integer, primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+# The limits of a quota class (os-quota-class-sets); the class "default" is
+# every project's default where it has a row, over DEFAULTS.
+quota_classes = Table(
+    "quota_classes", metadata,
+    Column("class_name", String(255), primary_key=True),
+    Column("resource", String(63), primary_key=True),
+    Column("hard_limit", Integer, nullable=False),
+)
