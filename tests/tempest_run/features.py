@@ -40,7 +40,7 @@ ACTIONS: dict[str, dict[str, Any]] = {
 # Flags no action probe can answer: off, and why.
 OFF = {
     "disk_config": "a server's OS-DCF:diskConfig is always MANUAL; AUTO is not kept",
-    "enable_instance_password": "adminPass is not set in the guest (the API answers \"\")",
+    "enable_instance_password": "no guest password is set (a create answers without adminPass)",
     "interface_attach": "no os-interface, and no Neutron",
     "metadata_service": "no metadata service",
     "config_drive": "no config drive",
