@@ -41,6 +41,7 @@ from api.compute import actions, flavor_manage, flavors, keypairs, quotas, serve
 from api.compute.aggregates import add_routes as add_aggregate_routes
 from api.compute.from_tree import add_routes as add_tree_routes
 from api.compute.quota_classes import add_routes as add_quota_class_routes
+from api.compute.server_groups import add_routes as add_server_group_routes
 from api.compute.views import Names
 from api.config import ApiConfig, split_listen
 from api.dashboard import routes as dashboard
@@ -190,6 +191,7 @@ def _api_db_routes(app: web.Application) -> None:
     add.add_get("/v2.1/os-quota-sets/{project}/detail", quotas.detail)
     add_quota_class_routes(app)
     add_aggregate_routes(app)
+    add_server_group_routes(app)
     add.add_post("/v2.1/flavors", flavor_manage.create)
     add.add_put("/v2.1/flavors/{id}", flavor_manage.update)
     add.add_delete("/v2.1/flavors/{id}", flavor_manage.delete)

@@ -7,8 +7,7 @@
 
 Instances, cores and RAM in use are counted from the tree (a list of the
 project's instances) plus the boots the tree may not show yet
-(api.db.quotas); keypairs from the API database. Server groups are counted
-by `server_groups_in_use`, 0 until the API keeps server groups.
+(api.db.quotas); keypairs and server groups from the API database.
 2.36 drops the network resources from the bodies, 2.57 the injected files.
 """
 
@@ -155,9 +154,8 @@ def _dropped_limits(at: Version) -> list[str]:
 
 
 def server_groups_in_use(request: web.Request, project: str) -> int:
-    """Hook for server groups (kept by whoever builds os-server-groups): 0 until then."""
-    del request, project
-    return 0
+    """The project's server groups (api.compute.server_groups)."""
+    return database(request).server_groups.count(project)
 
 
 async def tree_count(request: web.Request, project: str) -> TreeCount:

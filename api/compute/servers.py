@@ -31,7 +31,7 @@ from typing import Any
 import re2
 from aiohttp import web
 
-from api.compute import admission, flavor_manage
+from api.compute import admission, flavor_manage, server_groups
 from api.compute.boot import boot_specs
 from api.compute.shapes import DOWN_CELLS, Body
 from api.compute.views import BY_STATUS, ServerView
@@ -247,6 +247,7 @@ async def create(request: web.Request) -> web.Response:
     ours, body = state(request), await json_body(request)
     boots = boot_specs(body, flavor_manage.bootable_config(request), who(request),
                        request_id(request))
+    boots, group = server_groups.join_group(request, boots)
     admitted = await admission.admit(request, body, boots)  # quota and key_name
     client, made = ours.tree.client, []
     try:
@@ -263,6 +264,7 @@ async def create(request: web.Request) -> web.Response:
             admitted.booted(len(made) - 1, made[-1])
     finally:
         admitted.close()
+        server_groups.record_members(request, group, made)
     links = view(request).links(made[0].uuid)
     body = {"server": view(request).created(made[0])}
     return web.json_response(body, status=202, headers={"Location": links[0]["href"]})
@@ -291,4 +293,5 @@ async def delete(request: web.Request) -> web.Response:
     except NotFound:
         raise not_found("Instance", uuid) from None
     database(request).quotas.forget(uuid)  # its boot's reservation, if the tree lags
+    database(request).server_groups.forget_members([uuid])
     return web.Response(status=204)

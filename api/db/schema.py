@@ -28,10 +28,15 @@ def _v2(conn: Connection) -> None:
     tables.metadata.create_all(conn, tables=second)
 
 
+def _v3(conn: Connection) -> None:
+    """Server groups and their members."""
+    tables.metadata.create_all(conn, tables=[tables.server_groups, tables.server_group_members])
+
+
 # Any constant, unlike the cells' (celldb.schema): upgrades of the two
 # databases never wait for each other.
 _UPGRADE_LOCK = 0x61706964
-API = SchemaSteps(tables.schema_version, [_v1, _v2], _UPGRADE_LOCK)
+API = SchemaSteps(tables.schema_version, [_v1, _v2, _v3], _UPGRADE_LOCK)
 
 
 def open_api_database(url: str) -> Engine:

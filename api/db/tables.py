@@ -133,3 +133,24 @@ quota_classes = Table(
     Column("resource", String(63), primary_key=True),
     Column("hard_limit", Integer, nullable=False),
 )
+
+# Server groups (os-server-groups), a project's; `rules` is Nova's JSON object
+# (max_server_per_host for anti-affinity), as text.
+server_groups = Table(
+    "server_groups", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("project", String(255), nullable=False, index=True),
+    Column("user_id", String(255), nullable=False),
+    Column("policy", String(32), nullable=False),
+    Column("rules", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# A group's members, by server uuid (a server is in at most one group).
+server_group_members = Table(
+    "server_group_members", metadata,
+    Column("uuid", String(36), primary_key=True),
+    Column("group_id", Integer, nullable=False, index=True),
+)
