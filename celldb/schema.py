@@ -184,9 +184,22 @@ def _v8(conn: Connection) -> None:
     v8.create_all(conn)
 
 
+def _v9(conn: Connection) -> None:
+    """What users set on a leaf's instances: name, description, metadata, tags, lock."""
+    v9 = MetaData()
+    Table(
+        "instance_attributes", v9,
+        Column("uuid", String(36), primary_key=True),
+        Column("name", Text, nullable=True),
+        Column("attributes", Text, nullable=False),
+        Column("updated_at", Float, nullable=False),
+    )
+    v9.create_all(conn)
+
+
 # Step N brings a database at version N-1 to version N. Append, never edit:
 # a cell must start on any database an earlier release wrote.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

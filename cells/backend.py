@@ -28,6 +28,7 @@ from model.cells import (
     Placement,
 )
 from model.compute import Action, BootSpec, Instance
+from model.edits import Edit
 
 
 @dataclass(slots=True)
@@ -63,6 +64,11 @@ class CellCalls(Protocol):
 
     async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
         """Apply an action. With wait=False, returns once the leaf accepted it."""
+        ...
+
+    async def update(self, uuid: str, edit: Edit, call: Call) -> Instance:
+        """Apply `edit` to the instance's name and attributes (model.edits), at
+        its leaf, in one step. Idempotent."""
         ...
 
     async def get(self, uuid: str, call: Call) -> Instance: ...

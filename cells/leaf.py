@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from bestmatch.api import HostState, RequestSpec, Selection, Selector
 from bestmatch.table import HostTable
+from cells.attributes import InstanceAttributes
 from cells.backend import ChangeLog, Identity, own_node
 from cells.hosts import HostPolicy, host_state
 from cells.leaf_events import LeafEvents
@@ -46,6 +47,8 @@ from model.compute import (
     InstanceState,
     Resources,
 )
+from model.edits import Edit, apply
+from model.edits import check as check_edit
 from model.errors import (
     Aborted,
     AlreadyExists,
@@ -101,6 +104,9 @@ class LeafCell:
         self.agents_offered: Callable[[], tuple[tuple[str, int], ...]] = tuple
         self._events = LeafEvents(identity, driver, self._run, index, self._changes,
                                   self._forget, self._background, sync_every)
+        # Names, descriptions, metadata, tags, locks users set (cells.attributes).
+        self._attributes = InstanceAttributes(index)
+        self._editing = asyncio.Lock()  # one edit at a time: each reads the last one's
 
     @property
     def _applying(self) -> asyncio.Task[None] | None:
@@ -114,6 +120,7 @@ class LeafCell:
         instance the hypervisor has is completed; one it does not have is
         rolled back, so that a retry with the same request id builds it
         (instead of waiting forever for a boot nobody is running)."""
+        self._attributes.load()
         for row in self._index.pending():
             try:
                 instance = await self._run(self._driver.get, row.uuid)
@@ -155,6 +162,7 @@ class LeafCell:
             )
             self._ledger.place(spec.uuid, chosen, group)
             self._claimed(chosen, spec.flavor)  # the next decision sees this one's claim
+            self._attributes.put(spec.uuid, None, spec.attributes)
         try:
             instance = await self._spawn_first(spec, [c.name for c in selection.ordered])
         except BaseException:
@@ -168,7 +176,7 @@ class LeafCell:
         if spec.uuid in self._doomed:
             self._doomed.discard(spec.uuid)
             return await self._apply(spec.uuid, Action.DELETE)
-        return self._events.note(instance)
+        return self._here(self._events.note(instance))
 
     async def plan(self, spec: BootSpec, call: Call) -> Placement:
         check_boot(spec)
@@ -285,13 +293,24 @@ class LeafCell:
         if result.state is InstanceState.DELETED:
             self._forget(uuid)
         # The driver holds the state; the leaf's index only maps uuid -> host.
-        return self._events.note(result)
+        return self._here(self._events.note(result))
 
     async def _apply_logged(self, uuid: str, action: Action) -> None:
         try:
             await self._apply(uuid, action)
         except Exception:
             log.exception("%s of %s failed after it was accepted", action.value, uuid)
+
+    async def update(self, uuid: str, edit: Edit, call: Call) -> Instance:
+        """Apply `edit` to what users set on the instance (cells.attributes);
+        the guest is not touched. UnknownInstance when it is not here."""
+        edit = check_edit(edit)
+        async with self._editing:
+            current = await self.get(uuid, call)
+            given, _ = self._attributes.of(current.uuid)
+            name, attributes = apply(current.name, current.attributes, edit)
+            self._attributes.put(current.uuid, given if edit.name is None else name, attributes)
+        return replace(current, name=name, attributes=attributes)
 
     # ------------------------------------------------------------ reads
 
@@ -303,7 +322,7 @@ class LeafCell:
             building = self._building(uuid)
             if building is None:
                 raise UnknownInstance(uuid) from None
-            return building
+            return self._here(building)
 
     def _building(self, uuid: str) -> Instance | None:
         """The hypervisor has no such instance: BUILDING if a boot of it is under
@@ -386,9 +405,13 @@ class LeafCell:
         self._events.expected.pop(uuid, None)
         self._index.forget(uuid)
         self._ledger.remove(uuid)
+        self._attributes.drop(uuid)
 
     def _here(self, instance: Instance) -> Instance:
-        return replace(instance, cell_path=self.identity.path)
+        """`instance` as this leaf shows it: its path, and what users set on it."""
+        given, attributes = self._attributes.of(instance.uuid)
+        return replace(instance, cell_path=self.identity.path, name=given or instance.name,
+                       attributes=attributes)
 
     async def _run(self, fn: Callable[..., R], *args: Any) -> R:
         """Call the driver: in a worker thread when it blocks, else right here."""

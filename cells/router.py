@@ -33,6 +33,7 @@ from model.cells import (
     Placement,
 )
 from model.compute import Action, BootSpec, Instance, InstanceState
+from model.edits import Edit, check
 from routing.children import Child, Children, fanout
 from routing.errors import BadPath
 from routing.fastpath import FastPath
@@ -112,6 +113,16 @@ class RouterCell:
         # Other state changes reach the index with the child's next report,
         # in one transaction per report instead of one write per call.
         return instance
+
+    async def update(self, uuid: str, edit: Edit, call: Call) -> Instance:
+        uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
+        edit = check(edit)  # refused here, before crossing the tree
+        return await self._forwarder.send(
+            uuid, call,
+            lambda link, timeout: link.update(uuid, edit, timeout=timeout,
+                                              metadata=call.downstream()),
+            idempotent=True, direct=True,  # an edit sent twice changes nothing more
+        )
 
     async def get(self, uuid: str, call: Call) -> Instance:
         uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written

@@ -38,6 +38,7 @@ from model.cells import (
     Registration,
 )
 from model.compute import Action, BootSpec, Instance, Port, Resources
+from model.edits import Edit
 from model.errors import Aborted, CellError, NotFound, Unavailable, Unreachable
 
 DEFAULT_TIMEOUT = 30.0
@@ -51,7 +52,8 @@ DEFAULT_TIMEOUT = 30.0
 #   and a replica that cannot be reached, to the next, REPLICA_ATTEMPTS in all
 #   (when none answers, the client says so rather than wait out its timeout).
 IDEMPOTENT = frozenset({"Get", "List", "Locate", "Topology", "Plan", "Boot",
-                        "Place", "GetObject", "ListObjects", *wire.ACTION_METHODS.values()})
+                        "Place", "GetObject", "ListObjects", "Update",
+                        *wire.ACTION_METHODS.values()})
 REPLICA_ATTEMPTS = 6  # over about 1.5 s: time for a restarted replica's siblings
 REPLICA_BACKOFF = 0.05  # seconds before the second attempt, doubling
 MAX_BACKOFF = 1.0  # the longest wait between two attempts
@@ -208,6 +210,10 @@ class CellClient(_Actions[Instance]):
         reply = self._call(wire.ACTION_METHODS[action], request, kw.get("timeout"), metadata)
         return wire.instance_from_pb(reply)
 
+    def update(self, uuid: str, edit: Edit, timeout: float | None = None) -> Instance:
+        """Apply `edit` to the instance's name and attributes (model.edits)."""
+        return wire.instance_from_pb(self._call("Update", wire.edit_to_pb(uuid, edit), timeout))
+
     def plan(self, spec: BootSpec, timeout: float | None = None) -> Placement:
         """Where `spec` would be booted, without booting it."""
         return wire.placement_from_pb(self._call("Plan", wire.boot_to_pb(spec), timeout))
@@ -314,6 +320,15 @@ class AsyncCellClient(_Actions[Awaitable[Instance]], ObjectCalls):
             metadata = (*metadata, (REQUEST_ID_KEY, new_request_id()))
         reply = await self._call(
             self._cells, wire.ACTION_METHODS[action], request, timeout, metadata)
+        return wire.instance_from_pb(reply)
+
+    async def update(
+        self, uuid: str, edit: Edit, timeout: float | None = None, metadata: Metadata = (),
+    ) -> Instance:
+        """Apply `edit` to the instance's name and attributes (model.edits):
+        idempotent, so sent again when its answer is lost."""
+        reply = await self._call(self._cells, "Update", wire.edit_to_pb(uuid, edit), timeout,
+                                 metadata)
         return wire.instance_from_pb(reply)
 
     async def plan(

@@ -117,6 +117,27 @@ class Port:
 
 
 @dataclass(frozen=True, slots=True)
+class Attributes:
+    """What a user sets on an instance without touching its guest: Nova's
+    description, metadata, tags, lock and access addresses. The leaf keeps
+    them beside the instance (cells.attributes); the guest never sees them.
+    `model.edits` changes them."""
+
+    description: str = ""
+    metadata: tuple[tuple[str, str], ...] = ()  # sorted by key
+    tags: tuple[str, ...] = ()  # sorted
+    locked: bool = False
+    locked_reason: str = ""
+    access_ipv4: str = ""
+    access_ipv6: str = ""
+    # Set at boot, never edited: the multiple create it came from (Nova's).
+    reservation_id: str = ""
+
+
+NO_ATTRIBUTES = Attributes()
+
+
+@dataclass(frozen=True, slots=True)
 class BootSpec:
     """Everything needed to build one instance."""
 
@@ -134,6 +155,7 @@ class BootSpec:
     # What the image is at the leaf (a file in its image directory, or
     # POOL/VOLUME): filled by the leaf from its catalog, never from a caller.
     image_source: str = field(default="", metadata=LEAF_ONLY)
+    attributes: Attributes = NO_ATTRIBUTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +173,7 @@ class Instance:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     fault: str = ""
+    attributes: Attributes = NO_ATTRIBUTES
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from typing import Protocol
 from model.agents import PlaceSpec, ServiceObject
 from model.cells import CellNode, InstancePage, ListQuery, Located, Placement
 from model.compute import Action, BootSpec, Instance
+from model.edits import Edit
 
 Metadata = Sequence[tuple[str, str]]
 
@@ -41,6 +42,11 @@ class ChildLink(Protocol):
     async def act(self, uuid: str, action: Action, wait: bool = False,
                   timeout: float | None = None, metadata: Metadata = ()) -> Instance:
         """Apply `action`. Not idempotent: a retry may act twice."""
+        ...
+
+    async def update(self, uuid: str, edit: Edit, timeout: float | None = None,
+                     metadata: Metadata = ()) -> Instance:
+        """Apply `edit` to the instance's name and attributes. Idempotent."""
         ...
 
     async def get(self, uuid: str, timeout: float | None = None,

@@ -94,7 +94,7 @@ class Port(_message.Message):
     def __init__(self, network: _Optional[str] = ..., mac: _Optional[str] = ..., ip: _Optional[str] = ...) -> None: ...
 
 class Instance(_message.Message):
-    __slots__ = ("uuid", "name", "state", "cell_path", "host", "flavor", "image", "ports", "created_at", "updated_at", "project", "request_id", "fault")
+    __slots__ = ("uuid", "name", "state", "cell_path", "host", "flavor", "image", "ports", "created_at", "updated_at", "project", "request_id", "fault", "attributes")
     UUID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +108,7 @@ class Instance(_message.Message):
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     FAULT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     uuid: str
     name: str
     state: InstanceState
@@ -121,10 +122,38 @@ class Instance(_message.Message):
     project: str
     request_id: str
     fault: str
-    def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ..., flavor: _Optional[_Union[Flavor, _Mapping]] = ..., image: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., project: _Optional[str] = ..., request_id: _Optional[str] = ..., fault: _Optional[str] = ...) -> None: ...
+    attributes: Attributes
+    def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ..., flavor: _Optional[_Union[Flavor, _Mapping]] = ..., image: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., project: _Optional[str] = ..., request_id: _Optional[str] = ..., fault: _Optional[str] = ..., attributes: _Optional[_Union[Attributes, _Mapping]] = ...) -> None: ...
+
+class Attributes(_message.Message):
+    __slots__ = ("description", "metadata", "tags", "locked", "locked_reason", "access_ipv4", "access_ipv6", "reservation_id")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    LOCKED_FIELD_NUMBER: _ClassVar[int]
+    LOCKED_REASON_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_IPV4_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_IPV6_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    description: str
+    metadata: _containers.ScalarMap[str, str]
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    locked: bool
+    locked_reason: str
+    access_ipv4: str
+    access_ipv6: str
+    reservation_id: str
+    def __init__(self, description: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., tags: _Optional[_Iterable[str]] = ..., locked: _Optional[bool] = ..., locked_reason: _Optional[str] = ..., access_ipv4: _Optional[str] = ..., access_ipv6: _Optional[str] = ..., reservation_id: _Optional[str] = ...) -> None: ...
 
 class BootRequest(_message.Message):
-    __slots__ = ("request_id", "name", "flavor", "image", "ports", "hints", "target_cell", "project", "uuid")
+    __slots__ = ("request_id", "name", "flavor", "image", "ports", "hints", "target_cell", "project", "uuid", "attributes")
     class HintsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -141,6 +170,7 @@ class BootRequest(_message.Message):
     TARGET_CELL_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     UUID_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     name: str
     flavor: Flavor
@@ -150,7 +180,45 @@ class BootRequest(_message.Message):
     target_cell: str
     project: str
     uuid: str
-    def __init__(self, request_id: _Optional[str] = ..., name: _Optional[str] = ..., flavor: _Optional[_Union[Flavor, _Mapping]] = ..., image: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., hints: _Optional[_Mapping[str, str]] = ..., target_cell: _Optional[str] = ..., project: _Optional[str] = ..., uuid: _Optional[str] = ...) -> None: ...
+    attributes: Attributes
+    def __init__(self, request_id: _Optional[str] = ..., name: _Optional[str] = ..., flavor: _Optional[_Union[Flavor, _Mapping]] = ..., image: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., hints: _Optional[_Mapping[str, str]] = ..., target_cell: _Optional[str] = ..., project: _Optional[str] = ..., uuid: _Optional[str] = ..., attributes: _Optional[_Union[Attributes, _Mapping]] = ...) -> None: ...
+
+class UpdateRequest(_message.Message):
+    __slots__ = ("uuid", "name", "description", "access_ipv4", "access_ipv6", "metadata", "metadata_removed", "metadata_replaced", "tags", "tags_removed", "tags_replaced", "locked", "locked_reason")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_IPV4_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_IPV6_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    METADATA_REMOVED_FIELD_NUMBER: _ClassVar[int]
+    METADATA_REPLACED_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    TAGS_REMOVED_FIELD_NUMBER: _ClassVar[int]
+    TAGS_REPLACED_FIELD_NUMBER: _ClassVar[int]
+    LOCKED_FIELD_NUMBER: _ClassVar[int]
+    LOCKED_REASON_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    name: str
+    description: str
+    access_ipv4: str
+    access_ipv6: str
+    metadata: _containers.ScalarMap[str, str]
+    metadata_removed: _containers.RepeatedScalarFieldContainer[str]
+    metadata_replaced: bool
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    tags_removed: _containers.RepeatedScalarFieldContainer[str]
+    tags_replaced: bool
+    locked: bool
+    locked_reason: str
+    def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., access_ipv4: _Optional[str] = ..., access_ipv6: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., metadata_removed: _Optional[_Iterable[str]] = ..., metadata_replaced: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., tags_removed: _Optional[_Iterable[str]] = ..., tags_replaced: _Optional[bool] = ..., locked: _Optional[bool] = ..., locked_reason: _Optional[str] = ...) -> None: ...
 
 class ActionRequest(_message.Message):
     __slots__ = ("uuid", "wait")

@@ -36,6 +36,7 @@ from model.cells import (
     PlacementOption,
 )
 from model.compute import Action, BootSpec, Instance
+from model.edits import Edit
 from model.errors import AlreadyExists, InvalidArgument, PermissionDenied
 from model.principal import EVERYONE, Principal
 from routing.errors import UnknownInstance
@@ -145,6 +146,10 @@ class ScopedCells:
     async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
         await self._check_owner(uuid, call)
         return await self._backend.act(uuid, action, wait, call)
+
+    async def update(self, uuid: str, edit: Edit, call: Call) -> Instance:
+        await self._check_owner(uuid, call)
+        return await self._backend.update(uuid, edit, call)
 
     async def get(self, uuid: str, call: Call) -> Instance:
         # The owner first, from the index: another project's instance in a cell that

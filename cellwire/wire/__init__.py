@@ -27,6 +27,7 @@ from cellwire.wire.agents import (
     place_from_pb,
     place_to_pb,
 )
+from cellwire.wire.attributes import edit_from_pb, edit_to_pb
 from cellwire.wire.cells import (
     capacity_from_pb,
     capacity_to_pb,
@@ -76,6 +77,8 @@ __all__ = [
     "boot_to_pb",
     "capacity_from_pb",
     "capacity_to_pb",
+    "edit_from_pb",
+    "edit_to_pb",
     "heard_from_pb",
     "heard_to_pb",
     "instance_from_pb",

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from cellrouter.v1 import cells_pb2 as pb
+from cellwire.wire.attributes import attributes_from_pb, attributes_to_pb
 from cellwire.wire.scalars import resources_from_pb, resources_to_pb, time_from_pb, time_to_pb
-from model.compute import Action, BootSpec, Instance, InstanceState, Port, Resources
+from model.compute import (
+    NO_ATTRIBUTES,
+    Action,
+    BootSpec,
+    Instance,
+    InstanceState,
+    Port,
+    Resources,
+)
 from model.errors import InvalidArgument
 
 # --------------------------------------------------------------- states
@@ -31,7 +40,7 @@ def state_from_pb(value: int) -> InstanceState | None:
 
 
 def instance_to_pb(i: Instance) -> pb.Instance:
-    return pb.Instance(
+    m = pb.Instance(
         uuid=i.uuid,
         name=i.name,
         state=state_to_pb(i.state),
@@ -46,6 +55,9 @@ def instance_to_pb(i: Instance) -> pb.Instance:
         request_id=i.request_id,
         fault=i.fault,
     )
+    if i.attributes is not NO_ATTRIBUTES:
+        m.attributes.CopyFrom(attributes_to_pb(i.attributes))
+    return m
 
 
 def instance_from_pb(m: pb.Instance) -> Instance:
@@ -63,11 +75,13 @@ def instance_from_pb(m: pb.Instance) -> Instance:
         created_at=time_from_pb(m, "created_at"),
         updated_at=time_from_pb(m, "updated_at"),
         fault=m.fault,
+        attributes=attributes_from_pb(m.attributes) if m.HasField("attributes")
+        else NO_ATTRIBUTES,
     )
 
 
 def boot_to_pb(spec: BootSpec) -> pb.BootRequest:
-    return pb.BootRequest(
+    m = pb.BootRequest(
         request_id=spec.request_id,
         name=spec.name,
         flavor=resources_to_pb(spec.flavor),
@@ -78,6 +92,9 @@ def boot_to_pb(spec: BootSpec) -> pb.BootRequest:
         project=spec.project,
         uuid=spec.uuid,
     )
+    if spec.attributes is not NO_ATTRIBUTES:
+        m.attributes.CopyFrom(attributes_to_pb(spec.attributes))
+    return m
 
 
 def boot_from_pb(m: pb.BootRequest) -> BootSpec:
@@ -92,6 +109,8 @@ def boot_from_pb(m: pb.BootRequest) -> BootSpec:
         hints=tuple(sorted(m.hints.items())),
         project=m.project,
         target_cell=m.target_cell,
+        attributes=attributes_from_pb(m.attributes) if m.HasField("attributes")
+        else NO_ATTRIBUTES,
     )
 
 

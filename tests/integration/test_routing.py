@@ -11,6 +11,7 @@ from cellops.tree import TreeRunner
 from cellwire.client import CellClient, boot_spec
 from model.cells import ListQuery, fits
 from model.compute import Action, Instance, InstanceState, Resources
+from model.edits import Edit
 from model.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted
 from tests.integration.conftest import LEAVES, eventually, leaf_client
 
@@ -59,6 +60,22 @@ def test_every_action_routed_from_the_top(tree: TreeRunner, top: CellClient) -> 
         top.locate(instance.uuid)
 
 
+
+
+def test_an_edit_is_routed_to_the_leaf_and_kept_there(tree: TreeRunner, top: CellClient) -> None:
+    instance = boot(top, "to-rename")
+    edited = top.update(instance.uuid, Edit(name="renamed", metadata=(("k", "v"),),
+                                            tags=("t",), locked=True))
+    assert (edited.name, edited.attributes.metadata) == ("renamed", (("k", "v"),))
+    with leaf_client(tree, instance.cell_path) as leaf:
+        kept = leaf.get(instance.uuid)
+    assert kept.name == "renamed" and kept.attributes.tags == ("t",) and kept.attributes.locked
+    assert top.get(instance.uuid).attributes == kept.attributes
+    with pytest.raises(InvalidArgument):
+        top.update(instance.uuid, Edit(tags=("no/slash",)))
+    with pytest.raises(NotFound):
+        top.update(str(uuidlib.uuid4()), Edit(name="nobody"))
+    top.delete(instance.uuid, wait=True)
 
 
 def test_cast_returns_before_the_action_and_the_leaf_applies_it(

@@ -31,6 +31,7 @@ from model.cells import (
 )
 from model.compute import Action, BootSpec, Instance, InstanceState, Resources
 from model.context import REQUEST_ID
+from model.edits import Edit, apply
 from model.errors import CellError, DeadlineExceeded, NotFound, ResourceExhausted, Unreachable
 from model.states import check
 from routing.paging import page_of
@@ -131,6 +132,14 @@ class FakeChild:
         else:
             self.instances[uuid] = after
         return after
+
+    async def update(self, uuid: str, edit: Edit, timeout: float | None = None,
+                     metadata: Metadata = ()) -> Instance:
+        await self._enter("update", (uuid, edit), timeout, metadata)
+        current = self._find(uuid)
+        name, attributes = apply(current.name, current.attributes, edit)
+        self.instances[uuid] = replace(current, name=name, attributes=attributes)
+        return self.instances[uuid]
 
     async def get(self, uuid: str, timeout: float | None = None,
                   metadata: Metadata = ()) -> Instance:

@@ -1,0 +1,98 @@
+"""What users set on a leaf's instances (cells.attributes): kept with the
+instance from its boot, changed by edits, shown in gets and lists (sorted by
+the name users gave), kept across a restart of the leaf, dropped with the
+instance; the guest is never touched."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bestmatch.selectors import RandomSelector
+from cells.backend import Identity
+from cells.leaf import LeafCell
+from cellwire.client import boot_spec
+from model.call import Call
+from model.cells import CellKind, ListQuery
+from model.compute import Action, Attributes, Resources
+from model.edits import Edit
+from model.errors import InvalidArgument
+from routing.errors import UnknownInstance
+from routing.index import LocationIndex
+from virt.fake import FakeDriver, FakeHost
+
+HOSTS = [FakeHost("h1", Resources(8, 16384, 100))]
+
+
+def _leaf(tmp_path: Path, driver: FakeDriver) -> tuple[LeafCell, LocationIndex]:
+    index = LocationIndex.open(f"sqlite:///{tmp_path / 'leaf.db'}")
+    identity = Identity("leaf1", "127.0.0.1:0", "top!leaf1", CellKind.LEAF)
+    return LeafCell(identity, driver, index, RandomSelector(seed=1)), index
+
+
+def test_attributes_from_boot_edits_lists_restart_and_delete(tmp_path: Path) -> None:
+    driver = FakeDriver(HOSTS)
+
+    async def first_life() -> tuple[str, str]:
+        leaf, index = _leaf(tmp_path, driver)
+        try:
+            tagged = replace(boot_spec("b-web", 1, 256, 1),
+                             attributes=Attributes(metadata=(("tier", "web"),), tags=("x",)))
+            web = await leaf.boot(tagged, Call())
+            assert web.attributes.metadata == (("tier", "web"),)
+            other = await leaf.boot(boot_spec("a-db", 1, 256, 1), Call())
+            renamed = await leaf.update(web.uuid, Edit(
+                name="0-first", description="front", metadata=(("owner", "ops"),),
+                tags_removed=("x",), tags=("y",), locked=True, locked_reason="why"), Call())
+            assert renamed.name == "0-first"
+            assert renamed.attributes == Attributes(
+                description="front", metadata=(("owner", "ops"), ("tier", "web")),
+                tags=("y",), locked=True, locked_reason="why")
+            page = await leaf.list(ListQuery(), Call())
+            assert [i.name for i in page.instances] == ["0-first", "a-db"]
+            assert driver.get(web.uuid).name == "b-web"  # the guest is untouched
+            return web.uuid, other.uuid
+        finally:
+            await leaf.close()
+            index.close()
+
+    web, other = asyncio.run(first_life())
+
+    async def second_life() -> None:
+        leaf, index = _leaf(tmp_path, driver)
+        try:
+            await leaf.recover()
+            again = await leaf.get(web, Call())
+            assert again.name == "0-first" and again.attributes.locked
+            unlocked = await leaf.update(web, Edit(locked=False), Call())
+            assert not unlocked.attributes.locked and unlocked.attributes.locked_reason == ""
+            await leaf.act(web, Action.DELETE, True, Call())
+            with pytest.raises(UnknownInstance):
+                await leaf.update(web, Edit(name="gone"), Call())
+            assert (await leaf.get(other, Call())).attributes == Attributes()
+        finally:
+            await leaf.close()
+            index.close()
+
+    asyncio.run(second_life())
+
+
+def test_an_edit_past_what_a_leaf_keeps_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    async def body() -> None:
+        leaf, index = _leaf(tmp_path, FakeDriver(HOSTS))
+        try:
+            made = await leaf.boot(boot_spec("vm", 1, 256, 1), Call())
+            too_many = tuple((f"k{n}", "v") for n in range(129))
+            with pytest.raises(InvalidArgument):
+                await leaf.update(made.uuid, Edit(metadata=too_many), Call())
+            with pytest.raises(InvalidArgument):
+                await leaf.update(made.uuid, Edit(tags=("a/b",)), Call())
+            assert (await leaf.get(made.uuid, Call())).attributes == Attributes()
+        finally:
+            await leaf.close()
+            index.close()
+
+    asyncio.run(body())
