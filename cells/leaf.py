@@ -52,6 +52,7 @@ from model.edits import check as check_edit
 from model.errors import (
     Aborted,
     AlreadyExists,
+    FailedPrecondition,
     InvalidArgument,
     ResourceExhausted,
 )
@@ -62,7 +63,7 @@ from routing.paging import page_of
 from routing.path import CellPath
 from routing.validate import check_boot, check_uuid
 from virt import errors as virt_errors
-from virt.driver import VirtDriver
+from virt.driver import Rebuilder, VirtDriver
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -300,6 +301,20 @@ class LeafCell:
             await self._apply(uuid, action)
         except Exception:
             log.exception("%s of %s failed after it was accepted", action.value, uuid)
+
+    async def rebuild(self, uuid: str, image: str, call: Call) -> Instance:
+        """The instance's disk built again from `image` (a name this leaf's
+        catalog has), on its host, by a driver that can (virt.driver.Rebuilder)."""
+        uuid = check_uuid(uuid)
+        if not isinstance(self._driver, Rebuilder):
+            raise FailedPrecondition(f"the driver of {self.identity.path}"
+                                     f" ({self.identity.driver}) cannot rebuild an instance")
+        source = self._catalog.resolve(BootSpec(uuid, "", "", Resources(), image=image))
+        try:
+            rebuilt = await self._run(self._driver.rebuild, uuid, image, source.image_source)
+        except virt_errors.InstanceNotFound:
+            raise UnknownInstance(uuid) from None
+        return self._here(self._events.note(rebuilt))
 
     async def update(self, uuid: str, edit: Edit, call: Call) -> Instance:
         """Apply `edit` to what users set on the instance (cells.attributes);

@@ -124,6 +124,15 @@ class RouterCell:
             idempotent=True, direct=True,  # an edit sent twice changes nothing more
         )
 
+    async def rebuild(self, uuid: str, image: str, call: Call) -> Instance:
+        uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
+        return await self._forwarder.send(
+            uuid, call,
+            lambda link, timeout: link.rebuild(uuid, image, timeout=timeout,
+                                               metadata=call.downstream()),
+            idempotent=False, direct=True,
+        )
+
     async def get(self, uuid: str, call: Call) -> Instance:
         uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
         return await self._forwarder.send(

@@ -214,6 +214,11 @@ class CellClient(_Actions[Instance]):
         """Apply `edit` to the instance's name and attributes (model.edits)."""
         return wire.instance_from_pb(self._call("Update", wire.edit_to_pb(uuid, edit), timeout))
 
+    def rebuild(self, uuid: str, image: str, timeout: float | None = None) -> Instance:
+        """Build the instance's disk again from `image`, on the same host."""
+        request = pb.RebuildRequest(uuid=uuid, image=image)
+        return wire.instance_from_pb(self._call("Rebuild", request, timeout))
+
     def plan(self, spec: BootSpec, timeout: float | None = None) -> Placement:
         """Where `spec` would be booted, without booting it."""
         return wire.placement_from_pb(self._call("Plan", wire.boot_to_pb(spec), timeout))
@@ -330,6 +335,15 @@ class AsyncCellClient(_Actions[Awaitable[Instance]], ObjectCalls):
         reply = await self._call(self._cells, "Update", wire.edit_to_pb(uuid, edit), timeout,
                                  metadata)
         return wire.instance_from_pb(reply)
+
+    async def rebuild(
+        self, uuid: str, image: str, timeout: float | None = None, metadata: Metadata = (),
+    ) -> Instance:
+        """Build the instance's disk again from `image` (not sent again on a
+        lost answer: a second rebuild would wipe what the guest wrote since)."""
+        request = pb.RebuildRequest(uuid=uuid, image=image)
+        return wire.instance_from_pb(
+            await self._call(self._cells, "Rebuild", request, timeout, metadata))
 
     async def plan(
         self, spec: BootSpec, timeout: float | None = None, metadata: Metadata = ()

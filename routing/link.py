@@ -49,6 +49,11 @@ class ChildLink(Protocol):
         """Apply `edit` to the instance's name and attributes. Idempotent."""
         ...
 
+    async def rebuild(self, uuid: str, image: str, timeout: float | None = None,
+                      metadata: Metadata = ()) -> Instance:
+        """Build the instance's disk again from `image`. Not idempotent."""
+        ...
+
     async def get(self, uuid: str, timeout: float | None = None,
                   metadata: Metadata = ()) -> Instance: ...
 

@@ -102,3 +102,15 @@ class EventSource(Protocol):
         watcher must look. Called from the driver's own thread, which must not
         be kept waiting."""
         ...
+
+
+@runtime_checkable
+class Rebuilder(Protocol):
+    """A driver that can build an instance's disk again from another image, on
+    the same host (an optional ability: a leaf whose driver lacks it refuses
+    rebuilds, naming itself)."""
+
+    def rebuild(self, uuid: str, image: str, image_source: str) -> Instance:
+        """The instance rebuilt from `image` (its `image_source` at this leaf),
+        in the power state it had. Raises InstanceNotFound."""
+        ...

@@ -132,6 +132,15 @@ class FakeDriver:
                 self._save_state(updated)
             return updated
 
+    def rebuild(self, uuid: str, image: str, image_source: str) -> Instance:
+        """The instance with `image` (a test host keeps no disks to rewrite)."""
+        del image_source
+        with self._lock:
+            rebuilt = replace(self._find(uuid), image=image, updated_at=datetime.now(UTC))
+            self._instances[uuid] = rebuilt
+            self._save(rebuilt)
+            return rebuilt
+
     def get(self, uuid: str) -> Instance:
         with self._lock:
             return self._find(uuid)

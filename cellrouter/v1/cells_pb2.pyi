@@ -220,6 +220,14 @@ class UpdateRequest(_message.Message):
     locked_reason: str
     def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., access_ipv4: _Optional[str] = ..., access_ipv6: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., metadata_removed: _Optional[_Iterable[str]] = ..., metadata_replaced: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., tags_removed: _Optional[_Iterable[str]] = ..., tags_replaced: _Optional[bool] = ..., locked: _Optional[bool] = ..., locked_reason: _Optional[str] = ...) -> None: ...
 
+class RebuildRequest(_message.Message):
+    __slots__ = ("uuid", "image")
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    image: str
+    def __init__(self, uuid: _Optional[str] = ..., image: _Optional[str] = ...) -> None: ...
+
 class ActionRequest(_message.Message):
     __slots__ = ("uuid", "wait")
     UUID_FIELD_NUMBER: _ClassVar[int]

@@ -84,6 +84,11 @@ class CellsStub:
                 request_serializer=cellrouter_dot_v1_dot_cells__pb2.UpdateRequest.SerializeToString,
                 response_deserializer=cellrouter_dot_v1_dot_cells__pb2.Instance.FromString,
                 _registered_method=True)
+        self.Rebuild = channel.unary_unary(
+                '/cellrouter.v1.Cells/Rebuild',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.RebuildRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.Instance.FromString,
+                _registered_method=True)
         self.Get = channel.unary_unary(
                 '/cellrouter.v1.Cells/Get',
                 request_serializer=cellrouter_dot_v1_dot_cells__pb2.GetRequest.SerializeToString,
@@ -174,6 +179,12 @@ class CellsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Rebuild(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Get(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -255,6 +266,11 @@ def add_CellsServicer_to_server(servicer, server):
             'Update': grpc.unary_unary_rpc_method_handler(
                     servicer.Update,
                     request_deserializer=cellrouter_dot_v1_dot_cells__pb2.UpdateRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.Instance.SerializeToString,
+            ),
+            'Rebuild': grpc.unary_unary_rpc_method_handler(
+                    servicer.Rebuild,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.RebuildRequest.FromString,
                     response_serializer=cellrouter_dot_v1_dot_cells__pb2.Instance.SerializeToString,
             ),
             'Get': grpc.unary_unary_rpc_method_handler(
@@ -552,6 +568,33 @@ class Cells:
             target,
             '/cellrouter.v1.Cells/Update',
             cellrouter_dot_v1_dot_cells__pb2.UpdateRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.Instance.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Rebuild(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Cells/Rebuild',
+            cellrouter_dot_v1_dot_cells__pb2.RebuildRequest.SerializeToString,
             cellrouter_dot_v1_dot_cells__pb2.Instance.FromString,
             options,
             channel_credentials,

@@ -98,6 +98,9 @@ class CellsServicer:
         if action is not None:
             instance = await self._backend.act(request.uuid, action, request.wait, call)
             return wire.instance_to_pb(instance).SerializeToString()
+        if method == "Rebuild":
+            instance = await self._backend.rebuild(request.uuid, request.image, call)
+            return wire.instance_to_pb(instance).SerializeToString()
         if method == "Update":
             instance = await self._backend.update(request.uuid, wire.edit_from_pb(request), call)
             return wire.instance_to_pb(instance).SerializeToString()
@@ -142,7 +145,7 @@ class CellsServicer:
 _REQUESTS: dict[str, Any] = {  # the routed methods, and what each takes
     **dict.fromkeys(wire.ACTION_METHODS.values(), pb.ActionRequest),
     "Reboot": pb.RebootRequest, "Get": pb.GetRequest, "Locate": pb.LocateRequest,
-    "Update": pb.UpdateRequest,
+    "Update": pb.UpdateRequest, "Rebuild": pb.RebuildRequest,
 }
 _DECODED: dict[str, tuple[Any, Any]] = {  # method: (request, response)
     "Boot": (pb.BootRequest, pb.Instance), "Plan": (pb.BootRequest, pb.Placement),

@@ -35,7 +35,7 @@ from model.cells import (
     Placement,
     PlacementOption,
 )
-from model.compute import Action, BootSpec, Instance
+from model.compute import Action, BootSpec, Instance, Resources
 from model.edits import Edit
 from model.errors import AlreadyExists, InvalidArgument, PermissionDenied
 from model.principal import EVERYONE, Principal
@@ -150,6 +150,12 @@ class ScopedCells:
     async def update(self, uuid: str, edit: Edit, call: Call) -> Instance:
         await self._check_owner(uuid, call)
         return await self._backend.update(uuid, edit, call)
+
+    async def rebuild(self, uuid: str, image: str, call: Call) -> Instance:
+        await self._check_owner(uuid, call)
+        if not call.principal.admin:  # a member rebuilds only from images offered to all
+            self._catalog.member_boot(BootSpec("", "", "", Resources(), image=image))
+        return await self._backend.rebuild(uuid, image, call)
 
     async def get(self, uuid: str, call: Call) -> Instance:
         # The owner first, from the index: another project's instance in a cell that

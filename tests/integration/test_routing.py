@@ -75,6 +75,11 @@ def test_an_edit_is_routed_to_the_leaf_and_kept_there(tree: TreeRunner, top: Cel
         top.update(instance.uuid, Edit(tags=("no/slash",)))
     with pytest.raises(NotFound):
         top.update(str(uuidlib.uuid4()), Edit(name="nobody"))
+    top.stop(instance.uuid, wait=True)
+    rebuilt = top.rebuild(instance.uuid, "another-image")
+    assert (rebuilt.image, rebuilt.state, rebuilt.host) == (
+        "another-image", InstanceState.STOPPED, instance.host)
+    assert rebuilt.name == "renamed" and rebuilt.attributes == kept.attributes
     top.delete(instance.uuid, wait=True)
 
 

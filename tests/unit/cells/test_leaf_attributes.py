@@ -19,7 +19,7 @@ from model.call import Call
 from model.cells import CellKind, ListQuery
 from model.compute import Action, Attributes, Resources
 from model.edits import Edit
-from model.errors import InvalidArgument
+from model.errors import FailedPrecondition, InvalidArgument
 from routing.errors import UnknownInstance
 from routing.index import LocationIndex
 from virt.fake import FakeDriver, FakeHost
@@ -95,4 +95,32 @@ def test_an_edit_past_what_a_leaf_keeps_is_refused_and_changes_nothing(tmp_path:
             await leaf.close()
             index.close()
 
+    asyncio.run(body())
+
+
+class NoRebuildDriver(FakeDriver):
+    rebuild = None  # a driver without the ability (virt.driver.Rebuilder)
+
+
+def test_rebuild_keeps_what_users_set_or_is_refused_by_a_driver_that_cannot(
+        tmp_path: Path) -> None:
+    async def body() -> None:
+        leaf, index = _leaf(tmp_path, FakeDriver(HOSTS))
+        plain, plain_index = _leaf(tmp_path / "plain", NoRebuildDriver(HOSTS))
+        try:
+            made = await leaf.boot(replace(boot_spec("vm", 1, 256, 1), image="one"), Call())
+            await leaf.update(made.uuid, Edit(metadata=(("k", "v"),)), Call())
+            rebuilt = await leaf.rebuild(made.uuid, "two", Call())
+            assert (rebuilt.image, rebuilt.host, rebuilt.attributes.metadata) == (
+                "two", made.host, (("k", "v"),))
+            other = await plain.boot(boot_spec("vm", 1, 256, 1), Call())
+            with pytest.raises(FailedPrecondition, match="cannot rebuild"):
+                await plain.rebuild(other.uuid, "two", Call())
+        finally:
+            await leaf.close()
+            await plain.close()
+            index.close()
+            plain_index.close()
+
+    (tmp_path / "plain").mkdir()
     asyncio.run(body())
