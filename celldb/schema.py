@@ -197,9 +197,14 @@ def _v9(conn: Connection) -> None:
     v9.create_all(conn)
 
 
+def _v10(conn: Connection) -> None:
+    """Routers find the children holding an affinity group's members."""
+    conn.exec_driver_sql("CREATE INDEX ix_locations_server_group ON locations (server_group)")
+
+
 # Step N brings a database at version N-1 to version N. Append, never edit:
 # a cell must start on any database an earlier release wrote.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

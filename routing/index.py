@@ -166,6 +166,14 @@ class LocationIndex:
             ).all()
         return [_from_row(r) for r in rows]
 
+    def children_of_group(self, group: str) -> set[str]:
+        """The children holding members of server group `group` (as recorded by
+        the boots of its members that went through this cell)."""
+        with self._begin() as conn:
+            rows = conn.execute(select(locations.c.child).distinct()
+                                .where(locations.c.server_group == group)).all()
+        return {child for (child,) in rows}
+
     def pending(self) -> list[Location]:
         """Rows of boots not known to have ended (one cut short by a crash, or in flight)."""
         with self._begin() as conn:

@@ -16,6 +16,7 @@ import uuid as uuidlib
 from dataclasses import replace
 
 from bestmatch.api import RequestSpec, Selector
+from bestmatch.filters.affinity import GROUP
 from model.call import Call
 from model.cells import Placement, PlacementOption
 from model.compute import BootSpec, Instance, InstanceState
@@ -32,6 +33,7 @@ from routing.candidates import as_candidate, in_turn
 from routing.children import Child, Children, Here
 from routing.errors import Conflict, NotInSubtree
 from routing.index import Location, LocationIndex, location_of
+from routing.near import narrowed
 from routing.path import CellPath
 from routing.retry import with_retries
 from routing.validate import check_boot
@@ -86,7 +88,8 @@ class Placer:
             hop = self._next_hop(spec.target_cell)
             if hop is not None:
                 return [self._known_child(hop)], f"{self._here.path}: target {hop}"
-        up = [c for c in self._children if self._children.is_up(c)]
+        up = narrowed([c for c in self._children if self._children.is_up(c)],
+                      dict(spec.hints), self._index)
         selection = self._selector.select([as_candidate(c) for c in up], RequestSpec.of(spec))
         if not selection.ordered:
             down = len(self._children) - len(up)
@@ -126,7 +129,8 @@ class Placer:
                        following: bool = False) -> Instance:
         pending = Location(spec.uuid, child.name, "", "", spec.project,
                            InstanceState.BUILDING.value, spec.request_id, pending=True,
-                           name=spec.name, created_at=time.time())
+                           name=spec.name, created_at=time.time(),
+                           server_group=dict(spec.hints).get(GROUP, ""))
         try:
             if following:
                 self._index.record(pending)  # the row is there: the same boot, again
@@ -157,5 +161,6 @@ class Placer:
         except CellError:
             self._index.forget(spec.uuid)  # the child said no: nothing was built
             raise
-        self._index.record(location_of(instance, child.name))
+        self._index.record(replace(location_of(instance, child.name),
+                                   server_group=pending.server_group))
         return instance
