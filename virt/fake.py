@@ -214,6 +214,7 @@ def _open_state(path: Path) -> sqlite3.Connection:
 
 def _instance_to_json(instance: Instance) -> dict[str, Any]:
     row = asdict(instance)
+    del row["attributes"]  # the leaf's (cells.attributes), not the hypervisor's
     row["state"] = instance.state.value
     for key in ("created_at", "updated_at"):
         row[key] = _stamp(getattr(instance, key))
@@ -235,6 +236,7 @@ def _stamp(when: datetime | None) -> str | None:
 
 
 def _instance_from_json(row: dict[str, Any]) -> Instance:
+    row = {k: v for k, v in row.items() if k != "attributes"}  # never the hypervisor's
     return Instance(
         **{
             **row,
