@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,13 +50,17 @@ class Boots:
 
 
 def boot_specs(body: Mapping[str, Any], config: ApiConfig, who: TokenInfo,
-               request_id: str) -> Boots:
+               request_id: str, uploaded: Callable[[str], bool] | None = None) -> Boots:
+    """The boots of a create body; BadRequest for what cannot boot. Only the
+    tree's images ([[images]]) boot: one uploaded through the image API
+    (`uploaded` says which ids are) has no copy in the tree's cells, and is
+    refused with a 400 that says so rather than sent down to fail."""
     server = body.get("server")
     if not isinstance(server, dict):
         raise BadRequest("The request body must have a 'server' object.")
     name = _text(server, "name", required=True)
     flavor = _flavor(config, _text(server, "flavorRef", required=True))
-    image = _image(config, server)
+    image = _image(config, server, uploaded)
     if image is not None:
         _check_fits(image, flavor)
     hints = _hints(body.get("os:scheduler_hints", {}), _text(server, "availability_zone"),
@@ -98,7 +102,8 @@ def _flavor(config: ApiConfig, ref: str) -> Resources:
     return flavor
 
 
-def _image(config: ApiConfig, server: Mapping[str, Any]) -> Image | None:
+def _image(config: ApiConfig, server: Mapping[str, Any],
+           uploaded: Callable[[str], bool] | None) -> Image | None:
     ref = _text(server, "imageRef") or _bdm_image(server.get("block_device_mapping_v2", []))
     if not ref:
         return None
@@ -106,7 +111,13 @@ def _image(config: ApiConfig, server: Mapping[str, Any]) -> Image | None:
     for image in config.images:
         if image_id == image.id:
             return image
-    raise BadRequest(f"Image {image_id[:64]} could not be found.")
+    if uploaded is not None and uploaded(image_id):
+        raise BadRequest(f"Image {image_id} was uploaded through the image API and has no"
+                         " copy in the tree's cells, so no server can boot from it: boot"
+                         " from one of the tree's images ([[images]] of its tree file).")
+    raise BadRequest(f"Image {image_id[:64]} could not be found among the tree's images"
+                     " ([[images]] of its tree file); an image uploaded through the image"
+                     " API has no copy in the tree's cells and cannot boot a server.")
 
 
 def _bdm_image(mappings: Any) -> str:

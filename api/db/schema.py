@@ -33,10 +33,21 @@ def _v3(conn: Connection) -> None:
     tables.metadata.create_all(conn, tables=[tables.server_groups, tables.server_group_members])
 
 
+def _v4(conn: Connection) -> None:
+    """Tokens revoked before they expire, by audit id (api.identity.revocation)."""
+    tables.metadata.create_all(conn, tables=[tables.revoked_tokens])
+
+
+def _v5(conn: Connection) -> None:
+    """Images created through the image API, their properties and tags."""
+    tables.metadata.create_all(
+        conn, tables=[tables.images, tables.image_properties, tables.image_tags])
+
+
 # Any constant, unlike the cells' (celldb.schema): upgrades of the two
 # databases never wait for each other.
 _UPGRADE_LOCK = 0x61706964
-API = SchemaSteps(tables.schema_version, [_v1, _v2, _v3], _UPGRADE_LOCK)
+API = SchemaSteps(tables.schema_version, [_v1, _v2, _v3, _v4, _v5], _UPGRADE_LOCK)
 
 
 def open_api_database(url: str) -> Engine:

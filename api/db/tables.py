@@ -4,6 +4,7 @@ api.db.schema create them; nothing creates them from here)."""
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -153,4 +154,51 @@ server_group_members = Table(
     "server_group_members", metadata,
     Column("uuid", String(36), primary_key=True),
     Column("group_id", Integer, nullable=False, index=True),
+)
+
+# Tokens revoked before they expire (DELETE /identity/v3/auth/tokens), by
+# audit id; a row is of no use past the token's `expires_at`, and is deleted
+# after it (api.identity.revocation).
+revoked_tokens = Table(
+    "revoked_tokens", metadata,
+    Column("audit_id", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False, index=True),
+    Column("revoked_at", Float, nullable=False),
+)
+
+# Images created through the image API (api.image), as Glance keeps them: the
+# uploaded data's size and digests once it is in (status active); the bytes
+# themselves are files (api.image.files). `owner` is the creator's project.
+images = Table(
+    "images", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=True),
+    Column("owner", String(255), nullable=False, index=True),
+    Column("visibility", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("disk_format", String(16), nullable=True),
+    Column("container_format", String(16), nullable=True),
+    Column("min_disk", Integer, nullable=False),
+    Column("min_ram", Integer, nullable=False),
+    Column("protected", Boolean, nullable=False),
+    Column("os_hidden", Boolean, nullable=False),
+    Column("size", BigInteger, nullable=True),
+    Column("checksum", String(32), nullable=True),
+    Column("os_hash_value", String(128), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# An image's properties (Glance's extra properties, Nova's image metadata).
+image_properties = Table(
+    "image_properties", metadata,
+    Column("image_id", String(36), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+image_tags = Table(
+    "image_tags", metadata,
+    Column("image_id", String(36), primary_key=True),
+    Column("tag", String(255), primary_key=True),
 )

@@ -7,12 +7,13 @@ from tempest.lib.api_schema.response.compute.v2_1 import images as schema
 
 from api.compute.extensions import EXTENSIONS, extension_body
 from api.compute.images import brief, whole
+from api.image.store import as_stored
 from model.catalog import Image
 from tests.unit.api.tree_shapes import validate
 
 BASE = "https://api.example:8774"
-IMAGE = Image("8d3a5c46-1b6e-4c1f-9a55-0f3f1c2b7e10", "debian-12", "debian-12.qcow2",
-              min_disk=5, min_ram=512)
+IMAGE = as_stored(Image("8d3a5c46-1b6e-4c1f-9a55-0f3f1c2b7e10", "debian-12",
+                        "debian-12.qcow2", min_disk=5, min_ram=512))
 
 
 def test_image_bodies_match_tempests_schema_and_say_active() -> None:
