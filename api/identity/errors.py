@@ -4,7 +4,8 @@
     ├── BadAuthRequest     400 Bad Request      a malformed request, or a bad name/role to add
     ├── Unauthorized       401 Unauthorized     no credentials, wrong ones, a token not valid
     ├── Forbidden          403 Forbidden        a member validating someone else's token
-    ├── TokenNotFound      404 Not Found        GET /auth/tokens: the subject token is not valid
+    ├── TokenNotFound      404 Not Found        /auth/tokens: the subject token is not valid
+    ├── DomainNotFound     404 Not Found        /domains/{id}: not the one domain, Default
     ├── UnknownUser        404 Not Found        the users file has no such user (the CLI)
     ├── UserExists         409 Conflict         the users file has the name already (the CLI)
     ├── UsersUnreadable    500 Internal Server Error  the users file cannot be read or parsed
@@ -14,7 +15,9 @@
 `api.identity.routes` is the one place these become Keystone's error body
 `{"error": {"code": status, "title": title, "message": message}}`; there a 500's
 message (which names server paths) is logged and replaced by a generic one.
-Messages never contain a password.
+Messages never contain a password. The API database failing (revocations,
+api.identity.revocation) is celldb's DatabaseUnavailable, which the app's
+middleware answers as it answers that error anywhere.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ class Forbidden(IdentityError):
 
 
 class TokenNotFound(IdentityError):
+    status, title = 404, "Not Found"
+
+
+class DomainNotFound(IdentityError):
     status, title = 404, "Not Found"
 
 

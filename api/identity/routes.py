@@ -3,8 +3,14 @@
     GET  /identity, /identity/          300  the version list (discovery)
     GET  /identity/v3, /identity/v3/    200  the v3 version document
     POST /identity/v3/auth/tokens       201  password login; the token in X-Subject-Token
-    GET  /identity/v3/auth/tokens       200  validate X-Subject-Token (HEAD: no body),
-                                             for a caller with a valid X-Auth-Token
+    GET  /identity/v3/auth/tokens       200  validate X-Subject-Token (HEAD: no body)
+    DELETE /identity/v3/auth/tokens     204  revoke X-Subject-Token
+    GET  /identity/v3/auth/catalog      200  the catalog of the caller's token
+    GET  /identity/v3/domains[/{id}]    200  the one domain (api.identity.domains)
+
+All but the login and discovery need a valid X-Auth-Token. Validating and
+revoking a token is for an admin or the token's own user (Keystone's
+identity:validate_token, identity:revoke_token).
 
 keystoneauth (openstacksdk, python-openstackclient) works against it unchanged
 with `auth_url=<base>/identity`, user and project domain "Default".
@@ -14,9 +20,10 @@ to it. Roles: a member also holds "reader", an admin also "member" and "reader".
 
 Every error is Keystone's body, `{"error": {"code", "title", "message"}}`
 (`error_response`); a 500's message is logged and not sent. Nothing is stored
-per token. The app's middleware calls `authenticate_request` for every other
-route, and leaves IDENTITY_PREFIX to these handlers (they need no token,
-except GET /auth/tokens, which checks its own).
+per token issued; a revoked one is remembered until it expires
+(api.identity.revocation). The app's middleware calls `authenticate_request`
+for every other route, and leaves IDENTITY_PREFIX to these handlers (those
+that need a token check their own).
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from api.body import read_json
+from api.identity.domains import DEFAULT_ID, DEFAULT_NAME, DomainHandlers
+from api.identity.domains import PATH as DOMAINS
 from api.identity.errors import (
     BadAuthRequest,
     Forbidden,
@@ -43,7 +52,7 @@ from api.identity.users import AUTH_FAILED, User, UserStore
 
 IDENTITY_PREFIX = "/identity"
 MAX_BODY = 64 * 1024  # a login is a few hundred bytes
-DEFAULT_DOMAIN = {"id": "default", "name": "Default"}
+DEFAULT_DOMAIN = {"id": DEFAULT_ID, "name": DEFAULT_NAME}
 INTERNAL_MESSAGE = "An unexpected error prevented the server from fulfilling your request."
 
 # Each login costs one scrypt (16 MiB, ~50 ms of CPU): this many run at once,
@@ -67,6 +76,8 @@ def add_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
     tokens = _AuthTokens(users, issuer, catalog)
     discovery = _Discovery(base_url)
     guard = _KeystoneErrors(base_url)
+    domains = DomainHandlers(lambda request: authenticate_request(request, issuer), base_url)
+    auth_catalog = _AuthCatalog(issuer, catalog, base_url)
     for path in (IDENTITY_PREFIX, f"{IDENTITY_PREFIX}/"):
         app.router.add_get(path, guard(discovery.versions))
     for path in (f"{IDENTITY_PREFIX}/v3", f"{IDENTITY_PREFIX}/v3/"):
@@ -74,6 +85,10 @@ def add_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
     path = f"{IDENTITY_PREFIX}/v3/auth/tokens"
     app.router.add_post(path, guard(tokens.create))
     app.router.add_get(path, guard(tokens.validate))  # and HEAD
+    app.router.add_delete(path, guard(tokens.revoke))
+    app.router.add_get(f"{IDENTITY_PREFIX}/v3/auth/catalog", guard(auth_catalog.show))
+    app.router.add_get(DOMAINS, guard(domains.index))
+    app.router.add_get(f"{DOMAINS}/{{id}}", guard(domains.show))
 
 
 def authenticate_request(request: web.Request, issuer: TokenIssuer) -> TokenInfo:
@@ -170,6 +185,21 @@ class _AuthTokens:
         return web.json_response(body, status=201, headers={"X-Subject-Token": token})
 
     async def validate(self, request: web.Request) -> web.StreamResponse:
+        subject, info = self._subject(request, "identity:validate_token")
+        catalog = None if "nocatalog" in request.query else self.catalog(request)
+        return web.json_response(_token_body(info, catalog), headers={"X-Subject-Token": subject})
+
+    async def revoke(self, request: web.Request) -> web.StreamResponse:
+        _, info = self._subject(request, "identity:revoke_token")
+        self.issuer.revocations.revoke(info.audit_id, info.expires_at)
+        _log.info("identity: revoked a token of user %r (audit id %s)",
+                  info.user_name, info.audit_id)
+        return web.Response(status=204)
+
+    def _subject(self, request: web.Request, action: str) -> tuple[str, TokenInfo]:
+        """X-Subject-Token and what it says, once the caller (X-Auth-Token) may
+        do `action` to it: Keystone's policy is an admin, or the token's own
+        user. 400 without one, 404 when it is not valid (revoked included)."""
         caller = authenticate_request(request, self.issuer)
         subject = request.headers.get("X-Subject-Token", "")
         if not subject:
@@ -179,11 +209,8 @@ class _AuthTokens:
         except Unauthorized as exc:
             raise TokenNotFound(f"Could not find token: {exc.message}") from None
         if not caller.admin and caller.user_id != info.user_id:
-            # Keystone's policy: an admin, or the token's own user.
-            raise Forbidden("You are not authorized to perform the requested action:"
-                            " identity:validate_token.")
-        catalog = None if "nocatalog" in request.query else self.catalog(request)
-        return web.json_response(_token_body(info, catalog), headers={"X-Subject-Token": subject})
+            raise Forbidden(f"You are not authorized to perform the requested action: {action}.")
+        return subject, info
 
     async def _checked(self, login: _PasswordAuth) -> User:
         """The user, once the password is checked: a few at a time, off the event
@@ -208,6 +235,21 @@ class _AuthTokens:
             _log.info("identity: login refused for user %r",  # quoted: a name is not a log line
                       login.user_name or login.user_id)
             raise
+
+
+class _AuthCatalog:
+    """GET /auth/catalog: the catalog a token of the caller's carries."""
+
+    def __init__(self, issuer: TokenIssuer, catalog: Catalog, base_url: BaseUrl) -> None:
+        self._issuer = issuer
+        self._catalog = catalog
+        self._base_url = base_url
+
+    async def show(self, request: web.Request) -> web.StreamResponse:
+        authenticate_request(request, self._issuer)  # every token is project-scoped
+        href = f"{self._base_url(request)}{IDENTITY_PREFIX}/v3/auth/catalog"
+        return web.json_response({"catalog": self._catalog(request), "links": {
+            "self": href, "previous": None, "next": None}})
 
 
 def _token_body(info: TokenInfo, catalog: list[dict[str, Any]] | None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Tokens: who a request is, verifiable by any process that holds the keys, with no shared state.
+"""Tokens: who a request is, verifiable by any process that holds the keys.
 
 A token is a Fernet token (AES-CBC + HMAC-SHA256, `KeyRepository.fernet()`)
 of compact JSON, as Keystone's Fernet tokens are:
@@ -7,17 +7,18 @@ of compact JSON, as Keystone's Fernet tokens are:
      "i": issued at, "e": expires at (both µs since the epoch), "a": audit id}
 
 with its base64 padding stripped, so it is url-safe as it stands. Nothing is
-stored per token: a token is valid while it decrypts with a key still in the
-repository and its expiry is ahead of the issuer's clock. So a token cannot be
-revoked before it expires, except by rotating its key out of the repository
-(which ends every token it issued). The user's project and role are the ones
-at issue time: removing a user ends their access when their tokens expire.
+stored per token issued: a token is valid while it decrypts with a key still
+in the repository, its expiry is ahead of the issuer's clock, and its audit id
+is not among the revocations (api.identity.revocation: DELETE /auth/tokens
+ends one token; rotating a key out of the repository ends every token it
+issued). The user's project and role are the ones at issue time: removing a
+user ends their access when their tokens expire.
 
 Verifying costs a decryption (tens of microseconds), on every request; so
 verified tokens are remembered for up to `VERIFIED_FOR` seconds (at most
-`VERIFIED_MAX` of them), as keystonemiddleware caches tokens. Expiry is still
-checked on every use; a token whose key is rotated out stops verifying within
-`VERIFIED_FOR` seconds instead of at once.
+`VERIFIED_MAX` of them), as keystonemiddleware caches tokens. Expiry and
+revocation are still checked on every use; a token whose key is rotated out
+stops verifying within `VERIFIED_FOR` seconds instead of at once.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from cryptography.fernet import InvalidToken
 
 from api.identity.errors import Unauthorized
 from api.identity.keys import KeyRepository
+from api.identity.revocation import MemoryRevocations, Revocations
 from api.identity.users import User
 
 MAX_TOKEN_LENGTH = 4096  # refused before decrypting: no work for a huge header
@@ -72,12 +74,15 @@ def keystone_time(moment: datetime) -> str:
 
 class TokenIssuer:
     """Issues and verifies tokens valid for `ttl` seconds by `clock` (seconds since
-    the epoch; tests pass a fake). Thread-safe."""
+    the epoch; tests pass a fake), refusing those in `revocations` (by default
+    this process's own list). Thread-safe."""
 
     def __init__(self, keys: KeyRepository, ttl: float = 3600.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 revocations: Revocations | None = None) -> None:
         self.keys = keys
         self.ttl = ttl
+        self.revocations = revocations if revocations is not None else MemoryRevocations(clock)
         self._clock = clock
         self._verified: TTLCache[str, TokenInfo] = TTLCache(VERIFIED_MAX, VERIFIED_FOR, timer=clock)
         self._lock = threading.Lock()  # the cache is not thread-safe by itself
@@ -94,8 +99,9 @@ class TokenIssuer:
         return token.decode().rstrip("="), info
 
     def verify(self, token: str) -> TokenInfo:
-        """What `token` says; Unauthorized when it is not valid or has expired,
-        KeysMissing when the repository has no key."""
+        """What `token` says; Unauthorized when it is not valid, has expired or
+        was revoked, KeysMissing when the repository has no key,
+        DatabaseUnavailable when the revocations cannot be read."""
         with self._lock:
             info = self._verified.get(token)
         if info is None:
@@ -104,6 +110,8 @@ class TokenIssuer:
                 self._verified[token] = info
         if _moment(_micros(self._clock())) >= info.expires_at:
             raise Unauthorized(f"The token expired at {keystone_time(info.expires_at)}")
+        if self.revocations.is_revoked(info.audit_id):
+            raise Unauthorized("The token has been revoked")
         return info
 
     def _decrypt(self, token: str) -> bytes:
