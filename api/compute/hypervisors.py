@@ -4,7 +4,7 @@
                                                hypervisor_hostname_pattern, with_servers
     GET /v2.1/os-hypervisors/statistics        before 2.88 (then 404, as Nova)
     GET /v2.1/os-hypervisors/{id}              2.53+: with_servers
-    GET /v2.1/os-hypervisors/{id}/uptime       before 2.88: 501, the tree knows no uptime
+    GET /v2.1/os-hypervisors/{id}/uptime       before 2.88 (then in show and detail)
     GET /v2.1/os-hypervisors/{name}/search     before 2.53 (then 404): hostname contains name
     GET /v2.1/os-hypervisors/{name}/servers    before 2.53: ...and their servers
 
@@ -13,11 +13,14 @@
     2.33   lists page by limit and marker (hypervisors_links)
     2.53   ids are uuids; a list's own filter and with_servers; /search, /servers gone
     2.88   vcpus, memory, disk, running_vms, cpu_info ... are gone (placement's
-           now); show has uptime; /statistics and /uptime gone
+           now); show and detail have uptime; /statistics and /uptime gone
 
 A host's figures are its leaf's report (HostSummary): totals in schedulable
 units, allocation ratios applied; `state` is up while the host and its leaf
 are; `status` is enabled (see api.compute.fleet for what the tree does not say).
+Its uptime is how long this API process has seen it up (api.compute.host_uptime:
+the tree reports no start times), in the form of `uptime`'s output; a host not
+up has none (null; /uptime answers 400, as Nova for a compute service down).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from api.compute.fleet import (
     topology,
     uuid_in_path,
 )
-from api.errors import BadRequest, ItemNotFound, Unsupported
+from api.compute.host_uptime import SIGHTINGS, HostSightings
+from api.errors import BadRequest, ItemNotFound
 from api.microversion import Version
 from api.state import base_url, version
 from model.cells import SEPARATOR, CellCapacity
@@ -50,11 +54,16 @@ _TRUE = {"1", "t", "true", "on", "y", "yes"}
 _TYPES = {"libvirt": "QEMU", "fake": "fake", "ovirt": "ovirt"}  # the driver -> Nova's type
 
 
-class HypervisorView:
-    """Hypervisor bodies at one microversion."""
+def hypervisor_type(driver: str) -> str:
+    """Nova's hypervisor_type for a leaf's driver."""
+    return _TYPES.get(driver, driver or "unknown")
 
-    def __init__(self, at: Version) -> None:
-        self.at = at
+
+class HypervisorView:
+    """Hypervisor bodies at one microversion (`sightings`: for uptimes, from 2.88)."""
+
+    def __init__(self, at: Version, sightings: HostSightings | None = None) -> None:
+        self.at, self.sightings = at, sightings
 
     def ident(self, host: TreeHost) -> int | str:
         return host.ident(by_uuid=self.at >= UUID_IDS)
@@ -66,19 +75,21 @@ class HypervisorView:
             body["servers"] = [{"uuid": s.uuid, "name": s.name} for s in servers]
         return body
 
-    def detail(self, host: TreeHost, servers: list[Instance] | None = None,
-               show: bool = False) -> dict[str, Any]:
+    def detail(self, host: TreeHost, servers: list[Instance] | None = None) -> dict[str, Any]:
+        """A host whole, as show and the detailed list give it."""
         body = self.summary(host, servers) | {
-            "host_ip": None, "hypervisor_type": _TYPES.get(host.cell.driver, host.cell.driver
-                                                           or "unknown"),
+            "host_ip": None, "hypervisor_type": hypervisor_type(host.cell.driver),
             "hypervisor_version": 0,
             "service": {"host": host.name, "id": host.service().ident(self.at >= UUID_IDS),
                         "disabled_reason": None}}
         if self.at < TRIMMED:
             body |= figures(host) | {"cpu_info": {} if self.at >= CPU_INFO_OBJECT else "{}"}
-        elif show:
-            body["uptime"] = None  # the tree does not know how long a host has run
+        else:
+            body["uptime"] = self.uptime(host)
         return body
+
+    def uptime(self, host: TreeHost) -> str | None:
+        return self.sightings.uptime(host) if self.sightings else None
 
 
 def figures(host: TreeHost | None) -> dict[str, int]:
@@ -116,8 +127,8 @@ async def detail(request: web.Request) -> web.Response:
 async def _list(request: web.Request, rule: str, detail: bool) -> web.Response:
     admin_only(request, _RULE.format(rule))
     at, params = version(request), request.query
-    view = HypervisorView(at)
-    found = sorted(hosts(await topology(request)), key=lambda h: h.path)
+    view = _view(request)
+    found = sorted(await _hosts(request), key=lambda h: h.path)
     pattern = params.get("hypervisor_hostname_pattern") if at >= UUID_IDS else None
     if pattern is not None:
         if "limit" in params or "marker" in params:
@@ -158,22 +169,25 @@ async def stats(request: web.Request) -> web.Response:
     if version(request) >= TRIMMED:
         raise ItemNotFound("The resource could not be found.")
     admin_only(request, _RULE.format("statistics"))
-    return web.json_response(statistics(hosts(await topology(request))))
+    return web.json_response(statistics(await _hosts(request)))
 
 
 async def show(request: web.Request) -> web.Response:
     admin_only(request, _RULE.format("show"))
-    host, view = await _one(request), HypervisorView(version(request))
+    host, view = await _one(request), _view(request)
     servers = (await _servers(request, [host]))[host.path] if _with_servers(request) else None
-    return web.json_response({"hypervisor": view.detail(host, servers, show=True)})
+    return web.json_response({"hypervisor": view.detail(host, servers)})
 
 
 async def uptime(request: web.Request) -> web.Response:
     if version(request) >= TRIMMED:
         raise ItemNotFound("The resource could not be found.")
     admin_only(request, _RULE.format("uptime"))
-    await _one(request)
-    raise Unsupported("Virt driver does not implement uptime function.")
+    host, view = await _one(request), _view(request)
+    line = view.uptime(host)
+    if line is None:
+        raise BadRequest(f"Compute service of {host.name} is unavailable at this time.")
+    return web.json_response({"hypervisor": view.summary(host) | {"uptime": line}})
 
 
 async def search(request: web.Request) -> web.Response:
@@ -188,8 +202,8 @@ async def _by_name(request: web.Request, rule: str, with_servers: bool) -> web.R
     if version(request) >= UUID_IDS:
         raise ItemNotFound("The resource could not be found.")
     admin_only(request, _RULE.format(rule))
-    view = HypervisorView(version(request))
-    found = _matching(hosts(await topology(request)), request.match_info["name"])
+    view = _view(request)
+    found = _matching(await _hosts(request), request.match_info["name"])
     if not with_servers:
         return web.json_response({"hypervisors": [view.summary(h) for h in found]})
     servers = await _servers(request, found)
@@ -208,13 +222,24 @@ def _matching(found: list[TreeHost], pattern: str) -> list[TreeHost]:
 
 async def _one(request: web.Request) -> TreeHost:
     """The host of the path's {id}: a number before 2.53, a uuid (else 400) after."""
-    text, view = request.match_info["id"], HypervisorView(version(request))
+    text, view = request.match_info["id"], _view(request)
     if view.at >= UUID_IDS:
         text = uuid_in_path(text)
-    for host in hosts(await topology(request)):
+    for host in await _hosts(request):
         if str(view.ident(host)) == text:
             return host
     raise ItemNotFound(f"Hypervisor with ID '{text[:64]}' could not be found.")
+
+
+def _view(request: web.Request) -> HypervisorView:
+    return HypervisorView(version(request), request.app[SIGHTINGS])
+
+
+async def _hosts(request: web.Request) -> list[TreeHost]:
+    """Every host of the tree, each sighting noted for its uptime."""
+    found = hosts(await topology(request))
+    request.app[SIGHTINGS].look(found)
+    return found
 
 
 def _with_servers(request: web.Request) -> bool:
@@ -233,6 +258,7 @@ async def _servers(request: web.Request, found: list[TreeHost]) -> dict[str, lis
 
 
 def add_routes(app: web.Application) -> None:
+    app[SIGHTINGS] = HostSightings()
     add = app.router.add_get
     add("/v2.1/os-hypervisors", index)
     add("/v2.1/os-hypervisors/detail", detail)

@@ -28,7 +28,7 @@ def test_lists_and_show_match_tempests_schema(at: Version, schema: ModuleType) -
     view, found = HypervisorView(at), hosts(a_tree())
     validate(schema.list_search_hypervisors, {"hypervisors": [view.summary(h) for h in found]})
     validate(schema.list_hypervisors_detail, {"hypervisors": [view.detail(h) for h in found]})
-    validate(schema.get_hypervisor, {"hypervisor": view.detail(found[0], show=True)})
+    validate(schema.get_hypervisor, {"hypervisor": view.detail(found[0])})
     validate(schema.get_hypervisor_statistics, statistics(found))
 
 
@@ -37,7 +37,7 @@ def test_servers_on_a_host_match_the_schema_of_their_form() -> None:
     validate(v2_1.get_hypervisors_servers,
              {"hypervisors": [HypervisorView(Version(2, 1)).summary(found, [SERVER])]})
     validate(v2_53.get_hypervisor, {"hypervisor": HypervisorView(Version(2, 53)).detail(
-        found, [SERVER], show=True)})
+        found, [SERVER])})
 
 
 def test_ids_are_numbers_before_2_53_and_uuids_after_the_same_in_every_process() -> None:
@@ -55,5 +55,5 @@ def test_a_dead_host_is_down_and_its_figures_are_its_leafs_report() -> None:
 
 
 def test_from_2_88_the_figures_are_gone_and_show_has_uptime() -> None:
-    body = HypervisorView(Version(2, 88)).detail(hosts(a_tree())[0], show=True)
+    body = HypervisorView(Version(2, 88)).detail(hosts(a_tree())[0])
     assert "vcpus" not in body and "cpu_info" not in body and body["uptime"] is None
