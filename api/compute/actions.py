@@ -2,10 +2,19 @@
 
     {"pause": null} {"unpause": null} {"suspend": null} {"resume": null}
     {"reboot": {"type": "SOFT" | "HARD"}} {"os-stop": null} {"os-start": null}
+    {"lock": null | {"locked_reason": "..."} (2.73)} {"unlock": null}
+    {"rebuild": {"imageRef": ..., ...}} (api.compute.rebuild)
 
 202 once the leaf has accepted the action (a cast, as in Nova: clients poll
 the server's status); 409 with the cell's message when the server's state,
-or its leaf's driver, does not allow it.
+or its leaf's driver, does not allow it. While a server is locked, a
+member's actions other than unlock are 409, as Nova's; an admin's are not.
+
+The other actions Nova has (`NOVA_ONLY`: resize, migrate, rescue, shelve,
+...) are not built: for a server that exists they are 409 saying so, and, as
+in Nova, a server that does not exist is 404 whatever the action. A name
+Nova does not know is 400. `SUPPORTED` lists the actions built, for those
+who configure clients (Tempest's feature flags are read from it).
 """
 
 from __future__ import annotations
@@ -14,20 +23,47 @@ from typing import Any
 
 from aiohttp import web
 
+from api.compute import server_edits
+from api.compute.rebuild import rebuild
+from api.compute.server_attributes import description_of
 from api.compute.servers import server_uuid
-from api.errors import BadRequest
-from api.state import action_metadata, json_body, not_found, state
+from api.errors import BadRequest, Conflict
+from api.state import action_metadata, json_body, not_found, state, version, who
 from model.compute import Action
+from model.edits import Edit
 from model.errors import NotFound
 
 SIMPLE = {"pause": Action.PAUSE, "unpause": Action.UNPAUSE, "suspend": Action.SUSPEND,
           "resume": Action.RESUME, "os-stop": Action.STOP, "os-start": Action.START}
 REBOOTS = {"SOFT": Action.REBOOT, "HARD": Action.REBOOT_HARD}
+EDITS = frozenset({"lock", "unlock"})
+SUPPORTED = frozenset({*SIMPLE, "reboot", "rebuild", *EDITS})
+NOVA_ONLY = frozenset({
+    "resize", "confirmResize", "revertResize", "migrate", "os-migrateLive", "evacuate",
+    "os-resetState", "resetNetwork", "injectNetworkInfo", "createBackup",
+    "createImage", "shelve", "shelveOffload", "unshelve", "rescue", "unrescue",
+    "changePassword", "os-getConsoleOutput", "os-getVNCConsole", "os-getSPICEConsole",
+    "os-getSerialConsole", "os-getRDPConsole", "os-getMKSConsole", "addSecurityGroup",
+    "removeSecurityGroup", "addFixedIp", "removeFixedIp", "addFloatingIp",
+    "removeFloatingIp", "forceDelete", "restore", "trigger_crash_dump",
+})
 
 
 async def act(request: web.Request) -> web.Response:
     uuid = server_uuid(request)
-    action = action_of(await json_body(request))
+    name, args = _one(await json_body(request))
+    if name in EDITS:
+        await _lock(request, name == "lock", args)
+        return web.Response(status=202)
+    if name == "rebuild":
+        return await rebuild(request, uuid, args)
+    if name in NOVA_ONLY:
+        _check_reset_state(name, args)  # Nova checks its body before the server
+        await server_edits.current(request)  # 404 first, as Nova
+        raise Conflict(f"This cloud does not do {name}: the action is not built.")
+    action = action_of(name, args)
+    if not who(request).admin:
+        server_edits.refuse_if_locked(request, await server_edits.current(request))
     try:
         await state(request).tree.client.act(uuid, action, metadata=action_metadata(request))
     except NotFound:
@@ -35,15 +71,38 @@ async def act(request: web.Request) -> web.Response:
     return web.Response(status=202)
 
 
-def action_of(body: dict[str, Any]) -> Action:
+def _one(body: dict[str, Any]) -> tuple[str, Any]:
     if len(body) != 1:
         raise BadRequest("The body must name exactly one action.")
     (name, args), = body.items()
+    if name not in SUPPORTED and name not in NOVA_ONLY:
+        raise BadRequest(f"There is no such action: {str(name)[:64]}")
+    return str(name), args
+
+
+def action_of(name: str, args: Any) -> Action:
+    """The tree's action for a supported Nova action other than lock and unlock."""
     if name in SIMPLE:
         return SIMPLE[name]
-    if name == "reboot":
-        kind = args.get("type") if isinstance(args, dict) else None
-        if not isinstance(kind, str) or kind.upper() not in REBOOTS:
-            raise BadRequest("reboot needs {\"type\": \"SOFT\"} or {\"type\": \"HARD\"}.")
-        return REBOOTS[kind.upper()]
-    raise BadRequest(f"There is no such action: {str(name)[:64]}")
+    kind = args.get("type") if isinstance(args, dict) else None
+    if not isinstance(kind, str) or kind.upper() not in REBOOTS:
+        raise BadRequest("reboot needs {\"type\": \"SOFT\"} or {\"type\": \"HARD\"}.")
+    return REBOOTS[kind.upper()]
+
+
+def _check_reset_state(name: str, args: Any) -> None:
+    if name == "os-resetState" and (not isinstance(args, dict)
+                                    or args.get("state") not in ("active", "error")):
+        raise BadRequest("os-resetState needs {\"state\": \"active\"} or"
+                         " {\"state\": \"error\"}.")
+
+
+async def _lock(request: web.Request, lock: bool, args: Any) -> None:
+    reason = None
+    if lock and isinstance(args, dict) and "locked_reason" in args:
+        if version(request) < server_edits.LOCKED_REASON:
+            raise BadRequest("Invalid input: 'locked_reason' needs microversion 2.73 or later.")
+        reason = description_of(args["locked_reason"])
+    elif args not in (None, {}):
+        raise BadRequest(f"{'lock' if lock else 'unlock'} takes no arguments here.")
+    await server_edits.edited(request, Edit(locked=lock, locked_reason=reason or ""))

@@ -31,11 +31,12 @@ from typing import Any
 import re2
 from aiohttp import web
 
-from api.compute import admission, flavor_manage, server_groups
-from api.compute.boot import boot_specs
+from api.compute import admission, flavor_manage, server_attributes, server_groups
+from api.compute.boot import Boots, boot_specs
 from api.compute.shapes import DOWN_CELLS, Body
 from api.compute.views import BY_STATUS, ServerView
 from api.errors import BadRequest, Conflict
+from api.image.store import registry
 from api.state import (
     action_metadata,
     base_url,
@@ -113,6 +114,8 @@ async def detail(request: web.Request) -> web.Response:
 
 async def _list(request: web.Request, kind: Body) -> web.Response:
     limit = _int_param(request.query, "limit", MAX_PAGE, MAX_PAGE)
+    if request.query.get("limit") == "0":
+        return web.json_response({"servers": []})  # as Nova: a page of nothing
     query = await _query(request, limit)
     servers, last_seen, more = await _collect(request, query, limit)
     views = view(request)
@@ -198,14 +201,32 @@ async def _collect(request: web.Request, query: ListQuery,
 
 
 def _keeper(request: web.Request) -> Callable[[Instance], bool]:
-    pattern = _name_pattern(request.query.get("name"))
+    """Whether a listed server is kept: the filters the tree does not apply
+    itself (name as a regular expression, flavor, image, reservation_id)."""
+    params = request.query
+    pattern = _name_pattern(params.get("name"))
     partial_ok = version(request) >= DOWN_CELLS
+    flavor = _flavor_filter(request, params.get("flavor"))
+    image = params.get("image", "").rstrip("/").rpartition("/")[2]
+    reservation = params.get("reservation_id", "")
 
     def keep(instance: Instance) -> bool:
-        if _partial(instance) and not partial_ok:
-            return False
-        return pattern is None or pattern.search(instance.name) is not None
+        if _partial(instance):
+            return partial_ok and not (flavor or image or reservation)
+        return ((pattern is None or pattern.search(instance.name) is not None)
+                and (flavor is None or instance.flavor == flavor)
+                and (not image or instance.image == image)
+                and (not reservation or instance.attributes.reservation_id == reservation))
     return keep
+
+
+def _flavor_filter(request: web.Request, ref: str | None) -> Resources | None:
+    """The resources of the flavor a list is filtered by; a flavor no server
+    can have when the id is unknown (Nova answers an empty list)."""
+    if not ref:
+        return None
+    flavor_id = ref.rstrip("/").rpartition("/")[2]
+    return flavor_manage.bootable_config(request).flavors.get(flavor_id, Resources(-1, -1, -1))
 
 
 def _partial(instance: Instance) -> bool:
@@ -246,7 +267,8 @@ def _name_pattern(text: str | None) -> Any:
 async def create(request: web.Request) -> web.Response:
     ours, body = state(request), await json_body(request)
     boots = boot_specs(body, flavor_manage.bootable_config(request), who(request),
-                       request_id(request))
+                       request_id(request), uploaded=registry(request).is_uploaded)
+    boots = _with_attributes(request, body, boots)
     boots, group = server_groups.join_group(request, boots)
     admitted = await admission.admit(request, body, boots)  # quota and key_name
     client, made = ours.tree.client, []
@@ -265,9 +287,20 @@ async def create(request: web.Request) -> web.Response:
     finally:
         admitted.close()
         server_groups.record_members(request, group, made)
+    if body["server"].get("return_reservation_id") in (True, "True", "true"):
+        return web.json_response(
+            {"reservation_id": made[0].attributes.reservation_id}, status=202)
     links = view(request).links(made[0].uuid)
     body = {"server": view(request).created(made[0])}
     return web.json_response(body, status=202, headers={"Location": links[0]["href"]})
+
+
+def _with_attributes(request: web.Request, body: dict[str, Any], boots: Boots) -> Boots:
+    """`boots`, each with what the body sets beside the guest (metadata, ...)."""
+    limit = database(request).quotas.limits(who(request).project)["metadata_items"]
+    attributes = server_attributes.at_create(body["server"], version(request), limit,
+                                             boots.specs[0].request_id)
+    return replace(boots, specs=[replace(s, attributes=attributes) for s in boots.specs])
 
 
 async def _undo(request: web.Request, made: list[Instance]) -> None:
@@ -288,6 +321,10 @@ def _rate_limited(message: str) -> bool:
 async def delete(request: web.Request) -> web.Response:
     uuid = server_uuid(request)
     try:
+        if not who(request).admin:  # a member may not delete a locked server (Nova's 409)
+            instance = await state(request).tree.client.get(uuid, metadata=metadata(request))
+            if instance.attributes.locked:
+                raise Conflict(f"Instance {uuid} is locked")
         await state(request).tree.client.act(uuid, Action.DELETE,
                                              metadata=action_metadata(request))
     except NotFound:

@@ -129,21 +129,24 @@ class ServerView:
 
     def _values(self, instance: Instance, body: Body) -> dict[str, Any]:
         status, vm_state, power_state, task_state = STATES[instance.state]
+        a = instance.attributes
         values: dict[str, Any] = {
             **self.brief(instance),
             "status": status, "tenant_id": instance.project, "user_id": instance.project,
-            "metadata": {}, "hostId": host_id(instance), "image": self._image(instance.image),
+            "metadata": dict(a.metadata), "hostId": host_id(instance),
+            "image": self._image(instance.image),
             "flavor": self._flavor(instance.flavor), "created": stamp(instance.created_at),
             "updated": stamp(instance.updated_at or instance.created_at),
             "addresses": addresses(instance, extended_addresses(self.version, body)),
-            "accessIPv4": "", "accessIPv6": "", "OS-DCF:diskConfig": "MANUAL",
+            "accessIPv4": a.access_ipv4, "accessIPv6": a.access_ipv6, "OS-DCF:diskConfig": "MANUAL",
             "config_drive": "", "key_name": self._keys.get(instance.uuid),
             "OS-EXT-AZ:availability_zone": instance.cell_path.rpartition(SEPARATOR)[2],
             "OS-EXT-STS:power_state": power_state, "OS-EXT-STS:task_state": task_state,
             "OS-SRV-USG:launched_at": None, "OS-SRV-USG:terminated_at": None,
             "os-extended-volumes:volumes_attached": [],
             "security_groups": [{"name": "default"}],
-            "locked": False, "locked_reason": None, "description": None, "tags": [],
+            "locked": a.locked, "locked_reason": a.locked_reason or None,
+            "description": a.description or None, "tags": list(a.tags),
             "trusted_image_certificates": None, "server_groups": [],
             # The tree pins no zone and keeps no hints: what a server booted without.
             "pinned_availability_zone": None, "scheduler_hints": {}, "user_data": None,
@@ -162,7 +165,8 @@ class ServerView:
         host = instance.host or None
         return {"OS-EXT-SRV-ATTR:host": host, "OS-EXT-SRV-ATTR:hypervisor_hostname": host,
                 "OS-EXT-SRV-ATTR:instance_name": f"instance-{instance.uuid}",
-                "OS-EXT-SRV-ATTR:reservation_id": None, "OS-EXT-SRV-ATTR:launch_index": 0,
+                "OS-EXT-SRV-ATTR:reservation_id": instance.attributes.reservation_id or None,
+                "OS-EXT-SRV-ATTR:launch_index": 0,
                 "OS-EXT-SRV-ATTR:kernel_id": "", "OS-EXT-SRV-ATTR:ramdisk_id": "",
                 "OS-EXT-SRV-ATTR:hostname": hostname(instance.name),
                 "OS-EXT-SRV-ATTR:root_device_name": None, "OS-EXT-SRV-ATTR:user_data": None,

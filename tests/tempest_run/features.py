@@ -1,10 +1,12 @@
 """Tempest's [compute-feature-enabled] flags, as the running API answers them.
 
-A flag that stands for server actions is on when the API knows every one of
-them: each is sent, with Nova's body, for a server that does not exist.
-The API reads the action before it looks the server up (api.compute.actions),
-so a known action answers 404 and an unknown one 400. A made-up action must
-answer 400, or the probe cannot tell and says so.
+A flag that stands for server actions is on when the API builds every one of
+them (api.compute.actions.SUPPORTED; as in Nova, an action Nova has but the
+API does not build answers 404 for a server that does not exist and 409 for
+one that does, so an HTTP probe cannot tell them apart). The running API is
+checked against that table: each action of a flag that is on is sent, with
+Nova's body, for a server that does not exist and must answer 404, and a
+made-up action must answer 400.
 
 The other flags are about what no server action shows (a metadata service,
 block storage, consoles over other routes): they stay off, each with why,
@@ -14,11 +16,13 @@ until the API has it and this table is changed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
 import requests
+
+from api.compute.actions import SUPPORTED
 
 # Flag -> the actions it needs, with Nova's bodies.
 ACTIONS: dict[str, dict[str, Any]] = {
@@ -78,24 +82,30 @@ def probe(compute_url: str, token: str, flavor: str) -> dict[str, bool]:
     off (`flavor`: a flavor id to resize to)."""
     nowhere = f"{compute_url}/servers/{uuid.uuid4()}/action"
 
-    def known(name: str, args: Any) -> bool:
+    def answer(name: str, args: Any) -> int:
         if args == {"flavorRef": "FLAVOR"}:
             args = {"flavorRef": flavor}
-        answer = requests.post(nowhere, json={name: args}, timeout=10,
-                               headers={"X-Auth-Token": token})
-        return answer.status_code == 404
+        return requests.post(nowhere, json={name: args}, timeout=10,
+                             headers={"X-Auth-Token": token}).status_code
 
-    if known("cellrouter-probe-no-such-action", None):
-        raise RuntimeError("the API answered 404 to a made-up action: the action probe"
-                           " cannot tell what it serves (tests/tempest_run/features.py)")
-    flags = {flag: all(known(n, a) for n, a in acts.items()) for flag, acts in ACTIONS.items()}
+    if answer("cellrouter-probe-no-such-action", None) != 400:
+        raise RuntimeError("the API did not answer 400 to a made-up action")
+    flags = {flag: all(name in SUPPORTED for name in acts) for flag, acts in ACTIONS.items()}
+    for flag in (f for f, on in flags.items() if on):
+        for name, args in ACTIONS[flag].items():
+            if answer(name, args) != 404:
+                raise RuntimeError(f"the API does not serve {name}, which it lists as built")
     return flags | dict.fromkeys(OFF, False)
 
 
-def scheduler_filters() -> tuple[str, ...]:
-    """Nova's names of the filters the tree has registered."""
-    ours = {ep.name for ep in entry_points(group="cellrouter.filters")}
-    return tuple(sorted(nova for name, nova in NOVA_FILTERS.items() if name in ours))
+def scheduler_filters(configured: Sequence[str]) -> tuple[str, ...]:
+    """Nova's names of the filters the tree's leaves are configured with
+    (`configured`, each a registered plugin of cellrouter.filters)."""
+    registered = {ep.name for ep in entry_points(group="cellrouter.filters")}
+    unknown = set(configured) - registered
+    if unknown:
+        raise RuntimeError(f"filters configured but not registered: {sorted(unknown)}")
+    return tuple(sorted(NOVA_FILTERS[name] for name in configured if name in NOVA_FILTERS))
 
 
 def why_off(flags: Mapping[str, bool]) -> dict[str, str]:

@@ -37,6 +37,10 @@ REGEX = (r"^tempest\.api\.(compute\."
 IMAGES = (("cirros", "4b0d7a8e-6a5b-4d4e-9a1e-3f0c2f6f8a01"),
           ("cirros-alt", "9c2e5f1a-7b3d-4e8f-a6c0-1d2b3c4d5e02"))
 FLAVORS = ("small", "medium")  # flavor_ref, flavor_ref_alt (the larger, for resize)
+# What the leaves filter hosts by: Tempest's scheduler_enabled_filters names
+# these (tests.tempest_run.features), and only these.
+LEAF_FILTERS = ("alive", "ram", "vcpu", "disk", "availability_zone", "affinity",
+                "anti_affinity", "same_host", "different_host")
 TREE = """
 [tree]
 insecure = true
@@ -57,6 +61,9 @@ hosts = [
   { name = "h2", vcpus = 64, memory_mb = 131072, disk_gb = 2000, availability_zone = "az1" },
 ]
 
+[cells.z1.selection]
+filters = LEAF_FILTERS
+
 [cells.z2]
 parent = "top"
 driver = "fake"
@@ -64,9 +71,18 @@ hosts = [
   { name = "h3", vcpus = 64, memory_mb = 131072, disk_gb = 2000, availability_zone = "az2" },
 ]
 
+[cells.z2.selection]
+filters = LEAF_FILTERS
+
 [api]
 region = "RegionOne"
-""" + "".join(f"""
+
+[[networks]]
+name = "private"
+source = "br-private"
+cidr = "10.0.0.0/24"
+""".replace("LEAF_FILTERS", "[" + ", ".join(f'"{f}"' for f in LEAF_FILTERS) + "]") \
+    + "".join(f"""
 [[images]]
 name = "{name}"
 id = "{image_id}"
@@ -136,7 +152,7 @@ def prepare(runner: TreeRunner, ws: Path, concurrency: int) -> Path:
         auth_url=f"{runner.api.url}/identity", region=runner.api.spec.region,
         images=(IMAGES[0][1], IMAGES[1][1]), flavors=FLAVORS,
         max_microversion=_max_microversion(runner.api.url), compute_nodes=HOSTS,
-        features=flags, scheduler_filters=features.scheduler_filters())
+        features=flags, scheduler_filters=features.scheduler_filters(LEAF_FILTERS))
     print(f"tempest: compute up to {cloud.max_microversion}; flags on:"
           f" {', '.join(f for f, on in sorted(flags.items()) if on) or 'none'}")
     for flag, why in features.why_off(flags).items():
