@@ -3,12 +3,14 @@
     /identity/...     Keystone v3 subset (api.identity.routes)
     /, /v2.1/...      Compute v2.1 subset (api.compute)
     /image/...        Image v2 subset (api.image)
+    /networking/...   Networking v2.0 subset (api.network, over network/)
     /dashboard/...    the admins' web view of the tree (api.dashboard)
 
 Every request goes through `frame`, in steps:
     request id    every answer carries x-openstack-request-id; a client's own
                   `req-<uuid>` is kept (and makes a boot idempotent)
-    auth          X-Auth-Token verified (no state: any API process can)
+    auth          X-Auth-Token verified (the keys, and the revocations in the
+                  API database: any API process can)
     microversion  compute requests get a version; answers echo it
     errors        API errors as Nova writes them; the tree's translated once
 
@@ -37,7 +39,16 @@ from typing import Any
 from aiohttp import web
 
 from api import microversion
-from api.compute import actions, flavor_manage, flavors, keypairs, quotas, servers, versions
+from api.compute import (
+    actions,
+    flavor_manage,
+    flavors,
+    keypairs,
+    quotas,
+    server_edits,
+    servers,
+    versions,
+)
 from api.compute.aggregates import add_routes as add_aggregate_routes
 from api.compute.from_tree import add_routes as add_tree_routes
 from api.compute.quota_classes import add_routes as add_quota_class_routes
@@ -50,19 +61,23 @@ from api.errors import ApiError, Internal, TooLarge, from_cell_error
 from api.identity import routes as identity
 from api.identity.errors import IdentityError
 from api.identity.keys import KeyRepository
+from api.identity.revocation import DatabaseRevocations
 from api.identity.tokens import TokenIssuer
 from api.identity.users import UserStore
-from api.image import images
+from api.image import routes as image_routes
+from api.network import errors as network_errors
+from api.network import routes as networking
 from api.state import REQUEST_ID, STATE, VERSION, WHO, ApiState, base_url
 from api.tree import Tree
 from model.errors import CellError
+from network.service import NetworkService
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_HEADER = "X-OpenStack-Request-ID"
 _CLIENT_REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Reachable without a token: discovery documents and the login itself.
-_OPEN = re.compile(r"^/(identity(/.*)?|image/?|v2(\.1)?/?)?$")
+_OPEN = re.compile(r"^/(identity(/.*)?|image/?|networking/?|v2(\.1)?/?)?$")
 
 
 @web.middleware
@@ -75,7 +90,8 @@ async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         if not _OPEN.match(request.path) and not dashboard.open_path(request.path):
             request[WHO] = identity.authenticate_request(request, request.app[STATE].issuer)
-        if not request.path.startswith(("/identity", "/image", dashboard.PREFIX)):
+        if not request.path.startswith(("/identity", "/image", networking.PREFIX,
+                                        dashboard.PREFIX)):
             version = request[VERSION] = microversion.requested(request.headers)
         response = await handler(request)
     except Exception as exc:
@@ -108,7 +124,8 @@ def _fault(exc: ApiError, request: web.Request) -> web.Response:
         title = HTTPStatus(exc.status).phrase
         body: Any = {"error": {"code": exc.status, "title": title, "message": exc.message}}
     else:
-        body = exc.body()
+        body = (network_errors.body(exc.status, exc.message)
+                if request.path.startswith(networking.PREFIX) else exc.body())
     return web.json_response(body, status=exc.status, headers=headers)
 
 
@@ -141,16 +158,16 @@ def build_app(config: ApiConfig, tree: Tree | None = None,
                           client_max_size=config.max_body)
     keys = KeyRepository(config.keys_dir)
     users = UserStore(config.users_file)
-    app[STATE] = ApiState(config, tree or Tree(config), TokenIssuer(keys, config.token_ttl),
+    db = ApiDatabase.open(config.database)
+    issuer = TokenIssuer(keys, config.token_ttl, revocations=DatabaseRevocations(db.engine))
+    app[STATE] = ApiState(config, tree or Tree(config), issuer,
                           users, Names.of(config.flavors, config.images),
-                          db=ApiDatabase.open(config.database))
+                          db=db)
     identity.add_routes(app, users, app[STATE].issuer, catalog, base_url)
     _compute_routes(app)
     add_tree_routes(app)
-    app.router.add_get("/image", images.versions)
-    app.router.add_get("/image/", images.versions)
-    app.router.add_get("/image/v2/images", images.index)
-    app.router.add_get("/image/v2/images/{id}", images.show)
+    image_routes.setup(app)
+    networking.add_routes(app, NetworkService.open(config.database, config.network))
     dashboard.add_routes(app)
     app.on_cleanup.append(_close_tree)
     app.on_cleanup.append(_close_db)
@@ -170,6 +187,7 @@ def _compute_routes(app: web.Application) -> None:
     add.add_get("/v2.1/servers/{id}", servers.show)
     add.add_delete("/v2.1/servers/{id}", servers.delete)
     add.add_post("/v2.1/servers/{id}/action", actions.act)
+    server_edits.add_routes(app)
     add.add_get("/v2.1/flavors", flavors.index)
     add.add_get("/v2.1/flavors/detail", flavors.detail)
     add.add_get("/v2.1/flavors/{id}", flavors.show)
@@ -205,10 +223,11 @@ def _api_db_routes(app: web.Application) -> None:
 
 
 def catalog(request: web.Request) -> list[dict[str, Any]]:
-    """The service catalog a token carries: compute, image and identity, all here."""
+    """The service catalog a token carries: compute, image, network and identity, all here."""
     base, region = base_url(request), request.app[STATE].config.region
     return [_service("compute", "nova", f"{base}/v2.1", region),
             _service("image", "glance", f"{base}/image", region),
+            _service("network", "neutron", f"{base}{networking.PREFIX}", region),
             _service("identity", "keystone", f"{base}/identity", region)]
 
 

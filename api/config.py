@@ -18,6 +18,10 @@
                                      # admins, quotas): SQLAlchemy URL; "" is SQLite in
                                      # api.db beside this file. Several API processes
                                      # share one PostgreSQL (postgresql+psycopg://...)
+    image_dir = "images"             # the data of images uploaded through the image API;
+                                     # default: beside the users file (several API
+                                     # processes must share it)
+    max_image_size = 1073741824      # bytes; a larger upload is 413
 
     [tls]                            # serve HTTPS (TLS 1.2 or later); without it, HTTP
     cert_file = "api.pem"            # the server's certificate chain (PEM)
@@ -25,6 +29,13 @@
 
     [flavors]                        # the flavors users boot by name (id = name)
     small = { vcpus = 1, memory_mb = 2048, disk_gb = 20 }
+
+    [network]                        # the Networking API's service (network/); optional
+    mac_base = "fa:16:3e"            # the first octets of every port's generated MAC
+    tenant_network_type = "vlan"     # what networks made without provider attributes are
+    physical_network = "physnet1"    # where they are (and providers' default)
+    vlan_min = 1                     # the VLANs they get, lowest free first
+    vlan_max = 4094
 
     [[networks]]                     # the networks servers may be on: nothing else
     name = "prod"                    # what users give as a network's "uuid"
@@ -60,6 +71,7 @@ from typing import Any
 from model.catalog import Image, Network, image_of, network_of
 from model.compute import Resources
 from model.config import ConfigError, read_toml
+from network.settings import NetworkSettings, settings_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +89,25 @@ class ApiConfig:
     max_body: int = 65536
     dashboard_refresh: float = 1.0
     database_url: str = ""  # "" : SQLite beside the users file (`database`)
+    image_dir: Path | None = None  # None: beside the users file (`image_path`)
+    max_image_size: int = 1 << 30
     tls: ApiTls | None = None
     flavors: Mapping[str, Resources] = field(default_factory=dict)
     images: tuple[Image, ...] = ()
     networks: tuple[Network, ...] = ()
+    network: NetworkSettings = field(default_factory=NetworkSettings)
 
     @property
     def database(self) -> str:
         """The API database's URL: `database_url`, else SQLite in api.db beside
         the users file (the API's directory)."""
         return self.database_url or f"sqlite:///{self.users_file.parent / 'api.db'}"
+
+    @property
+    def image_path(self) -> Path:
+        """Where uploaded images' data is kept: `image_dir`, else images/ beside
+        the users file (the API's directory)."""
+        return self.image_dir or self.users_file.parent / "images"
 
     @property
     def scheme(self) -> str:
@@ -123,7 +144,7 @@ class ApiTls:
 
 _API_KEYS = {"listen", "top", "region", "public_url", "users_file", "keys_dir", "token_ttl",
              "top_ca_file", "top_token_file", "timeout", "max_body", "dashboard_refresh",
-             "database_url"}
+             "database_url", "image_dir", "max_image_size"}
 
 
 def load_config(path: Path) -> ApiConfig:
@@ -157,10 +178,13 @@ def _parse(data: Mapping[str, Any], base: Path) -> ApiConfig:
         max_body=int(api.get("max_body", 65536)),
         dashboard_refresh=float(api.get("dashboard_refresh", 1.0)),
         database_url=str(api.get("database_url", "")) or f"sqlite:///{base / 'api.db'}",
+        image_dir=where("image_dir") or base / "images",
+        max_image_size=int(api.get("max_image_size", 1 << 30)),
         tls=_tls(data.get("tls"), base),
         flavors=flavors_of(data.get("flavors", {})),
         images=tuple(image_of(entry) for entry in data.get("images", ())),
         networks=tuple(network_of(entry) for entry in data.get("networks", ())),
+        network=settings_of(data.get("network", {})),
     )
 
 

@@ -1,0 +1,41 @@
+"""The network service as a process holds it: one engine and a store per
+resource, no state of its own between calls, so any number of API processes
+can each hold one over the same (PostgreSQL) database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from network.ipam import IpamDriver
+from network.ipam_table import TableIpam
+from network.networks import NetworkStore
+from network.ports import PortStore
+from network.schema import open_network_database
+from network.segments import type_drivers
+from network.settings import NetworkSettings
+from network.subnets import SubnetStore
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkService:
+    engine: Engine
+    networks: NetworkStore
+    subnets: SubnetStore
+    ports: PortStore
+
+    @classmethod
+    def open(cls, url: str, settings: NetworkSettings | None = None,
+             ipam: IpamDriver | None = None) -> NetworkService:
+        """The service over the database at `url`, its tables created or
+        upgraded; DatabaseUnavailable when that fails. IPAM is the free-range
+        table's unless another driver is given."""
+        settings = settings or NetworkSettings()
+        ipam = ipam or TableIpam()
+        engine = open_network_database(url)
+        return cls(engine, NetworkStore(engine, settings, type_drivers(settings), ipam),
+                   SubnetStore(engine, ipam), PortStore(engine, settings, ipam))
+
+    def close(self) -> None:
+        self.engine.dispose()

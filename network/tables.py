@@ -1,0 +1,109 @@
+"""The network room's tables in their current shape (network.schema's steps
+create them; nothing creates them from here). They live beside the API's in
+the API database, with a version table of their own.
+
+Addresses in the IPAM tables are 32 hex digits (`network.addresses.key`), the
+same width for IPv4 and IPv6, so that comparing the strings compares the
+addresses on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+schema_version = Table(
+    "cellrouter_network_schema", metadata,
+    Column("version", Integer, nullable=False),
+)
+
+# A flat network's segmentation_id is 0: the unique segment makes one flat
+# network per physical network and one network per VLAN of each.
+networks = Table(
+    "networks", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("project", String(255), nullable=False, index=True),
+    Column("shared", Boolean, nullable=False),
+    Column("admin_state_up", Boolean, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("physical_network", String(64), nullable=False),
+    Column("segmentation_id", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("physical_network", "segmentation_id", name="uq_networks_segment"),
+)
+
+# allocation_pools ([[start, end], ...]) and dns_nameservers as JSON text.
+subnets = Table(
+    "subnets", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("network_id", String(36), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    Column("project", String(255), nullable=False),
+    Column("cidr", String(64), nullable=False),
+    Column("ip_version", Integer, nullable=False),
+    Column("gateway_ip", String(64), nullable=True),
+    Column("allocation_pools", Text, nullable=False),
+    Column("dns_nameservers", Text, nullable=False),
+    Column("enable_dhcp", Boolean, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+ports = Table(
+    "ports", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("network_id", String(36), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    Column("project", String(255), nullable=False, index=True),
+    Column("mac_address", String(17), nullable=False),
+    Column("device_id", String(255), nullable=False),
+    Column("device_owner", String(255), nullable=False),
+    Column("binding_host", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("admin_state_up", Boolean, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("network_id", "mac_address", name="uq_ports_network_mac"),
+)
+
+# A port's fixed IPs (the service's record; IPAM keeps its own below).
+port_ips = Table(
+    "port_ips", metadata,
+    Column("subnet_id", String(36), primary_key=True),
+    Column("ip_address", String(64), primary_key=True),
+    Column("port_id", String(36), nullable=False, index=True),
+)
+
+# IPAM: the addresses of a subnet's pools not handed out, as ranges [first,
+# last] cut into chunks when the subnet is made (network.ipam_table says why).
+ipam_free = Table(
+    "ipam_free", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subnet_id", String(36), nullable=False),
+    Column("first", String(32), nullable=False),
+    Column("last", String(32), nullable=False),
+    Index("ix_ipam_free_subnet_first", "subnet_id", "first"),
+)
+
+# IPAM: the addresses handed out; the primary key is what makes one address
+# one holder's, whichever way (pool or a request for that address) it went.
+ipam_allocations = Table(
+    "ipam_allocations", metadata,
+    Column("subnet_id", String(36), primary_key=True),
+    Column("address", String(32), primary_key=True),
+)
