@@ -86,7 +86,7 @@ def encode(a: Attributes) -> str:
         "description": a.description, "metadata": dict(a.metadata), "tags": list(a.tags),
         "locked": a.locked, "locked_reason": a.locked_reason,
         "access_ipv4": a.access_ipv4, "access_ipv6": a.access_ipv6,
-        "reservation_id": a.reservation_id,
+        "reservation_id": a.reservation_id, "reset_to_error": a.reset_to_error,
     }, separators=(",", ":"), sort_keys=True)
 
 
@@ -97,4 +97,5 @@ def decode(text: str) -> Attributes:
         tags=tuple(data["tags"]), locked=data["locked"], locked_reason=data["locked_reason"],
         access_ipv4=data["access_ipv4"], access_ipv6=data["access_ipv6"],
         reservation_id=data.get("reservation_id", ""),
+        reset_to_error=data.get("reset_to_error", False),
     )

@@ -256,6 +256,8 @@ class LeafCell:
         uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
         if action not in self._driver.capabilities.actions:
             raise self._info().refuse(action)
+        if action is not Action.DELETE and self._attributes.of(uuid)[1].reset_to_error:
+            check(uuid, InstanceState.ERROR, action)  # refused: only a delete applies
         if self._remembered is None:
             return await self._act_once(uuid, action, wait, call)
         return await self._remembered.act(uuid, action, wait, call)
@@ -321,23 +323,27 @@ class LeafCell:
         the guest is not touched. UnknownInstance when it is not here."""
         edit = check_edit(edit)
         async with self._editing:
-            current = await self.get(uuid, call)
-            given, _ = self._attributes.of(current.uuid)
-            name, attributes = apply(current.name, current.attributes, edit)
+            current = await self._found(check_uuid(uuid))
+            given, attributes = self._attributes.of(current.uuid)
+            name, attributes = apply(given or current.name, attributes, edit)
             self._attributes.put(current.uuid, given if edit.name is None else name, attributes)
-        return replace(current, name=name, attributes=attributes)
+        return self._here(current)
 
     # ------------------------------------------------------------ reads
 
     async def get(self, uuid: str, call: Call) -> Instance:
-        uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
+        return self._here(await self._found(check_uuid(uuid)))
+
+    async def _found(self, uuid: str) -> Instance:
+        """The instance as its hypervisor has it (BUILDING while a boot of it is
+        under way here); UnknownInstance when it is not here."""
         try:
-            return self._here(await self._run(self._driver.get, uuid))
+            return await self._run(self._driver.get, uuid)
         except virt_errors.InstanceNotFound:
             building = self._building(uuid)
             if building is None:
                 raise UnknownInstance(uuid) from None
-            return self._here(building)
+            return building
 
     def _building(self, uuid: str) -> Instance | None:
         """The hypervisor has no such instance: BUILDING if a boot of it is under
@@ -425,8 +431,12 @@ class LeafCell:
     def _here(self, instance: Instance) -> Instance:
         """`instance` as this leaf shows it: its path, and what users set on it."""
         given, attributes = self._attributes.of(instance.uuid)
-        return replace(instance, cell_path=self.identity.path, name=given or instance.name,
-                       attributes=attributes)
+        shown = replace(instance, cell_path=self.identity.path, name=given or instance.name,
+                        attributes=attributes)
+        if attributes.reset_to_error:
+            return replace(shown, state=InstanceState.ERROR,
+                           fault="set to ERROR by an administrator")
+        return shown
 
     async def _run(self, fn: Callable[..., R], *args: Any) -> R:
         """Call the driver: in a worker thread when it blocks, else right here."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -82,12 +82,13 @@ class Catalog:
     def network(self, name: str) -> Network | None:
         return next((n for n in self.networks if n.name == name), None)
 
-    def member_boot(self, spec: BootSpec) -> BootSpec:
+    def member_boot(self, spec: BootSpec, bound_ports: bool = False) -> BootSpec:
         """`spec` as a member of `spec.project` may ask it: a declared image
         (named by its id), networks declared for the project or shared, a fixed
         IP inside the network, and MACs of the tree's making. InvalidArgument
         otherwise, naming what is not there (as if another project's network
-        did not exist)."""
+        did not exist). Ports of the network service (with a port id) are kept
+        as given only when `bound_ports` (the API bound them, and vouches)."""
         image = ""
         if spec.image:
             found = self.image(spec.image)
@@ -96,6 +97,12 @@ class Catalog:
             image = found.id
         ports = []
         for n, port in enumerate(spec.ports):
+            if port.port_id:
+                if not bound_ports:
+                    raise InvalidArgument("ports of the network service are bound through"
+                                          " the API, not given by a member")
+                ports.append(port)
+                continue
             network = self.network(port.network)
             if network is None or not network.visible_to(spec.project, admin=False):
                 raise InvalidArgument(f"network {port.network[:64]!r} is not one project"
@@ -105,18 +112,23 @@ class Catalog:
                               port.ip))
         return replace(spec, image=image, ports=tuple(ports))
 
-    def resolve(self, spec: BootSpec) -> BootSpec:
+    def resolve(self, spec: BootSpec,
+                bridge_of: Callable[[str], str] | None = None) -> BootSpec:
         """`spec` with what a leaf plugs in filled from this catalog: the image's
         source and each port's. InvalidArgument for an image or network this
         catalog lacks; a catalog that declares no images (or no networks) takes
-        names as they are, with no source (a test host keeps no disks)."""
+        names as they are, with no source (a test host keeps no disks). A port
+        of the network service plugs into `bridge_of(its network id)` (the
+        bridge its network agent makes), never into anything a caller names."""
         source = ""
         if spec.image and self.images:
             image = self.image(spec.image)
             if image is None:
                 raise InvalidArgument(f"image {spec.image[:64]!r} is not one this cell has")
             source = image.source
-        ports = tuple(replace(port, source=self._port_source(port)) for port in spec.ports)
+        ports = tuple(replace(port, source=_service_bridge(port, bridge_of)
+                              if port.port_id else self._port_source(port))
+                      for port in spec.ports)
         return replace(spec, image_source=source, ports=ports)
 
     def _port_source(self, port: Port) -> str:
@@ -126,6 +138,10 @@ class Catalog:
         if network is None:
             raise InvalidArgument(f"network {port.network[:64]!r} is not one this cell has")
         return network.source
+
+
+def _service_bridge(port: Port, bridge_of: Callable[[str], str] | None) -> str:
+    return bridge_of(port.network) if bridge_of is not None else ""
 
 
 def port_mac(project: str, request_id: str, n: int) -> str:

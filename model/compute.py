@@ -100,8 +100,9 @@ class Action(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Port:
-    """A pre-bound virtual NIC on a network named by the deployment's catalog
-    (`model.catalog`)."""
+    """A pre-bound virtual NIC: on a network named by the deployment's catalog
+    (`model.catalog`), or, with a `port_id`, a port of the network service
+    (`network/`) on the network whose id `network` is."""
 
     network: str
     mac: str
@@ -110,6 +111,7 @@ class Port:
     # from its catalog, never from a caller (the wire does not carry it, nor
     # does anything shown to people).
     source: str = field(default="", metadata=LEAF_ONLY)
+    port_id: str = ""
 
     @property
     def plugged_into(self) -> str:
@@ -132,6 +134,9 @@ class Attributes:
     access_ipv6: str = ""
     # Set at boot, never edited: the multiple create it came from (Nova's).
     reservation_id: str = ""
+    # An admin set the instance to ERROR (Nova's os-resetState): it shows
+    # ERROR, and takes nothing but a delete, until set back to active.
+    reset_to_error: bool = False
 
 
 NO_ATTRIBUTES = Attributes()

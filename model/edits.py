@@ -45,6 +45,7 @@ class Edit:
     tags_replaced: bool = False  # the tags become exactly `tags`
     locked: bool | None = None
     locked_reason: str | None = None  # kept while locked; cleared by an unlock
+    reset_to_error: bool | None = None
 
 
 def check(edit: Edit) -> Edit:
@@ -98,6 +99,8 @@ def apply(name: str, attributes: Attributes, edit: Edit) -> tuple[str, Attribute
         tags=tuple(sorted(tags)),
         locked=locked,
         locked_reason=reason if locked else "",
+        reset_to_error=(attributes.reset_to_error if edit.reset_to_error is None
+                        else edit.reset_to_error),
     )
     return _or(edit.name, name), changed
 

@@ -16,6 +16,10 @@ class Principal:
     token_id: str
     project: str
     role: str
+    # An admin acting for a project (an API process for its users): what it
+    # vouches for beyond a member's rights (the ports of the network service it
+    # bound, the uuid it chose) is taken as given (cells.security.scope).
+    vouched: bool = False
 
     @property
     def admin(self) -> bool:

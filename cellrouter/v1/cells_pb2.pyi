@@ -84,14 +84,16 @@ class Flavor(_message.Message):
     def __init__(self, vcpus: _Optional[int] = ..., memory_mb: _Optional[int] = ..., disk_gb: _Optional[int] = ...) -> None: ...
 
 class Port(_message.Message):
-    __slots__ = ("network", "mac", "ip")
+    __slots__ = ("network", "mac", "ip", "id")
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     MAC_FIELD_NUMBER: _ClassVar[int]
     IP_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
     network: str
     mac: str
     ip: str
-    def __init__(self, network: _Optional[str] = ..., mac: _Optional[str] = ..., ip: _Optional[str] = ...) -> None: ...
+    id: str
+    def __init__(self, network: _Optional[str] = ..., mac: _Optional[str] = ..., ip: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
 
 class Instance(_message.Message):
     __slots__ = ("uuid", "name", "state", "cell_path", "host", "flavor", "image", "ports", "created_at", "updated_at", "project", "request_id", "fault", "attributes")
@@ -126,7 +128,7 @@ class Instance(_message.Message):
     def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ..., flavor: _Optional[_Union[Flavor, _Mapping]] = ..., image: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., project: _Optional[str] = ..., request_id: _Optional[str] = ..., fault: _Optional[str] = ..., attributes: _Optional[_Union[Attributes, _Mapping]] = ...) -> None: ...
 
 class Attributes(_message.Message):
-    __slots__ = ("description", "metadata", "tags", "locked", "locked_reason", "access_ipv4", "access_ipv6", "reservation_id")
+    __slots__ = ("description", "metadata", "tags", "locked", "locked_reason", "access_ipv4", "access_ipv6", "reservation_id", "reset_to_error")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -142,6 +144,7 @@ class Attributes(_message.Message):
     ACCESS_IPV4_FIELD_NUMBER: _ClassVar[int]
     ACCESS_IPV6_FIELD_NUMBER: _ClassVar[int]
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESET_TO_ERROR_FIELD_NUMBER: _ClassVar[int]
     description: str
     metadata: _containers.ScalarMap[str, str]
     tags: _containers.RepeatedScalarFieldContainer[str]
@@ -150,7 +153,8 @@ class Attributes(_message.Message):
     access_ipv4: str
     access_ipv6: str
     reservation_id: str
-    def __init__(self, description: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., tags: _Optional[_Iterable[str]] = ..., locked: _Optional[bool] = ..., locked_reason: _Optional[str] = ..., access_ipv4: _Optional[str] = ..., access_ipv6: _Optional[str] = ..., reservation_id: _Optional[str] = ...) -> None: ...
+    reset_to_error: bool
+    def __init__(self, description: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., tags: _Optional[_Iterable[str]] = ..., locked: _Optional[bool] = ..., locked_reason: _Optional[str] = ..., access_ipv4: _Optional[str] = ..., access_ipv6: _Optional[str] = ..., reservation_id: _Optional[str] = ..., reset_to_error: _Optional[bool] = ...) -> None: ...
 
 class BootRequest(_message.Message):
     __slots__ = ("request_id", "name", "flavor", "image", "ports", "hints", "target_cell", "project", "uuid", "attributes")
@@ -184,7 +188,7 @@ class BootRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., name: _Optional[str] = ..., flavor: _Optional[_Union[Flavor, _Mapping]] = ..., image: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., hints: _Optional[_Mapping[str, str]] = ..., target_cell: _Optional[str] = ..., project: _Optional[str] = ..., uuid: _Optional[str] = ..., attributes: _Optional[_Union[Attributes, _Mapping]] = ...) -> None: ...
 
 class UpdateRequest(_message.Message):
-    __slots__ = ("uuid", "name", "description", "access_ipv4", "access_ipv6", "metadata", "metadata_removed", "metadata_replaced", "tags", "tags_removed", "tags_replaced", "locked", "locked_reason")
+    __slots__ = ("uuid", "name", "description", "access_ipv4", "access_ipv6", "metadata", "metadata_removed", "metadata_replaced", "tags", "tags_removed", "tags_replaced", "locked", "locked_reason", "reset_to_error")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -205,6 +209,7 @@ class UpdateRequest(_message.Message):
     TAGS_REPLACED_FIELD_NUMBER: _ClassVar[int]
     LOCKED_FIELD_NUMBER: _ClassVar[int]
     LOCKED_REASON_FIELD_NUMBER: _ClassVar[int]
+    RESET_TO_ERROR_FIELD_NUMBER: _ClassVar[int]
     uuid: str
     name: str
     description: str
@@ -218,7 +223,8 @@ class UpdateRequest(_message.Message):
     tags_replaced: bool
     locked: bool
     locked_reason: str
-    def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., access_ipv4: _Optional[str] = ..., access_ipv6: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., metadata_removed: _Optional[_Iterable[str]] = ..., metadata_replaced: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., tags_removed: _Optional[_Iterable[str]] = ..., tags_replaced: _Optional[bool] = ..., locked: _Optional[bool] = ..., locked_reason: _Optional[str] = ...) -> None: ...
+    reset_to_error: bool
+    def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., access_ipv4: _Optional[str] = ..., access_ipv6: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., metadata_removed: _Optional[_Iterable[str]] = ..., metadata_replaced: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., tags_removed: _Optional[_Iterable[str]] = ..., tags_replaced: _Optional[bool] = ..., locked: _Optional[bool] = ..., locked_reason: _Optional[str] = ..., reset_to_error: _Optional[bool] = ...) -> None: ...
 
 class RebuildRequest(_message.Message):
     __slots__ = ("uuid", "image")

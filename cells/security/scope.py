@@ -87,7 +87,7 @@ def narrow(principal: Principal, metadata: Mapping[str, str]) -> Principal:
         raise PermissionDenied(f"{ACT_FOR_KEY} names no project")
     if principal.admin:
         # Its own id, so that the limits count each project apart.
-        return Principal(f"{principal.token_id}@{project}", project, "member")
+        return Principal(f"{principal.token_id}@{project}", project, "member", vouched=True)
     if project != principal.project:
         raise PermissionDenied(
             f"a token of project {principal.project} cannot act for project {project}")
@@ -110,7 +110,7 @@ def member_boot(who: Principal, spec: BootSpec, catalog: Catalog) -> BootSpec:
     member joins, or reads the placement of, another project's group); and
     only the images and networks `catalog` offers its project, with MACs of
     the tree's making (model.catalog)."""
-    if spec.uuid:
+    if spec.uuid and not who.vouched:
         raise InvalidArgument("a member cannot choose an instance's uuid; the tree gives one")
     hints = dict(spec.hints)
     group = hints.get("group")
@@ -118,7 +118,7 @@ def member_boot(who: Principal, spec: BootSpec, catalog: Catalog) -> BootSpec:
         hints["group"] = f"{who.project}:{group}"
     spec = replace(spec, project=_own_project(who, spec.project, "boot into"),
                    hints=tuple(sorted(hints.items())))
-    return catalog.member_boot(spec)
+    return catalog.member_boot(spec, bound_ports=who.vouched)
 
 
 class ScopedCells:

@@ -13,6 +13,7 @@ def attributes_to_pb(a: Attributes) -> pb.Attributes:
         description=a.description, metadata=dict(a.metadata), tags=list(a.tags),
         locked=a.locked, locked_reason=a.locked_reason,
         access_ipv4=a.access_ipv4, access_ipv6=a.access_ipv6, reservation_id=a.reservation_id,
+        reset_to_error=a.reset_to_error,
     )
 
 
@@ -21,6 +22,7 @@ def attributes_from_pb(m: pb.Attributes) -> Attributes:
         description=m.description, metadata=tuple(sorted(m.metadata.items())),
         tags=tuple(sorted(set(m.tags))), locked=m.locked, locked_reason=m.locked_reason,
         access_ipv4=m.access_ipv4, access_ipv6=m.access_ipv6, reservation_id=m.reservation_id,
+        reset_to_error=m.reset_to_error,
     )
     return NO_ATTRIBUTES if made == NO_ATTRIBUTES else made
 
@@ -32,7 +34,7 @@ def edit_to_pb(uuid: str, e: Edit) -> pb.UpdateRequest:
         tags_removed=list(e.tags_removed), tags_replaced=e.tags_replaced,
     )
     for field in ("name", "description", "access_ipv4", "access_ipv6", "locked",
-                  "locked_reason"):
+                  "locked_reason", "reset_to_error"):
         value = getattr(e, field)
         if value is not None:
             setattr(m, field, value)
@@ -53,4 +55,5 @@ def edit_from_pb(m: pb.UpdateRequest) -> Edit:
         tags_replaced=m.tags_replaced,
         locked=m.locked if m.HasField("locked") else None,
         locked_reason=optional("locked_reason"),
+        reset_to_error=m.reset_to_error if m.HasField("reset_to_error") else None,
     )

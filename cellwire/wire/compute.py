@@ -48,7 +48,7 @@ def instance_to_pb(i: Instance) -> pb.Instance:
         host=i.host,
         flavor=resources_to_pb(i.flavor),
         image=i.image,
-        ports=[pb.Port(network=p.network, mac=p.mac, ip=p.ip) for p in i.ports],
+        ports=[port_to_pb(p) for p in i.ports],
         created_at=time_to_pb(i.created_at),
         updated_at=time_to_pb(i.updated_at),
         project=i.project,
@@ -67,7 +67,7 @@ def instance_from_pb(m: pb.Instance) -> Instance:
         state=state_from_pb(m.state) or InstanceState.UNKNOWN,
         flavor=resources_from_pb(m.flavor),
         image=m.image,
-        ports=tuple(Port(p.network, p.mac, p.ip) for p in m.ports),
+        ports=tuple(port_from_pb(p) for p in m.ports),
         host=m.host,
         cell_path=m.cell_path,
         project=m.project,
@@ -80,13 +80,21 @@ def instance_from_pb(m: pb.Instance) -> Instance:
     )
 
 
+def port_to_pb(p: Port) -> pb.Port:
+    return pb.Port(network=p.network, mac=p.mac, ip=p.ip, id=p.port_id)
+
+
+def port_from_pb(m: pb.Port) -> Port:
+    return Port(m.network, m.mac, m.ip, port_id=m.id)
+
+
 def boot_to_pb(spec: BootSpec) -> pb.BootRequest:
     m = pb.BootRequest(
         request_id=spec.request_id,
         name=spec.name,
         flavor=resources_to_pb(spec.flavor),
         image=spec.image,
-        ports=[pb.Port(network=p.network, mac=p.mac, ip=p.ip) for p in spec.ports],
+        ports=[port_to_pb(p) for p in spec.ports],
         hints=dict(spec.hints),
         target_cell=spec.target_cell,
         project=spec.project,
@@ -105,7 +113,7 @@ def boot_from_pb(m: pb.BootRequest) -> BootSpec:
         name=m.name,
         flavor=resources_from_pb(m.flavor) if m.HasField("flavor") else Resources(),
         image=m.image,
-        ports=tuple(Port(p.network, p.mac, p.ip) for p in m.ports),
+        ports=tuple(port_from_pb(p) for p in m.ports),
         hints=tuple(sorted(m.hints.items())),
         project=m.project,
         target_cell=m.target_cell,

@@ -17,9 +17,9 @@ from cells.leaf import LeafCell
 from cellwire.client import boot_spec
 from model.call import Call
 from model.cells import CellKind, ListQuery
-from model.compute import Action, Attributes, Resources
+from model.compute import Action, Attributes, InstanceState, Resources
 from model.edits import Edit
-from model.errors import FailedPrecondition, InvalidArgument
+from model.errors import FailedPrecondition, IllegalTransition, InvalidArgument
 from routing.errors import UnknownInstance
 from routing.index import LocationIndex
 from virt.fake import FakeDriver, FakeHost
@@ -123,4 +123,28 @@ def test_rebuild_keeps_what_users_set_or_is_refused_by_a_driver_that_cannot(
             plain_index.close()
 
     (tmp_path / "plain").mkdir()
+    asyncio.run(body())
+
+
+def test_an_instance_reset_to_error_shows_error_and_takes_only_a_delete(tmp_path: Path) -> None:
+    async def body() -> None:
+        leaf, index = _leaf(tmp_path, FakeDriver(HOSTS))
+        try:
+            made = await leaf.boot(boot_spec("vm", 1, 256, 1), Call())
+            shown = await leaf.update(made.uuid, Edit(reset_to_error=True), Call())
+            assert shown.state is InstanceState.ERROR
+            assert [i.state for i in (await leaf.list(ListQuery(), Call())).instances] == [
+                InstanceState.ERROR]
+            for wait in (True, False):
+                with pytest.raises(IllegalTransition):
+                    await leaf.act(made.uuid, Action.PAUSE, wait, Call())
+            back = await leaf.update(made.uuid, Edit(reset_to_error=False), Call())
+            assert back.state is InstanceState.ACTIVE  # the hypervisor's, never touched
+            await leaf.update(made.uuid, Edit(reset_to_error=True), Call())
+            gone = await leaf.act(made.uuid, Action.DELETE, True, Call())
+            assert gone.state is InstanceState.DELETED
+        finally:
+            await leaf.close()
+            index.close()
+
     asyncio.run(body())

@@ -15,8 +15,9 @@ MEMBER = Principal("t2", "acme", "member")
 
 @pytest.mark.parametrize(("who", "metadata", "expected"), [
     (ADMIN, {}, ADMIN),
-    (EVERYONE, {ACT_FOR_KEY: "acme"}, Principal("@acme", "acme", "member")),
-    (ADMIN, {ACT_FOR_KEY: "acme"}, Principal("t1@acme", "acme", "member")),
+    # A narrowed admin vouches for what it bound (the API's ports): still a member.
+    (EVERYONE, {ACT_FOR_KEY: "acme"}, Principal("@acme", "acme", "member", vouched=True)),
+    (ADMIN, {ACT_FOR_KEY: "acme"}, Principal("t1@acme", "acme", "member", vouched=True)),
     (MEMBER, {ACT_FOR_KEY: "acme"}, MEMBER),
     (MEMBER, {}, MEMBER),
 ], ids=["admin-untouched", "everyone-narrowed", "admin-narrowed", "member-own-project",

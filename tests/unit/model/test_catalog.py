@@ -72,3 +72,17 @@ def test_a_bad_table_is_refused() -> None:
         Catalog.from_tables([{"source": "x"}], [])
     with pytest.raises(ValueError):
         Catalog.from_tables([], [{"name": "n", "cidr": "10.0.0.0/33"}])
+
+
+def test_a_port_of_the_network_service_is_the_apis_to_vouch_for() -> None:
+    bound = Port("5b1e0c2a-0000-4000-8000-000000000001", "fa:16:3e:12:34:56", "192.168.7.3",
+                 port_id="port-1")
+    with pytest.raises(InvalidArgument, match="bound through the API"):
+        CATALOG.member_boot(spec("", bound))
+    assert CATALOG.member_boot(spec("", bound), bound_ports=True).ports == (bound,)
+
+
+def test_a_leaf_plugs_a_service_port_into_its_networks_bridge_never_a_named_one() -> None:
+    bound = Port("5b1e0c2a-0000-4000-8000-000000000001", "fa:16:3e:12:34:56", port_id="p1")
+    resolved = CATALOG.resolve(spec("", bound), bridge_of=lambda net: f"brq{net[:11]}")
+    assert resolved.ports[0].plugged_into == "brq5b1e0c2a-00"
