@@ -13,6 +13,7 @@ a reason:
                         operator nor the agent itself switched it off
     availability_zone   it is in the zone the hint names, if one does (an
                         agent that names no zone passes, as a host does)
+    host                it runs on the host the hint names, if one does
 
 then the filters the operator added (`[agents] filters`, plugins of the
 `cellrouter.filters` group, as hosts' filters are: `max_instances` with
@@ -38,7 +39,22 @@ from model.compute import Resources
 from model.errors import ResourceExhausted
 
 KIND = "kind"
+HOST = "host"
 _KIND_MARK = "kind:"  # an agent's kind, among its capabilities
+_HOST_MARK = "host:"  # an agent's host, among its capabilities
+
+
+class OnHostFilter:
+    """Only the agents on the host the `host` hint names, if one does (an
+    object that serves something on that host: a server's port)."""
+
+    name = HOST
+
+    def check(self, candidate: HostState, spec: RequestSpec) -> Verdict:
+        host = spec.hints.get(HOST, "")
+        if not host or f"{_HOST_MARK}{host}" in candidate.capabilities:
+            return Verdict.ok()
+        return Verdict.reject(HOST, "on another host")
 
 
 class KindFilter:
@@ -53,7 +69,7 @@ class KindFilter:
         return Verdict.reject(KIND, "of another kind")
 
 
-RULES: tuple[Filter, ...] = (KindFilter(), CapabilityFilter(), AliveFilter(),
+RULES: tuple[Filter, ...] = (KindFilter(), OnHostFilter(), CapabilityFilter(), AliveFilter(),
                              AvailabilityZoneFilter())
 FEWEST = ((InstanceCountWeigher(), -1.0),)  # fewer objects held is better
 
@@ -63,7 +79,8 @@ def as_host(agent: Agent, held: int) -> HostState:
     r = agent.report
     return HostState(name=r.id, alive=agent.alive, enabled=agent.enabled and r.admin_up,
                      availability_zone=r.availability_zone,
-                     capabilities=frozenset((f"{_KIND_MARK}{r.kind}", *r.capabilities)),
+                     capabilities=frozenset((f"{_KIND_MARK}{r.kind}", f"{_HOST_MARK}{r.host}",
+                                             *r.capabilities)),
                      instances=held)
 
 

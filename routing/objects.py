@@ -32,10 +32,14 @@ from model.compute import Resources
 from model.errors import CellError, NotFound, ResourceExhausted
 from routing.candidates import as_candidate, in_turn
 from routing.children import Child, Children, Here, fanout
+from routing.path import next_hop_to
 from routing.tables import object_locations as table
 from routing.validate import check_place
 
 _STORE = "object locations"  # what a database failure names
+# Hint: place the object in this cell's subtree (a full path), as a boot's
+# target cell; the leaf there may narrow it to a host's agents (agents.choose).
+TARGET_CELL = "target_cell"
 MAX_CHILDREN = 10_000  # more than a router ever has: the selector returns them all
 
 
@@ -55,6 +59,10 @@ class ObjectRouter:
         if earlier is not None:  # a retry: where the first went
             return await self._place_in(earlier, spec, call)
         up = {c.name: c for c in self._children if self._children.is_up(c)}
+        target = dict(spec.hints).get(TARGET_CELL, "")
+        if target:  # only the child on the way to that cell
+            hop = next_hop_to(self._here.path, target)
+            up = {name: c for name, c in up.items() if hop is None or name == hop}
         wanted = RequestSpec(Resources(), spec.project, hints=dict(spec.hints), needs=frozenset(
             (f"{spec.kind}/", *(f"{spec.kind}/{need}" for need in spec.needs))))
         chosen = self._selector.select([as_candidate(c) for c in up.values()], wanted)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from model.errors import InvalidArgument
 from routing.errors import BadPath, NotInSubtree
 
 SEPARATOR = "!"
@@ -78,3 +79,13 @@ class CellPath:
         if target.depth == self.depth:
             return None
         return target.parts[self.depth]
+
+
+def next_hop_to(here: str, target: str) -> str | None:
+    """The child of the cell at `here` on the way to the cell at `target`; None
+    when `target` is this cell. InvalidArgument when it is not below `here`
+    (or either path is malformed)."""
+    try:
+        return CellPath.parse(here).next_hop(CellPath.parse(target))
+    except NotInSubtree:
+        raise InvalidArgument(f"target cell {target[:200]} is not inside {here}") from None
