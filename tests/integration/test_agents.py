@@ -323,13 +323,25 @@ def test_objects_are_placed_found_and_deleted_through_the_top(
         ipsec = asyncio.run(call(lambda c: c.place(PlaceSpec(
             "req-ipsec", "ipsec-1", "vpn", ("wireguard", "ipsec")))))
         assert (ipsec.agent, ipsec.cell_path) == ("w2", "top!r1!z3")
+        # Hints: down the path to one cell, to an agent on one host there.
+        aimed = [asyncio.run(call(lambda c, n=n: c.place(PlaceSpec(  # type: ignore[misc]
+            f"req-aim-{n}", f"aim-{n}", "vpn", ("wireguard",),
+            (("host", "host-w1"), ("target_cell", "top!r1!z1")))))) for n in range(4)]
+        assert {(o.agent, o.cell_path) for o in aimed} == {("w1", "top!r1!z1")}
+        with pytest.raises(ResourceExhausted, match="host"):
+            asyncio.run(call(lambda c: c.place(PlaceSpec(
+                "req-nohost", "nohost", "vpn", ("wireguard",),
+                (("host", "host-w2"), ("target_cell", "top!r1!z1"))))))
+        with pytest.raises(InvalidArgument, match="not inside"):
+            asyncio.run(call(lambda c: c.place(PlaceSpec(
+                "req-away", "away", "vpn", (), (("target_cell", "elsewhere!z9"),)))))
         with pytest.raises(ResourceExhausted, match="no cell under top has agents of kind vpn"
                                                     " offering f5"):
             asyncio.run(call(lambda c: c.place(PlaceSpec("req-f5", "f5", "vpn", ("f5",)))))
 
         listed_top = asyncio.run(call(lambda c: c.objects(kind="vpn")))
         assert sorted(o.uuid for o in listed_top) == sorted(
-            {o.uuid for o in placed} | {ipsec.uuid})
+            {o.uuid for o in placed} | {o.uuid for o in aimed} | {ipsec.uuid})
         shown = asyncio.run(call(lambda c: c.get_object(ipsec.uuid)))
         assert (shown.spec.name, shown.agent) == ("ipsec-1", "w2")
         gone = asyncio.run(call(lambda c: c.delete_object(ipsec.uuid)))

@@ -62,6 +62,14 @@ def test_each_rule_turns_agents_away_and_says_how_many() -> None:
     assert choose([*agents, agent("ok")], {}, spec("vip", "haproxy")).id in {"ok", "far"}
 
 
+def test_a_host_hint_takes_only_the_agents_on_that_host() -> None:
+    agents = [agent("a", host="h1"), agent("b", host="h2")]
+    for n in range(8):
+        assert choose(agents, {"a": 0, "b": 9}, spec("port", host="h2"), random.Random(n)).id == "b"
+    with pytest.raises(ResourceExhausted, match="host: 2 of 2 agents"):
+        choose(agents, {}, spec("port", host="h9"))
+
+
 def test_zones_are_judged_as_for_hosts_an_agent_naming_none_passes() -> None:
     """The one availability-zone filter (bestmatch's): an agent in another
     zone is turned away; one that names no zone is not, as a host is not."""
