@@ -7,6 +7,15 @@
     capabilities = ["haproxy"]
     availability_zone = ""          # optional
 
+    [[agents]]                      # a network agent (`cellrouter network-agent`)
+    cell = "us-1"
+    id = "net-1"
+    kind = "network"                # its capability is its driver's name
+    host = "h1"                     # the host whose ports it wires (default: its id)
+    driver = "recording"            # the default; or "linux_bridge" (as root)
+    physical_interface_mappings = ["physnet1:eth1"]
+    netns = ""                      # optional: the namespace its ip commands run in
+
 `cellrouter up` starts each once the cells are up, as `cellrouter agent`
 (reporting every report interval, its objects under STATE/agents/ID; with
 tls = true over mutual TLS, with the `agent` certificate ID.pem the runner
@@ -28,6 +37,7 @@ from cellops import children
 from model.config import ConfigError
 
 _KEYS = {"cell", "id", "kind", "capabilities", "availability_zone"}
+_NETWORK_KEYS = {"host", "driver", "physical_interface_mappings", "netns"}  # kind = "network" only
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +47,7 @@ class AgentSpec:
     kind: str
     capabilities: tuple[str, ...] = ()
     availability_zone: str = ""
+    network: tuple[str, ...] = ()  # a network agent's own options, as arguments
 
 
 def agents_of(entries: Any, leaves: set[str], source: str) -> tuple[AgentSpec, ...]:
@@ -45,7 +56,7 @@ def agents_of(entries: Any, leaves: set[str], source: str) -> tuple[AgentSpec, .
         raise ConfigError(f"{source}: [[agents]] must be tables")
     specs = []
     for entry in entries:
-        unknown = sorted(set(entry) - _KEYS)
+        unknown = sorted(set(entry) - _KEYS - (_NETWORK_KEYS if _is_network(entry) else set()))
         if unknown:
             raise ConfigError(f"{source}: unknown keys in [[agents]]: {', '.join(unknown)}")
         for key in ("cell", "id", "kind"):
@@ -58,11 +69,35 @@ def agents_of(entries: Any, leaves: set[str], source: str) -> tuple[AgentSpec, .
         if not isinstance(caps, list) or not all(isinstance(c, str) for c in caps):
             raise ConfigError(f"{source}: agent {entry['id']}: capabilities must be strings")
         specs.append(AgentSpec(entry["cell"], entry["id"], entry["kind"], tuple(caps),
-                               str(entry.get("availability_zone", ""))))
+                               str(entry.get("availability_zone", "")),
+                               _network_options(entry, source)))
     ids = [s.id for s in specs]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{source}: two [[agents]] share an id")
     return tuple(specs)
+
+
+def _is_network(entry: Mapping[str, Any]) -> bool:
+    return entry.get("kind") == "network"
+
+
+def _network_options(entry: Mapping[str, Any], source: str) -> tuple[str, ...]:
+    """A network agent's `cellrouter network-agent` options; () for another kind."""
+    if not _is_network(entry):
+        return ()
+    if entry.get("capabilities"):
+        raise ConfigError(f"{source}: agent {entry['id']}: a network agent offers its driver"
+                          " (driver = ...), not capabilities")
+    mappings = entry.get("physical_interface_mappings", [])
+    if not isinstance(mappings, list) or not all(isinstance(m, str) for m in mappings):
+        raise ConfigError(f"{source}: agent {entry['id']}: physical_interface_mappings must"
+                          " be strings (PHYSNET:INTERFACE)")
+    options = ["--host", str(entry.get("host") or entry["id"]),
+               "--driver", str(entry.get("driver", "recording")),
+               "--netns", str(entry.get("netns", ""))]
+    for mapping in mappings:
+        options += ["--physical-interface-mappings", mapping]
+    return tuple(options)
 
 
 def start(spec: AgentSpec, cell_address: str, state_dir: Path, interval: float,
@@ -71,12 +106,14 @@ def start(spec: AgentSpec, cell_address: str, state_dir: Path, interval: float,
     over mutual TLS with the agent's certificate there."""
     directory = state_dir / spec.id
     directory.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-m", "cellops.cli", "--log-level", log_level, "agent",
-            "--kind", spec.kind, "--cell", cell_address, "--state-dir", str(directory),
+    args = [sys.executable, "-m", "cellops.cli", "--log-level", log_level,
+            *(("network-agent",) if spec.kind == "network" else ("agent", "--kind", spec.kind)),
+            "--cell", cell_address, "--state-dir", str(directory),
             "--id", spec.id, "--host", spec.id, "--interval", str(interval),
             "--availability-zone", spec.availability_zone]
-    for capability in spec.capabilities:
+    for capability in () if spec.kind == "network" else spec.capabilities:
         args += ["--capability", capability]
+    args += spec.network  # last: its --host is the one taken
     if certs is not None:
         args += ["--ca-file", str(certs / "ca.pem"), "--cert-file", str(certs / f"{spec.id}.pem"),
                  "--key-file", str(certs / f"{spec.id}.key"), "--server-name", spec.cell]

@@ -31,6 +31,7 @@ from cellwire import eventloop
 from model.config import ConfigError
 from model.errors import CellError
 from model.table import print_table
+from network.agent.cli import add_parsers as add_network_agent_parsers
 
 UP_TIMEOUT = 60.0  # seconds `up` waits for every cell to register
 SUPERVISE_EVERY = 0.2  # seconds between `up`'s looks at its processes
@@ -185,6 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     add_admin_parsers(sub)
     add_api_parsers(sub)
     add_agents_parsers(sub)
+    add_network_agent_parsers(sub)
     s = sub.add_parser("plugins", help="list installed selectors, filters and weighers")
     s.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     s.set_defaults(func=cmd_plugins)

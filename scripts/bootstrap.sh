@@ -86,6 +86,16 @@ if [ "$EXTRAS" = dev ] && command -v dpkg-query >/dev/null 2>&1; then
     fi
 fi
 
+# The network agent's linux_bridge driver runs iproute2's `ip`; its test makes
+# links in a network namespace as root (skipped otherwise).
+if ! PATH="$PATH:/usr/sbin:/sbin" command -v ip >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then
+        apt_install iproute2
+    else
+        say "the network agent's linux_bridge driver needs: sudo apt-get install -y iproute2"
+    fi
+fi
+
 # Debian's python3 needs python3-venv for `-m venv` to bring pip along.
 if ! "$PY" -c 'import ensurepip, venv' 2>/dev/null; then
     apt_install python3-venv
