@@ -57,6 +57,7 @@ from model.errors import (
     ResourceExhausted,
 )
 from model.states import check, next_state
+from network.naming import bridge_name
 from routing.errors import UnknownInstance
 from routing.index import Location, LocationIndex
 from routing.paging import page_of
@@ -141,7 +142,7 @@ class LeafCell:
 
     async def boot(self, spec: BootSpec, call: Call) -> Instance:
         check_boot(spec)
-        spec = self._catalog.resolve(spec)
+        spec = self._catalog.resolve(spec, bridge_name)
         earlier = self._index.by_request_id(spec.request_id)
         if earlier is not None:
             if earlier.pending:

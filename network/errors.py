@@ -13,7 +13,8 @@
         ├── IpAddressAlreadyAllocated   a requested fixed IP is taken
         ├── IpAddressGenerationFailure  the subnets asked of are exhausted
         ├── MacAddressInUse       the requested MAC is another port's on the network
-        └── SegmentInUse          the VLAN (or flat physical network) is taken
+        ├── SegmentInUse          the VLAN (or flat physical network) is taken
+        └── PortInUse             the port is bound to another device
 
 The database failing is celldb's DatabaseUnavailable (a model.errors.Unavailable);
 SQLAlchemy's errors become it in celldb.store.transaction, the one place. Each
@@ -77,6 +78,10 @@ class MacAddressInUse(Conflict):
 
 class SegmentInUse(Conflict):
     kind = "SegmentInUse"
+
+
+class PortInUse(Conflict):
+    kind = "PortInUse"
 
 
 def invalid(message: str) -> InvalidInput:

@@ -22,10 +22,15 @@ def _v1(conn: Connection) -> None:
     tables.metadata.create_all(conn, tables=first)
 
 
+def _v2(conn: Connection) -> None:
+    """Ports bound to devices by compute (network.bindings)."""
+    tables.metadata.create_all(conn, tables=[tables.port_bindings])
+
+
 # Any constant, unlike the cells' and the API's: upgrades of the three
 # sequences never wait for one another, even on one database.
 _UPGRADE_LOCK = 0x6E657477
-NETWORK = SchemaSteps(tables.schema_version, [_v1], _UPGRADE_LOCK)
+NETWORK = SchemaSteps(tables.schema_version, [_v1, _v2], _UPGRADE_LOCK)
 
 
 def open_network_database(url: str) -> Engine:

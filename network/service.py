@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from network.bindings import BindingStore
 from network.ipam import IpamDriver
 from network.ipam_table import TableIpam
 from network.networks import NetworkStore
@@ -24,6 +25,7 @@ class NetworkService:
     networks: NetworkStore
     subnets: SubnetStore
     ports: PortStore
+    bindings: BindingStore
 
     @classmethod
     def open(cls, url: str, settings: NetworkSettings | None = None,
@@ -34,8 +36,9 @@ class NetworkService:
         settings = settings or NetworkSettings()
         ipam = ipam or TableIpam()
         engine = open_network_database(url)
+        ports = PortStore(engine, settings, ipam)
         return cls(engine, NetworkStore(engine, settings, type_drivers(settings), ipam),
-                   SubnetStore(engine, ipam), PortStore(engine, settings, ipam))
+                   SubnetStore(engine, ipam), ports, BindingStore(engine, ports))
 
     def close(self) -> None:
         self.engine.dispose()

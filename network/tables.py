@@ -102,6 +102,17 @@ ipam_free = Table(
 
 # IPAM: the addresses handed out; the primary key is what makes one address
 # one holder's, whichever way (pool or a request for that address) it went.
+# Which device (a server) each bound port serves, and whether it was made for
+# it (then it goes with the device) or by a user (then it is only unbound).
+port_bindings = Table(
+    "port_bindings",
+    metadata,
+    Column("port_id", String(36), primary_key=True),
+    Column("device_id", String(255), nullable=False, index=True),
+    Column("made_for_device", Boolean, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
 ipam_allocations = Table(
     "ipam_allocations", metadata,
     Column("subnet_id", String(36), primary_key=True),

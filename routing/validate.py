@@ -188,7 +188,8 @@ AGENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}")
 AGENT_KIND = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 CAPABILITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 ZONE = re.compile(r"[A-Za-z0-9._:-]{0,255}")
-HINT_VALUE = re.compile(r"[A-Za-z0-9._:!-]{0,255}")  # a zone, or a cell's path (top!eu)
+# A zone, a cell's path (top!eu), a physical network (physnet_1), a MAC.
+HINT_VALUE = re.compile(r"[A-Za-z0-9_.:!-]{0,255}")
 _OBJECT_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,255}")
 
 
@@ -208,7 +209,7 @@ def check_place(spec: PlaceSpec) -> None:
         raise InvalidArgument(f"at most {MAX_OBJECT_HINTS} hints, got {len(spec.hints)}")
     for key, value in spec.hints:
         check_match("hint", key, CAPABILITY, "letters, digits and ._-, at most 63")
-        check_match(f"hint {key}", value, HINT_VALUE, "letters, digits and ._:!-, at most 255")
+        check_match(f"hint {key}", value, HINT_VALUE, "letters, digits and _.:!-, at most 255")
     if spec.project:
         check_match("project", spec.project, AGENT_ID, "letters, digits and ._:@-, at most 255")
 

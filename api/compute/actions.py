@@ -4,6 +4,7 @@
     {"reboot": {"type": "SOFT" | "HARD"}} {"os-stop": null} {"os-start": null}
     {"lock": null | {"locked_reason": "..."} (2.73)} {"unlock": null}
     {"rebuild": {"imageRef": ..., ...}} (api.compute.rebuild)
+    {"os-resetState": {"state": "active" | "error"}} (admins)
 
 202 once the leaf has accepted the action (a cast, as in Nova: clients poll
 the server's status); 409 with the cell's message when the server's state,
@@ -27,7 +28,7 @@ from api.compute import server_edits
 from api.compute.rebuild import rebuild
 from api.compute.server_attributes import description_of
 from api.compute.servers import server_uuid
-from api.errors import BadRequest, Conflict
+from api.errors import BadRequest, Conflict, Forbidden
 from api.state import action_metadata, json_body, not_found, state, version, who
 from model.compute import Action
 from model.edits import Edit
@@ -37,10 +38,10 @@ SIMPLE = {"pause": Action.PAUSE, "unpause": Action.UNPAUSE, "suspend": Action.SU
           "resume": Action.RESUME, "os-stop": Action.STOP, "os-start": Action.START}
 REBOOTS = {"SOFT": Action.REBOOT, "HARD": Action.REBOOT_HARD}
 EDITS = frozenset({"lock", "unlock"})
-SUPPORTED = frozenset({*SIMPLE, "reboot", "rebuild", *EDITS})
+SUPPORTED = frozenset({*SIMPLE, "reboot", "rebuild", "os-resetState", *EDITS})
 NOVA_ONLY = frozenset({
     "resize", "confirmResize", "revertResize", "migrate", "os-migrateLive", "evacuate",
-    "os-resetState", "resetNetwork", "injectNetworkInfo", "createBackup",
+    "resetNetwork", "injectNetworkInfo", "createBackup",
     "createImage", "shelve", "shelveOffload", "unshelve", "rescue", "unrescue",
     "changePassword", "os-getConsoleOutput", "os-getVNCConsole", "os-getSPICEConsole",
     "os-getSerialConsole", "os-getRDPConsole", "os-getMKSConsole", "addSecurityGroup",
@@ -57,8 +58,10 @@ async def act(request: web.Request) -> web.Response:
         return web.Response(status=202)
     if name == "rebuild":
         return await rebuild(request, uuid, args)
+    if name == "os-resetState":
+        await _reset_state(request, args)
+        return web.Response(status=202)
     if name in NOVA_ONLY:
-        _check_reset_state(name, args)  # Nova checks its body before the server
         await server_edits.current(request)  # 404 first, as Nova
         raise Conflict(f"This cloud does not do {name}: the action is not built.")
     action = action_of(name, args)
@@ -90,11 +93,17 @@ def action_of(name: str, args: Any) -> Action:
     return REBOOTS[kind.upper()]
 
 
-def _check_reset_state(name: str, args: Any) -> None:
-    if name == "os-resetState" and (not isinstance(args, dict)
-                                    or args.get("state") not in ("active", "error")):
+async def _reset_state(request: web.Request, args: Any) -> None:
+    """An admin's word on the server's state: "error" shows it ERROR (and it
+    takes only a delete) until "active" gives it back the state its hypervisor
+    reports. The guest is not touched."""
+    if not isinstance(args, dict) or args.get("state") not in ("active", "error"):
         raise BadRequest("os-resetState needs {\"state\": \"active\"} or"
                          " {\"state\": \"error\"}.")
+    if not who(request).admin:
+        raise Forbidden("Policy doesn't allow os_compute_api:os-admin-actions:reset_state"
+                        " to be performed.")
+    await server_edits.edited(request, Edit(reset_to_error=args["state"] == "error"))
 
 
 async def _lock(request: web.Request, lock: bool, args: Any) -> None:

@@ -50,11 +50,14 @@ class Boots:
 
 
 def boot_specs(body: Mapping[str, Any], config: ApiConfig, who: TokenInfo,
-               request_id: str, uploaded: Callable[[str], bool] | None = None) -> Boots:
+               request_id: str, uploaded: Callable[[str], bool] | None = None,
+               key_body: Mapping[str, Any] | None = None) -> Boots:
     """The boots of a create body; BadRequest for what cannot boot. Only the
     tree's images ([[images]]) boot: one uploaded through the image API
     (`uploaded` says which ids are) has no copy in the tree's cells, and is
-    refused with a 400 that says so rather than sent down to fail."""
+    refused with a 400 that says so rather than sent down to fail.
+    `key_body`: the body the idempotency key is made of, when `body` is only
+    part of the request (the network service's ports taken out of it)."""
     server = body.get("server")
     if not isinstance(server, dict):
         raise BadRequest("The request body must have a 'server' object.")
@@ -66,7 +69,7 @@ def boot_specs(body: Mapping[str, Any], config: ApiConfig, who: TokenInfo,
     hints = _hints(body.get("os:scheduler_hints", {}), _text(server, "availability_zone"),
                    who.project)
     low, high = _count(server)
-    key = boot_key(request_id, who.project, body)
+    key = boot_key(request_id, who.project, key_body if key_body is not None else body)
     specs = []
     for n in range(1, high + 1):
         rid = key if high == 1 else f"{key}-{n}"
@@ -150,9 +153,6 @@ def _ports(networks: Any, request_id: str, config: ApiConfig,
     for n, entry in enumerate(networks):
         if not isinstance(entry, dict):
             raise BadRequest("Each networks entry must be an object.")
-        if "port" in entry:
-            raise BadRequest("Ports by id need a network service, which this cloud does not"
-                             " have: give {\"uuid\": NETWORK, \"fixed_ip\": IP} instead.")
         name, ip = entry.get("uuid"), entry.get("fixed_ip", "")
         if not isinstance(name, str) or not name or not isinstance(ip, str):
             raise BadRequest("A networks entry needs a 'uuid' (the network) and may have a"

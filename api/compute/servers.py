@@ -31,7 +31,7 @@ from typing import Any
 import re2
 from aiohttp import web
 
-from api.compute import admission, flavor_manage, server_attributes, server_groups
+from api.compute import admission, flavor_manage, ports, server_attributes, server_groups
 from api.compute.boot import Boots, boot_specs
 from api.compute.shapes import DOWN_CELLS, Body
 from api.compute.views import BY_STATUS, ServerView
@@ -64,7 +64,8 @@ _RE2_OPTIONS.log_errors = False
 
 def view(request: web.Request) -> ServerView:
     return ServerView(base_url(request), version(request), who(request).admin,
-                      state(request).names, database(request).server_keys.key_names)
+                      state(request).names, database(request).server_keys.key_names,
+                      ports.network_names(request))
 
 
 def server_uuid(request: web.Request) -> str:
@@ -266,14 +267,17 @@ def _name_pattern(text: str | None) -> Any:
 
 async def create(request: web.Request) -> web.Response:
     ours, body = state(request), await json_body(request)
-    boots = boot_specs(body, flavor_manage.bootable_config(request), who(request),
-                       request_id(request), uploaded=registry(request).is_uploaded)
+    catalog_body, asked = ports.split(request, body)  # the network service's entries apart
+    boots = boot_specs(catalog_body, flavor_manage.bootable_config(request), who(request),
+                       request_id(request), uploaded=registry(request).is_uploaded,
+                       key_body=body)
     boots = _with_attributes(request, body, boots)
     boots, group = server_groups.join_group(request, boots)
     admitted = await admission.admit(request, body, boots)  # quota and key_name
-    client, made = ours.tree.client, []
+    client, made, specs = ours.tree.client, [], boots.specs[:admitted.count]
     try:
-        for spec in boots.specs[:admitted.count]:
+        specs = await ports.bind(request, specs, asked)
+        for spec in specs:
             try:
                 made.append(await client.boot(spec, metadata=metadata(request)))
             except ResourceExhausted as exc:
@@ -287,6 +291,11 @@ async def create(request: web.Request) -> web.Response:
     finally:
         admitted.close()
         server_groups.record_members(request, group, made)
+        if asked:  # the ports of servers not made go (the made ones' go with them)
+            booted = {i.uuid for i in made}
+            await ports.release(request, [s.uuid for s in specs if s.uuid not in booted])
+    for instance in made:
+        await ports.landed(request, instance)
     if body["server"].get("return_reservation_id") in (True, "True", "true"):
         return web.json_response(
             {"reservation_id": made[0].attributes.reservation_id}, status=202)
@@ -310,6 +319,7 @@ async def _undo(request: web.Request, made: list[Instance]) -> None:
         with contextlib.suppress(CellError):
             await state(request).tree.client.act(instance.uuid, Action.DELETE,
                                                  metadata=action_metadata(request))
+            await ports.release(request, [instance.uuid])
 
 
 def _rate_limited(message: str) -> bool:
@@ -329,6 +339,7 @@ async def delete(request: web.Request) -> web.Response:
                                              metadata=action_metadata(request))
     except NotFound:
         raise not_found("Instance", uuid) from None
+    await ports.release(request, [uuid])  # the ports made for it go, the user's are unbound
     database(request).quotas.forget(uuid)  # its boot's reservation, if the tree lags
     database(request).server_groups.forget_members([uuid])
     return web.Response(status=204)

@@ -85,19 +85,28 @@ class ServerView:
     Every value is made here; which keys a body keeps is api.compute.shapes'."""
 
     def __init__(self, base: str, version: Version, admin: bool, names: Names,
-                 key_names: Callable[[Sequence[str]], Mapping[str, str]] | None = None) -> None:
-        """`key_names(uuids)`: the key pair each server was booted with (api.db)."""
+                 key_names: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
+                 network_names: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
+                 ) -> None:
+        """`key_names(uuids)`: the key pair each server was booted with (api.db);
+        `network_names(ids)`: the names of networks of the network service."""
         self.base = base
         self.version = version
         self.admin = admin
         self._names = names
         self._key_names = key_names
         self._keys: dict[str, str] = {}
+        self._network_names = network_names
+        self._networks: dict[str, str] = {}
 
     def know_keys(self, instances: Sequence[Instance]) -> None:
-        """Look up the key names of `instances` at once, before their bodies."""
+        """Look up the key names of `instances` at once, before their bodies,
+        and the names of the networks their service ports are on."""
         if self._key_names is not None and instances:
             self._keys.update(self._key_names([i.uuid for i in instances]))
+        ids = {p.network for i in instances for p in i.ports if p.port_id}
+        if self._network_names is not None and ids:
+            self._networks.update(self._network_names(sorted(ids)))
 
     def links(self, uuid: str) -> list[dict[str, str]]:
         return [{"rel": "self", "href": f"{self.base}/v2.1/servers/{uuid}"},
@@ -137,7 +146,8 @@ class ServerView:
             "image": self._image(instance.image),
             "flavor": self._flavor(instance.flavor), "created": stamp(instance.created_at),
             "updated": stamp(instance.updated_at or instance.created_at),
-            "addresses": addresses(instance, extended_addresses(self.version, body)),
+            "addresses": addresses(instance, extended_addresses(self.version, body),
+                                   self._networks),
             "accessIPv4": a.access_ipv4, "accessIPv6": a.access_ipv6, "OS-DCF:diskConfig": "MANUAL",
             "config_drive": "", "key_name": self._keys.get(instance.uuid),
             "OS-EXT-AZ:availability_zone": instance.cell_path.rpartition(SEPARATOR)[2],
@@ -225,12 +235,15 @@ def image_properties(image: Image | None) -> dict[str, str]:
             "min_ram": str(image.min_ram)}
 
 
-def addresses(instance: Instance, extended: bool = True) -> dict[str, list[dict[str, Any]]]:
+def addresses(instance: Instance, extended: bool = True,
+              names: Mapping[str, str] | None = None) -> dict[str, list[dict[str, Any]]]:
     """Nova's `addresses`: each network's fixed addresses, from the ports; with
-    their type and MAC when `extended`."""
+    their type and MAC when `extended`. A service port's network is named by
+    `names` (its id when unknown)."""
     networks: dict[str, list[dict[str, Any]]] = {}
     for port in instance.ports:
-        entries = networks.setdefault(port.network, [])
+        network = (names or {}).get(port.network, port.network) if port.port_id else port.network
+        entries = networks.setdefault(network, [])
         if port.ip:
             entry = {"version": 6 if ":" in port.ip else 4, "addr": port.ip}
             if extended:

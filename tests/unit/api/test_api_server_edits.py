@@ -181,3 +181,18 @@ def test_list_filters_by_flavor_and_image_and_limit_zero(api: Any) -> None:
     assert body["servers"] == []
     _, body = client.call("alice", "GET", "/servers?limit=0")
     assert body["servers"] == []
+
+
+def test_reset_state_is_an_admins_and_checks_its_body(api: Any) -> None:
+    client, top = api
+    uuid = _server(client)
+    assert client.call("alice", "POST", f"/servers/{uuid}/action",
+                       {"os-resetState": {"state": "error"}})[0] == 403
+    assert client.call("root", "POST", f"/servers/{uuid}/action",
+                       {"os-resetState": {"state": "broken"}})[0] == 400
+    assert client.call("root", "POST", f"/servers/{uuid}/action",
+                       {"os-resetState": {"state": "error"}})[0] == 202
+    assert top.client.instances[uuid].attributes.reset_to_error
+    assert client.call("root", "POST", f"/servers/{uuid}/action",
+                       {"os-resetState": {"state": "active"}})[0] == 202
+    assert not top.client.instances[uuid].attributes.reset_to_error
