@@ -44,6 +44,7 @@ from api.compute import (
     flavor_manage,
     flavors,
     keypairs,
+    ports,
     quotas,
     server_edits,
     servers,
@@ -57,7 +58,7 @@ from api.compute.views import Names
 from api.config import ApiConfig, split_listen
 from api.dashboard import routes as dashboard
 from api.db.database import ApiDatabase
-from api.errors import ApiError, Internal, TooLarge, from_cell_error
+from api.errors import ApiError, Forbidden, Internal, TooLarge, from_cell_error
 from api.identity import routes as identity
 from api.identity.errors import IdentityError
 from api.identity.keys import KeyRepository
@@ -90,6 +91,7 @@ async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         if not _OPEN.match(request.path) and not dashboard.open_path(request.path):
             request[WHO] = identity.authenticate_request(request, request.app[STATE].issuer)
+            _readers_only_read(request)
         if not request.path.startswith(("/identity", "/image", networking.PREFIX,
                                         dashboard.PREFIX)):
             version = request[VERSION] = microversion.requested(request.headers)
@@ -100,6 +102,14 @@ async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
     if version is not None:
         response.headers.update(microversion.response_headers(version))
     return response
+
+
+def _readers_only_read(request: web.Request) -> None:
+    """403 for a token with the reader role alone, unless it only looks: the
+    handlers tell admins from the rest, not readers from members."""
+    if request[WHO].role == "reader" and request.method not in ("GET", "HEAD"):
+        raise Forbidden(f"Policy doesn't allow {request.method} {request.path[:128]} to be"
+                        " performed: the reader role may only look.")
 
 
 def _api_error(exc: Exception, request: web.Request) -> ApiError:
@@ -168,6 +178,7 @@ def build_app(config: ApiConfig, tree: Tree | None = None,
     add_tree_routes(app)
     image_routes.setup(app)
     networking.add_routes(app, NetworkService.open(config.database, config.network))
+    ports.follow(app)  # a port turns ACTIVE once its network agent wired it
     dashboard.add_routes(app)
     app.on_cleanup.append(_close_tree)
     app.on_cleanup.append(_close_db)

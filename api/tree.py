@@ -2,8 +2,9 @@
 
 Every call carries the API's own token for the top (when the tree has tokens),
 the request id (so a request is traced by one id from HTTP to the leaf), and,
-for a member, `x-cellrouter-act-for: PROJECT`: the top then scopes the call to
-that project exactly as it scopes a member's token (`cells.security.scope`).
+for anyone but an admin (a manager, a member, a reader), `x-cellrouter-act-for:
+PROJECT`: the top then scopes the call to that project exactly as it scopes a
+member's token (`cells.security.scope`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class Tree:
         self._auth: Metadata = ((AUTH_KEY, f"Bearer {token}"),) if token else ()
 
     def metadata(self, who: TokenInfo, request_id: str) -> Metadata:
-        """What a call for `who` sends: admins act as admins, members for their project."""
+        """What a call for `who` sends: admins act as admins, managers and members
+        for their project."""
         scope = () if who.admin else ((ACT_FOR_KEY, who.project),)
         return (*self._auth, *scope, (REQUEST_ID_KEY, request_id))
 

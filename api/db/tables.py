@@ -156,9 +156,11 @@ server_group_members = Table(
     Column("group_id", Integer, nullable=False, index=True),
 )
 
-# Tokens revoked before they expire (DELETE /identity/v3/auth/tokens), by
-# audit id; a row is of no use past the token's `expires_at`, and is deleted
-# after it (api.identity.revocation).
+# Tokens revoked before they expire, as Keystone's revocation events: one
+# token by its audit id (DELETE /identity/v3/auth/tokens), or every token of
+# a user, a project or a user on a project issued until `revoked_at` (the key
+# names the subject: api.identity.revocation). A row is of no use past
+# `expires_at` (when the tokens it matches have expired), and is deleted after it.
 revoked_tokens = Table(
     "revoked_tokens", metadata,
     Column("audit_id", String(64), primary_key=True),

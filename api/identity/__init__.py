@@ -1,1 +1,1 @@
-"""Identity: users, signing keys and tokens (a Keystone v3 subset)."""
+"""Identity: users, projects, role assignments, signing keys and tokens (a Keystone v3 subset)."""

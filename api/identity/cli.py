@@ -1,6 +1,7 @@
 """`cellrouter users` and `cellrouter api-keys`: the API's users file and token keys.
 
-    cellrouter users add NAME --project P [--role member|admin] --file F [--password-stdin]
+    cellrouter users add NAME --project P [--role admin|manager|member|reader] --file F
+                         [--password-stdin]
     cellrouter users list --file F
     cellrouter users remove NAME --file F
     cellrouter api-keys init --dir D
@@ -9,7 +10,12 @@
 Each command returns its exit status: 0, or 1 after printing `cellrouter: <why>`
 on stderr for an IdentityError or an OSError (no traceback). A password is read
 with getpass (asked twice), or as one line of stdin with --password-stdin; it
-is never printed.
+is never printed. `add` makes the project (its id: its name) when there is
+none of that name; `list` prints a line per project a user has a role on.
+Users, projects and roles made through the API (Keystone's admin endpoints)
+are in the same file. The CLI does not reach the API database, so a user it
+removes keeps their tokens until they expire (DELETE /identity/v3/users/{id}
+ends them at once).
 """
 
 from __future__ import annotations
@@ -86,8 +92,13 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
 @_reports_errors
 def cmd_users_list(args: argparse.Namespace) -> int:
+    store = UserStore(Path(args.file))
+    names = {p.id: p.name for p in store.projects()}
     rows = [("NAME", "PROJECT", "ROLE", "ID")]
-    rows += [(u.name, u.project, u.role, u.id) for u in UserStore(Path(args.file)).users()]
+    for user in store.users():
+        held = dict.fromkeys(g.project_id for g in store.grants() if g.user_id == user.id)
+        rows += [(user.name, names.get(p, p), store.role_on(user.id, p), user.id)
+                 for p in held] or [(user.name, "-", "-", user.id)]
     print_table(rows)
     return 0
 

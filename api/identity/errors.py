@@ -3,11 +3,15 @@
     IdentityError          (status, title)
     ├── BadAuthRequest     400 Bad Request      a malformed request, or a bad name/role to add
     ├── Unauthorized       401 Unauthorized     no credentials, wrong ones, a token not valid
-    ├── Forbidden          403 Forbidden        a member validating someone else's token
+    ├── Forbidden          403 Forbidden        a member validating someone else's token,
+    │                                           or asking for an admin's endpoint
     ├── TokenNotFound      404 Not Found        /auth/tokens: the subject token is not valid
     ├── DomainNotFound     404 Not Found        /domains/{id}: not the one domain, Default
-    ├── UnknownUser        404 Not Found        the users file has no such user (the CLI)
-    ├── UserExists         409 Conflict         the users file has the name already (the CLI)
+    ├── UnknownUser        404 Not Found        no such user (the CLI, /v3/users)
+    ├── UnknownProject     404 Not Found        no such project (/v3/projects)
+    ├── UnknownRole        404 Not Found        no such role, or not given (/v3/roles, grants)
+    ├── UserExists         409 Conflict         the users file has the name already
+    ├── ProjectExists      409 Conflict         a project has the name already
     ├── UsersUnreadable    500 Internal Server Error  the users file cannot be read or parsed
     ├── TooManyLogins      503 Service Unavailable   logins queued past the limit
     └── KeysMissing        500 Internal Server Error  the key directory is empty or unreadable
@@ -58,7 +62,19 @@ class UnknownUser(IdentityError):
     status, title = 404, "Not Found"
 
 
+class UnknownProject(IdentityError):
+    status, title = 404, "Not Found"
+
+
+class UnknownRole(IdentityError):
+    status, title = 404, "Not Found"
+
+
 class UserExists(IdentityError):
+    status, title = 409, "Conflict"
+
+
+class ProjectExists(IdentityError):
     status, title = 409, "Conflict"
 
 

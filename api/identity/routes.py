@@ -7,6 +7,8 @@
     DELETE /identity/v3/auth/tokens     204  revoke X-Subject-Token
     GET  /identity/v3/auth/catalog      200  the catalog of the caller's token
     GET  /identity/v3/domains[/{id}]    200  the one domain (api.identity.domains)
+    /identity/v3/projects, users, roles, role_assignments: Keystone's admin API
+         (api.identity.project_routes, user_routes, assignment_routes)
 
 All but the login and discovery need a valid X-Auth-Token. Validating and
 revoking a token is for an admin or the token's own user (Keystone's
@@ -14,9 +16,11 @@ identity:validate_token, identity:revoke_token).
 
 keystoneauth (openstacksdk, python-openstackclient) works against it unchanged
 with `auth_url=<base>/identity`, user and project domain "Default".
-There is one domain, Default (id "default"); a project's id is its name (the
-tree's project names); each user belongs to one project, and a token is scoped
-to it. Roles: a member also holds "reader", an admin also "member" and "reader".
+There is one domain, Default (id "default"). A token is scoped to one
+project the user has a role on: the one asked for (by id or by name), or
+without a scope their default project (else the first they have a role on).
+It carries their highest role there and the roles it implies: admin >
+manager > member > reader (api.identity.users.implied).
 
 Every error is Keystone's body, `{"error": {"code", "title", "message"}}`
 (`error_response`); a 500's message is logged and not sent. Nothing is stored
@@ -37,6 +41,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from api.body import read_json
+from api.identity.assignment_routes import ASSIGNMENTS_PATH, ROLES_PATH, AssignmentHandlers
 from api.identity.domains import DEFAULT_ID, DEFAULT_NAME, DomainHandlers
 from api.identity.domains import PATH as DOMAINS
 from api.identity.errors import (
@@ -47,8 +52,12 @@ from api.identity.errors import (
     TooManyLogins,
     Unauthorized,
 )
+from api.identity.project_routes import PATH as PROJECTS
+from api.identity.project_routes import ProjectHandlers
 from api.identity.tokens import TokenInfo, TokenIssuer, keystone_time
-from api.identity.users import AUTH_FAILED, User, UserStore
+from api.identity.user_routes import PATH as USERS
+from api.identity.user_routes import UserHandlers
+from api.identity.users import AUTH_FAILED, Project, User, UserStore, implied
 
 IDENTITY_PREFIX = "/identity"
 MAX_BODY = 64 * 1024  # a login is a few hundred bytes
@@ -64,7 +73,6 @@ Catalog = Callable[[web.Request], list[dict[str, Any]]]
 BaseUrl = Callable[[web.Request], str]
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _T = TypeVar("_T")
-_IMPLIED_ROLES = {"admin": ("admin", "member", "reader"), "member": ("member", "reader")}
 _log = logging.getLogger(__name__)
 
 
@@ -76,7 +84,11 @@ def add_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
     tokens = _AuthTokens(users, issuer, catalog)
     discovery = _Discovery(base_url)
     guard = _KeystoneErrors(base_url)
-    domains = DomainHandlers(lambda request: authenticate_request(request, issuer), base_url)
+
+    def who(request: web.Request) -> TokenInfo:
+        return authenticate_request(request, issuer)
+
+    domains = DomainHandlers(who, base_url)
     auth_catalog = _AuthCatalog(issuer, catalog, base_url)
     for path in (IDENTITY_PREFIX, f"{IDENTITY_PREFIX}/"):
         app.router.add_get(path, guard(discovery.versions))
@@ -89,6 +101,34 @@ def add_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
     app.router.add_get(f"{IDENTITY_PREFIX}/v3/auth/catalog", guard(auth_catalog.show))
     app.router.add_get(DOMAINS, guard(domains.index))
     app.router.add_get(f"{DOMAINS}/{{id}}", guard(domains.show))
+    _add_admin_routes(app, users, issuer, who, base_url, guard)
+
+
+def _add_admin_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
+                      who: Callable[[web.Request], TokenInfo], base_url: BaseUrl,
+                      guard: _KeystoneErrors) -> None:
+    """Keystone's projects, users, roles and role assignments (admins)."""
+    add = app.router
+    projects = ProjectHandlers(users, issuer, who, base_url)
+    add.add_post(PROJECTS, guard(projects.create))
+    add.add_get(PROJECTS, guard(projects.index))
+    add.add_get(f"{PROJECTS}/{{id}}", guard(projects.show))
+    add.add_delete(f"{PROJECTS}/{{id}}", guard(projects.delete))
+    people = UserHandlers(users, issuer, who, base_url)
+    add.add_post(USERS, guard(people.create))
+    add.add_get(USERS, guard(people.index))
+    add.add_get(f"{USERS}/{{id}}", guard(people.show))
+    add.add_delete(f"{USERS}/{{id}}", guard(people.delete))
+    add.add_get(f"{USERS}/{{id}}/projects", guard(people.projects))
+    roles = AssignmentHandlers(users, issuer, who, base_url)
+    add.add_get(ROLES_PATH, guard(roles.roles))
+    add.add_get(f"{ROLES_PATH}/{{r}}", guard(roles.role))
+    add.add_get(ASSIGNMENTS_PATH, guard(roles.assignments))
+    grants = f"{PROJECTS}/{{p}}/users/{{u}}/roles"
+    add.add_get(grants, guard(roles.given))
+    add.add_put(f"{grants}/{{r}}", guard(roles.give))
+    add.add_get(f"{grants}/{{r}}", guard(roles.check))  # and HEAD
+    add.add_delete(f"{grants}/{{r}}", guard(roles.take))
 
 
 def authenticate_request(request: web.Request, issuer: TokenIssuer) -> TokenInfo:
@@ -159,12 +199,13 @@ class _Discovery:
 @dataclass(frozen=True, slots=True)
 class _PasswordAuth:
     """A parsed login: the user by id or by name (one is None), and the project
-    asked for (a name or an id: they are the same here), None when unscoped."""
+    asked for by id or by name (both None when unscoped)."""
 
     user_id: str | None
     user_name: str | None
     password: str = field(repr=False)
-    project: str | None = None
+    project_id: str | None = None
+    project_name: str | None = None
 
 
 class _AuthTokens:
@@ -178,16 +219,16 @@ class _AuthTokens:
     async def create(self, request: web.Request) -> web.StreamResponse:
         login = _parse_auth(await _read_json(request))
         user = await self._checked(login)
-        if login.project is not None and login.project != user.project:
-            raise Unauthorized(f"User {user.name} has no access to project {login.project}")
-        token, info = self.issuer.issue(user)
-        body = _token_body(info, self.catalog(request))
+        project, role = self._scope(user, login)
+        token, info = self.issuer.issue(user, project.id, role)
+        body = _token_body(info, project.name, self.catalog(request))
         return web.json_response(body, status=201, headers={"X-Subject-Token": token})
 
     async def validate(self, request: web.Request) -> web.StreamResponse:
         subject, info = self._subject(request, "identity:validate_token")
         catalog = None if "nocatalog" in request.query else self.catalog(request)
-        return web.json_response(_token_body(info, catalog), headers={"X-Subject-Token": subject})
+        body = _token_body(info, _project_name(self.users, info.project), catalog)
+        return web.json_response(body, headers={"X-Subject-Token": subject})
 
     async def revoke(self, request: web.Request) -> web.StreamResponse:
         _, info = self._subject(request, "identity:revoke_token")
@@ -211,6 +252,23 @@ class _AuthTokens:
         if not caller.admin and caller.user_id != info.user_id:
             raise Forbidden(f"You are not authorized to perform the requested action: {action}.")
         return subject, info
+
+    def _scope(self, user: User, login: _PasswordAuth) -> tuple[Project, str]:
+        """The project the token is for and the user's highest role there;
+        Unauthorized when they have none there (or it is disabled)."""
+        asked = login.project_id or login.project_name
+        if asked is None:
+            held = [g.project_id for g in self.users.grants() if g.user_id == user.id]
+            asked = user.project if user.project in held else next(iter(held), "")
+            found = self.users.project_by_id(asked)
+        elif login.project_id is not None:
+            found = self.users.project_by_id(login.project_id)
+        else:
+            found = self.users.project_by_name(asked)
+        role = self.users.role_on(user.id, found.id) if found and found.enabled else ""
+        if found is None or not role:
+            raise Unauthorized(f"User {user.name} has no access to project {asked or '(none)'}")
+        return found, role
 
     async def _checked(self, login: _PasswordAuth) -> User:
         """The user, once the password is checked: a few at a time, off the event
@@ -252,13 +310,19 @@ class _AuthCatalog:
             "self": href, "previous": None, "next": None}})
 
 
-def _token_body(info: TokenInfo, catalog: list[dict[str, Any]] | None) -> dict[str, Any]:
+def _project_name(users: UserStore, project_id: str) -> str:
+    found = users.project_by_id(project_id)
+    return found.name if found else project_id  # deleted: the token fails to verify anyway
+
+
+def _token_body(info: TokenInfo, project_name: str,
+                catalog: list[dict[str, Any]] | None) -> dict[str, Any]:
     token: dict[str, Any] = {
         "methods": ["password"],
         "user": {"id": info.user_id, "name": info.user_name, "domain": DEFAULT_DOMAIN,
                  "password_expires_at": None},
-        "project": {"id": info.project, "name": info.project, "domain": DEFAULT_DOMAIN},
-        "roles": [{"id": r, "name": r} for r in _IMPLIED_ROLES.get(info.role, (info.role,))],
+        "project": {"id": info.project, "name": project_name, "domain": DEFAULT_DOMAIN},
+        "roles": [{"id": r, "name": r} for r in implied(info.role)],
         "issued_at": keystone_time(info.issued_at),
         "expires_at": keystone_time(info.expires_at),
         "audit_ids": [info.audit_id],
@@ -295,16 +359,15 @@ def _parse_auth(body: Any) -> _PasswordAuth:
     user = _member(_member(identity, "password", "identity", dict), "user", "password", dict)
     secret = _member(user, "password", "user", str)
     user_id, user_name = _id_or_name(user, "user")
-    return _PasswordAuth(user_id, user_name, secret, _scope_project(auth.get("scope")))
+    return _PasswordAuth(user_id, user_name, secret, *_scope_project(auth.get("scope")))
 
 
-def _scope_project(scope: Any) -> str | None:
+def _scope_project(scope: Any) -> tuple[str | None, str | None]:
     if scope is None or scope == "unscoped":  # keystoneauth's unscoped=True sends "unscoped"
-        return None
+        return None, None
     if not isinstance(scope, dict) or not isinstance(scope.get("project"), dict):
         raise BadAuthRequest("Only a project scope is supported here: expecting scope.project")
-    project_id, project_name = _id_or_name(scope["project"], "project")
-    return project_id if project_id is not None else project_name
+    return _id_or_name(scope["project"], "project")
 
 
 def _id_or_name(ref: dict[str, Any], what: str) -> tuple[str | None, str | None]:

@@ -8,11 +8,13 @@ of compact JSON, as Keystone's Fernet tokens are:
 
 with its base64 padding stripped, so it is url-safe as it stands. Nothing is
 stored per token issued: a token is valid while it decrypts with a key still
-in the repository, its expiry is ahead of the issuer's clock, and its audit id
-is not among the revocations (api.identity.revocation: DELETE /auth/tokens
-ends one token; rotating a key out of the repository ends every token it
-issued). The user's project and role are the ones at issue time: removing a
-user ends their access when their tokens expire.
+in the repository, its expiry is ahead of the issuer's clock, and no
+revocation matches it (api.identity.revocation): DELETE /auth/tokens ends one
+token, by its audit id; `end_tokens` ends every token of a user, of a project,
+or of a user on a project issued until now (Keystone's admin API deleting a
+user or a project, or taking a role back); rotating a key out of the
+repository ends every token it issued. A token names one project and the
+highest role its user had there at issue time.
 
 Verifying costs a decryption (tens of microseconds), on every request; so
 verified tokens are remembered for up to `VERIFIED_FOR` seconds (at most
@@ -38,7 +40,7 @@ from cryptography.fernet import InvalidToken
 
 from api.identity.errors import Unauthorized
 from api.identity.keys import KeyRepository
-from api.identity.revocation import MemoryRevocations, Revocations
+from api.identity.revocation import MemoryRevocations, Revocations, subjects_of
 from api.identity.users import User
 
 MAX_TOKEN_LENGTH = 4096  # refused before decrypting: no work for a huge header
@@ -87,12 +89,15 @@ class TokenIssuer:
         self._verified: TTLCache[str, TokenInfo] = TTLCache(VERIFIED_MAX, VERIFIED_FOR, timer=clock)
         self._lock = threading.Lock()  # the cache is not thread-safe by itself
 
-    def issue(self, user: User) -> tuple[str, TokenInfo]:
-        """A new token for `user`, scoped to their project, and what it says.
+    def issue(self, user: User, project: str | None = None,
+              role: str | None = None) -> tuple[str, TokenInfo]:
+        """A new token for `user` scoped to `project` with `role` (by default
+        their default project and their role there), and what it says.
         KeysMissing when the repository has no key."""
         now = self._clock()
         issued = _micros(now)
-        info = TokenInfo(user.id, user.name, user.project, user.role, _moment(issued),
+        info = TokenInfo(user.id, user.name, user.project if project is None else project,
+                         user.role if role is None else role, _moment(issued),
                          _moment(issued + _micros(self.ttl)), _audit_id())
         payload = json.dumps(_pack(info), separators=(",", ":")).encode()
         token = self.keys.fernet().encrypt_at_time(payload, int(now))
@@ -100,8 +105,9 @@ class TokenIssuer:
 
     def verify(self, token: str) -> TokenInfo:
         """What `token` says; Unauthorized when it is not valid, has expired or
-        was revoked, KeysMissing when the repository has no key,
-        DatabaseUnavailable when the revocations cannot be read."""
+        was revoked (itself, or by its user, project or role), KeysMissing when
+        the repository has no key, DatabaseUnavailable when the revocations
+        cannot be read."""
         with self._lock:
             info = self._verified.get(token)
         if info is None:
@@ -110,9 +116,20 @@ class TokenIssuer:
                 self._verified[token] = info
         if _moment(_micros(self._clock())) >= info.expires_at:
             raise Unauthorized(f"The token expired at {keystone_time(info.expires_at)}")
-        if self.revocations.is_revoked(info.audit_id):
+        if self.revocations.is_revoked(info.audit_id) or self.revocations.ended(
+                subjects_of(info.user_id, info.project), info.issued_at):
             raise Unauthorized("The token has been revoked")
         return info
+
+    def end_tokens(self, *subjects: str) -> None:
+        """Refuse every token issued until now that any of `subjects`
+        (api.identity.revocation's) matches, in every process that shares the
+        revocations. May raise DatabaseUnavailable."""
+        now = self._clock()
+        issued_before = _moment(_micros(now))
+        expires_at = _moment(_micros(now + self.ttl))
+        for subject in subjects:
+            self.revocations.end(subject, issued_before, expires_at)
 
     def _decrypt(self, token: str) -> bytes:
         if not token:

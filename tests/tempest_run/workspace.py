@@ -2,7 +2,8 @@
 
     WS/.stestr.conf         where stestr finds Tempest's tests (as `tempest init` writes it)
     WS/etc/tempest.conf     the cloud as the API serves it today
-    WS/etc/accounts.yaml    the pre-provisioned accounts (the API cannot create users)
+    WS/etc/accounts.yaml    the pre-provisioned accounts (classes that force a project of
+                            their own have [auth]'s admin make one: dynamic credentials)
     WS/tempest.log          every request Tempest made (the report reads it)
     WS/lock/                Tempest's locks, and which accounts are taken
 
@@ -34,7 +35,7 @@ class Account:
 
     name: str
     project: str
-    role: str  # the API's: member or admin
+    role: str  # the API's: member, manager or admin
     password: str = field(repr=False)
 
     def entry(self) -> dict[str, object]:
@@ -45,16 +46,21 @@ class Account:
                                     "password": self.password, "domain_name": "Default"}
         if self.role == "admin":
             return entry | {"roles": ["admin"], "types": ["admin"]}
+        if self.role == "manager":  # Keystone 2024.1: a manager is a member too
+            return entry | {"roles": ["manager", "member", "reader"]}
         return entry | {"roles": ["member", "reader"]}
 
 
 def accounts_for(concurrency: int) -> list[Account]:
     """Enough accounts that `concurrency` workers never wait for one: a class
     asks for at most three non-admin personas (primary, alt, reader) and one
-    admin, and members in two projects let alt be another project's."""
+    admin, and members in two projects let alt be another project's. Each
+    project has a manager too (Tempest's project_manager persona)."""
     per_project = 2 * concurrency + 1
     members = [Account(f"{project}-{n}", project, "member", secrets.token_urlsafe(12))
                for project in PROJECTS for n in range(1, per_project + 1)]
+    members += [Account(f"{project}-manager", project, "manager", secrets.token_urlsafe(12))
+                for project in PROJECTS]
     admins = [Account(f"tempest-admin-{n}", ADMIN_PROJECT, "admin", secrets.token_urlsafe(12))
               for n in range(1, concurrency + 2)]
     return members + admins

@@ -92,9 +92,10 @@ def test_a_login_answers_201_with_the_token_in_a_header(
     assert ALICE["password"] not in reply.text
 
 
-def test_an_admin_holds_member_and_reader_too(make_app: AppMaker) -> None:
+def test_an_admin_holds_manager_member_and_reader_too(make_app: AppMaker) -> None:
     reply = call(make_app(), "POST", TOKENS, json=login("root", "root-secret"))
-    assert [r["name"] for r in reply.json()["token"]["roles"]] == ["admin", "member", "reader"]
+    assert [r["name"] for r in reply.json()["token"]["roles"]] == [
+        "admin", "manager", "member", "reader"]
 
 
 @pytest.mark.parametrize("scope", [

@@ -1,4 +1,5 @@
-"""Tests for api.identity.users: the users file and its password hashes."""
+"""Tests for api.identity.users and api.identity.passwords: the users file and its
+password hashes."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from api.identity.errors import (
     UserExists,
     UsersUnreadable,
 )
-from api.identity.users import User, UserStore, hash_password, verify_password
+from api.identity.passwords import hash_password, verify_password
+from api.identity.users import User, UserStore
 from tests.unit.api.identity.helpers import ALICE
 
 
