@@ -47,6 +47,7 @@ from api.compute import (
     ports,
     quotas,
     server_edits,
+    server_ips,
     servers,
     versions,
 )
@@ -199,6 +200,7 @@ def _compute_routes(app: web.Application) -> None:
     add.add_delete("/v2.1/servers/{id}", servers.delete)
     add.add_post("/v2.1/servers/{id}/action", actions.act)
     server_edits.add_routes(app)
+    server_ips.add_routes(app)
     add.add_get("/v2.1/flavors", flavors.index)
     add.add_get("/v2.1/flavors/detail", flavors.detail)
     add.add_get("/v2.1/flavors/{id}", flavors.show)

@@ -56,13 +56,15 @@ class BindingStore:
             self._bind(conn, port_id, device_id, made=False)
         return self.ports.show(ADMIN, port_id)
 
-    def make(self, caller: Caller, spec: PortSpec, device_id: str) -> Port:
-        """A port made for `device_id` on `spec.network_id`, bound to it; the one
-        made before for the same device and network when there is one (a boot
-        sent again makes no second port)."""
-        for earlier in self.of_device(device_id):
-            if earlier.made_for_device and earlier.port.network_id == spec.network_id:
-                return earlier.port
+    def make(self, caller: Caller, spec: PortSpec, device_id: str, occurrence: int = 0) -> Port:
+        """A port made for `device_id` on `spec.network_id`, bound to it: its
+        `occurrence`-th on that network (a device may have several). The one
+        made before for the same device, network and occurrence when there is
+        one: a boot sent again makes no second port."""
+        earlier = [b.port for b in self.of_device(device_id)
+                   if b.made_for_device and b.port.network_id == spec.network_id]
+        if occurrence < len(earlier):
+            return earlier[occurrence]
         made = self.ports.create(caller, replace(spec, device_id=device_id,
                                                  device_owner=COMPUTE))
         with writing(self.engine, "port bindings") as conn:

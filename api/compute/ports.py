@@ -112,7 +112,9 @@ async def bind(request: web.Request, specs: Sequence[BootSpec],
     try:
         for spec in specs:
             server = spec.uuid or str(uuidlib.uuid5(_SERVERS, spec.request_id))
-            ports = [await asyncio.to_thread(_bind_one, request, a, server) for a in asked]
+            ports = [await asyncio.to_thread(_bind_one, request, a, server,
+                                             _occurrence(asked, n))
+                     for n, a in enumerate(asked)]
             bound.append(replace(spec, uuid=server, ports=(*spec.ports, *ports)))
     except BaseException:
         await release(request, [s.uuid for s in bound] + [
@@ -121,7 +123,13 @@ async def bind(request: web.Request, specs: Sequence[BootSpec],
     return bound
 
 
-def _bind_one(request: web.Request, asked: Asked, server: str) -> Port:
+def _occurrence(asked: Sequence[Asked], n: int) -> int:
+    """How many entries before the n-th name the same network (a server may
+    have several ports on one network: [net1, net2, net1])."""
+    return sum(1 for a in asked[:n] if a.network and a.network == asked[n].network)
+
+
+def _bind_one(request: web.Request, asked: Asked, server: str, occurrence: int) -> Port:
     net, who_ = service(request), caller(request)
     try:
         if asked.port:
@@ -129,7 +137,7 @@ def _bind_one(request: web.Request, asked: Asked, server: str) -> Port:
         else:
             ips = (IpRequest(ip_address=asked.fixed_ip),) if asked.fixed_ip else None
             made = net.bindings.make(who_, PortSpec(network_id=asked.network, fixed_ips=ips),
-                                     server)
+                                     server, occurrence)
     except PortInUse as exc:
         raise Conflict(exc.message) from None
     except NetworkNotFound:

@@ -2,7 +2,8 @@
 POST /v2.1/servers/{id}/action.
 
 The server's disk is built again from the image, on the same host, in the
-power state it had; it keeps its uuid, flavor and ports. The leaf's driver
+power state it had; it keeps its uuid, flavor and ports, and one an admin set
+to ERROR is active again. The leaf's driver
 must be able to (virt.driver.Rebuilder): one that cannot is 409 naming the
 leaf. Beside the image a rebuild may set what PUT /servers/{id} sets (name,
 description from 2.19, accessIPv4/6) and replace the metadata; these are
@@ -17,6 +18,7 @@ to serve it), so the answer's `user_data` is null; `preserve_ephemeral` and
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -44,6 +46,8 @@ async def rebuild(request: web.Request, uuid: str, args: Any) -> web.Response:
     key_name = _key_name(request, args)
     current = await server_edits.current(request)
     server_edits.refuse_if_locked(request, current)
+    if current.attributes.reset_to_error:  # a rebuild leaves it active, as Nova's
+        edit = replace(edit, reset_to_error=False)
     client = state(request).tree.client
     try:
         instance = await client.rebuild(uuid, image, metadata=action_metadata(request))

@@ -24,19 +24,26 @@ from __future__ import annotations
 
 import contextlib
 import uuid as uuidlib
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import re2
 from aiohttp import web
 
-from api.compute import admission, flavor_manage, ports, server_attributes, server_groups
+from api.compute import (
+    admission,
+    flavor_manage,
+    ports,
+    server_attributes,
+    server_filters,
+    server_groups,
+)
 from api.compute.boot import Boots, boot_specs
 from api.compute.shapes import DOWN_CELLS, Body
 from api.compute.views import BY_STATUS, ServerView
 from api.errors import BadRequest, Conflict
 from api.image.store import registry
+from api.microversion import Version
 from api.state import (
     action_metadata,
     base_url,
@@ -58,8 +65,13 @@ SORT_KEYS = {"name": "name", "display_name": "name", "created_at": "created_at"}
 PAGE_PARAM = "cellrouter_page"
 _TRUE = {"", "1", "t", "true", "on", "y", "yes"}  # as oslo's strutils reads a flag
 _DIGITS = re2.compile(r"[0-9]{1,9}")
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False
+
+
+STATUS_CHECKED = Version(2, 38)  # an unknown status filter is 400 (an empty list before)
+
+
+class NothingMatches(Exception):
+    """A list no server can match (Nova answers it with an empty list)."""
 
 
 def view(request: web.Request) -> ServerView:
@@ -117,13 +129,17 @@ async def _list(request: web.Request, kind: Body) -> web.Response:
     limit = _int_param(request.query, "limit", MAX_PAGE, MAX_PAGE)
     if request.query.get("limit") == "0":
         return web.json_response({"servers": []})  # as Nova: a page of nothing
-    query = await _query(request, limit)
+    try:
+        query = await _query(request, limit)
+    except NothingMatches:
+        return web.json_response({"servers": []})
     servers, last_seen, more = await _collect(request, query, limit)
     views = view(request)
     if kind is not Body.BRIEF:
         views.know_keys(servers)
     body: dict[str, Any] = {"servers": [
-        views.partial(s, kind) if _partial(s) else views.detail(s, kind) for s in servers]}
+        views.partial(s, kind) if server_filters.partial(s) else views.detail(s, kind)
+        for s in servers]}
     if more and last_seen is not None:
         body["servers_links"] = [{"rel": "next", "href": _next_href(
             request, servers[-1].uuid if servers else last_seen.uuid,
@@ -135,6 +151,8 @@ async def _query(request: web.Request, limit: int) -> ListQuery:
     params, caller = request.query, who(request)
     status = params.get("status", "").upper()
     if status and status not in BY_STATUS:
+        if version(request) < STATUS_CHECKED:
+            raise NothingMatches()  # an empty list, as Nova before 2.38
         raise BadRequest(f"Invalid status value {status[:32]!r}: use one of"
                          f" {', '.join(sorted(BY_STATUS))}.")
     sort = SORT_KEYS.get(params.get("sort_key", "created_at"))
@@ -144,8 +162,8 @@ async def _query(request: web.Request, limit: int) -> ListQuery:
         raise BadRequest("Only sort_dir=asc is supported: the tree merges its cells' lists"
                          " in ascending order.")
     project = caller.project
-    if caller.admin and ("project_id" in params or "tenant_id" in params
-                         or params.get("all_tenants", "false").lower() in _TRUE):
+    # As Nova: an admin's project_id or tenant_id counts only with all_tenants.
+    if caller.admin and params.get("all_tenants", "false").lower() in _TRUE:
         project = params.get("project_id") or params.get("tenant_id") or ""
     query = ListQuery(limit=limit, project=project, sort=sort,
                       state=BY_STATUS[status] if status else None,
@@ -185,7 +203,7 @@ async def _collect(request: web.Request, query: ListQuery,
     follow. Names are matched here (a regular expression, in RE2: linear time
     whatever the pattern), and servers of cells that did not answer are left out
     before 2.69, as Nova does."""
-    client, keep = state(request).tree.client, _keeper(request)
+    client, keep = state(request).tree.client, server_filters.keeper(request)
     found: list[Instance] = []
     last: Instance | None = None
     while True:
@@ -199,41 +217,6 @@ async def _collect(request: web.Request, query: ListQuery,
         if not page.next_page_token:
             return found, last, False
         query = replace(query, page_token=page.next_page_token)
-
-
-def _keeper(request: web.Request) -> Callable[[Instance], bool]:
-    """Whether a listed server is kept: the filters the tree does not apply
-    itself (name as a regular expression, flavor, image, reservation_id)."""
-    params = request.query
-    pattern = _name_pattern(params.get("name"))
-    partial_ok = version(request) >= DOWN_CELLS
-    flavor = _flavor_filter(request, params.get("flavor"))
-    image = params.get("image", "").rstrip("/").rpartition("/")[2]
-    reservation = params.get("reservation_id", "")
-
-    def keep(instance: Instance) -> bool:
-        if _partial(instance):
-            return partial_ok and not (flavor or image or reservation)
-        return ((pattern is None or pattern.search(instance.name) is not None)
-                and (flavor is None or instance.flavor == flavor)
-                and (not image or instance.image == image)
-                and (not reservation or instance.attributes.reservation_id == reservation))
-    return keep
-
-
-def _flavor_filter(request: web.Request, ref: str | None) -> Resources | None:
-    """The resources of the flavor a list is filtered by; a flavor no server
-    can have when the id is unknown (Nova answers an empty list)."""
-    if not ref:
-        return None
-    flavor_id = ref.rstrip("/").rpartition("/")[2]
-    return flavor_manage.bootable_config(request).flavors.get(flavor_id, Resources(-1, -1, -1))
-
-
-def _partial(instance: Instance) -> bool:
-    """An entry the index gave for a cell that did not answer (routing.lists: it
-    knows no flavor)."""
-    return instance.state is InstanceState.UNKNOWN and not instance.flavor.vcpus
 
 
 def _next_href(request: web.Request, marker: str, token: str) -> str:
@@ -252,17 +235,6 @@ def _int_param(params: Any, name: str, default: int, most: int) -> int:
     if not _DIGITS.fullmatch(text):
         raise BadRequest(f"{name} must be a non-negative integer, not {text[:32]!r}.")
     return min(int(text), most) or default
-
-
-def _name_pattern(text: str | None) -> Any:
-    if not text:
-        return None
-    if len(text) > 255:
-        raise BadRequest("The name filter is longer than 255 characters.")
-    try:
-        return re2.compile(text, _RE2_OPTIONS)
-    except Exception as exc:  # re2.error, or its limits (a repeat count too large)
-        raise BadRequest(f"Invalid name filter (a regular expression): {exc}") from None
 
 
 async def create(request: web.Request) -> web.Response:

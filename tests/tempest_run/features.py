@@ -98,6 +98,14 @@ def probe(compute_url: str, token: str, flavor: str) -> dict[str, bool]:
     return flags | dict.fromkeys(OFF, False)
 
 
+def network_extensions(networking_url: str, token: str) -> tuple[str, ...]:
+    """The aliases the Networking API lists: Tempest's api_extensions."""
+    answer = requests.get(f"{networking_url}/extensions", timeout=10,
+                          headers={"X-Auth-Token": token})
+    answer.raise_for_status()
+    return tuple(sorted(e["alias"] for e in answer.json()["extensions"]))
+
+
 def scheduler_filters(configured: Sequence[str]) -> tuple[str, ...]:
     """Nova's names of the filters the tree's leaves are configured with
     (`configured`, each a registered plugin of cellrouter.filters)."""

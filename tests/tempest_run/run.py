@@ -33,7 +33,8 @@ from tests.tempest_run import features, report, workspace
 # All of compute; of identity, the modules about what the API's Keystone subset
 # serves (discovery, tokens, the catalog, the one domain), not Keystone's admin CRUD.
 REGEX = (r"^tempest\.api\.(compute\."
-         r"|identity\.v3\.(test_api_discovery|test_tokens|test_catalog|test_domains)\.)")
+         r"|identity\.v3\.(test_api_discovery|test_tokens|test_catalog|test_domains)\."
+         r"|network\.(test_networks|test_ports)\.)")
 IMAGES = (("cirros", "4b0d7a8e-6a5b-4d4e-9a1e-3f0c2f6f8a01"),
           ("cirros-alt", "9c2e5f1a-7b3d-4e8f-a6c0-1d2b3c4d5e02"))
 FLAVORS = ("small", "medium")  # flavor_ref, flavor_ref_alt (the larger, for resize)
@@ -87,7 +88,13 @@ cidr = "10.0.0.0/24"
 name = "{name}"
 id = "{image_id}"
 source = "/srv/images/{name}.qcow2"
-""" for name, image_id in IMAGES)
+""" for name, image_id in IMAGES) + "".join(f"""
+[[agents]]
+cell = "{cell}"
+id = "net-{host}"
+kind = "network"
+host = "{host}"
+""" for cell, host in (("z1", "h1"), ("z1", "h2"), ("z2", "h3")))  # one network agent a host
 HOSTS = 3
 BIN = Path(sys.executable).parent
 
@@ -147,17 +154,34 @@ def prepare(runner: TreeRunner, ws: Path, concurrency: int) -> Path:
     for account in accounts:
         users.add(account.name, account.project, account.role, account.password)
     compute = f"{runner.api.url}/v2.1"
-    flags = features.probe(compute, _admin_token(runner), FLAVORS[1])
+    token = _admin_token(runner)
+    flags = features.probe(compute, token, FLAVORS[1])
+    networking = f"{runner.api.url}/networking/v2.0"
+    for n, project in enumerate((*workspace.PROJECTS, workspace.ADMIN_PROJECT)):
+        _project_network(networking, token, project, f"10.{200 + n}.0.0/24")
     cloud = workspace.Cloud(
         auth_url=f"{runner.api.url}/identity", region=runner.api.spec.region,
         images=(IMAGES[0][1], IMAGES[1][1]), flavors=FLAVORS,
         max_microversion=_max_microversion(runner.api.url), compute_nodes=HOSTS,
-        features=flags, scheduler_filters=features.scheduler_filters(LEAF_FILTERS))
+        features=flags, scheduler_filters=features.scheduler_filters(LEAF_FILTERS),
+        network_extensions=features.network_extensions(networking, token))
     print(f"tempest: compute up to {cloud.max_microversion}; flags on:"
           f" {', '.join(f for f, on in sorted(flags.items()) if on) or 'none'}")
     for flag, why in features.why_off(flags).items():
         print(f"  off: {flag} ({why})")
     return workspace.write(ws, cloud, accounts)
+
+
+def _project_network(networking: str, token: str, project: str, cidr: str) -> None:
+    """A network and subnet of `project`, named as its accounts name it."""
+    headers = {"X-Auth-Token": token}
+    made = requests.post(f"{networking}/networks", headers=headers, timeout=30, json={
+        "network": {"name": workspace.network_name(project), "project_id": project}})
+    made.raise_for_status()
+    subnet = {"network_id": made.json()["network"]["id"], "cidr": cidr, "ip_version": 4,
+              "project_id": project, "name": f"{project}-subnet"}
+    requests.post(f"{networking}/subnets", headers=headers, timeout=30,
+                  json={"subnet": subnet}).raise_for_status()
 
 
 def _admin_token(runner: TreeRunner) -> str:

@@ -41,14 +41,21 @@ class Account:
     def entry(self) -> dict[str, object]:
         """Its accounts.yaml entry. A member's token carries "reader" as well
         (api.identity.routes: roles are implied), so members serve Tempest's
-        reader persona too; an admin is of Tempest's admin type."""
+        reader persona too; an admin is of Tempest's admin type. Each names
+        its project's network (`network_name`), which servers boot on."""
         entry: dict[str, object] = {"username": self.name, "project_name": self.project,
-                                    "password": self.password, "domain_name": "Default"}
+                                    "password": self.password, "domain_name": "Default",
+                                    "resources": {"network": network_name(self.project)}}
         if self.role == "admin":
             return entry | {"roles": ["admin"], "types": ["admin"]}
         if self.role == "manager":  # Keystone 2024.1: a manager is a member too
             return entry | {"roles": ["manager", "member", "reader"]}
         return entry | {"roles": ["member", "reader"]}
+
+
+def network_name(project: str) -> str:
+    """The network the harness makes for `project` before Tempest runs."""
+    return f"{project}-net"
 
 
 def accounts_for(concurrency: int) -> list[Account]:
@@ -78,6 +85,7 @@ class Cloud:
     compute_nodes: int
     features: Mapping[str, bool]  # [compute-feature-enabled]
     scheduler_filters: tuple[str, ...]  # Nova's names of the filters hints reach
+    network_extensions: tuple[str, ...]  # the Networking API's, as it lists them
 
 
 def write(directory: Path, cloud: Cloud, accounts: list[Account]) -> Path:
@@ -124,17 +132,25 @@ def conf_text(directory: Path, cloud: Cloud, admin: Account) -> str:
                     "flavor_ref": cloud.flavors[0], "flavor_ref_alt": cloud.flavors[1],
                     "min_microversion": "2.1", "max_microversion": cloud.max_microversion,
                     "build_timeout": "120", "build_interval": "1",
-                    # No fixed_network_name: without Neutron, Tempest looks it up in
-                    # os-networks at each class's microversion, which is 404 from 2.36
-                    # (as Nova's), and a class of 2.36 on could make no server.
+                    # No fixed_network_name: each account names its project's network.
                     "min_compute_nodes": str(cloud.compute_nodes)},
         "compute-feature-enabled": {
             **{name: _flag(on) for name, on in sorted(cloud.features.items())},
             "scheduler_enabled_filters": ",".join(cloud.scheduler_filters)},
         "image": {"region": cloud.region, "endpoint_type": "publicURL"},
         "image-feature-enabled": {"api_v1": "false", "api_v2": "true"},
-        "service_available": {"nova": "true", "glance": "true", "neutron": "false",
+        "service_available": {"nova": "true", "glance": "true", "neutron": "true",
                               "cinder": "false", "swift": "false"},
+        # The Networking API: no routers, floating IPs, IPv6 subnets or port
+        # security; tenant networks are not reachable from where Tempest runs.
+        "network": {"region": cloud.region, "endpoint_type": "publicURL",
+                    "project_network_cidr": "10.100.0.0/16", "project_network_mask_bits": "24",
+                    "project_networks_reachable": "false", "shared_physical_network": "false"},
+        "network-feature-enabled": {
+            "api_extensions": ",".join(cloud.network_extensions) or "None",
+            "ipv6": "false", "ipv6_subnet_attributes": "false", "floating_ips": "false",
+            "port_security": "false", "port_admin_state_change": "true",
+            "qos_min_bw_and_pps": "false"},
         "validation": {"run_validation": "false"},
     })
     out = io.StringIO()

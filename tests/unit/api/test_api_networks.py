@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from api.app import build_app
-from api.compute.networks import ADMIN_FIELDS, FIELDS, network_body
+from api.compute.networks import ADMIN_FIELDS, FIELDS, Shown, network_body
 from api.config import ApiConfig
 from api.identity.keys import KeyRepository
 from model.catalog import Network
@@ -88,6 +88,7 @@ def test_the_proxy_is_gone_from_2_36(api: ApiClient) -> None:
 ], ids=["v4", "no-cidr", "v6"])
 def test_the_catalogs_cidr_is_given_and_nothing_else_is_made_up(network: Network,
                                                                 known: dict[str, str]) -> None:
-    body = network_body(network, admin=False)
+    body = network_body(Shown(network.name, network.name, network.cidr, network.project),
+                        admin=False)
     assert {k: v for k, v in body.items() if v is not None} == {
         "id": network.name, "label": network.name, **known}
