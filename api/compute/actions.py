@@ -38,10 +38,11 @@ SIMPLE = {"pause": Action.PAUSE, "unpause": Action.UNPAUSE, "suspend": Action.SU
           "resume": Action.RESUME, "os-stop": Action.STOP, "os-start": Action.START}
 REBOOTS = {"SOFT": Action.REBOOT, "HARD": Action.REBOOT_HARD}
 EDITS = frozenset({"lock", "unlock"})
-SUPPORTED = frozenset({*SIMPLE, "reboot", "rebuild", "os-resetState", *EDITS})
+SUPPORTED = frozenset({*SIMPLE, "reboot", "rebuild", "os-resetState", "injectNetworkInfo",
+                       *EDITS})
 NOVA_ONLY = frozenset({
     "resize", "confirmResize", "revertResize", "migrate", "os-migrateLive", "evacuate",
-    "resetNetwork", "injectNetworkInfo", "createBackup",
+    "resetNetwork", "createBackup",
     "createImage", "shelve", "shelveOffload", "unshelve", "rescue", "unrescue",
     "changePassword", "os-getConsoleOutput", "os-getVNCConsole", "os-getSPICEConsole",
     "os-getSerialConsole", "os-getRDPConsole", "os-getMKSConsole", "addSecurityGroup",
@@ -58,6 +59,9 @@ async def act(request: web.Request) -> web.Response:
         return web.Response(status=202)
     if name == "rebuild":
         return await rebuild(request, uuid, args)
+    if name == "injectNetworkInfo":
+        await _inject_network_info(request)
+        return web.Response(status=202)
     if name == "os-resetState":
         await _reset_state(request, args)
         return web.Response(status=202)
@@ -91,6 +95,17 @@ def action_of(name: str, args: Any) -> Action:
     if not isinstance(kind, str) or kind.upper() not in REBOOTS:
         raise BadRequest("reboot needs {\"type\": \"SOFT\"} or {\"type\": \"HARD\"}.")
     return REBOOTS[kind.upper()]
+
+
+async def _inject_network_info(request: web.Request) -> None:
+    """An admin's "inject network info": 202 for a server the admin sees, and
+    nothing written into the guest. No driver of the tree writes network
+    files into guests (guests learn their addresses from their ports), which
+    is also what Nova's libvirt driver does with this action (nothing)."""
+    if not who(request).admin:
+        raise Forbidden("Policy doesn't allow os_compute_api:os-admin-actions:inject_network_info"
+                        " to be performed.")
+    await server_edits.current(request)  # 404 for a server that is not there
 
 
 async def _reset_state(request: web.Request, args: Any) -> None:

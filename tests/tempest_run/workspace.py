@@ -25,7 +25,12 @@ from pathlib import Path
 import tempest
 import yaml
 
-PROJECTS = ("tempest-a", "tempest-b")  # the members' projects: Tempest's primary and alt
+# The members' projects. Tempest gives a class's `alt` persona the first free
+# account of the file, whatever its project, and multi-tenant tests need it to
+# be another project's: members are listed round the projects, so the next
+# account of a primary's project comes len(PROJECTS) places later, and the
+# other workers (at most four accounts each) cannot hold every one between.
+PROJECTS = tuple(f"tempest-{letter}" for letter in "abcdef")
 ADMIN_PROJECT = "tempest-admin"
 
 
@@ -61,11 +66,11 @@ def network_name(project: str) -> str:
 def accounts_for(concurrency: int) -> list[Account]:
     """Enough accounts that `concurrency` workers never wait for one: a class
     asks for at most three non-admin personas (primary, alt, reader) and one
-    admin, and members in two projects let alt be another project's. Each
-    project has a manager too (Tempest's project_manager persona)."""
-    per_project = 2 * concurrency + 1
+    admin. Members come round the projects (see PROJECTS), managers after
+    them (Tempest's project_manager persona), admins last."""
+    per_project = concurrency + 1
     members = [Account(f"{project}-{n}", project, "member", secrets.token_urlsafe(12))
-               for project in PROJECTS for n in range(1, per_project + 1)]
+               for n in range(1, per_project + 1) for project in PROJECTS]
     members += [Account(f"{project}-manager", project, "manager", secrets.token_urlsafe(12))
                 for project in PROJECTS]
     admins = [Account(f"tempest-admin-{n}", ADMIN_PROJECT, "admin", secrets.token_urlsafe(12))

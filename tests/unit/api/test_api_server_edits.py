@@ -196,3 +196,17 @@ def test_reset_state_is_an_admins_and_checks_its_body(api: Any) -> None:
     assert client.call("root", "POST", f"/servers/{uuid}/action",
                        {"os-resetState": {"state": "active"}})[0] == 202
     assert not top.client.instances[uuid].attributes.reset_to_error
+
+
+def test_inject_network_info_is_an_admins_and_writes_nothing(api: Any) -> None:
+    client, top = api
+    uuid = _server(client)
+    before = top.client.instances[uuid]
+    assert client.call("alice", "POST", f"/servers/{uuid}/action",
+                       {"injectNetworkInfo": None})[0] == 403
+    assert client.call("root", "POST", f"/servers/{uuid}/action",
+                       {"injectNetworkInfo": None})[0] == 202
+    nowhere = "00000000-0000-4000-8000-000000000000"
+    assert client.call("root", "POST", f"/servers/{nowhere}/action",
+                       {"injectNetworkInfo": None})[0] == 404
+    assert top.client.instances[uuid] == before
