@@ -8,6 +8,15 @@ Three seams, as Neutron's ML2 has them, at a fraction of the code:
                                 (ipam_table) drains pools from a free-range table
     mechanism      (not yet)    how a port is wired on a host: the network agent's
 
+Security groups and their rules (security_groups, security_group_rules,
+rule_checks, port_groups) are kept and served as Neutron's API has them,
+each project's default group made on first need; NO HOST ENFORCES THEM YET
+(the agent wires ports and filters nothing).
+
+Routers (routers, router_interfaces, router_ports) are kept as records with
+their interface ports; NOTHING ROUTES: there is no L3 agent, no agent
+forwards between their subnets, and no network is external.
+
 The contract is `resources` (frozen values) and `errors` (the refusals); the
 service (`service.NetworkService`) keeps no state of its own between calls, so
 every API process can hold one over the same database (PostgreSQL for several

@@ -20,6 +20,10 @@ class IpamDriver(Protocol):
         """Make `subnet.allocation_pools` allocatable. Called once, when the
         subnet is made; its cost must not grow with the pools' size."""
 
+    def set_pools(self, conn: Connection, subnet: Subnet) -> None:
+        """Make `subnet.allocation_pools` (changed) the allocatable ones: free
+        are then their addresses not allocated. Allocations outside them stay."""
+
     def pools(self, conn: Connection, subnet: Subnet) -> tuple[AllocationPool, ...]:
         """The addresses of the subnet still free, as ranges in address order."""
 

@@ -53,6 +53,17 @@ class TableIpam:
         if rows:
             conn.execute(insert(free), rows)
 
+    def set_pools(self, conn: Connection, subnet: Subnet) -> None:
+        held = sorted(int(a, 16) for a in conn.execute(
+            select(taken.c.address).where(taken.c.subnet_id == subnet.id)).scalars())
+        conn.execute(delete(free).where(free.c.subnet_id == subnet.id))
+        rows = [{"subnet_id": subnet.id, "first": key(a), "last": key(b)}
+                for pool in subnet.allocation_pools
+                for lo, hi in _less(span(pool), held)
+                for a, b in chunks(lo, hi, MOST_CHUNKS, LEAST_CHUNK)]
+        if rows:
+            conn.execute(insert(free), rows)
+
     def pools(self, conn: Connection, subnet: Subnet) -> tuple[AllocationPool, ...]:
         rows = conn.execute(select(free.c.first, free.c.last)
                             .where(free.c.subnet_id == subnet.id).order_by(free.c.first))
@@ -125,3 +136,17 @@ class TableIpam:
             raise IpAddressAlreadyAllocated(
                 f"IP address {unkey(stored, subnet.ip_version)} already allocated in subnet"
                 f" {subnet.id}") from None
+
+
+def _less(pool: tuple[int, int], held: list[int]) -> list[tuple[int, int]]:
+    """The ranges of `pool` ([first, last]) without the addresses `held` (sorted)."""
+    first, last = pool
+    ranges = []
+    for address in held:
+        if first <= address <= last:
+            if first < address:
+                ranges.append((first, address - 1))
+            first = address + 1
+    if first <= last:
+        ranges.append((first, last))
+    return ranges

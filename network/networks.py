@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import (
     ColumnElement,
@@ -37,7 +37,7 @@ from network.settings import NetworkSettings
 n = tables.networks
 COLUMNS = {c.name: c for c in n.columns}
 SORTABLE = frozenset(COLUMNS)
-UPDATABLE = frozenset({"name", "admin_state_up", "shared"})
+UPDATABLE = frozenset({"name", "description", "admin_state_up", "shared"})
 _TRIES = 8  # tenant segments picked again when a concurrent create took the one picked
 
 
@@ -51,16 +51,24 @@ class NetworkStore:
     def create(self, caller: Caller, spec: NetworkSpec) -> Network:
         """A new network; NotAuthorized for a member asking for provider
         attributes, shared, or another project; SegmentInUse; InvalidInput."""
+        return self.create_many(caller, [spec])[0]
+
+    def create_many(self, caller: Caller, specs: Sequence[NetworkSpec]) -> list[Network]:
+        """The networks `specs` ask for (Neutron's bulk create), all made in
+        one transaction or, when one is refused as `create` says, none."""
+        with writing(self.engine, "networks") as conn:
+            return [self._create(conn, caller, spec) for spec in specs]
+
+    def _create(self, conn: Connection, caller: Caller, spec: NetworkSpec) -> Network:
         project = project_for(caller, spec.project, "create_network")
         admin_only(caller, "create_network:shared", spec.shared)
         admin_only(caller, "create_network:provider:network_type",
                    (spec.type, spec.physical_network, spec.segmentation_id) != (None,) * 3)
         physical = spec.physical_network or self.settings.physical_network
-        for _ in range(_TRIES):
-            with writing(self.engine, "networks") as conn:
-                segment = (self._driver(spec.type).provider(physical, spec.segmentation_id)
-                           if spec.type else self._tenant_segment(conn))
-                made = _insert(conn, spec, project, segment)
+        for _ in range(_TRIES):  # a segment taken meanwhile: its insert is rolled back alone
+            segment = (self._driver(spec.type).provider(physical, spec.segmentation_id)
+                       if spec.type else self._tenant_segment(conn))
+            made = _insert(conn, spec, project, segment)
             if made is not None:
                 return made
             if spec.type:
@@ -86,7 +94,7 @@ class NetworkStore:
         return found[::-1] if ask.page_reverse else found
 
     def update(self, caller: Caller, ident: str, changes: Changes) -> Network:
-        """Change name, admin_state_up, or (admins) shared."""
+        """Change name, description, admin_state_up, or (admins) shared."""
         values = dict(changes.values)
         if set(values) - UPDATABLE:
             raise invalid(f"Cannot update {', '.join(sorted(set(values) - UPDATABLE))}")
@@ -137,7 +145,7 @@ def _insert(conn: Connection, spec: NetworkSpec, project: str, segment: Segment
            "shared": spec.shared, "admin_state_up": spec.admin_state_up,
            "type": segment.type.value, "physical_network": segment.physical_network,
            "segmentation_id": segment.segmentation_id, "status": "ACTIVE",
-           "created_at": now, "updated_at": now}
+           "created_at": now, "updated_at": now, "description": spec.description}
     try:
         with conn.begin_nested():
             conn.execute(insert(n).values(row))

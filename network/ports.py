@@ -1,5 +1,6 @@
 """Ports: a MAC unique on their network and fixed IPs IPAM hands out, made
-in one transaction with the addresses they hold; seen by their project."""
+in one transaction with the addresses they hold and their security groups
+(network.port_groups); seen by their project."""
 
 from __future__ import annotations
 
@@ -8,17 +9,27 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, delete, insert, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    RowMapping,
+    delete,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from celldb.store import transaction
-from network import tables
-from network.addresses import hosts, parse_cidr, parse_ip
+from network import fixed_ips, tables
 from network.errors import IpAddressGenerationFailure, MacAddressInUse, invalid, not_found
 from network.ipam import IpamDriver
 from network.listing import filtered, paged
 from network.macs import generate, normalise
 from network.policy import admin_only, project_for, refused
+from network.port_groups import assign, forget
 from network.resources import (
     Caller,
     Changes,
@@ -30,14 +41,15 @@ from network.resources import (
     PortStatus,
     Subnet,
 )
-from network.rows import locked, marker_row, port_ips, port_of, subnet_of, writing
+from network.router_ports import refuse_interface
+from network.rows import locked, marker_row, port_groups, port_ips, port_of, subnet_of, writing
 from network.settings import NetworkSettings
 
 p = tables.ports
 COLUMNS = {c.name: c for c in p.columns}
 SORTABLE = frozenset(COLUMNS)
 UPDATABLE = frozenset({"name", "admin_state_up", "device_id", "device_owner", "binding_host",
-                       "status"})
+                       "status", "security_groups", "description", "fixed_ips"})
 ADMINS_ONLY = frozenset({"binding_host", "status"})
 _MAC_TRIES = 16  # a generated MAC taken on the network already is drawn again
 
@@ -52,45 +64,70 @@ class PortStore:
         """A new port (DOWN) with its MAC and fixed IPs, all in one transaction.
         NotFound for a network the caller does not see; IpAddressAlreadyAllocated,
         IpAddressGenerationFailure, MacAddressInUse; InvalidInput for an IP not
-        of the network's subnets."""
+        of the network's subnets; NotFound for a security group not of the
+        port's project. Without security groups asked for, the port has its
+        project's default group (made now if the project has none)."""
+        return self.create_many(caller, [spec])[0]
+
+    def create_many(self, caller: Caller, specs: Sequence[PortSpec]) -> list[Port]:
+        """The ports `specs` ask for (Neutron's bulk create), all made in one
+        transaction or, when one is refused as `create` says, none."""
+        with writing(self.engine, "ports") as conn:
+            return [self._create(conn, caller, spec) for spec in specs]
+
+    def create_in(self, conn: Connection, caller: Caller, spec: PortSpec) -> Port:
+        """`create` in the caller's transaction (a router's interface is made
+        with its router's row locked)."""
+        return self._create(conn, caller, spec)
+
+    def _create(self, conn: Connection, caller: Caller, spec: PortSpec) -> Port:
         project = project_for(caller, spec.project, "create_port")
         admin_only(caller, "create_port:binding:host_id", bool(spec.binding_host))
         mac = normalise(spec.mac_address) if spec.mac_address is not None else None
-        with writing(self.engine, "ports") as conn:
-            network = locked(conn, tables.networks, spec.network_id, share=True)
-            if network is None or not caller.sees(network["project"], network["shared"]):
-                raise not_found("Network", spec.network_id)
-            if mac is not None and not caller.owns(network["project"]):
-                raise refused("rule:create_port:mac_address")
-            port = self._insert(conn, spec, project, mac)
-            ips = self._allocate(conn, spec, _subnets(conn, spec.network_id))
-            if ips:
-                conn.execute(insert(tables.port_ips), [
-                    {"port_id": port["id"], "subnet_id": ip.subnet_id,
-                     "ip_address": ip.ip_address} for ip in ips])
-        return port_of(port, ips)
+        network = locked(conn, tables.networks, spec.network_id, share=True)
+        if network is None or not caller.sees(network["project"], network["shared"]):
+            raise not_found("Network", spec.network_id)
+        if mac is not None and not caller.owns(network["project"]):
+            raise refused("rule:create_port:mac_address")
+        port = self._insert(conn, spec, project, mac)
+        ips = self._allocate(conn, spec, _subnets(conn, spec.network_id))
+        if ips:
+            conn.execute(insert(tables.port_ips), [
+                {"port_id": port["id"], "subnet_id": ip.subnet_id,
+                 "ip_address": ip.ip_address} for ip in ips])
+        groups = assign(conn, port["id"], project, spec.security_groups)
+        return port_of(port, ips, groups)
 
     def show(self, caller: Caller, ident: str) -> Port:
         with transaction(self.engine, "ports") as conn:
             row = conn.execute(select(p).where(p.c.id == ident, _visible(caller))).first()
             if row is None:
                 raise not_found("Port", ident)
-            return port_of(row._mapping, port_ips(conn, [ident])[ident])
+            return port_of(row._mapping, port_ips(conn, [ident])[ident],
+                           port_groups(conn, [ident])[ident])
 
     def list(self, caller: Caller, ask: ListQuery) -> list[Port]:
-        query = filtered(select(p).where(_visible(caller)), COLUMNS, ask.filters)
+        """Filters by the port's fields and by its fixed IPs (network.fixed_ips)."""
+        own, by_ips = fixed_ips.split(ask.filters)
+        query = filtered(select(p).where(_visible(caller)), COLUMNS, own)
+        if by_ips:
+            query = query.where(fixed_ips.matching(by_ips))
         with transaction(self.engine, "ports") as conn:
             marker = marker_row(conn, p, ask.marker)
             if ask.marker and marker is None:
                 raise not_found("Port", ask.marker)
             rows = [r._mapping for r in conn.execute(paged(query, COLUMNS, SORTABLE, ask, marker))]
             ips = port_ips(conn, [r["id"] for r in rows])
-        found = [port_of(r, ips[r["id"]]) for r in rows]
+            groups = port_groups(conn, [r["id"] for r in rows])
+        found = [port_of(r, ips[r["id"]], groups[r["id"]]) for r in rows]
         return found[::-1] if ask.page_reverse else found
 
     def update(self, caller: Caller, ident: str, changes: Changes) -> Port:
-        """Change name, admin_state_up, device_id, device_owner, or (admins)
-        binding_host and status."""
+        """Change name, description, admin_state_up, device_id, device_owner,
+        security_groups or fixed_ips (a tuple of IpRequest: all of them,
+        replaced, in one transaction with IPAM), or (admins) binding_host and
+        status. IpAddressAlreadyAllocated, IpAddressGenerationFailure,
+        InvalidInput for an address the port cannot have."""
         values = dict(changes.values)
         if set(values) - UPDATABLE:
             raise invalid(f"Cannot update {', '.join(sorted(set(values) - UPDATABLE))}")
@@ -98,20 +135,35 @@ class PortStore:
             admin_only(caller, f"update_port:{name}", True)
         if "status" in values:
             values["status"] = _status(values["status"])
+        groups = _group_ids(values.pop("security_groups", None))
+        asked_ips = values.pop("fixed_ips", None)
         with writing(self.engine, "ports") as conn:
-            self._owned(conn, caller, ident)
+            row = self._owned(conn, caller, ident)
+            if groups is not None:
+                assign(conn, ident, row["project"], groups)
+            if asked_ips is not None:
+                fixed_ips.replace(conn, self.ipam, ident, row["network_id"],
+                                  _subnets(conn, row["network_id"]), _ip_requests(asked_ips))
             conn.execute(update(p).where(p.c.id == ident).values(**values, updated_at=time.time()))
         return self.show(caller, ident)
 
     def delete(self, caller: Caller, ident: str) -> None:
-        """Delete the port, its addresses given back to IPAM."""
+        """Delete the port, its addresses given back to IPAM; L3PortInUse for
+        a router's interface (its router's remove_router_interface deletes it)."""
         with writing(self.engine, "ports") as conn:
             self._owned(conn, caller, ident)
-            subnets = {s.id: s for s in _subnets(conn, _network_of(conn, ident))}
-            for ip in port_ips(conn, [ident])[ident]:
-                self.ipam.release(conn, subnets[ip.subnet_id], ip.ip_address)
-            conn.execute(delete(tables.port_ips).where(tables.port_ips.c.port_id == ident))
-            conn.execute(delete(p).where(p.c.id == ident))
+            refuse_interface(conn, ident)
+            self.delete_in(conn, ident)
+
+    def delete_in(self, conn: Connection, ident: str) -> None:
+        """`delete`'s work in the caller's transaction, the port's row locked
+        by it and its checks made (a router's interface goes so)."""
+        subnets = {s.id: s for s in _subnets(conn, _network_of(conn, ident))}
+        for ip in port_ips(conn, [ident])[ident]:
+            self.ipam.release(conn, subnets[ip.subnet_id], ip.ip_address)
+        conn.execute(delete(tables.port_ips).where(tables.port_ips.c.port_id == ident))
+        forget(conn, ident)
+        conn.execute(delete(p).where(p.c.id == ident))
 
     def _insert(self, conn: Connection, spec: PortSpec, project: str, mac: str | None
                 ) -> dict[str, Any]:
@@ -121,6 +173,7 @@ class PortStore:
             "id": str(uuid.uuid4()), "network_id": spec.network_id, "name": spec.name,
             "project": project, "device_id": spec.device_id, "device_owner": spec.device_owner,
             "binding_host": spec.binding_host, "status": PortStatus.DOWN.value,
+            "description": spec.description,
             "admin_state_up": spec.admin_state_up, "created_at": now, "updated_at": now}
         for _ in range(_MAC_TRIES if mac is None else 1):
             row["mac_address"] = mac or generate(self.settings.mac_base)
@@ -139,7 +192,7 @@ class PortStore:
             return self._any(conn, spec.network_id, subnets)
         return tuple(FixedIp(subnet.id, self.ipam.allocate(conn, subnet, asked.ip_address))
                      for asked in spec.fixed_ips
-                     for subnet in [_subnet_for(asked, subnets, spec.network_id)])
+                     for subnet in [fixed_ips.subnet_for(asked, subnets, spec.network_id)])
 
     def _any(self, conn: Connection, network_id: str, subnets: Sequence[Subnet]
              ) -> tuple[FixedIp, ...]:
@@ -154,33 +207,17 @@ class PortStore:
                 f"No more IP addresses available on network {network_id}.")
         return ()
 
-    def _owned(self, conn: Connection, caller: Caller, ident: str) -> None:
+    def _owned(self, conn: Connection, caller: Caller, ident: str) -> RowMapping:
         row = locked(conn, p, ident)
         if row is None or not caller.sees(row["project"]):
             raise not_found("Port", ident)
+        return row
 
 
-def _subnet_for(asked: IpRequest, subnets: Sequence[Subnet], network_id: str) -> Subnet:
-    """The subnet of the network a fixed IP request names (by id, or by holding
-    its address); InvalidInput when none does, or the address cannot be a port's."""
-    for subnet in subnets:
-        net = parse_cidr(subnet.cidr, subnet.ip_version)
-        address = parse_ip(asked.ip_address) if asked.ip_address else None
-        if asked.subnet_id and asked.subnet_id != subnet.id:
-            continue
-        if address is None:
-            return subnet
-        first, last = hosts(net)
-        if address.version == net.version and first <= int(address) <= last:
-            return subnet
-        if asked.subnet_id:
-            raise invalid(f"IP address {asked.ip_address} is not a valid IP for the"
-                          " specified subnet")
-    if asked.subnet_id:
-        raise invalid(f"Failed to create port on network {network_id}, because fixed_ips"
-                      f" included invalid subnet {asked.subnet_id}")
-    raise invalid(f"IP address {asked.ip_address} is not a valid IP for any subnet on"
-                  f" network {network_id}")
+def _ip_requests(value: object) -> tuple[IpRequest, ...]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, IpRequest) for v in value):
+        raise invalid("fixed_ips must be a list of fixed IP requests")
+    return tuple(value)
 
 
 def _subnets(conn: Connection, network_id: str) -> list[Subnet]:
@@ -193,6 +230,14 @@ def _subnets(conn: Connection, network_id: str) -> list[Subnet]:
 
 def _network_of(conn: Connection, port_id: str) -> str:
     return str(conn.execute(select(p.c.network_id).where(p.c.id == port_id)).scalar_one())
+
+
+def _group_ids(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise invalid("security_groups must be a list of security group ids")
+    return tuple(value)
 
 
 def _status(value: object) -> str:

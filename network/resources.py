@@ -1,9 +1,10 @@
 """The network service's contract: what it stores and answers, as frozen values.
 
-Networks, subnets and ports as Neutron has them (a subset), the requests that
-make and change them, who asks (`Caller`) and how a list is asked for
-(`ListQuery`). The service (network.service) takes and returns these only; the
-HTTP layer (api.network) turns them into Neutron's bodies and back.
+Networks, subnets, ports and security groups with their rules as Neutron has
+them (a subset), the requests that make and change them, who asks (`Caller`)
+and how a list is asked for (`ListQuery`). The service (network.service)
+takes and returns these only; the HTTP layer (api.network) turns them into
+Neutron's bodies and back.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Network:
     created_at: float
     updated_at: float
     subnets: tuple[str, ...] = ()  # ids, oldest first
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -61,6 +63,14 @@ class AllocationPool:
 
     start: str
     end: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostRoute:
+    """A route a subnet's DHCP hands out: to `destination` (a CIDR) via `nexthop`."""
+
+    destination: str
+    nexthop: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +87,8 @@ class Subnet:
     enable_dhcp: bool
     created_at: float
     updated_at: float
+    host_routes: tuple[HostRoute, ...] = ()
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +112,55 @@ class Port:
     admin_state_up: bool
     created_at: float
     updated_at: float
+    security_groups: tuple[str, ...] = ()  # the ids of its security groups
+    description: str = ""
+
+
+class Direction(StrEnum):
+    INGRESS = "ingress"
+    EGRESS = "egress"
+
+
+class EtherType(StrEnum):
+    IPV4 = "IPv4"
+    IPV6 = "IPv6"
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupRule:
+    """One rule of a group: traffic in `direction` of `ethertype`, of
+    `protocol` (None: any; a name Neutron knows or a number 0-255, as text)
+    on ports `port_range_min`-`port_range_max` (ICMP: type and code), from or
+    to `remote_ip_prefix` or the ports of group `remote_group_id` (neither:
+    anywhere). Kept and served only: no host enforces it yet."""
+
+    id: str
+    security_group_id: str
+    project: str
+    direction: Direction
+    ethertype: EtherType
+    protocol: str | None
+    port_range_min: int | None
+    port_range_max: int | None
+    remote_ip_prefix: str | None
+    remote_group_id: str | None
+    description: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroup:
+    """A project's named set of rules that ports are given (each project has
+    one named "default", made on first need)."""
+
+    id: str
+    name: str
+    description: str
+    project: str
+    created_at: float
+    updated_at: float
+    rules: tuple[SecurityGroupRule, ...] = ()
 
 
 # ------------------------------------------------------------ requests
@@ -117,6 +178,7 @@ class NetworkSpec:
     type: NetworkType | None = None
     physical_network: str | None = None
     segmentation_id: int | None = None
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +195,8 @@ class SubnetSpec:
     allocation_pools: tuple[AllocationPool, ...] | None = None
     dns_nameservers: tuple[str, ...] = ()
     enable_dhcp: bool = True
+    host_routes: tuple[HostRoute, ...] = ()
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +221,34 @@ class PortSpec:
     device_owner: str = ""
     binding_host: str = ""
     admin_state_up: bool = True
+    security_groups: tuple[str, ...] | None = None  # None: the project's default group
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupSpec:
+    """A group to make; `project` "" is the caller's."""
+
+    name: str = ""
+    description: str = ""
+    project: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """A rule to add to group `security_group_id` (SecurityGroupRule says what
+    each field means); the store validates it as Neutron does."""
+
+    security_group_id: str
+    direction: str
+    ethertype: str = EtherType.IPV4.value
+    protocol: str | None = None
+    port_range_min: int | None = None
+    port_range_max: int | None = None
+    remote_ip_prefix: str | None = None
+    remote_group_id: str | None = None
+    description: str = ""
+    project: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,3 +275,58 @@ class ListQuery:
     limit: int | None = None
     marker: str = ""
     page_reverse: bool = False
+
+
+# ------------------------------------------------------------ routers
+
+
+@dataclass(frozen=True, slots=True)
+class Router:
+    """A router AS A RECORD (network.routers): its interfaces are ports on
+    its subnets (device_id its id, device_owner network:router_interface).
+    Nothing routes: no agent forwards between its subnets, and it has no
+    external gateway (no external networks are built)."""
+
+    id: str
+    name: str
+    project: str
+    admin_state_up: bool
+    status: str
+    created_at: float
+    updated_at: float
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RouterSpec:
+    """A router to make; `project` "" is the caller's. `gateway_network` is
+    the network an external gateway is asked on ("": none); no network is
+    external here, so one asked for is refused."""
+
+    name: str = ""
+    project: str = ""
+    admin_state_up: bool = True
+    description: str = ""
+    gateway_network: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceRequest:
+    """An interface to add or remove: by a subnet (a port made on its
+    network with its gateway IP) or by a port (an existing one); one of them,
+    or on removal both (that port's address on that subnet)."""
+
+    subnet_id: str = ""
+    port_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RouterInterface:
+    """An interface added or removed: the port, its network and the subnets
+    concerned."""
+
+    router_id: str
+    project: str  # the port's
+    port_id: str
+    network_id: str
+    subnet_ids: tuple[str, ...]

@@ -14,11 +14,16 @@ from celldb.errors import translated
 from network import tables
 from network.resources import (
     AllocationPool,
+    Direction,
+    EtherType,
     FixedIp,
+    HostRoute,
     Network,
     NetworkType,
     Port,
     PortStatus,
+    SecurityGroup,
+    SecurityGroupRule,
     Subnet,
 )
 from network.segments import FLAT_ID
@@ -54,30 +59,79 @@ def network_of(row: Mapping[Any, Any], subnets: Sequence[str] = ()) -> Network:
         else segment,
         physical_network=row["physical_network"], status=row["status"],
         created_at=float(row["created_at"]), updated_at=float(row["updated_at"]),
-        subnets=tuple(subnets))
+        subnets=tuple(subnets), description=row["description"])
 
 
 def subnet_of(row: Mapping[Any, Any]) -> Subnet:
     pools = tuple(AllocationPool(a, b) for a, b in json.loads(row["allocation_pools"]))
+    routes = tuple(HostRoute(a, b) for a, b in json.loads(row["host_routes"]))
     return Subnet(
         id=row["id"], network_id=row["network_id"], name=row["name"], project=row["project"],
         cidr=row["cidr"], ip_version=int(row["ip_version"]), gateway_ip=row["gateway_ip"],
         allocation_pools=pools, dns_nameservers=tuple(json.loads(row["dns_nameservers"])),
         enable_dhcp=bool(row["enable_dhcp"]), created_at=float(row["created_at"]),
-        updated_at=float(row["updated_at"]))
+        updated_at=float(row["updated_at"]), host_routes=routes,
+        description=row["description"])
 
 
-def port_of(row: Mapping[Any, Any], ips: Sequence[FixedIp] = ()) -> Port:
+def port_of(row: Mapping[Any, Any], ips: Sequence[FixedIp] = (),
+            groups: Sequence[str] = ()) -> Port:
     return Port(
         id=row["id"], network_id=row["network_id"], name=row["name"], project=row["project"],
         mac_address=row["mac_address"], fixed_ips=tuple(ips), device_id=row["device_id"],
         device_owner=row["device_owner"], binding_host=row["binding_host"],
         status=PortStatus(row["status"]), admin_state_up=bool(row["admin_state_up"]),
+        created_at=float(row["created_at"]), updated_at=float(row["updated_at"]),
+        security_groups=tuple(groups), description=row["description"])
+
+
+def rule_of(row: Mapping[Any, Any]) -> SecurityGroupRule:
+    def number(name: str) -> int | None:
+        return None if row[name] is None else int(row[name])
+    return SecurityGroupRule(
+        id=row["id"], security_group_id=row["security_group_id"], project=row["project"],
+        direction=Direction(row["direction"]), ethertype=EtherType(row["ethertype"]),
+        protocol=row["protocol"], port_range_min=number("port_range_min"),
+        port_range_max=number("port_range_max"), remote_ip_prefix=row["remote_ip_prefix"],
+        remote_group_id=row["remote_group_id"], description=row["description"],
         created_at=float(row["created_at"]), updated_at=float(row["updated_at"]))
+
+
+def group_of(row: Mapping[Any, Any], rules: Sequence[SecurityGroupRule] = ()) -> SecurityGroup:
+    return SecurityGroup(
+        id=row["id"], name=row["name"], description=row["description"],
+        project=row["project"], created_at=float(row["created_at"]),
+        updated_at=float(row["updated_at"]), rules=tuple(rules))
+
+
+def group_rules(conn: Connection, group_ids: Sequence[str]) -> dict[str, list[SecurityGroupRule]]:
+    """The rules of each group, oldest first."""
+    r = tables.security_group_rules
+    found: dict[str, list[SecurityGroupRule]] = {g: [] for g in group_ids}
+    rows = conn.execute(select(r).where(r.c.security_group_id.in_(group_ids))
+                        .order_by(r.c.created_at, r.c.id))
+    for row in rows:
+        found[row.security_group_id].append(rule_of(row._mapping))
+    return found
+
+
+def port_groups(conn: Connection, port_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The security group ids of each port."""
+    g = tables.port_security_groups
+    found: dict[str, list[str]] = {n: [] for n in port_ids}
+    rows = conn.execute(select(g).where(g.c.port_id.in_(port_ids))
+                        .order_by(g.c.port_id, g.c.security_group_id))
+    for row in rows:
+        found[row.port_id].append(row.security_group_id)
+    return found
 
 
 def pools_json(pools: Sequence[AllocationPool]) -> str:
     return json.dumps([[p.start, p.end] for p in pools])
+
+
+def routes_json(routes: Sequence[HostRoute]) -> str:
+    return json.dumps([[r.destination, r.nexthop] for r in routes])
 
 
 def subnet_ids(conn: Connection, network_ids: Sequence[str]) -> dict[str, list[str]]:

@@ -13,7 +13,10 @@ from network.ipam import IpamDriver
 from network.ipam_table import TableIpam
 from network.networks import NetworkStore
 from network.ports import PortStore
+from network.routers import RouterStore
 from network.schema import open_network_database
+from network.security_group_rules import SecurityGroupRuleStore
+from network.security_groups import SecurityGroupStore
 from network.segments import type_drivers
 from network.settings import NetworkSettings
 from network.subnets import SubnetStore
@@ -26,6 +29,9 @@ class NetworkService:
     subnets: SubnetStore
     ports: PortStore
     bindings: BindingStore
+    security_groups: SecurityGroupStore  # kept and served; not enforced on hosts yet
+    security_group_rules: SecurityGroupRuleStore
+    routers: RouterStore  # records only: no agent forwards between their subnets
 
     @classmethod
     def open(cls, url: str, settings: NetworkSettings | None = None,
@@ -38,7 +44,9 @@ class NetworkService:
         engine = open_network_database(url)
         ports = PortStore(engine, settings, ipam)
         return cls(engine, NetworkStore(engine, settings, type_drivers(settings), ipam),
-                   SubnetStore(engine, ipam), ports, BindingStore(engine, ports))
+                   SubnetStore(engine, ipam), ports, BindingStore(engine, ports),
+                   SecurityGroupStore(engine), SecurityGroupRuleStore(engine),
+                   RouterStore(engine, ports))
 
     def close(self) -> None:
         self.engine.dispose()

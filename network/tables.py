@@ -44,10 +44,12 @@ networks = Table(
     Column("status", String(16), nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("description", String(255), nullable=False, server_default=""),
     UniqueConstraint("physical_network", "segmentation_id", name="uq_networks_segment"),
 )
 
-# allocation_pools ([[start, end], ...]) and dns_nameservers as JSON text.
+# allocation_pools ([[start, end], ...]), dns_nameservers and host_routes
+# ([[destination, nexthop], ...]) as JSON text.
 subnets = Table(
     "subnets", metadata,
     Column("id", String(36), primary_key=True),
@@ -62,6 +64,8 @@ subnets = Table(
     Column("enable_dhcp", Boolean, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("host_routes", Text, nullable=False, server_default="[]"),
+    Column("description", String(255), nullable=False, server_default=""),
 )
 
 ports = Table(
@@ -78,6 +82,7 @@ ports = Table(
     Column("admin_state_up", Boolean, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("description", String(255), nullable=False, server_default=""),
     UniqueConstraint("network_id", "mac_address", name="uq_ports_network_mac"),
 )
 
@@ -117,4 +122,73 @@ ipam_allocations = Table(
     "ipam_allocations", metadata,
     Column("subnet_id", String(36), primary_key=True),
     Column("address", String(32), primary_key=True),
+)
+
+# Security groups (network.security_groups). Kept and served; no host
+# enforces them yet.
+security_groups = Table(
+    "security_groups", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("description", String(255), nullable=False),
+    Column("project", String(255), nullable=False, index=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Each project's one default group: the primary key is what keeps two API
+# processes from making two at once.
+default_security_groups = Table(
+    "default_security_groups", metadata,
+    Column("project", String(255), primary_key=True),
+    Column("security_group_id", String(36), nullable=False, unique=True),
+)
+
+# A rule's protocol is Neutron's name or a number as text; NULL is any (and
+# for the ports and remotes, none given).
+security_group_rules = Table(
+    "security_group_rules", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("security_group_id", String(36), nullable=False, index=True),
+    Column("project", String(255), nullable=False, index=True),
+    Column("direction", String(16), nullable=False),
+    Column("ethertype", String(8), nullable=False),
+    Column("protocol", String(40), nullable=True),
+    Column("port_range_min", Integer, nullable=True),
+    Column("port_range_max", Integer, nullable=True),
+    Column("remote_ip_prefix", String(64), nullable=True),
+    Column("remote_group_id", String(36), nullable=True, index=True),
+    Column("description", String(255), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Which groups each port has.
+port_security_groups = Table(
+    "port_security_groups", metadata,
+    Column("port_id", String(36), primary_key=True),
+    Column("security_group_id", String(36), primary_key=True, index=True),
+)
+
+# Routers (network.routers): records only, no agent forwards between their
+# subnets and none has an external gateway.
+routers = Table(
+    "routers", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("project", String(255), nullable=False, index=True),
+    Column("admin_state_up", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("description", String(255), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Which ports are which router's interfaces (as Neutron's routerports): the
+# port's device_id names the router too, but this row is what keeps the
+# router from being deleted and the port from being deleted by the port API.
+router_ports = Table(
+    "router_ports", metadata,
+    Column("port_id", String(36), primary_key=True),
+    Column("router_id", String(36), nullable=False, index=True),
 )

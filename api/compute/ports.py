@@ -7,6 +7,11 @@ becomes of them with their server.
                                                (deleted with the server)
     networks: [{"uuid": NAME}]                 a catalog network ([[networks]]):
                                                api.compute.boot, as before
+    security_groups: [{"name": NAME}]          the groups of the ports made for
+                                               the server (their project's default
+                                               when not given; a user's own port
+                                               keeps its groups): kept, not yet
+                                               enforced on hosts
 
 Compute never calls the network service while the tree boots: the API binds
 (or makes) the ports first, with the server's uuid as their device, and the
@@ -27,12 +32,13 @@ import asyncio
 import contextlib
 import logging
 import uuid as uuidlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
 
+from api.compute.group_lookup import ids_for_create
 from api.errors import BadRequest, Conflict
 from api.network.routes import SERVICE
 from api.state import STATE, request_id, state, who
@@ -60,6 +66,7 @@ class Asked:
     port: str = ""     # a port id, or
     network: str = ""  # a network id, with
     fixed_ip: str = ""
+    groups: tuple[str, ...] | None = None  # the create's security_groups (names), if any
 
 
 def service(request: web.Request) -> NetworkService:
@@ -80,17 +87,31 @@ def split(request: web.Request, body: dict[str, Any]) -> tuple[dict[str, Any], l
     networks = server["networks"]
     catalog = {n.name for n in state(request).config.networks}
     kept, asked = [], []
+    groups = _groups(server.get("security_groups"))
     for entry in networks:
         if isinstance(entry, dict) and "port" in entry:
             asked.append(Asked(port=_text(entry["port"], "port")))
         elif isinstance(entry, dict) and entry.get("uuid") not in catalog and "uuid" in entry:
             asked.append(Asked(network=_text(entry["uuid"], "uuid"),
-                               fixed_ip=_text(entry.get("fixed_ip", ""), "fixed_ip")))
+                               fixed_ip=_text(entry.get("fixed_ip", ""), "fixed_ip"),
+                               groups=groups))
         else:
             kept.append(entry)
     if not asked:
         return body, []
     return {**body, "server": {**server, "networks": kept or "none"}}, asked
+
+
+def _groups(value: Any) -> tuple[str, ...] | None:
+    """A create's security_groups ([{"name": NAME}]) as names; None when not given."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+            isinstance(g, dict) and isinstance(g.get("name"), str) and g["name"].strip()
+            for g in value):
+        raise BadRequest("Invalid input for field/attribute security_groups: each is"
+                         " {\"name\": NAME}.")
+    return tuple(dict.fromkeys(g["name"] for g in value))
 
 
 def _text(value: Any, field: str) -> str:
@@ -136,7 +157,10 @@ def _bind_one(request: web.Request, asked: Asked, server: str, occurrence: int) 
             made = net.bindings.bind(who_, asked.port, server)
         else:
             ips = (IpRequest(ip_address=asked.fixed_ip),) if asked.fixed_ip else None
-            made = net.bindings.make(who_, PortSpec(network_id=asked.network, fixed_ips=ips),
+            groups = (None if asked.groups is None
+                      else ids_for_create(net, who_, asked.groups))
+            made = net.bindings.make(who_, PortSpec(network_id=asked.network, fixed_ips=ips,
+                                                    security_groups=groups),
                                      server, occurrence)
     except PortInUse as exc:
         raise Conflict(exc.message) from None
@@ -149,15 +173,28 @@ def _bind_one(request: web.Request, asked: Asked, server: str, occurrence: int) 
     return Port(network=made.network_id, mac=made.mac_address, ip=ip, port_id=made.id)
 
 
-def network_names(request: web.Request) -> Callable[[Sequence[str]], dict[str, str]]:
-    """Names of the network service's networks by id, for server bodies."""
-    def names(ids: Sequence[str]) -> dict[str, str]:
+class ServiceNames:
+    """What server bodies name from the network service (api.compute.views.
+    ServiceNames): networks by id, and the security groups of ports."""
+
+    def __init__(self, net: NetworkService) -> None:
+        self.net = net
+
+    def __call__(self, ids: Sequence[str]) -> dict[str, str]:
         found = {}
         for ident in ids:
             with contextlib.suppress(NetworkError):
-                found[ident] = service(request).networks.show(ADMIN, ident).name
+                found[ident] = self.net.networks.show(ADMIN, ident).name
         return found
-    return names
+
+    def security_groups(self, port_ids: Sequence[str]) -> dict[str, list[str]]:
+        return self.net.security_groups.names_of_ports(port_ids)
+
+
+def network_names(request: web.Request) -> ServiceNames:
+    """Names of the network service's networks by id (and of ports' security
+    groups), for server bodies."""
+    return ServiceNames(service(request))
 
 
 async def landed(request: web.Request, instance: Instance) -> None:

@@ -1,5 +1,5 @@
 """The Networking API's routes: discovery, extensions, and one handler class
-serving each of the three collections (api.network's docstring lists them).
+serving each of the collections (api.network's docstring lists them).
 
 Each call of the service runs in a worker thread: a port's address may wait on
 a row lock held by another API process (network.ipam_table), and the event
@@ -9,16 +9,24 @@ loop must not wait with it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import web
 from yarl import URL
 
 from api.body import read_json
 from api.identity.tokens import TokenInfo
-from api.network import bodies, errors, views
+from api.network import (
+    bodies,
+    errors,
+    router_bodies,
+    router_routes,
+    router_views,
+    security_bodies,
+    views,
+)
 from api.state import WHO, base_url
 from network.resources import Caller, Changes, ListQuery
 from network.service import NetworkService
@@ -40,6 +48,14 @@ EXTENSIONS = [
     ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     ("filter-validation", "Filter parameters validation",
      "Provides validation on filter parameters."),
+    ("standard-attr-description", "standard-attr-description",
+     "Extension to add descriptions to standard attributes"),
+    ("ip-substring-filtering", "IP address substring filtering",
+     "Provides IP address substring filtering when listing ports"),
+    # Served and kept; no host enforces the rules yet (network.security_groups).
+    ("security-group", "security-group", "The security groups extension."),
+    # Not `router`: routers are kept as records only (network.routers), and
+    # listing it would have clients (and Tempest) expect traffic routed.
 ]
 
 
@@ -51,6 +67,13 @@ class Store(Protocol):
     def list(self, caller: Caller, ask: ListQuery) -> Any: ...
     def update(self, caller: Caller, ident: str, changes: Changes) -> Any: ...
     def delete(self, caller: Caller, ident: str) -> None: ...
+
+
+@runtime_checkable
+class BulkStore(Protocol):
+    """A store that makes several at once (Neutron's bulk create): all or none."""
+
+    def create_many(self, caller: Caller, specs: Sequence[Any]) -> Sequence[Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +88,15 @@ class Collection:
     spec: Callable[[dict[str, Any]], Any]
     changes: Callable[[dict[str, Any]], Changes]
     view: Callable[[Any, Caller], dict[str, Any]]
+    path: str = ""  # the URL's name of the collection, when not `plural`
 
     @property
     def plural(self) -> str:
         return f"{self.key}s"
+
+    @property
+    def route(self) -> str:
+        return self.path or self.plural
 
 
 COLLECTIONS = (
@@ -80,6 +108,18 @@ COLLECTIONS = (
                views.subnet_body),
     Collection("port", lambda s: s.ports, bodies.PORT_FIELDS, bodies.PORT_CREATE,
                bodies.PORT_UPDATE, bodies.port_spec, bodies.port_changes, views.port_body),
+    Collection("security_group", lambda s: s.security_groups, security_bodies.GROUP_FIELDS,
+               security_bodies.GROUP_CREATE, security_bodies.GROUP_UPDATE,
+               security_bodies.group_spec, security_bodies.group_changes,
+               views.security_group_body, "security-groups"),
+    Collection("security_group_rule", lambda s: s.security_group_rules,
+               security_bodies.RULE_FIELDS, security_bodies.RULE_CREATE,
+               security_bodies.RULE_UPDATE, security_bodies.rule_spec,
+               security_bodies.rule_changes, views.rule_body, "security-group-rules"),
+    Collection("router", lambda s: s.routers, router_bodies.ROUTER_FIELDS,
+               router_bodies.ROUTER_CREATE, router_bodies.ROUTER_UPDATE,
+               router_bodies.router_spec, router_bodies.router_changes,
+               router_views.router_body),
 )
 
 
@@ -95,12 +135,13 @@ def add_routes(app: web.Application, service: NetworkService) -> None:
     add.add_get(f"{V2}/extensions/{{alias}}", guarded(extension))
     for collection in COLLECTIONS:
         handlers = Handlers(collection)
-        base = f"{V2}/{collection.plural}"
+        base = f"{V2}/{collection.route}"
         add.add_get(base, guarded(handlers.index))
         add.add_post(base, guarded(handlers.create))
         add.add_get(f"{base}/{{id}}", guarded(handlers.show))
         add.add_put(f"{base}/{{id}}", guarded(handlers.update))
         add.add_delete(f"{base}/{{id}}", guarded(handlers.delete))
+    router_routes.add_interface_routes(add, f"{V2}/routers", service, guarded)
     app.on_cleanup.append(_close)
 
 
@@ -141,10 +182,23 @@ class Handlers:
         return web.json_response({self.c.key: views.only(self.c.view(found, caller), fields)})
 
     async def create(self, request: web.Request) -> web.Response:
-        fields = bodies.resource(await _json(request), self.c.key, self.c.create_fields)
-        caller = _caller(request)
+        body, caller = await _json(request), _caller(request)
+        many = bodies.bulk(body, self.c.plural, self.c.create_fields)
+        if many is not None:
+            return await self._create_many(request, caller, many)
+        fields = bodies.resource(body, self.c.key, self.c.create_fields)
         made = await self._call(request, "create", caller, self.c.spec(fields))
         return web.json_response({self.c.key: self.c.view(made, caller)}, status=201)
+
+    async def _create_many(self, request: web.Request, caller: Caller,
+                           many: list[dict[str, Any]]) -> web.Response:
+        store = self.c.store(request.app[SERVICE])
+        if not isinstance(store, BulkStore):
+            raise bodies.bad(f"Bulk create of {self.c.plural} is not supported")
+        specs = [self.c.spec(fields) for fields in many]
+        made = await asyncio.to_thread(store.create_many, caller, specs)
+        return web.json_response({self.c.plural: [self.c.view(m, caller) for m in made]},
+                                 status=201)
 
     async def update(self, request: web.Request) -> web.Response:
         fields = bodies.resource(await _json(request), self.c.key, self.c.update_fields)
@@ -172,7 +226,7 @@ async def resources(request: web.Request) -> web.Response:
     base = f"{base_url(request)}{V2}"
     return web.json_response({"resources": [
         {"name": c.key, "collection": c.plural,
-         "links": [{"rel": "self", "href": f"{base}/{c.plural}"}]} for c in COLLECTIONS]})
+         "links": [{"rel": "self", "href": f"{base}/{c.route}"}]} for c in COLLECTIONS]})
 
 
 async def extensions(request: web.Request) -> web.Response:

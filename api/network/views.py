@@ -1,4 +1,5 @@
-"""Neutron's bodies for networks, subnets and ports, and the links of a page.
+"""Neutron's bodies for networks, subnets, ports, security groups and their
+rules, and the links of a page.
 
 Provider and binding attributes are shown to admins only, as Neutron's default
 policy does; `fields` (the query's) keeps only the keys asked for.
@@ -13,7 +14,14 @@ from typing import Any
 from multidict import MultiMapping
 from yarl import URL
 
-from network.resources import Caller, Network, Port, Subnet
+from network.resources import (
+    Caller,
+    Network,
+    Port,
+    SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
+)
 
 MTU = 1500
 
@@ -26,7 +34,7 @@ def network_body(net: Network, caller: Caller) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": net.id, "name": net.name, "tenant_id": net.project, "project_id": net.project,
         "admin_state_up": net.admin_state_up, "shared": net.shared, "status": net.status,
-        "subnets": list(net.subnets), "mtu": MTU, "description": "", "tags": [],
+        "subnets": list(net.subnets), "mtu": MTU, "description": net.description, "tags": [],
         "created_at": stamp(net.created_at), "updated_at": stamp(net.updated_at)}
     if caller.admin:
         body.update({"provider:network_type": net.type.value,
@@ -42,9 +50,11 @@ def subnet_body(subnet: Subnet, caller: Caller) -> dict[str, Any]:
         "tenant_id": subnet.project, "project_id": subnet.project, "cidr": subnet.cidr,
         "ip_version": subnet.ip_version, "gateway_ip": subnet.gateway_ip,
         "allocation_pools": [{"start": p.start, "end": p.end} for p in subnet.allocation_pools],
-        "dns_nameservers": list(subnet.dns_nameservers), "host_routes": [],
+        "dns_nameservers": list(subnet.dns_nameservers),
+        "host_routes": [{"destination": r.destination, "nexthop": r.nexthop}
+                        for r in subnet.host_routes],
         "enable_dhcp": subnet.enable_dhcp, "ipv6_address_mode": None, "ipv6_ra_mode": None,
-        "subnetpool_id": None, "description": "", "tags": [],
+        "subnetpool_id": None, "description": subnet.description, "tags": [],
         "created_at": stamp(subnet.created_at), "updated_at": stamp(subnet.updated_at)}
 
 
@@ -57,7 +67,8 @@ def port_body(port: Port, caller: Caller) -> dict[str, Any]:
                       for ip in port.fixed_ips],
         "device_id": port.device_id, "device_owner": port.device_owner,
         "status": port.status.value, "admin_state_up": port.admin_state_up,
-        "description": "", "tags": [],
+        "security_groups": list(port.security_groups), "description": port.description,
+        "tags": [],
         "created_at": stamp(port.created_at), "updated_at": stamp(port.updated_at)}
     if caller.admin:
         body.update({"binding:host_id": port.binding_host,
@@ -65,6 +76,26 @@ def port_body(port: Port, caller: Caller) -> dict[str, Any]:
                      "binding:vnic_type": "normal", "binding:profile": {},
                      "binding:vif_details": {}})
     return body
+
+
+def security_group_body(group: SecurityGroup, caller: Caller) -> dict[str, Any]:
+    return {
+        "id": group.id, "name": group.name, "description": group.description,
+        "tenant_id": group.project, "project_id": group.project,
+        "security_group_rules": [rule_body(r, caller) for r in group.rules], "tags": [],
+        "created_at": stamp(group.created_at), "updated_at": stamp(group.updated_at)}
+
+
+def rule_body(rule: SecurityGroupRule, caller: Caller) -> dict[str, Any]:
+    del caller
+    return {
+        "id": rule.id, "security_group_id": rule.security_group_id,
+        "tenant_id": rule.project, "project_id": rule.project,
+        "direction": rule.direction.value, "ethertype": rule.ethertype.value,
+        "protocol": rule.protocol, "port_range_min": rule.port_range_min,
+        "port_range_max": rule.port_range_max, "remote_ip_prefix": rule.remote_ip_prefix,
+        "remote_group_id": rule.remote_group_id, "description": rule.description,
+        "created_at": stamp(rule.created_at), "updated_at": stamp(rule.updated_at)}
 
 
 def only(body: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
