@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Connection,
@@ -202,9 +203,48 @@ def _v10(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_locations_server_group ON locations (server_group)")
 
 
+def _v11(conn: Connection) -> None:
+    """What was done to a leaf's instances (Nova's instance actions)."""
+    v11 = MetaData()
+    Table(
+        "instance_actions", v11,
+        Column("uuid", String(36), primary_key=True),
+        Column("request_id", String(255), primary_key=True),
+        Column("action", String(32), nullable=False),
+        Column("project", String(255), nullable=False),
+        Column("user_id", String(255), nullable=False),
+        Column("start_time", Float, nullable=False),
+        Column("finish_time", Float, nullable=True),
+        Column("event", String(64), nullable=False),
+        Column("result", String(16), nullable=True),
+        Column("message", Text, nullable=True),
+        Column("host", String(255), nullable=False),
+        Column("deleted_at", Float, nullable=True, index=True),
+    )
+    v11.create_all(conn)
+
+
+def _v12(conn: Connection) -> None:
+    """A leaf's notification outbox (notify.outbox): each event written in the
+    transaction of its change, sent in `id` order, deleted once the bus confirms."""
+    v12 = MetaData()
+    Table(
+        "notify_outbox", v12,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("message_id", String(36), nullable=False),
+        Column("event_type", String(64), nullable=False),
+        Column("uuid", String(36), nullable=False),  # "" for an event of no instance
+        Column("message", Text, nullable=False),  # the oslo message, JSON
+        Column("created_at", Float, nullable=False),
+    )
+    v12.create_all(conn)
+
+
 # Step N brings a database at version N-1 to version N. Append, never edit:
 # a cell must start on any database an earlier release wrote.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10,
+                                               _v11, _v12]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -29,6 +29,7 @@ from model.cells import (
 )
 from model.compute import Action, BootSpec, Instance
 from model.edits import Edit
+from model.instance_actions import ActionLog
 
 
 @dataclass(slots=True)
@@ -62,8 +63,11 @@ class CellCalls(Protocol):
         when nothing fits."""
         ...
 
-    async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
-        """Apply an action. With wait=False, returns once the leaf accepted it."""
+    async def act(self, uuid: str, action: Action, wait: bool, call: Call,
+                  host: str = "") -> Instance:
+        """Apply an action. With wait=False, returns once the leaf accepted it.
+        `host` is where an unshelve goes ("": the leaf chooses), a host of
+        the instance's leaf (InvalidArgument otherwise); nothing else takes one."""
         ...
 
     async def update(self, uuid: str, edit: Edit, call: Call) -> Instance:
@@ -82,6 +86,13 @@ class CellCalls(Protocol):
     async def list(self, query: ListQuery, call: Call) -> InstancePage: ...
 
     async def locate(self, uuid: str, call: Call) -> Located: ...
+
+    async def actions(self, uuid: str, request_id: str, call: Call) -> ActionLog:
+        """What was done to the instance (Nova's instance actions; only the
+        one under `request_id`, when given), kept at its leaf and for a while
+        after it is deleted (cells.instance_actions). UnknownInstance when no
+        leaf keeps a log of it. A read."""
+        ...
 
     async def topology(self, call: Call) -> CellNode: ...
 

@@ -22,8 +22,11 @@ from bestmatch.table import HostTable
 from cells.attributes import InstanceAttributes
 from cells.backend import ChangeLog, Identity, own_node
 from cells.hosts import HostPolicy, host_state
+from cells.instance_actions import InstanceActions
 from cells.leaf_events import LeafEvents
+from cells.leaf_notify import LeafNotices
 from cells.leaf_once import RememberedActions
+from cells.leaf_shelve import LeafShelving
 from cells.ledger import HostLedger
 from cells.outcomes import ActionOutcomes
 from model.call import Call
@@ -56,8 +59,10 @@ from model.errors import (
     InvalidArgument,
     ResourceExhausted,
 )
-from model.states import check, next_state
+from model.instance_actions import CREATE, REBUILD, ActionLog, action_name, edit_action
+from model.states import SHELVING, check, next_state
 from network.naming import bridge_name
+from notify.outbox import Outbox
 from routing.errors import UnknownInstance
 from routing.index import Location, LocationIndex
 from routing.paging import page_of
@@ -75,7 +80,7 @@ class LeafCell:
                  selector: Selector, policies: Mapping[str, HostPolicy] | None = None,
                  flavors: Mapping[str, Resources] | None = None, sync_every: float = 1.0,
                  outcomes: ActionOutcomes | None = None, catalog: Catalog | None = None,
-                 ) -> None:
+                 outbox: Outbox | None = None) -> None:
         self.identity = identity
         # What this leaf's image and network names stand for (model.catalog).
         self._catalog = catalog or Catalog()
@@ -104,11 +109,19 @@ class LeafCell:
         # The agents that report here and take objects, by "KIND/" and
         # "KIND/CAPABILITY" (agents.registry), for the capability reports.
         self.agents_offered: Callable[[], tuple[tuple[str, int], ...]] = tuple
+        # Events told outside (notify/), each in the transaction of its change;
+        # nothing without an outbox (notifications off).
+        self._notices = LeafNotices(index, outbox, lambda: self.identity.path)
         self._events = LeafEvents(identity, driver, self._run, index, self._changes,
-                                  self._forget, self._background, sync_every)
+                                  self._forget_vanished, self._background, sync_every)
+        self._events.on_found = self._notices.found
         # Names, descriptions, metadata, tags, locks users set (cells.attributes).
         self._attributes = InstanceAttributes(index)
+        self._actions = InstanceActions(index)  # what was done to each (Nova's actions)
         self._editing = asyncio.Lock()  # one edit at a time: each reads the last one's
+        self._shelving = LeafShelving(lambda: identity.path, identity.driver, driver, self._run,
+                                      index, self._ledger, self._select, self._hosts_changed,
+                                      self._placing)
 
     @property
     def _applying(self) -> asyncio.Task[None] | None:
@@ -127,13 +140,19 @@ class LeafCell:
             try:
                 instance = await self._run(self._driver.get, row.uuid)
             except virt_errors.InstanceNotFound:
-                self._forget(row.uuid)
+                with self._notices.together():
+                    self._forget(row.uuid)
+                    self._notices.boot_lost(row)
+                self._actions.drop(row.uuid, row.request_id or "")  # a retry begins it anew
                 log.info("boot of %s (request %s) was cut short: rolled back", row.uuid,
                          row.request_id)
                 continue
-            self._index.set_state(row.uuid, instance.state.value, self.identity.path,
-                                  instance.host)
+            with self._notices.together():
+                self._index.set_state(row.uuid, instance.state.value, self.identity.path,
+                                      instance.host)
+                self._notices.boot_ended(instance)
             self._ledger.place(row.uuid, instance.host, row.server_group)
+            self._actions.finish(row.uuid, row.request_id or "", None, instance.host)
             self._events.note(instance)
             log.info("boot of %s (request %s) was cut short after the build: completed",
                      row.uuid, row.request_id)
@@ -157,21 +176,29 @@ class LeafCell:
         async with self._placing:  # one decision at a time: each sees the last one's claim
             selection = await self._select(spec)
             chosen = selection.ordered[0].name
-            self._index.record(
-                Location(spec.uuid, "", self.identity.path, chosen, spec.project,
-                         InstanceState.BUILDING.value, spec.request_id, pending=True,
-                         name=spec.name, created_at=time.time(), server_group=group)
-            )
+            with self._notices.together():  # the pending row and its create.start
+                self._index.record(
+                    Location(spec.uuid, "", self.identity.path, chosen, spec.project,
+                             InstanceState.BUILDING.value, spec.request_id, pending=True,
+                             name=spec.name, created_at=time.time(), server_group=group)
+                )
+                self._notices.boot_started(spec, chosen)
             self._ledger.place(spec.uuid, chosen, group)
             self._claimed(chosen, spec.flavor)  # the next decision sees this one's claim
             self._attributes.put(spec.uuid, None, spec.attributes)
+            self._actions.begin(spec.uuid, spec.request_id, CREATE, spec.project, chosen)
         try:
             instance = await self._spawn_first(spec, [c.name for c in selection.ordered])
         except BaseException:
+            self._actions.drop(spec.uuid, spec.request_id)  # not here: neither is its log
             self._doomed.discard(spec.uuid)
             self._hosts_changed()  # the claim did not happen
             raise
-        self._index.set_state(spec.uuid, instance.state.value, self.identity.path, instance.host)
+        self._actions.finish(spec.uuid, spec.request_id, None, instance.host)
+        with self._notices.together():
+            self._index.set_state(spec.uuid, instance.state.value, self.identity.path,
+                                  instance.host)
+            self._notices.boot_ended(instance, spec)
         self._ledger.place(spec.uuid, instance.host, group)  # an alternate host, maybe
         if instance.host != chosen:
             self._hosts_changed()
@@ -240,10 +267,10 @@ class LeafCell:
                 return await self._run(self._driver.spawn, placed, host)
             except virt_errors.NoCapacity:
                 log.info("host %s filled up before %s could claim it", host, spec.uuid)
-            except BaseException:
-                self._forget(spec.uuid)
+            except BaseException as exc:
+                self._give_up(spec, str(exc) or type(exc).__name__)
                 raise
-        self._forget(spec.uuid)
+        self._give_up(spec, "every host that fit filled up before the claim")
         raise ResourceExhausted(
             f"every host in {self.identity.path} that fit {spec.flavor} filled up"
             f" before the claim ({len(hosts)} tried)"
@@ -251,42 +278,59 @@ class LeafCell:
 
     # ---------------------------------------------------------- actions
 
-    async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
+    async def act(self, uuid: str, action: Action, wait: bool, call: Call,
+                  host: str = "") -> Instance:
         """Apply `action`, once per request id (cells.outcomes): the same
-        request sent again is answered as the first was, nothing applied twice."""
+        request sent again is answered as the first was, nothing applied twice.
+        `host`: where an unshelve goes (cells.leaf_shelve)."""
         uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
+        self._notices.acting(call.request_id)
         if action not in self._driver.capabilities.actions:
             raise self._info().refuse(action)
         if action is not Action.DELETE and self._attributes.of(uuid)[1].reset_to_error:
             check(uuid, InstanceState.ERROR, action)  # refused: only a delete applies
+        if host and action is not Action.UNSHELVE:
+            raise InvalidArgument(f"{action.value} takes no host; only unshelve does")
         if self._remembered is None:
-            return await self._act_once(uuid, action, wait, call)
-        return await self._remembered.act(uuid, action, wait, call)
+            return await self._act_once(uuid, action, wait, call, host)
+        return await self._remembered.act(uuid, action, wait, call, host)
 
-    async def _act_once(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
+    async def _act_once(self, uuid: str, action: Action, wait: bool, call: Call,
+                        host: str = "") -> Instance:
+        name = action_name(action)
+        if action in SHELVING:
+            self._shelving.shelver()  # refused before anything is recorded
+        if host:
+            await self._shelving.check_host(await self.get(uuid, call), host)
         if wait:
-            return await self._apply(uuid, action)
+            project, where = await self._whose(uuid, call)
+            return await self._actions.track(uuid, call.request_id, name, project, where,
+                                             lambda: self._apply(uuid, action, host))
         # A cast: refuse what the driver would refuse, then answer at once.
         current = await self.get(uuid, call)
         check(uuid, current.state, action)
-        task = asyncio.create_task(self._apply_logged(uuid, action))
+        began = self._actions.begin(uuid, call.request_id, name, current.project, current.host)
+        task = asyncio.create_task(self._apply_logged(
+            uuid, action, call.request_id if began else "", current.host, host))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return current
 
-    async def _apply(self, uuid: str, action: Action) -> Instance:
+    async def _apply(self, uuid: str, action: Action, host: str = "") -> Instance:
         before = self._events.reported.get(uuid)
         target = next_state(before, action) if before is not None else None
         if target is not None:
             self._events.expected[uuid] = target
         try:
-            return await self._act_on_driver(uuid, action)
+            return await self._act_on_driver(uuid, action, host)
         finally:
             self._events.expected.pop(uuid, None)
 
-    async def _act_on_driver(self, uuid: str, action: Action) -> Instance:
+    async def _act_on_driver(self, uuid: str, action: Action, host: str = "") -> Instance:
+        began = time.time()
         try:
-            result = await self._run(self._driver.act, uuid, action)
+            result = await (self._shelving.apply(uuid, action, host) if action in SHELVING
+                            else self._run(self._driver.act, uuid, action))
         except virt_errors.InstanceNotFound:
             building = self._building(uuid)
             if building is None:
@@ -294,14 +338,17 @@ class LeafCell:
             check(uuid, building.state, action)  # only a delete, while it is being built
             self._doomed.add(uuid)
             return replace(building, state=InstanceState.DELETED)
-        if result.state is InstanceState.DELETED:
-            self._forget(uuid)
+        with self._notices.acted(action, result, began):
+            if result.state is InstanceState.DELETED:
+                self._forget(uuid)
         # The driver holds the state; the leaf's index only maps uuid -> host.
         return self._here(self._events.note(result))
 
-    async def _apply_logged(self, uuid: str, action: Action) -> None:
+    async def _apply_logged(self, uuid: str, action: Action, request_id: str,
+                            host: str, target: str = "") -> None:
         try:
-            await self._apply(uuid, action)
+            await self._actions.settle(uuid, request_id, host,
+                                       lambda: self._apply(uuid, action, target))
         except Exception:
             log.exception("%s of %s failed after it was accepted", action.value, uuid)
 
@@ -313,11 +360,17 @@ class LeafCell:
             raise FailedPrecondition(f"the driver of {self.identity.path}"
                                      f" ({self.identity.driver}) cannot rebuild an instance")
         source = self._catalog.resolve(BootSpec(uuid, "", "", Resources(), image=image))
-        try:
-            rebuilt = await self._run(self._driver.rebuild, uuid, image, source.image_source)
-        except virt_errors.InstanceNotFound:
-            raise UnknownInstance(uuid) from None
-        return self._here(self._events.note(rebuilt))
+        project, host = await self._whose(uuid, call)
+        driver: Rebuilder = self._driver
+
+        async def rebuilt() -> Instance:
+            try:
+                return await self._run(driver.rebuild, uuid, image, source.image_source)
+            except virt_errors.InstanceNotFound:
+                raise UnknownInstance(uuid) from None
+
+        done = await self._actions.track(uuid, call.request_id, REBUILD, project, host, rebuilt)
+        return self._here(self._events.note(done))
 
     async def update(self, uuid: str, edit: Edit, call: Call) -> Instance:
         """Apply `edit` to what users set on the instance (cells.attributes);
@@ -328,7 +381,21 @@ class LeafCell:
             given, attributes = self._attributes.of(current.uuid)
             name, attributes = apply(given or current.name, attributes, edit)
             self._attributes.put(current.uuid, given if edit.name is None else name, attributes)
+        if acted := edit_action(edit.locked, edit.reset_to_error):
+            self._actions.record(current.uuid, call.request_id, acted, current.project)
         return self._here(current)
+
+    async def actions(self, uuid: str, request_id: str, call: Call) -> ActionLog:
+        """What was done to the instance (cells.instance_actions), also for a
+        while after it was deleted; UnknownInstance when this leaf knows nothing of it."""
+        uuid = check_uuid(uuid)
+        return await self._actions.log(uuid, request_id, lambda: self.owner(uuid, call))
+
+    async def _whose(self, uuid: str, call: Call) -> tuple[str, str]:
+        """The project and host of an instance here (UnknownInstance if none)."""
+        row = self._index.lookup(uuid)
+        found = row or await self.get(uuid, call)
+        return found.project, found.host
 
     # ------------------------------------------------------------ reads
 
@@ -409,11 +476,13 @@ class LeafCell:
         hypervisor's truth about every instance, so changes made behind
         cellrouter's back travel up even when nothing announced them."""
         self._hosts = await self._run(self._driver.hosts)
+        self._notices.hosts(self._hosts)
         self._table = None  # the next decision starts from these hosts
         self._unread_hosts = self._hosts
         await self._events.sync_when_due()
         if self._remembered is not None:
             self._remembered.prune_when_due()
+        self._actions.prune_when_due()
 
     async def close(self) -> None:
         for task in list(self._background):
@@ -428,6 +497,18 @@ class LeafCell:
         self._index.forget(uuid)
         self._ledger.remove(uuid)
         self._attributes.drop(uuid)
+        self._actions.deleted(uuid)  # kept a while: Nova shows a deleted server's actions
+
+    def _give_up(self, spec: BootSpec, reason: str) -> None:
+        """A boot failed here: its row goes, with its instance.create.error."""
+        with self._notices.together():
+            self._forget(spec.uuid)
+            self._notices.boot_failed(spec, reason)
+
+    def _forget_vanished(self, uuid: str) -> None:
+        """The hypervisor no longer has `uuid` (reconciliation found it so)."""
+        with self._notices.vanished(uuid):
+            self._forget(uuid)
 
     def _here(self, instance: Instance) -> Instance:
         """`instance` as this leaf shows it: its path, and what users set on it."""
@@ -444,4 +525,3 @@ class LeafCell:
         if not self._blocking:
             return fn(*args)
         return await asyncio.to_thread(fn, *args)
-

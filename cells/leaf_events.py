@@ -52,6 +52,9 @@ class LeafEvents:
         # hypervisor's announcement of it is an echo, not news.
         self.expected: dict[str, InstanceState] = {}
         self._announced: set[str] = set()
+        # Told of each state reconciliation finds changed, unless an action of
+        # the leaf's own is under way on it (the leaf's notices, cells.leaf_notify).
+        self.on_found: Callable[[Instance], None] = lambda instance: None
         self.applying: asyncio.Task[None] | None = None
         # The full reconciliation with the hypervisor runs this often. A driver
         # that announces changes has each one applied to the instance it names,
@@ -107,6 +110,7 @@ class LeafEvents:
                 log.exception("reading announced instance %s failed", uuid)
             else:
                 if self.reported.get(uuid) is not instance.state:
+                    self._found(instance)
                     self.note(instance)
 
     async def sync_when_due(self) -> None:
@@ -121,10 +125,15 @@ class LeafEvents:
         now = {i.uuid: i for i in await self._run(self._driver.instances)}
         for uuid, instance in now.items():
             if self.reported.get(uuid) is not instance.state:
+                self._found(instance)
                 self.note(instance)
         for uuid in list(self.reported):
             if uuid not in now:
                 self._vanished(uuid)
+
+    def _found(self, instance: Instance) -> None:
+        if instance.uuid not in self.expected:
+            self.on_found(instance)
 
     def _vanished(self, uuid: str) -> None:
         """The hypervisor no longer has `uuid`: deleted behind our back, unless

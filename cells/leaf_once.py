@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 60.0  # seconds between prunings of remembered request ids
 
-# The leaf's own ways to act once (uuid, action, wait, call) and to read an instance.
-ActOnce = Callable[[str, Action, bool, Call], Awaitable[Instance]]
+# The leaf's own ways to act once (uuid, action, wait, call, host) and to read an instance.
+ActOnce = Callable[[str, Action, bool, Call, str], Awaitable[Instance]]
 Get = Callable[[str, Call], Awaitable[Instance]]
 
 
@@ -38,13 +38,15 @@ class RememberedActions:
         self._acting: dict[str, tuple[str, Action, asyncio.Future[Instance]]] = {}
         self._last_prune = 0.0
 
-    async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
+    async def act(self, uuid: str, action: Action, wait: bool, call: Call,
+                  host: str = "") -> Instance:
+        """`host`: where an unshelve goes (a request sent again goes where the first went)."""
         key = call.request_id
         running = self._acting.get(key)
         if running is not None:  # the same request, still being applied here
             _same_request(key, running[0], running[1], uuid, action)
             return await asyncio.shield(running[2])
-        task = asyncio.ensure_future(self._act_remembered(key, uuid, action, wait, call))
+        task = asyncio.ensure_future(self._act_remembered(key, uuid, action, wait, call, host))
         self._acting[key] = (uuid, action, task)
         task.add_done_callback(lambda _: self._acting.pop(key, None))
         return await asyncio.shield(task)
@@ -56,7 +58,7 @@ class RememberedActions:
             self._outcomes.prune()
 
     async def _act_remembered(self, key: str, uuid: str, action: Action, wait: bool,
-                              call: Call) -> Instance:
+                              call: Call, host: str) -> Instance:
         earlier = self._outcomes.begin(key, uuid, action)
         if earlier is not None:
             _same_request(key, earlier.uuid, earlier.action, uuid, action)
@@ -68,7 +70,7 @@ class RememberedActions:
             if settled is not None:
                 return settled
         try:
-            answer = await self._act_once(uuid, action, wait, call)
+            answer = await self._act_once(uuid, action, wait, call, host)
         except (FailedPrecondition, InvalidArgument, UnknownInstance):
             self._outcomes.drop(key)  # refused: nothing was applied
             raise

@@ -21,10 +21,12 @@ class HostLedger:
 
     @classmethod
     def load(cls, rows: Iterable[tuple[str, str, str]]) -> HostLedger:
-        """From (uuid, host, group) rows."""
+        """From (uuid, host, group) rows; a row with no host (a shelved
+        offloaded instance) is on no host."""
         ledger = cls()
         for uuid, host, group in rows:
-            ledger.place(uuid, host, group)
+            if host:
+                ledger.place(uuid, host, group)
         return ledger
 
     def place(self, uuid: str, host: str, group: str = "") -> None:

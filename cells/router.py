@@ -34,10 +34,12 @@ from model.cells import (
 )
 from model.compute import Action, BootSpec, Instance, InstanceState
 from model.edits import Edit, check
+from model.instance_actions import ActionLog
 from routing.children import Child, Children, fanout
 from routing.errors import BadPath
 from routing.fastpath import FastPath
 from routing.forward import Forwarder, LeafLinks
+from routing.history import History
 from routing.index import Location, LocationIndex
 from routing.link import Connect
 from routing.lists import Lister
@@ -76,6 +78,8 @@ class RouterCell:
                   else None)
         self._leaves = leaves
         self._forwarder = Forwarder(children, self._locator, child_timeout, leaves)
+        # Instance logs, also of deleted instances (asked of every child).
+        self._history = History(identity, children, index, self._forwarder, child_timeout)
         # Actions and Get as bytes, when the index knows where (cells.edge).
         self.fast = FastPath(children, index, child_timeout, leaves)
         self._placer = Placer(identity, children, index, selector, child_timeout)
@@ -97,14 +101,15 @@ class RouterCell:
 
     # ---------------------------------------------------------- actions
 
-    async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
+    async def act(self, uuid: str, action: Action, wait: bool, call: Call,
+                  host: str = "") -> Instance:
         uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
         loc = await self._locator.find(uuid, call)
         action = self._supported(loc, action)
         instance = await self._forwarder.send(
             uuid, call,
             lambda link, timeout: link.act(uuid, action, wait, timeout=timeout,
-                                           metadata=call.downstream()),
+                                           metadata=call.downstream(), host=host),
             # The leaf applies an action once per request id (cells.outcomes).
             idempotent=True, direct=True, loc=loc,
         )
@@ -151,6 +156,9 @@ class RouterCell:
             lambda link, timeout: link.locate(uuid, timeout=timeout, metadata=call.downstream()),
             idempotent=True,
         )
+
+    async def actions(self, uuid: str, request_id: str, call: Call) -> ActionLog:
+        return await self._history.actions(check_uuid(uuid), request_id, call)
 
     async def owner(self, uuid: str, call: Call) -> str:
         """The project of `uuid`, as the index knows it (located first when it
@@ -204,6 +212,8 @@ class RouterCell:
         if changes:
             self._index.apply((c.uuid, c.state.value, c.cell_path, c.host) for c in changes)
             for change in changes:
+                if change.state is InstanceState.SHELVED_OFFLOADED:
+                    self._index.clear_host(change.uuid)  # on no host: keep not the last
                 self._changes.add(change)
         return child
 

@@ -40,6 +40,7 @@ from model.cells import (
 from model.compute import Action, BootSpec, Instance, Port, Resources
 from model.edits import Edit
 from model.errors import Aborted, CellError, NotFound, Unavailable, Unreachable
+from model.instance_actions import ActionLog
 
 DEFAULT_TIMEOUT = 30.0
 # The calls a client sends again: reads; boots (every cell de-duplicates them
@@ -52,7 +53,7 @@ DEFAULT_TIMEOUT = 30.0
 #   and a replica that cannot be reached, to the next, REPLICA_ATTEMPTS in all
 #   (when none answers, the client says so rather than wait out its timeout).
 IDEMPOTENT = frozenset({"Get", "List", "Locate", "Topology", "Plan", "Boot",
-                        "Place", "GetObject", "ListObjects", "Update",
+                        "Place", "GetObject", "ListObjects", "Update", "Actions",
                         *wire.ACTION_METHODS.values()})
 REPLICA_ATTEMPTS = 6  # over about 1.5 s: time for a restarted replica's siblings
 REPLICA_BACKOFF = 0.05  # seconds before the second attempt, doubling
@@ -204,8 +205,8 @@ class CellClient(_Actions[Instance]):
         """Apply `action`. Keywords: timeout, and request_id (sent as x-request-id:
         it follows the call down the tree to the leaf, which applies an action
         once per request id; one is made for the call when absent, and kept
-        when the call is sent again)."""
-        request = wire.action_request(uuid, action, wait)
+        when the call is sent again), and host (where an unshelve goes)."""
+        request = wire.action_request(uuid, action, wait, kw.get("host", ""))
         metadata = ((REQUEST_ID_KEY, kw.get("request_id") or new_request_id()),)
         reply = self._call(wire.ACTION_METHODS[action], request, kw.get("timeout"), metadata)
         return wire.instance_from_pb(reply)
@@ -232,6 +233,13 @@ class CellClient(_Actions[Instance]):
 
     def locate(self, uuid: str) -> Located:
         return wire.located_from_pb(self._call("Locate", pb.LocateRequest(uuid=uuid)))
+
+    def actions(self, uuid: str, request_id: str = "",
+                timeout: float | None = None) -> ActionLog:
+        """What was done to the instance (only under `request_id`, if given),
+        also for a while after it was deleted."""
+        request = pb.ActionsRequest(uuid=uuid, request_id=request_id)
+        return wire.action_log_from_pb(self._call("Actions", request, timeout))
 
     def topology(self) -> CellNode:
         return wire.node_from_pb(self._call("Topology", pb.TopologyRequest()))
@@ -316,11 +324,12 @@ class AsyncCellClient(_Actions[Awaitable[Instance]], ObjectCalls):
 
     async def act(
         self, uuid: str, action: Action, wait: bool = False, timeout: float | None = None,
-        metadata: Metadata = (),
+        metadata: Metadata = (), host: str = "",
     ) -> Instance:
         """Apply `action`; `metadata` carries its request id (x-request-id), or
-        one is made for the call, kept when it is sent again."""
-        request = wire.action_request(uuid, action, wait)
+        one is made for the call, kept when it is sent again. `host`: where an
+        unshelve goes ("": its leaf chooses)."""
+        request = wire.action_request(uuid, action, wait, host)
         if not any(key == REQUEST_ID_KEY for key, _ in metadata):
             metadata = (*metadata, (REQUEST_ID_KEY, new_request_id()))
         reply = await self._call(
@@ -369,6 +378,16 @@ class AsyncCellClient(_Actions[Awaitable[Instance]], ObjectCalls):
         request = pb.LocateRequest(uuid=uuid)
         reply = await self._call(self._cells, "Locate", request, timeout, metadata)
         return wire.located_from_pb(reply)
+
+    async def actions(
+        self, uuid: str, request_id: str = "", timeout: float | None = None,
+        metadata: Metadata = (),
+    ) -> ActionLog:
+        """What was done to the instance (only under `request_id`, if given),
+        also for a while after it was deleted. A read: sent again freely."""
+        request = pb.ActionsRequest(uuid=uuid, request_id=request_id)
+        reply = await self._call(self._cells, "Actions", request, timeout, metadata)
+        return wire.action_log_from_pb(reply)
 
     async def topology(self, timeout: float | None = None, metadata: Metadata = ()) -> CellNode:
         request = pb.TopologyRequest()

@@ -79,6 +79,10 @@ class InstanceState(enum.Enum):
     PAUSED = "PAUSED"
     SUSPENDED = "SUSPENDED"
     STOPPED = "STOPPED"
+    # Shelved: powered off, still on its host. Offloaded: gone from any host,
+    # its resources freed; the leaf keeps the instance until it is unshelved.
+    SHELVED = "SHELVED"
+    SHELVED_OFFLOADED = "SHELVED_OFFLOADED"
     DELETED = "DELETED"
     ERROR = "ERROR"
     UNKNOWN = "UNKNOWN"
@@ -95,6 +99,9 @@ class Action(enum.Enum):
     REBOOT_HARD = "reboot_hard"
     STOP = "stop"
     START = "start"
+    SHELVE = "shelve"
+    SHELVE_OFFLOAD = "shelve_offload"
+    UNSHELVE = "unshelve"  # onto a host the leaf chooses, or one named (an admin's)
     DELETE = "delete"
 
 

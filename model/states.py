@@ -4,6 +4,9 @@
     ACTIVE --suspend--> SUSPENDED --resume--> ACTIVE
     ACTIVE --stop--> STOPPED --start--> ACTIVE
     ACTIVE --reboot / reboot_hard--> ACTIVE
+    ACTIVE, STOPPED, PAUSED, SUSPENDED --shelve--> SHELVED
+    SHELVED --shelve_offload--> SHELVED_OFFLOADED
+    SHELVED, SHELVED_OFFLOADED --unshelve--> ACTIVE
     any state --delete--> DELETED
 
 Anything else is an illegal transition: it is refused and nothing changes.
@@ -31,7 +34,17 @@ TRANSITIONS: dict[tuple[InstanceState, Action], InstanceState] = {
     (_S.STOPPED, _A.START): _S.ACTIVE,
     (_S.ACTIVE, _A.REBOOT): _S.ACTIVE,
     (_S.ACTIVE, _A.REBOOT_HARD): _S.ACTIVE,
+    (_S.ACTIVE, _A.SHELVE): _S.SHELVED,
+    (_S.STOPPED, _A.SHELVE): _S.SHELVED,
+    (_S.PAUSED, _A.SHELVE): _S.SHELVED,
+    (_S.SUSPENDED, _A.SHELVE): _S.SHELVED,
+    (_S.SHELVED, _A.SHELVE_OFFLOAD): _S.SHELVED_OFFLOADED,
+    (_S.SHELVED, _A.UNSHELVE): _S.ACTIVE,
+    (_S.SHELVED_OFFLOADED, _A.UNSHELVE): _S.ACTIVE,
 }
+
+# The actions a driver applies through its Shelver ability (virt.driver), not `act`.
+SHELVING = frozenset({_A.SHELVE, _A.SHELVE_OFFLOAD, _A.UNSHELVE})
 
 
 def next_state(current: InstanceState, action: Action) -> InstanceState | None:

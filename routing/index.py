@@ -83,7 +83,9 @@ class LocationIndex:
         # One connection for the hot read path, shared under a lock: a read
         # takes microseconds, and a cell's calls come from one event loop.
         self._reader: Any = None
-        self._reader_lock = threading.Lock()
+        # Re-entrant: the statements of a unit (see `unit`) take it again.
+        self._reader_lock = threading.RLock()
+        self._unit_depth = 0  # > 0 inside `unit`, on the thread holding the lock
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         columns = [c.strip() for c in _COLUMNS.split(",")] + ["updated_at"]
         self._by_uuid_sql = f"SELECT {_COLUMNS} FROM locations WHERE uuid = {mark}"
@@ -268,6 +270,13 @@ class LocationIndex:
             self._generation += 1
             self._cache.pop(uuid, None)
 
+    def clear_host(self, uuid: str) -> None:
+        """The row's instance is on no host now (a shelved offloaded one):
+        `set_state` and `apply` keep a host they are not given, so this says it."""
+        self._execute(f"UPDATE locations SET host = '' WHERE uuid = {self.mark}", (uuid,),
+                      fetch=False)
+        self.evict(uuid)
+
     def evict(self, uuid: str) -> None:
         """Drop `uuid` from the cache (another process changed its row)."""
         with self._lock:
@@ -331,9 +340,70 @@ class LocationIndex:
             row = cursor.fetchone() if cursor.description is not None else None
             return row, cursor.rowcount
 
+    @contextmanager
+    def unit(self, store: str = "location index") -> Iterator[None]:
+        """Several statements in one transaction: every write this thread makes on
+        the hot-path connection inside the block (`statement`, `record`, `claim`,
+        `set_state`, `apply`, `forget`) commits at its end, together, or none does
+        (an exception inside rolls them all back, and the cache, which may hold
+        what was not kept, is cleared). For a change and the rows that must go
+        with it (notify.outbox: the event of a change). Units nest; the inner
+        joins the outer. The block must not await: the connection is held from
+        BEGIN to COMMIT. DatabaseUnavailable, naming `store`, when it fails."""
+        with self._reader_lock:
+            if self._unit_depth:
+                self._unit_depth += 1
+                try:
+                    yield
+                finally:
+                    self._unit_depth -= 1
+                return
+            with self._raw(store) as cursor:
+                cursor.execute("BEGIN")
+            self._unit_depth = 1
+            try:
+                yield
+            except BaseException:
+                self._unit_depth = 0
+                self._rollback()
+                raise
+            self._unit_depth = 0
+            try:
+                with self._raw(store) as cursor:
+                    cursor.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        """End the open unit without keeping it (a lost connection ended it already)."""
+        self.clear_cache()
+        if self._reader is None:
+            return
+        try:
+            with self._raw() as cursor:
+                cursor.execute("ROLLBACK")
+        except DatabaseUnavailable:
+            pass  # the connection is dropped: so is what it held
+
+    def rows(self, sql: str, params: tuple[Any, ...],
+             store: str = "location index") -> list[tuple[Any, ...]]:
+        """Every row of one query of a store beside the index (notify.outbox),
+        on the hot-path connection, as `statement` runs one."""
+        with self._raw(store) as cursor:
+            cursor.execute(sql, params)
+            return [tuple(row) for row in cursor.fetchall()]
+
     def _execute_batch(self, batches: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
-        """Several statements, each over many rows, in one transaction."""
+        """Several statements, each over many rows, in one transaction (the
+        open unit's, inside one)."""
         if not any(rows for _, rows in batches):
+            return
+        if self._unit_depth:
+            with self._raw() as cursor:
+                for sql, rows in batches:
+                    if rows:
+                        cursor.executemany(sql, rows)
             return
         with self._raw() as cursor:
             cursor.execute("BEGIN")
@@ -351,6 +421,9 @@ class LocationIndex:
         """A cursor on the shared connection, held under its lock; the driver's
         errors leave as DatabaseUnavailable naming `store`."""
         with self._reader_lock, translated(store, self._driver_error):
+            if self._unit_depth and self._reader is None:
+                # The unit's connection was lost, and its transaction with it.
+                raise DatabaseUnavailable(f"{store} unavailable: the transaction was lost")
             try:
                 if self._reader is None:
                     reader = self._engine.raw_connection()

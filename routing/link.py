@@ -22,6 +22,7 @@ from model.agents import PlaceSpec, ServiceObject
 from model.cells import CellNode, InstancePage, ListQuery, Located, Placement
 from model.compute import Action, BootSpec, Instance
 from model.edits import Edit
+from model.instance_actions import ActionLog
 
 Metadata = Sequence[tuple[str, str]]
 
@@ -40,8 +41,10 @@ class ChildLink(Protocol):
         ...
 
     async def act(self, uuid: str, action: Action, wait: bool = False,
-                  timeout: float | None = None, metadata: Metadata = ()) -> Instance:
-        """Apply `action`. Not idempotent: a retry may act twice."""
+                  timeout: float | None = None, metadata: Metadata = (),
+                  host: str = "") -> Instance:
+        """Apply `action` (an unshelve onto `host`, when given). Not idempotent:
+        a retry may act twice."""
         ...
 
     async def update(self, uuid: str, edit: Edit, timeout: float | None = None,
@@ -63,6 +66,12 @@ class ChildLink(Protocol):
     async def locate(self, uuid: str, timeout: float | None = None,
                      metadata: Metadata = ()) -> Located:
         """Where below the child `uuid` is; NotFound when nowhere."""
+        ...
+
+    async def actions(self, uuid: str, request_id: str = "", timeout: float | None = None,
+                      metadata: Metadata = ()) -> ActionLog:
+        """What was done to `uuid` (routing.history); NotFound when no leaf
+        below keeps a log of it. A read."""
         ...
 
     async def topology(self, timeout: float | None = None,

@@ -9,10 +9,11 @@ driver whose manager records a caller's id (oVirt's Correlation-Id) sends it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 from model.compute import Action, BootSpec, HostInfo, Instance, InstanceState
+from model.states import SHELVING
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,14 @@ class Capabilities:
         """(action, reason) for every action left out."""
         return tuple((a.value, self.why_not(a)) for a in sorted(
             set(Action) - self.actions, key=lambda a: a.value))
+
+
+def without_shelving(capabilities: Capabilities, why: str) -> Capabilities:
+    """`capabilities` less the shelving actions (model.states.SHELVING), each
+    refused for `why`: for a driver that is no Shelver."""
+    return replace(capabilities, actions=capabilities.actions - SHELVING,
+                   reasons=(*capabilities.reasons, *((a, why) for a in sorted(
+                       SHELVING, key=lambda a: a.value))))
 
 
 class VirtDriver(Protocol):
@@ -113,4 +122,30 @@ class Rebuilder(Protocol):
     def rebuild(self, uuid: str, image: str, image_source: str) -> Instance:
         """The instance rebuilt from `image` (its `image_source` at this leaf),
         in the power state it had. Raises InstanceNotFound."""
+        ...
+
+
+@runtime_checkable
+class Shelver(Protocol):
+    """A driver that can shelve an instance: power it off and keep it on its
+    host, offload it (free the host), and bring it back (an optional ability:
+    a leaf whose driver lacks it refuses shelving, naming itself)."""
+
+    def shelve(self, uuid: str) -> Instance:
+        """The instance SHELVED (powered off, on its host). Raises
+        InstanceNotFound, or IllegalTransition leaving it unchanged."""
+        ...
+
+    def offload(self, uuid: str) -> Instance:
+        """The SHELVED instance SHELVED_OFFLOADED: gone from its host, whose
+        resources are freed; its `host` is "". Raises InstanceNotFound, or
+        IllegalTransition leaving it unchanged."""
+        ...
+
+    def unshelve(self, uuid: str, host: str) -> Instance:
+        """The instance ACTIVE again: a SHELVED one on its own host (`host`
+        must be that one or ""), an offloaded one claimed on `host`. Raises
+        InstanceNotFound, IllegalTransition, InvalidSpec for a host the driver
+        does not have, NoCapacity when the instance does not fit on `host`
+        (nothing is claimed)."""
         ...

@@ -114,6 +114,12 @@ class FakeDriver:
             return instance
 
     def act(self, uuid: str, action: Action) -> Instance:
+        if action is Action.SHELVE:  # the leaf calls the Shelver methods; this is for others
+            return self.shelve(uuid)
+        if action is Action.SHELVE_OFFLOAD:
+            return self.offload(uuid)
+        if action is Action.UNSHELVE:  # an offloaded instance needs a host: unshelve()
+            return self.unshelve(uuid, "")
         with self._lock:
             # A uuid booted again after its delete is a live instance, not the tombstone.
             if action is Action.DELETE and uuid not in self._instances:
@@ -140,6 +146,39 @@ class FakeDriver:
             self._instances[uuid] = rebuilt
             self._save(rebuilt)
             return rebuilt
+
+    def shelve(self, uuid: str) -> Instance:
+        with self._lock:
+            return self._move(uuid, Action.SHELVE, None)
+
+    def offload(self, uuid: str) -> Instance:
+        with self._lock:
+            return self._move(uuid, Action.SHELVE_OFFLOAD, "")
+
+    def unshelve(self, uuid: str, host: str) -> Instance:
+        with self._lock:
+            current = self._find(uuid)
+            if current.state is not InstanceState.SHELVED_OFFLOADED:
+                if host not in ("", current.host):
+                    raise InvalidSpec(f"{uuid} is shelved on {current.host}, not offloaded:"
+                                      f" it cannot be unshelved on {host}")
+                return self._move(uuid, Action.UNSHELVE, None)
+            if host not in self._hosts:
+                raise InvalidSpec(f"no host named {host!r}")
+            info = self._host_info(self._hosts[host])
+            if not info.alive or not info.free.covers(current.flavor):
+                raise NoCapacity(f"host {host} cannot hold {current.flavor} (free {info.free})")
+            return self._move(uuid, Action.UNSHELVE, host)
+
+    def _move(self, uuid: str, action: Action, host: str | None) -> Instance:
+        """The instance after `action`, on `host` (None: where it is)."""
+        current = self._find(uuid)
+        target = check(uuid, current.state, action)
+        moved = replace(current, state=target, updated_at=datetime.now(UTC),
+                        host=current.host if host is None else host)
+        self._instances[uuid] = moved
+        self._save(moved)
+        return moved
 
     def get(self, uuid: str) -> Instance:
         with self._lock:

@@ -36,8 +36,14 @@ from model.compute import (
     allocation_ratios,
 )
 from model.states import check
-from virt.driver import Capabilities
-from virt.errors import DRIVER_ERRORS, InstanceNotFound, InvalidSpec, NoCapacity
+from virt.driver import Capabilities, without_shelving
+from virt.errors import (
+    DRIVER_ERRORS,
+    IllegalTransition,
+    InstanceNotFound,
+    InvalidSpec,
+    NoCapacity,
+)
 from virt.libvirt_host import (
     HostLink,
     LibvirtHost,
@@ -59,6 +65,9 @@ from virt.libvirt_xml import (
     volume_format,
 )
 from virt.tombstones import Tombstones
+
+_CAPABILITIES = without_shelving(
+    Capabilities(), "the libvirt driver keeps no shelved guests: it cannot shelve")
 
 # Undefine everything a domain may have left behind. Drivers refuse flags for
 # things they lack (the test driver has no NVRAM), so fewer are tried next.
@@ -102,7 +111,7 @@ class LibvirtDriver:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities()
+        return _CAPABILITIES
 
     # ------------------------------------------------------------ hosts
 
@@ -205,6 +214,9 @@ class LibvirtDriver:
     # ---------------------------------------------------------- actions
 
     def act(self, uuid: str, action: Action) -> Instance:
+        if action not in _CAPABILITIES.actions:
+            raise IllegalTransition(uuid, "", action.value, [],
+                                    detail=_CAPABILITIES.why_not(action))
         try:
             dom, host = self._find(uuid)
         except InstanceNotFound:

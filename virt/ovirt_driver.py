@@ -51,7 +51,7 @@ import ovirtsdk4.types as otypes
 
 from model.compute import Action, BootSpec, HostInfo, Instance, InstanceState, Port, Resources
 from model.states import check
-from virt.driver import Capabilities
+from virt.driver import Capabilities, without_shelving
 from virt.errors import DRIVER_ERRORS, IllegalTransition, InstanceNotFound, InvalidSpec, NoCapacity
 from virt.ovirt_engine import (
     MIB,
@@ -67,8 +67,10 @@ from virt.ovirt_engine import (
 from virt.tombstones import Tombstones
 
 _NO_PAUSE = "oVirt has no pause; suspend hibernates the instance instead"
-_CAPABILITIES = Capabilities(frozenset(Action) - {Action.PAUSE, Action.UNPAUSE},
-                             ((Action.PAUSE, _NO_PAUSE), (Action.UNPAUSE, _NO_PAUSE)))
+_CAPABILITIES = without_shelving(
+    Capabilities(frozenset(Action) - {Action.PAUSE, Action.UNPAUSE},
+                 ((Action.PAUSE, _NO_PAUSE), (Action.UNPAUSE, _NO_PAUSE))),
+    "the oVirt driver keeps no shelved guests: it cannot shelve")
 _OPTIONS = {"url", "username", "password_file", "password_env", "ca_file", "insecure",
             "cluster", "template", "graceful_stop", "disk_gb", "adopt_prefix",
             "adopt_tag", "settle_timeout"}

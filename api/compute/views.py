@@ -6,6 +6,10 @@
     PAUSED             PAUSED     paused      3 PAUSED      -
     SUSPENDED          SUSPENDED  suspended   7 SUSPENDED   -
     STOPPED            SHUTOFF    stopped     4 SHUTDOWN    -
+    SHELVED            SHELVED    shelved     4 SHUTDOWN    -
+    SHELVED_OFFLOADED  SHELVED_OFFLOADED
+                                  shelved_offloaded
+                                              4 SHUTDOWN    -
     ERROR              ERROR      error       0 NOSTATE     -
     DELETED            DELETED    deleted     0 NOSTATE     -
     UNKNOWN            UNKNOWN    (none)      0 NOSTATE     -
@@ -15,10 +19,13 @@ configured flavor with the same resources (or "custom"); `image` is the
 image the instance booted from, by id; `addresses` come from its ports, by
 network name; `OS-EXT-AZ:availability_zone` is its leaf cell's name;
 `hostId` a digest of project and host; admins also see `OS-EXT-SRV-ATTR:host`
-(the host). A server in a cell that does not answer is, from 2.69, the
-partial entry Nova gives for a down cell. Which of these keys a body carries
-at a microversion is api.compute.shapes' to say; the cell path is not among
-them (the dashboard's API gives it).
+(the host; null for a shelved offloaded server, which is on none);
+`security_groups` are the distinct names of the groups of its network
+service ports, and absent (as Nova has it) when it has none. A
+server in a cell that does not answer is, from 2.69, the partial entry Nova
+gives for a down cell. Which of these keys a body carries at a microversion
+is api.compute.shapes' to say; the cell path is not among them (the
+dashboard's API gives it).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from api.compute.shapes import (
     CREATE_KEYS,
@@ -52,6 +59,8 @@ STATES: Mapping[InstanceState, tuple[str, str | None, int, str | None]] = {
     InstanceState.PAUSED: ("PAUSED", "paused", 3, None),
     InstanceState.SUSPENDED: ("SUSPENDED", "suspended", 7, None),
     InstanceState.STOPPED: ("SHUTOFF", "stopped", 4, None),
+    InstanceState.SHELVED: ("SHELVED", "shelved", 4, None),
+    InstanceState.SHELVED_OFFLOADED: ("SHELVED_OFFLOADED", "shelved_offloaded", 4, None),
     InstanceState.ERROR: ("ERROR", "error", 0, None),
     InstanceState.DELETED: ("DELETED", "deleted", 0, None),
     InstanceState.UNKNOWN: ("UNKNOWN", None, 0, None),
@@ -80,16 +89,27 @@ class Names:
                    {image.id: image for image in reversed(images)})
 
 
+class ServiceNames(Protocol):
+    """What server bodies ask of the network service (api.compute.ports)."""
+
+    def __call__(self, ids: Sequence[str]) -> Mapping[str, str]:
+        """The names of the service's networks `ids`, by id."""
+
+    def security_groups(self, port_ids: Sequence[str]) -> Mapping[str, Sequence[str]]:
+        """The names of the security groups of each port, by port id."""
+
+
 class ServerView:
     """Server bodies for one request: its base URL, microversion and caller.
     Every value is made here; which keys a body keeps is api.compute.shapes'."""
 
     def __init__(self, base: str, version: Version, admin: bool, names: Names,
                  key_names: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
-                 network_names: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
+                 network_names: ServiceNames | None = None,
                  ) -> None:
         """`key_names(uuids)`: the key pair each server was booted with (api.db);
-        `network_names(ids)`: the names of networks of the network service."""
+        `network_names`: names of networks of the network service, and of the
+        security groups of its ports."""
         self.base = base
         self.version = version
         self.admin = admin
@@ -98,6 +118,7 @@ class ServerView:
         self._keys: dict[str, str] = {}
         self._network_names = network_names
         self._networks: dict[str, str] = {}
+        self._groups: dict[str, list[str]] = {}
 
     def know_keys(self, instances: Sequence[Instance]) -> None:
         """Look up the key names of `instances` at once, before their bodies,
@@ -107,6 +128,22 @@ class ServerView:
         ids = {p.network for i in instances for p in i.ports if p.port_id}
         if self._network_names is not None and ids:
             self._networks.update(self._network_names(sorted(ids)))
+        self._know_groups(instances)
+
+    def _know_groups(self, instances: Sequence[Instance]) -> None:
+        """The distinct names of each instance's ports' security groups."""
+        port_ids = [p.port_id for i in instances for p in i.ports if p.port_id]
+        if self._network_names is None or not port_ids:
+            return
+        by_port = self._network_names.security_groups(port_ids)
+        for instance in instances:
+            names = (n for p in instance.ports if p.port_id for n in by_port.get(p.port_id, ()))
+            self._groups[instance.uuid] = list(dict.fromkeys(names))
+
+    def _security_groups(self, instance: Instance) -> dict[str, Any]:
+        """Nova's `security_groups` of a server: none at all when it has none."""
+        names = self._groups.get(instance.uuid)
+        return {"security_groups": [{"name": n} for n in names]} if names else {}
 
     def links(self, uuid: str) -> list[dict[str, str]]:
         return [{"rel": "self", "href": f"{self.base}/v2.1/servers/{uuid}"},
@@ -117,9 +154,10 @@ class ServerView:
 
     def created(self, instance: Instance) -> dict[str, Any]:
         """The answer to a create (the first server of a multiple create)."""
+        self._know_groups([instance])
         return shape({"id": instance.uuid, "links": self.links(instance.uuid),
-                      "OS-DCF:diskConfig": "MANUAL",
-                      "security_groups": [{"name": "default"}]}, CREATE_KEYS)
+                      "OS-DCF:diskConfig": "MANUAL", **self._security_groups(instance)},
+                     CREATE_KEYS)
 
     def partial(self, instance: Instance, body: Body = Body.DETAIL) -> dict[str, Any]:
         """A server in a cell that did not answer (Nova 2.69's down-cell entry)."""
@@ -154,7 +192,7 @@ class ServerView:
             "OS-EXT-STS:power_state": power_state, "OS-EXT-STS:task_state": task_state,
             "OS-SRV-USG:launched_at": None, "OS-SRV-USG:terminated_at": None,
             "os-extended-volumes:volumes_attached": [],
-            "security_groups": [{"name": "default"}],
+            **self._security_groups(instance),
             "locked": a.locked, "locked_reason": a.locked_reason or None,
             "description": a.description or None, "tags": list(a.tags),
             "trusted_image_certificates": None, "server_groups": [],

@@ -21,6 +21,8 @@ class InstanceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DELETED: _ClassVar[InstanceState]
     ERROR: _ClassVar[InstanceState]
     UNKNOWN: _ClassVar[InstanceState]
+    SHELVED: _ClassVar[InstanceState]
+    SHELVED_OFFLOADED: _ClassVar[InstanceState]
 
 class CellKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -57,6 +59,8 @@ STOPPED: InstanceState
 DELETED: InstanceState
 ERROR: InstanceState
 UNKNOWN: InstanceState
+SHELVED: InstanceState
+SHELVED_OFFLOADED: InstanceState
 CELL_KIND_UNSPECIFIED: CellKind
 CELL_KIND_ROUTER: CellKind
 CELL_KIND_LEAF: CellKind
@@ -234,6 +238,16 @@ class RebuildRequest(_message.Message):
     image: str
     def __init__(self, uuid: _Optional[str] = ..., image: _Optional[str] = ...) -> None: ...
 
+class UnshelveRequest(_message.Message):
+    __slots__ = ("uuid", "wait", "host")
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    wait: bool
+    host: str
+    def __init__(self, uuid: _Optional[str] = ..., wait: _Optional[bool] = ..., host: _Optional[str] = ...) -> None: ...
+
 class ActionRequest(_message.Message):
     __slots__ = ("uuid", "wait")
     UUID_FIELD_NUMBER: _ClassVar[int]
@@ -291,6 +305,50 @@ class LocateRequest(_message.Message):
     UUID_FIELD_NUMBER: _ClassVar[int]
     uuid: str
     def __init__(self, uuid: _Optional[str] = ...) -> None: ...
+
+class ActionsRequest(_message.Message):
+    __slots__ = ("uuid", "request_id")
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    request_id: str
+    def __init__(self, uuid: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class InstanceActionRecord(_message.Message):
+    __slots__ = ("action", "request_id", "project", "user", "start_time", "finish_time", "event", "result", "message", "host")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    FINISH_TIME_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    request_id: str
+    project: str
+    user: str
+    start_time: float
+    finish_time: float
+    event: str
+    result: str
+    message: str
+    host: str
+    def __init__(self, action: _Optional[str] = ..., request_id: _Optional[str] = ..., project: _Optional[str] = ..., user: _Optional[str] = ..., start_time: _Optional[float] = ..., finish_time: _Optional[float] = ..., event: _Optional[str] = ..., result: _Optional[str] = ..., message: _Optional[str] = ..., host: _Optional[str] = ...) -> None: ...
+
+class ActionsResponse(_message.Message):
+    __slots__ = ("uuid", "project", "deleted", "actions")
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    project: str
+    deleted: bool
+    actions: _containers.RepeatedCompositeFieldContainer[InstanceActionRecord]
+    def __init__(self, uuid: _Optional[str] = ..., project: _Optional[str] = ..., deleted: _Optional[bool] = ..., actions: _Optional[_Iterable[_Union[InstanceActionRecord, _Mapping]]] = ...) -> None: ...
 
 class LocateResponse(_message.Message):
     __slots__ = ("uuid", "cell_path", "host", "project")

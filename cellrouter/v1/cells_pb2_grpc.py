@@ -79,6 +79,21 @@ class CellsStub:
                 request_serializer=cellrouter_dot_v1_dot_cells__pb2.ActionRequest.SerializeToString,
                 response_deserializer=cellrouter_dot_v1_dot_cells__pb2.Instance.FromString,
                 _registered_method=True)
+        self.Shelve = channel.unary_unary(
+                '/cellrouter.v1.Cells/Shelve',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.ActionRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.Instance.FromString,
+                _registered_method=True)
+        self.ShelveOffload = channel.unary_unary(
+                '/cellrouter.v1.Cells/ShelveOffload',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.ActionRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.Instance.FromString,
+                _registered_method=True)
+        self.Unshelve = channel.unary_unary(
+                '/cellrouter.v1.Cells/Unshelve',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.UnshelveRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.Instance.FromString,
+                _registered_method=True)
         self.Update = channel.unary_unary(
                 '/cellrouter.v1.Cells/Update',
                 request_serializer=cellrouter_dot_v1_dot_cells__pb2.UpdateRequest.SerializeToString,
@@ -103,6 +118,11 @@ class CellsStub:
                 '/cellrouter.v1.Cells/Locate',
                 request_serializer=cellrouter_dot_v1_dot_cells__pb2.LocateRequest.SerializeToString,
                 response_deserializer=cellrouter_dot_v1_dot_cells__pb2.LocateResponse.FromString,
+                _registered_method=True)
+        self.Actions = channel.unary_unary(
+                '/cellrouter.v1.Cells/Actions',
+                request_serializer=cellrouter_dot_v1_dot_cells__pb2.ActionsRequest.SerializeToString,
+                response_deserializer=cellrouter_dot_v1_dot_cells__pb2.ActionsResponse.FromString,
                 _registered_method=True)
         self.Topology = channel.unary_unary(
                 '/cellrouter.v1.Cells/Topology',
@@ -173,6 +193,24 @@ class CellsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Shelve(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShelveOffload(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unshelve(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Update(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -198,6 +236,12 @@ class CellsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Locate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Actions(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -263,6 +307,21 @@ def add_CellsServicer_to_server(servicer, server):
                     request_deserializer=cellrouter_dot_v1_dot_cells__pb2.ActionRequest.FromString,
                     response_serializer=cellrouter_dot_v1_dot_cells__pb2.Instance.SerializeToString,
             ),
+            'Shelve': grpc.unary_unary_rpc_method_handler(
+                    servicer.Shelve,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.ActionRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.Instance.SerializeToString,
+            ),
+            'ShelveOffload': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShelveOffload,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.ActionRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.Instance.SerializeToString,
+            ),
+            'Unshelve': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unshelve,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.UnshelveRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.Instance.SerializeToString,
+            ),
             'Update': grpc.unary_unary_rpc_method_handler(
                     servicer.Update,
                     request_deserializer=cellrouter_dot_v1_dot_cells__pb2.UpdateRequest.FromString,
@@ -287,6 +346,11 @@ def add_CellsServicer_to_server(servicer, server):
                     servicer.Locate,
                     request_deserializer=cellrouter_dot_v1_dot_cells__pb2.LocateRequest.FromString,
                     response_serializer=cellrouter_dot_v1_dot_cells__pb2.LocateResponse.SerializeToString,
+            ),
+            'Actions': grpc.unary_unary_rpc_method_handler(
+                    servicer.Actions,
+                    request_deserializer=cellrouter_dot_v1_dot_cells__pb2.ActionsRequest.FromString,
+                    response_serializer=cellrouter_dot_v1_dot_cells__pb2.ActionsResponse.SerializeToString,
             ),
             'Topology': grpc.unary_unary_rpc_method_handler(
                     servicer.Topology,
@@ -553,6 +617,87 @@ class Cells:
             _registered_method=True)
 
     @staticmethod
+    def Shelve(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Cells/Shelve',
+            cellrouter_dot_v1_dot_cells__pb2.ActionRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.Instance.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShelveOffload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Cells/ShelveOffload',
+            cellrouter_dot_v1_dot_cells__pb2.ActionRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.Instance.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unshelve(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Cells/Unshelve',
+            cellrouter_dot_v1_dot_cells__pb2.UnshelveRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.Instance.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def Update(request,
             target,
             options=(),
@@ -677,6 +822,33 @@ class Cells:
             '/cellrouter.v1.Cells/Locate',
             cellrouter_dot_v1_dot_cells__pb2.LocateRequest.SerializeToString,
             cellrouter_dot_v1_dot_cells__pb2.LocateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Actions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cellrouter.v1.Cells/Actions',
+            cellrouter_dot_v1_dot_cells__pb2.ActionsRequest.SerializeToString,
+            cellrouter_dot_v1_dot_cells__pb2.ActionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -96,7 +96,8 @@ class CellsServicer:
                        call: Call) -> bytes:
         """The full path of a routed method: the backend's own call."""
         if action is not None:
-            instance = await self._backend.act(request.uuid, action, request.wait, call)
+            host = request.host if isinstance(request, pb.UnshelveRequest) else ""
+            instance = await self._backend.act(request.uuid, action, request.wait, call, host)
             return wire.instance_to_pb(instance).SerializeToString()
         if method == "Rebuild":
             instance = await self._backend.rebuild(request.uuid, request.image, call)
@@ -107,6 +108,9 @@ class CellsServicer:
         if method == "Get":
             instance = await self._backend.get(request.uuid, call)
             return wire.instance_to_pb(instance).SerializeToString()
+        if method == "Actions":
+            log = await self._backend.actions(request.uuid, request.request_id, call)
+            return wire.action_log_to_pb(log).SerializeToString()
         located = await self._backend.locate(request.uuid, call)
         return wire.located_to_pb(located).SerializeToString()
 
@@ -144,8 +148,9 @@ class CellsServicer:
 
 _REQUESTS: dict[str, Any] = {  # the routed methods, and what each takes
     **dict.fromkeys(wire.ACTION_METHODS.values(), pb.ActionRequest),
-    "Reboot": pb.RebootRequest, "Get": pb.GetRequest, "Locate": pb.LocateRequest,
-    "Update": pb.UpdateRequest, "Rebuild": pb.RebuildRequest,
+    "Reboot": pb.RebootRequest, "Unshelve": pb.UnshelveRequest,
+    "Get": pb.GetRequest, "Locate": pb.LocateRequest,
+    "Update": pb.UpdateRequest, "Rebuild": pb.RebuildRequest, "Actions": pb.ActionsRequest,
 }
 _DECODED: dict[str, tuple[Any, Any]] = {  # method: (request, response)
     "Boot": (pb.BootRequest, pb.Instance), "Plan": (pb.BootRequest, pb.Placement),

@@ -38,6 +38,7 @@ from model.cells import (
 from model.compute import Action, BootSpec, Instance, Resources
 from model.edits import Edit
 from model.errors import AlreadyExists, InvalidArgument, PermissionDenied
+from model.instance_actions import ActionLog
 from model.principal import EVERYONE, Principal
 from routing.errors import UnknownInstance
 
@@ -143,9 +144,12 @@ class ScopedCells:
         spec = replace(spec, project=_own_project(call.principal, spec.project, "plan for"))
         return cells_only(await self._backend.plan(spec, call))
 
-    async def act(self, uuid: str, action: Action, wait: bool, call: Call) -> Instance:
+    async def act(self, uuid: str, action: Action, wait: bool, call: Call,
+                  host: str = "") -> Instance:
         await self._check_owner(uuid, call)
-        return await self._backend.act(uuid, action, wait, call)
+        if host and not call.principal.admin:  # as Nova's 2.91: only an admin names one
+            raise PermissionDenied("only an admin may name the host an unshelve goes to")
+        return await self._backend.act(uuid, action, wait, call, host)
 
     async def update(self, uuid: str, edit: Edit, call: Call) -> Instance:
         await self._check_owner(uuid, call)
@@ -174,6 +178,13 @@ class ScopedCells:
     async def locate(self, uuid: str, call: Call) -> Located:
         await self._check_owner(uuid, call)
         return await self._backend.locate(uuid, call)
+
+    async def actions(self, uuid: str, request_id: str, call: Call) -> ActionLog:
+        # No owner first: a deleted instance's owner is known only to its log.
+        log = await self._backend.actions(uuid, request_id, call)
+        if not call.principal.owns(log.project):
+            raise UnknownInstance(uuid)
+        return log
 
     async def topology(self, call: Call) -> CellNode:
         if not call.principal.admin:

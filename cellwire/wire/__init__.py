@@ -59,12 +59,15 @@ from cellwire.wire.compute import (
     state_from_pb,
     state_to_pb,
 )
+from cellwire.wire.instance_actions import action_log_from_pb, action_log_to_pb
 from cellwire.wire.scalars import resources_from_pb, resources_to_pb
 from cellwire.wire.services import CELLS, service_name
 
 __all__ = [
     "ACTION_METHODS",
     "CELLS",
+    "action_log_from_pb",
+    "action_log_to_pb",
     "action_of",
     "action_request",
     "agent_from_pb",

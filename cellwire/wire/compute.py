@@ -134,6 +134,9 @@ ACTION_METHODS: dict[Action, str] = {
     Action.REBOOT_HARD: "Reboot",
     Action.STOP: "Stop",
     Action.START: "Start",
+    Action.SHELVE: "Shelve",
+    Action.SHELVE_OFFLOAD: "ShelveOffload",
+    Action.UNSHELVE: "Unshelve",
     Action.DELETE: "Delete",
 }
 
@@ -149,7 +152,11 @@ def action_of(method: str, request: object) -> Action | None:
     return _METHOD_ACTIONS.get(method)
 
 
-def action_request(uuid: str, action: Action, wait: bool) -> pb.ActionRequest | pb.RebootRequest:
+def action_request(uuid: str, action: Action, wait: bool, host: str = "",
+                   ) -> pb.ActionRequest | pb.RebootRequest | pb.UnshelveRequest:
+    """The request of `action`; `host` is where an unshelve goes ("": the leaf chooses)."""
     if action in (Action.REBOOT, Action.REBOOT_HARD):
         return pb.RebootRequest(uuid=uuid, wait=wait, hard=action is Action.REBOOT_HARD)
+    if action is Action.UNSHELVE:
+        return pb.UnshelveRequest(uuid=uuid, wait=wait, host=host)
     return pb.ActionRequest(uuid=uuid, wait=wait)

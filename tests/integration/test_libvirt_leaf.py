@@ -14,6 +14,7 @@ from cells.config import from_mapping
 from cells.embed import EmbeddedCell
 from cellwire.client import CellClient, boot_spec
 from model.compute import Action, InstanceState
+from model.errors import FailedPrecondition
 from routing.index import LocationIndex
 from tests.integration.conftest import HEAD, PATIENCE, eventually, start_tree
 
@@ -59,6 +60,16 @@ def test_every_action_through_the_top_on_libvirt(libvirt_tree: TreeRunner) -> No
                               (Action.START, InstanceState.ACTIVE)]:
             assert top.act(big.uuid, action, wait=True).state is state
         assert top.delete(big.uuid, wait=True).state is InstanceState.DELETED
+
+
+def test_a_libvirt_leaf_refuses_shelving_naming_itself(libvirt_tree: TreeRunner) -> None:
+    with CellClient(libvirt_tree.top_address) as top:
+        made = top.boot(boot_spec("kept", 1, 512, 1))
+        for action in (Action.SHELVE, Action.SHELVE_OFFLOAD, Action.UNSHELVE):
+            with pytest.raises(FailedPrecondition, match=f"cell top!r1!z1 cannot {action.value}"):
+                top.act(made.uuid, action, wait=True)
+        assert top.get(made.uuid).state is InstanceState.ACTIVE
+        top.delete(made.uuid, wait=True)
 
 
 

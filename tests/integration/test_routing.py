@@ -62,6 +62,27 @@ def test_every_action_routed_from_the_top(tree: TreeRunner, top: CellClient) -> 
 
 
 
+def test_shelve_offload_and_unshelve_onto_another_host_of_the_leaf(
+        tree: TreeRunner, top: CellClient) -> None:
+    instance = boot(top, "shelved", target_cell=LEAVES["z1"])
+    other = {"h1": "h2", "h2": "h1"}[instance.host]
+    shelved = top.act(instance.uuid, Action.SHELVE, wait=True)
+    assert (shelved.state, shelved.host) == (InstanceState.SHELVED, instance.host)
+    gone = top.act(instance.uuid, Action.SHELVE_OFFLOAD, wait=True)
+    assert (gone.state, gone.host) == (InstanceState.SHELVED_OFFLOADED, "")
+    eventually(lambda: top.locate(instance.uuid).host == "")  # the routers' rows too
+    with pytest.raises(InvalidArgument, match="not a host of leaf top!r1!z1"):
+        top.act(instance.uuid, Action.UNSHELVE, wait=True, host="h3")  # z2's: a migration
+    back = top.act(instance.uuid, Action.UNSHELVE, wait=True, host=other)
+    assert (back.state, back.host, back.cell_path) == (InstanceState.ACTIVE, other, LEAVES["z1"])
+    with leaf_client(tree, instance.cell_path) as leaf:
+        assert (leaf.get(instance.uuid).host, leaf.get(instance.uuid).state) == (
+            other, InstanceState.ACTIVE)
+    assert top.get(instance.uuid).host == other
+    eventually(lambda: top.locate(instance.uuid).host == other)
+    top.delete(instance.uuid, wait=True)
+
+
 def test_an_edit_is_routed_to_the_leaf_and_kept_there(tree: TreeRunner, top: CellClient) -> None:
     instance = boot(top, "to-rename")
     edited = top.update(instance.uuid, Edit(name="renamed", metadata=(("k", "v"),),
@@ -81,6 +102,30 @@ def test_an_edit_is_routed_to_the_leaf_and_kept_there(tree: TreeRunner, top: Cel
         "another-image", InstanceState.STOPPED, instance.host)
     assert rebuilt.name == "renamed" and rebuilt.attributes == kept.attributes
     top.delete(instance.uuid, wait=True)
+
+
+def test_an_instances_actions_are_kept_at_its_leaf_and_found_after_its_delete(
+    tree: TreeRunner, top: CellClient
+) -> None:
+    instance = boot(top, "logged", project="p-log")
+    top.act(instance.uuid, Action.REBOOT_HARD, wait=True)
+    top.update(instance.uuid, Edit(locked=True))
+    top.delete(instance.uuid, wait=True)
+    with pytest.raises(NotFound):
+        top.locate(instance.uuid)  # gone from every index on the way
+    log = top.actions(instance.uuid)  # asked of every cell: its leaf keeps the log
+    assert (log.project, log.deleted) == ("p-log", True)
+    assert [a.action for a in log.actions] == ["delete", "lock", "reboot", "create"]
+    assert all(a.project == "p-log" for a in log.actions)
+    assert log.actions[0].event == "compute_terminate_instance"
+    assert log.actions[-1].host == instance.host
+    with leaf_client(tree, instance.cell_path) as leaf:
+        assert leaf.actions(instance.uuid) == log
+    reboot = log.actions[2]
+    only = top.actions(instance.uuid, reboot.request_id)
+    assert only.actions == (reboot,)
+    with pytest.raises(NotFound):
+        top.actions(str(uuidlib.uuid4()))
 
 
 def test_cast_returns_before_the_action_and_the_leaf_applies_it(

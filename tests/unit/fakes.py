@@ -33,6 +33,7 @@ from model.compute import Action, BootSpec, Instance, InstanceState, Resources
 from model.context import REQUEST_ID
 from model.edits import Edit, apply
 from model.errors import CellError, DeadlineExceeded, NotFound, ResourceExhausted, Unreachable
+from model.instance_actions import ActionLog
 from model.states import check
 from routing.paging import page_of
 
@@ -64,6 +65,7 @@ class FakeChild:
     fail_next: dict[str, CellError] = field(default_factory=dict)  # method -> error, once
     full: bool = False  # boots answer RESOURCE_EXHAUSTED
     closed: bool = False
+    logs: dict[str, ActionLog] = field(default_factory=dict)  # kept after a delete
 
     async def _enter(self, method: str, args: tuple[Any, ...], timeout: float | None,
                      metadata: Metadata) -> None:
@@ -120,8 +122,10 @@ class FakeChild:
         return Placement((PlacementOption(self.path, "h1"),), (f"{self.path}: 1 host",))
 
     async def act(self, uuid: str, action: Action, wait: bool = False,
-                  timeout: float | None = None, metadata: Metadata = ()) -> Instance:
-        await self._enter("act", (uuid, action, wait), timeout, metadata)
+                  timeout: float | None = None, metadata: Metadata = (),
+                  host: str = "") -> Instance:
+        await self._enter("act", (uuid, action, wait, host) if host else (uuid, action, wait),
+                          timeout, metadata)
         return self._apply(uuid, action)
 
     def _apply(self, uuid: str, action: Action) -> Instance:
@@ -157,6 +161,14 @@ class FakeChild:
         await self._enter("locate", (uuid,), timeout, metadata)
         found = self._find(uuid)
         return Located(uuid, found.cell_path, found.host, found.project)
+
+    async def actions(self, uuid: str, request_id: str = "", timeout: float | None = None,
+                      metadata: Metadata = ()) -> ActionLog:
+        """The log in `logs`, else an empty one of an instance here."""
+        await self._enter("actions", (uuid, request_id), timeout, metadata)
+        if uuid in self.logs:
+            return self.logs[uuid]
+        return ActionLog(uuid, self._find(uuid).project)
 
     async def topology(self, timeout: float | None = None,
                        metadata: Metadata = ()) -> CellNode:

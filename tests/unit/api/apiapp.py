@@ -13,6 +13,7 @@ import asyncio
 import importlib
 import itertools
 import threading
+import time
 import uuid as uuidlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,9 @@ from model.cells import InstancePage, ListQuery
 from model.compute import Action, BootSpec, Instance, InstanceState, Resources
 from model.edits import Edit, apply
 from model.errors import NotFound
+from model.instance_actions import EVENTS, ActionLog, ActionRecord, action_name
+from model.states import SHELVING
+from model.states import check as check_state
 
 USERS = {"alice": User("u-alice", "alice", "shop", "member", ""),
          "bob": User("u-bob", "bob", "lab", "member", ""),
@@ -48,6 +52,8 @@ class FakeTopClient:
         self.instances: dict[str, Instance] = {}
         self.boots = 0
         self._n = itertools.count()
+        self.logs: dict[str, ActionLog] = {}  # what a leaf would keep (model.instance_actions)
+        self.hosts_asked: list[str] = []  # the host of each action (an unshelve's)
 
     async def boot(self, spec: BootSpec, metadata: Any = ()) -> Instance:
         del metadata
@@ -57,19 +63,44 @@ class FakeTopClient:
                         project=spec.project, cell_path="top/leaf", host="h1",
                         attributes=spec.attributes, created_at=datetime.now(UTC))
         self.instances[uuid] = made
+        self._log(uuid, "create", spec.request_id, spec.project)
         return made
+
+    def _log(self, uuid: str, action: str, request_id: str, project: str = "",
+             deleted: bool = False) -> None:
+        log = self.logs.get(uuid) or ActionLog(uuid, project)
+        now = time.time()
+        done = ActionRecord(action, request_id, log.project, start_time=now, finish_time=now,
+                            event=EVENTS.get(action, ""), result="Success", host="h1")
+        self.logs[uuid] = replace(log, deleted=deleted, actions=(done, *log.actions))
+
+    async def actions(self, uuid: str, request_id: str = "", metadata: Any = ()) -> ActionLog:
+        del metadata
+        if uuid not in self.logs:
+            raise NotFound(f"instance {uuid} not found")
+        return self.logs[uuid]
 
     async def list(self, query: ListQuery, metadata: Any = ()) -> InstancePage:
         del metadata
         return InstancePage(tuple(i for i in self.instances.values()
                                   if not query.project or i.project == query.project))
 
-    async def act(self, uuid: str, action: Action, metadata: Any = ()) -> None:
-        del metadata
+    async def act(self, uuid: str, action: Action, metadata: Any = (), host: str = "") -> None:
         if uuid not in self.instances:
             raise NotFound(f"instance {uuid} not found")
+        self._log(uuid, action_name(action), dict(metadata).get("x-request-id", ""),
+                  deleted=action is Action.DELETE)
+        self.hosts_asked.append(host)
         if action is Action.DELETE:
             self.instances.pop(uuid, None)
+        elif action in SHELVING:  # as a leaf of the fake driver (cells.leaf_shelve)
+            current = self.instances[uuid]
+            moved = replace(current, state=check_state(uuid, current.state, action))
+            if action is Action.SHELVE_OFFLOAD:
+                moved = replace(moved, host="")
+            elif not current.host:
+                moved = replace(moved, host=host or "h1")
+            self.instances[uuid] = moved
 
     async def get(self, uuid: str, metadata: Any = ()) -> Instance:
         del metadata
@@ -123,6 +154,7 @@ class ApiClient:
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
         self.client: TestClient[Any, Any] = self._run(self._start())
+        self.headers: dict[str, str] = {}
 
     async def _start(self) -> TestClient[Any, Any]:
         client: TestClient[Any, Any] = TestClient(TestServer(self.app))
@@ -141,6 +173,7 @@ class ApiClient:
             async with self.client.request(method, f"/v2.1{path}", json=body,
                                            headers=headers) as resp:
                 text = await resp.text()
+                self.headers = dict(resp.headers)  # the last answer's
                 return resp.status, (await resp.json() if text else None)
         result: tuple[int, Any] = self._run(send())
         return result

@@ -20,6 +20,13 @@ LEGAL = [
     (S.STOPPED, A.START, S.ACTIVE),
     (S.ACTIVE, A.REBOOT, S.ACTIVE),
     (S.ACTIVE, A.REBOOT_HARD, S.ACTIVE),
+    (S.ACTIVE, A.SHELVE, S.SHELVED),
+    (S.STOPPED, A.SHELVE, S.SHELVED),
+    (S.PAUSED, A.SHELVE, S.SHELVED),
+    (S.SUSPENDED, A.SHELVE, S.SHELVED),
+    (S.SHELVED, A.SHELVE_OFFLOAD, S.SHELVED_OFFLOADED),
+    (S.SHELVED, A.UNSHELVE, S.ACTIVE),
+    (S.SHELVED_OFFLOADED, A.UNSHELVE, S.ACTIVE),
 ]
 
 
@@ -55,6 +62,15 @@ ILLEGAL = [
     (S.ERROR, A.START),
     (S.UNKNOWN, A.REBOOT),
     (S.DELETED, A.START),
+    (S.SHELVED, A.SHELVE),
+    (S.SHELVED, A.START),
+    (S.SHELVED_OFFLOADED, A.SHELVE_OFFLOAD),
+    (S.SHELVED_OFFLOADED, A.START),
+    (S.ACTIVE, A.SHELVE_OFFLOAD),
+    (S.ACTIVE, A.UNSHELVE),
+    (S.STOPPED, A.UNSHELVE),
+    (S.BUILDING, A.SHELVE),
+    (S.ERROR, A.SHELVE),
 ]
 
 
@@ -88,15 +104,19 @@ def test_allowed_actions_agree_with_next_state(state: InstanceState) -> None:
 @pytest.mark.parametrize(
     ("state", "expected"),
     [
-        (S.ACTIVE, {A.PAUSE, A.SUSPEND, A.STOP, A.REBOOT, A.REBOOT_HARD, A.DELETE}),
-        (S.PAUSED, {A.UNPAUSE, A.DELETE}),
-        (S.SUSPENDED, {A.RESUME, A.DELETE}),
-        (S.STOPPED, {A.START, A.DELETE}),
+        (S.ACTIVE, {A.PAUSE, A.SUSPEND, A.STOP, A.REBOOT, A.REBOOT_HARD, A.SHELVE,
+                    A.DELETE}),
+        (S.PAUSED, {A.UNPAUSE, A.SHELVE, A.DELETE}),
+        (S.SUSPENDED, {A.RESUME, A.SHELVE, A.DELETE}),
+        (S.STOPPED, {A.START, A.SHELVE, A.DELETE}),
+        (S.SHELVED, {A.SHELVE_OFFLOAD, A.UNSHELVE, A.DELETE}),
+        (S.SHELVED_OFFLOADED, {A.UNSHELVE, A.DELETE}),
         (S.BUILDING, {A.DELETE}),
         (S.ERROR, {A.DELETE}),
         (S.DELETED, {A.DELETE}),
     ],
-    ids=["active", "paused", "suspended", "stopped", "building", "error", "deleted"],
+    ids=["active", "paused", "suspended", "stopped", "shelved", "shelved-offloaded",
+         "building", "error", "deleted"],
 )
 def test_allowed_actions_per_state(state: InstanceState, expected: set[Action]) -> None:
     assert set(allowed_actions(state)) == expected

@@ -466,6 +466,20 @@ def test_a_child_cannot_report_on_another_childs_instance_or_outside_its_subtree
     run(tmp_path, body)
 
 
+def test_a_reported_offload_leaves_the_row_on_no_host_until_unshelved(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        held = await boot_into(t, "a")  # at top!a!x on h1
+        gone = InstanceChange(held, InstanceState.SHELVED_OFFLOADED, "top!a!x", "")
+        t.router.on_report(ChildReport("a", ROOMY, changes=(gone,)))
+        row = t.index.lookup(held)
+        assert row is not None and (row.state, row.host) == ("SHELVED_OFFLOADED", "")
+        back = InstanceChange(held, InstanceState.ACTIVE, "top!a!x", "h2")
+        t.router.on_report(ChildReport("a", ROOMY, changes=(back,)))
+        assert (await t.router.locate(held, Call())).host == "h2"
+
+    run(tmp_path, body)
+
+
 def test_a_childs_reconciliation_claims_only_what_is_in_its_subtree(tmp_path: Path) -> None:
     async def body(t: Tree) -> None:
         held = await boot_into(t, "a")

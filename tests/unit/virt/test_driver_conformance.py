@@ -3,6 +3,9 @@ against libvirt-python on libvirt's own test driver (no daemon, no mocks), and
 against the oVirt SDK talking HTTP to the fake oVirt engine.
 
 oVirt has no pause: wherever a test needs one, the refusal is asserted instead.
+Shelving is an ability of its own (virt.driver.Shelver): a driver that has it
+takes the shelving transitions through it; one that lacks it (libvirt, oVirt)
+leaves them out of its capabilities and refuses them in `act`.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from cellwire.client import boot_spec
-from model.compute import Action, BootSpec, InstanceState, Port, Resources
-from model.states import TRANSITIONS
-from virt.driver import VirtDriver
+from model.compute import Action, BootSpec, Instance, InstanceState, Port, Resources
+from model.states import SHELVING, TRANSITIONS
+from virt.driver import Shelver, VirtDriver
 from virt.errors import IllegalTransition, InstanceNotFound, InvalidSpec, NoCapacity
 
 # Two hosts of different sizes, the same for every driver.
@@ -130,7 +133,7 @@ class TestDriverConformance:
         driver.spawn(s, subject.tight)
         if not _reachable(subject, s.uuid, state, action):
             return  # the refusal was asserted instead
-        assert driver.act(s.uuid, action).state is TRANSITIONS[(state, action)]
+        assert _act(driver, s.uuid, action, subject.tight).state is TRANSITIONS[(state, action)]
         assert driver.get(s.uuid).state is TRANSITIONS[(state, action)]
 
     @pytest.mark.parametrize(
@@ -225,8 +228,9 @@ class TestDriverConformance:
             with pytest.raises(IllegalTransition):
                 subject.driver.act(s.uuid, action)
             assert subject.driver.get(s.uuid).state is InstanceState.ACTIVE
-        # Only pause may be missing: every driver does everything else.
-        assert missing <= {Action.PAUSE, Action.UNPAUSE}
+        # Only pause and shelving may be missing: every driver does everything else.
+        assert missing <= {Action.PAUSE, Action.UNPAUSE, *SHELVING}
+        assert (missing >= SHELVING) is not isinstance(subject.driver, Shelver)
 
 
 def _reachable(subject: Subject, uuid: str, state: InstanceState, action: Action | None) -> bool:
@@ -241,6 +245,12 @@ def _reachable(subject: Subject, uuid: str, state: InstanceState, action: Action
             subject.driver.act(uuid, Action.PAUSE)
         assert subject.driver.get(uuid).state is InstanceState.ACTIVE
         return False
+    needs_shelve = state in _SHELVED or action in SHELVING
+    if needs_shelve and not subject.can(Action.SHELVE):
+        with pytest.raises(IllegalTransition, match="shelve"):
+            subject.driver.act(uuid, Action.SHELVE)
+        assert subject.driver.get(uuid).state is InstanceState.ACTIVE
+        return False
     _bring_to(subject.driver, uuid, state)
     return True
 
@@ -251,7 +261,26 @@ def _bring_to(driver: VirtDriver, uuid: str, state: InstanceState) -> None:
         InstanceState.PAUSED: [Action.PAUSE],
         InstanceState.SUSPENDED: [Action.SUSPEND],
         InstanceState.STOPPED: [Action.STOP],
+        InstanceState.SHELVED: [Action.SHELVE],
+        InstanceState.SHELVED_OFFLOADED: [Action.SHELVE, Action.SHELVE_OFFLOAD],
     }[state]
     for action in route:
-        driver.act(uuid, action)
+        _act(driver, uuid, action, "")
     assert driver.get(uuid).state is state
+
+
+_SHELVED = (InstanceState.SHELVED, InstanceState.SHELVED_OFFLOADED)
+
+
+def _act(driver: VirtDriver, uuid: str, action: Action, host: str) -> Instance:
+    """`action` as a leaf applies it: shelving through the Shelver ability (an
+    offloaded instance unshelved onto `host`), the rest through `act`."""
+    if action not in SHELVING:
+        return driver.act(uuid, action)
+    assert isinstance(driver, Shelver)
+    if action is Action.SHELVE:
+        return driver.shelve(uuid)
+    if action is Action.SHELVE_OFFLOAD:
+        return driver.offload(uuid)
+    offloaded = driver.get(uuid).state is InstanceState.SHELVED_OFFLOADED
+    return driver.unshelve(uuid, host if offloaded else "")

@@ -1,0 +1,152 @@
+"""A leaf's outbox: the `notify_outbox` table of its database (celldb.schema's
+v12 made it), where each event is written in the transaction of the change it
+tells of, and whence the sender (notify.amqp) takes them in `id` order.
+
+    the change commits      its events commit with it (LocationIndex.unit):
+                            a crash can delay an event, never lose it, and a
+                            change rolled back leaves no event
+    the broker confirms     the row is deleted (`remove`); a crash between the
+                            two sends it again: at least once, deduped by
+                            consumers on message_id
+
+The bound. While the bus is down the table grows, up to `bound` rows (the
+[notifications] max_outbox). Beyond it a new event is refused: not written,
+counted (`refused`, the metric cellrouter_notifications_refused_total) and
+logged with its type and instance, while the change itself still commits.
+Dropping the oldest instead would hide a loss in the middle of what consumers
+then receive; refusing the change would make the bus a dependency of every
+call; writing on without limit would let a long outage fill the leaf's disk.
+So the tree keeps serving, what is kept is a gapless prefix in order, and what
+is lost is counted where an operator looks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Float, Integer, String, Table, Text, func, select
+
+from celldb.schema import metadata
+from celldb.store import transaction
+from notify.envelope import encode, message
+from notify.events import Event
+from routing.index import LocationIndex
+
+log = logging.getLogger(__name__)
+
+_STORE = "notification outbox"
+
+# The table in its current shape (the statements below name its columns by
+# hand: they run on the index's hot-path connection, inside its units).
+notify_outbox = Table(
+    "notify_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(36), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("uuid", String(36), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A row waiting to be sent: its id, and the inner message as JSON text."""
+
+    id: int
+    message_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    rows: int  # waiting, as last counted (plus those written since)
+    bound: int
+    written: int  # by this process
+    refused: int  # beyond the bound, by this process
+
+
+class Outbox:
+    """The outbox of one leaf. `add` runs on the leaf's event loop, inside the
+    unit of the change when there is one; the rest is the sender's."""
+
+    def __init__(self, index: LocationIndex, publisher: Callable[[], str],
+                 bound: int = 100_000) -> None:
+        self._index = index
+        self._publisher = publisher  # the leaf's path, as it is now
+        self.bound = bound
+        self._lock = threading.Lock()
+        self._rows: int | None = None  # counted once, then kept up to date
+        self._written = 0
+        self._refused = 0
+        self.on_added: Callable[[], None] = lambda: None  # the sender's wake-up
+        m = index.mark
+        self._insert_sql = ("INSERT INTO notify_outbox (message_id, event_type, uuid, message,"
+                            f" created_at) VALUES ({m}, {m}, {m}, {m}, {m})")
+        self._batch_sql = (f"SELECT id, message_id, message FROM notify_outbox ORDER BY id"
+                           f" LIMIT {m}")
+
+    def add(self, *events: Event) -> int:
+        """Write `events` (in the caller's unit, if any); how many were kept.
+        Those beyond the bound are refused (see the module's docstring).
+        DatabaseUnavailable when the database fails (the unit rolls back)."""
+        kept = 0
+        for event in events:
+            if self._rows_now() >= self.bound:
+                self._refuse(event)
+                continue
+            inner = message(event, self._publisher())
+            self._index.statement(self._insert_sql, (
+                inner["message_id"], event.event_type, event.uuid, encode(inner), event.at),
+                _STORE)
+            kept += 1
+            with self._lock:
+                self._rows = (self._rows or 0) + 1
+                self._written += 1
+        if kept:
+            self.on_added()
+        return kept
+
+    def batch(self, limit: int) -> list[Pending]:
+        """The oldest `limit` rows waiting, oldest first."""
+        rows = self._index.rows(self._batch_sql, (limit,), _STORE)
+        return [Pending(int(i), mid, text) for i, mid, text in rows]
+
+    def remove(self, ids: list[int]) -> None:
+        """Forget rows the broker confirmed."""
+        if not ids:
+            return
+        marks = ", ".join([self._index.mark] * len(ids))
+        self._index.statement(f"DELETE FROM notify_outbox WHERE id IN ({marks})", tuple(ids),
+                              _STORE)
+        with self._lock:
+            self._rows = max(0, (self._rows or 0) - len(ids))
+
+    def count(self) -> int:
+        """Count the rows waiting (and remember it for the bound)."""
+        with transaction(self._index.engine, _STORE) as conn:
+            rows = int(conn.execute(select(func.count()).select_from(notify_outbox)).scalar()
+                       or 0)
+        with self._lock:
+            self._rows = rows
+        return rows
+
+    def stats(self) -> OutboxStats:
+        with self._lock:
+            return OutboxStats(self._rows or 0, self.bound, self._written, self._refused)
+
+    def _rows_now(self) -> int:
+        if self._rows is None:
+            self.count()
+        with self._lock:
+            return self._rows or 0
+
+    def _refuse(self, event: Event) -> None:
+        with self._lock:
+            self._refused += 1
+        log.error("notification outbox full (%d rows): %s of %s not written", self.bound,
+                  event.event_type, event.uuid or "-")
