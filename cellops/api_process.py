@@ -17,7 +17,9 @@ The runner writes `api/api.toml` (the tree's flavors and images, the top's
 address, its CA and a token of its own when the tree has them, the API's own
 database: SQLite in `api/api.db`), makes the
 signing keys, adds an `admin` user with a random password, and writes the
-`OS_*` variables for that user to `api/openrc`.
+`OS_*` variables for that user to `api/openrc`, with CELLROUTER_API_CONFIG
+(so `cellrouter users remove|disable|passwd` and `cellrouter tokens revoke`
+end tokens in this API's database).
 
 When the tree has TLS, the API serves HTTPS with a certificate of role `api`
 from the tree's CA (`certs/api.cellrouter.pem`: a name no cell can have, so
@@ -126,7 +128,10 @@ class ApiProcess:
         write_private(saved, (self.password + "\n").encode())
 
     def openrc(self) -> str:
-        return "".join(f"export {k}={v}\n" for k, v in self.environment().items())
+        """The OS_* variables, and CELLROUTER_API_CONFIG: `cellrouter users` and
+        `cellrouter tokens` then reach this API's users file and database."""
+        config = {"CELLROUTER_API_CONFIG": str((self.directory / "api.toml").resolve())}
+        return "".join(f"export {k}={v}\n" for k, v in (self.environment() | config).items())
 
     def environment(self) -> dict[str, str]:
         """The OS_* variables with which OpenStack clients log in as the admin user.

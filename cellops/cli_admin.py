@@ -6,6 +6,9 @@
     cellrouter tokens issue --file F --project P [--role member|admin] [--name N]
     cellrouter tokens list --file F
     cellrouter tokens revoke --file F ID
+    cellrouter tokens revoke --user U [--config API_CONFIG]
+                                                    every OpenStack API token of a user
+                                                    (api.identity.cli)
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from api.identity import cli as identity_cli
 from cellops import certs
 from cells.security.auth import ROLES, TokenStore
+from model.config import ConfigError
 
 
 def cmd_certs_init(args: argparse.Namespace) -> int:
@@ -51,6 +56,10 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    if args.user is not None:  # the OpenStack API's tokens of a user
+        return identity_cli.cmd_tokens_revoke(args)
+    if not (args.file and args.id):
+        raise ConfigError("tokens revoke needs --file F and a token id (or --user U)")
     TokenStore(Path(args.file)).revoke(args.id)
     print(f"token {args.id} revoked")
     return 0
@@ -86,7 +95,8 @@ def add_parsers(sub: Any) -> None:
     c.add_argument("--file", required=True)
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_tokens_list)
-    c = actions.add_parser("revoke", help="revoke a token by id")
-    c.add_argument("--file", required=True)
-    c.add_argument("id")
+    c = actions.add_parser("revoke", help="revoke a token by id, or the API tokens of a user")
+    c.add_argument("--file", help="the tokens file the top cell reads")
+    c.add_argument("id", nargs="?")
+    identity_cli.add_revoke_user(c)
     c.set_defaults(func=cmd_tokens_revoke)

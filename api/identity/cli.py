@@ -1,9 +1,11 @@
-"""`cellrouter users` and `cellrouter api-keys`: the API's users file and token keys.
+"""`cellrouter users`, `tokens` and `api-keys`: the API's users file, tokens and keys.
 
-    cellrouter users add NAME --project P [--role admin|manager|member|reader] --file F
-                         [--password-stdin]
-    cellrouter users list --file F
-    cellrouter users remove NAME --file F
+    cellrouter users add NAME --project P [--role admin|manager|member|reader]
+                         [--password-stdin] WHERE
+    cellrouter users list WHERE
+    cellrouter users remove|disable|enable NAME WHERE
+    cellrouter users passwd NAME [--password-stdin] WHERE
+    cellrouter tokens revoke --user U [--config C]
     cellrouter api-keys init --dir D
     cellrouter api-keys rotate --dir D
 
@@ -13,9 +15,16 @@ with getpass (asked twice), or as one line of stdin with --password-stdin; it
 is never printed. `add` makes the project (its id: its name) when there is
 none of that name; `list` prints a line per project a user has a role on.
 Users, projects and roles made through the API (Keystone's admin endpoints)
-are in the same file. The CLI does not reach the API database, so a user it
-removes keeps their tokens until they expire (DELETE /identity/v3/users/{id}
-ends them at once).
+are in the same file.
+
+WHERE is `--config C`, the API's config (`cellrouter up` writes
+api/api.toml and exports it as CELLROUTER_API_CONFIG in api/openrc, which is
+the default), or `--file F`, the users file alone. With the config, `remove`,
+`disable` and `passwd` also end the user's tokens in the API database, where
+every API process reads revocations (api.identity.revocation: refused
+everywhere within a second); with `--file` alone they stay valid until they
+expire. `tokens revoke --user U` ends every token of U (a name in the users
+file, or a user id: a directory user's) and needs the config.
 """
 
 from __future__ import annotations
@@ -23,14 +32,24 @@ from __future__ import annotations
 import argparse
 import functools
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from api.identity.errors import BadAuthRequest, IdentityError
+from api.config import ApiConfig, load_config
+from api.db.schema import open_api_database
+from api.identity.backends import open_backend
+from api.identity.errors import BadAuthRequest, IdentityError, UnknownUser
 from api.identity.keys import KeyRepository
-from api.identity.users import ROLES, UserStore
+from api.identity.revocation import DatabaseRevocations, end_user
+from api.identity.users import ROLES, User, UserStore
+from celldb.errors import DatabaseUnavailable
+from model.config import ConfigError
 from model.table import print_table
+
+CONFIG_VARIABLE = "CELLROUTER_API_CONFIG"
+_KEPT = "tokens already issued stay valid until they expire"
 
 _Command = Callable[[argparse.Namespace], int]
 
@@ -52,11 +71,37 @@ def _add_users(p: argparse.ArgumentParser) -> None:
     c.set_defaults(func=cmd_users_add)
     c = actions.add_parser("list", help="list users (never their password hashes)")
     c.set_defaults(func=cmd_users_list)
-    c = actions.add_parser("remove", help="remove a user (their tokens live until they expire)")
+    c = actions.add_parser("remove", help="remove a user and end their tokens")
     c.add_argument("name")
     c.set_defaults(func=cmd_users_remove)
+    for enabled in (False, True):
+        c = actions.add_parser("enable" if enabled else "disable",
+                               help="let the user log in again" if enabled
+                               else "stop the user logging in; end their tokens")
+        c.add_argument("name")
+        c.set_defaults(func=cmd_users_enable, enabled=enabled)
+    c = actions.add_parser("passwd", help="change a user's password; end their tokens")
+    c.add_argument("name")
+    c.add_argument("--password-stdin", action="store_true",
+                   help="read the password as one line of stdin instead of asking")
+    c.set_defaults(func=cmd_users_passwd)
     for c in actions.choices.values():
-        c.add_argument("--file", required=True, help="the users file the API reads")
+        _add_where(c)
+
+
+def _add_where(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--config", help=f"the API's config (default: ${CONFIG_VARIABLE}): its"
+                                    " users file, and its database to end tokens in")
+    c.add_argument("--file", help="the users file alone (then tokens are not ended)")
+
+
+def add_revoke_user(c: argparse.ArgumentParser) -> None:
+    """--user and --config on `cellrouter tokens revoke` (cellops.cli_admin's, which
+    revokes the tree's client tokens by id; with --user it calls `cmd_tokens_revoke`)."""
+    c.add_argument("--user", help="end every OpenStack API token of this user, on every API"
+                                  " process: a name in the users file, or a user id")
+    c.add_argument("--config", help=f"with --user: the API's config (default:"
+                                    f" ${CONFIG_VARIABLE})")
 
 
 def _add_keys(p: argparse.ArgumentParser) -> None:
@@ -76,7 +121,7 @@ def _reports_errors(command: _Command) -> _Command:
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except (IdentityError, OSError) as exc:
+        except (IdentityError, OSError, ConfigError, DatabaseUnavailable) as exc:
             print(f"cellrouter: {getattr(exc, 'message', exc)}", file=sys.stderr)
             return 1
     return run
@@ -85,14 +130,14 @@ def _reports_errors(command: _Command) -> _Command:
 @_reports_errors
 def cmd_users_add(args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
-    user = UserStore(Path(args.file)).add(args.name, args.project, args.role, password)
+    user = _where(args)[0].add(args.name, args.project, args.role, password)
     print(f"user {user.name} added to project {user.project} as {user.role}")
     return 0
 
 
 @_reports_errors
 def cmd_users_list(args: argparse.Namespace) -> int:
-    store = UserStore(Path(args.file))
+    store = _where(args)[0]
     names = {p.id: p.name for p in store.projects()}
     rows = [("NAME", "PROJECT", "ROLE", "ID")]
     for user in store.users():
@@ -105,9 +150,91 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 @_reports_errors
 def cmd_users_remove(args: argparse.Namespace) -> int:
-    UserStore(Path(args.file)).remove(args.name)
-    print(f"user {args.name} removed (tokens already issued stay valid until they expire)")
+    store, config = _where(args)
+    ended = _end_tokens(config, _named(store, args.name))  # before: never the other way round
+    store.remove(args.name)
+    print(f"user {args.name} removed ({ended})")
     return 0
+
+
+@_reports_errors
+def cmd_users_enable(args: argparse.Namespace) -> int:
+    store, config = _where(args)
+    ended = "" if args.enabled else f" ({_end_tokens(config, _named(store, args.name))})"
+    store.set_enabled(args.name, args.enabled)
+    print(f"user {args.name} {'enabled' if args.enabled else 'disabled'}{ended}")
+    return 0
+
+
+@_reports_errors
+def cmd_users_passwd(args: argparse.Namespace) -> int:
+    store, config = _where(args)
+    user = _named(store, args.name)
+    password = _read_password(args.password_stdin)
+    store.set_password(args.name, password)
+    # After the change: a token issued in between was issued with the old password.
+    print(f"password of user {args.name} changed ({_end_tokens(config, user)})")
+    return 0
+
+
+@_reports_errors
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if config is None:
+        raise BadAuthRequest(f"give --config API_CONFIG (or set {CONFIG_VARIABLE}): the"
+                             " revocation is written to the API's database")
+    store = UserStore(config.users_file)
+    user = next((u for u in store.users() if u.name == args.user), None)
+    ident = user.id if user is not None else args.user
+    if user is None and open_backend(config.identity, store).get_user(ident) is None:
+        if config.identity.backend == "file":
+            raise UnknownUser(f"there is no user named or with the id {args.user}"
+                              f" in {config.users_file}")
+        print(f"note: the directory has no user with the id {ident} now")
+    _end(config, ident)
+    print(f"tokens of user {args.user} revoked on every API process")
+    return 0
+
+
+def _config(args: argparse.Namespace) -> ApiConfig | None:
+    """The API config of --config, else of $CELLROUTER_API_CONFIG unless --file is given."""
+    path = args.config or (None if getattr(args, "file", None) else
+                           os.environ.get(CONFIG_VARIABLE))
+    return load_config(Path(path)) if path else None
+
+
+def _where(args: argparse.Namespace) -> tuple[UserStore, ApiConfig | None]:
+    """The users file (--file, else the config's) and the config, if any."""
+    config = _config(args)
+    if args.file:
+        return UserStore(Path(args.file)), config
+    if config is None:
+        raise BadAuthRequest(f"give --config API_CONFIG (or set {CONFIG_VARIABLE}),"
+                             " or --file USERS_FILE")
+    return UserStore(config.users_file), config
+
+
+def _named(store: UserStore, name: str) -> User:
+    found = next((u for u in store.users() if u.name == name), None)
+    if found is None:
+        raise UnknownUser(f"there is no user named {name} in {store.path}")
+    return found
+
+
+def _end_tokens(config: ApiConfig | None, user: User) -> str:
+    """End the user's tokens when the config names the database; what was done."""
+    if config is None:
+        return _KEPT
+    _end(config, user.id)
+    return "their tokens are refused on every API process within a second"
+
+
+def _end(config: ApiConfig, user_id: str) -> None:
+    engine = open_api_database(config.database)
+    try:
+        end_user(DatabaseRevocations(engine), user_id, config.token_ttl)
+    finally:
+        engine.dispose()
 
 
 @_reports_errors

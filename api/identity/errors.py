@@ -13,7 +13,12 @@
     ├── UserExists         409 Conflict         the users file has the name already
     ├── ProjectExists      409 Conflict         a project has the name already
     ├── UsersUnreadable    500 Internal Server Error  the users file cannot be read or parsed
+    ├── LoginsThrottled    429 Too Many Requests     too many failed logins of a user or from
+    │                                                an address; `retry_after` seconds
     ├── TooManyLogins      503 Service Unavailable   logins queued past the limit
+    ├── DirectoryUnavailable 503 Service Unavailable the identity backend (LDAP) cannot be
+    │                                                reached; ldap3's errors become this in
+    │                                                one place (api.identity.backends.ldap)
     └── KeysMissing        500 Internal Server Error  the key directory is empty or unreadable
 
 `api.identity.routes` is the one place these become Keystone's error body
@@ -83,6 +88,24 @@ class UsersUnreadable(IdentityError):
 
 
 class TooManyLogins(IdentityError):
+    status, title = 503, "Service Unavailable"
+
+
+class LoginsThrottled(IdentityError):
+    """Failed logins past the limit (api.identity.throttle); the answer carries
+    Retry-After: `retry_after` whole seconds."""
+
+    status, title = 429, "Too Many Requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DirectoryUnavailable(IdentityError):
+    """The directory behind the identity backend did not answer; the message
+    names its URL, never a password."""
+
     status, title = 503, "Service Unavailable"
 
 

@@ -6,6 +6,8 @@
     DELETE /identity/v3/projects/{id}   204  it and every role on it (admins); its
                                              tokens stop working (TokenIssuer.end_tokens)
 
+With the LDAP backend the projects shown are those of the config's group
+mapping (the backend's); those made here go to the users file.
 Every project is in the one domain, Default, directly under it. A project
 made here gets a uuid hex id, as Keystone's do; one made by
 `cellrouter users add` has its name as its id. Names follow the users file's
@@ -30,6 +32,8 @@ from api.identity.access import (
     read_member,
     string,
 )
+from api.identity.backends.base import IdentityBackend
+from api.identity.backends.file import FileBackend
 from api.identity.domains import DEFAULT_ID, matches
 from api.identity.errors import DomainNotFound, UnknownProject
 from api.identity.revocation import project_subject
@@ -45,8 +49,9 @@ class ProjectHandlers:
     ends a deleted project's tokens."""
 
     def __init__(self, users: UserStore, issuer: TokenIssuer, who: Who,
-                 base_url: BaseUrl) -> None:
+                 base_url: BaseUrl, backend: IdentityBackend | None = None) -> None:
         self._users = users
+        self._shown = backend or FileBackend(users)  # where the projects shown come from
         self._issuer = issuer
         self._who = who
         self._base_url = base_url
@@ -64,7 +69,7 @@ class ProjectHandlers:
     async def index(self, request: web.Request) -> web.StreamResponse:
         admin_only(self._who(request), "identity:list_projects")
         query = request.query
-        found = [self.body(request, p) for p in self._users.projects()]
+        found = [self.body(request, p) for p in self._shown.projects()]
         found = [p for p in found if matches(p, query)
                  and query.get("domain_id", DEFAULT_ID) == DEFAULT_ID
                  and query.get("parent_id", DEFAULT_ID) == DEFAULT_ID]
@@ -88,7 +93,7 @@ class ProjectHandlers:
 
     def find(self, ident: str) -> Project:
         """The project of id `ident`; UnknownProject (Keystone's 404) otherwise."""
-        found = self._users.project_by_id(ident)
+        found = self._shown.project_by_id(ident)
         if found is None:
             raise UnknownProject(f"Could not find project: {ident[:64]}.")
         return found

@@ -28,6 +28,17 @@ until a read succeeds; a read is tried again at most once every `refresh`
 seconds, so a database that is down costs no more than one that is up.
 Reads and writes run on the calling thread, as the API's other stores' do:
 one short query per process per `refresh`, and one transaction per revocation.
+
+Who writes entries: the admin API (deleting a user or a project, taking a role
+back, DELETE /auth/tokens) and `cellrouter users remove|disable|passwd` and
+`cellrouter tokens revoke --user U`, which open the API database named by the
+API config (`end_user`). So a token verifies only while its user is there,
+enabled, holds the role on the project and has not changed password since it
+was issued, on every API process within `refresh` seconds.
+
+A directory (the LDAP backend) changes without cellrouter seeing it, so no
+entry can be written for it: `StillHeld` asks the backend instead, on every
+verify, from the backend's cache (at most its `cache_seconds` old).
 """
 
 from __future__ import annotations
@@ -36,12 +47,14 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy import Engine, delete, select
 
 from api.db import tables
+from api.identity.errors import Unauthorized
+from api.identity.users import Grant, User, highest, implied
 from celldb.errors import DatabaseUnavailable
 from celldb.store import transaction, upsert
 
@@ -71,6 +84,47 @@ def subjects_of(user_id: str, project_id: str) -> tuple[str, str, str]:
     """Every key that matches a token of `user_id` on `project_id`."""
     return (user_subject(user_id), project_subject(project_id),
             grant_subject(user_id, project_id))
+
+
+class Holdings(Protocol):
+    """What `StillHeld` asks of an identity backend (api.identity.backends.base)."""
+
+    def get_user(self, user_id: str) -> User | None: ...
+
+    def grants_of(self, user_id: str) -> tuple[Grant, ...]: ...
+
+    def password_changed_at(self, user_id: str) -> float | None: ...
+
+
+class StillHeld:
+    """A token's check against the identity backend: Unauthorized unless its
+    user is there, enabled, holds the token's role (or a higher one) on its
+    project, and has not changed password since it was issued. As cheap as the
+    backend's lookups; may raise what they raise (DirectoryUnavailable)."""
+
+    def __init__(self, backend: Holdings) -> None:
+        self._backend = backend
+
+    def check(self, user_id: str, project: str, role: str, issued_at: datetime) -> None:
+        user = self._backend.get_user(user_id)
+        if user is None or not user.enabled:
+            raise Unauthorized("The token has been revoked: its user is gone or disabled")
+        changed = self._backend.password_changed_at(user_id)
+        if changed is not None and issued_at.timestamp() < changed:
+            raise Unauthorized("The token has been revoked: its user's password changed")
+        held = highest([g.role for g in self._backend.grants_of(user_id)
+                        if g.project_id == project])
+        if role not in implied(held):
+            raise Unauthorized("The token has been revoked: its user no longer holds"
+                               f" the role {role} on the project")
+
+
+def end_user(revocations: Revocations, user_id: str, ttl: float,
+             clock: Callable[[], float] = time.time) -> None:
+    """End every token of `user_id` issued until now (tokens live `ttl`
+    seconds). May raise DatabaseUnavailable."""
+    now = clock()
+    revocations.end(user_subject(user_id), _utc(now), _utc(now + ttl))
 
 
 class Revocations(Protocol):
@@ -201,6 +255,10 @@ def _matches(entries: dict[str, tuple[float, float]], subjects: Iterable[str],
              issued_at: datetime) -> bool:
     moment = issued_at.timestamp()
     return any(s in entries and moment <= entries[s][0] for s in subjects)
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _fit(subject: str) -> str:

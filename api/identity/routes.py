@@ -22,6 +22,11 @@ without a scope their default project (else the first they have a role on).
 It carries their highest role there and the roles it implies: admin >
 manager > member > reader (api.identity.users.implied).
 
+Logins are checked by the identity backend the API config names
+(api.identity.backends: the users file, or LDAP); failed ones are counted per
+user name and per source address, and past the limit refused with 429 and
+Retry-After (api.identity.throttle); a directory that does not answer is 503.
+
 Every error is Keystone's body, `{"error": {"code", "title", "message"}}`
 (`error_response`); a 500's message is logged and not sent. Nothing is stored
 per token issued; a revoked one is remembered until it expires
@@ -42,22 +47,26 @@ from aiohttp import web
 
 from api.body import read_json
 from api.identity.assignment_routes import ASSIGNMENTS_PATH, ROLES_PATH, AssignmentHandlers
+from api.identity.backends.base import IdentityBackend
+from api.identity.backends.file import FileBackend
 from api.identity.domains import DEFAULT_ID, DEFAULT_NAME, DomainHandlers
 from api.identity.domains import PATH as DOMAINS
 from api.identity.errors import (
     BadAuthRequest,
     Forbidden,
     IdentityError,
+    LoginsThrottled,
     TokenNotFound,
     TooManyLogins,
     Unauthorized,
 )
 from api.identity.project_routes import PATH as PROJECTS
 from api.identity.project_routes import ProjectHandlers
+from api.identity.throttle import LoginThrottle
 from api.identity.tokens import TokenInfo, TokenIssuer, keystone_time
 from api.identity.user_routes import PATH as USERS
 from api.identity.user_routes import UserHandlers
-from api.identity.users import AUTH_FAILED, Project, User, UserStore, implied
+from api.identity.users import AUTH_FAILED, Project, User, UserStore, highest, implied
 
 IDENTITY_PREFIX = "/identity"
 MAX_BODY = 64 * 1024  # a login is a few hundred bytes
@@ -77,11 +86,15 @@ _log = logging.getLogger(__name__)
 
 
 def add_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
-               catalog: Catalog, base_url: BaseUrl) -> None:
+               catalog: Catalog, base_url: BaseUrl, backend: IdentityBackend | None = None,
+               throttle: LoginThrottle | None = None) -> None:
     """Mount the identity endpoints on `app`; `catalog(request)` is the service
     catalog put in every token body (Keystone's format: type, name, id, endpoints);
-    `base_url(request)` is where clients reach the API (discovery links name it)."""
-    tokens = _AuthTokens(users, issuer, catalog)
+    `base_url(request)` is where clients reach the API (discovery links name it).
+    Logins go to `backend` (by default the users file, `users`), counted by
+    `throttle` (by default its default limits); the admin endpoints manage `users`."""
+    tokens = _AuthTokens(backend or FileBackend(users), issuer, catalog,
+                         throttle or LoginThrottle())
     discovery = _Discovery(base_url)
     guard = _KeystoneErrors(base_url)
 
@@ -101,15 +114,15 @@ def add_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
     app.router.add_get(f"{IDENTITY_PREFIX}/v3/auth/catalog", guard(auth_catalog.show))
     app.router.add_get(DOMAINS, guard(domains.index))
     app.router.add_get(f"{DOMAINS}/{{id}}", guard(domains.show))
-    _add_admin_routes(app, users, issuer, who, base_url, guard)
+    _add_admin_routes(app, users, issuer, who, base_url, guard, tokens.backend)
 
 
 def _add_admin_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
                       who: Callable[[web.Request], TokenInfo], base_url: BaseUrl,
-                      guard: _KeystoneErrors) -> None:
+                      guard: _KeystoneErrors, backend: IdentityBackend) -> None:
     """Keystone's projects, users, roles and role assignments (admins)."""
     add = app.router
-    projects = ProjectHandlers(users, issuer, who, base_url)
+    projects = ProjectHandlers(users, issuer, who, base_url, backend)
     add.add_post(PROJECTS, guard(projects.create))
     add.add_get(PROJECTS, guard(projects.index))
     add.add_get(f"{PROJECTS}/{{id}}", guard(projects.show))
@@ -149,7 +162,9 @@ def error_response(exc: IdentityError, auth_uri: str = "") -> web.Response:
         message = INTERNAL_MESSAGE
     body = {"error": {"code": exc.status, "title": exc.title, "message": message}}
     headers = ({"WWW-Authenticate": f'Keystone uri="{auth_uri}"'}
-               if exc.status == 401 and auth_uri else None)
+               if exc.status == 401 and auth_uri else {})
+    if isinstance(exc, LoginsThrottled):
+        headers["Retry-After"] = str(exc.retry_after)
     return web.json_response(body, status=exc.status, headers=headers)
 
 
@@ -209,16 +224,25 @@ class _PasswordAuth:
 
 
 class _AuthTokens:
-    def __init__(self, users: UserStore, issuer: TokenIssuer, catalog: Catalog) -> None:
-        self.users = users
+    def __init__(self, backend: IdentityBackend, issuer: TokenIssuer, catalog: Catalog,
+                 throttle: LoginThrottle) -> None:
+        self.backend = backend
         self.issuer = issuer
         self.catalog = catalog
+        self.throttle = throttle
         self._running = asyncio.Semaphore(LOGINS_AT_ONCE)
         self._waiting = 0
 
     async def create(self, request: web.Request) -> web.StreamResponse:
         login = _parse_auth(await _read_json(request))
-        user = await self._checked(login)
+        who, address = login.user_name or f"id:{login.user_id}", request.remote or ""
+        self.throttle.check(who, address)
+        try:
+            user = await self._checked(login)
+        except Unauthorized:
+            self.throttle.failed(who, address)
+            raise
+        self.throttle.succeeded(who)
         project, role = self._scope(user, login)
         token, info = self.issuer.issue(user, project.id, role)
         body = _token_body(info, project.name, self.catalog(request))
@@ -227,7 +251,7 @@ class _AuthTokens:
     async def validate(self, request: web.Request) -> web.StreamResponse:
         subject, info = self._subject(request, "identity:validate_token")
         catalog = None if "nocatalog" in request.query else self.catalog(request)
-        body = _token_body(info, _project_name(self.users, info.project), catalog)
+        body = _token_body(info, _project_name(self.backend, info.project), catalog)
         return web.json_response(body, headers={"X-Subject-Token": subject})
 
     async def revoke(self, request: web.Request) -> web.StreamResponse:
@@ -257,15 +281,17 @@ class _AuthTokens:
         """The project the token is for and the user's highest role there;
         Unauthorized when they have none there (or it is disabled)."""
         asked = login.project_id or login.project_name
+        grants = self.backend.grants_of(user.id)
         if asked is None:
-            held = [g.project_id for g in self.users.grants() if g.user_id == user.id]
+            held = [g.project_id for g in grants]
             asked = user.project if user.project in held else next(iter(held), "")
-            found = self.users.project_by_id(asked)
+            found = self.backend.project_by_id(asked)
         elif login.project_id is not None:
-            found = self.users.project_by_id(login.project_id)
+            found = self.backend.project_by_id(login.project_id)
         else:
-            found = self.users.project_by_name(asked)
-        role = self.users.role_on(user.id, found.id) if found and found.enabled else ""
+            found = self.backend.project_by_name(asked)
+        role = highest([g.role for g in grants if found and g.project_id == found.id]
+                       ) if found and found.enabled else ""
         if found is None or not role:
             raise Unauthorized(f"User {user.name} has no access to project {asked or '(none)'}")
         return found, role
@@ -285,10 +311,10 @@ class _AuthTokens:
     def _authenticate(self, login: _PasswordAuth) -> User:
         name = login.user_name or ""
         if login.user_id is not None:
-            found = self.users.user_by_id(login.user_id)
+            found = self.backend.get_user(login.user_id)
             name = found.name if found else ""  # "" is nobody, and still costs one scrypt
         try:
-            return self.users.authenticate(name, login.password)
+            return self.backend.authenticate(name, login.password)
         except Unauthorized:
             _log.info("identity: login refused for user %r",  # quoted: a name is not a log line
                       login.user_name or login.user_id)
@@ -310,8 +336,8 @@ class _AuthCatalog:
             "self": href, "previous": None, "next": None}})
 
 
-def _project_name(users: UserStore, project_id: str) -> str:
-    found = users.project_by_id(project_id)
+def _project_name(backend: IdentityBackend, project_id: str) -> str:
+    found = backend.project_by_id(project_id)
     return found.name if found else project_id  # deleted: the token fails to verify anyway
 
 

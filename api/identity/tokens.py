@@ -14,7 +14,9 @@ token, by its audit id; `end_tokens` ends every token of a user, of a project,
 or of a user on a project issued until now (Keystone's admin API deleting a
 user or a project, or taking a role back); rotating a key out of the
 repository ends every token it issued. A token names one project and the
-highest role its user had there at issue time.
+highest role its user had there at issue time. With an identity backend that
+changes outside cellrouter (LDAP), `access` (revocation.StillHeld) also checks
+on every use that the user is still there, enabled, with the role.
 
 Verifying costs a decryption (tens of microseconds), on every request; so
 verified tokens are remembered for up to `VERIFIED_FOR` seconds (at most
@@ -40,7 +42,7 @@ from cryptography.fernet import InvalidToken
 
 from api.identity.errors import Unauthorized
 from api.identity.keys import KeyRepository
-from api.identity.revocation import MemoryRevocations, Revocations, subjects_of
+from api.identity.revocation import MemoryRevocations, Revocations, StillHeld, subjects_of
 from api.identity.users import User
 
 MAX_TOKEN_LENGTH = 4096  # refused before decrypting: no work for a huge header
@@ -81,8 +83,10 @@ class TokenIssuer:
 
     def __init__(self, keys: KeyRepository, ttl: float = 3600.0,
                  clock: Callable[[], float] = time.time,
-                 revocations: Revocations | None = None) -> None:
+                 revocations: Revocations | None = None,
+                 access: StillHeld | None = None) -> None:
         self.keys = keys
+        self.access = access
         self.ttl = ttl
         self.revocations = revocations if revocations is not None else MemoryRevocations(clock)
         self._clock = clock
@@ -105,9 +109,10 @@ class TokenIssuer:
 
     def verify(self, token: str) -> TokenInfo:
         """What `token` says; Unauthorized when it is not valid, has expired or
-        was revoked (itself, or by its user, project or role), KeysMissing when
-        the repository has no key, DatabaseUnavailable when the revocations
-        cannot be read."""
+        was revoked (itself, or by its user, project or role) or its user no
+        longer holds it (`access`), KeysMissing when the repository has no key,
+        DatabaseUnavailable when the revocations cannot be read,
+        DirectoryUnavailable when `access` cannot ask the directory."""
         with self._lock:
             info = self._verified.get(token)
         if info is None:
@@ -119,6 +124,8 @@ class TokenIssuer:
         if self.revocations.is_revoked(info.audit_id) or self.revocations.ended(
                 subjects_of(info.user_id, info.project), info.issued_at):
             raise Unauthorized("The token has been revoked")
+        if self.access is not None:
+            self.access.check(info.user_id, info.project, info.role, info.issued_at)
         return info
 
     def end_tokens(self, *subjects: str) -> None:

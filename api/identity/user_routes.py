@@ -117,7 +117,7 @@ class UserHandlers:
 def user_body(base: str, user: User) -> dict[str, Any]:
     """`user` as Keystone writes one, never with its password hash."""
     body: dict[str, Any] = {
-        "id": user.id, "name": user.name, "domain_id": DEFAULT_ID, "enabled": True,
+        "id": user.id, "name": user.name, "domain_id": DEFAULT_ID, "enabled": user.enabled,
         "password_expires_at": None, "options": {},
         "links": {"self": f"{base}{PATH}/{user.id}"}}
     if user.project:

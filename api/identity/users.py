@@ -8,15 +8,17 @@ and, through the API, Keystone's admin endpoints (api.identity.project_routes,
 user_routes, assignment_routes). The file is JSON, mode 0600, replaced atomically
 on every change:
 
-    {"users":    [{"id", "name", "project", "role", "password_hash"}],
+    {"users":    [{"id", "name", "project", "role", "password_hash"[, "enabled"]}],
      "projects": [{"id", "name", "description", "enabled"}],
      "grants":   [{"user_id", "project_id", "role"}]}
 
-`grants` is the truth about roles. A user's `project` is their default project
-("" for none) and `role` their highest role on it ("" for none), written out so
-that a release that knows only `users` still reads the file. A file of that
-release (no `projects`, no `grants`) reads as one grant per user and a project
-per project name, whose id is its name, as the tree names projects.
+`enabled` is written only for a disabled user (`cellrouter users disable`), so
+a file without one reads as before. `grants` is the truth about roles. A
+user's `project` is their default project ("" for none) and `role` their
+highest role on it ("" for none), written out so that a release that knows
+only `users` still reads the file. A file of that release (no `projects`, no
+`grants`) reads as one grant per user and a project per project name, whose id
+is its name, as the tree names projects.
 `cellrouter users add` makes a missing project that way (id = name); a project
 made through the API gets a uuid, as Keystone's do.
 
@@ -88,6 +90,7 @@ class User:
     project: str
     role: str
     password_hash: str = field(repr=False)
+    enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +177,7 @@ class UserStore:
         does not tell which; call it off the event loop."""
         user = next((u for u in self.users() if u.name == name), None)
         stored = user.password_hash if user else DUMMY_HASH
-        if not verify_password(password, stored) or user is None:
+        if not verify_password(password, stored) or user is None or not user.enabled:
             raise Unauthorized(AUTH_FAILED)
         return user
 
@@ -211,6 +214,21 @@ class UserStore:
                 raise UnknownUser(f"there is no user named {name} in {self.path}")
             return _without_user(c, user.id)
         self._change(change)
+
+    def set_enabled(self, name: str, enabled: bool) -> User:
+        """Enable or disable the user (a disabled one cannot log in) and save;
+        UnknownUser when there is none of that name. Idempotent."""
+        return self._user_named(self._change(lambda c: _edit_user(
+            c, name, self.path, lambda u: replace(u, enabled=enabled))), name)
+
+    def set_password(self, name: str, password: str) -> User:
+        """Give the user a new password and save; BadAuthRequest for an empty
+        one, UnknownUser. One scrypt run."""
+        if not password:
+            raise BadAuthRequest("a password must not be empty")
+        made = hash_password(password)
+        return self._user_named(self._change(lambda c: _edit_user(
+            c, name, self.path, lambda u: replace(u, password_hash=made))), name)
 
     # ------------------------------------------------------------ the API's changes
 
@@ -324,7 +342,7 @@ class UserStore:
         return next(u for u in content.users if u.name == name)
 
     def _write(self, c: _Content) -> None:
-        data = {"users": [asdict(u) for u in c.users],
+        data = {"users": [_user_row(u) for u in c.users],
                 "projects": [asdict(p) for p in c.projects],
                 "grants": [asdict(g) for g in c.grants]}
         write_private(self.path, (json.dumps(data, indent=2) + "\n").encode())
@@ -371,6 +389,19 @@ def _check_both(c: _Content, user_id: str, project_id: str) -> None:
         raise UnknownProject(f"Could not find project: {project_id[:64]}.")
 
 
+def _edit_user(c: _Content, name: str, path: Path, edit: Callable[[User], User]) -> _Content:
+    if not any(u.name == name for u in c.users):
+        raise UnknownUser(f"there is no user named {name} in {path}")
+    return replace(c, users=tuple(edit(u) if u.name == name else u for u in c.users))
+
+
+def _user_row(user: User) -> dict[str, Any]:
+    row = asdict(user)
+    if user.enabled:
+        del row["enabled"]  # as a release without `enabled` wrote it, and reads it
+    return row
+
+
 def _without_user(c: _Content, user_id: str) -> _Content:
     return replace(c, users=tuple(u for u in c.users if u.id != user_id),
                    grants=tuple(g for g in c.grants if g.user_id != user_id))
@@ -403,8 +434,12 @@ def _implicit_projects(users: tuple[User, ...]) -> tuple[Project, ...]:
 
 
 def _user(row: dict[str, Any]) -> User:
-    if sorted(row) != sorted(_FIELDS) or not all(isinstance(row[f], str) for f in _FIELDS):
-        raise ValueError(f"a user must have exactly the string fields {', '.join(_FIELDS)}")
+    fields = sorted(set(row) - {"enabled"})
+    if fields != sorted(_FIELDS) or not all(isinstance(row[f], str) for f in _FIELDS):
+        raise ValueError(f"a user must have exactly the string fields {', '.join(_FIELDS)}"
+                         " (and enabled, true or false)")
+    if not isinstance(row.get("enabled", True), bool):
+        raise ValueError("a user's enabled must be true or false")
     check_hash(row["password_hash"])  # a broken hash is found now, not at someone's login
     return User(**row)
 

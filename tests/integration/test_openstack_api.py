@@ -129,7 +129,7 @@ def test_a_login_by_project_id_alone_is_scoped_as_one_by_project_name(
     assert by_id.current_project_id == by_name.current_project_id == "admin"
     token = by_id.session.auth.get_access(by_id.session)
     assert (token.project_id, token.project_name) == ("admin", "admin")
-    assert sorted(token.role_names) == ["admin", "member", "reader"]
+    assert sorted(token.role_names) == ["admin", "manager", "member", "reader"]  # implied
     assert by_id.compute.get_endpoint() == by_name.compute.get_endpoint()
     made = by_id.compute.create_server(name="by-project-id", flavor_id="small",
                                        image_id=IMAGE_ID, networks="none")
