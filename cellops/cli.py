@@ -117,6 +117,7 @@ def _say_up(runner: TreeRunner, top: str) -> None:
               " says insecure = true)", flush=True)
     else:
         print(f"mutual TLS between cells; clients: --ca-file {runner.certs}/ca.pem", flush=True)
+    print(runner.notifications_said, flush=True)
     if spec.open_client_port:
         print(f"warning: the top serves its client port {runner.client_address} to anyone,"
               ' as admin, without tokens (tree file says client_auth = "none")', flush=True)

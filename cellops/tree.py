@@ -25,7 +25,7 @@ from cellops.api_process import ApiProcess
 from cellops.fake_engine import EngineProcess, wants_engine
 from cellops.postgres import ensure_schema
 from cellops.supervise import Slot
-from cellops.tree_files import Security, cell_config
+from cellops.tree_files import Security, cell_config, notifications
 from cellops.tree_spec import CellSpec, TreeSpec
 from cells.security.auth import TokenStore
 from cellwire.client import CellClient
@@ -68,6 +68,8 @@ class TreeRunner:
                     if spec.api is not None else None)
         self.engines: dict[str, EngineProcess] = {}  # by cell: fake oVirt engines
         self.agent_procs: dict[str, subprocess.Popen[bytes]] = {}  # the [[agents]], by id
+        # Every leaf's [notifications], and what `cellrouter up` says of them.
+        self.notifications, self.notifications_said = notifications(spec)
 
     @property
     def top_address(self) -> str:
@@ -159,7 +161,8 @@ class TreeRunner:
         if schema is not None:
             ensure_schema(self.spec.postgres, schema)
         text = cell_config(self.spec, cell, self._listen[key], parent, cell_dir, security,
-                           engine.cell_options() if engine is not None else None)
+                           engine.cell_options() if engine is not None else None,
+                           self.notifications)
         (cell_dir / "cell.toml").write_text(text)
 
     def start_agent(self, agent: AgentSpec) -> subprocess.Popen[bytes]:

@@ -14,6 +14,14 @@ from cellops.toml_out import q, toml_value
 from cellops.tree_spec import CellSpec, TreeSpec
 from cells.config import CELL_KEYS
 from model.config import ConfigError
+from notify.config import (
+    DEFAULT_URL,
+    WHEN_REACHABLE,
+    NotifyConfig,
+    as_toml_table,
+    from_table,
+    reachable,
+)
 
 # [cell] keys the tree decides, never a cell's table (see cell_config).
 _SECURITY_KEYS = {"insecure", "client_listen", "client_auth", "parent_name", "children"}
@@ -32,11 +40,30 @@ class Security:
     open_client_port: bool = False  # client_auth = "none": client_listen without tokens
 
 
+def notifications(spec: TreeSpec) -> tuple[NotifyConfig, str]:
+    """What the tree's leaves are given of its [notifications] (a "when-reachable"
+    decided now, by asking the broker), and a line saying so."""
+    table = dict(spec.notifications)
+    wanted = table.get("enabled", False)
+    if wanted == WHEN_REACHABLE:
+        table["enabled"] = reachable(str(table.get("url", DEFAULT_URL)))
+    config = from_table(table, "tree")
+    where = f"exchange {config.exchange} at {config.shown_url}"
+    if config.enabled:
+        return config, f"notifications: on, every leaf sends its events to {where}"
+    if wanted == WHEN_REACHABLE:
+        return config, (f"notifications: off (RabbitMQ does not answer at {config.shown_url};"
+                        " the tree file turns them on when it does)")
+    return config, "notifications: off"
+
+
 def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
                 state_dir: Path, security: Security = Security(),
-                engine: Mapping[str, Any] | None = None) -> str:
+                engine: Mapping[str, Any] | None = None,
+                notify: NotifyConfig | None = None) -> str:
     """The TOML config of one cell of the tree; `engine`: the driver options
-    that reach the fake oVirt engine started for it (cellops.fake_engine)."""
+    that reach the fake oVirt engine started for it (cellops.fake_engine);
+    `notify`: a leaf's [notifications] (see `notifications`)."""
     lines = _cell_lines(spec, cell, address, parent, state_dir, security)
     # Keys of the [cell] table go there, `selection` into [selection]; a
     # leaf's other keys are driver options.
@@ -51,6 +78,9 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
             raise ConfigError(f"cell {cell.name}: unknown keys {', '.join(sorted(options))}")
     lines += _table_lines(spec, cell) + _credential_lines(cell, security)
     lines += _catalog_lines(spec, cell)
+    if cell.driver and notify is not None and notify.enabled:
+        lines += ["", "[notifications]"]
+        lines += [f"{k} = {toml_value(v)}" for k, v in as_toml_table(notify).items()]
     if cell.driver:
         lines += _leaf_lines(cell, options, state_dir)
     return "\n".join(lines) + "\n"

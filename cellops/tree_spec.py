@@ -14,6 +14,10 @@
                               # anyone who reaches it, as admin (a warning in the log
                               # and in `cellrouter tree`); default "token"
 
+    [notifications]           # every leaf's (notify.config); enabled may also be
+    enabled = "when-reachable"  # "when-reachable": on if the broker answers when
+                              # `cellrouter up` starts the tree, which says which
+
     [cells.top]               # the one cell without a parent is the top
 
     [cells.eu]
@@ -49,6 +53,7 @@ from cellops.fake_engine import wants_engine
 from cellops.postgres import schema_name, schema_url, tree_url
 from cells.config import catalog_of
 from model.config import ConfigError, read_toml
+from notify import config as notify_config
 from routing.errors import BadPath
 from routing.path import check_name
 
@@ -85,6 +90,7 @@ class TreeSpec:
     # [[images]] and [[networks]] (model.catalog), written into every cell's config.
     images: tuple[Mapping[str, Any], ...] = ()
     networks: tuple[Mapping[str, Any], ...] = ()
+    notifications: Mapping[str, Any] = field(default_factory=dict)  # [notifications], checked
 
     @property
     def open_client_port(self) -> bool:
@@ -158,7 +164,8 @@ def load_tree(path: Path, environ: Mapping[str, str] = os.environ) -> TreeSpec:
                     agents_of(data.get("agents", []), leaves, str(path)),
                     str(tree.get("name", path.stem)),
                     tree_url(str(tree.get("postgres", "")), environ, str(path)),
-                    client_auth, *_catalog_tables(data, str(path)))
+                    client_auth, *_catalog_tables(data, str(path)),
+                    notifications=_notifications(data, str(path)))
     _check_shape(spec, str(path))
     return spec
 
@@ -190,6 +197,13 @@ def _catalog_tables(data: Mapping[str, Any], source: str) -> tuple[
     """The tree's [[images]] and [[networks]], checked as a cell will read them."""
     catalog_of(data, source)
     return tuple(data.get("images", ())), tuple(data.get("networks", ()))
+
+
+def _notifications(data: Mapping[str, Any], source: str) -> Mapping[str, Any]:
+    """The tree's [notifications], checked as `cellrouter up` will read it."""
+    table = data.get("notifications", {})
+    notify_config.from_table(table, source, tree=True)
+    return dict(table)
 
 
 def _tokens(tls: bool, tokens: Any, client_auth: str, source: str) -> bool:

@@ -84,6 +84,13 @@
     source = "br-prod"
     project = ""
 
+    [notifications]                   # leaves: events to an AMQP bus (notify.config)
+    enabled = false                   # off unless said
+    url = "amqp://guest:guest@127.0.0.1:5672/"
+    exchange = "nova"
+    routing_key = "versioned_notifications.info"
+    max_outbox = 100000               # events kept while the bus is down
+
     [leaf]                            # present only on leaf cells
     driver = "fake"
     selector = "random"
@@ -126,6 +133,8 @@ from model.agents import Failover
 from model.catalog import Catalog
 from model.compute import Resources
 from model.config import ConfigError, read_toml
+from notify.config import NotifyConfig
+from notify.config import from_table as notifications_of
 from routing.errors import BadPath
 from routing.path import check_name
 
@@ -167,6 +176,7 @@ class CellConfig:
     flavors: Mapping[str, Resources] = field(default_factory=dict)
     catalog: Catalog = field(default_factory=Catalog)
     leaf: LeafConfig | None = None
+    notifications: NotifyConfig = field(default_factory=NotifyConfig)  # leaves send them
 
     @property
     def is_leaf(self) -> bool:
@@ -186,7 +196,7 @@ CELL_KEYS = {
 }
 _INDEX_KEYS = {"cache_size", "cache_ttl"}
 _TABLES = {"cell", "leaf", "index", "selection", "flavors", "tls", "auth", "limits", "agents",
-           "images", "networks"}
+           "images", "networks", "notifications"}
 
 
 def load(path: Path) -> CellConfig:
@@ -227,6 +237,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "config") -> CellConfig:
         flavors=flavors(data.get("flavors", {}), source),
         catalog=catalog_of(data, source),
         leaf=leaf,
+        notifications=notifications_of(data.get("notifications", {}), source),
     )
 
 

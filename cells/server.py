@@ -33,7 +33,7 @@ from cells.edge.servicers import CellsServicer, ParentServicer, cells_handler, p
 from cells.hosts import HostPolicy
 from cells.leaf import LeafCell
 from cells.links import Links
-from cells.observability.metrics import CellMetrics
+from cells.observability.metrics import CellMetrics, NotifyFigures
 from cells.outcomes import ActionOutcomes
 from cells.router import RouterCell
 from cells.security.auth import TokenStore
@@ -46,6 +46,8 @@ from cellwire.channels import split_addresses
 from cellwire.wire import service_name
 from model.cells import CellKind
 from model.config import ConfigError
+from notify.amqp import AmqpSender
+from notify.outbox import Outbox
 from routing.children import Children
 from routing.index import LocationIndex
 from routing.objects import ObjectRouter
@@ -84,6 +86,8 @@ class CellServer:
         self._uplink_tasks: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []  # a leaf's failover rounds
         self._index: LocationIndex | None = None
+        self._outbox: Outbox | None = None  # a leaf's, with notifications on
+        self._sender: AmqpSender | None = None
 
     @property
     def address(self) -> str:
@@ -124,6 +128,7 @@ class CellServer:
         self.backend = backend = self._build_backend(index)
         if isinstance(backend, LeafCell):
             await backend.recover()
+            self._send_notifications()
         health_servicers = self._add_services(cells_port, backend, index)
         for server in self._servers:
             await server.start()
@@ -148,7 +153,7 @@ class CellServer:
             self.identity.path = known.read_text().strip() or cfg.name
         self._index = LocationIndex.open(cfg.db_url, cfg.cache_size, cfg.cache_ttl)
         if cfg.metrics_listen:
-            self._metrics = CellMetrics(self._index, lambda: self.backend)
+            self._metrics = CellMetrics(self._index, lambda: self.backend, self._notified)
         return self._index
 
     def _listen_for_cells(self) -> grpc.aio.Server:
@@ -298,14 +303,33 @@ class CellServer:
             driver = load_driver(cfg.leaf.driver, cfg.leaf.options, cfg.leaf.hosts,
                                  cfg.state_dir)
             policies = {str(h.get("name")): HostPolicy.from_config(h) for h in cfg.leaf.hosts}
+            if cfg.notifications.enabled:
+                self._outbox = Outbox(index, self.path, cfg.notifications.max_outbox)
             return LeafCell(self.identity, driver, index, self._selector(), policies,
                             cfg.flavors, sync_every=cfg.report_interval,
-                            outcomes=ActionOutcomes(index), catalog=cfg.catalog)
+                            outcomes=ActionOutcomes(index), catalog=cfg.catalog,
+                            outbox=self._outbox)
         children = Children(index.engine, self.identity, cfg.report_interval * cfg.down_after,
                             connect=self._links.cell)
         return RouterCell(self.identity, children, index, self._selector(),
                           cfg.child_timeout, cfg.list_timeout, cfg.direct_to_leaf,
                           cfg.pause_as_suspend, connect=self._links.cell)
+
+    def _send_notifications(self) -> None:
+        """A leaf with notifications on: its sender drains the outbox (notify.amqp)."""
+        if self._outbox is None:
+            return
+        self._sender = AmqpSender(self._outbox, self.config.notifications)
+        self._background.append(asyncio.create_task(self._sender.run()))
+        log.info("cell %s sends notifications to exchange %s at %s", self.config.name,
+                 self.config.notifications.exchange, self.config.notifications.shown_url)
+
+    def _notified(self) -> NotifyFigures | None:
+        """The outbox's and the sender's figures, for the metrics."""
+        if self._outbox is None:
+            return None
+        return NotifyFigures(self._outbox.stats(),
+                             self._sender.stats() if self._sender is not None else None)
 
     def _selector(self) -> Selector:
         try:

@@ -62,6 +62,8 @@ uuid_named() { "$CR" list --name-prefix "$1" --json | "${VENV:-.venv}/bin/python
 echo "demo tree up; top cell at $TOP"
 # The tree file says `insecure = true`; `cellrouter up` said so in its log too.
 grep '^insecure: ' "$LOG" | tail -n 1 || true
+# Notifications are on when RabbitMQ answered as the tree started; `up` said which.
+grep '^notifications: ' "$LOG" | tail -n 1 || true
 echo "(a tree file with tls = true instead gives every cell a certificate from a development CA, and clients need a token)"
 step tree
 

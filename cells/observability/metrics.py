@@ -8,6 +8,12 @@
     cellrouter_children{status}                  routers: children up and down
     cellrouter_capacity_{total,used}{resource}   the subtree's capacity (vcpus, memory_mb, disk_gb)
     cellrouter_instances
+    cellrouter_notifications_outbox_rows         leaves with notifications on: events waiting
+    cellrouter_notifications_outbox_bound        ...the most the outbox keeps (max_outbox)
+    cellrouter_notifications_written_total       ...events written to it
+    cellrouter_notifications_refused_total       ...events refused, the outbox full
+    cellrouter_notifications_sent_total          ...events the broker confirmed
+    cellrouter_notifications_bus_up              ...1 while connected to the broker
     cellrouter_process{cell, replica}            1: this process, its cell and its own
                                                  address (replicas of a cell share the
                                                  cell's name; join on it to tell them apart)
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -31,20 +38,35 @@ from prometheus_client.registry import Collector
 
 from cells.backend import CellBackend
 from cells.edge.interceptors import Behaviour, UnaryInterceptor
+from notify.amqp import SenderStats
+from notify.outbox import OutboxStats
 from routing.index import LocationIndex
 
 # Routed calls take a few milliseconds; slow ones wait for a hypervisor.
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
+@dataclass(frozen=True, slots=True)
+class NotifyFigures:
+    """A leaf's notification outbox and sender, as last seen."""
+
+    outbox: OutboxStats
+    sender: SenderStats | None
+
+
+Figures = Callable[[], NotifyFigures | None]
+
+
 class CellMetrics:
-    def __init__(self, index: LocationIndex, backend: Callable[[], CellBackend | None]) -> None:
+    def __init__(self, index: LocationIndex, backend: Callable[[], CellBackend | None],
+                 notifications: Figures = lambda: None) -> None:
         self.registry = CollectorRegistry()
         self._requests = Counter("cellrouter_requests", "RPCs answered, by method and code",
                                  ["method", "code"], registry=self.registry)
         self._latency = Histogram("cellrouter_request_seconds", "Time to answer an RPC",
                                   ["method"], buckets=_BUCKETS, registry=self.registry)
         self.registry.register(_StateCollector(index, backend))
+        self.registry.register(_NotifyCollector(notifications))
         self._http: Any = None
 
     def observe(self, method: str, code: str, seconds: float) -> None:
@@ -122,6 +144,30 @@ class _StateCollector(Collector):
             family.add_metric(["up"], up)
             family.add_metric(["down"], len(children) - up)
             yield family
+
+
+class _NotifyCollector(Collector):
+    def __init__(self, figures: Figures) -> None:
+        self._figures = figures
+
+    def collect(self) -> Iterator[Metric]:
+        seen = self._figures()
+        if seen is None:
+            return
+        box, sender = seen.outbox, seen.sender
+        name = "cellrouter_notifications"
+        yield GaugeMetricFamily(f"{name}_outbox_rows", "Events waiting in the outbox",
+                                value=box.rows)
+        yield GaugeMetricFamily(f"{name}_outbox_bound", "The most events the outbox keeps",
+                                value=box.bound)
+        yield CounterMetricFamily(f"{name}_written", "Events written to the outbox",
+                                  value=box.written)
+        yield CounterMetricFamily(f"{name}_refused", "Events refused, the outbox full",
+                                  value=box.refused)
+        yield CounterMetricFamily(f"{name}_sent", "Events the broker confirmed",
+                                  value=sender.sent if sender else 0)
+        yield GaugeMetricFamily(f"{name}_bus_up", "1 while connected to the broker",
+                                value=1 if sender and sender.connected else 0)
 
 
 def _capacity(backend: CellBackend) -> Iterator[Metric]:
