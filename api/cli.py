@@ -1,5 +1,6 @@
 """`cellrouter api --config FILE` runs the API process; users and keys are managed
-by `cellrouter users ...` and `cellrouter api-keys ...` (api.identity.cli)."""
+by `cellrouter users ...` and `cellrouter api-keys ...` (api.identity.cli), web
+hook subscriptions by `cellrouter hooks ...` (api.hooks.cli)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from api.hooks.cli import add_parsers as add_hooks_parsers
 from api.identity.cli import add_parsers as add_identity_parsers
 
 
@@ -19,6 +21,7 @@ def add_parsers(sub: Any) -> None:
     s.add_argument("--config", required=True, help="the API's TOML config")
     s.set_defaults(func=cmd_api)
     add_identity_parsers(sub)
+    add_hooks_parsers(sub)
 
 
 def cmd_api(args: argparse.Namespace) -> int:

@@ -23,6 +23,14 @@
                                      # processes must share it)
     max_image_size = 1073741824      # bytes; a larger upload is 413
 
+    [notifications]                  # the bus to take events from, for web hooks and
+    enabled = true                   # the dashboard (api.hooks.settings has [hooks] too)
+    url = "amqp://guest:guest@127.0.0.1:5672/"
+
+    [identity]                       # where users come from (api.identity.backends.settings
+    backend = "file"                 # has every key): "file", the users file, or "ldap",
+                                     # a directory described by [identity.ldap]
+
     [tls]                            # serve HTTPS (TLS 1.2 or later); without it, HTTP
     cert_file = "api.pem"            # the server's certificate chain (PEM)
     key_file = "api.key"             # its private key (PEM); both or neither
@@ -68,10 +76,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
+from api.hooks.settings import HookSettings, hook_settings_of, notifications_of
+from api.identity.backends.settings import IdentitySettings, identity_settings_of
 from model.catalog import Image, Network, image_of, network_of
 from model.compute import Resources
 from model.config import ConfigError, read_toml
 from network.settings import NetworkSettings, settings_of
+from notify.config import NotifyConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +109,27 @@ class ApiConfig:
     images: tuple[Image, ...] = ()
     networks: tuple[Network, ...] = ()
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    notifications: NotifyConfig = field(default_factory=NotifyConfig)  # api.hooks.settings
+    hooks: HookSettings = field(default_factory=HookSettings)
 
     @property
     def database(self) -> str:
         """The API database's URL: `database_url`, else SQLite in api.db beside
         the users file (the API's directory)."""
         return self.database_url or f"sqlite:///{self.users_file.parent / 'api.db'}"
+
+    @property
+    def network_database(self) -> str:
+        """The network service's database: the API's on PostgreSQL (its own
+        tables and schema steps), a file of its own beside api.db on SQLite,
+        where one writer at a time would make the two services wait on each
+        other's writes."""
+        url = make_url(self.database)
+        if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+            return self.database
+        return url.set(database=str(Path(url.database).with_name("network.db"))).render_as_string(
+            hide_password=False)
 
     @property
     def image_path(self) -> Path:
@@ -185,6 +213,9 @@ def _parse(data: Mapping[str, Any], base: Path) -> ApiConfig:
         images=tuple(image_of(entry) for entry in data.get("images", ())),
         networks=tuple(network_of(entry) for entry in data.get("networks", ())),
         network=settings_of(data.get("network", {})),
+        identity=identity_settings_of(data.get("identity", {}), base),
+        notifications=notifications_of(data.get("notifications")),
+        hooks=hook_settings_of(data.get("hooks", {})),
     )
 
 

@@ -6,6 +6,7 @@
     GET  /dashboard/api/instances  a page of instances: cell, project, state, name,
                                    limit, page (the token of the next page)
     POST /dashboard/api/plan       a placement dry run: {"flavor", "hints", "project"}
+    GET  /dashboard/api/events     the tree's events as server-sent events (api.dashboard.events)
 
 The page logs in through the identity endpoint as any OpenStack client does
 and sends the token as X-Auth-Token on each data call: without one a call is

@@ -44,10 +44,15 @@ def _v5(conn: Connection) -> None:
         conn, tables=[tables.images, tables.image_properties, tables.image_tags])
 
 
+def _v6(conn: Connection) -> None:
+    """Web hook subscriptions and their deliveries outbox (api.hooks)."""
+    tables.metadata.create_all(conn, tables=[tables.hook_subscriptions, tables.hook_deliveries])
+
+
 # Any constant, unlike the cells' (celldb.schema): upgrades of the two
 # databases never wait for each other.
 _UPGRADE_LOCK = 0x61706964
-API = SchemaSteps(tables.schema_version, [_v1, _v2, _v3, _v4, _v5], _UPGRADE_LOCK)
+API = SchemaSteps(tables.schema_version, [_v1, _v2, _v3, _v4, _v5, _v6], _UPGRADE_LOCK)
 
 
 def open_api_database(url: str) -> Engine:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -203,4 +204,42 @@ image_tags = Table(
     "image_tags", metadata,
     Column("image_id", String(36), primary_key=True),
     Column("tag", String(255), primary_key=True),
+)
+
+# Web hook subscriptions (api.hooks): where to POST which events, signed with
+# `secret`. `project` scopes them to one project's events ("" for every
+# project's and the tree's own: admins only); `events` is a JSON list of glob
+# patterns over event types.
+hook_subscriptions = Table(
+    "hook_subscriptions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("project", String(255), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("secret", String(255), nullable=False),
+    Column("events", Text, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# The deliveries outbox: one row per event per matching subscription, written
+# by the dispatcher before it acks the event (api.hooks.deliveries). The
+# unique (subscription, message) makes a redelivered event no second row;
+# `id` is the order a subscriber gets them in. `state`: pending, delivered,
+# dead; a deliverer holds a pending row while `lease_until` is ahead.
+hook_deliveries = Table(
+    "hook_deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(36), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("event_type", String(255), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", Float, nullable=False),
+    Column("lease_until", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("subscription_id", "message_id", name="uq_hook_deliveries_sub_message"),
+    Index("ix_hook_deliveries_sub_state", "subscription_id", "state", "id"),
 )

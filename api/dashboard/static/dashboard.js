@@ -4,7 +4,8 @@
 // X-Auth-Token. Every text from the server goes in as text, never as HTML.
 "use strict";
 
-const STATES = ["BUILDING", "ACTIVE", "PAUSED", "SUSPENDED", "STOPPED", "ERROR", "UNKNOWN"];
+const STATES = ["BUILDING", "ACTIVE", "PAUSED", "SUSPENDED", "STOPPED", "SHELVED",
+  "SHELVED_OFFLOADED", "ERROR", "UNKNOWN"];
 const OPEN_DEPTH = 2;     // subtrees shallower than this start open...
 const OPEN_AT_MOST = 30;  // ...when they have at most this many children
 const SHOWN_AT_ONCE = 100; // children drawn before a "show more" button
@@ -19,7 +20,18 @@ const ui = {
   pages: [""],         // page tokens of the instance pages seen (for "previous")
   page: 0,
   timer: 0,
+  live: false,         // the event stream is up and the bus followed: poll rarely
+  stream: null,        // the AbortController of the open stream
+  streamTimer: 0,      // when to open it again
+  redraw: 0,           // a refresh asked for by events, coming shortly
 };
+// While events flow the tree is still asked now and then: for an event lost, and for what no
+// event tells yet (a router's cell going down: routers send no events so far).
+const LIVE_POLL_MS = 10000;
+const RETRY_STREAM_MS = 5000; // how soon a broken stream is opened again...
+const RETRY_OFF_MS = 60000;   // ...or asked for again when notifications are off (503)
+const SILENT_MS = 40000;      // a stream with no byte for this long (pings come every 15 s) is broken
+const EVENTS_SHOWN = 25;
 
 const $ = (id) => document.getElementById(id);
 
@@ -86,6 +98,7 @@ async function login(event) {
 
 function logout(message) {
   clearTimeout(ui.timer);
+  stopFollowing();
   ui.token = "";
   ui.drawn = "";
   sessionStorage.removeItem("cellrouter-token");
@@ -101,6 +114,7 @@ function start() {
   $("main").hidden = false;
   $("logout").hidden = false;
   poll();
+  follow();
 }
 
 // ------------------------------------------------------------ the tree, live
@@ -110,7 +124,7 @@ async function poll() {
   let wait = 2000;
   try {
     ui.tree = await call("/dashboard/api/tree");
-    wait = Math.max(250, ui.tree.refresh_s * 1000);
+    wait = ui.live ? LIVE_POLL_MS : Math.max(250, ui.tree.refresh_s * 1000);
     banner("");
     $("freshness").textContent = `as of ${new Date(ui.tree.taken_at * 1000).toLocaleTimeString()}`;
     const seen = JSON.stringify(ui.tree.tree);
@@ -126,6 +140,97 @@ async function poll() {
     if (error.status === 401) return;
   }
   ui.timer = setTimeout(poll, wait);
+}
+
+// ------------------------------------------------------------ events, followed
+
+// The API's server-sent events, read with fetch so the token goes as a header.
+// While they flow the page redraws on each and polls rarely; when the stream
+// breaks or says the bus is not followed, it polls as before and tries again.
+async function follow() {
+  stopFollowing();
+  const controller = ui.stream = new AbortController();
+  let silent = 0;
+  let retry = RETRY_STREAM_MS;
+  const watch = () => { clearTimeout(silent); silent = setTimeout(() => controller.abort(), SILENT_MS); };
+  try {
+    const response = await fetch("/dashboard/api/events", {
+      headers: { "X-Auth-Token": ui.token, Accept: "text/event-stream" }, signal: controller.signal });
+    if (!response.ok) throw new HttpError(response.status, response.statusText);
+    const reader = response.body.getReader();
+    const text = new TextDecoder();
+    let buffer = "";
+    watch();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      watch();
+      buffer += text.decode(value, { stream: true });
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        heard(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+      }
+    }
+  } catch (error) {
+    if (error.status === 401) { logout("Your session ended; log in again."); return; }
+    if (error.status === 503) retry = RETRY_OFF_MS;
+  } finally {
+    clearTimeout(silent);
+  }
+  if (ui.stream !== controller) return;  // stopped on purpose, or replaced
+  ui.stream = null;
+  setLive(false);
+  ui.streamTimer = setTimeout(follow, retry);
+}
+
+function stopFollowing() {
+  clearTimeout(ui.streamTimer);
+  const stream = ui.stream;
+  ui.stream = null;
+  if (stream) stream.abort();
+  setLive(false);
+}
+
+function heard(block) {
+  let kind = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) kind = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).trim());
+  }
+  if (!data.length) return;  // a ping
+  const body = JSON.parse(data.join("\n"));
+  if (kind === "status") setLive(body.following);
+  else if (kind === "event") { showEvent(body); refreshSoon(); }
+}
+
+function setLive(live) {
+  const was = ui.live;
+  ui.live = live;
+  $("live").dataset.mode = live ? "live" : "polling";
+  $("live").textContent = live ? "live" : "polling";
+  $("live").title = live ? "following the tree's events" : "no event stream: polling the tree";
+  if (was && !live && ui.token) poll();  // back to the usual pace at once
+}
+
+function showEvent(e) {
+  const when = e.timestamp ? e.timestamp.slice(11, 19) : "";
+  const what = [e.display_name || e.uuid || e.host || "", e.state || ""].filter(Boolean).join(" ");
+  $("events").prepend(el("li", { "data-type": e.event_type, "data-uuid": e.uuid || "" },
+    el("span", { className: "when", text: when }), " ",
+    el("b", { text: e.event_type }), " ", el("span", { text: what }),
+    e.cell_path ? el("span", { className: "where", text: ` in ${e.cell_path}` }) : null));
+  while ($("events").children.length > EVENTS_SHOWN) $("events").lastChild.remove();
+}
+
+function refreshSoon() {
+  if (ui.redraw) return;
+  ui.redraw = setTimeout(() => {
+    ui.redraw = 0;
+    poll();
+    if (ui.selected) loadInstances();
+  }, 300);
 }
 
 function isOpen(node, depth) {

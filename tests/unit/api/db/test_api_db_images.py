@@ -16,6 +16,7 @@ from celldb.schema import upgrade_to
 
 ID = "0b6f3c8e-9d0a-4c55-a1b7-3e2f6d1c9a01"
 DATA = Uploaded(1024, "0" * 32, "f" * 128)
+IMAGES_STEP = 5  # the schema step (api.db.schema._v5) that adds the images
 
 
 @pytest.fixture(
@@ -97,7 +98,7 @@ def test_a_failed_upload_queues_the_image_again_and_a_deleted_one_does_not_finis
 def test_the_images_step_upgrades_a_database_of_the_release_before(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'api.db'}"
     engine = create_engine(url)
-    upgrade_to(engine, API.version - 1, API)
+    upgrade_to(engine, IMAGES_STEP - 1, API)  # later steps may follow it
     assert "images" not in inspect(engine).get_table_names()
     engine.dispose()
     engine = open_api_database(url)
