@@ -32,11 +32,12 @@ from model.cells import (
     Located,
     Placement,
 )
-from model.compute import Action, BootSpec, Instance, InstanceState
+from model.compute import Action, BootSpec, Instance, InstanceState, Resources
 from model.edits import Edit, check
+from model.errors import NotFound
 from model.instance_actions import ActionLog
 from routing.children import Child, Children, fanout
-from routing.errors import BadPath
+from routing.errors import BadPath, UnknownInstance
 from routing.fastpath import FastPath
 from routing.forward import Forwarder, LeafLinks
 from routing.history import History
@@ -106,13 +107,23 @@ class RouterCell:
         uuid = check_uuid(uuid)  # one spelling: lookups compare uuids as written
         loc = await self._locator.find(uuid, call)
         action = self._supported(loc, action)
-        instance = await self._forwarder.send(
-            uuid, call,
-            lambda link, timeout: link.act(uuid, action, wait, timeout=timeout,
-                                           metadata=call.downstream(), host=host),
-            # The leaf applies an action once per request id (cells.outcomes).
-            idempotent=True, direct=True, loc=loc,
-        )
+        try:
+            instance = await self._forwarder.send(
+                uuid, call,
+                lambda link, timeout: link.act(uuid, action, wait, timeout=timeout,
+                                               metadata=call.downstream(), host=host),
+                # The leaf applies an action once per request id (cells.outcomes).
+                idempotent=True, direct=True, loc=loc,
+            )
+        except (NotFound, UnknownInstance):
+            if action is not Action.DELETE:
+                raise
+            # It was here when the call began and is nowhere now: deleted since,
+            # by this delete whose answer was lost with a cell that died (the
+            # leaf's report of it can arrive first), or by another. Done.
+            self._index.forget(uuid)
+            return Instance(uuid, "", InstanceState.DELETED, Resources(),
+                            cell_path=loc.cell_path, project=loc.project)
         if action is Action.DELETE and instance.state is InstanceState.DELETED:
             self._index.forget(uuid)  # at once, so the uuid is NOT_FOUND from here on
         # Other state changes reach the index with the child's next report,

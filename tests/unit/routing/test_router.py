@@ -526,3 +526,18 @@ def test_a_member_reads_a_generic_failure_and_an_admin_the_detail(
         assert detail not in told["member"][1] and detail in told["admin"][1]
 
     run(tmp_path, body)
+
+
+def test_a_delete_of_what_vanished_since_the_call_began_is_done(tmp_path: Path) -> None:
+    async def body(t: Tree) -> None:
+        made = await boot_into(t, "a")
+        del t.kids["a"].instances[made]  # deleted meanwhile: an answer lost with a dead cell
+        with pytest.raises(UnknownInstance):
+            await t.router.act(made, Action.PAUSE, True, Call())
+        made = await boot_into(t, "a")
+        del t.kids["a"].instances[made]
+        gone = await t.router.act(made, Action.DELETE, True, Call())
+        assert gone.state is InstanceState.DELETED
+        assert t.index.lookup(made) is None
+
+    run(tmp_path, body)
