@@ -42,6 +42,8 @@ bench: setup
 	$(PY) -m tests.bench.bench_api
 	$(PY) -m tests.bench.bench_replicas
 	$(PY) -m tests.bench.bench_agents
+	$(PY) -m tests.bench.bench_notify
+	$(PY) -m tests.bench.bench_ports
 	$(PY) -m tests.bench.bench_restarts
 	$(PY) -m tests.bench.bench_libvirt
 	$(PY) -m tests.bench.bench_ovirt

@@ -5,6 +5,7 @@
     /image/...        Image v2 subset (api.image)
     /networking/...   Networking v2.0 subset (api.network, over network/)
     /dashboard/...    the admins' web view of the tree (api.dashboard)
+    /hooks/v1/...     web hook subscriptions and deliveries (api.hooks)
 
 Every request goes through `frame`, in steps:
     request id    every answer carries x-openstack-request-id; a client's own
@@ -43,9 +44,12 @@ from api.compute import (
     actions,
     flavor_manage,
     flavors,
+    instance_actions,
     keypairs,
     ports,
     quotas,
+    security_group_rules,
+    security_groups,
     server_edits,
     server_ips,
     servers,
@@ -57,13 +61,18 @@ from api.compute.quota_classes import add_routes as add_quota_class_routes
 from api.compute.server_groups import add_routes as add_server_group_routes
 from api.compute.views import Names
 from api.config import ApiConfig, split_listen
+from api.dashboard import events as dashboard_events
 from api.dashboard import routes as dashboard
 from api.db.database import ApiDatabase
 from api.errors import ApiError, Forbidden, Internal, TooLarge, from_cell_error
+from api.hooks import routes as hook_routes
+from api.hooks import service as hooks
 from api.identity import routes as identity
+from api.identity.backends import open_backend
 from api.identity.errors import IdentityError
 from api.identity.keys import KeyRepository
-from api.identity.revocation import DatabaseRevocations
+from api.identity.revocation import DatabaseRevocations, StillHeld
+from api.identity.throttle import LoginThrottle
 from api.identity.tokens import TokenIssuer
 from api.identity.users import UserStore
 from api.image import routes as image_routes
@@ -94,12 +103,14 @@ async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
             request[WHO] = identity.authenticate_request(request, request.app[STATE].issuer)
             _readers_only_read(request)
         if not request.path.startswith(("/identity", "/image", networking.PREFIX,
-                                        dashboard.PREFIX)):
+                                        dashboard.PREFIX, hook_routes.PREFIX)):
             version = request[VERSION] = microversion.requested(request.headers)
         response = await handler(request)
     except Exception as exc:
         response = _fault(_api_error(exc, request), request)
     response.headers["x-openstack-request-id"] = rid
+    if request.path.startswith("/v2.1"):  # Nova's compute API sends both
+        response.headers["x-compute-request-id"] = rid
     if version is not None:
         response.headers.update(microversion.response_headers(version))
     return response
@@ -170,17 +181,25 @@ def build_app(config: ApiConfig, tree: Tree | None = None,
     keys = KeyRepository(config.keys_dir)
     users = UserStore(config.users_file)
     db = ApiDatabase.open(config.database)
-    issuer = TokenIssuer(keys, config.token_ttl, revocations=DatabaseRevocations(db.engine))
+    people = open_backend(config.identity, users)  # the users file, or LDAP
+    issuer = TokenIssuer(keys, config.token_ttl, revocations=DatabaseRevocations(db.engine),
+                         access=StillHeld(people) if people.external else None)
     app[STATE] = ApiState(config, tree or Tree(config), issuer,
                           users, Names.of(config.flavors, config.images),
                           db=db)
-    identity.add_routes(app, users, app[STATE].issuer, catalog, base_url)
+    limits = config.identity
+    identity.add_routes(app, users, app[STATE].issuer, catalog, base_url, people, LoginThrottle(
+        limits.failed_logins_per_user, limits.failed_logins_per_address,
+        limits.lockout_seconds))
     _compute_routes(app)
     add_tree_routes(app)
     image_routes.setup(app)
-    networking.add_routes(app, NetworkService.open(config.database, config.network))
+    networking.add_routes(app, NetworkService.open(config.network_database, config.network))
     ports.follow(app)  # a port turns ACTIVE once its network agent wired it
     dashboard.add_routes(app)
+    hooks.setup(app, config, db.engine)  # the bus followed, when [notifications] says
+    hook_routes.add_routes(app)
+    dashboard_events.add_routes(app)
     app.on_cleanup.append(_close_tree)
     app.on_cleanup.append(_close_db)
     return app
@@ -200,7 +219,10 @@ def _compute_routes(app: web.Application) -> None:
     add.add_delete("/v2.1/servers/{id}", servers.delete)
     add.add_post("/v2.1/servers/{id}/action", actions.act)
     server_edits.add_routes(app)
+    instance_actions.add_routes(app)
     server_ips.add_routes(app)
+    security_groups.add_routes(app)  # Nova's proxy of the network service's groups
+    security_group_rules.add_routes(app)
     add.add_get("/v2.1/flavors", flavors.index)
     add.add_get("/v2.1/flavors/detail", flavors.detail)
     add.add_get("/v2.1/flavors/{id}", flavors.show)

@@ -86,6 +86,36 @@ if [ "$EXTRAS" = dev ] && command -v dpkg-query >/dev/null 2>&1; then
     fi
 fi
 
+# The LDAP identity backend's tests run an OpenLDAP server (slapd) of their own,
+# with their own config on a high port. Debian's package would start the
+# system's slapd on port 389: a policy-rc.d keeps it from starting during the
+# install, and one already running from an earlier install is stopped.
+LDAP_PACKAGES=(slapd ldap-utils)
+install_ldap() {
+    local policy=/usr/sbin/policy-rc.d made=""
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made=1
+    fi
+    local status=0
+    apt_install "${LDAP_PACKAGES[@]}" || status=$?
+    [ -z "$made" ] || rm -f "$policy"
+    [ "$status" -eq 0 ] || exit "$status"
+    if [ -f /var/run/slapd/slapd.pid ] && command -v service >/dev/null 2>&1; then
+        service slapd stop >/dev/null 2>&1 || true
+    fi
+}
+if [ "$EXTRAS" = dev ] && command -v dpkg-query >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then
+        install_ldap
+    else
+        mapfile -t missing_ldap < <(missing_debs "${LDAP_PACKAGES[@]}")
+        if [ "${#missing_ldap[@]}" -gt 0 ]; then
+            say "the LDAP identity tests need: sudo apt-get install -y ${missing_ldap[*]}"
+            say "(until then they are skipped)"
+        fi
+    fi
+fi
+
 # The network agent's linux_bridge driver runs iproute2's `ip`; its test makes
 # links in a network namespace as root (skipped otherwise).
 if ! PATH="$PATH:/usr/sbin:/sbin" command -v ip >/dev/null 2>&1; then

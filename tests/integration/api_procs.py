@@ -3,7 +3,7 @@ what the identity endpoints do across processes sharing one API database."""
 
 from __future__ import annotations
 
-import select
+import selectors
 import subprocess
 import sys
 import time
@@ -36,7 +36,10 @@ class ApiProc:
             [sys.executable, "-m", "cellops.cli", "api", "--config", str(config)],
             stdout=subprocess.PIPE, stderr=self.log.open("wb"), text=True)
         assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        # A selector, not select(): a long test run may hold descriptors past 1024.
+        with selectors.DefaultSelector() as waiting:
+            waiting.register(self.proc.stdout, selectors.EVENT_READ)
+            ready = waiting.select(timeout)
         line = self.proc.stdout.readline() if ready else ""
         if not line.startswith("api: "):
             self.stop()

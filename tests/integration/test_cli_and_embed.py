@@ -30,7 +30,8 @@ def test_cli_boot_pause_show_list_locate_tree(tree: TreeRunner) -> None:
     paused = cli(tree, "pause", uuid, "--wait", "--json")
     assert json.loads(paused.stdout)["state"] == "PAUSED"
     shown = json.loads(cli(tree, "show", uuid, "--json").stdout)
-    assert shown["ports"] == [{"network": "net0", "mac": "52:54:00:aa:bb:cc", "ip": "10.1.0.9"}]
+    assert shown["ports"] == [{"network": "net0", "mac": "52:54:00:aa:bb:cc", "ip": "10.1.0.9",
+                               "port_id": ""}]  # no port of the network service
     listed = cli(tree, "list", "--state", "paused", "--json")
     assert uuid in [i["uuid"] for i in json.loads(listed.stdout)["instances"]]
     located = cli(tree, "locate", uuid)

@@ -54,7 +54,7 @@ def fault(answer: requests.Response, status: int, name: str) -> str:
     ({"server": {**GOOD, "flavorRef": "huge"}}, "Flavor huge"),
     ({"server": {**GOOD, "imageRef": "nope"}}, "Image nope"),
     ({"server": {**GOOD, "networks": "everything"}}, "networks"),
-    ({"server": {**GOOD, "networks": [{"port": "p1"}]}}, "network service"),
+    ({"server": {**GOOD, "networks": [{"port": "p1"}]}}, "Port id p1 could not be found"),
     ({"server": {**GOOD, "networks": [{"uuid": 5}]}}, "uuid"),
     ({"server": {**GOOD, "networks": [{"uuid": "br-mgmt"}]}}, "Network br-mgmt"),
     ({"server": {**GOOD, "networks": [{"uuid": "prod", "fixed_ip": "192.168.0.1"}]}},
@@ -149,7 +149,7 @@ def test_a_bad_action_is_refused_and_the_server_is_unchanged(
     ("PUT", "/v2.1/servers", 405, "badMethod"),
     ("GET", "/v2.1/servers?limit=-1", 400, "badRequest"),
     ("GET", "/v2.1/servers?name=(", 400, "badRequest"),
-    ("GET", "/v2.1/servers?status=SLEEPY", 400, "badRequest"),
+    ("GET", "/v2.1/servers?changes-since=yesterday", 400, "badRequest"),
     ("GET", "/v2.1/servers?marker=nope", 400, "badRequest"),
     ("GET", "/v2.1/servers?sort_key=flavor", 400, "badRequest"),
 ])

@@ -103,7 +103,7 @@ def test_the_tree_shows_what_each_cell_can_do(mixed: TreeRunner) -> None:
     assert cells["top"] == cells["top!r1"] == cells["top!r1!z1"] - {"pause", "unpause"}
     table = subprocess.run([sys.executable, "-m", "cellops.cli", "tree", "--cell",
                             mixed.top_address], capture_output=True, text=True, timeout=60)
-    assert "no pause,unpause" in table.stdout
+    assert "no pause,shelve,shelve_offload,unpause,unshelve" in table.stdout
 
 
 def test_a_vm_made_on_the_engine_is_adopted(mixed: TreeRunner, engine: str) -> None:

@@ -41,7 +41,8 @@ ACTIONS: dict[str, dict[str, Any]] = {
     "serial_console": {"os-getSerialConsole": {"type": "serial"}},
 }
 
-# Flags no action probe can answer: off, and why.
+# Flags off whatever the probe finds, and why: those no action probe can answer,
+# and shelve, whose Tempest tests look for the snapshot image Nova's shelve makes.
 OFF = {
     "disk_config": "a server's OS-DCF:diskConfig is always MANUAL; AUTO is not kept",
     "enable_instance_password": "no guest password is set (a create answers without adminPass)",
@@ -56,6 +57,7 @@ OFF = {
     "ide_bus": "no block storage to attach",
     "block_migration_for_live_migration": "no live migration",
     "live_migrate_back_and_forth": "no live migration",
+    "shelve": "shelving keeps no snapshot image",
     "shelve_migrate": "no shelve offload to another host",
     "stable_rescue": "no rescue with stable devices",
     "hostname_fqdn_sanitization": "hostnames are not derived from names",

@@ -138,7 +138,10 @@ def conf_text(directory: Path, cloud: Cloud, admin: Account) -> str:
                     "min_microversion": "2.1", "max_microversion": cloud.max_microversion,
                     "build_timeout": "120", "build_interval": "1",
                     # No fixed_network_name: each account names its project's network.
-                    "min_compute_nodes": str(cloud.compute_nodes)},
+                    "min_compute_nodes": str(cloud.compute_nodes),
+                    # The tree never offloads a shelved server by itself (Nova's
+                    # shelved_offload_time -1): Tempest then asks for the offload.
+                    "shelved_offload_time": "-1"},
         "compute-feature-enabled": {
             **{name: _flag(on) for name, on in sorted(cloud.features.items())},
             "scheduler_enabled_filters": ",".join(cloud.scheduler_filters)},
