@@ -21,9 +21,9 @@ proto: setup
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider
 
-# OpenStack's Tempest (compute and identity API tests) against a tree with its API;
-# not part of `make test` until it passes. TEMPEST_ARGS: --regex R, --concurrency N,
-# --keep DIR (tests/tempest_run/run.py).
+# OpenStack's Tempest (compute, identity and network API tests) against a tree with its
+# API, alone (make test runs it too: tests/integration/test_tempest_suite.py).
+# TEMPEST_ARGS: --regex R, --concurrency N, --keep DIR (tests/tempest_run/run.py).
 TEMPEST_ARGS ?= --concurrency 2
 tempest: setup
 	$(PY) -m tests.tempest_run.run $(TEMPEST_ARGS)
