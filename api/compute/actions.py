@@ -31,7 +31,7 @@ from aiohttp import web
 from api.compute import server_edits, server_security_groups, shelve
 from api.compute.rebuild import rebuild
 from api.compute.server_attributes import description_of
-from api.compute.servers import server_uuid
+from api.compute.servers import refuse_if_locked, server_uuid
 from api.errors import BadRequest, Conflict, Forbidden
 from api.state import action_metadata, json_body, not_found, state, version, who
 from model.compute import Action
@@ -79,7 +79,7 @@ async def act(request: web.Request) -> web.Response:
         raise Conflict(f"This cloud does not do {name}: the action is not built.")
     action = action_of(name, args)
     if not who(request).admin:
-        server_edits.refuse_if_locked(request, await server_edits.current(request))
+        refuse_if_locked(request, await server_edits.current(request))
     try:
         await state(request).tree.client.act(uuid, action, metadata=action_metadata(request))
     except NotFound:

@@ -38,15 +38,14 @@ from typing import Any
 
 from aiohttp import web
 
+from api.compute import server_edits
 from api.compute.fleet import admin_only, topology
 from api.compute.hypervisors import hypervisor_type
-from api.compute.servers import server_uuid
 from api.errors import Conflict, Unsupported
 from api.microversion import Version
-from api.state import metadata, not_found, state, version
+from api.state import not_found, version
 from model.cells import CellNode
 from model.compute import Instance, InstanceState
-from model.errors import NotFound
 
 STANDARD = Version(2, 48)
 _RULE = "os_compute_api:os-server-diagnostics"
@@ -114,13 +113,9 @@ async def show(request: web.Request) -> web.Response:
 
 
 async def _server(request: web.Request) -> Instance:
-    uuid = server_uuid(request)
-    try:
-        instance = await state(request).tree.client.get(uuid, metadata=metadata(request))
-    except NotFound:
-        raise not_found("Instance", uuid) from None
+    instance = await server_edits.current(request)
     if instance.state is InstanceState.DELETED:
-        raise not_found("Instance", uuid)
+        raise not_found("Instance", instance.uuid)
     return instance
 
 

@@ -254,21 +254,25 @@ def follow(app: web.Application) -> None:
 async def release(request: web.Request, servers: Sequence[str]) -> None:
     """Let the ports of `servers` go: made ones deleted, the user's unbound,
     and each taken from its network agent."""
+    released: set[str] = set()
     for server in servers:
-        released = await asyncio.to_thread(service(request).bindings.release, server)
-        for each in released:
-            await _unwire(request, each.port.id)
+        bound = await asyncio.to_thread(service(request).bindings.release, server)
+        released.update(each.port.id for each in bound)
+    if released:
+        await _unwire(request, released)
 
 
-async def _unwire(request: web.Request, port_id: str) -> None:
+async def _unwire(request: web.Request, port_ids: set[str]) -> None:
+    """Delete the network objects of `port_ids`: one list of the tree's
+    network objects, however many ports go."""
     client = state(request).tree.client
     try:
         found = await client.list_objects(kind=KIND, metadata=_own(request))
         for obj in found:
-            if dict(obj.spec.hints).get("port_id") == port_id:
+            if dict(obj.spec.hints).get("port_id") in port_ids:
                 await client.delete_object(obj.uuid, metadata=_own(request))
-    except CellError as exc:  # the agent lets it go when it next resyncs
-        log.warning("port %s is still wired: %s", port_id, exc.message)
+    except CellError as exc:  # the agent lets them go when it next resyncs
+        log.warning("ports %s are still wired: %s", ", ".join(sorted(port_ids)), exc.message)
 
 
 def _own(request: web.Request) -> Any:

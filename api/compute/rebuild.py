@@ -25,7 +25,7 @@ from aiohttp import web
 
 from api.compute import flavor_manage, server_edits
 from api.compute import server_attributes as read
-from api.compute.servers import view
+from api.compute.servers import refuse_if_locked, view
 from api.compute.shapes import Body
 from api.errors import BadRequest
 from api.microversion import Version
@@ -45,7 +45,7 @@ async def rebuild(request: web.Request, uuid: str, args: Any) -> web.Response:
     edit = _edit(request, args)
     key_name = _key_name(request, args)
     current = await server_edits.current(request)
-    server_edits.refuse_if_locked(request, current)
+    refuse_if_locked(request, current)
     if current.attributes.reset_to_error:  # a rebuild leaves it active, as Nova's
         edit = replace(edit, reset_to_error=False)
     client = state(request).tree.client

@@ -29,9 +29,9 @@ from typing import Any
 from aiohttp import web
 
 from api.compute import server_attributes as read
-from api.compute.servers import server_uuid, view
+from api.compute.servers import refuse_if_locked, server_uuid, view
 from api.compute.shapes import Body
-from api.errors import BadRequest, Conflict, ItemNotFound
+from api.errors import BadRequest, ItemNotFound
 from api.microversion import Version
 from api.state import database, json_body, metadata, not_found, state, version, who
 from model.compute import Instance
@@ -211,11 +211,6 @@ async def _locked_out(request: web.Request) -> Instance:
     instance = await current(request)
     refuse_if_locked(request, instance)
     return instance
-
-
-def refuse_if_locked(request: web.Request, instance: Instance) -> None:
-    if instance.attributes.locked and not who(request).admin:
-        raise Conflict(f"Instance {instance.uuid} is locked")
 
 
 LOCKED_REASON = Version(2, 73)  # lock takes a reason

@@ -80,6 +80,12 @@ def view(request: web.Request) -> ServerView:
                       ports.network_names(request))
 
 
+def refuse_if_locked(request: web.Request, instance: Instance) -> None:
+    """409, as Nova's, for a member's change to a locked server; an admin's passes."""
+    if instance.attributes.locked and not who(request).admin:
+        raise Conflict(f"Instance {instance.uuid} is locked")
+
+
 def server_uuid(request: web.Request) -> str:
     """The {id} of the path; 404 (as Nova) when it is not a uuid."""
     text = request.match_info["id"]
@@ -304,9 +310,8 @@ async def delete(request: web.Request) -> web.Response:
     uuid = server_uuid(request)
     try:
         if not who(request).admin:  # a member may not delete a locked server (Nova's 409)
-            instance = await state(request).tree.client.get(uuid, metadata=metadata(request))
-            if instance.attributes.locked:
-                raise Conflict(f"Instance {uuid} is locked")
+            refuse_if_locked(request, await state(request).tree.client.get(
+                uuid, metadata=metadata(request)))
         await state(request).tree.client.act(uuid, Action.DELETE,
                                              metadata=action_metadata(request))
     except NotFound:

@@ -26,6 +26,7 @@ from aiohttp import web
 
 from api.compute import server_edits
 from api.compute.fleet import hosts, topology
+from api.compute.servers import refuse_if_locked
 from api.errors import BadRequest, Conflict, Forbidden
 from api.microversion import Version
 from api.state import action_metadata, not_found, state, version, who
@@ -42,7 +43,7 @@ _RULE = "os_compute_api:os-shelve:unshelve_to_host"
 
 async def act(request: web.Request, uuid: str, name: str, args: Any) -> web.Response:
     current = await server_edits.current(request)  # 404 first, as Nova
-    server_edits.refuse_if_locked(request, current)
+    refuse_if_locked(request, current)
     host = ""
     if name == "unshelve":
         host = await _unshelve_host(request, current, args)
