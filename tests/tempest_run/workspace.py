@@ -67,12 +67,15 @@ def accounts_for(concurrency: int) -> list[Account]:
     """Enough accounts that `concurrency` workers never wait for one: a class
     asks for at most three non-admin personas (primary, alt, reader) and one
     admin. Members come round the projects (see PROJECTS), managers after
-    them (Tempest's project_manager persona), admins last."""
+    them (Tempest's project_manager persona), admins last. A manager carries
+    reader too, so a class's reader persona may take one when its project's
+    members are busy: two managers a project leave one for project_manager."""
     per_project = concurrency + 1
     members = [Account(f"{project}-{n}", project, "member", secrets.token_urlsafe(12))
                for n in range(1, per_project + 1) for project in PROJECTS]
-    members += [Account(f"{project}-manager", project, "manager", secrets.token_urlsafe(12))
-                for project in PROJECTS]
+    members += [Account(f"{project}-manager-{n}", project, "manager",
+                        secrets.token_urlsafe(12))
+                for n in (1, 2) for project in PROJECTS]
     admins = [Account(f"tempest-admin-{n}", ADMIN_PROJECT, "admin", secrets.token_urlsafe(12))
               for n in range(1, concurrency + 2)]
     return members + admins
