@@ -154,7 +154,9 @@ def prepare(runner: TreeRunner, ws: Path, concurrency: int) -> Path:
     token = _admin_token(runner)
     flags = features.probe(compute, token, FLAVORS[1])
     networking = f"{runner.api.url}/networking/v2.0"
-    for n, project in enumerate((*workspace.PROJECTS, workspace.ADMIN_PROJECT)):
+    projects = (*workspace.alt_projects(concurrency), *workspace.PROJECTS,
+                workspace.ADMIN_PROJECT)
+    for n, project in enumerate(projects):
         _project_network(networking, token, project, f"10.{200 + n}.0.0/24")
     cloud = workspace.Cloud(
         auth_url=f"{runner.api.url}/identity", region=runner.api.spec.region,

@@ -25,11 +25,8 @@ from pathlib import Path
 import tempest
 import yaml
 
-# The members' projects. Tempest gives a class's `alt` persona the first free
-# account of the file, whatever its project, and multi-tenant tests need it to
-# be another project's: members are listed round the projects, so the next
-# account of a primary's project comes len(PROJECTS) places later, and the
-# other workers (at most four accounts each) cannot hold every one between.
+# The members' projects: a class's primary, reader and manager personas are
+# taken from one of them, chosen by Tempest among the free accounts.
 PROJECTS = tuple(f"tempest-{letter}" for letter in "abcdef")
 ADMIN_PROJECT = "tempest-admin"
 
@@ -42,6 +39,7 @@ class Account:
     project: str
     role: str  # the API's: member, manager or admin
     password: str = field(repr=False)
+    alt: bool = False  # kept for Tempest's alt persona (see alt_projects)
 
     def entry(self) -> dict[str, object]:
         """Its accounts.yaml entry. A member's token carries "reader" as well
@@ -51,6 +49,8 @@ class Account:
         entry: dict[str, object] = {"username": self.name, "project_name": self.project,
                                     "password": self.password, "domain_name": "Default",
                                     "resources": {"network": network_name(self.project)}}
+        if self.alt:
+            return entry  # no roles: only the alt persona takes it (see alt_projects)
         if self.role == "admin":
             return entry | {"roles": ["admin"], "types": ["admin"]}
         if self.role == "manager":  # Keystone 2024.1: a manager is a member too
@@ -63,22 +63,45 @@ def network_name(project: str) -> str:
     return f"{project}-net"
 
 
+def alt_projects(concurrency: int) -> tuple[str, ...]:
+    """Projects whose one member is only ever a class's `alt` persona.
+
+    Tempest gives `alt` the first free account of the file that is not an
+    admin, whatever its project, while it chooses the primary among the
+    members by a hash order; multi-tenant tests (another tenant's server is
+    404 to alt) need the two in different projects. So the file opens with
+    accounts that carry no role in accounts.yaml (the API still makes them
+    members): no role-based persona ever takes one, and each worker holds at
+    most one alt at a time, so one more than the workers always leaves a free
+    one ahead of every member of the file."""
+    return tuple(f"tempest-alt-{n}" for n in range(1, concurrency + 2))
+
+
 def accounts_for(concurrency: int) -> list[Account]:
-    """Enough accounts that `concurrency` workers never wait for one: a class
-    asks for at most three non-admin personas (primary, alt, reader) and one
-    admin. Members come round the projects (see PROJECTS), managers after
-    them (Tempest's project_manager persona), admins last. A manager carries
-    reader too, so a class's reader persona may take one when its project's
-    members are busy: two managers a project leave one for project_manager."""
-    per_project = concurrency + 1
+    """Enough accounts that `concurrency` workers never wait for one, in
+    whatever order their classes ask for personas: a class holds at most a
+    primary, an alt, a reader and a manager of one project, and an admin.
+    The alt accounts come first (see alt_projects), then members round the
+    projects, then managers (Tempest's project_manager persona), admins last.
+    Members and managers carry the reader role too, so a class's reader may
+    take either: two of each per worker in every project leave the primary
+    and the manager one even when all workers are in one project."""
+    per_project = 2 * concurrency
+    alts = [Account(f"{project}-member", project, "member", secrets.token_urlsafe(12),
+                    alt=True) for project in alt_projects(concurrency)]
     members = [Account(f"{project}-{n}", project, "member", secrets.token_urlsafe(12))
                for n in range(1, per_project + 1) for project in PROJECTS]
     members += [Account(f"{project}-manager-{n}", project, "manager",
                         secrets.token_urlsafe(12))
-                for n in (1, 2) for project in PROJECTS]
+                for n in range(1, per_project + 1) for project in PROJECTS]
     admins = [Account(f"tempest-admin-{n}", ADMIN_PROJECT, "admin", secrets.token_urlsafe(12))
               for n in range(1, concurrency + 2)]
-    return members + admins
+    return alts + members + admins
+
+
+def write_accounts(path: Path, accounts: list[Account]) -> None:
+    """Tempest's accounts.yaml, in the order `accounts_for` gives (it matters)."""
+    path.write_text(yaml.safe_dump([a.entry() for a in accounts], sort_keys=False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +124,7 @@ def write(directory: Path, cloud: Cloud, accounts: list[Account]) -> Path:
     etc = directory / "etc"
     etc.mkdir(parents=True, exist_ok=True)
     (directory / "lock").mkdir(exist_ok=True)
-    (etc / "accounts.yaml").write_text(
-        yaml.safe_dump([a.entry() for a in accounts], sort_keys=False))
+    write_accounts(etc / "accounts.yaml", accounts)
     conf = etc / "tempest.conf"
     admin = next(a for a in accounts if a.role == "admin")
     conf.write_text(conf_text(directory, cloud, admin))
