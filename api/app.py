@@ -100,7 +100,7 @@ async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
     version = None
     try:
         if not _OPEN.match(request.path) and not dashboard.open_path(request.path):
-            request[WHO] = identity.authenticate_request(request, request.app[STATE].issuer)
+            request[WHO] = await identity.authenticate_request(request, request.app[STATE].issuer)
             _readers_only_read(request)
         if not request.path.startswith(("/identity", "/image", networking.PREFIX,
                                         dashboard.PREFIX, hook_routes.PREFIX)):

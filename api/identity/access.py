@@ -10,7 +10,7 @@ under the resource's key (`{"project": {...}}`); anything else is Keystone's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +20,7 @@ from api.identity.errors import BadAuthRequest, Forbidden
 from api.identity.tokens import TokenInfo
 
 MAX_BODY = 64 * 1024
-Who = Callable[[web.Request], TokenInfo]
+Who = Callable[[web.Request], Awaitable[TokenInfo]]  # the caller, once their token is verified
 BaseUrl = Callable[[web.Request], str]
 
 

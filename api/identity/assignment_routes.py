@@ -14,7 +14,9 @@ fixed: admin, manager, member, reader, each implying the ones after it (a
 role's id is its name); `effective` lists the implied ones too. Taking a role
 back ends the user's tokens on that project (TokenIssuer.end_tokens), as
 Keystone's revocation event does; they log in again for new ones. Only
-project scopes exist: no domain or system grants.
+project scopes exist: no domain or system grants. With a read-only backend
+(LDAP: a role is membership of a mapped group) giving and taking back are
+refused (403, api.identity.backends.loop.check_writable).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import Any
 from aiohttp import web
 
 from api.identity.access import BaseUrl, Who, admin_only, collection
+from api.identity.backends.file import FileBackend
+from api.identity.backends.loop import LoopBackend
 from api.identity.domains import DEFAULT_ID, DEFAULT_NAME
 from api.identity.errors import UnknownProject, UnknownRole, UnknownUser
 from api.identity.revocation import grant_subject
@@ -49,32 +53,34 @@ class AssignmentHandlers:
     whose role on a project is taken back."""
 
     def __init__(self, users: UserStore, issuer: TokenIssuer, who: Who,
-                 base_url: BaseUrl) -> None:
+                 base_url: BaseUrl, backend: LoopBackend | None = None) -> None:
         self._users = users
+        self._backend = backend or LoopBackend(FileBackend(users))  # writable?
         self._issuer = issuer
         self._who = who
         self._base_url = base_url
 
     async def roles(self, request: web.Request) -> web.StreamResponse:
-        admin_only(self._who(request), "identity:list_roles")
+        admin_only(await self._who(request), "identity:list_roles")
         base = self._base_url(request)
         name = request.query.get("name")
         found = [role_body(base, r) for r in ROLES if name is None or r == name]
         return collection(request, base, ROLES_PATH, "roles", found)
 
     async def role(self, request: web.Request) -> web.StreamResponse:
-        admin_only(self._who(request), "identity:get_role")
+        admin_only(await self._who(request), "identity:get_role")
         return web.json_response({"role": role_body(
             self._base_url(request), known_role(request.match_info["r"]))})
 
     async def give(self, request: web.Request) -> web.StreamResponse:
-        admin_only(self._who(request), "identity:create_grant")
+        admin_only(await self._who(request), "identity:create_grant")
+        self._backend.check_writable()
         user, project, role = self._grant_path(request)
         await asyncio.to_thread(self._users.grant, user, project, role)
         return web.Response(status=204)
 
     async def check(self, request: web.Request) -> web.StreamResponse:
-        admin_only(self._who(request), "identity:check_grant")
+        admin_only(await self._who(request), "identity:check_grant")
         user, project, role = self._grant_path(request)
         self._check_both(user, project)
         if role not in self._users.roles_on(user, project):
@@ -82,7 +88,8 @@ class AssignmentHandlers:
         return web.Response(status=204)
 
     async def take(self, request: web.Request) -> web.StreamResponse:
-        admin_only(self._who(request), "identity:revoke_grant")
+        admin_only(await self._who(request), "identity:revoke_grant")
+        self._backend.check_writable()
         await asyncio.to_thread(self._take, *self._grant_path(request))
         return web.Response(status=204)
 
@@ -95,7 +102,7 @@ class AssignmentHandlers:
         self._users.revoke_grant(user, project, role)
 
     async def given(self, request: web.Request) -> web.StreamResponse:
-        admin_only(self._who(request), "identity:list_grants")
+        admin_only(await self._who(request), "identity:list_grants")
         user, project = request.match_info["u"], request.match_info["p"]
         self._check_both(user, project)
         base = self._base_url(request)
@@ -104,7 +111,7 @@ class AssignmentHandlers:
         return collection(request, base, path, "roles", found)
 
     async def assignments(self, request: web.Request) -> web.StreamResponse:
-        admin_only(self._who(request), "identity:list_role_assignments")
+        admin_only(await self._who(request), "identity:list_role_assignments")
         query = request.query
         grants: Iterable[Grant] = self._users.grants()
         if "effective" in query:

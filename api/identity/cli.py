@@ -25,6 +25,11 @@ every API process reads revocations (api.identity.revocation: refused
 everywhere within a second); with `--file` alone they stay valid until they
 expire. `tokens revoke --user U` ends every token of U (a name in the users
 file, or a user id: a directory user's) and needs the config.
+
+When the config's [identity] backend is "ldap", users and roles come from the
+directory: `add`, `remove`, `enable`, `disable` and `passwd` refuse (exit 1,
+saying to change them in the directory) and change nothing; `tokens revoke
+--user U` still works.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from pathlib import Path
 
 from api.config import ApiConfig, load_config
 from api.db.schema import open_api_database
-from api.identity.backends import open_backend
+from api.identity.backends import check_writable, open_backend
 from api.identity.errors import BadAuthRequest, IdentityError, UnknownUser
 from api.identity.keys import KeyRepository
 from api.identity.revocation import DatabaseRevocations, end_user
@@ -129,8 +134,9 @@ def _reports_errors(command: _Command) -> _Command:
 
 @_reports_errors
 def cmd_users_add(args: argparse.Namespace) -> int:
+    store = _writable(args)[0]
     password = _read_password(args.password_stdin)
-    user = _where(args)[0].add(args.name, args.project, args.role, password)
+    user = store.add(args.name, args.project, args.role, password)
     print(f"user {user.name} added to project {user.project} as {user.role}")
     return 0
 
@@ -150,7 +156,7 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 @_reports_errors
 def cmd_users_remove(args: argparse.Namespace) -> int:
-    store, config = _where(args)
+    store, config = _writable(args)
     ended = _end_tokens(config, _named(store, args.name))  # before: never the other way round
     store.remove(args.name)
     print(f"user {args.name} removed ({ended})")
@@ -159,7 +165,7 @@ def cmd_users_remove(args: argparse.Namespace) -> int:
 
 @_reports_errors
 def cmd_users_enable(args: argparse.Namespace) -> int:
-    store, config = _where(args)
+    store, config = _writable(args)
     ended = "" if args.enabled else f" ({_end_tokens(config, _named(store, args.name))})"
     store.set_enabled(args.name, args.enabled)
     print(f"user {args.name} {'enabled' if args.enabled else 'disabled'}{ended}")
@@ -168,7 +174,7 @@ def cmd_users_enable(args: argparse.Namespace) -> int:
 
 @_reports_errors
 def cmd_users_passwd(args: argparse.Namespace) -> int:
-    store, config = _where(args)
+    store, config = _writable(args)
     user = _named(store, args.name)
     password = _read_password(args.password_stdin)
     store.set_password(args.name, password)
@@ -186,7 +192,7 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     store = UserStore(config.users_file)
     user = next((u for u in store.users() if u.name == args.user), None)
     ident = user.id if user is not None else args.user
-    if user is None and open_backend(config.identity, store).get_user(ident) is None:
+    if user is None and open_backend(config.identity, store).blocking.account(ident).user is None:
         if config.identity.backend == "file":
             raise UnknownUser(f"there is no user named or with the id {args.user}"
                               f" in {config.users_file}")
@@ -212,6 +218,16 @@ def _where(args: argparse.Namespace) -> tuple[UserStore, ApiConfig | None]:
         raise BadAuthRequest(f"give --config API_CONFIG (or set {CONFIG_VARIABLE}),"
                              " or --file USERS_FILE")
     return UserStore(config.users_file), config
+
+
+def _writable(args: argparse.Namespace) -> tuple[UserStore, ApiConfig | None]:
+    """`_where`, once the config (if any) lets cellrouter change users: with
+    [identity] backend = "ldap" they come from the directory, and Forbidden
+    says so (the same refusal as the admin API's)."""
+    store, config = _where(args)
+    if config is not None:
+        check_writable(open_backend(config.identity, store).blocking)
+    return store, config
 
 
 def _named(store: UserStore, name: str) -> User:

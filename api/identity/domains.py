@@ -17,7 +17,7 @@ Keystone reads it. Other query parameters are ignored, as Keystone ignores them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -29,7 +29,7 @@ DEFAULT_ID = "default"
 DEFAULT_NAME = "Default"
 PATH = "/identity/v3/domains"
 
-Who = Callable[[web.Request], TokenInfo]
+Who = Callable[[web.Request], Awaitable[TokenInfo]]
 BaseUrl = Callable[[web.Request], str]
 _FALSE = frozenset({"0", "f", "false", "n", "no", "off"})
 _NAME_FILTERS: dict[str, Callable[[str, str], bool]] = {
@@ -52,7 +52,7 @@ class DomainHandlers:
         self._base_url = base_url
 
     async def index(self, request: web.Request) -> web.StreamResponse:
-        if not self._who(request).admin:
+        if not (await self._who(request)).admin:
             raise Forbidden("You are not authorized to perform the requested action:"
                             " identity:list_domains.")
         base = self._base_url(request)
@@ -62,7 +62,7 @@ class DomainHandlers:
         return web.json_response({"domains": found, "links": links})
 
     async def show(self, request: web.Request) -> web.StreamResponse:
-        self._who(request)
+        await self._who(request)
         ident = request.match_info["id"]
         if ident != DEFAULT_ID:
             raise DomainNotFound(f"Could not find domain: {ident[:64]}.")

@@ -7,7 +7,8 @@
                                              tokens stop working (TokenIssuer.end_tokens)
 
 With the LDAP backend the projects shown are those of the config's group
-mapping (the backend's); those made here go to the users file.
+mapping (the backend's), and creating or deleting one is refused (403: the
+directory is read-only here, api.identity.backends.loop.check_writable).
 Every project is in the one domain, Default, directly under it. A project
 made here gets a uuid hex id, as Keystone's do; one made by
 `cellrouter users add` has its name as its id. Names follow the users file's
@@ -32,8 +33,8 @@ from api.identity.access import (
     read_member,
     string,
 )
-from api.identity.backends.base import IdentityBackend
 from api.identity.backends.file import FileBackend
+from api.identity.backends.loop import LoopBackend
 from api.identity.domains import DEFAULT_ID, matches
 from api.identity.errors import DomainNotFound, UnknownProject
 from api.identity.revocation import project_subject
@@ -49,15 +50,17 @@ class ProjectHandlers:
     ends a deleted project's tokens."""
 
     def __init__(self, users: UserStore, issuer: TokenIssuer, who: Who,
-                 base_url: BaseUrl, backend: IdentityBackend | None = None) -> None:
+                 base_url: BaseUrl, backend: LoopBackend | None = None) -> None:
         self._users = users
-        self._shown = backend or FileBackend(users)  # where the projects shown come from
+        # Where the projects shown come from, and whether they may be changed here.
+        self._shown = backend or LoopBackend(FileBackend(users))
         self._issuer = issuer
         self._who = who
         self._base_url = base_url
 
     async def create(self, request: web.Request) -> web.StreamResponse:
-        admin_only(self._who(request), "identity:create_project")
+        admin_only(await self._who(request), "identity:create_project")
+        self._shown.check_writable()
         asked = await read_member(request, "project")
         name = string(asked, "name")
         check_domain(string(asked, "domain_id", DEFAULT_ID))
@@ -67,7 +70,7 @@ class ProjectHandlers:
         return web.json_response({"project": self.body(request, made)}, status=201)
 
     async def index(self, request: web.Request) -> web.StreamResponse:
-        admin_only(self._who(request), "identity:list_projects")
+        admin_only(await self._who(request), "identity:list_projects")
         query = request.query
         found = [self.body(request, p) for p in self._shown.projects()]
         found = [p for p in found if matches(p, query)
@@ -77,11 +80,13 @@ class ProjectHandlers:
 
     async def show(self, request: web.Request) -> web.StreamResponse:
         ident = request.match_info["id"]
-        admin_or(self._who(request), "identity:get_project", self._who(request).project == ident)
+        caller = await self._who(request)
+        admin_or(caller, "identity:get_project", caller.project == ident)
         return web.json_response({"project": self.body(request, self.find(ident))})
 
     async def delete(self, request: web.Request) -> web.StreamResponse:
-        admin_only(self._who(request), "identity:delete_project")
+        admin_only(await self._who(request), "identity:delete_project")
+        self._shown.check_writable()
         await asyncio.to_thread(self._delete, request.match_info["id"])
         return web.Response(status=204)
 

@@ -38,7 +38,8 @@ was issued, on every API process within `refresh` seconds.
 
 A directory (the LDAP backend) changes without cellrouter seeing it, so no
 entry can be written for it: `StillHeld` asks the backend instead, on every
-verify, from the backend's cache (at most its `cache_seconds` old).
+verify, from the backend's cache (at most its `cache_seconds` old), and on a
+thread, never the event loop, when the cache lacks the answer.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ from typing import Protocol
 from sqlalchemy import Engine, delete, select
 
 from api.db import tables
+from api.identity.backends.base import Account
 from api.identity.errors import Unauthorized
-from api.identity.users import Grant, User, highest, implied
+from api.identity.users import highest, implied
 from celldb.errors import DatabaseUnavailable
 from celldb.store import transaction, upsert
 
@@ -87,13 +89,10 @@ def subjects_of(user_id: str, project_id: str) -> tuple[str, str, str]:
 
 
 class Holdings(Protocol):
-    """What `StillHeld` asks of an identity backend (api.identity.backends.base)."""
+    """What `StillHeld` asks of an identity backend: its account of a user, as
+    api.identity.backends.loop.LoopBackend answers it without blocking the loop."""
 
-    def get_user(self, user_id: str) -> User | None: ...
-
-    def grants_of(self, user_id: str) -> tuple[Grant, ...]: ...
-
-    def password_changed_at(self, user_id: str) -> float | None: ...
+    async def account(self, user_id: str) -> Account: ...
 
 
 class StillHeld:
@@ -105,18 +104,24 @@ class StillHeld:
     def __init__(self, backend: Holdings) -> None:
         self._backend = backend
 
-    def check(self, user_id: str, project: str, role: str, issued_at: datetime) -> None:
-        user = self._backend.get_user(user_id)
-        if user is None or not user.enabled:
-            raise Unauthorized("The token has been revoked: its user is gone or disabled")
-        changed = self._backend.password_changed_at(user_id)
-        if changed is not None and issued_at.timestamp() < changed:
-            raise Unauthorized("The token has been revoked: its user's password changed")
-        held = highest([g.role for g in self._backend.grants_of(user_id)
-                        if g.project_id == project])
-        if role not in implied(held):
-            raise Unauthorized("The token has been revoked: its user no longer holds"
-                               f" the role {role} on the project")
+    async def check(self, user_id: str, project: str, role: str, issued_at: datetime) -> None:
+        refuse_unless_held(await self._backend.account(user_id), project, role, issued_at)
+
+
+def refuse_unless_held(account: Account, project: str, role: str,
+                       issued_at: datetime) -> None:
+    """Unauthorized unless `account` still holds a token with `role` on
+    `project` issued at `issued_at` (StillHeld's rule)."""
+    user = account.user
+    if user is None or not user.enabled:
+        raise Unauthorized("The token has been revoked: its user is gone or disabled")
+    changed = account.password_changed
+    if changed is not None and issued_at.timestamp() < changed:
+        raise Unauthorized("The token has been revoked: its user's password changed")
+    held = highest([g.role for g in account.grants if g.project_id == project])
+    if role not in implied(held):
+        raise Unauthorized("The token has been revoked: its user no longer holds"
+                           f" the role {role} on the project")
 
 
 def end_user(revocations: Revocations, user_id: str, ttl: float,

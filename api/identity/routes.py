@@ -23,7 +23,10 @@ It carries their highest role there and the roles it implies: admin >
 manager > member > reader (api.identity.users.implied).
 
 Logins are checked by the identity backend the API config names
-(api.identity.backends: the users file, or LDAP); failed ones are counted per
+(api.identity.backends: the users file, or LDAP), whose blocking calls (a hash,
+a bind, a search the cache lacks) run off the event loop (LoopBackend); with
+LDAP the admin endpoints refuse every write (403: the directory is read-only
+here, as with Keystone's LDAP driver). Failed ones are counted per
 user name and per source address, and past the limit refused with 429 and
 Retry-After (api.identity.throttle); a directory that does not answer is 503.
 
@@ -46,9 +49,10 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from api.body import read_json
+from api.identity.access import Who
 from api.identity.assignment_routes import ASSIGNMENTS_PATH, ROLES_PATH, AssignmentHandlers
-from api.identity.backends.base import IdentityBackend
 from api.identity.backends.file import FileBackend
+from api.identity.backends.loop import LoopBackend
 from api.identity.domains import DEFAULT_ID, DEFAULT_NAME, DomainHandlers
 from api.identity.domains import PATH as DOMAINS
 from api.identity.errors import (
@@ -66,7 +70,7 @@ from api.identity.throttle import LoginThrottle
 from api.identity.tokens import TokenInfo, TokenIssuer, keystone_time
 from api.identity.user_routes import PATH as USERS
 from api.identity.user_routes import UserHandlers
-from api.identity.users import AUTH_FAILED, Project, User, UserStore, highest, implied
+from api.identity.users import AUTH_FAILED, Grant, Project, User, UserStore, highest, implied
 
 IDENTITY_PREFIX = "/identity"
 MAX_BODY = 64 * 1024  # a login is a few hundred bytes
@@ -86,20 +90,21 @@ _log = logging.getLogger(__name__)
 
 
 def add_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
-               catalog: Catalog, base_url: BaseUrl, backend: IdentityBackend | None = None,
+               catalog: Catalog, base_url: BaseUrl, backend: LoopBackend | None = None,
                throttle: LoginThrottle | None = None) -> None:
     """Mount the identity endpoints on `app`; `catalog(request)` is the service
     catalog put in every token body (Keystone's format: type, name, id, endpoints);
     `base_url(request)` is where clients reach the API (discovery links name it).
     Logins go to `backend` (by default the users file, `users`), counted by
-    `throttle` (by default its default limits); the admin endpoints manage `users`."""
-    tokens = _AuthTokens(backend or FileBackend(users), issuer, catalog,
+    `throttle` (by default its default limits); the admin endpoints manage `users`,
+    unless `backend` is read-only (LDAP): then they refuse every write (403)."""
+    tokens = _AuthTokens(backend or LoopBackend(FileBackend(users)), issuer, catalog,
                          throttle or LoginThrottle())
     discovery = _Discovery(base_url)
     guard = _KeystoneErrors(base_url)
 
-    def who(request: web.Request) -> TokenInfo:
-        return authenticate_request(request, issuer)
+    async def who(request: web.Request) -> TokenInfo:
+        return await authenticate_request(request, issuer)
 
     domains = DomainHandlers(who, base_url)
     auth_catalog = _AuthCatalog(issuer, catalog, base_url)
@@ -118,8 +123,8 @@ def add_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
 
 
 def _add_admin_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
-                      who: Callable[[web.Request], TokenInfo], base_url: BaseUrl,
-                      guard: _KeystoneErrors, backend: IdentityBackend) -> None:
+                      who: Who, base_url: BaseUrl, guard: _KeystoneErrors,
+                      backend: LoopBackend) -> None:
     """Keystone's projects, users, roles and role assignments (admins)."""
     add = app.router
     projects = ProjectHandlers(users, issuer, who, base_url, backend)
@@ -127,13 +132,13 @@ def _add_admin_routes(app: web.Application, users: UserStore, issuer: TokenIssue
     add.add_get(PROJECTS, guard(projects.index))
     add.add_get(f"{PROJECTS}/{{id}}", guard(projects.show))
     add.add_delete(f"{PROJECTS}/{{id}}", guard(projects.delete))
-    people = UserHandlers(users, issuer, who, base_url)
+    people = UserHandlers(users, issuer, who, base_url, backend)
     add.add_post(USERS, guard(people.create))
     add.add_get(USERS, guard(people.index))
     add.add_get(f"{USERS}/{{id}}", guard(people.show))
     add.add_delete(f"{USERS}/{{id}}", guard(people.delete))
     add.add_get(f"{USERS}/{{id}}/projects", guard(people.projects))
-    roles = AssignmentHandlers(users, issuer, who, base_url)
+    roles = AssignmentHandlers(users, issuer, who, base_url, backend)
     add.add_get(ROLES_PATH, guard(roles.roles))
     add.add_get(f"{ROLES_PATH}/{{r}}", guard(roles.role))
     add.add_get(ASSIGNMENTS_PATH, guard(roles.assignments))
@@ -144,13 +149,14 @@ def _add_admin_routes(app: web.Application, users: UserStore, issuer: TokenIssue
     add.add_delete(f"{grants}/{{r}}", guard(roles.take))
 
 
-def authenticate_request(request: web.Request, issuer: TokenIssuer) -> TokenInfo:
+async def authenticate_request(request: web.Request, issuer: TokenIssuer) -> TokenInfo:
     """What the request's X-Auth-Token says; Unauthorized when it is missing or not
-    valid, KeysMissing when there are no keys. Cheap: no I/O most of the time."""
+    valid, KeysMissing when there are no keys. Cheap: no I/O most of the time, and
+    a directory's answer, when needed, awaited off the event loop."""
     token = request.headers.get("X-Auth-Token", "")
     if not token:
         raise Unauthorized(AUTH_FAILED)
-    return issuer.verify(token)
+    return await issuer.verified(token)
 
 
 def error_response(exc: IdentityError, auth_uri: str = "") -> web.Response:
@@ -224,7 +230,7 @@ class _PasswordAuth:
 
 
 class _AuthTokens:
-    def __init__(self, backend: IdentityBackend, issuer: TokenIssuer, catalog: Catalog,
+    def __init__(self, backend: LoopBackend, issuer: TokenIssuer, catalog: Catalog,
                  throttle: LoginThrottle) -> None:
         self.backend = backend
         self.issuer = issuer
@@ -243,45 +249,45 @@ class _AuthTokens:
             self.throttle.failed(who, address)
             raise
         self.throttle.succeeded(who)
-        project, role = self._scope(user, login)
+        project, role = self._scope(user, (await self.backend.account(user.id)).grants, login)
         token, info = self.issuer.issue(user, project.id, role)
         body = _token_body(info, project.name, self.catalog(request))
         return web.json_response(body, status=201, headers={"X-Subject-Token": token})
 
     async def validate(self, request: web.Request) -> web.StreamResponse:
-        subject, info = self._subject(request, "identity:validate_token")
+        subject, info = await self._subject(request, "identity:validate_token")
         catalog = None if "nocatalog" in request.query else self.catalog(request)
         body = _token_body(info, _project_name(self.backend, info.project), catalog)
         return web.json_response(body, headers={"X-Subject-Token": subject})
 
     async def revoke(self, request: web.Request) -> web.StreamResponse:
-        _, info = self._subject(request, "identity:revoke_token")
+        _, info = await self._subject(request, "identity:revoke_token")
         self.issuer.revocations.revoke(info.audit_id, info.expires_at)
         _log.info("identity: revoked a token of user %r (audit id %s)",
                   info.user_name, info.audit_id)
         return web.Response(status=204)
 
-    def _subject(self, request: web.Request, action: str) -> tuple[str, TokenInfo]:
+    async def _subject(self, request: web.Request, action: str) -> tuple[str, TokenInfo]:
         """X-Subject-Token and what it says, once the caller (X-Auth-Token) may
         do `action` to it: Keystone's policy is an admin, or the token's own
         user. 400 without one, 404 when it is not valid (revoked included)."""
-        caller = authenticate_request(request, self.issuer)
+        caller = await authenticate_request(request, self.issuer)
         subject = request.headers.get("X-Subject-Token", "")
         if not subject:
             raise BadAuthRequest("Expecting to find X-Subject-Token in the request headers")
         try:
-            info = self.issuer.verify(subject)
+            info = await self.issuer.verified(subject)
         except Unauthorized as exc:
             raise TokenNotFound(f"Could not find token: {exc.message}") from None
         if not caller.admin and caller.user_id != info.user_id:
             raise Forbidden(f"You are not authorized to perform the requested action: {action}.")
         return subject, info
 
-    def _scope(self, user: User, login: _PasswordAuth) -> tuple[Project, str]:
-        """The project the token is for and the user's highest role there;
-        Unauthorized when they have none there (or it is disabled)."""
+    def _scope(self, user: User, grants: tuple[Grant, ...],
+               login: _PasswordAuth) -> tuple[Project, str]:
+        """The project the token is for and the user's highest role there (of
+        their `grants`); Unauthorized when they have none there (or it is disabled)."""
         asked = login.project_id or login.project_name
-        grants = self.backend.grants_of(user.id)
         if asked is None:
             held = [g.project_id for g in grants]
             asked = user.project if user.project in held else next(iter(held), "")
@@ -298,23 +304,24 @@ class _AuthTokens:
 
     async def _checked(self, login: _PasswordAuth) -> User:
         """The user, once the password is checked: a few at a time, off the event
-        loop (scrypt is ~50 ms of CPU), refused at once when too many wait."""
+        loop (scrypt is ~50 ms of CPU, a bind a round trip), refused at once when
+        too many wait."""
         if self._waiting >= LOGINS_WAITING:
             raise TooManyLogins("Too many logins at once; try again in a moment")
         self._waiting += 1
         try:
             async with self._running:
-                return await asyncio.to_thread(self._authenticate, login)
+                return await self._authenticate(login)
         finally:
             self._waiting -= 1
 
-    def _authenticate(self, login: _PasswordAuth) -> User:
+    async def _authenticate(self, login: _PasswordAuth) -> User:
         name = login.user_name or ""
         if login.user_id is not None:
-            found = self.backend.get_user(login.user_id)
+            found = (await self.backend.account(login.user_id)).user
             name = found.name if found else ""  # "" is nobody, and still costs one scrypt
         try:
-            return self.backend.authenticate(name, login.password)
+            return await self.backend.authenticate(name, login.password)
         except Unauthorized:
             _log.info("identity: login refused for user %r",  # quoted: a name is not a log line
                       login.user_name or login.user_id)
@@ -330,13 +337,13 @@ class _AuthCatalog:
         self._base_url = base_url
 
     async def show(self, request: web.Request) -> web.StreamResponse:
-        authenticate_request(request, self._issuer)  # every token is project-scoped
+        await authenticate_request(request, self._issuer)  # every token is project-scoped
         href = f"{self._base_url(request)}{IDENTITY_PREFIX}/v3/auth/catalog"
         return web.json_response({"catalog": self._catalog(request), "links": {
             "self": href, "previous": None, "next": None}})
 
 
-def _project_name(backend: IdentityBackend, project_id: str) -> str:
+def _project_name(backend: LoopBackend, project_id: str) -> str:
     found = backend.project_by_id(project_id)
     return found.name if found else project_id  # deleted: the token fails to verify anyway
 

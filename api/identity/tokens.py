@@ -16,7 +16,8 @@ user or a project, or taking a role back); rotating a key out of the
 repository ends every token it issued. A token names one project and the
 highest role its user had there at issue time. With an identity backend that
 changes outside cellrouter (LDAP), `access` (revocation.StillHeld) also checks
-on every use that the user is still there, enabled, with the role.
+on every use that the user is still there, enabled, with the role (`verified`,
+awaited: the directory is asked off the event loop).
 
 Verifying costs a decryption (tens of microseconds), on every request; so
 verified tokens are remembered for up to `VERIFIED_FOR` seconds (at most
@@ -109,10 +110,10 @@ class TokenIssuer:
 
     def verify(self, token: str) -> TokenInfo:
         """What `token` says; Unauthorized when it is not valid, has expired or
-        was revoked (itself, or by its user, project or role) or its user no
-        longer holds it (`access`), KeysMissing when the repository has no key,
-        DatabaseUnavailable when the revocations cannot be read,
-        DirectoryUnavailable when `access` cannot ask the directory."""
+        was revoked (itself, or by its user, project or role), KeysMissing when
+        the repository has no key, DatabaseUnavailable when the revocations
+        cannot be read. Not whether its user still holds it: `verified` adds
+        that (`access`), and is what requests use."""
         with self._lock:
             info = self._verified.get(token)
         if info is None:
@@ -124,8 +125,15 @@ class TokenIssuer:
         if self.revocations.is_revoked(info.audit_id) or self.revocations.ended(
                 subjects_of(info.user_id, info.project), info.issued_at):
             raise Unauthorized("The token has been revoked")
+        return info
+
+    async def verified(self, token: str) -> TokenInfo:
+        """`verify`, and with `access` that its user still holds it (Unauthorized
+        otherwise, DirectoryUnavailable when the directory cannot be asked): a
+        directory's answer is awaited off the event loop when not cached."""
+        info = self.verify(token)
         if self.access is not None:
-            self.access.check(info.user_id, info.project, info.role, info.issued_at)
+            await self.access.check(info.user_id, info.project, info.role, info.issued_at)
         return info
 
     def end_tokens(self, *subjects: str) -> None:

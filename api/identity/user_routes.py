@@ -13,6 +13,8 @@ enabled, in Default, and named by the users file's rule (users.NAME_RULE) in up
 to 255 characters, as Keystone allows (the CLI keeps to 64).
 Fields Keystone keeps as extras (email, description) are not kept. The
 password is hashed off the event loop (one scrypt run) and never echoed.
+With a read-only backend (LDAP) making or deleting a user is refused (403,
+api.identity.backends.loop.check_writable), as Keystone's LDAP driver does.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from api.identity.access import (
     read_member,
     string,
 )
+from api.identity.backends.file import FileBackend
+from api.identity.backends.loop import LoopBackend
 from api.identity.domains import DEFAULT_ID, matches
 from api.identity.errors import BadAuthRequest, UnknownUser
 from api.identity.project_routes import check_domain, project_body
@@ -48,14 +52,16 @@ class UserHandlers:
     ends a deleted user's tokens."""
 
     def __init__(self, users: UserStore, issuer: TokenIssuer, who: Who,
-                 base_url: BaseUrl) -> None:
+                 base_url: BaseUrl, backend: LoopBackend | None = None) -> None:
         self._users = users
+        self._backend = backend or LoopBackend(FileBackend(users))  # writable?
         self._issuer = issuer
         self._who = who
         self._base_url = base_url
 
     async def create(self, request: web.Request) -> web.StreamResponse:
-        admin_only(self._who(request), "identity:create_user")
+        admin_only(await self._who(request), "identity:create_user")
+        self._backend.check_writable()
         asked = await read_member(request, "user")
         name, password = string(asked, "name"), string(asked, "password")
         check_domain(string(asked, "domain_id", DEFAULT_ID))
@@ -70,7 +76,7 @@ class UserHandlers:
         return web.json_response({"user": self.body(request, made)}, status=201)
 
     async def index(self, request: web.Request) -> web.StreamResponse:
-        admin_only(self._who(request), "identity:list_users")
+        admin_only(await self._who(request), "identity:list_users")
         query = request.query
         found = [self.body(request, u) for u in self._users.users()]
         found = [u for u in found if matches(u, query)
@@ -79,11 +85,13 @@ class UserHandlers:
 
     async def show(self, request: web.Request) -> web.StreamResponse:
         ident = request.match_info["id"]
-        admin_or(self._who(request), "identity:get_user", self._who(request).user_id == ident)
+        caller = await self._who(request)
+        admin_or(caller, "identity:get_user", caller.user_id == ident)
         return web.json_response({"user": self.body(request, self.find(ident))})
 
     async def delete(self, request: web.Request) -> web.StreamResponse:
-        admin_only(self._who(request), "identity:delete_user")
+        admin_only(await self._who(request), "identity:delete_user")
+        self._backend.check_writable()
         await asyncio.to_thread(self._delete, request.match_info["id"])
         return web.Response(status=204)
 
@@ -95,7 +103,7 @@ class UserHandlers:
 
     async def projects(self, request: web.Request) -> web.StreamResponse:
         ident = request.match_info["id"]
-        caller = self._who(request)
+        caller = await self._who(request)
         admin_or(caller, "identity:list_user_projects", caller.user_id == ident)
         self.find(ident)
         held = {g.project_id for g in self._users.grants() if g.user_id == ident}

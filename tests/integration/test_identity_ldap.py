@@ -7,12 +7,15 @@ within the cache bound when taken out of the admin group, a wrong password, an
 LDAP injection in the name, failed logins throttled, StartTLS against a
 certificate from another CA refused, openstacksdk and the `openstack` CLI
 logging in as directory users and booting a server through the tree, and the
-directory going down (503 for logins, verified tokens kept within the bound), and
-a password changed in the directory ending older tokens within the bound.
+directory going down (503 for logins, verified tokens kept within the bound),
+a password changed in the directory ending older tokens within the bound, and
+every identity write (admin API, `cellrouter users`) refused with 403 / exit 1
+as the directory is read-only, while revoking tokens still works.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -23,11 +26,13 @@ from pathlib import Path
 
 import openstack
 import pytest
+import requests
 
 from api.identity.backends.ldap import LdapBackend
 from api.identity.backends.settings import identity_settings_of
 from api.identity.errors import DirectoryUnavailable
 from cellops import certs
+from cellops.cli import main
 from cellops.tree import TreeRunner
 from tests.integration.api_procs import ApiProc, write_api_config
 from tests.integration.openstack_tree import OPENSTACK, start_api_tree
@@ -37,6 +42,7 @@ BOUND = 2.0  # [identity] cache_seconds of these tests' API processes
 SLACK = 1.0  # polling, a request, a search
 PROJECTS = "/identity/v3/projects"  # admins only
 CATALOG = "/identity/v3/auth/catalog"  # any valid token
+USERS = "/identity/v3/users"
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -86,11 +92,48 @@ def test_a_wrong_password_is_401(api: ApiProc) -> None:
     assert api.login("dave", "").status_code in (400, 401)  # never an anonymous bind
 
 
+def test_identity_writes_are_refused_as_the_directory_is_read_only(
+        api: ApiProc, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    admin = api.token("carol", "carol-password", "ops")
+    grant = f"{PROJECTS}/shop/users/dave/roles"
+    for method, path, body in [
+            ("POST", USERS, {"user": {"name": "eve", "password": "eve-password"}}),
+            ("DELETE", f"{USERS}/dave", None),
+            ("POST", PROJECTS, {"project": {"name": "new"}}),
+            ("DELETE", f"{PROJECTS}/shop", None),
+            ("PUT", f"{grant}/admin", None),
+            ("DELETE", f"{grant}/member", None)]:
+        answer = requests.request(method, f"{api.url}{path}", json=body, timeout=30,
+                                  headers={"X-Auth-Token": admin})
+        assert answer.status_code == 403, (method, path, answer.text)
+        error = answer.json()["error"]
+        assert error["title"] == "Forbidden" and "LDAP directory" in error["message"]
+    dave = api.login("dave", "dave-password", "shop")  # nothing changed
+    assert dave.status_code == 201 and roles(dave.json()) == {"member", "reader"}
+    config = str(api.log.parent / "api.toml")
+    monkeypatch.setattr("sys.stdin", io.StringIO("eve-password\n"))
+    assert main(["users", "add", "eve", "--project", "shop", "--password-stdin",
+                 "--config", config]) == 1
+    assert "LDAP directory" in capsys.readouterr().err
+    token = dave.headers["X-Subject-Token"]
+    assert main(["tokens", "revoke", "--user", "dave", "--config", config]) == 0
+    start = time.monotonic()  # revocation works as ever: read within REFRESH (1 s)
+    while api.get(CATALOG, token).status_code == 200:
+        assert time.monotonic() - start < 1 + SLACK, "dave's token still valid"
+        time.sleep(0.05)
+    assert api.get(CATALOG, token).status_code == 401
+    mine = api.token("carol", "carol-password", "shop")
+    logout = requests.delete(f"{api.url}/identity/v3/auth/tokens", timeout=30,
+                             headers={"X-Auth-Token": mine, "X-Subject-Token": mine})
+    assert logout.status_code == 204 and api.get(CATALOG, mine).status_code == 401
+
+
 @pytest.mark.parametrize("name", ["*)(uid=*", "*", "carol)(uid=*", "carol*", "\\2a"])
 def test_an_injection_in_the_name_finds_nobody(api: ApiProc, slapd: Slapd, name: str) -> None:
     assert api.login(name, "carol-password").status_code == 401
     backend = LdapBackend(_settings(slapd))
-    assert backend.get_user(name) is None
+    assert backend.account(name).user is None
     backend.close()
 
 

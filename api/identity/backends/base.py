@@ -1,6 +1,11 @@
 """The identity backend contract, as Keystone's identity driver: authenticate,
-get a user, list a user's groups (here already mapped to role grants on
+get a user with their groups (here already mapped to role grants on
 projects). Implementations import this module, never the reverse.
+
+The contract is synchronous and its calls may block (a hash, a directory round
+trip): handlers on the event loop never call a backend directly but through
+`api.identity.backends.loop.LoopBackend`, the one place that decides what runs
+on the loop and what on a thread.
 
 Every method may raise DirectoryUnavailable when the store behind it cannot
 be reached (the users file cannot: it raises UsersUnreadable when broken).
@@ -8,9 +13,23 @@ be reached (the users file cannot: it raises UsersUnreadable when broken).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from api.identity.users import Grant, Project, User
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What a backend says of one user id: the user (None: there is none, and
+    then no grants), the roles they hold on projects (for LDAP: their groups,
+    mapped), and when their password last changed (seconds since the epoch,
+    rounded up to what the store records; None when the store does not say:
+    a token issued before is refused)."""
+
+    user: User | None
+    grants: tuple[Grant, ...] = ()
+    password_changed: float | None = None
 
 
 class IdentityBackend(Protocol):
@@ -18,36 +37,39 @@ class IdentityBackend(Protocol):
 
     name: str  # "file" or "ldap": for logs and messages
     # Whether the truth changes outside cellrouter (a directory edited by its
-    # own tools): then every token is checked against `get_user`/`grants_of`,
-    # whose answers a backend may keep for at most `cache_seconds`. A backend
-    # changed only through cellrouter records a revocation with each change.
+    # own tools): then every token is checked against `account`, whose answers
+    # a backend may keep for at most `cache_seconds`. A backend changed only
+    # through cellrouter records a revocation with each change.
     external: bool
     cache_seconds: float
+    # Whether cellrouter may change users, projects and roles (the admin API,
+    # `cellrouter users`): only its own users file. A directory is read-only,
+    # as Keystone's LDAP driver is: writes are refused with 403.
+    writable: bool
+    # How many blocking calls may usefully run at once (LDAP: its connection
+    # pool; the users file: scrypt runs, CPU-bound).
+    threads: int
 
     def authenticate(self, name: str, password: str) -> User:
         """The enabled user whose name and password these are, answered fresh
         (no cache); Unauthorized otherwise, with the same message whatever was
-        wrong. Blocking (a hash or a round trip): call it off the event loop."""
+        wrong. Blocking (a hash or a round trip)."""
         ...
 
-    def get_user(self, user_id: str) -> User | None:
-        """The user of that id, disabled ones included; None when there is none.
-        Cheap: from memory at most `cache_seconds` old."""
+    def account(self, user_id: str) -> Account:
+        """What the store says of the user of that id, disabled ones included
+        (user None when there is none). At most `cache_seconds` old; blocking
+        when it is not in memory (a round trip)."""
         ...
 
-    def grants_of(self, user_id: str) -> tuple[Grant, ...]:
-        """The roles the user holds on projects (for LDAP: their groups,
-        mapped); none for an unknown user. Cheap, as get_user."""
-        ...
-
-    def password_changed_at(self, user_id: str) -> float | None:
-        """When the user's password last changed (seconds since the epoch, rounded
-        up to what the store records); None when the store does not say. Cheap,
-        as get_user. A token issued before is refused."""
+    def remembered(self, user_id: str) -> Account | None:
+        """What `account` would answer when that is at hand without blocking
+        (in memory); None when it would take a round trip. Never blocks."""
         ...
 
     def projects(self) -> list[Project]:
-        """Every project a user may hold a role on."""
+        """Every project a user may hold a role on. Never blocks (memory, or
+        the users file: a stat)."""
         ...
 
     def project_by_id(self, project_id: str) -> Project | None:

@@ -26,6 +26,11 @@ to a group in the directory is all it takes.
 - ldap3's errors become DirectoryUnavailable (503) here and only here; while
   the directory is down, lookups fail at once for `RETRY_AFTER_FAILURE`
   seconds instead of waiting for each timeout again.
+- Every call but `remembered` may wait on the network: the API makes them
+  through backends.loop.LoopBackend, on `threads` (= pool_size) threads of
+  their own, never on the event loop.
+- Read-only (`writable` False), as Keystone's LDAP driver: the admin API and
+  `cellrouter users` refuse to change users, projects or roles (403).
 """
 
 from __future__ import annotations
@@ -36,7 +41,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +48,7 @@ import ldap3
 from cachetools import TTLCache
 from ldap3.core.exceptions import LDAPBindError, LDAPException
 
+from api.identity.backends.base import Account
 from api.identity.backends.settings import GroupMapping, LdapSettings
 from api.identity.errors import DirectoryUnavailable, Unauthorized
 from api.identity.users import AUTH_FAILED, Grant, Project, User, highest
@@ -94,33 +99,26 @@ def normal_dn(dn: str) -> str:
     return ",".join(part.strip() for part in dn.split(",")).lower()
 
 
-@dataclass(frozen=True, slots=True)
-class _Account:
-    """The directory's answer about one user id (user None: there is none)."""
-
-    user: User | None
-    grants: tuple[Grant, ...]
-    password_changed: float | None = None
-
-
 class LdapBackend:
     """The identity backend over an LDAP directory; `clock` (monotonic seconds)
     times the cache. Thread-safe; every method may raise DirectoryUnavailable."""
 
     name = "ldap"
     external = True
+    writable = False  # as Keystone's LDAP driver: the directory is changed with its own tools
 
     def __init__(self, settings: LdapSettings, cache_seconds: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.cache_seconds = cache_seconds
+        self.threads = max(1, settings.pool_size)  # blocking calls at once, as connections
         self._clock = clock
         self._down_until = float("-inf")
         with self._directory():  # a CA file ldap3 cannot load
             self._server = _server(settings)
         self._pool = _Pool(lambda: self._connect(settings.user, settings.password),
                            settings.pool_size)
-        self._cache: TTLCache[str, _Account] = TTLCache(CACHED_USERS, cache_seconds, timer=clock)
+        self._cache: TTLCache[str, Account] = TTLCache(CACHED_USERS, cache_seconds, timer=clock)
         self._lock = threading.Lock()
         self._groups: dict[str, list[GroupMapping]] = {}
         for mapping in settings.groups:
@@ -143,14 +141,18 @@ class LdapBackend:
             self._cache[account.user.id] = account
         return account.user
 
-    def get_user(self, user_id: str) -> User | None:
-        return self._cached(user_id).user
+    def account(self, user_id: str) -> Account:
+        found = self.remembered(user_id)
+        if found is None:
+            entry = self._find(self.settings.user_id_attribute, user_id)
+            found = Account(None) if entry is None else self._account(entry)
+            with self._lock:
+                self._cache[user_id] = found
+        return found
 
-    def grants_of(self, user_id: str) -> tuple[Grant, ...]:
-        return self._cached(user_id).grants
-
-    def password_changed_at(self, user_id: str) -> float | None:
-        return self._cached(user_id).password_changed
+    def remembered(self, user_id: str) -> Account | None:
+        with self._lock:
+            return self._cache.get(user_id)
 
     def projects(self) -> list[Project]:
         return list(self._projects.values())
@@ -166,16 +168,6 @@ class LdapBackend:
 
     # ------------------------------------------------------------ the directory
 
-    def _cached(self, user_id: str) -> _Account:
-        with self._lock:
-            found = self._cache.get(user_id)
-        if found is None:
-            entry = self._find(self.settings.user_id_attribute, user_id)
-            found = _Account(None, ()) if entry is None else self._account(entry)
-            with self._lock:
-                self._cache[user_id] = found
-        return found
-
     def _find(self, attribute: str, value: str) -> dict[str, Any] | None:
         """The one user entry whose `attribute` is `value`; None for none or several."""
         s = self.settings
@@ -185,7 +177,7 @@ class LdapBackend:
         found = self._search(s.user_tree_dn, query, wanted)
         return found[0] if len(found) == 1 else None
 
-    def _account(self, entry: dict[str, Any]) -> _Account:
+    def _account(self, entry: dict[str, Any]) -> Account:
         s = self.settings
         attributes = entry["attributes"]
         query = (f"(&(objectClass={s.group_objectclass})"
@@ -201,7 +193,7 @@ class LdapBackend:
                     self._enabled(attributes))
         changed = (changed_moment(_first(attributes.get(s.user_password_changed_attribute)))
                    if s.user_password_changed_attribute else None)
-        return _Account(user if ident else None, grants if ident else (), changed)
+        return Account(user if ident else None, grants if ident else (), changed)
 
     def _enabled(self, attributes: Any) -> bool:
         s = self.settings

@@ -4,6 +4,7 @@ users file's enabled flag and password change, and StillHeld over a fake backend
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import tomllib
@@ -14,6 +15,7 @@ import pytest
 
 from api.identity.backends import open_backend
 from api.identity.backends import settings as settings_module
+from api.identity.backends.base import Account
 from api.identity.backends.file import FileBackend
 from api.identity.backends.ldap import (
     LdapBackend,
@@ -59,7 +61,8 @@ def test_the_enabled_attribute_reads_as_keystones(value: str, mask: int, enabled
 def test_the_default_is_the_users_file(tmp_path: Path) -> None:
     settings = identity_settings_of({}, tmp_path)
     assert settings.backend == "file" and settings.ldap is None
-    assert isinstance(open_backend(settings, UserStore(tmp_path / "u.json")), FileBackend)
+    assert isinstance(open_backend(settings, UserStore(tmp_path / "u.json")).blocking,
+                      FileBackend)
 
 
 def test_an_ldap_table_with_groups_and_a_password_file(tmp_path: Path) -> None:
@@ -73,7 +76,8 @@ def test_an_ldap_table_with_groups_and_a_password_file(tmp_path: Path) -> None:
     assert found.ldap.password == "s3cret" and "s3cret" not in repr(found.ldap)
     assert found.ldap.tls_cacertfile == tmp_path / "ca.pem"
     assert found.ldap.groups[0].role == "admin"
-    assert isinstance(open_backend(found, UserStore(tmp_path / "u.json")), LdapBackend)
+    assert isinstance(open_backend(found, UserStore(tmp_path / "u.json")).blocking,
+                      LdapBackend)
 
 
 def test_the_active_directory_example_of_the_docs_parses(tmp_path: Path) -> None:
@@ -141,14 +145,8 @@ class FakeDirectory:
         self.grants = {"u1": (Grant("u1", "shop", "admin"),)}
         self.changed: float | None = None
 
-    def get_user(self, user_id: str) -> User | None:
-        return self.users.get(user_id)
-
-    def grants_of(self, user_id: str) -> tuple[Grant, ...]:
-        return self.grants.get(user_id, ())
-
-    def password_changed_at(self, user_id: str) -> float | None:
-        return self.changed
+    async def account(self, user_id: str) -> Account:
+        return Account(self.users.get(user_id), self.grants.get(user_id, ()), self.changed)
 
 
 @pytest.mark.parametrize(("change", "role", "refused"), [
@@ -178,9 +176,9 @@ def test_still_held_refuses_a_token_whose_access_ended(change: str, role: str,
     check = StillHeld(directory)
     if refused:
         with pytest.raises(Unauthorized, match="revoked"):
-            check.check("u1", "shop", role, ISSUED)
+            asyncio.run(check.check("u1", "shop", role, ISSUED))
     else:
-        check.check("u1", "shop", role, ISSUED)
+        asyncio.run(check.check("u1", "shop", role, ISSUED))
 
 
 @pytest.mark.parametrize(("value", "moment"), [

@@ -319,7 +319,7 @@ def test_authenticate_request_reads_x_auth_token(issuer: TokenIssuer, alice: Use
     token, _ = issuer.issue(alice)
 
     async def whoami(request: web.Request) -> web.StreamResponse:
-        return web.json_response({"user": authenticate_request(request, issuer).user_name})
+        return web.json_response({"user": (await authenticate_request(request, issuer)).user_name})
 
     app = web.Application()
     app.router.add_get("/whoami", whoami)

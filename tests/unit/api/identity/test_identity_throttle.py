@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
+from api.identity.backends.base import Account
+from api.identity.backends.loop import LoopBackend
 from api.identity.errors import DirectoryUnavailable, LoginsThrottled, Unauthorized
 from api.identity.routes import add_routes
 from api.identity.throttle import LoginThrottle
@@ -53,7 +55,9 @@ class FakeBackend:
 
     name = "fake"
     external = True
+    writable = False
     cache_seconds = 5.0
+    threads = 1
 
     def __init__(self) -> None:
         self.down = False
@@ -71,16 +75,14 @@ class FakeBackend:
             raise Unauthorized(AUTH_FAILED)
         return self.ann
 
-    def get_user(self, user_id: str) -> User | None:
+    def account(self, user_id: str) -> Account:
         self._up()
-        return self.ann if user_id == "ann" else None
+        if user_id != "ann":
+            return Account(None)
+        return Account(self.ann, (Grant("ann", "shop", "member"),))
 
-    def grants_of(self, user_id: str) -> tuple[Grant, ...]:
-        self._up()
-        return (Grant("ann", "shop", "member"),) if user_id == "ann" else ()
-
-    def password_changed_at(self, user_id: str) -> float | None:
-        return None
+    def remembered(self, user_id: str) -> Account | None:
+        return None  # always asked
 
     def projects(self) -> list[Project]:
         return [Project("shop", "shop")]
@@ -100,7 +102,8 @@ def login(name: str, password: str) -> dict[str, object]:
 def app_with(users: UserStore, issuer: TokenIssuer, backend: FakeBackend,
              throttle: LoginThrottle) -> web.Application:
     app = web.Application()
-    add_routes(app, users, issuer, catalog, lambda r: str(r.url.origin()), backend, throttle)
+    add_routes(app, users, issuer, catalog, lambda r: str(r.url.origin()), LoopBackend(backend),
+               throttle)
     return app
 
 
