@@ -70,8 +70,13 @@ def flag(obj: Mapping[str, Any], key: str, default: bool) -> bool:
 
 
 def collection(request: web.Request, base: str, path: str, key: str,
-               items: list[dict[str, Any]]) -> web.Response:
-    """Keystone's list body: `{key: items, "links": {...}}` (no paging)."""
+               items: list[dict[str, Any]], truncated: bool = False) -> web.Response:
+    """Keystone's list body: `{key: items, "links": {...}}` (no paging), with
+    `"truncated": true` when the backend stopped at its bound, as Keystone's
+    list_limit has it."""
     query = f"?{request.query_string}" if request.query_string else ""
     links = {"self": f"{base}{path}{query}", "previous": None, "next": None}
-    return web.json_response({key: items, "links": links})
+    body: dict[str, Any] = {key: items, "links": links}
+    if truncated:
+        body["truncated"] = True
+    return web.json_response(body)

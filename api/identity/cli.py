@@ -27,9 +27,12 @@ expire. `tokens revoke --user U` ends every token of U (a name in the users
 file, or a user id: a directory user's) and needs the config.
 
 When the config's [identity] backend is "ldap", users and roles come from the
-directory: `add`, `remove`, `enable`, `disable` and `passwd` refuse (exit 1,
-saying to change them in the directory) and change nothing; `tokens revoke
---user U` still works.
+directory: `list` shows the directory's users (their ids as their tokens carry
+them, projects and roles from their groups; at most [identity.ldap] list_limit,
+with a note on stderr when there were more), `add`, `remove`, `enable`,
+`disable` and `passwd` refuse (exit 1, saying to change them in the directory)
+and change nothing; `tokens revoke --user U` still works. `list --file F`
+always lists the file.
 """
 
 from __future__ import annotations
@@ -44,11 +47,12 @@ from pathlib import Path
 
 from api.config import ApiConfig, load_config
 from api.db.schema import open_api_database
-from api.identity.backends import check_writable, open_backend
+from api.identity.backends import IdentityBackend, check_writable, open_backend
+from api.identity.backends.file import FileBackend
 from api.identity.errors import BadAuthRequest, IdentityError, UnknownUser
 from api.identity.keys import KeyRepository
 from api.identity.revocation import DatabaseRevocations, end_user
-from api.identity.users import ROLES, User, UserStore
+from api.identity.users import ROLES, User, UserStore, highest
 from celldb.errors import DatabaseUnavailable
 from model.config import ConfigError
 from model.table import print_table
@@ -143,15 +147,31 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
 @_reports_errors
 def cmd_users_list(args: argparse.Namespace) -> int:
-    store = _where(args)[0]
-    names = {p.id: p.name for p in store.projects()}
+    backend = _listing(args)
+    listed = backend.users()
+    names = {p.id: p.name for p in backend.projects()}
     rows = [("NAME", "PROJECT", "ROLE", "ID")]
-    for user in store.users():
-        held = dict.fromkeys(g.project_id for g in store.grants() if g.user_id == user.id)
-        rows += [(user.name, names.get(p, p), store.role_on(user.id, p), user.id)
+    for account in listed.found:
+        user = account.user
+        if user is None:
+            continue
+        held = dict.fromkeys(g.project_id for g in account.grants)
+        rows += [(user.name, names.get(p, p),
+                  highest([g.role for g in account.grants if g.project_id == p]), user.id)
                  for p in held] or [(user.name, "-", "-", user.id)]
     print_table(rows)
+    if listed.truncated:
+        print(f"note: the directory has more users than these {len(listed.found)}"
+              " ([identity.ldap] list_limit, or the directory's own size limit)",
+              file=sys.stderr)
     return 0
+
+
+def _listing(args: argparse.Namespace) -> IdentityBackend:
+    """Where `list` reads: --file's users file, else the config's backend."""
+    store, config = _where(args)
+    return FileBackend(store) if args.file or config is None else open_backend(
+        config.identity, store).blocking
 
 
 @_reports_errors

@@ -24,9 +24,10 @@ manager > member > reader (api.identity.users.implied).
 
 Logins are checked by the identity backend the API config names
 (api.identity.backends: the users file, or LDAP), whose blocking calls (a hash,
-a bind, a search the cache lacks) run off the event loop (LoopBackend); with
-LDAP the admin endpoints refuse every write (403: the directory is read-only
-here, as with Keystone's LDAP driver). Failed ones are counted per
+a bind, a search the cache lacks) run off the event loop (LoopBackend). The
+admin endpoints' reads show that backend's users (with LDAP the directory's,
+never the users file), and with LDAP they refuse every write (403: the
+directory is read-only here, as with Keystone's LDAP driver). Failed ones are counted per
 user name and per source address, and past the limit refused with 429 and
 Retry-After (api.identity.throttle); a directory that does not answer is 503.
 
@@ -96,8 +97,9 @@ def add_routes(app: web.Application, users: UserStore, issuer: TokenIssuer,
     catalog put in every token body (Keystone's format: type, name, id, endpoints);
     `base_url(request)` is where clients reach the API (discovery links name it).
     Logins go to `backend` (by default the users file, `users`), counted by
-    `throttle` (by default its default limits); the admin endpoints manage `users`,
-    unless `backend` is read-only (LDAP): then they refuse every write (403)."""
+    `throttle` (by default its default limits); the admin endpoints read `backend`
+    and write `users`, unless `backend` is read-only (LDAP): then they refuse
+    every write (403)."""
     tokens = _AuthTokens(backend or LoopBackend(FileBackend(users)), issuer, catalog,
                          throttle or LoginThrottle())
     discovery = _Discovery(base_url)

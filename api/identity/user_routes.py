@@ -1,4 +1,5 @@
-"""Keystone's user endpoints, over the users file (api.identity.users).
+"""Keystone's user endpoints: reads from the identity backend in use, writes to
+the users file (api.identity.users).
 
     POST   /identity/v3/users                  201  make one (admins); 409 for a name taken
     GET    /identity/v3/users                  200  the list (admins); ?name=, ?domain_id=
@@ -13,8 +14,12 @@ enabled, in Default, and named by the users file's rule (users.NAME_RULE) in up
 to 255 characters, as Keystone allows (the CLI keeps to 64).
 Fields Keystone keeps as extras (email, description) are not kept. The
 password is hashed off the event loop (one scrypt run) and never echoed.
-With a read-only backend (LDAP) making or deleting a user is refused (403,
-api.identity.backends.loop.check_writable), as Keystone's LDAP driver does.
+The reads show the users of the backend in use (api.identity.backends): the
+users file, or with LDAP the directory's users (ids as their tokens carry them,
+projects from their groups through the config's mapping; a listing bounded by
+the backend, then `"truncated": true`). With a read-only backend (LDAP) making
+or deleting a user is refused (403, api.identity.backends.loop.check_writable),
+as Keystone's LDAP driver does.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from api.identity.access import (
     read_member,
     string,
 )
+from api.identity.backends.base import Accounts
 from api.identity.backends.file import FileBackend
 from api.identity.backends.loop import LoopBackend
 from api.identity.domains import DEFAULT_ID, matches
@@ -41,7 +47,7 @@ from api.identity.errors import BadAuthRequest, UnknownUser
 from api.identity.project_routes import check_domain, project_body
 from api.identity.revocation import user_subject
 from api.identity.tokens import TokenIssuer
-from api.identity.users import User, UserStore
+from api.identity.users import Grant, User, UserStore
 
 PATH = "/identity/v3/users"
 
@@ -54,7 +60,8 @@ class UserHandlers:
     def __init__(self, users: UserStore, issuer: TokenIssuer, who: Who,
                  base_url: BaseUrl, backend: LoopBackend | None = None) -> None:
         self._users = users
-        self._backend = backend or LoopBackend(FileBackend(users))  # writable?
+        # Where the users shown come from, and whether they may be changed here.
+        self._backend = backend or LoopBackend(FileBackend(users))
         self._issuer = issuer
         self._who = who
         self._base_url = base_url
@@ -78,16 +85,27 @@ class UserHandlers:
     async def index(self, request: web.Request) -> web.StreamResponse:
         admin_only(await self._who(request), "identity:list_users")
         query = request.query
-        found = [self.body(request, u) for u in self._users.users()]
-        found = [u for u in found if matches(u, query)
-                 and query.get("domain_id", DEFAULT_ID) == DEFAULT_ID]
-        return collection(request, self._base_url(request), PATH, "users", found)
+        listed = Accounts(())
+        if query.get("domain_id", DEFAULT_ID) == DEFAULT_ID:
+            listed = await self._listed(query.get("name"))
+        found = [self.body(request, a.user) for a in listed.found if a.user is not None]
+        found = [u for u in found if matches(u, query)]
+        return collection(request, self._base_url(request), PATH, "users", found,
+                          listed.truncated)
+
+    async def _listed(self, name: str | None) -> Accounts:
+        """Everyone, or the one of that name: asked by name, not picked from a
+        listing the backend may have cut short."""
+        if name is None:
+            return await self._backend.users()
+        return Accounts((await self._backend.user_by_name(name),))
 
     async def show(self, request: web.Request) -> web.StreamResponse:
         ident = request.match_info["id"]
         caller = await self._who(request)
         admin_or(caller, "identity:get_user", caller.user_id == ident)
-        return web.json_response({"user": self.body(request, self.find(ident))})
+        found, _ = await self.find(ident)
+        return web.json_response({"user": self.body(request, found)})
 
     async def delete(self, request: web.Request) -> web.StreamResponse:
         admin_only(await self._who(request), "identity:delete_user")
@@ -96,8 +114,10 @@ class UserHandlers:
         return web.Response(status=204)
 
     def _delete(self, ident: str) -> None:
-        """Their tokens are ended before they go: never a moment the other way round."""
-        self.find(ident)
+        """Their tokens are ended before they go: never a moment the other way round.
+        (Only the users file is written: the backend was checked to be it.)"""
+        if self._users.user_by_id(ident) is None:
+            raise UnknownUser(f"Could not find user: {ident[:64]}.")
         self._issuer.end_tokens(user_subject(ident))
         self._users.delete_user(ident)
 
@@ -105,18 +125,19 @@ class UserHandlers:
         ident = request.match_info["id"]
         caller = await self._who(request)
         admin_or(caller, "identity:list_user_projects", caller.user_id == ident)
-        self.find(ident)
-        held = {g.project_id for g in self._users.grants() if g.user_id == ident}
+        _, grants = await self.find(ident)
+        held = {g.project_id for g in grants}
         base = self._base_url(request)
-        found = [project_body(base, p) for p in self._users.projects() if p.id in held]
+        found = [project_body(base, p) for p in self._backend.projects() if p.id in held]
         return collection(request, base, f"{PATH}/{ident}/projects", "projects", found)
 
-    def find(self, ident: str) -> User:
-        """The user of id `ident`; UnknownUser (Keystone's 404) otherwise."""
-        found = self._users.user_by_id(ident)
-        if found is None:
+    async def find(self, ident: str) -> tuple[User, tuple[Grant, ...]]:
+        """The user of id `ident` and their grants, as the backend says;
+        UnknownUser (Keystone's 404) when there is none."""
+        found = await self._backend.account(ident)
+        if found.user is None:
             raise UnknownUser(f"Could not find user: {ident[:64]}.")
-        return found
+        return found.user, found.grants
 
     def body(self, request: web.Request, user: User) -> dict[str, Any]:
         return user_body(self._base_url(request), user)

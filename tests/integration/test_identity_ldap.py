@@ -10,7 +10,10 @@ logging in as directory users and booting a server through the tree, and the
 directory going down (503 for logins, verified tokens kept within the bound),
 a password changed in the directory ending older tokens within the bound, and
 every identity write (admin API, `cellrouter users`) refused with 403 / exit 1
-as the directory is read-only, while revoking tokens still works.
+as the directory is read-only, while revoking tokens still works; Keystone's
+admin reads (users, ?name=, a user's projects, role assignments, grant checks)
+and `cellrouter users list` showing the directory's users, never the users
+file's, and a listing bounded by list_limit and narrowed by user_filter.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import subprocess
 import time
 import tomllib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import openstack
@@ -29,13 +33,15 @@ import pytest
 import requests
 
 from api.identity.backends.ldap import LdapBackend
-from api.identity.backends.settings import identity_settings_of
-from api.identity.errors import DirectoryUnavailable
+from api.identity.backends.settings import LdapSettings, identity_settings_of
+from api.identity.errors import DirectoryUnavailable, Unauthorized
+from api.identity.users import User, UserStore
 from cellops import certs
 from cellops.cli import main
 from cellops.tree import TreeRunner
 from tests.integration.api_procs import ApiProc, write_api_config
 from tests.integration.openstack_tree import OPENSTACK, start_api_tree
+from tests.integration.slapd import USERS as DIRECTORY_USERS
 from tests.integration.slapd import Slapd, ldap_config, require_slapd
 
 BOUND = 2.0  # [identity] cache_seconds of these tests' API processes
@@ -127,6 +133,78 @@ def test_identity_writes_are_refused_as_the_directory_is_read_only(
     logout = requests.delete(f"{api.url}/identity/v3/auth/tokens", timeout=30,
                              headers={"X-Auth-Token": mine, "X-Subject-Token": mine})
     assert logout.status_code == 204 and api.get(CATALOG, mine).status_code == 401
+
+
+def file_only_user(api: ApiProc) -> User:
+    """zed, in the API's users file (which the LDAP backend never reads) only."""
+    store = UserStore(api.log.parent / "users.json")
+    found = next((u for u in store.users() if u.name == "zed"), None)
+    return found or store.add("zed", "shop", "admin", "zed-password")
+
+
+def test_the_admin_reads_show_the_directorys_users(api: ApiProc) -> None:
+    zed = file_only_user(api)
+    login = api.login("carol", "carol-password", "ops")
+    admin = login.headers["X-Subject-Token"]
+    listed = api.get(USERS, admin).json()
+    assert sorted(u["name"] for u in listed["users"]) == sorted(DIRECTORY_USERS)
+    carol = next(u for u in listed["users"] if u["name"] == "carol")
+    assert carol["id"] == login.json()["token"]["user"]["id"]  # as her tokens carry it
+    assert carol["domain_id"] == "default" and carol["enabled"] is True
+    assert carol["links"]["self"].endswith(f"{USERS}/{carol['id']}")
+    assert "truncated" not in listed
+    dave = api.get(f"{USERS}?name=dave", admin).json()["users"]
+    assert [(u["id"], u.get("default_project_id")) for u in dave] == [("dave", "shop")]
+    assert api.get(f"{USERS}?name=zed", admin).json()["users"] == []
+    assert api.get(f"{USERS}/hal", admin).json()["user"]["name"] == "hal"
+    assert api.get(f"{USERS}/{zed.id}", admin).status_code == 404
+    projects = api.get(f"{USERS}/carol/projects", admin).json()["projects"]
+    assert sorted(p["id"] for p in projects) == ["ops", "shop"]  # her groups, mapped
+    assert [p["id"] for p in api.get(f"{USERS}/hal/projects", admin).json()["projects"]] == [
+        "lab"]
+    assigned = api.get("/identity/v3/role_assignments?user.id=carol", admin).json()
+    assert sorted((a["scope"]["project"]["id"], a["role"]["id"])
+                  for a in assigned["role_assignments"]) == [("ops", "admin"),
+                                                             ("shop", "member")]
+    everyone = api.get("/identity/v3/role_assignments", admin).json()["role_assignments"]
+    assert zed.id not in {a["user"]["id"] for a in everyone}
+    assert ("hal", "lab", "reader") in {
+        (a["user"]["id"], a["scope"]["project"]["id"], a["role"]["id"]) for a in everyone}
+    grant = f"{api.url}{PROJECTS}/lab/users/hal/roles/reader"
+    for method in ("GET", "HEAD"):
+        answer = requests.request(method, grant, headers={"X-Auth-Token": admin}, timeout=30)
+        assert answer.status_code == 204, (method, answer.text)
+    assert api.get(f"{PROJECTS}/shop/users/hal/roles/reader", admin).status_code == 404
+
+
+def test_cellrouter_users_list_with_the_ldap_config_shows_the_directorys_users(
+        api: ApiProc, capsys: pytest.CaptureFixture[str]) -> None:
+    zed = file_only_user(api)
+    capsys.readouterr()
+    assert main(["users", "list", "--config", str(api.log.parent / "api.toml")]) == 0
+    rows = {tuple(line.split()) for line in capsys.readouterr().out.splitlines()[1:]}
+    assert {("carol", "ops", "admin", "carol"), ("carol", "shop", "member", "carol"),
+            ("hal", "lab", "reader", "hal")} <= rows
+    assert {row[0] for row in rows} == set(DIRECTORY_USERS)
+    assert zed.id not in capsys.readouterr().out
+
+
+def test_a_listing_is_bounded_and_narrowed_by_the_user_filter(slapd: Slapd) -> None:
+    settings = _settings(slapd)
+    assert isinstance(settings, LdapSettings)
+    bounded = LdapBackend(replace(settings, list_limit=2))
+    listing = bounded.users()
+    assert len(listing.found) == 2 and listing.truncated
+    bounded.close()
+    narrowed = LdapBackend(replace(settings, user_filter="(|(uid=carol)(uid=hal))"))
+    listing = narrowed.users()
+    assert sorted(a.user.name for a in listing.found if a.user) == ["carol", "hal"]
+    assert not listing.truncated
+    assert narrowed.user_by_name("dave").user is None
+    with pytest.raises(Unauthorized):
+        narrowed.authenticate("dave", "dave-password")
+    assert narrowed.user_by_name("hal").grants[0].project_id == "lab"
+    narrowed.close()
 
 
 @pytest.mark.parametrize("name", ["*)(uid=*", "*", "carol)(uid=*", "carol*", "\\2a"])

@@ -2,7 +2,8 @@
 `IdentityBackend` (base), and its implementations.
 
     base       the contract: authenticate, a user's account (the user, their
-               grants: a user's groups, mapped to projects and roles), the projects
+               grants: a user's groups, mapped to projects and roles), the users
+               listed (bounded) or found by name, the projects
     file       the users file (api.identity.users), as before there were two
     ldap       an LDAP or Active Directory directory, through ldap3 (read-only)
     loop       LoopBackend: a backend as the event loop calls it (what may block

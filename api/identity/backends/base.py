@@ -1,6 +1,6 @@
 """The identity backend contract, as Keystone's identity driver: authenticate,
 get a user with their groups (here already mapped to role grants on
-projects). Implementations import this module, never the reverse.
+projects), list the users. Implementations import this module, never the reverse.
 
 The contract is synchronous and its calls may block (a hash, a directory round
 trip): handlers on the event loop never call a backend directly but through
@@ -30,6 +30,16 @@ class Account:
     user: User | None
     grants: tuple[Grant, ...] = ()
     password_changed: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accounts:
+    """A listing of users, each with their grants, in the store's order:
+    `found` holds at most the backend's bound (LDAP: `list_limit`), and
+    `truncated` says there were more (Keystone's `"truncated": true`)."""
+
+    found: tuple[Account, ...]
+    truncated: bool = False
 
 
 class IdentityBackend(Protocol):
@@ -65,6 +75,20 @@ class IdentityBackend(Protocol):
     def remembered(self, user_id: str) -> Account | None:
         """What `account` would answer when that is at hand without blocking
         (in memory); None when it would take a round trip. Never blocks."""
+        ...
+
+    def users(self) -> Accounts:
+        """Every user the store holds (disabled ones included; never one with
+        user None), with their grants, as `account` would answer each: what
+        Keystone's admin reads and `cellrouter users list` show. Bounded (see
+        `Accounts`). Blocking (LDAP: a search, and a group search per user
+        whose answer is not remembered)."""
+        ...
+
+    def user_by_name(self, name: str) -> Account:
+        """What the store says of the user of that name (user None when there
+        is none, or, in a directory, several), as `account` would answer.
+        Blocking (a round trip)."""
         ...
 
     def projects(self) -> list[Project]:

@@ -1,7 +1,9 @@
 """Users and their roles from an LDAP directory (OpenLDAP, Active Directory), through ldap3.
 
-A user is an entry of `user_objectclass` under `user_tree_dn`; their id and
-name are the attributes `user_id_attribute` and `user_name_attribute`. Their
+A user is an entry of `user_objectclass` under `user_tree_dn` (that
+`user_filter`, if any, matches); their id and name are the attributes
+`user_id_attribute` and `user_name_attribute`: the id is what their tokens
+carry and what Keystone's admin reads show. Their
 roles come from the groups (`group_objectclass` under `group_tree_dn`) whose
 `group_member_attribute` names their DN, through the API config's mapping
 (group DN -> project and role; a project's id is its name). So adding a person
@@ -23,6 +25,11 @@ to a group in the directory is all it takes.
   tokens issued before a password change (`user_password_changed_attribute`:
   OpenLDAP's pwdChangedTime, whole seconds, so a token issued in the second of
   the change is refused too; AD's pwdLastSet). A login always asks afresh.
+- Listing the users (Keystone's admin reads, `cellrouter users list`) is one
+  search under `user_tree_dn` bounded by `list_limit` (the directory's own size
+  limit may stop it sooner: either way the listing says it is truncated), then
+  each user's groups as a token check finds them, a search per user whose
+  answer is not cached, and cached in turn.
 - ldap3's errors become DirectoryUnavailable (503) here and only here; while
   the directory is down, lookups fail at once for `RETRY_AFTER_FAILURE`
   seconds instead of waiting for each timeout again.
@@ -48,7 +55,7 @@ import ldap3
 from cachetools import TTLCache
 from ldap3.core.exceptions import LDAPBindError, LDAPException
 
-from api.identity.backends.base import Account
+from api.identity.backends.base import Account, Accounts
 from api.identity.backends.settings import GroupMapping, LdapSettings
 from api.identity.errors import DirectoryUnavailable, Unauthorized
 from api.identity.users import AUTH_FAILED, Grant, Project, User, highest
@@ -56,6 +63,7 @@ from api.identity.users import AUTH_FAILED, Grant, Project, User, highest
 RETRY_AFTER_FAILURE = 1.0  # seconds
 CACHED_USERS = 10_000
 _OK_RESULTS = (0, 32)  # success, noSuchObject (an empty tree)
+_SIZE_LIMIT_EXCEEDED = 4  # the entries up to the limit come with it
 _FILETIME_EPOCH = 11_644_473_600  # seconds from 1601-01-01 to 1970-01-01
 _ESCAPES = {"\\": r"\5c", "*": r"\2a", "(": r"\28", ")": r"\29", "\0": r"\00"}
 
@@ -150,6 +158,19 @@ class LdapBackend:
                 self._cache[user_id] = found
         return found
 
+    def users(self) -> Accounts:
+        s = self.settings
+        entries, truncated = self._search(s.user_tree_dn, self._user_query(),
+                                          self._user_attributes(), s.list_limit + 1)
+        if len(entries) > s.list_limit:
+            entries, truncated = entries[:s.list_limit], True
+        found = (self._listed(entry) for entry in entries)
+        return Accounts(tuple(a for a in found if a.user is not None), truncated)
+
+    def user_by_name(self, name: str) -> Account:
+        entry = self._find(self.settings.user_name_attribute, name)
+        return Account(None) if entry is None else self._remember(self._account(entry))
+
     def remembered(self, user_id: str) -> Account | None:
         with self._lock:
             return self._cache.get(user_id)
@@ -170,19 +191,41 @@ class LdapBackend:
 
     def _find(self, attribute: str, value: str) -> dict[str, Any] | None:
         """The one user entry whose `attribute` is `value`; None for none or several."""
-        s = self.settings
-        query = f"(&(objectClass={s.user_objectclass})({attribute}={escape(value)}))"
-        wanted = [s.user_id_attribute, s.user_name_attribute]
-        wanted += [a for a in (s.user_enabled_attribute, s.user_password_changed_attribute) if a]
-        found = self._search(s.user_tree_dn, query, wanted)
+        query = self._user_query(f"({attribute}={escape(value)})")
+        found, _ = self._search(self.settings.user_tree_dn, query, self._user_attributes())
         return found[0] if len(found) == 1 else None
+
+    def _user_query(self, condition: str = "") -> str:
+        """Users (of the object class, passing `user_filter`) meeting `condition`."""
+        s = self.settings
+        return f"(&(objectClass={s.user_objectclass}){s.user_filter}{condition})"
+
+    def _user_attributes(self) -> list[str]:
+        s = self.settings
+        wanted = [s.user_id_attribute, s.user_name_attribute]
+        return wanted + [a for a in (s.user_enabled_attribute,
+                                     s.user_password_changed_attribute) if a]
+
+    def _listed(self, entry: dict[str, Any]) -> Account:
+        """A listed entry's account: the cached one (a user found then), else read."""
+        ident = _first(entry["attributes"].get(self.settings.user_id_attribute))
+        cached = self.remembered(ident) if ident else None
+        if cached is not None and cached.user is not None:
+            return cached
+        return self._remember(self._account(entry))
+
+    def _remember(self, account: Account) -> Account:
+        if account.user is not None:
+            with self._lock:
+                self._cache[account.user.id] = account
+        return account
 
     def _account(self, entry: dict[str, Any]) -> Account:
         s = self.settings
         attributes = entry["attributes"]
         query = (f"(&(objectClass={s.group_objectclass})"
                  f"({s.group_member_attribute}={escape(entry['dn'])}))")
-        groups = [found["dn"] for found in self._search(s.group_tree_dn, query, [])]
+        groups = [found["dn"] for found in self._search(s.group_tree_dn, query, [])[0]]
         ident = _first(attributes.get(s.user_id_attribute))
         grants = tuple(dict.fromkeys(
             Grant(ident, m.project, m.role) for dn in groups
@@ -200,9 +243,14 @@ class LdapBackend:
         value = _first(attributes.get(s.user_enabled_attribute)) if s.user_enabled_attribute else ""
         return is_enabled(value, s.user_enabled_mask)
 
-    def _search(self, base: str, query: str, attributes: list[str]) -> list[dict[str, Any]]:
-        """The entries found, on a pooled connection (a broken one is replaced once)."""
+    def _search(self, base: str, query: str, attributes: list[str],
+                size_limit: int = 0) -> tuple[list[dict[str, Any]], bool]:
+        """The entries found, on a pooled connection (a broken one is replaced
+        once), and whether a size limit stopped the search: `size_limit` (0:
+        none of ours) or, when one is given, the directory's own (without one
+        that is an error: a lookup must not miss an entry)."""
         s = self.settings
+        allowed = (*_OK_RESULTS, _SIZE_LIMIT_EXCEEDED) if size_limit else _OK_RESULTS
         scope = ldap3.SUBTREE if s.query_scope == "sub" else ldap3.LEVEL
         with self._directory():
             for attempt in (1, 2):
@@ -210,11 +258,13 @@ class LdapBackend:
                     with self._pool.connection() as conn:
                         conn.search(base, query, search_scope=scope,
                                     attributes=attributes or ldap3.NO_ATTRIBUTES,
-                                    time_limit=max(1, int(s.timeout)))
+                                    size_limit=size_limit, time_limit=max(1, int(s.timeout)))
                         result = conn.result or {}
-                        if result.get("result") not in _OK_RESULTS:
+                        if result.get("result") not in allowed:
                             raise LDAPException(f"search failed: {result.get('description')}")
-                        return [r for r in conn.response or () if r.get("type") == "searchResEntry"]
+                        found = [r for r in conn.response or ()
+                                 if r.get("type") == "searchResEntry"]
+                        return found, result.get("result") == _SIZE_LIMIT_EXCEEDED
                 except LDAPException:
                     self._pool.close()  # the idle ones are likely as broken
                     if attempt == 2:

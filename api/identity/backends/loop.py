@@ -8,7 +8,8 @@ need no directory included. So here:
 
 - what is at hand (`remembered`: the users file, a directory's cached answer)
   and the projects are answered on the loop, at once;
-- everything else (a login's hash or bind, a lookup the cache lacks) runs on
+- everything else (a login's hash or bind, a lookup the cache lacks, a
+  listing of the users or a lookup by name, whatever the backend) runs on
   threads of the backend's own, at most `backend.threads` at once (LDAP: as
   many as its connection pool), so a stuck directory holds those threads and
   the requests that need it, never the loop, and never a token whose answer is
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from api.identity.backends.base import Account, IdentityBackend
+from api.identity.backends.base import Account, Accounts, IdentityBackend
 from api.identity.errors import Forbidden
 from api.identity.users import Project, User
 
@@ -62,6 +63,14 @@ class LoopBackend:
         found = self.blocking.remembered(user_id)
         return found if found is not None else await self._off_loop(
             self.blocking.account, user_id)
+
+    async def users(self) -> Accounts:
+        """The backend's `users`, on a thread (always: a directory's is a search)."""
+        return await self._off_loop(self.blocking.users)
+
+    async def user_by_name(self, name: str) -> Account:
+        """The backend's `user_by_name`, on a thread (always: a search)."""
+        return await self._off_loop(self.blocking.user_by_name, name)
 
     def projects(self) -> list[Project]:
         return self.blocking.projects()

@@ -17,6 +17,8 @@
     password_file = "ldap-password"  # its password (or password = "...")
     user_tree_dn = "ou=people,dc=example,dc=org"
     user_objectclass = "inetOrgPerson"
+    user_filter = ""                 # e.g. "(departmentNumber=cloud)": ANDed into every
+                                     # user search (logins, lookups, listings), as Keystone's
     user_id_attribute = "uid"
     user_name_attribute = "uid"
     user_enabled_attribute = ""      # "" : every user found is enabled
@@ -27,6 +29,10 @@
     group_objectclass = "groupOfNames"
     group_member_attribute = "member"  # holds members' DNs
     query_scope = "sub"              # or "one"
+    list_limit = 1000                # users listed at most (GET /v3/users, role assignments,
+                                     # `cellrouter users list`); past it a listing says
+                                     # "truncated": true (and so when the directory's own
+                                     # size limit, slapd's 500 by default, stops it first)
     pool_size = 4                    # service connections kept open
     timeout = 3                      # seconds to connect or to wait for an answer
 
@@ -66,6 +72,7 @@ from typing import Any
 from api.identity.users import ROLES
 
 BACKENDS = ("file", "ldap")
+MAX_LIST_LIMIT = 100_000  # each user listed may cost a group search
 _IDENTITY_KEYS = {"backend", "cache_seconds", "failed_logins_per_user",
                   "failed_logins_per_address", "lockout_seconds", "ldap"}
 
@@ -86,6 +93,7 @@ class LdapSettings:
     password: str = field(default="", repr=False)
     user_tree_dn: str = ""
     user_objectclass: str = "inetOrgPerson"
+    user_filter: str = ""
     user_id_attribute: str = "uid"
     user_name_attribute: str = "uid"
     user_enabled_attribute: str = ""
@@ -98,6 +106,7 @@ class LdapSettings:
     tls_cacertfile: Path | None = None
     tls_req_cert: str = "demand"
     query_scope: str = "sub"
+    list_limit: int = 1000
     pool_size: int = 4
     timeout: float = 3.0
     groups: tuple[GroupMapping, ...] = ()
@@ -163,6 +172,12 @@ def _ldap(table: Mapping[str, Any], base: Path) -> LdapSettings:
         raise ValueError('[identity.ldap] tls_req_cert is "demand" or "never"')
     if settings.query_scope not in ("sub", "one"):
         raise ValueError('[identity.ldap] query_scope is "sub" or "one"')
+    if settings.user_filter and not (settings.user_filter.startswith("(")
+                                     and settings.user_filter.endswith(")")):
+        raise ValueError('[identity.ldap] user_filter is "" or one filter in parentheses,'
+                         f" not {settings.user_filter!r}")
+    if not 1 <= settings.list_limit <= MAX_LIST_LIMIT:
+        raise ValueError(f"[identity.ldap] list_limit is from 1 to {MAX_LIST_LIMIT}")
     if not (settings.user_tree_dn and settings.group_tree_dn):
         raise ValueError("[identity.ldap] needs user_tree_dn and group_tree_dn")
     return settings

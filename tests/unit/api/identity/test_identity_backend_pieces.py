@@ -94,6 +94,15 @@ def test_the_active_directory_example_of_the_docs_parses(tmp_path: Path) -> None
     assert found.ldap.group_member_attribute.startswith("member:1.2.840.113556.1.4.1941:")
 
 
+def test_the_listing_bound_and_user_filter_default_to_keystones_open_search(
+        tmp_path: Path) -> None:
+    found = identity_settings_of({"backend": "ldap", "ldap": LDAP}, tmp_path).ldap
+    assert found is not None and found.list_limit == 1000 and found.user_filter == ""
+    table = {"backend": "ldap", "ldap": LDAP | {"user_filter": "(ou=cloud)", "list_limit": 5}}
+    found = identity_settings_of(table, tmp_path).ldap
+    assert found is not None and (found.user_filter, found.list_limit) == ("(ou=cloud)", 5)
+
+
 @pytest.mark.parametrize(("table", "says"), [
     ({"backend": "sql"}, "backend is one of file, ldap"),
     ({"backend": "ldap"}, "needs an [identity.ldap] table"),
@@ -105,8 +114,10 @@ def test_the_active_directory_example_of_the_docs_parses(tmp_path: Path) -> None
     ({"backend": "ldap", "ldap": LDAP | {"tls_cacertfile": "none.pem"}}, "none.pem cannot"),
     ({"bakend": "file"}, "unknown keys in [identity]: bakend"),
     ({"cache_seconds": 0}, "cache_seconds"),
+    ({"backend": "ldap", "ldap": LDAP | {"user_filter": "uid=x"}}, "user_filter is"),
+    ({"backend": "ldap", "ldap": LDAP | {"list_limit": 0}}, "list_limit is from 1"),
 ], ids=["backend", "no-table", "url", "req-cert", "role", "password-file", "ca-file", "typo",
-         "bound"])
+         "bound", "user-filter", "list-limit"])
 def test_bad_identity_settings_say_what_is_wrong(tmp_path: Path, table: dict[str, object],
                                                  says: str) -> None:
     with pytest.raises(ValueError, match=re.escape(says)):
