@@ -19,11 +19,26 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDictProxy
 
+from api.identity.users import Project
+
 ALICE = {"name": "alice", "project": "acme", "role": "member", "password": "alice-secret"}
 ROOT = {"name": "root", "project": "ops", "role": "admin", "password": "root-secret"}
 BOB = {"name": "bob", "project": "acme", "role": "member", "password": "bob-secret"}
 COMPUTE_URL = "http://compute.example:8774/v2.1"
 START = 1_790_000_000.0  # 2026-09-21T14:13:20Z: any fixed moment
+
+
+class OneProject:
+    """The project part of a fake identity backend: one project, shop."""
+
+    def projects(self) -> list[Project]:
+        return [Project("shop", "shop")]
+
+    def project_by_id(self, project_id: str) -> Project | None:
+        return Project("shop", "shop") if project_id == "shop" else None
+
+    def project_by_name(self, name: str) -> Project | None:
+        return self.project_by_id(name)
 
 
 class FakeClock:

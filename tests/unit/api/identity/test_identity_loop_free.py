@@ -22,8 +22,8 @@ from api.identity.keys import KeyRepository
 from api.identity.revocation import StillHeld
 from api.identity.routes import add_routes, authenticate_request
 from api.identity.tokens import TokenIssuer
-from api.identity.users import AUTH_FAILED, Grant, Project, User, UserStore
-from tests.unit.api.identity.helpers import catalog
+from api.identity.users import AUTH_FAILED, Grant, User, UserStore
+from tests.unit.api.identity.helpers import OneProject, catalog
 
 GUARD = 30.0  # seconds: only so that a regression fails instead of hanging
 ANN = User("ann", "ann", "shop", "member", "")
@@ -32,7 +32,7 @@ LOGIN = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
     "name": "ann", "domain": {"id": "default"}, "password": "pw"}}}}}
 
 
-class HangingDirectory:
+class HangingDirectory(OneProject):
     """ann and ben, members of shop. A call that must ask the directory (a
     bind, a lookup not remembered) says so on `asked` and then waits for
     `answer`; what it answered is remembered."""
@@ -66,15 +66,6 @@ class HangingDirectory:
 
     def remembered(self, user_id: str) -> Account | None:
         return self._remembered.get(user_id)
-
-    def projects(self) -> list[Project]:
-        return [Project("shop", "shop")]
-
-    def project_by_id(self, project_id: str) -> Project | None:
-        return Project("shop", "shop") if project_id == "shop" else None
-
-    def project_by_name(self, name: str) -> Project | None:
-        return self.project_by_id(name)
 
 
 def app_over(users: UserStore, keys: KeyRepository, directory: HangingDirectory

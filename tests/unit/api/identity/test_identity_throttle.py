@@ -13,8 +13,8 @@ from api.identity.errors import DirectoryUnavailable, LoginsThrottled, Unauthori
 from api.identity.routes import add_routes
 from api.identity.throttle import LoginThrottle
 from api.identity.tokens import TokenIssuer
-from api.identity.users import AUTH_FAILED, Grant, Project, User, UserStore
-from tests.unit.api.identity.helpers import FakeClock, call, catalog
+from api.identity.users import AUTH_FAILED, Grant, User, UserStore
+from tests.unit.api.identity.helpers import FakeClock, OneProject, call, catalog
 
 
 def test_a_user_is_throttled_after_their_failures_until_the_window_passes() -> None:
@@ -50,7 +50,7 @@ def test_a_success_clears_the_users_failures() -> None:
     throttle.check("ann", "a")
 
 
-class FakeBackend:
+class FakeBackend(OneProject):
     """One user, ann (member of shop, password "pw"); `down` makes every call fail."""
 
     name = "fake"
@@ -83,15 +83,6 @@ class FakeBackend:
 
     def remembered(self, user_id: str) -> Account | None:
         return None  # always asked
-
-    def projects(self) -> list[Project]:
-        return [Project("shop", "shop")]
-
-    def project_by_id(self, project_id: str) -> Project | None:
-        return Project("shop", "shop") if project_id == "shop" else None
-
-    def project_by_name(self, name: str) -> Project | None:
-        return self.project_by_id(name)
 
 
 def login(name: str, password: str) -> dict[str, object]:
