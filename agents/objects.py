@@ -9,6 +9,10 @@ binding change and takes no revision: the agent knows it already.
 
 A deleted object keeps its row, in state DELETED, so that an agent that was
 away learns of the deletion when it comes back.
+
+Whoever must hear of binding changes (cells.object_notify: the leaf's
+notifications) is given as `BindingNotices`: told of each change on the
+connection of its transaction, so what it writes commits with the change.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import json
 import uuid as uuidlib
 from collections import Counter
 from dataclasses import replace
-from typing import Any
+from enum import Enum
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, Engine, Row, func, select, update
 
@@ -31,10 +36,31 @@ from model.errors import FailedPrecondition, NotFound
 _STORE = "service objects"  # what a database failure names
 
 
+class BindingChange(Enum):
+    BOUND = "bound"  # a new object, on its first agent
+    MOVED = "moved"  # to another agent than before
+    DELETED = "deleted"
+
+
+class BindingNotices(Protocol):
+    """Hears of every binding change, inside its transaction."""
+
+    def binding_changed(self, conn: Connection, change: BindingChange, obj: ServiceObject,
+                        previous_agent: str = "") -> None:
+        """`obj` as `change` left it (`previous_agent`: the agent it was bound to
+        before a move; "" otherwise). Runs on `conn`, in the change's transaction,
+        before its commit: whatever it writes there commits or rolls back with
+        the change. Must not await or block on anything but `conn`; may raise
+        DatabaseUnavailable, and the change then fails."""
+        ...
+
+
 class ObjectStore:
-    def __init__(self, engine: Engine, cell_path: str = "") -> None:
+    def __init__(self, engine: Engine, cell_path: str = "",
+                 notices: BindingNotices | None = None) -> None:
         self._engine = engine
         self.cell_path = cell_path  # written into each object given out
+        self._notices = notices
         with transaction(engine, _STORE) as conn:
             self.revision = int(conn.execute(select(func.max(table.c.revision))).scalar() or 0)
             rows = conn.execute(select(table.c.agent, func.count())
@@ -102,6 +128,7 @@ class ObjectStore:
         with transaction(self._engine, _STORE) as conn:
             conn.execute(table.insert().values(_row(made)))
             _log(conn, made.revision, made.uuid, (agent, True))
+            self._tell(conn, BindingChange.BOUND, made)
         self._held[agent] += 1
         self._bumped(made.revision)
         return made
@@ -112,7 +139,7 @@ class ObjectStore:
             return obj
         moved = replace(obj, agent=agent, state=ObjectState.PENDING, fault="",
                         revision=self.revision + 1)
-        self._write(moved, (obj.agent, False), (agent, True))
+        self._write(moved, (BindingChange.MOVED, obj.agent), (obj.agent, False), (agent, True))
         self._held[obj.agent] -= 1
         self._held[agent] += 1
         return moved
@@ -122,7 +149,7 @@ class ObjectStore:
         if obj.state is ObjectState.DELETED:
             return obj
         gone = replace(obj, state=ObjectState.DELETED, revision=self.revision + 1)
-        self._write(gone, (obj.agent, False))
+        self._write(gone, (BindingChange.DELETED, ""), (obj.agent, False))
         self._held[obj.agent] -= 1
         return gone
 
@@ -147,12 +174,20 @@ class ObjectStore:
             raise NotFound(f"object {uuid[:64]} was deleted")
         return obj
 
-    def _write(self, obj: ServiceObject, *changes: tuple[str, bool]) -> None:
-        """Save `obj`, a binding change, with its log entries: (agent, bound)."""
+    def _write(self, obj: ServiceObject, told: tuple[BindingChange, str],
+               *changes: tuple[str, bool]) -> None:
+        """Save `obj`, a binding change (`told`: which, and the agent before it),
+        with its log entries: (agent, bound)."""
         with transaction(self._engine, _STORE) as conn:
             conn.execute(update(table).where(table.c.uuid == obj.uuid).values(_row(obj)))
             _log(conn, obj.revision, obj.uuid, *changes)
+            self._tell(conn, told[0], obj, told[1])
         self._bumped(obj.revision)
+
+    def _tell(self, conn: Connection, change: BindingChange, obj: ServiceObject,
+              previous: str = "") -> None:
+        if self._notices is not None:
+            self._notices.binding_changed(conn, change, obj, previous)
 
     def _bumped(self, revision: int) -> None:
         self.revision = revision

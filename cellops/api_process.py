@@ -21,6 +21,13 @@ signing keys, adds an `admin` user with a random password, and writes the
 (so `cellrouter users remove|disable|passwd` and `cellrouter tokens revoke`
 end tokens in this API's database).
 
+When the tree's notifications are on, the API config gets the same
+[notifications] table as the cells, and a [hooks] queue of its own tree
+(`hooks_queue`): the API follows the bus, for web hooks and the dashboard's
+event stream. The queue is durable and named after the tree's state
+directory, so that a restarted API finds the events sent while it was away,
+and two trees on one broker do not take each other's events.
+
 When the tree has TLS, the API serves HTTPS with a certificate of role `api`
 from the tree's CA (`certs/api.cellrouter.pem`: a name no cell can have, so
 it never replaces a cell's), and the openrc names the CA (`OS_CACERT`).
@@ -28,6 +35,7 @@ it never replaces a cell's), and the openrc names the CA (`OS_CACERT`).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import ssl
 import subprocess
@@ -40,12 +48,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from api.hooks.settings import DEFAULT_QUEUE
 from api.identity.files import write_private
 from api.identity.keys import KeyRepository
 from api.identity.users import UserStore
 from cellops import certs, children
 from cellops.toml_out import toml_value
 from model.config import ConfigError
+from notify.config import NotifyConfig, as_toml_table
 
 API_KEYS = {"region", "port", "admin_project"}
 CERT_NAME = "api.cellrouter"  # not a cell's name (those have no dot)
@@ -93,9 +103,10 @@ class ApiProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def prepare(self, port: int, top: str, flavors: Mapping[str, Any], ca_file: Path | None,
-                top_token: str) -> None:
+                top_token: str, notify: NotifyConfig | None = None) -> None:
         """Write the config, keys, token and the admin user (once: kept on restarts).
-        With `ca_file` (the tree's CA) the API serves HTTPS with a certificate from it."""
+        With `ca_file` (the tree's CA) the API serves HTTPS with a certificate from it;
+        with `notify` enabled (the tree's notifications) it follows the bus."""
         self.directory.mkdir(parents=True, exist_ok=True)
         tls = self._certificate(ca_file.parent) if ca_file is not None else None
         self.ca_file = ca_file
@@ -104,10 +115,19 @@ class ApiProcess:
         if top_token:
             write_private(self.directory / "top-token", (top_token + "\n").encode())
         self._admin_user()
-        (self.directory / "api.toml").write_text(
-            _config_text(self.url, top, self.spec, flavors, ca_file, bool(top_token),
-                         self.refresh, tls, f"sqlite:///{self.directory / 'api.db'}"))
+        text = _config_text(self.url, top, self.spec, flavors, ca_file, bool(top_token),
+                            self.refresh, tls, f"sqlite:///{self.directory / 'api.db'}")
+        if notify is not None and notify.enabled:
+            text += _bus_text(notify, self.hooks_queue)
+        (self.directory / "api.toml").write_text(text)
         write_private(self.directory / "openrc", self.openrc().encode())  # a password
+
+    @property
+    def hooks_queue(self) -> str:
+        """The durable queue this tree's API processes share (see the module's
+        docstring): the default name, and a digest of the API's directory."""
+        digest = hashlib.sha256(str(self.directory.resolve()).encode()).hexdigest()[:12]
+        return f"{DEFAULT_QUEUE}.{digest}"
 
     def _certificate(self, ca_dir: Path) -> certs.Issued:
         """The API's server certificate from the CA in `ca_dir`, made anew each
@@ -203,4 +223,12 @@ def _config_text(url: str, top: str, spec: ApiSpec, flavors: Mapping[str, Any],
     for table, entries in (("images", spec.images), ("networks", spec.networks)):
         for entry in entries:
             lines += ["", f"[[{table}]]", *(f"{k} = {toml_value(v)}" for k, v in entry.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _bus_text(notify: NotifyConfig, queue: str) -> str:
+    """[notifications] (the cells' bus) and [hooks] with the tree's queue."""
+    table = {k: v for k, v in as_toml_table(notify).items() if k != "max_outbox"}
+    lines = ["", "[notifications]", *(f"{k} = {toml_value(v)}" for k, v in table.items()),
+             "", "[hooks]", f"queue = {toml_value(queue)}"]
     return "\n".join(lines) + "\n"

@@ -68,7 +68,7 @@ class TreeRunner:
                     if spec.api is not None else None)
         self.engines: dict[str, EngineProcess] = {}  # by cell: fake oVirt engines
         self.agent_procs: dict[str, subprocess.Popen[bytes]] = {}  # the [[agents]], by id
-        # Every leaf's [notifications], and what `cellrouter up` says of them.
+        # Every cell's [notifications] (and the API's), and what `cellrouter up` says.
         self.notifications, self.notifications_said = notifications(spec)
 
     @property
@@ -131,7 +131,8 @@ class TreeRunner:
         if self.tokens_file is not None:
             token, _ = TokenStore(self.tokens_file).issue("", "admin", "api")
         ca_file = self.certs / "ca.pem" if self.certs is not None else None
-        api.prepare(api.spec.port or port, self.top_address, self.spec.flavors, ca_file, token)
+        api.prepare(api.spec.port or port, self.top_address, self.spec.flavors, ca_file, token,
+                    self.notifications)  # the API follows the cells' bus
         api.start(self.log_level, timeout)
 
     def _make_credentials(self) -> None:

@@ -41,8 +41,8 @@ class Security:
 
 
 def notifications(spec: TreeSpec) -> tuple[NotifyConfig, str]:
-    """What the tree's leaves are given of its [notifications] (a "when-reachable"
-    decided now, by asking the broker), and a line saying so."""
+    """What the tree's cells (and its API) are given of its [notifications] (a
+    "when-reachable" decided now, by asking the broker), and a line saying so."""
     table = dict(spec.notifications)
     wanted = table.get("enabled", False)
     if wanted == WHEN_REACHABLE:
@@ -50,7 +50,8 @@ def notifications(spec: TreeSpec) -> tuple[NotifyConfig, str]:
     config = from_table(table, "tree")
     where = f"exchange {config.exchange} at {config.shown_url}"
     if config.enabled:
-        return config, f"notifications: on, every leaf sends its events to {where}"
+        return config, (f"notifications: on, every cell sends its events to {where}"
+                        f"{' (the API follows them)' if spec.api is not None else ''}")
     if wanted == WHEN_REACHABLE:
         return config, (f"notifications: off (RabbitMQ does not answer at {config.shown_url};"
                         " the tree file turns them on when it does)")
@@ -63,7 +64,8 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
                 notify: NotifyConfig | None = None) -> str:
     """The TOML config of one cell of the tree; `engine`: the driver options
     that reach the fake oVirt engine started for it (cellops.fake_engine);
-    `notify`: a leaf's [notifications] (see `notifications`)."""
+    `notify`: the cell's [notifications] (see `notifications`): a leaf's
+    events, and a router's of its children found down or up."""
     lines = _cell_lines(spec, cell, address, parent, state_dir, security)
     # Keys of the [cell] table go there, `selection` into [selection]; a
     # leaf's other keys are driver options.
@@ -78,7 +80,7 @@ def cell_config(spec: TreeSpec, cell: CellSpec, address: str, parent: str,
             raise ConfigError(f"cell {cell.name}: unknown keys {', '.join(sorted(options))}")
     lines += _table_lines(spec, cell) + _credential_lines(cell, security)
     lines += _catalog_lines(spec, cell)
-    if cell.driver and notify is not None and notify.enabled:
+    if notify is not None and notify.enabled:
         lines += ["", "[notifications]"]
         lines += [f"{k} = {toml_value(v)}" for k, v in as_toml_table(notify).items()]
     if cell.driver:

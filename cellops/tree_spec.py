@@ -14,7 +14,7 @@
                               # anyone who reaches it, as admin (a warning in the log
                               # and in `cellrouter tree`); default "token"
 
-    [notifications]           # every leaf's (notify.config); enabled may also be
+    [notifications]           # every cell's and the API's (notify.config); enabled may be
     enabled = "when-reachable"  # "when-reachable": on if the broker answers when
                               # `cellrouter up` starts the tree, which says which
 

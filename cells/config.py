@@ -84,7 +84,9 @@
     source = "br-prod"
     project = ""
 
-    [notifications]                   # leaves: events to an AMQP bus (notify.config)
+    [notifications]                   # events to an AMQP bus (notify.config): a leaf's
+                                      # of its instances, hosts and service objects, a
+                                      # router's of its children found down or up
     enabled = false                   # off unless said
     url = "amqp://guest:guest@127.0.0.1:5672/"
     exchange = "nova"
@@ -176,7 +178,7 @@ class CellConfig:
     flavors: Mapping[str, Resources] = field(default_factory=dict)
     catalog: Catalog = field(default_factory=Catalog)
     leaf: LeafConfig | None = None
-    notifications: NotifyConfig = field(default_factory=NotifyConfig)  # leaves send them
+    notifications: NotifyConfig = field(default_factory=NotifyConfig)  # every cell's own
 
     @property
     def is_leaf(self) -> bool:

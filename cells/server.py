@@ -33,9 +33,11 @@ from cells.edge.servicers import CellsServicer, ParentServicer, cells_handler, p
 from cells.hosts import HostPolicy
 from cells.leaf import LeafCell
 from cells.links import Links
+from cells.object_notify import ObjectNotices
 from cells.observability.metrics import CellMetrics, NotifyFigures
 from cells.outcomes import ActionOutcomes
 from cells.router import RouterCell
+from cells.router_notify import RouterNotices
 from cells.security.auth import TokenStore
 from cells.security.limits import Limiter
 from cells.security.names import NameRule
@@ -47,6 +49,7 @@ from cellwire.wire import service_name
 from model.cells import CellKind
 from model.config import ConfigError
 from notify.amqp import AmqpSender
+from notify.envelope import ROUTER_PUBLISHER
 from notify.outbox import Outbox
 from routing.children import Children
 from routing.index import LocationIndex
@@ -84,9 +87,9 @@ class CellServer:
         self._active: ActiveLock | None = None
         self._uplinks: list[Uplink] = []  # one per replica of the parent
         self._uplink_tasks: list[asyncio.Task[None]] = []
-        self._background: list[asyncio.Task[None]] = []  # a leaf's failover rounds
+        self._background: list[asyncio.Task[None]] = []  # failover rounds, senders, looks
         self._index: LocationIndex | None = None
-        self._outbox: Outbox | None = None  # a leaf's, with notifications on
+        self._outbox: Outbox | None = None  # with notifications on
         self._sender: AmqpSender | None = None
 
     @property
@@ -128,7 +131,7 @@ class CellServer:
         self.backend = backend = self._build_backend(index)
         if isinstance(backend, LeafCell):
             await backend.recover()
-            self._send_notifications()
+        self._send_notifications()
         health_servicers = self._add_services(cells_port, backend, index)
         for server in self._servers:
             await server.start()
@@ -202,7 +205,9 @@ class CellServer:
         """The Agents service, and the failover rounds; returns the leaf's objects."""
         cfg, tls = self.config, self.identity.tls
         registry = AgentRegistry(index.engine, cfg.agent_down_after)
-        service = ObjectService(registry, ObjectStore(index.engine),
+        # Binding changes and their events commit together (cells.object_notify).
+        notices = ObjectNotices(self._outbox, self.path) if self._outbox is not None else None
+        service = ObjectService(registry, ObjectStore(index.engine, notices=notices),
                                 failover=cfg.agent_failover,
                                 filters=load_filters(cfg.agent_filters,
                                                      cfg.agent_filter_options))
@@ -309,14 +314,22 @@ class CellServer:
                             cfg.flavors, sync_every=cfg.report_interval,
                             outcomes=ActionOutcomes(index), catalog=cfg.catalog,
                             outbox=self._outbox)
+        listener = None
+        if cfg.notifications.enabled:  # cell.down and cell.up (cells.router_notify)
+            self._outbox = Outbox(index, self.path, cfg.notifications.max_outbox,
+                                  role=ROUTER_PUBLISHER)
+            listener = RouterNotices(self._outbox, self.path)
         children = Children(index.engine, self.identity, cfg.report_interval * cfg.down_after,
-                            connect=self._links.cell)
+                            connect=self._links.cell, listener=listener)
+        if listener is not None:
+            self._background.append(asyncio.create_task(
+                children.keep_looking(cfg.report_interval)))
         return RouterCell(self.identity, children, index, self._selector(),
                           cfg.child_timeout, cfg.list_timeout, cfg.direct_to_leaf,
                           cfg.pause_as_suspend, connect=self._links.cell)
 
     def _send_notifications(self) -> None:
-        """A leaf with notifications on: its sender drains the outbox (notify.amqp)."""
+        """A cell with notifications on: its sender drains the outbox (notify.amqp)."""
         if self._outbox is None:
             return
         self._sender = AmqpSender(self._outbox, self.config.notifications)

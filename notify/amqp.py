@@ -1,4 +1,4 @@
-"""The AMQP sender of one leaf: drains its outbox (notify.outbox), oldest
+"""The AMQP sender of one cell: drains its outbox (notify.outbox), oldest
 first, to a topic exchange, with publisher confirms; a row is deleted only
 once the broker confirmed its message.
 
@@ -10,7 +10,7 @@ failure of the broker itself, the unconfirmed rest is sent again, and a
 consumer may then see a later message once before an earlier one.) When the broker cannot
 be reached or a publish fails, the sender waits (from RECONNECT_FIRST up to
 RECONNECT_MOST seconds, doubling) and starts again from the oldest row; the
-leaf goes on serving, writing its events into the outbox.
+cell goes on serving, writing its events into the outbox.
 
 For tests: while the file named by the environment variable
 CELLROUTER_NOTIFY_HOLD exists, the sender publishes nothing (a process killed
@@ -55,7 +55,7 @@ class SenderStats:
 
 
 class AmqpSender:
-    """Runs as one task on the leaf's event loop (`run`), until cancelled."""
+    """Runs as one task on the cell's event loop (`run`), until cancelled."""
 
     def __init__(self, outbox: Outbox, config: NotifyConfig) -> None:
         self._outbox = outbox
@@ -78,7 +78,7 @@ class AmqpSender:
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
-                    raise  # the leaf stops
+                    raise  # the cell stops
                 # aiormq cancels what waits on a connection that broke.
                 self._failed("the connection broke", delay)
             except _BUS_DOWN as exc:

@@ -20,14 +20,17 @@ from notify.events import Event
 OSLO_VERSION = "2.0"
 PRIORITY = "INFO"
 PUBLISHER = "cellrouter-leaf"  # publisher_id is PUBLISHER:<cell path>, as nova-compute:HOST
+ROUTER_PUBLISHER = "cellrouter-router"  # a router's events (cell.down, cell.up)
 _TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"  # oslo's, in UTC
 
 
-def message(event: Event, publisher: str, message_id: str | None = None) -> dict[str, Any]:
-    """The inner message of `event`, as sent by `publisher` (a cell path)."""
+def message(event: Event, publisher: str, message_id: str | None = None,
+            role: str = PUBLISHER) -> dict[str, Any]:
+    """The inner message of `event`, as sent by `publisher` (a cell path) in
+    `role` (PUBLISHER, a leaf, or ROUTER_PUBLISHER)."""
     return {
         "message_id": message_id or str(uuidlib.uuid4()),
-        "publisher_id": f"{PUBLISHER}:{publisher}",
+        "publisher_id": f"{role}:{publisher}",
         "event_type": event.event_type,
         "priority": PRIORITY,
         "payload": dict(event.payload),

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from model.agents import ServiceObject
 from model.compute import Action, Instance, InstanceState
 
 NAMESPACE = "cellrouter"
@@ -33,8 +34,9 @@ CREATE_END = "instance.create.end"
 CREATE_ERROR = "instance.create.error"
 UPDATE = "instance.update"  # a state found by reconciliation, not by an action here
 HOST_DOWN, HOST_UP = "host.down", "host.up"
-CELL_DOWN, CELL_UP = "cell.down", "cell.up"  # defined; routers do not send yet
-OBJECT_BOUND, OBJECT_MOVED = "service_object.bound", "service_object.moved"  # likewise
+CELL_DOWN, CELL_UP = "cell.down", "cell.up"  # a router's, of a child
+OBJECT_BOUND, OBJECT_MOVED = "service_object.bound", "service_object.moved"  # a leaf's
+OBJECT_DELETE = "service_object.delete"
 
 # Each action's name in its event types (Nova's: a stop is instance.power_off.*).
 ACTION_NAMES: Mapping[Action, str] = {
@@ -71,7 +73,7 @@ class Event:
 
     event_type: str
     payload: Mapping[str, Any]  # a versioned object (`versioned`)
-    uuid: str = ""  # the instance it tells of ("" for a host's or a cell's)
+    uuid: str = ""  # the instance or service object it tells of ("" for a host's or a cell's)
     at: float = field(default_factory=time.time)
 
 
@@ -129,6 +131,28 @@ def host_event(event_type: str, host: str, cell_path: str, at: float | None = No
     return Event(event_type, versioned("HostStatusPayload", {
         "host": host, "cell_path": cell_path, "up": event_type == HOST_UP}),
         at=time.time() if at is None else at)
+
+
+def cell_event(event_type: str, cell_path: str, router_path: str,
+               at: float | None = None) -> Event:
+    """cell.down or cell.up: a child (`cell_path`) found so by its router."""
+    return Event(event_type, versioned("CellStatusPayload", {
+        "cell_path": cell_path, "up": event_type == CELL_UP, "router_path": router_path}),
+        at=time.time() if at is None else at)
+
+
+def object_event(event_type: str, obj: ServiceObject, cell_path: str,
+                 previous_agent: str = "", at: float | None = None) -> Event:
+    """service_object.bound, .moved (from `previous_agent`) or .delete: `obj`
+    as the change left it, in the leaf at `cell_path`. Its project is named
+    tenant_id, as an instance's is (web hooks scope by it)."""
+    spec = obj.spec
+    return Event(event_type, versioned("ServiceObjectPayload", {
+        "uuid": obj.uuid, "name": spec.name, "kind": spec.kind, "tenant_id": spec.project,
+        "agent": obj.agent, "previous_agent": previous_agent or None,
+        "state": obj.state.value.lower(), "cell_path": cell_path,
+        "request_id": spec.request_id or None}),
+        obj.uuid, time.time() if at is None else at)
 
 
 def _iso(when: datetime | None) -> str | None:

@@ -1,10 +1,13 @@
-"""A leaf's outbox: the `notify_outbox` table of its database (celldb.schema's
+"""A cell's outbox: the `notify_outbox` table of its database (celldb.schema's
 v12 made it), where each event is written in the transaction of the change it
-tells of, and whence the sender (notify.amqp) takes them in `id` order.
+tells of, and whence the sender (notify.amqp) takes them in `id` order. A
+leaf's tells of its instances, hosts and service objects; a router's of its
+children found down or up.
 
-    the change commits      its events commit with it (LocationIndex.unit):
-                            a crash can delay an event, never lose it, and a
-                            change rolled back leaves no event
+    the change commits      its events commit with it (LocationIndex.unit, or
+                            the change's own connection: `add_on`): a crash
+                            can delay an event, never lose it, and a change
+                            rolled back leaves no event
     the broker confirms     the row is deleted (`remove`); a crash between the
                             two sends it again: at least once, deduped by
                             consumers on message_id
@@ -22,16 +25,19 @@ is lost is counted where an operator looks.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Column, Float, Integer, String, Table, Text, func, select
+from sqlalchemy import Column, Connection, Float, Integer, String, Table, Text, func, select
 
+from celldb.errors import translated
 from celldb.schema import metadata
 from celldb.store import transaction
-from notify.envelope import encode, message
+from notify.envelope import PUBLISHER, encode, message
 from notify.events import Event
 from routing.index import LocationIndex
 
@@ -71,13 +77,15 @@ class OutboxStats:
 
 
 class Outbox:
-    """The outbox of one leaf. `add` runs on the leaf's event loop, inside the
-    unit of the change when there is one; the rest is the sender's."""
+    """The outbox of one cell. `add` and `add_on` run on the cell's event loop,
+    inside the change's transaction when there is one; the rest is the sender's.
+    `role`: the publisher_id's prefix (notify.envelope: a leaf's or a router's)."""
 
     def __init__(self, index: LocationIndex, publisher: Callable[[], str],
-                 bound: int = 100_000) -> None:
+                 bound: int = 100_000, role: str = PUBLISHER) -> None:
         self._index = index
-        self._publisher = publisher  # the leaf's path, as it is now
+        self._publisher = publisher  # the cell's path, as it is now
+        self._role = role
         self.bound = bound
         self._lock = threading.Lock()
         self._rows: int | None = None  # counted once, then kept up to date
@@ -94,22 +102,44 @@ class Outbox:
         """Write `events` (in the caller's unit, if any); how many were kept.
         Those beyond the bound are refused (see the module's docstring).
         DatabaseUnavailable when the database fails (the unit rolls back)."""
-        kept = 0
+        rows = self._admitted(events)
+        for row in rows:
+            self._index.statement(self._insert_sql, (
+                row["message_id"], row["event_type"], row["uuid"], row["message"],
+                row["created_at"]), _STORE)
+        if rows:
+            self.on_added()
+        return len(rows)
+
+    def add_on(self, conn: Connection, *events: Event) -> int:
+        """Write `events` on `conn`, inside the transaction of another store of
+        this cell's database (agents.objects: a binding change): they commit or
+        roll back with it. How many were kept (as `add`). The sender is woken
+        once the caller's synchronous block (its commit) is over.
+        DatabaseUnavailable when the database fails (the transaction rolls back)."""
+        rows = self._admitted(events)
+        if rows:
+            with translated(_STORE):
+                conn.execute(notify_outbox.insert(), rows)
+            _soon(self.on_added)
+        return len(rows)
+
+    def _admitted(self, events: tuple[Event, ...]) -> list[dict[str, Any]]:
+        """The rows of the events within the bound (counted as written); the
+        others refused."""
+        rows = []
         for event in events:
             if self._rows_now() >= self.bound:
                 self._refuse(event)
                 continue
-            inner = message(event, self._publisher())
-            self._index.statement(self._insert_sql, (
-                inner["message_id"], event.event_type, event.uuid, encode(inner), event.at),
-                _STORE)
-            kept += 1
+            inner = message(event, self._publisher(), role=self._role)
+            rows.append({"message_id": inner["message_id"], "event_type": event.event_type,
+                         "uuid": event.uuid, "message": encode(inner),
+                         "created_at": event.at})
             with self._lock:
                 self._rows = (self._rows or 0) + 1
                 self._written += 1
-        if kept:
-            self.on_added()
-        return kept
+        return rows
 
     def batch(self, limit: int) -> list[Pending]:
         """The oldest `limit` rows waiting, oldest first."""
@@ -150,3 +180,13 @@ class Outbox:
             self._refused += 1
         log.error("notification outbox full (%d rows): %s of %s not written", self.bound,
                   event.event_type, event.uuid or "-")
+
+
+def _soon(wake: Callable[[], None]) -> None:
+    """`wake` once the running callback is over (at once outside an event loop)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        wake()
+        return
+    loop.call_soon(wake)

@@ -8,6 +8,13 @@ it. Registrations are kept in the cell's database, so a restarted parent
 routes to its children at once; it counts them up for one down period after
 start, giving them time to report.
 
+Whoever must hear when a child goes down or comes back (cells.router_notify:
+the router's notifications) is given as a `LivenessListener`: `look` (every
+report interval, from `keep_looking`) tells it of each child whose liveness
+changed since the last look, and a report from a child last found down tells
+it at once. The first look after start only remembers, as does the first
+look at a child registered since.
+
 A child is reached through a `ChildLink` made by the `Connect` function the
 cell hands in (gRPC in a cell process, fakes in unit tests).
 
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -55,6 +63,7 @@ from routing.tables import children as children_table
 from routing.validate import check_registration, check_report
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 RETIRE_AFTER = 60.0  # seconds a replaced link stays open for the calls already on it
 FORGET_AFTER = 60.0  # seconds after which a silent replica's address leaves the link
 
@@ -65,6 +74,16 @@ class Here(Protocol):
     @property
     def path(self) -> str:
         """Its full path; only its name until its parent has told it the rest."""
+        ...
+
+
+class LivenessListener(Protocol):
+    """Hears of children found down, and back up."""
+
+    def liveness_changed(self, child: Child, up: bool) -> None:
+        """`child` was up at the last look and is down now (`up` false), or the
+        reverse. Called on the cell's event loop; must not await. An exception
+        is logged and the change counts as told (it is not told again)."""
         ...
 
 
@@ -101,11 +120,14 @@ class Child:
 
 class Children:
     def __init__(self, engine: Engine, identity: Here, down_after: float,
-                 connect: Connect | None = None) -> None:
+                 connect: Connect | None = None,
+                 listener: LivenessListener | None = None) -> None:
         self._engine = engine
         self._identity = identity
         self._connect = connect
         self.down_after = down_after
+        self._listener = listener
+        self._looked: dict[str, bool] | None = None  # each child up, at the last look
         self._children: dict[str, Child] = {}
         self._retiring: set[asyncio.Task[None]] = set()
         self._load()
@@ -162,6 +184,8 @@ class Children:
             self._standing_by(child, report.address)
             return child
         child.last_seen = now = time.monotonic()
+        if self._looked is not None and self._looked.get(child.name) is False:
+            self._tell(child, True)  # back: told now, not at the next look
         child.leaves = {leaf.path: leaf for leaf in report.leaves}
         if report.address and report.address not in child.replicas:
             self._add_replica(child, report.address)  # a replica this one never saw register
@@ -171,6 +195,34 @@ class Children:
             child.capacity = report.capacity
             self._save(child)
         return child
+
+    def look(self) -> None:
+        """Tell the listener of each child whose liveness changed since the
+        last look (the first look only remembers, as for a child new since)."""
+        now = {name: self.is_up(child) for name, child in self._children.items()}
+        before, self._looked = self._looked, now
+        if before is None:
+            return
+        for name, up in now.items():
+            if name in before and before[name] != up:
+                self._tell(self._children[name], up)
+
+    async def keep_looking(self, every: float) -> None:
+        """`look` every `every` seconds, until cancelled."""
+        while True:
+            self.look()
+            await asyncio.sleep(every)
+
+    def _tell(self, child: Child, up: bool) -> None:
+        if self._looked is not None:
+            self._looked[child.name] = up
+        if self._listener is None:
+            return
+        try:
+            self._listener.liveness_changed(child, up)
+        except Exception:  # the routing goes on; the next change is told
+            log.exception("telling that cell %s is %s failed", child.path,
+                          "up" if up else "down")
 
     def replicas_of(self, child: Child) -> tuple[Replica, ...]:
         """The child's processes as this cell hears from them, when there are

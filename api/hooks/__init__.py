@@ -1,7 +1,7 @@
 """Signed web hooks: the tree's events POSTed to subscribers, at least once,
 in order per subscriber (docs/hooks.md for receivers).
 
-    the bus (the leaves' notifications: notify/)
+    the bus (the cells' notifications: notify/)
       │  dispatcher      a durable queue shared by every API process; per
       │                  event one row per matching subscription, committed
       │                  before the ack (dispatcher, deliveries.record)

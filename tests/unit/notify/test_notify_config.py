@@ -4,10 +4,14 @@ and "when-reachable" decided by asking the broker as the tree starts."""
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from api.config import load_config
+from api.hooks.settings import DEFAULT_QUEUE
+from cellops.api_process import ApiProcess, ApiSpec
 from cellops.tree_files import cell_config, notifications
 from cellops.tree_spec import load_tree
 from cells.config import from_mapping
@@ -71,8 +75,23 @@ def test_when_reachable_follows_the_broker(tmp_path: Path) -> None:
                        notify=config)
     assert "[notifications]" in leaf and "enabled = true" in leaf
     top = cell_config(spec, spec.cells[0], "127.0.0.1:2", "", tmp_path, notify=config)
-    assert "[notifications]" not in top  # routers send none
+    assert "[notifications]" in top and "enabled = true" in top  # cell.down, cell.up
 
     spec = load_tree(tree_file(tmp_path, f"amqp://guest:guest@127.0.0.1:{port}/"))
     config, said = notifications(spec)  # nobody listens there now
     assert not config.enabled and "does not answer" in said
+
+
+def test_the_api_of_a_tree_with_notifications_follows_its_bus(tmp_path: Path) -> None:
+    bus = NotifyConfig(True, "amqp://guest:guest@127.0.0.1:5672/", "nova-x")
+    api = ApiProcess(ApiSpec(), tmp_path / "api", "127.0.0.1")
+    api.prepare(8774, "127.0.0.1:1", {}, None, "", bus)
+    config = load_config(tmp_path / "api" / "api.toml")
+    assert config.notifications == replace(bus, max_outbox=config.notifications.max_outbox)
+    assert config.hooks.queue == api.hooks_queue != DEFAULT_QUEUE
+    assert api.hooks_queue.startswith(f"{DEFAULT_QUEUE}.")  # the tree's own
+    other = ApiProcess(ApiSpec(), tmp_path / "other" / "api", "127.0.0.1")
+    assert other.hooks_queue != api.hooks_queue
+
+    api.prepare(8774, "127.0.0.1:1", {}, None, "", NotifyConfig())  # notifications off
+    assert not load_config(tmp_path / "api" / "api.toml").notifications.enabled

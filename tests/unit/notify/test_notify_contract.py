@@ -10,15 +10,28 @@ from datetime import UTC, datetime
 import jsonschema
 import pytest
 
+from model.agents import ObjectState, PlaceSpec, ServiceObject
 from model.compute import Action, Instance, InstanceState, Resources
 from notify import events
-from notify.envelope import SCHEMA_FILE, encode, message, parse_timestamp, unwrap, wrap
+from notify.envelope import (
+    ROUTER_PUBLISHER,
+    SCHEMA_FILE,
+    encode,
+    message,
+    parse_timestamp,
+    unwrap,
+    wrap,
+)
 
 VALIDATOR = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
 VM = Instance("6b5cbd3a-35a5-4b1e-9c4e-2b8f3b4b8f10", "web-1", InstanceState.PAUSED,
               Resources(2, 4096, 20), image="debian-12", host="h1", cell_path="top!eu!eu-a",
               project="shop", request_id="req-1",
               created_at=datetime(2026, 12, 4, 10, 0, tzinfo=UTC))
+
+VIP = ServiceObject("0d6f3c4e-8f1a-4c2b-9e5d-7a1b2c3d4e5f",
+                    PlaceSpec("req-2", "vip-1", "loadbalancer", ("haproxy",), project="shop"),
+                    "lb-2", state=ObjectState.ACTIVE)
 
 
 def sent(event: events.Event) -> dict[str, object]:
@@ -35,6 +48,11 @@ def sent(event: events.Event) -> dict[str, object]:
     events.instance_event(events.UPDATE, VM, old_state="ACTIVE"),
     events.host_event(events.HOST_DOWN, "h1", "top!eu!eu-a"),
     events.host_event(events.HOST_UP, "h1", "top!eu!eu-a"),
+    events.cell_event(events.CELL_DOWN, "top!eu!eu-a", "top!eu"),
+    events.cell_event(events.CELL_UP, "top!eu!eu-a", "top!eu"),
+    events.object_event(events.OBJECT_BOUND, VIP, "top!eu!eu-a"),
+    events.object_event(events.OBJECT_MOVED, VIP, "top!eu!eu-a", previous_agent="lb-1"),
+    events.object_event(events.OBJECT_DELETE, VIP, "top!eu!eu-a"),
 ], ids=lambda e: e.event_type)
 def test_every_event_validates_against_the_schema(event: events.Event) -> None:
     VALIDATOR.validate(sent(event))
@@ -83,3 +101,12 @@ def test_a_schema_violation_is_caught() -> None:
     inner = sent(events.instance_event(events.CREATE_END, VM))
     inner["priority"] = "DEBUG"
     assert not VALIDATOR.is_valid(inner)
+
+
+def test_a_router_publishes_as_a_router() -> None:
+    inner = message(events.cell_event(events.CELL_DOWN, "top!eu!eu-a", "top!eu"), "top!eu",
+                    role=ROUTER_PUBLISHER)
+    assert inner["publisher_id"] == "cellrouter-router:top!eu"
+    VALIDATOR.validate(inner)
+    assert inner["payload"]["nova_object.data"] == {
+        "cell_path": "top!eu!eu-a", "up": False, "router_path": "top!eu"}
