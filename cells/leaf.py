@@ -287,7 +287,10 @@ class LeafCell:
         self._notices.acting(call.request_id)
         if action not in self._driver.capabilities.actions:
             raise self._info().refuse(action)
-        if action is not Action.DELETE and self._attributes.of(uuid)[1].reset_to_error:
+        attributes = self._attributes.of(uuid)[1]
+        if call.obey_lock and attributes.locked:  # a member's call (cells.security.scope)
+            raise FailedPrecondition(f"Instance {uuid} is locked")
+        if action is not Action.DELETE and attributes.reset_to_error:
             check(uuid, InstanceState.ERROR, action)  # refused: only a delete applies
         if host and action is not Action.UNSHELVE:
             raise InvalidArgument(f"{action.value} takes no host; only unshelve does")

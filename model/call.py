@@ -1,4 +1,5 @@
-"""What travels with a call from cell to cell: hop count, deadline, request id."""
+"""What travels with a call from cell to cell: hop count, deadline, request id,
+and whether the instance's lock holds for it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ REQUEST_ID_KEY = "x-request-id"
 ACT_FOR_KEY = "x-cellrouter-act-for"
 # The API token a client presents (cells.security.auth).
 AUTH_KEY = "authorization"
+# "1": the call may not change a locked instance (a member's; an admin's may).
+# Set where the caller's principal is known (cells.security.scope), obeyed
+# where the lock is kept (the leaf), carried by every cell between.
+LOCK_KEY = "x-cellrouter-obey-lock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +29,7 @@ class Call:
     request_id: str = field(default_factory=lambda: uuidlib.uuid4().hex)
     # Whom the call acts for, as the port's gate decided; not sent below.
     principal: Principal = EVERYONE
+    obey_lock: bool = False  # a locked instance refuses the call's changes
 
     @classmethod
     def from_metadata(
@@ -36,7 +42,7 @@ class Call:
             hops = 0
         deadline = time.monotonic() + time_remaining if time_remaining is not None else None
         request_id = metadata.get(REQUEST_ID_KEY, "")[:128] or uuidlib.uuid4().hex
-        return cls(hops, deadline, request_id, principal)
+        return cls(hops, deadline, request_id, principal, metadata.get(LOCK_KEY) == "1")
 
     def remaining(self, default: float) -> float:
         """Seconds left for a call below: the caller's deadline, else `default`.
@@ -52,4 +58,7 @@ class Call:
 
     def downstream(self) -> tuple[tuple[str, str], ...]:
         """Metadata for the next hop."""
+        if self.obey_lock:
+            return ((HOPS_KEY, str(self.hops + 1)), (REQUEST_ID_KEY, self.request_id),
+                    (LOCK_KEY, "1"))
         return ((HOPS_KEY, str(self.hops + 1)), (REQUEST_ID_KEY, self.request_id))

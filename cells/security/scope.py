@@ -8,7 +8,9 @@ principal it acts for (or refuses it):
     PeerGate     the cells' port under mTLS: only the cells allowed there
 
 `ScopedCells` wraps a cell's calls so that a member sees only its project:
-instances of other projects are NOT_FOUND, exactly like missing ones.
+instances of other projects are NOT_FOUND, exactly like missing ones, and
+its actions obey the instance's lock (`Call.obey_lock`): the leaf, where the
+lock is kept, refuses them with FAILED_PRECONDITION, as Nova answers 409.
 
 A caller may narrow itself to one project with `x-cellrouter-act-for:
 PROJECT` metadata (`narrow`): an admin then acts as a member of PROJECT. This
@@ -147,8 +149,10 @@ class ScopedCells:
     async def act(self, uuid: str, action: Action, wait: bool, call: Call,
                   host: str = "") -> Instance:
         await self._check_owner(uuid, call)
-        if host and not call.principal.admin:  # as Nova's 2.91: only an admin names one
-            raise PermissionDenied("only an admin may name the host an unshelve goes to")
+        if not call.principal.admin:
+            if host:  # as Nova's 2.91: only an admin names one
+                raise PermissionDenied("only an admin may name the host an unshelve goes to")
+            call = replace(call, obey_lock=True)  # the leaf, which keeps the lock, says no
         return await self._backend.act(uuid, action, wait, call, host)
 
     async def update(self, uuid: str, edit: Edit, call: Call) -> Instance:

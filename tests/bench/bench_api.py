@@ -1,6 +1,6 @@
 """What does the OpenStack API process add to a call, over the same call in gRPC?
 
-    python -m tests.bench.bench_api [--clients C] [--seconds S] [--rounds R]
+    python -m tests.bench.bench_api [--clients C] [--seconds S] [--rounds R] [--member]
 
 A tree of the demo tree's shape with fake leaves (top -> 2 regions -> 2 leaf
 cells each, every cell its own process) with the API process in front of its
@@ -20,6 +20,11 @@ the round's wall time. The CPU time of the tree's processes and of the API
 process is read from /proc for each round (tests.bench.cpu), so the API's own
 CPU per call is shown beside the tree's.
 
+With --member both sides call as a member of the instances' project: the
+API with a member's token, the top with the API's own narrowing metadata
+(x-cellrouter-act-for), so the top scopes each call as it does for the API's
+members, and a member's action obeys the instance's lock (checked at the leaf).
+
 Target: the API adds at most 25 % to the gRPC figure (p50 ratio <= 1.25x,
 calls/s ratio >= 0.8x).
 """
@@ -37,9 +42,11 @@ from pathlib import Path
 
 import aiohttp
 
+from api.identity.users import UserStore
 from cellops.tree import TreeRunner
 from cellwire import eventloop
 from cellwire.client import AsyncCellClient, CellClient, boot_spec
+from model.call import ACT_FOR_KEY
 from model.compute import Action
 from tests.bench.cpu import Meter
 from tests.bench.harness import Result, error_lines, floor_line, header, target_line
@@ -47,6 +54,7 @@ from tests.bench.trees import fanout_text, write_tree
 
 TARGET = 1.25
 PER_CLIENT = 8
+PROJECT = "admin"  # the instances' (the demo admin's project)
 API_TREE = """
 [api]
 
@@ -58,13 +66,19 @@ small = { vcpus = 1, memory_mb = 512, disk_gb = 1 }
 Op = Callable[[str, bool], Awaitable[object]]
 
 
-class Sides:
-    """The API (with an admin token) and the top, for C clients each."""
+MEMBER = ("bench-member", "bench-member-password")  # of the instances' project
 
-    def __init__(self, runner: TreeRunner, clients: int) -> None:
+
+class Sides:
+    """The API (with an admin's token, or a member's) and the top, for C clients each."""
+
+    def __init__(self, runner: TreeRunner, clients: int, member: bool = False) -> None:
         assert runner.api is not None
         self.runner, self.url = runner, runner.api.url
         self.clients = clients
+        self.member = member
+        # The top is called as the API calls it for a member (api.tree.Tree.metadata).
+        self.scope: tuple[tuple[str, str], ...] = ((ACT_FOR_KEY, PROJECT),) if member else ()
         self.token = ""
         self.sessions: list[aiohttp.ClientSession] = []
         self.grpc: list[AsyncCellClient] = []
@@ -72,8 +86,12 @@ class Sides:
     async def open(self) -> None:
         api = self.runner.api
         assert api is not None
+        name, password = "admin", api.password
+        if self.member:
+            name, password = MEMBER
+            UserStore(api.directory / "users.json").add(name, PROJECT, "member", password)
         auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-            "name": "admin", "domain": {"name": "Default"}, "password": api.password}}}}}
+            "name": name, "domain": {"name": "Default"}, "password": password}}}}}
         async with aiohttp.ClientSession() as session, session.post(
                 f"{self.url}/identity/v3/auth/tokens", json=auth) as answer:
             self.token = answer.headers["X-Subject-Token"]
@@ -117,14 +135,15 @@ class Sides:
         client = self.grpc[n]
 
         async def call(uuid: str, _: bool) -> object:
-            return await client.get(uuid)
+            return await client.get(uuid, metadata=self.scope)
         return call
 
     def grpc_pause(self, n: int) -> Op:
         client = self.grpc[n]
 
         async def call(uuid: str, pause: bool) -> object:
-            return await client.act(uuid, Action.PAUSE if pause else Action.UNPAUSE)
+            return await client.act(uuid, Action.PAUSE if pause else Action.UNPAUSE,
+                                    metadata=self.scope)
         return call
 
 
@@ -212,13 +231,16 @@ def merge(results: list[Result], label: str) -> Result:
 
 def boot(runner: TreeRunner, clients: int) -> list[list[str]]:
     with CellClient(runner.top_address) as top:
-        return [[top.boot(boot_spec(f"api-bench-{c}-{i}", 1, 512, 1, project="admin")).uuid
+        return [[top.boot(boot_spec(f"api-bench-{c}-{i}", 1, 512, 1, project=PROJECT)).uuid
                  for i in range(PER_CLIENT)] for c in range(clients)]
 
 
-def run(clients: int, seconds: float, rounds: int) -> str:
+def run(clients: int, seconds: float, rounds: int, member: bool = False) -> str:
     with tempfile.TemporaryDirectory(prefix="cellrouter-bench-api-") as tmp:
         text = fanout_text(2, 2) + API_TREE
+        if member:  # a member's 100 calls/s (cells.security.limits) would be the figure
+            text = text.replace("[cells.top]\n", "[cells.top]\n"
+                                "limits = { requests_per_second_per_member = 0 }\n", 1)
         runner = TreeRunner(write_tree(text, Path(tmp)), Path(tmp) / "state", "WARNING")
         try:
             runner.start()
@@ -230,7 +252,7 @@ def run(clients: int, seconds: float, rounds: int) -> str:
             uuids = boot(runner, clients)
 
             async def main() -> list[str]:
-                sides = Sides(runner, clients)
+                sides = Sides(runner, clients, member)
                 await sides.open()
                 try:
                     return await compare(sides, uuids, seconds, rounds, meters)
@@ -241,7 +263,8 @@ def run(clients: int, seconds: float, rounds: int) -> str:
         finally:
             runner.stop()
     intro = (f"{platform.python_implementation()} {platform.python_version()}; {rounds} rounds"
-             f" of about {seconds:g} s per side; clients on this process's event loop")
+             f" of about {seconds:g} s per side; clients on this process's event loop;"
+             f" calls as {'a member' if member else 'an admin'}")
     return "\n".join([intro, *lines])
 
 
@@ -252,10 +275,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=16, help="clients (default 16)")
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per round and side")
     parser.add_argument("--rounds", type=int, default=4, help="rounds (default 4)")
+    parser.add_argument("--member", action="store_true",
+                        help="call as a member of the instances' project (default: an admin)")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.seconds <= 0 or args.rounds < 1:
         parser.error("--clients, --seconds and --rounds must be positive")
-    print(run(args.clients, args.seconds, args.rounds), flush=True)
+    print(run(args.clients, args.seconds, args.rounds, args.member), flush=True)
 
 
 if __name__ == "__main__":

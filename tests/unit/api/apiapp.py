@@ -31,10 +31,11 @@ from api.config import ApiConfig
 from api.identity.keys import KeyRepository
 from api.identity.users import User
 from api.state import STATE
+from model.call import ACT_FOR_KEY
 from model.cells import InstancePage, ListQuery
 from model.compute import Action, BootSpec, Instance, InstanceState, Resources
 from model.edits import Edit, apply
-from model.errors import NotFound
+from model.errors import FailedPrecondition, NotFound
 from model.instance_actions import EVENTS, ActionLog, ActionRecord, action_name
 from model.states import SHELVING
 from model.states import check as check_state
@@ -88,6 +89,10 @@ class FakeTopClient:
     async def act(self, uuid: str, action: Action, metadata: Any = (), host: str = "") -> None:
         if uuid not in self.instances:
             raise NotFound(f"instance {uuid} not found")
+        # A call narrowed to a project is a member's, which the lock holds
+        # (cells.security.scope; the leaf refuses it).
+        if ACT_FOR_KEY in dict(metadata) and self.instances[uuid].attributes.locked:
+            raise FailedPrecondition(f"Instance {uuid} is locked")
         self._log(uuid, action_name(action), dict(metadata).get("x-request-id", ""),
                   deleted=action is Action.DELETE)
         self.hosts_asked.append(host)
@@ -129,7 +134,9 @@ class FakeTop:
         self.client = FakeTopClient()
 
     def metadata(self, who: Any, request_id: str) -> tuple[tuple[str, str], ...]:
-        return (("x-request-id", request_id),)
+        """As api.tree.Tree's: a member's and a manager's calls act for their project."""
+        scope = () if who.admin else ((ACT_FOR_KEY, who.project),)
+        return (*scope, ("x-request-id", request_id))
 
     async def close(self) -> None:
         pass

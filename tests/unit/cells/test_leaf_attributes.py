@@ -148,3 +148,33 @@ def test_an_instance_reset_to_error_shows_error_and_takes_only_a_delete(tmp_path
             index.close()
 
     asyncio.run(body())
+
+
+def test_a_locked_instance_refuses_the_calls_that_obey_the_lock_and_nothing_changes(
+    tmp_path: Path,
+) -> None:
+    """A member's call obeys the lock (model.call.Call.obey_lock, set where the
+    caller is known); an admin's, or an operator's plain call, does not."""
+    driver = FakeDriver(HOSTS)
+
+    async def body() -> None:
+        leaf, index = _leaf(tmp_path, driver)
+        try:
+            uuid = (await leaf.boot(boot_spec("locked", 1, 256, 1), Call())).uuid
+            await leaf.update(uuid, Edit(locked=True, locked_reason="maintenance"), Call())
+            member = Call(obey_lock=True)
+            for action in (Action.STOP, Action.PAUSE, Action.DELETE):
+                with pytest.raises(FailedPrecondition, match=f"Instance {uuid} is locked"):
+                    await leaf.act(uuid, action, True, member)
+                assert driver.get(uuid).state is InstanceState.ACTIVE
+            assert (await leaf.get(uuid, Call())).state is InstanceState.ACTIVE
+            assert (await leaf.act(uuid, Action.STOP, True, Call())).state is (
+                InstanceState.STOPPED)
+            await leaf.update(uuid, Edit(locked=False), Call())
+            assert (await leaf.act(uuid, Action.START, True, member)).state is (
+                InstanceState.ACTIVE)
+        finally:
+            await leaf.close()
+            index.close()
+
+    asyncio.run(body())

@@ -19,7 +19,7 @@ import pytest
 from cellrouter.v1 import cells_pb2 as pb
 from cells.security.scope import ScopedCells
 from cellwire import wire
-from model.call import ACT_FOR_KEY, HOPS_KEY, REQUEST_ID_KEY, Call
+from model.call import ACT_FOR_KEY, HOPS_KEY, LOCK_KEY, REQUEST_ID_KEY, Call
 from model.cells import ChildReport, InstanceChange, LeafInfo, ListQuery
 from model.compute import Action, InstanceState
 from model.errors import (
@@ -361,6 +361,22 @@ def test_a_members_action_is_checked_against_the_index_without_a_routed_get(
         assert t.kids["a"].calls("get") == t.kids["b"].calls("get") == []
         assert t.kids["b"].calls("act") == []
         assert t.kids["b"].instances[theirs].state is InstanceState.ACTIVE
+
+    run(tmp_path, body)
+
+
+def test_a_members_action_carries_the_lock_below_an_admins_does_not(tmp_path: Path) -> None:
+    """The lock is kept at the leaf; the cell that knows the caller says the
+    call obeys it (model.call.LOCK_KEY), and the router passes that on."""
+    async def body(t: Tree) -> None:
+        ours = await boot_into(t, "a", project="acme")
+        scoped = ScopedCells(t.router)
+        member = Call(principal=Principal("tok", "acme", "member"))
+        admin = Call(principal=Principal("root", "ops", "admin"))
+        await scoped.act(ours, Action.PAUSE, True, member)
+        await scoped.act(ours, Action.UNPAUSE, True, admin)
+        sent = t.kids["a"].calls("act")
+        assert [s.metadata.get(LOCK_KEY) for s in sent] == ["1", None]
 
     run(tmp_path, body)
 
