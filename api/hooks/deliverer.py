@@ -1,11 +1,15 @@
 """The deliverer: POSTs leased deliveries to their subscribers, signed.
 
-Each round claims the due head of every subscriber's queue (at most BATCH),
-POSTs them side by side (they are different subscribers) and records each
-outcome: a 2xx answer is delivered; anything else (another status, a refused
+Each round claims the due head of every subscriber's queue (at most BATCH
+subscribers), with up to RUN deliveries after it, and serves the subscribers
+side by side, each one's run one POST after the other, in order. A 2xx answer
+is delivered (a run's are recorded together when it ends, one transaction
+instead of one per event); anything else (another status, a refused
 connection, no answer within [hooks] timeout) is a failed try, retried after
-an exponential wait and dead after the last try. Redirects are not followed:
-a subscription's URL is the only place its events go. A round runs when the
+an exponential wait and dead after the last try, and the rest of that run is
+given back untried. A run also stops while its lease still covers a POST.
+Redirects are not followed: a subscription's URL is the only place its
+events go. A round runs when the
 dispatcher of this process recorded something, and every POLL seconds
 otherwise (retries fall due, other processes record).
 
@@ -37,6 +41,7 @@ from celldb.errors import DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 BATCH = 50  # subscribers served in one round
+RUN = 100  # deliveries of one subscriber POSTed in order in one round
 POLL = 0.5  # seconds between rounds when nothing woke the deliverer
 PRUNE_EVERY = 3600.0  # seconds between deletions of old delivered and dead rows
 USER_AGENT = "cellrouter-hooks/1"
@@ -77,20 +82,36 @@ class Deliverer:
         if time.time() - self._pruned > PRUNE_EVERY:
             await asyncio.to_thread(self._deliveries.prune)
             self._pruned = time.time()
-        lease = self._settings.timeout + 30.0
-        claimed = await asyncio.to_thread(self._deliveries.claim, BATCH, lease)
-        await asyncio.gather(*(self._deliver(session, c) for c in claimed))
+        lease = self._settings.timeout * 2 + 30.0
+        claimed = await asyncio.to_thread(self._deliveries.claim, BATCH, lease, None, RUN)
+        runs: dict[str, list[Claimed]] = {}
+        for c in claimed:  # each subscriber's in id order, as claimed
+            runs.setdefault(c.subscription_id, []).append(c)
+        await asyncio.gather(*(self._deliver(session, run) for run in runs.values()))
         return bool(claimed)
 
-    async def _deliver(self, session: aiohttp.ClientSession, claimed: Claimed) -> None:
-        error = await post(session, claimed)
-        if not error:
-            await asyncio.to_thread(self._deliveries.delivered, claimed)
-            return
-        state = await asyncio.to_thread(self._deliveries.failed, claimed, error)
-        if state == DEAD:
-            log.warning("web hooks: delivery %d to %s is dead after %d tries: %s", claimed.id,
-                        claimed.url, claimed.attempts + 1, error)
+    async def _deliver(self, session: aiohttp.ClientSession, run: list[Claimed]) -> None:
+        """POST a subscriber's run in order; stop at the first failure, or when
+        the lease could end during the next POST (the rest goes back)."""
+        done: list[Claimed] = []
+        failed: tuple[Claimed, str] | None = None
+        for claimed in run:
+            if time.time() + self._settings.timeout + 5.0 > claimed.lease_until:
+                break
+            error = await post(session, claimed)
+            if error:
+                failed = (claimed, error)
+                break
+            done.append(claimed)
+        await asyncio.to_thread(self._deliveries.delivered_all, done)
+        if failed is not None:
+            claimed, error = failed
+            state = await asyncio.to_thread(self._deliveries.failed, claimed, error)
+            if state == DEAD:
+                log.warning("web hooks: delivery %d to %s is dead after %d tries: %s",
+                            claimed.id, claimed.url, claimed.attempts + 1, error)
+        untried = run[len(done) + (failed is not None):]
+        await asyncio.to_thread(self._deliveries.release, untried)
 
 
 async def post(session: aiohttp.ClientSession, claimed: Claimed) -> str:

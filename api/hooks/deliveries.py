@@ -4,10 +4,13 @@
                 acks the message; the unique (subscription, message_id) turns
                 a redelivered message into no new row
     claim       a deliverer takes the due head of each subscriber's queue (its
-                lowest pending id) and leases it for `lease` seconds: the next
-                delivery of that subscriber is not a head until this one is
-                delivered or dead, so each subscriber gets its events in order
-    delivered   the receiver answered 2xx
+                lowest pending id), with up to `run` rows after it, and leases
+                them for `lease` seconds: the next delivery of that subscriber
+                is not a head until these are delivered or dead, so each
+                subscriber gets its events in order (the deliverer POSTs a
+                run one after the other)
+    delivered   the receiver answered 2xx (`delivered_all`: a run's, at once)
+    release     the rest of a run its deliverer did not try (after a failure)
     failed      it did not: tried again after an exponential wait, dead after
                 [hooks] max_attempts (dead rows stay listed, and stop blocking)
 
@@ -27,6 +30,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -92,23 +96,33 @@ class DeliveryStore:
     def record(self, event: HookEvent, now: float | None = None) -> int:
         """Write a row for each subscription `event` matches (none twice);
         how many were new."""
+        return self.record_all([event], now)
+
+    def record_all(self, events: Sequence[HookEvent], now: float | None = None) -> int:
+        """`record` for several events in one transaction, in their order."""
         now = time.time() if now is None else now
         with self._locked() as conn:
-            matching = [s.id for s in subscriptions_in(conn)
-                        if s.matches(event.event_type, event.project)]
-            if not matching:
-                return 0
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            rows = [{"subscription_id": sid, "message_id": event.message_id,
+            subscriptions = subscriptions_in(conn)
+            rows = [{"subscription_id": s.id, "message_id": event.message_id,
                      "event_type": event.event_type, "body": event.body.decode(),
                      "state": PENDING, "attempts": 0, "next_at": now, "created_at": now,
-                     "updated_at": now} for sid in matching]
-            done = conn.execute(dialect.insert(d).on_conflict_do_nothing(
-                index_elements=["subscription_id", "message_id"]).returning(d.c.id), rows)
-            return len(done.all())
+                     "updated_at": now}
+                    for event in events for s in subscriptions
+                    if s.matches(event.event_type, event.project)]
+            if not rows:
+                return 0
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            new = 0
+            for row in rows:  # one by one: the ids keep the events' order
+                done = conn.execute(dialect.insert(d).on_conflict_do_nothing(
+                    index_elements=["subscription_id", "message_id"]).returning(d.c.id), row)
+                new += len(done.all())
+            return new
 
-    def claim(self, limit: int, lease: float, now: float | None = None) -> list[Claimed]:
-        """Lease the due heads of up to `limit` subscribers' queues, oldest first."""
+    def claim(self, limit: int, lease: float, now: float | None = None,
+              run: int = 1) -> list[Claimed]:
+        """Lease the due heads of up to `limit` subscribers' queues, oldest
+        first, each with up to `run` - 1 pending rows after it (in id order)."""
         now = time.time() if now is None else now
         e = d.alias("e")
         head = (select(func.min(e.c.id))
@@ -127,6 +141,8 @@ class DeliveryStore:
             rows = list(conn.execute(query))
             if not rows:
                 return []
+            if run > 1:
+                rows = [row for head in rows for row in self._run_of(conn, head, run, now)]
             conn.execute(update(d).where(d.c.id.in_([r.id for r in rows]))
                          .values(lease_until=until))
             subs = {s.id: s for s in subscriptions_in(conn)}
@@ -134,6 +150,24 @@ class DeliveryStore:
                         subs[r.subscription_id].secret, r.event_type, r.body.encode(), r.attempts,
                         until)
                 for r in rows if r.subscription_id in subs]
+
+    @staticmethod
+    def _run_of(conn: Connection, head: Any, run: int, now: float) -> list[Any]:
+        """`head` and the pending rows of its subscriber after it, up to `run`,
+        stopping before any not yet due or leased (only a head can be either,
+        unless a run was cut short: then the rest waits for the next claim)."""
+        after = conn.execute(
+            select(d.c.id, d.c.subscription_id, d.c.event_type, d.c.body, d.c.attempts,
+                   d.c.next_at, d.c.lease_until)
+            .where(d.c.subscription_id == head.subscription_id, d.c.state == PENDING,
+                   d.c.id > head.id)
+            .order_by(d.c.id).limit(run - 1))
+        rows = [head]
+        for row in after:
+            if row.next_at > now or (row.lease_until is not None and row.lease_until >= now):
+                break
+            rows.append(row)
+        return rows
 
     def _due(self, now: float) -> bool:
         with self._locked(write=False) as conn:
@@ -145,6 +179,27 @@ class DeliveryStore:
         now = time.time() if now is None else now
         return self._finish(claimed, state=DELIVERED, attempts=claimed.attempts + 1,
                             lease_until=None, last_error=None, updated_at=now)
+
+    def delivered_all(self, claimed: Sequence[Claimed], now: float | None = None) -> int:
+        """`delivered` for several in one transaction; how many were still leased."""
+        now = time.time() if now is None else now
+        if not claimed:
+            return 0
+        with self._locked() as conn:
+            return sum(conn.execute(update(d).where(
+                d.c.id == c.id, d.c.state == PENDING, d.c.lease_until == c.lease_until).values(
+                state=DELIVERED, attempts=c.attempts + 1, lease_until=None, last_error=None,
+                updated_at=now)).rowcount for c in claimed)
+
+    def release(self, claimed: Sequence[Claimed]) -> None:
+        """Give back leased rows that were not tried: claimable again at once."""
+        if not claimed:
+            return
+        with self._locked() as conn:
+            for c in claimed:
+                conn.execute(update(d).where(
+                    d.c.id == c.id, d.c.state == PENDING, d.c.lease_until == c.lease_until)
+                    .values(lease_until=None))
 
     def failed(self, claimed: Claimed, error: str, now: float | None = None) -> str:
         """Record a failed try: pending again after the backoff, or dead after

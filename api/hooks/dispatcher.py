@@ -11,8 +11,9 @@ a delivery per matching subscription (api.hooks.deliveries).
                        the dashboard's streams (EventHub); lost with the
                        process, which is fine for a view
 
-Events are handled one at a time in the order the queue gives them, so one
-process records them in the bus's order. With several processes two events
+Events are handled in the order the queue gives them, so one process records
+them in the bus's order: what has arrived is taken together (up to PREFETCH)
+and recorded in one transaction, then acked. With several processes two events
 published at once may be recorded in either order; [hooks]
 single_active_consumer = true makes RabbitMQ feed one process at a time (the
 others take over if it goes) when a subscriber needs the strict order.
@@ -26,9 +27,10 @@ database fails, the event is handed back to the queue after a pause.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aio_pika
@@ -113,39 +115,69 @@ class Dispatcher:
         return shared, own
 
     async def _consume(self, queue: AbstractQueue,
-                       handle: Callable[[AbstractIncomingMessage], Any],
+                       handle: Callable[[list[AbstractIncomingMessage]], Awaitable[None]],
                        closed: asyncio.Event) -> None:
-        async with queue.iterator() as messages:
-            async for message in messages:
-                await handle(message)
-        raise aio_pika.exceptions.AMQPConnectionError(
-            "the connection closed" if closed.is_set() else "the broker ended the consumer")
+        """Hand `handle` the queue's messages in order, what has arrived at once."""
+        inbox: asyncio.Queue[AbstractIncomingMessage | None] = asyncio.Queue()
 
-    async def _record(self, message: AbstractIncomingMessage) -> None:
+        async def take() -> None:
+            try:
+                async with queue.iterator() as messages:
+                    async for message in messages:
+                        inbox.put_nowait(message)
+            finally:
+                inbox.put_nowait(None)  # the consumer ended
+
+        taker = asyncio.ensure_future(take())
         try:
-            event = hook_event(message.body)
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("web hooks: a message on %s is not a notification (%s): dropped",
-                        self._settings.queue, exc)
-            await message.reject(requeue=False)
+            while True:
+                batch = [await inbox.get()]
+                while batch[-1] is not None and len(batch) < PREFETCH and not inbox.empty():
+                    batch.append(inbox.get_nowait())
+                messages = [m for m in batch if m is not None]
+                if messages:
+                    await handle(messages)
+                if batch[-1] is None:
+                    await taker  # raises what ended it, if anything did
+                    raise aio_pika.exceptions.AMQPConnectionError(
+                        "the connection closed" if closed.is_set()
+                        else "the broker ended the consumer")
+        finally:
+            taker.cancel()
+            with contextlib.suppress(BaseException):
+                await taker
+
+    async def _record(self, messages: list[AbstractIncomingMessage]) -> None:
+        events, taken = [], []
+        for message in messages:
+            try:
+                events.append(hook_event(message.body))
+                taken.append(message)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("web hooks: a message on %s is not a notification (%s): dropped",
+                            self._settings.queue, exc)
+                await message.reject(requeue=False)
+        if not events:
             return
         try:
-            if await asyncio.to_thread(self._deliveries.record, event):
+            if await asyncio.to_thread(self._deliveries.record_all, events):
                 self._recorded()
         except DatabaseUnavailable as exc:
-            log.warning("web hooks: event %s not recorded: %s (handed back)", event.message_id,
-                        exc)
+            log.warning("web hooks: %d events not recorded: %s (handed back)", len(events), exc)
             await asyncio.sleep(DATABASE_PAUSE)
-            await message.nack(requeue=True)
+            for message in taken:
+                await message.nack(requeue=True)
             return
-        await message.ack()  # after the commit: a crash before it means a redelivery
+        for message in taken:  # after the commit: a crash before it means a redelivery
+            await message.ack()
 
-    async def _show(self, message: AbstractIncomingMessage) -> None:
-        await message.ack()
-        try:
-            self._hub.publish(shown(unwrap(message.body)))
-        except (ValueError, KeyError, TypeError):
-            return
+    async def _show(self, messages: list[AbstractIncomingMessage]) -> None:
+        for message in messages:
+            await message.ack()
+            try:
+                self._hub.publish(shown(unwrap(message.body)))
+            except (ValueError, KeyError, TypeError):
+                continue
 
 
 def hook_event(body: bytes) -> HookEvent:

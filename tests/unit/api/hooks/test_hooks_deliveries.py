@@ -170,3 +170,31 @@ def test_the_hooks_step_upgrades_a_database_of_the_release_before(tmp_path: Path
     engine = open_api_database(url)
     assert {"hook_subscriptions", "hook_deliveries"} <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_a_run_is_a_subscribers_next_rows_in_order_and_what_is_not_tried_goes_back(
+        stores: tuple[SubscriptionStore, DeliveryStore]) -> None:
+    subs, deliveries = stores
+    a, b = subscribe(subs), subscribe(subs)
+    deliveries.record_all([event(n) for n in range(5)], now=T0)
+    claimed = deliveries.claim(10, LEASE, now=T0, run=3)
+    runs = {sid: [json.loads(c.body)["n"] for c in claimed if c.subscription_id == sid]
+            for sid in (a, b)}
+    assert runs == {a: [0, 1, 2], b: [0, 1, 2]}
+    assert deliveries.claim(10, LEASE, now=T0 + 1, run=3) == []  # heads leased
+    of_a = [c for c in claimed if c.subscription_id == a]
+    assert deliveries.delivered_all(of_a[:1], now=T0 + 1) == 1
+    assert deliveries.failed(of_a[1], "HTTP 503", now=T0 + 1) == PENDING
+    deliveries.release(of_a[2:])
+    # a's head is now the failed row, waiting for its retry: nothing of a is due.
+    assert deliveries.claim(10, LEASE, now=T0 + 2, run=3) == []
+    of_b = [c for c in claimed if c.subscription_id == b]
+    assert deliveries.delivered_all(of_b, now=T0 + 2) == 3
+    (b_next, b_last) = deliveries.claim(10, LEASE, now=T0 + 3, run=3)
+    assert [json.loads(c.body)["n"] for c in (b_next, b_last)] == [3, 4]
+    retried = deliveries.claim(10, LEASE, now=T0 + 1 + SETTINGS.first_retry, run=9)
+    assert [json.loads(c.body)["n"] for c in retried] == [1, 2, 3, 4]
+    assert {c.subscription_id for c in retried} == {a}
+    assert deliveries.delivered_all(of_a[:1], now=T0 + 20) == 0  # delivered already
+    assert deliveries.delivered_all(retried, now=T0 + 20) == 4
+    assert sorted(d.state for d in deliveries.page()) == [DELIVERED] * 8 + [PENDING] * 2
