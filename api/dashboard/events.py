@@ -30,6 +30,7 @@ from api.state import who
 
 PATH = "/dashboard/api/events"
 HEARTBEAT = 15.0  # seconds between pings on a quiet stream
+LIVE_WITHIN = 5.0  # seconds a new stream waits for the events to reach it
 
 
 def add_routes(app: web.Application) -> None:
@@ -50,7 +51,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
     with hooks.hub.listen() as events:
-        await _send(response, {"type": "status", "following": hooks.hub.following})
+        # The first listener has the dispatcher bind the hub's queue: live once it is.
+        live = await hooks.hub.until_live(LIVE_WITHIN)
+        await _send(response, {"type": "status", "following": live})
         with contextlib.suppress(ConnectionResetError):
             while True:
                 try:

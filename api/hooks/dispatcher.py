@@ -8,8 +8,8 @@ a delivery per matching subscription (api.hooks.deliveries).
                    │   the rows being unique per (subscription, message_id),
                    │   delivered once per subscriber
                    └── an exclusive queue of this process: every event, for
-                       the dashboard's streams (EventHub); lost with the
-                       process, which is fine for a view
+                       the dashboard's streams (EventHub), while a page
+                       listens; lost with the process, fine for a view
 
 Events are handled in the order the queue gives them, so one process records
 them in the bus's order: what has arrived is taken together (up to PREFETCH)
@@ -34,7 +34,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+)
 from pamqp.common import FieldTable
 
 from api.hooks.deliveries import DeliveryStore, HookEvent
@@ -89,30 +95,46 @@ class Dispatcher:
         closed = asyncio.Event()
         connection.close_callbacks.add(lambda *_: closed.set())
         try:
-            shared, own = await self._queues(connection)
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=PREFETCH)
+            # As the leaves declare it (notify.amqp): the same arguments, or the broker refuses.
+            exchange = await channel.declare_exchange(
+                self._bus.exchange, aio_pika.ExchangeType.TOPIC, durable=False)
+            arguments: FieldTable | None = ({"x-single-active-consumer": True}
+                                            if self._settings.single_active_consumer else None)
+            shared = await channel.declare_queue(self._settings.queue, durable=True,
+                                                 arguments=arguments)
+            await shared.bind(exchange, self._bus.routing_key)
             self._hub.set_following(True)
             log.info("web hooks: following exchange %s at %s (queue %s)", self._bus.exchange,
                      self._bus.shown_url, self._settings.queue)
             await _first_to_end(self._consume(shared, self._record, closed),
-                                self._consume(own, self._show, closed))
+                                self._show_while_listened(channel, exchange, closed))
         finally:
             await asyncio.shield(_close(connection))
 
-    async def _queues(self, connection: AbstractConnection) -> tuple[AbstractQueue,
-                                                                      AbstractQueue]:
-        channel = await connection.channel()
-        await channel.set_qos(prefetch_count=PREFETCH)
-        # As the leaves declare it (notify.amqp): the same arguments, or the broker refuses.
-        exchange = await channel.declare_exchange(self._bus.exchange,
-                                                  aio_pika.ExchangeType.TOPIC, durable=False)
-        arguments: FieldTable | None = ({"x-single-active-consumer": True}
-                                        if self._settings.single_active_consumer else None)
-        shared = await channel.declare_queue(self._settings.queue, durable=True,
-                                             arguments=arguments)
-        await shared.bind(exchange, self._bus.routing_key)
-        own = await channel.declare_queue("", exclusive=True, auto_delete=True)
-        await own.bind(exchange, self._bus.routing_key)
-        return shared, own
+    async def _show_while_listened(self, channel: AbstractChannel, exchange: AbstractExchange,
+                                   closed: asyncio.Event) -> None:
+        """While a page listens, every event on a queue of this process's own
+        for the hub; none when nobody does (the queue goes with its consumer)."""
+        while True:
+            await self._hub.until_listened()
+            own = await channel.declare_queue("", exclusive=True, auto_delete=True)
+            await own.bind(exchange, self._bus.routing_key)
+            self._hub.set_showing(True)
+            showing = asyncio.ensure_future(self._consume(own, self._show, closed))
+            alone = asyncio.ensure_future(self._hub.until_listened(False))
+            try:
+                done, _ = await asyncio.wait({showing, alone},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if showing in done:
+                    showing.result()  # raises what ended it
+            finally:
+                self._hub.set_showing(False)
+                for task in (showing, alone):
+                    task.cancel()
+                # Its consumer cancelled, the broker deletes the queue (auto_delete).
+                await asyncio.gather(showing, alone, return_exceptions=True)
 
     async def _consume(self, queue: AbstractQueue,
                        handle: Callable[[list[AbstractIncomingMessage]], Awaitable[None]],

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import build_app
 from api.config import ApiConfig
+from api.hooks.hub import EventHub
 from api.hooks.service import HOOKS
 from api.identity.keys import KeyRepository
 from api.state import STATE
@@ -56,3 +57,27 @@ async def _block(content: asyncio.StreamReader) -> tuple[str, dict[str, object]]
             kind = line.removeprefix("event: ")
         elif line.startswith("data: "):
             data = line.removeprefix("data: ")
+
+
+def test_the_hub_wants_the_bus_only_while_listened_and_tells_when_it_is_live() -> None:
+    """The dispatcher binds the hub's queue when a first page listens and lets
+    it go with the last (api.hooks.dispatcher); listeners hear "following"
+    once both the bus is followed and the queue is bound."""
+    async def body() -> None:
+        hub = EventHub()
+        hub.set_following(True)
+        waiting = asyncio.ensure_future(hub.until_listened())
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        with hub.listen() as heard:
+            await asyncio.wait_for(waiting, 1)
+            assert not hub.live
+            assert await hub.until_live(0.01) is False  # nobody bound the queue yet
+            hub.set_showing(True)
+            assert await hub.until_live(1) is True
+            assert heard.get_nowait() == {"type": "status", "following": True}
+            hub.set_following(False)
+            assert heard.get_nowait() == {"type": "status", "following": False}
+        await asyncio.wait_for(hub.until_listened(False), 1)
+
+    asyncio.run(body())
