@@ -109,6 +109,8 @@ class LeafActing:
         source = self._catalog.resolve(BootSpec(uuid, "", "", Resources(), image=image))
         project, host = await self._instances.whose(uuid, call)
         driver: Rebuilder = self._driver
+        self._notices.acting(call.request_id)
+        began = time.time()
 
         async def rebuilt() -> Instance:
             try:
@@ -117,6 +119,7 @@ class LeafActing:
                 raise UnknownInstance(uuid) from None
 
         done = await self._actions.track(uuid, call.request_id, REBUILD, project, host, rebuilt)
+        self._notices.rebuilt(done, began)
         return self._instances.here(self._events.note(done))
 
     def prune_when_due(self) -> None:

@@ -8,6 +8,7 @@ what consumers were last told, also across restarts.
     the row completed             instance.create.end (also by `recover`)
     the row dropped, boot failed  instance.create.error
     an action's result            instance.<action>.start and .end, together
+    a rebuild's result            instance.rebuild.start and .end, together
     a delete's row dropped        instance.delete.start and .end
     a state reconciliation found  instance.update (and instance.update with
                                   state deleted for one that vanished)
@@ -102,6 +103,22 @@ class LeafNotices:
                                       request_id=request_id, at=began),
                 events.instance_event(events.action_event(action, "end"), told,
                                       request_id=request_id))
+
+    def rebuilt(self, result: Instance, began: float) -> None:
+        """instance.rebuild.start and .end, once the driver rebuilt the disk
+        (a rebuild writes no row of its own to share a transaction with: a
+        crash between the two loses the pair, never tells one that did not
+        happen); the row keeps the new state."""
+        if not self.on:
+            return
+        request_id = _REQUEST.get()
+        told = replace(result, cell_path=self._path())
+        with self.together():
+            self._index.set_state(result.uuid, result.state.value, "", result.host)
+            self._add(
+                events.instance_event(events.REBUILD_START, told, request_id=request_id,
+                                      at=began),
+                events.instance_event(events.REBUILD_END, told, request_id=request_id))
 
     # --------------------------------------------------- reconciliation
 

@@ -67,6 +67,9 @@ def action_event(action: Action, phase: str) -> str:
     return f"instance.{ACTION_NAMES[action]}.{phase}"
 
 
+REBUILD_START, REBUILD_END = "instance.rebuild.start", "instance.rebuild.end"
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One notification before it is sent: what happened, of what, when."""

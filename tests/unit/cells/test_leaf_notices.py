@@ -20,7 +20,7 @@ from model.call import Call
 from model.cells import CellKind
 from model.compute import Action, InstanceState, Resources
 from model.errors import FailedPrecondition, ResourceExhausted
-from notify.outbox import Outbox
+from notify.outbox import Outbox, Pending
 from routing.index import LocationIndex
 from virt.fake import FakeDriver, FakeHost
 
@@ -45,6 +45,10 @@ def told(outbox: Outbox) -> list[tuple[str, str, str]]:
     """(event type, state, request id) of what waits, oldest first; then empties it."""
     rows = outbox.batch(1000)
     outbox.remove([r.id for r in rows])
+    return told_rows(rows)
+
+
+def told_rows(rows: list[Pending]) -> list[tuple[str, str, str]]:
     seen = []
     for row in rows:
         data = json.loads(row.message)["payload"]["nova_object.data"]
@@ -71,6 +75,24 @@ def test_a_lifecycle_is_told_in_order(index: LocationIndex) -> None:
             ("instance.power_off.end", "stopped", "s-1"),
             ("instance.delete.start", "deleted", "d-1"),
             ("instance.delete.end", "deleted", "d-1")]
+        await leaf.close()
+
+    asyncio.run(main())
+
+
+def test_a_rebuild_is_told_with_its_new_image(index: LocationIndex) -> None:
+    async def main() -> None:
+        leaf, outbox = leaf_on(index, FakeDriver([FakeHost("h1", Resources(8, 16384, 100))]))
+        vm = await leaf.boot(replace(boot_spec("web", 1, 512, request_id="boot-1"),
+                                     image="one"), Call())
+        told(outbox)
+        await leaf.rebuild(vm.uuid, "two", Call(request_id="r-1"))
+        rows = outbox.batch(10)
+        assert [(t, state, rid) for t, state, rid in told_rows(rows)] == [
+            ("instance.rebuild.start", "active", "r-1"),
+            ("instance.rebuild.end", "active", "r-1")]
+        assert {json.loads(r.message)["payload"]["nova_object.data"]["image_uuid"]
+                for r in rows} == {"two"}
         await leaf.close()
 
     asyncio.run(main())
