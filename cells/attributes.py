@@ -87,6 +87,7 @@ def encode(a: Attributes) -> str:
         "locked": a.locked, "locked_reason": a.locked_reason,
         "access_ipv4": a.access_ipv4, "access_ipv6": a.access_ipv6,
         "reservation_id": a.reservation_id, "reset_to_error": a.reset_to_error,
+        "key_name": a.key_name,  # null: not kept with the instance
     }, separators=(",", ":"), sort_keys=True)
 
 
@@ -98,4 +99,5 @@ def decode(text: str) -> Attributes:
         access_ipv4=data["access_ipv4"], access_ipv6=data["access_ipv6"],
         reservation_id=data.get("reservation_id", ""),
         reset_to_error=data.get("reset_to_error", False),
+        key_name=data.get("key_name"),  # rows written before it was kept: None
     )

@@ -128,9 +128,9 @@ class Port:
 @dataclass(frozen=True, slots=True)
 class Attributes:
     """What a user sets on an instance without touching its guest: Nova's
-    description, metadata, tags, lock and access addresses. The leaf keeps
-    them beside the instance (cells.attributes); the guest never sees them.
-    `model.edits` changes them."""
+    description, metadata, tags, lock, access addresses and key name. The
+    leaf keeps them beside the instance (cells.attributes); the guest never
+    sees them. `model.edits` changes them."""
 
     description: str = ""
     metadata: tuple[tuple[str, str], ...] = ()  # sorted by key
@@ -144,6 +144,10 @@ class Attributes:
     # An admin set the instance to ERROR (Nova's os-resetState): it shows
     # ERROR, and takes nothing but a delete, until set back to active.
     reset_to_error: bool = False
+    # The key pair it was booted with, by name, as Nova keeps it on the
+    # instance: "" when none; None when not kept with it (an instance booted
+    # before instances kept it: the API looks it up in its own database).
+    key_name: str | None = None
 
 
 NO_ATTRIBUTES = Attributes()

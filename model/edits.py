@@ -1,6 +1,6 @@
 """A change of an instance's name and attributes (`model.compute.Attributes`),
 applied at its leaf in one step: `PUT /servers/{id}`, the server's metadata
-and tags, lock and unlock.
+and tags, lock and unlock, a rebuild's key name.
 
 An edit says what to change, never the whole result, so two edits sent at
 once both land (two metadata keys set by two clients are both kept), and
@@ -27,6 +27,7 @@ MAX_TAG = 60
 MAX_NAME = 255
 MAX_DESCRIPTION = 255
 MAX_REASON = 255
+MAX_KEY_NAME = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class Edit:
     locked: bool | None = None
     locked_reason: str | None = None  # kept while locked; cleared by an unlock
     reset_to_error: bool | None = None
+    key_name: str | None = None  # "": no key pair
 
 
 def check(edit: Edit) -> Edit:
@@ -53,6 +55,7 @@ def check(edit: Edit) -> Edit:
     _bounded("name", edit.name, MAX_NAME)
     _bounded("description", edit.description, MAX_DESCRIPTION)
     _bounded("locked_reason", edit.locked_reason, MAX_REASON)
+    _bounded("key_name", edit.key_name, MAX_KEY_NAME)
     for key, value in edit.metadata:
         if not key or len(key) > MAX_KEY:
             raise InvalidArgument(f"a metadata key must have 1 to {MAX_KEY} characters")
@@ -101,6 +104,7 @@ def apply(name: str, attributes: Attributes, edit: Edit) -> tuple[str, Attribute
         locked_reason=reason if locked else "",
         reset_to_error=(attributes.reset_to_error if edit.reset_to_error is None
                         else edit.reset_to_error),
+        key_name=attributes.key_name if edit.key_name is None else edit.key_name,
     )
     return _or(edit.name, name), changed
 

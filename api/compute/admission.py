@@ -1,12 +1,14 @@
 """What a server create must pass in the API before the tree sees it: the
 project's quota (instances, cores, RAM: api.compute.quotas) and the keypair
 it names (`key_name`, the caller's own). Admitted, it boots as many servers
-as the quota granted; each server made settles its reservation and records
-its key name; what was not made is released when the create ends."""
+as the quota granted, each with its key name among its attributes (kept with
+the instance at its leaf, as Nova keeps it on the instance); each server made
+settles its reservation; what was not made is released when the create ends."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +19,7 @@ from api.db.database import ApiDatabase
 from api.db.quotas import Usage
 from api.errors import BadRequest
 from api.state import database, who
-from model.compute import Instance
+from model.compute import BootSpec, Instance
 
 
 @dataclass
@@ -25,7 +27,6 @@ class Admission:
     """Room for `count` servers, by reservation, and the key they boot with."""
 
     db: ApiDatabase
-    user_id: str
     reservations: list[str]
     key_name: str | None
     _settled: set[str] = field(default_factory=set)
@@ -34,12 +35,15 @@ class Admission:
     def count(self) -> int:
         return len(self.reservations)
 
+    def keyed(self, specs: Sequence[BootSpec]) -> list[BootSpec]:
+        """`specs` with the key name in their attributes ("": booted without one)."""
+        return [replace(s, attributes=replace(s.attributes, key_name=self.key_name or ""))
+                for s in specs]
+
     def booted(self, n: int, instance: Instance) -> None:
         """The `n`th boot (from 0) made `instance`."""
         self.db.quotas.settle(self.reservations[n], instance.uuid)
         self._settled.add(self.reservations[n])
-        if self.key_name:
-            self.db.server_keys.remember(instance.uuid, self.key_name, self.user_id)
 
     def close(self) -> None:
         """Release what no boot used."""
@@ -53,7 +57,7 @@ async def admit(request: web.Request, body: dict[str, Any], boots: Boots) -> Adm
     flavor = boots.specs[0].flavor
     each = Usage(1, flavor.vcpus, flavor.memory_mb)
     granted = await quotas.reserve(request, each, boots.min_count, len(boots.specs))
-    return Admission(db, user, granted, key_name)
+    return Admission(db, granted, key_name)
 
 
 def _key_name(db: ApiDatabase, user: str, name: Any) -> str | None:

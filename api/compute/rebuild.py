@@ -8,10 +8,11 @@ must be able to (virt.driver.Rebuilder): one that cannot is 409 naming the
 leaf. Beside the image a rebuild may set what PUT /servers/{id} sets (name,
 description from 2.19, accessIPv4/6) and replace the metadata; these are
 applied after the disk, in one edit. From 2.54 `key_name` names the server's
-key pair. `adminPass` is not set in the guest (the tree sets no guest
-passwords) and `user_data` (2.57) is not kept (there is no metadata service
-to serve it), so the answer's `user_data` is null; `preserve_ephemeral` and
-`OS-DCF:diskConfig` change nothing (no ephemeral disks; MANUAL always).
+key pair (null: none), kept with the instance in the same edit. `adminPass`
+is not set in the guest (the tree sets no guest passwords) and `user_data`
+(2.57) is not kept (there is no metadata service to serve it), so the
+answer's `user_data` is null; `preserve_ephemeral` and `OS-DCF:diskConfig`
+change nothing (no ephemeral disks; MANUAL always).
 
 202 with the rebuilt server, Nova's rebuild body for the microversion.
 """
@@ -43,7 +44,6 @@ async def rebuild(request: web.Request, uuid: str, args: Any) -> web.Response:
         raise BadRequest("rebuild needs an object with 'imageRef'.")
     image = _image(request, args.get("imageRef"))
     edit = _edit(request, args)
-    key_name = _key_name(request, args)
     current = await server_edits.current(request)
     refuse_if_locked(request, current)
     if current.attributes.reset_to_error:  # a rebuild leaves it active, as Nova's
@@ -55,8 +55,6 @@ async def rebuild(request: web.Request, uuid: str, args: Any) -> web.Response:
             instance = await client.update(uuid, edit, metadata=action_metadata(request))
     except NotFound:
         raise not_found("Instance", uuid) from None
-    if key_name is not None:
-        database(request).server_keys.remember(uuid, key_name, who(request).user_id)
     views = view(request)
     views.know_keys([instance])
     return web.json_response({"server": views.detail(instance, Body.REBUILD)}, status=202)
@@ -93,13 +91,18 @@ def _edit(request: web.Request, args: dict[str, Any]) -> Edit:
                      if "accessIPv6" in args else None),
         metadata=read.metadata_of(args["metadata"], limit) if "metadata" in args else (),
         metadata_replaced="metadata" in args,
+        key_name=_key_name(request, args),
     )
 
 
 def _key_name(request: web.Request, args: dict[str, Any]) -> str | None:
-    name = args.get("key_name")
-    if name is None:
+    """The key pair the rebuild names: None when it names none (unchanged), ""
+    for null (the server's key pair is unset, as Nova's)."""
+    if "key_name" not in args:
         return None
+    name = args["key_name"]
+    if name is None:
+        return ""
     if not isinstance(name, str) or database(request).keypairs.get(
             who(request).user_id, name) is None:
         raise BadRequest(f"Invalid key_name provided: {str(name)[:64]}.")

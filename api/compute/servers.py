@@ -252,7 +252,7 @@ async def create(request: web.Request) -> web.Response:
     boots = _with_attributes(request, body, boots)
     boots, group = server_groups.join_group(request, boots)
     admitted = await admission.admit(request, body, boots)  # quota and key_name
-    client, made, specs = ours.tree.client, [], boots.specs[:admitted.count]
+    client, made, specs = ours.tree.client, [], admitted.keyed(boots.specs[:admitted.count])
     try:
         specs = await ports.bind(request, specs, asked)
         for spec in specs:

@@ -107,9 +107,11 @@ class ServerView:
                  key_names: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
                  network_names: ServiceNames | None = None,
                  ) -> None:
-        """`key_names(uuids)`: the key pair each server was booted with (api.db);
-        `network_names`: names of networks of the network service, and of the
-        security groups of its ports."""
+        """`key_names(uuids)`: the key pair each server was booted with, from
+        the API's database (api.db), asked only of instances that do not keep
+        their key name (booted before instances kept it); `network_names`:
+        names of networks of the network service, and of the security groups
+        of its ports."""
         self.base = base
         self.version = version
         self.admin = admin
@@ -121,10 +123,12 @@ class ServerView:
         self._groups: dict[str, list[str]] = {}
 
     def know_keys(self, instances: Sequence[Instance]) -> None:
-        """Look up the key names of `instances` at once, before their bodies,
-        and the names of the networks their service ports are on."""
-        if self._key_names is not None and instances:
-            self._keys.update(self._key_names([i.uuid for i in instances]))
+        """Look up at once, before their bodies, the key names of those of
+        `instances` that do not keep theirs, and the names of the networks
+        their service ports are on."""
+        unkept = [i.uuid for i in instances if i.attributes.key_name is None]
+        if self._key_names is not None and unkept:
+            self._keys.update(self._key_names(unkept))
         ids = {p.network for i in instances for p in i.ports if p.port_id}
         if self._network_names is not None and ids:
             self._networks.update(self._network_names(sorted(ids)))
@@ -144,6 +148,13 @@ class ServerView:
         """Nova's `security_groups` of a server: none at all when it has none."""
         names = self._groups.get(instance.uuid)
         return {"security_groups": [{"name": n} for n in names]} if names else {}
+
+    def _key_name(self, instance: Instance) -> str | None:
+        """Nova's `key_name`: null for a server booted without a key pair."""
+        kept = instance.attributes.key_name
+        if kept is None:  # booted before instances kept it: the API's database's
+            return self._keys.get(instance.uuid)
+        return kept or None
 
     def links(self, uuid: str) -> list[dict[str, str]]:
         return [{"rel": "self", "href": f"{self.base}/v2.1/servers/{uuid}"},
@@ -187,7 +198,7 @@ class ServerView:
             "addresses": addresses(instance, extended_addresses(self.version, body),
                                    self._networks),
             "accessIPv4": a.access_ipv4, "accessIPv6": a.access_ipv6, "OS-DCF:diskConfig": "MANUAL",
-            "config_drive": "", "key_name": self._keys.get(instance.uuid),
+            "config_drive": "", "key_name": self._key_name(instance),
             "OS-EXT-AZ:availability_zone": instance.cell_path.rpartition(SEPARATOR)[2],
             "OS-EXT-STS:power_state": power_state, "OS-EXT-STS:task_state": task_state,
             "OS-SRV-USG:launched_at": None, "OS-SRV-USG:terminated_at": None,

@@ -2,7 +2,7 @@
 an API database. Keypairs (`keypairs`), flavors made by admins with their extra
 specs and projects (`flavors`), quota limits and the reservations that make two
 API processes agree on the last unit (`quotas`), and which keypair each server
-was booted with (`keypairs.ServerKeys`).
+booted before instances kept their key name was booted with (`keypairs.ServerKeys`).
 
 SQLite by default (a file beside the API's config), PostgreSQL when several API
 processes serve one cloud (`database_url` in [api]). Engines, transactions and

@@ -100,8 +100,10 @@ def _keypair(row: RowMapping) -> Keypair:
 
 
 class ServerKeys:
-    """The keypair (by name) each server was booted with, by server uuid: what
-    a server body shows as `key_name`."""
+    """The keypair (by name) each server was booted with, by server uuid, for
+    servers booted before instances kept their key name with them at their
+    leaf (`model.compute.Attributes.key_name`): what a server body shows as
+    `key_name` when its instance's is None. New servers get no row here."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

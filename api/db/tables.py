@@ -36,7 +36,8 @@ keypairs = Table(
     UniqueConstraint("user_id", "name", name="uq_keypairs_user_name"),
 )
 
-# The keypair a server was booted with (key_name of its body), by server uuid.
+# The keypair a server was booted with (key_name of its body), by server uuid:
+# only for servers booted before the instance kept it (keypairs.ServerKeys).
 server_keys = Table(
     "server_keys", metadata,
     Column("uuid", String(36), primary_key=True),

@@ -132,7 +132,7 @@ class Instance(_message.Message):
     def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., cell_path: _Optional[str] = ..., host: _Optional[str] = ..., flavor: _Optional[_Union[Flavor, _Mapping]] = ..., image: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., project: _Optional[str] = ..., request_id: _Optional[str] = ..., fault: _Optional[str] = ..., attributes: _Optional[_Union[Attributes, _Mapping]] = ...) -> None: ...
 
 class Attributes(_message.Message):
-    __slots__ = ("description", "metadata", "tags", "locked", "locked_reason", "access_ipv4", "access_ipv6", "reservation_id", "reset_to_error")
+    __slots__ = ("description", "metadata", "tags", "locked", "locked_reason", "access_ipv4", "access_ipv6", "reservation_id", "reset_to_error", "key_name")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -149,6 +149,7 @@ class Attributes(_message.Message):
     ACCESS_IPV6_FIELD_NUMBER: _ClassVar[int]
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
     RESET_TO_ERROR_FIELD_NUMBER: _ClassVar[int]
+    KEY_NAME_FIELD_NUMBER: _ClassVar[int]
     description: str
     metadata: _containers.ScalarMap[str, str]
     tags: _containers.RepeatedScalarFieldContainer[str]
@@ -158,7 +159,8 @@ class Attributes(_message.Message):
     access_ipv6: str
     reservation_id: str
     reset_to_error: bool
-    def __init__(self, description: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., tags: _Optional[_Iterable[str]] = ..., locked: _Optional[bool] = ..., locked_reason: _Optional[str] = ..., access_ipv4: _Optional[str] = ..., access_ipv6: _Optional[str] = ..., reservation_id: _Optional[str] = ..., reset_to_error: _Optional[bool] = ...) -> None: ...
+    key_name: str
+    def __init__(self, description: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., tags: _Optional[_Iterable[str]] = ..., locked: _Optional[bool] = ..., locked_reason: _Optional[str] = ..., access_ipv4: _Optional[str] = ..., access_ipv6: _Optional[str] = ..., reservation_id: _Optional[str] = ..., reset_to_error: _Optional[bool] = ..., key_name: _Optional[str] = ...) -> None: ...
 
 class BootRequest(_message.Message):
     __slots__ = ("request_id", "name", "flavor", "image", "ports", "hints", "target_cell", "project", "uuid", "attributes")
@@ -192,7 +194,7 @@ class BootRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., name: _Optional[str] = ..., flavor: _Optional[_Union[Flavor, _Mapping]] = ..., image: _Optional[str] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., hints: _Optional[_Mapping[str, str]] = ..., target_cell: _Optional[str] = ..., project: _Optional[str] = ..., uuid: _Optional[str] = ..., attributes: _Optional[_Union[Attributes, _Mapping]] = ...) -> None: ...
 
 class UpdateRequest(_message.Message):
-    __slots__ = ("uuid", "name", "description", "access_ipv4", "access_ipv6", "metadata", "metadata_removed", "metadata_replaced", "tags", "tags_removed", "tags_replaced", "locked", "locked_reason", "reset_to_error")
+    __slots__ = ("uuid", "name", "description", "access_ipv4", "access_ipv6", "metadata", "metadata_removed", "metadata_replaced", "tags", "tags_removed", "tags_replaced", "locked", "locked_reason", "reset_to_error", "key_name")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -214,6 +216,7 @@ class UpdateRequest(_message.Message):
     LOCKED_FIELD_NUMBER: _ClassVar[int]
     LOCKED_REASON_FIELD_NUMBER: _ClassVar[int]
     RESET_TO_ERROR_FIELD_NUMBER: _ClassVar[int]
+    KEY_NAME_FIELD_NUMBER: _ClassVar[int]
     uuid: str
     name: str
     description: str
@@ -228,7 +231,8 @@ class UpdateRequest(_message.Message):
     locked: bool
     locked_reason: str
     reset_to_error: bool
-    def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., access_ipv4: _Optional[str] = ..., access_ipv6: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., metadata_removed: _Optional[_Iterable[str]] = ..., metadata_replaced: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., tags_removed: _Optional[_Iterable[str]] = ..., tags_replaced: _Optional[bool] = ..., locked: _Optional[bool] = ..., locked_reason: _Optional[str] = ..., reset_to_error: _Optional[bool] = ...) -> None: ...
+    key_name: str
+    def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., access_ipv4: _Optional[str] = ..., access_ipv6: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., metadata_removed: _Optional[_Iterable[str]] = ..., metadata_replaced: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., tags_removed: _Optional[_Iterable[str]] = ..., tags_replaced: _Optional[bool] = ..., locked: _Optional[bool] = ..., locked_reason: _Optional[str] = ..., reset_to_error: _Optional[bool] = ..., key_name: _Optional[str] = ...) -> None: ...
 
 class RebuildRequest(_message.Message):
     __slots__ = ("uuid", "image")

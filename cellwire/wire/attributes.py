@@ -13,7 +13,7 @@ def attributes_to_pb(a: Attributes) -> pb.Attributes:
         description=a.description, metadata=dict(a.metadata), tags=list(a.tags),
         locked=a.locked, locked_reason=a.locked_reason,
         access_ipv4=a.access_ipv4, access_ipv6=a.access_ipv6, reservation_id=a.reservation_id,
-        reset_to_error=a.reset_to_error,
+        reset_to_error=a.reset_to_error, key_name=a.key_name,  # None: the field is absent
     )
 
 
@@ -23,6 +23,7 @@ def attributes_from_pb(m: pb.Attributes) -> Attributes:
         tags=tuple(sorted(set(m.tags))), locked=m.locked, locked_reason=m.locked_reason,
         access_ipv4=m.access_ipv4, access_ipv6=m.access_ipv6, reservation_id=m.reservation_id,
         reset_to_error=m.reset_to_error,
+        key_name=m.key_name if m.HasField("key_name") else None,
     )
     return NO_ATTRIBUTES if made == NO_ATTRIBUTES else made
 
@@ -34,7 +35,7 @@ def edit_to_pb(uuid: str, e: Edit) -> pb.UpdateRequest:
         tags_removed=list(e.tags_removed), tags_replaced=e.tags_replaced,
     )
     for field in ("name", "description", "access_ipv4", "access_ipv6", "locked",
-                  "locked_reason", "reset_to_error"):
+                  "locked_reason", "reset_to_error", "key_name"):
         value = getattr(e, field)
         if value is not None:
             setattr(m, field, value)
@@ -56,4 +57,5 @@ def edit_from_pb(m: pb.UpdateRequest) -> Edit:
         locked=m.locked if m.HasField("locked") else None,
         locked_reason=optional("locked_reason"),
         reset_to_error=m.reset_to_error if m.HasField("reset_to_error") else None,
+        key_name=optional("key_name"),
     )

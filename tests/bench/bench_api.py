@@ -38,6 +38,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
@@ -47,7 +48,7 @@ from cellops.tree import TreeRunner
 from cellwire import eventloop
 from cellwire.client import AsyncCellClient, CellClient, boot_spec
 from model.call import ACT_FOR_KEY
-from model.compute import Action
+from model.compute import Action, Attributes
 from tests.bench.cpu import Meter
 from tests.bench.harness import Result, error_lines, floor_line, header, target_line
 from tests.bench.trees import fanout_text, write_tree
@@ -230,8 +231,12 @@ def merge(results: list[Result], label: str) -> Result:
 
 
 def boot(runner: TreeRunner, clients: int) -> list[list[str]]:
+    # Booted as the API boots them: keeping their key name ("": none), which a
+    # show then reads from the instance, not the API's database.
+    keyless = Attributes(key_name="")
     with CellClient(runner.top_address) as top:
-        return [[top.boot(boot_spec(f"api-bench-{c}-{i}", 1, 512, 1, project=PROJECT)).uuid
+        return [[top.boot(replace(boot_spec(f"api-bench-{c}-{i}", 1, 512, 1, project=PROJECT),
+                                  attributes=keyless)).uuid
                  for i in range(PER_CLIENT)] for c in range(clients)]
 
 

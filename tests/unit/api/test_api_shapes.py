@@ -41,7 +41,7 @@ from api.compute.views import Names, ServerView
 from api.microversion import MAX, MIN, Version
 from api.state import STATE
 from model.catalog import Image
-from model.compute import Instance, InstanceState, Port, Resources
+from model.compute import Attributes, Instance, InstanceState, Port, Resources
 
 IMAGE = Image("11111111-2222-4333-8444-555555555555", "debian-12", "/img/debian.qcow2")
 NAMES = Names.of({"small": Resources(1, 2048, 20)}, (IMAGE,))
@@ -95,11 +95,13 @@ def instance(state: InstanceState, **kw: Any) -> Instance:
 
 
 # Every state, and the odd cases: a fault, no ports, no host, no image, an image
-# no longer declared, a flavor no configured one matches.
+# no longer declared, a flavor no configured one matches, a key pair kept or none.
 SERVERS = [instance(s, fault="disk full" if s is InstanceState.ERROR else "")
            for s in InstanceState] + [
     instance(InstanceState.BUILDING, ports=(), host="", image=""),
     instance(InstanceState.ACTIVE, image="golden-2025", flavor=Resources(3, 3000, 3)),
+    instance(InstanceState.ACTIVE, attributes=Attributes(key_name="mine")),
+    instance(InstanceState.ACTIVE, attributes=Attributes(key_name="")),
 ]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bestmatch.selectors import RandomSelector
+from cells.attributes import decode, encode
 from cells.backend import Identity
 from cells.leaf import LeafCell
 from cellwire.client import boot_spec
@@ -178,3 +179,38 @@ def test_a_locked_instance_refuses_the_calls_that_obey_the_lock_and_nothing_chan
             index.close()
 
     asyncio.run(body())
+
+
+def test_a_row_written_before_key_names_were_kept_reads_as_none() -> None:
+    before = ('{"access_ipv4":"","access_ipv6":"","description":"","locked":false,'
+              '"locked_reason":"","metadata":{},"reservation_id":"r-1",'
+              '"reset_to_error":false,"tags":[]}')
+    assert decode(before) == Attributes(reservation_id="r-1")  # key_name None
+    for key_name in (None, "", "mine"):
+        kept = Attributes(key_name=key_name)
+        assert decode(encode(kept)) == kept
+
+
+def test_the_key_name_is_kept_from_boot_across_a_restart_and_changed_by_an_edit(
+        tmp_path: Path) -> None:
+    driver = FakeDriver(HOSTS)  # the hypervisor outlives the leaf's process
+
+    async def life(edit: Edit | None, uuid: str = "") -> tuple[str, str | None]:
+        leaf, index = _leaf(tmp_path, driver)
+        try:
+            await leaf.recover()
+            if not uuid:
+                spec = replace(boot_spec("vm", 1, 256, 1), attributes=Attributes(key_name=""))
+                uuid = (await leaf.boot(spec, Call())).uuid
+            if edit is not None:
+                await leaf.update(uuid, edit, Call())
+            return uuid, (await leaf.get(uuid, Call())).attributes.key_name
+        finally:
+            await leaf.close()
+            index.close()
+
+    uuid, booted = asyncio.run(life(None))
+    assert booted == ""
+    assert asyncio.run(life(Edit(key_name="mine"), uuid)) == (uuid, "mine")
+    assert asyncio.run(life(None, uuid)) == (uuid, "mine")
+    assert asyncio.run(life(Edit(name="renamed"), uuid)) == (uuid, "mine")  # None: unchanged
