@@ -53,8 +53,12 @@ class Account:
             return entry  # no roles: only the alt persona takes it (see alt_projects)
         if self.role == "admin":
             return entry | {"roles": ["admin"], "types": ["admin"]}
-        if self.role == "manager":  # Keystone 2024.1: a manager is a member too
-            return entry | {"roles": ["manager", "member", "reader"]}
+        if self.role == "manager":
+            # Its token is a member's and a reader's too (Keystone 2024.1's implied
+            # roles), but the file says manager only: Tempest then never gives a
+            # manager to a class's primary or reader, which would leave its
+            # project_manager persona none.
+            return entry | {"roles": ["manager"]}
         return entry | {"roles": ["member", "reader"]}
 
 
@@ -83,9 +87,8 @@ def accounts_for(concurrency: int) -> list[Account]:
     primary, an alt, a reader and a manager of one project, and an admin.
     The alt accounts come first (see alt_projects), then members round the
     projects, then managers (Tempest's project_manager persona), admins last.
-    Members and managers carry the reader role too, so a class's reader may
-    take either: two of each per worker in every project leave the primary
-    and the manager one even when all workers are in one project."""
+    A member serves a primary or a reader, so two per worker in every project
+    leave each class both even when all workers are in one project."""
     per_project = 2 * concurrency
     alts = [Account(f"{project}-member", project, "member", secrets.token_urlsafe(12),
                     alt=True) for project in alt_projects(concurrency)]
