@@ -108,6 +108,7 @@ class Outbox:
                 row["message_id"], row["event_type"], row["uuid"], row["message"],
                 row["created_at"]), _STORE)
         if rows:
+            self._wrote(len(rows))
             self.on_added()
         return len(rows)
 
@@ -121,25 +122,29 @@ class Outbox:
         if rows:
             with translated(_STORE):
                 conn.execute(notify_outbox.insert(), rows)
+            self._wrote(len(rows))
             _soon(self.on_added)
         return len(rows)
 
     def _admitted(self, events: tuple[Event, ...]) -> list[dict[str, Any]]:
-        """The rows of the events within the bound (counted as written); the
-        others refused."""
-        rows = []
+        """The rows of the events within the bound; the others refused."""
+        rows: list[dict[str, Any]] = []
+        waiting = self._rows_now()
         for event in events:
-            if self._rows_now() >= self.bound:
+            if waiting + len(rows) >= self.bound:
                 self._refuse(event)
                 continue
             inner = message(event, self._publisher(), role=self._role)
             rows.append({"message_id": inner["message_id"], "event_type": event.event_type,
                          "uuid": event.uuid, "message": encode(inner),
                          "created_at": event.at})
-            with self._lock:
-                self._rows = (self._rows or 0) + 1
-                self._written += 1
         return rows
+
+    def _wrote(self, n: int) -> None:
+        """`n` rows written (counted once their statements succeeded)."""
+        with self._lock:
+            self._rows = (self._rows or 0) + n
+            self._written += n
 
     def batch(self, limit: int) -> list[Pending]:
         """The oldest `limit` rows waiting, oldest first."""
