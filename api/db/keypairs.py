@@ -109,6 +109,7 @@ class ServerKeys:
         self.engine = engine
 
     def remember(self, uuid: str, key_name: str, user_id: str) -> None:
+        """A row as servers booted before got one (the API no longer writes any)."""
         with transaction(self.engine, "server keys") as conn:
             conn.execute(delete(tables.server_keys).where(tables.server_keys.c.uuid == uuid))
             conn.execute(insert(tables.server_keys).values(
@@ -120,7 +121,3 @@ class ServerKeys:
         with transaction(self.engine, "server keys") as conn:
             rows = conn.execute(select(s.c.uuid, s.c.key_name).where(s.c.uuid.in_(uuids)))
             return {r.uuid: r.key_name for r in rows}
-
-    def forget(self, uuid: str) -> None:
-        with transaction(self.engine, "server keys") as conn:
-            conn.execute(delete(tables.server_keys).where(tables.server_keys.c.uuid == uuid))
