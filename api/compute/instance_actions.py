@@ -36,7 +36,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from api.compute.migrations import CHANGES_BEFORE
+from api.compute.migrations import CHANGES_BEFORE, check_paging, query_time
 from api.compute.servers import server_uuid
 from api.errors import BadRequest, ItemNotFound
 from api.microversion import Version
@@ -126,30 +126,8 @@ def _query(request: web.Request, at: Version) -> dict[str, str]:
     allowed = {"limit", "marker", "changes-since"} | (
         {"changes-before"} if at >= CHANGES_BEFORE else set())
     params = dict(request.query)
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise BadRequest(f"Additional properties are not allowed ({', '.join(unknown)[:128]}"
-                         " were unexpected)")
-    limit = params.get("limit")
-    if limit is not None and not limit.isdigit():
-        raise BadRequest(f"Invalid input for query parameters limit. Value: {limit[:32]}.")
-    since, before = query_time(params, "changes-since"), query_time(params, "changes-before")
-    if since and before and before < since:
-        raise BadRequest("The value of changes-since must be less than or equal to"
-                         " changes-before.")
+    check_paging(params, allowed)
     return params
-
-
-def query_time(params: dict[str, str], name: str) -> datetime | None:
-    text = params.get(name)
-    if text is None:
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(f"Invalid input for query parameters {name}. Value: {text[:64]}."
-                         " It is not a valid date-time.") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)  # naive: UTC, as Nova reads it
 
 
 def _changed_within(a: ActionRecord, params: dict[str, str]) -> bool:

@@ -21,6 +21,7 @@ project (`project_id`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -49,23 +50,31 @@ def check_query(params: Mapping[str, str], at: Version) -> None:
     """400, as Nova's schema and paging, for a query it refuses at `at`."""
     if at < PAGES:
         return  # before 2.59 anything goes; paging and changes-since are ignored
-    unknown = sorted(set(params) - allowed_query(at))
+    check_paging(params, allowed_query(at))
+    marker = params.get("marker")
+    if marker is not None:
+        raise BadRequest(f"Marker {marker[:64]} could not be found.")
+
+
+def check_paging(params: Mapping[str, str], allowed: AbstractSet[str]) -> None:
+    """400, as Nova's schemas for a paged list's query (migrations, instance
+    actions): a parameter not `allowed`, a limit that is no number, a
+    changes-before earlier than changes-since."""
+    unknown = sorted(set(params) - allowed)
     if unknown:
         raise BadRequest(f"Additional properties are not allowed ({', '.join(unknown)[:128]}"
                          " were unexpected)")
     limit = params.get("limit")
     if limit is not None and not limit.isdigit():
         raise BadRequest(f"Invalid input for query parameters limit. Value: {limit[:32]}.")
-    since, before = _time(params, "changes-since"), _time(params, "changes-before")
+    since, before = query_time(params, "changes-since"), query_time(params, "changes-before")
     if since and before and before < since:
         raise BadRequest("The value of changes-since must be less than or equal to"
                          " changes-before.")
-    marker = params.get("marker")
-    if marker is not None:
-        raise BadRequest(f"Marker {marker[:64]} could not be found.")
 
 
-def _time(params: Mapping[str, str], name: str) -> datetime | None:
+def query_time(params: Mapping[str, str], name: str) -> datetime | None:
+    """The time a query parameter names (naive: UTC), or None; 400 for no date-time."""
     text = params.get(name)
     if text is None:
         return None
