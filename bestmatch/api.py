@@ -74,7 +74,9 @@ class HostState:
     aggregates: Mapping[str, str] = field(default_factory=dict)  # aggregate metadata
     capabilities: frozenset[str] = frozenset()
     groups: Mapping[str, int] = field(default_factory=dict)  # server group -> members here
-    instance_uuids: frozenset[str] = frozenset()  # hosts only
+    # The instances a host holds (empty: none); None for a child cell, whose
+    # instances are further down.
+    instance_uuids: frozenset[str] | None = None
     # The largest single request this candidate could take; worked out once
     # here because every resource filter asks for it.
     room: Resources = field(init=False, repr=False, compare=False)

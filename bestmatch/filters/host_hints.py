@@ -4,10 +4,10 @@ Hints: `same_host=UUID[,UUID...]` and `different_host=UUID[,UUID...]`;
 without the hint both filters pass every candidate. `candidate.instance_uuids`
 names the instances a host holds.
 
-A candidate with no instance uuids is taken to be a child cell, which may
-hold the instances further down: same_host passes it and leaves the choice to
-the cell below. The same goes for an empty host, so in a leaf same_host
-narrows the choice to the hosts holding a named instance plus the empty ones.
+A child cell (`instance_uuids` None) may hold the instances further down:
+both filters pass it and leave the choice to the cell below. A host is judged
+by what it holds, as Nova's filters judge it: with same_host, an empty host
+holds none of the named instances and is refused.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class SameHostFilter:
     def check(self, candidate: HostState, spec: RequestSpec) -> Verdict:
         wanted = spec.hint_set(SAME_HOST)
         held = candidate.instance_uuids
-        if not wanted or not held or wanted & held:
+        if not wanted or held is None or wanted & held:
             return Verdict.ok()
         return Verdict.reject(SAME_HOST, f"holds none of the {len(wanted)} instances named")
 
@@ -30,7 +30,8 @@ class DifferentHostFilter:
     name = DIFFERENT_HOST
 
     def check(self, candidate: HostState, spec: RequestSpec) -> Verdict:
-        shared = spec.hint_set(DIFFERENT_HOST) & candidate.instance_uuids
+        held = candidate.instance_uuids
+        shared = spec.hint_set(DIFFERENT_HOST) & held if held is not None else frozenset()
         if not shared:
             return Verdict.ok()
         return Verdict.reject(DIFFERENT_HOST, f"holds {', '.join(sorted(shared))}")
