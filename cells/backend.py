@@ -166,7 +166,8 @@ class ChangeLog:
             return
         self._arrived.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._arrived.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._arrived.wait()
 
     def note(self, instance: Instance) -> None:
         """Queue the instance's current state and place."""

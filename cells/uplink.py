@@ -4,9 +4,10 @@ Reports go every `report_interval`, or sooner when an instance changed, but
 at most one per REPORT_WINDOW: a burst of changes goes up in one report, and
 state reaches the top within moments. The uplink never gives up: while the
 parent is unreachable it keeps trying, holding the instance changes it could
-not deliver. Its backoff is capped at two report intervals, so a restarted
-parent hears from every child before it would mark one down (after
-`down_after` >= 3 missed intervals).
+not deliver. Its backoff starts at FIRST_BACKOFF (a parent still starting is
+retried at once, not a whole interval later) and doubles up to two report
+intervals, so a restarted parent hears from every child before it would mark
+one down (after `down_after` >= 3 missed intervals).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ GATHER = 0.01  # seconds to collect more changes once one has come
 # report carries every change since the last, so the parent learns of a
 # change within one window.
 REPORT_WINDOW = 0.2
+FIRST_BACKOFF = 0.05  # seconds before the first retry of a failed register or report
 
 
 class Uplink:
@@ -45,14 +47,15 @@ class Uplink:
         self._refreshing: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
-        backoff = self._interval
+        first = min(FIRST_BACKOFF, self._interval)
+        backoff = first
         while True:
             try:
                 if not self.registered.is_set():
                     await self._register()
                 sent = time.monotonic()
                 await self._report()
-                backoff = self._interval
+                backoff = first
                 # Report again after the interval, or sooner when something
                 # changed, but no sooner than one window after the last report
                 # began: however many changes come, they go up together.
@@ -73,8 +76,12 @@ class Uplink:
         """
         if self._refreshing is None or self._refreshing.done():
             self._refreshing = asyncio.create_task(self._backend.refresh())
+        # asyncio.timeout, not wait_for: on Python 3.11, wait_for returns the
+        # result of a shielded task that finished as the uplink was cancelled,
+        # and the cancellation is lost.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._refreshing), self._interval)
+            async with asyncio.timeout(self._interval):
+                await asyncio.shield(self._refreshing)
 
     async def _register(self) -> None:
         me = self._backend.identity

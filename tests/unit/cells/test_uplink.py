@@ -20,8 +20,14 @@ class FakeParent:
     address: str = "fake-parent"
     reports: list[tuple[float, ChildReport]] = field(default_factory=list)
     fail_reports: int = 0  # the next N reports fail as if the parent were away
+    fail_registers: int = 0  # the next N registers fail as if the parent were starting
+    registers: int = 0
 
     async def register(self, reg: object, timeout: float | None = None) -> tuple[str, float]:
+        self.registers += 1
+        if self.fail_registers:
+            self.fail_registers -= 1
+            raise Unavailable("parent starting")
         return "top!leaf", 0.5
 
     async def report(self, report: ChildReport,
@@ -107,6 +113,25 @@ def test_changes_a_failed_report_did_not_deliver_go_with_the_next() -> None:
     parent = asyncio.run(main())
     carried = [c.uuid for _, r in parent.reports for c in r.changes]
     assert sorted(carried) == sorted(change(n).uuid for n in range(5))
+
+
+def test_a_parent_still_starting_is_retried_long_before_the_report_interval() -> None:
+    """A cell started with its parent finds it not serving yet: the register is
+    retried after a short backoff that doubles, not after the (here hour-long)
+    report interval."""
+    async def main() -> FakeParent:
+        cell, parent = FakeCell(), FakeParent(fail_registers=4)
+        uplink = Uplink(cell, parent, interval=3600.0)  # type: ignore[arg-type]
+        task = asyncio.create_task(uplink.run())
+        try:  # 0.05 + 0.1 + 0.2 + 0.4 s of backoff; an interval's would be hours
+            await asyncio.wait_for(uplink.registered.wait(), timeout=120)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        return parent
+
+    parent = asyncio.run(main())
+    assert parent.registers == 5 and parent.fail_registers == 0
 
 
 def test_a_change_put_back_never_undoes_a_newer_one_sent_meanwhile() -> None:
