@@ -225,32 +225,50 @@ class TreeRunner:
         self.wait_registered(timeout)
 
     def wait_registered(self, timeout: float, watch: Watch | None = None) -> None:
-        """Block until the top sees every cell up with a reported capacity.
-        `watch` is called with the names of the cells up each time the top is
-        asked (none while it does not answer), from this thread; it must be
-        quick (the top is asked every tenth of a second)."""
+        """Block until every process of the top sees every cell up with a
+        reported capacity, and has heard a full report from each process of
+        every replicated cell since. (A region's second process may not have
+        heard from a leaf yet; until it has, its reports would hide that leaf
+        from the top for a moment.) `watch` is called with the names of the
+        cells up each time the top is asked (none while it does not answer),
+        from this thread; it must be quick (the top is asked every tenth of a
+        second)."""
         deadline = time.monotonic() + timeout
         want = {c.name for c in self.spec.cells}
         paths = self.spec.paths()
         # A fake leaf given no hosts (one for agents only) reports none.
         hostless = {c.name for c in self.spec.cells if c.driver == "fake" and not c.hosts}
         seen: set[str] = set()
-        with self.client(timeout=2.0) as client:
+        full_since: float | None = None  # when every top process first saw it all
+        running = [key for key in self.spec.top.processes() if key in self.procs]
+        clients = [CellClient(self._client_listen.get(key) or self._listen[key], timeout=2.0,
+                              ca=self.ca, token=self.admin_token) for key in running]
+        try:
             while time.monotonic() < deadline:
                 self._check_alive()
+                asked = time.monotonic()
                 try:
-                    top = client.topology()
-                    seen = {n.name for n in top.walk() if n.up and n.path == paths[n.name]
-                            and (n.kind.value == "router" or n.capacity.hosts > 0
-                                 or n.name in hostless)}
-                    done = seen == want and _reported(top)
-                except CellError:  # the top is not serving yet
-                    done = False
+                    views = [client.topology() for client in clients]
+                except CellError:  # a process of the top is not serving yet
+                    views = []
+                seen = set(want)
+                for top in views:
+                    seen &= {n.name for n in top.walk() if n.up and n.path == paths[n.name]
+                             and (n.kind.value == "router" or n.capacity.hosts > 0
+                                  or n.name in hostless)}
+                full = bool(views) and seen == want and all(_reported(top) for top in views)
                 if watch is not None:
-                    watch(seen)
-                if done:
+                    watch(seen if views else set())
+                if not full:
+                    full_since = None
+                elif full_since is None:
+                    full_since = asked
+                elif all(_heard_since(top, asked - full_since) for top in views):
                     return
                 time.sleep(0.1)
+        finally:
+            for client in clients:
+                client.close()
         raise TimeoutError(f"cells not up after {timeout:g} s: {sorted(want - seen)}"
                            f" (logs in {self.state_dir})")
 
@@ -276,6 +294,13 @@ class TreeRunner:
 def _tail(log: Path) -> str:
     """The end of a process's log, for the error that says it exited."""
     return log.read_text()[-2000:] if log.exists() else ""
+
+
+def _heard_since(top: Any, ago: float) -> bool:
+    """Every acting process of a replicated cell reported within `ago` seconds
+    (one silent for a while has likely been stopped, and is not waited for)."""
+    return all(r.heard_ago < ago for n in top.walk() for r in n.replicas
+               if not r.standby and not r.silent)
 
 
 def _reported(top: Any) -> bool:
