@@ -230,7 +230,7 @@ class TreeRunner:
         every replicated cell since. (A region's second process may not have
         heard from a leaf yet; until it has, its reports would hide that leaf
         from the top for a moment.) `watch` is called with the names of the
-        cells up each time the top is asked (none while it does not answer),
+        cells up each time the top answers (none while it has never answered),
         from this thread; it must be quick (the top is asked every tenth of a
         second)."""
         deadline = time.monotonic() + timeout
@@ -249,16 +249,19 @@ class TreeRunner:
                 asked = time.monotonic()
                 try:
                     views = [client.topology() for client in clients]
-                except CellError:  # a process of the top is not serving yet
-                    views = []
+                except CellError:  # not serving yet, or over the top's rate limit
+                    if watch is not None and not seen:  # no flicker back to none
+                        watch(seen)
+                    time.sleep(0.1)
+                    continue
                 seen = set(want)
                 for top in views:
                     seen &= {n.name for n in top.walk() if n.up and n.path == paths[n.name]
                              and (n.kind.value == "router" or n.capacity.hosts > 0
                                   or n.name in hostless)}
-                full = bool(views) and seen == want and all(_reported(top) for top in views)
+                full = seen == want and all(_reported(top) for top in views)
                 if watch is not None:
-                    watch(seen if views else set())
+                    watch(seen)
                 if not full:
                     full_since = None
                 elif full_since is None:
