@@ -27,6 +27,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import openstack
 import pytest
@@ -205,6 +206,31 @@ def test_a_listing_is_bounded_and_narrowed_by_the_user_filter(slapd: Slapd) -> N
         narrowed.authenticate("dave", "dave-password")
     assert narrowed.user_by_name("hal").grants[0].project_id == "lab"
     narrowed.close()
+
+
+class CountingBackend(LdapBackend):
+    """The LDAP backend, counting the searches it makes."""
+
+    searches = 0
+
+    def _search(self, *args: Any, **kwargs: Any) -> Any:
+        self.searches += 1
+        return super()._search(*args, **kwargs)
+
+
+def test_a_listing_reads_the_groups_once_and_grants_as_lookups_do(slapd: Slapd) -> None:
+    settings = _settings(slapd)
+    assert isinstance(settings, LdapSettings)
+    lister, looker = CountingBackend(settings), LdapBackend(settings)
+    try:
+        listed = {a.user.name: a.grants for a in lister.users().found if a.user}
+        assert lister.searches == 2  # the users, then the mapped groups' members
+        assert sorted(listed) == sorted(DIRECTORY_USERS)
+        assert listed == {name: looker.user_by_name(name).grants for name in listed}
+        assert any(len(grants) > 1 for grants in listed.values())  # carol: two projects
+    finally:
+        lister.close()
+        looker.close()
 
 
 @pytest.mark.parametrize("name", ["*)(uid=*", "*", "carol)(uid=*", "carol*", "\\2a"])

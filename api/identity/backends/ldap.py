@@ -164,7 +164,8 @@ class LdapBackend:
                                           self._user_attributes(), s.list_limit + 1)
         if len(entries) > s.list_limit:
             entries, truncated = entries[:s.list_limit], True
-        found = (self._listed(entry) for entry in entries)
+        members = self._members() if any(self._uncached(e) for e in entries) else {}
+        found = (self._listed(entry, members) for entry in entries)
         return Accounts(tuple(a for a in found if a.user is not None), truncated)
 
     def user_by_name(self, name: str) -> Account:
@@ -206,13 +207,34 @@ class LdapBackend:
         return wanted + [a for a in (s.user_enabled_attribute,
                                      s.user_password_changed_attribute) if a]
 
-    def _listed(self, entry: dict[str, Any]) -> Account:
-        """A listed entry's account: the cached one (a user found then), else read."""
+    def _uncached(self, entry: dict[str, Any]) -> bool:
         ident = _first(entry["attributes"].get(self.settings.user_id_attribute))
         cached = self.remembered(ident) if ident else None
-        if cached is not None and cached.user is not None:
-            return cached
-        return self._remember(self._account(entry))
+        return cached is None or cached.user is None
+
+    def _listed(self, entry: dict[str, Any], members: dict[str, set[str]]) -> Account:
+        """A listed entry's account: the cached one (a user found then), else
+        made with the mapped groups' `members` (read once for the listing)."""
+        if not self._uncached(entry):
+            ident = _first(entry["attributes"].get(self.settings.user_id_attribute))
+            return self.remembered(ident) or Account(None)
+        dn = normal_dn(entry["dn"])
+        return self._remember(self._account(
+            entry, [group for group, dns in members.items() if dn in dns]))
+
+    def _members(self) -> dict[str, set[str]]:
+        """Each mapped group's members (normalised DNs), in one search of the groups."""
+        s = self.settings
+        found, _ = self._search(s.group_tree_dn, f"(objectClass={s.group_objectclass})",
+                                [s.group_member_attribute])
+        members: dict[str, set[str]] = {}
+        for group in found:
+            dn = normal_dn(group["dn"])
+            if dn in self._groups:
+                values = group["attributes"].get(s.group_member_attribute) or []
+                members[dn] = {normal_dn(str(v)) for v in
+                               (values if isinstance(values, list) else [values])}
+        return members
 
     def _remember(self, account: Account) -> Account:
         if account.user is not None:
@@ -220,12 +242,15 @@ class LdapBackend:
                 self._cache[account.user.id] = account
         return account
 
-    def _account(self, entry: dict[str, Any]) -> Account:
+    def _account(self, entry: dict[str, Any], groups: list[str] | None = None) -> Account:
+        """The entry's account; its project and role from `groups` (the DNs of
+        the groups it is a member of), searched for when not given."""
         s = self.settings
         attributes = entry["attributes"]
-        query = (f"(&(objectClass={s.group_objectclass})"
-                 f"({s.group_member_attribute}={escape(entry['dn'])}))")
-        groups = [found["dn"] for found in self._search(s.group_tree_dn, query, [])[0]]
+        if groups is None:
+            query = (f"(&(objectClass={s.group_objectclass})"
+                     f"({s.group_member_attribute}={escape(entry['dn'])}))")
+            groups = [found["dn"] for found in self._search(s.group_tree_dn, query, [])[0]]
         ident = _first(attributes.get(s.user_id_attribute))
         grants = tuple(dict.fromkeys(
             Grant(ident, m.project, m.role) for dn in groups
