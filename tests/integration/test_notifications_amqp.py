@@ -6,6 +6,7 @@ restart, once; a bus cut off under load costs no call and loses no event."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import time
 import urllib.request
@@ -30,7 +31,8 @@ from tests.integration.amqp_consumer import (
 from tests.integration.conftest import HEAD, eventually, start_tree
 from tests.integration.proxy import CuttableProxy
 
-OUTAGE = 30.0  # seconds the bus is cut off while calls go on
+OUTAGE = 30.0  # seconds the bus is cut off while calls go on, at least
+LOADED = 80  # instance lifecycles made while it is, at least
 LIFECYCLE = ["instance.create.start", "instance.create.end", "instance.pause.start",
              "instance.pause.end", "instance.unpause.start", "instance.unpause.end",
              "instance.delete.start", "instance.delete.end"]
@@ -146,22 +148,28 @@ def test_a_bus_cut_off_under_load_costs_no_call_and_loses_nothing(
 
         cut_at = time.monotonic()
 
+        finished = itertools.count(1)  # lifecycles done, by every worker
+        total = 0
+
         def lifecycles(worker: int) -> list[str]:
-            """Boots, pauses and unpauses until the outage has lasted OUTAGE."""
-            done = []
+            """Boots, pauses and unpauses until the outage has lasted OUTAGE and
+            at least LOADED lifecycles are done (a slow machine takes longer)."""
+            nonlocal total
+            done: list[str] = []
             with CellClient(runner.top_address, timeout=30) as top:
-                while time.monotonic() - cut_at < OUTAGE:
+                while time.monotonic() - cut_at < OUTAGE or total < LOADED:
                     vm = top.boot(boot_spec(f"load-{worker}-{len(done)}", 1, 512))
                     top.pause(vm.uuid, wait=True)
                     top.unpause(vm.uuid, wait=True)
                     done.append(vm.uuid)
+                    total = next(finished)
                     time.sleep(0.2)
             return done
 
         with ThreadPoolExecutor(8) as pool:  # any failed call raises here
             uuids = [u for done in pool.map(lifecycles, range(8)) for u in done]
         instances = len(uuids)
-        assert instances >= 80
+        assert instances >= LOADED
         waiting = scrape(runner, "z1")
         assert waiting["cellrouter_notifications_bus_up"] == 0
         assert waiting["cellrouter_notifications_outbox_rows"] == 6 * instances
