@@ -28,6 +28,7 @@ from bestmatch.pipeline import (
     run_filters,
     weigh,
 )
+from bestmatch.soft_groups import soft_first, soft_group
 from bestmatch.table import HostTable
 
 # How many more feasible candidates `random` keeps after its choice.
@@ -86,6 +87,7 @@ class RandomSelector:
         passed: list[HostState] = []
         rejected: Counter[str] = Counter()
         considered = 0
+        every = bool(soft_group(spec)[0])  # a soft policy weighs all that fit
         for n in random_order(len(candidates), self._rng):
             candidate = candidates[n]
             considered += 1
@@ -94,8 +96,10 @@ class RandomSelector:
                 rejected[reason] += 1
                 continue
             passed.append(candidate)
-            if len(passed) > self._alternates:
+            if len(passed) > self._alternates and not every:
                 break
+        if every:
+            passed = soft_first(passed, spec)[0][:self._alternates + 1]
         return Selection(tuple(passed), considered, rejected, len(candidates))
 
 
@@ -123,7 +127,8 @@ class FilterWeigherSelector:
         weights = weigh(self._weighers, found.passed, spec)
         ranked = [c for _, c in sorted(zip(weights, found.passed, strict=True),
                                        key=lambda pair: -pair[0])]
-        return self._selection(ranked, found.considered, found.rejected, len(candidates))
+        return self._selection(*soft_first(ranked, spec), found.considered, found.rejected,
+                               len(candidates))
 
     def _select_columns(self, table: HostTable, spec: RequestSpec) -> Selection:
         """The same decision over the table's columns (bestmatch.columns)."""
@@ -132,11 +137,13 @@ class FilterWeigherSelector:
             self._pipeline.filters, table, spec, enough=enough, start=start)
         weights = weigh_columns(self._weighers, table, kept, spec)
         ranked = table.take(kept, np.argsort(-weights, kind="stable"))
-        return self._selection(ranked, considered, rejected, len(table))
+        return self._selection(*soft_first(ranked, spec), considered, rejected, len(table))
 
-    def _selection(self, ranked: list[HostState], considered: int,
+    def _selection(self, ranked: list[HostState], best: int, considered: int,
                    rejected: Mapping[str, int], total: int) -> Selection:
-        if len(ranked) > 1 and self._subset > 1:
-            pick = self._pipeline.rng.randrange(min(self._subset, len(ranked)))
+        """`best`: how many of `ranked` a soft group policy puts first (the
+        random pick of `subset_size` stays among them)."""
+        if min(best, len(ranked)) > 1 and self._subset > 1:
+            pick = self._pipeline.rng.randrange(min(self._subset, best, len(ranked)))
             ranked.insert(0, ranked.pop(pick))
         return Selection(tuple(ranked), considered, rejected, total)

@@ -9,7 +9,7 @@ reported, or no single host or agent there fits) gives way to the next.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 from bestmatch.api import HostState
@@ -19,13 +19,15 @@ from routing.children import Child
 T = TypeVar("T")
 
 
-def as_candidate(child: Child) -> HostState:
-    """A child cell as the selector sees it."""
+def as_candidate(child: Child, groups: Mapping[str, int] | None = None) -> HostState:
+    """A child cell as the selector sees it; `groups`: members of server groups
+    it holds, where the selector is to weigh them (routing.near.soft_members)."""
     c = child.capacity
     offered = (name for name, count in c.agents if count > 0)
     return HostState(name=child.name, cell_path=child.path, total=c.total, used=c.used,
                      largest_free=c.largest_free, instances=c.instances,
-                     capabilities=frozenset((*child.capabilities, *offered)))
+                     capabilities=frozenset((*child.capabilities, *offered)),
+                     groups=groups or {})
 
 
 async def in_turn(children: Sequence[Child], attempt: Callable[[Child], Awaitable[T]],

@@ -9,7 +9,9 @@ cells below choose the host with their own filters. Anti-affinity and
 on two different hosts, and inside one child its leaf keeps them apart.
 
 `narrowed` keeps the children that can meet the hints and says why; none
-left is RESOURCE_EXHAUSTED naming the hint.
+left is RESOURCE_EXHAUSTED naming the hint. A soft policy narrows nothing:
+`soft_members` gives each child holding members of the group a count of one
+member, which the selector weighs (bestmatch.soft_groups).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Mapping, Sequence
 
 from bestmatch.api import SAME_HOST
 from bestmatch.filters.affinity import GROUP, GROUP_MEMBERS, GROUP_POLICY
+from bestmatch.soft_groups import SOFT_AFFINITY, SOFT_ANTI_AFFINITY
 from model.errors import ResourceExhausted
 from routing.children import Child
 from routing.index import LocationIndex
@@ -43,6 +46,16 @@ def narrowed(children: Sequence[Child], hints: Mapping[str, str],
                 raise ResourceExhausted(f"the cells holding the members of affinity group"
                                         f" {group} are not up")
     return kept
+
+
+def soft_members(hints: Mapping[str, str], index: LocationIndex) -> dict[str, dict[str, int]]:
+    """For a boot in a soft-affinity or soft-anti-affinity group that has
+    members: the group's member count (1) by child holding any; else nothing."""
+    group = hints.get(GROUP, "")
+    soft = hints.get(GROUP_POLICY) in (SOFT_AFFINITY, SOFT_ANTI_AFFINITY)
+    if not group or not soft or not _has_members(hints):
+        return {}
+    return {child: {group: 1} for child in index.children_of_group(group)}
 
 
 def _has_members(hints: Mapping[str, str]) -> bool:

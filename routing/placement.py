@@ -33,7 +33,7 @@ from routing.candidates import as_candidate, in_turn
 from routing.children import Child, Children, Here
 from routing.errors import Conflict, NotInSubtree
 from routing.index import Location, LocationIndex, location_of
-from routing.near import narrowed
+from routing.near import narrowed, soft_members
 from routing.path import CellPath
 from routing.retry import with_retries
 from routing.validate import check_boot
@@ -88,9 +88,12 @@ class Placer:
             hop = self._next_hop(spec.target_cell)
             if hop is not None:
                 return [self._known_child(hop)], f"{self._here.path}: target {hop}"
-        up = narrowed([c for c in self._children if self._children.is_up(c)],
-                      dict(spec.hints), self._index)
-        selection = self._selector.select([as_candidate(c) for c in up], RequestSpec.of(spec))
+        hints = dict(spec.hints)
+        up = narrowed([c for c in self._children if self._children.is_up(c)], hints,
+                      self._index)
+        members = soft_members(hints, self._index)
+        selection = self._selector.select([as_candidate(c, members.get(c.name)) for c in up],
+                                          RequestSpec.of(spec))
         if not selection.ordered:
             down = len(self._children) - len(up)
             note = f" ({down} child cells down)" if down else ""

@@ -15,11 +15,11 @@
            only) instead of `policies` (a list of one) and `metadata`
 
 A create of servers with the scheduler hint `group` (a group of the caller's
-project) sends down the group's policy and its member count in the hints the
-affinity filters read (bestmatch.filters.affinity); the servers made become
-members. Not yet done: `max_server_per_host` is kept and shown but does not
-reach the anti-affinity filter (its option is the leaf's, not per request),
-and the soft policies are not weighed (their filters pass every host).
+project) sends down the group's policy, its member count and its
+`max_server_per_host` rule in the hints bestmatch reads: the affinity filters
+(bestmatch.filters.affinity) for the hard policies, a preference among the
+hosts that fit for the soft ones (bestmatch.soft_groups); the servers made
+become members.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ SOFT = ("soft-affinity", "soft-anti-affinity")
 MAX_PER_HOST = "max_server_per_host"
 # The hint keys of bestmatch.filters.affinity (the API does not import bestmatch).
 GROUP, GROUP_POLICY, GROUP_MEMBERS = "group", "group_policy", "group_members"
+GROUP_MAX_PER_HOST = "group_max_per_host"
 
 
 def group_body(group: ServerGroup, at: Version) -> dict[str, Any]:
@@ -176,6 +177,8 @@ def join_group(request: web.Request, boots: Boots) -> tuple[Boots, str | None]:
     except ServerGroupQuotaExceeded:
         raise Forbidden("Quota exceeded, too many servers in group") from None
     hints[GROUP_POLICY] = group.policy
+    if group.policy == "anti-affinity" and MAX_PER_HOST in group.rules:
+        hints[GROUP_MAX_PER_HOST] = str(group.rules[MAX_PER_HOST])
     specs = [replace(spec, hints=tuple(sorted({  # the create's earlier boots are members too
         **hints, GROUP_MEMBERS: str(len(group.members) + n)}.items())))
         for n, spec in enumerate(boots.specs)]

@@ -1,7 +1,8 @@
 """Server groups: keep a group's members together, or apart.
 
 Hints: `group=NAME` and `group_policy=affinity|anti-affinity`; without a
-group, or with the other policy, both filters pass every candidate.
+group, or with another policy, both filters pass every candidate (the soft
+policies order candidates instead: bestmatch.soft_groups).
 `candidate.groups` says how many members of each group the candidate holds.
 
 A filter sees one candidate at a time, so it cannot tell whether the group
@@ -12,8 +13,11 @@ hint (how many members exist so far):
                    `group_members` is absent or "0" (the first member) every
                    candidate passes. Any other value, even one that is not a
                    number, means members exist and only their holders pass.
-    anti-affinity  rejects a candidate holding `max_per_host` (option,
-                   default 1) or more members of the group.
+    anti-affinity  rejects a candidate holding `max_per_host` or more
+                   members of the group: the request's
+                   `group_max_per_host` hint (the group's rule, as Nova's
+                   max_server_per_host) when it is a whole number >= 1,
+                   else the filter's option (default 1).
 
 Meant for leaves unless cells report `groups`: a cell's count covers its
 whole subtree, which suits affinity but would make anti-affinity cap a cell
@@ -27,6 +31,7 @@ from bestmatch.api import AFFINITY, ANTI_AFFINITY, HostState, RequestSpec, Verdi
 GROUP = "group"
 GROUP_POLICY = "group_policy"
 GROUP_MEMBERS = "group_members"
+GROUP_MAX_PER_HOST = "group_max_per_host"
 
 
 def _group(spec: RequestSpec, policy: str) -> str:
@@ -61,8 +66,16 @@ class AntiAffinityFilter:
     def check(self, candidate: HostState, spec: RequestSpec) -> Verdict:
         group = _group(spec, "anti-affinity")
         members = candidate.groups.get(group, 0) if group else 0
-        if members < self.max_per_host:
+        most = self._most(spec)
+        if members < most:
             return Verdict.ok()
         return Verdict.reject(
-            ANTI_AFFINITY, f"holds {members} members of group {group}, at most {self.max_per_host}"
+            ANTI_AFFINITY, f"holds {members} members of group {group}, at most {most}"
         )
+
+    def _most(self, spec: RequestSpec) -> int:
+        """The group's own limit when the request carries one, else the option's."""
+        given = spec.hints.get(GROUP_MAX_PER_HOST, "").strip()
+        if given.isascii() and given.isdigit() and int(given) >= 1:
+            return int(given)
+        return self.max_per_host

@@ -133,6 +133,37 @@ def test_anti_affinity_spreads_a_group_and_says_when_it_cannot(
             top.delete(instance.uuid, wait=True)
 
 
+def test_a_groups_max_per_host_rule_reaches_the_anti_affinity_filter(
+    policy_tree: TreeRunner,
+) -> None:
+    hints = {"group": "pairs", "group_policy": "anti-affinity", "group_max_per_host": "2"}
+    with CellClient(policy_tree.top_address) as top:
+        made = [top.boot(boot_spec(f"pair-{n}", 1, 256, hints=hints)) for n in range(4)]
+        assert sorted(i.host for i in made) == ["h-a", "h-a", "h-b", "h-b"]
+        with pytest.raises(ResourceExhausted, match="anti_affinity: 2 of 3 hosts"):
+            top.boot(boot_spec("pair-4", 1, 256, hints=hints))
+        for instance in made:
+            top.delete(instance.uuid, wait=True)
+
+
+def test_soft_affinity_packs_a_group_against_the_spreading_weigher(
+    policy_tree: TreeRunner,
+) -> None:
+    """z1 weighs instances at -1 (spread); a soft-affinity group still goes to
+    the host holding its members, and a soft-anti-affinity group apart, and
+    past what the hosts allow it is placed anyway, never refused."""
+    together = {"group": "pack", "group_policy": "soft-affinity"}
+    apart = {"group": "spread", "group_policy": "soft-anti-affinity"}
+    with CellClient(policy_tree.top_address) as top:
+        packed = [top.boot(boot_spec(f"pack-{n}", 1, 256, hints=together)) for n in range(3)]
+        assert len({i.host for i in packed}) == 1, [i.host for i in packed]
+        spread = [top.boot(boot_spec(f"spread-{n}", 1, 256, hints=apart)) for n in range(3)]
+        hosts = [i.host for i in spread]
+        assert set(hosts[:2]) == {"h-a", "h-b"} and hosts[2] in ("h-a", "h-b"), hosts
+        for instance in (*packed, *spread):
+            top.delete(instance.uuid, wait=True)
+
+
 def test_aggregate_hint_needs_matching_host_metadata(policy_tree: TreeRunner) -> None:
     with CellClient(policy_tree.top_address) as top:
         fast = top.boot(boot_spec("ssd-1", 1, 256, hints={"aggregate:ssd": "true"}))

@@ -137,6 +137,19 @@ def test_a_server_created_in_a_group_carries_its_policy_and_joins_it(
     assert len(group["members"]) == 1
 
 
+def test_a_groups_max_server_per_host_rule_goes_down_with_its_boots(
+        api: ApiClient, fake: HintsTopClient) -> None:
+    status, made = api.call("alice", "POST", "/os-server-groups", {"server_group": {
+        "name": "pairs", "policy": "anti-affinity", "rules": {"max_server_per_host": 2}}},
+        "2.64")
+    assert status == 200, made
+    assert _boot(api, made["server_group"]["id"])[0] == 202
+    assert fake.hints[-1]["group_max_per_host"] == "2"
+    plain = _group(api, policy="anti-affinity")
+    assert _boot(api, plain["id"])[0] == 202
+    assert "group_max_per_host" not in fake.hints[-1]  # the leaf's option then
+
+
 @pytest.mark.parametrize(("group", "expected"), [
     ("not-a-uuid", 400), ("00000000-0000-0000-0000-000000000009", 404)],
     ids=["not-a-uuid", "no-such-group"])

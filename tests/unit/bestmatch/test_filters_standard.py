@@ -178,9 +178,22 @@ def test_affinity(candidate: HostState, spec: RequestSpec, expected: str) -> Non
         (host(groups=WEB), ask(group="web", group_policy="anti-affinity"), 2, PASS),
         (host(groups={"web": 2}), ask(group="web", group_policy="anti-affinity"), 2,
          ANTI_AFFINITY),
+        # The group's own rule (group_max_per_host) wins over the option.
+        (host(groups=WEB), ask(group="web", group_policy="anti-affinity",
+                               group_max_per_host="2"), 1, PASS),
+        (host(groups={"web": 2}), ask(group="web", group_policy="anti-affinity",
+                                      group_max_per_host="2"), 3, ANTI_AFFINITY),
+        (host(groups=WEB), ask(group="web", group_policy="anti-affinity",
+                               group_max_per_host="0"), 1, ANTI_AFFINITY),
+        (host(groups=WEB), ask(group="web", group_policy="anti-affinity",
+                               group_max_per_host="two"), 1, ANTI_AFFINITY),
+        (host(groups=WEB), ask(group="web", group_policy="anti-affinity",
+                               group_max_per_host="\u00b2"), 1, ANTI_AFFINITY),
     ],
     ids=["no-hints", "no-policy", "other-policy", "no-members", "other-group-here",
-         "one-member-default-limit", "one-member-limit-two", "two-members-limit-two"],
+         "one-member-default-limit", "one-member-limit-two", "two-members-limit-two",
+         "rule-two-over-option-one", "rule-two-over-option-three", "rule-zero-ignored",
+         "rule-not-a-number-ignored", "rule-superscript-ignored"],
 )
 def test_anti_affinity(candidate: HostState, spec: RequestSpec, max_per_host: int,
                        expected: str) -> None:
