@@ -2,8 +2,8 @@
 
     cellrouter agent --kind K --capability C... --cell LEAF --state-dir D
                      [--id ID] [--host H] [--availability-zone Z] [--interval S]
-    cellrouter agents list [--kind K] [--cell LEAF] [--json]
-    cellrouter agents show|enable|disable|remove ID [--cell LEAF] [--json]
+    cellrouter agents list [--kind K] [--cell CELL] [--json]
+    cellrouter agents show|enable|disable|remove ID [--cell CELL] [--json]
     cellrouter place KIND NAME [--needs CAP]... [--hint K=V]... [--project P]
                      [--request-id ID] [--cell LEAF] [--json]
     cellrouter objects list [--kind K] [--agent A] [--project P] [--cell LEAF] [--json]
@@ -11,7 +11,10 @@
     cellrouter bind UUID AGENT [--cell CELL]     move an object to an agent of its leaf
     cellrouter unbind UUID [--cell CELL]         move it off its agent, to another
 
-These commands ask one leaf cell (`--cell`, default $CELLROUTER_CELL).
+These commands ask one cell (`--cell`, default $CELLROUTER_CELL). `agents`
+asks a leaf for its own agents, or a router (the top, on its cells port or,
+with an admin token, its client port) for its subtree's: an agent is found
+at its leaf by its id, which must then be the id of one agent only below.
 Failures are CellErrors: the main command prints them with their status code.
 """
 
@@ -113,7 +116,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cell", default=os.environ.get("CELLROUTER_CELL", DEFAULT_CELL),
-                   help="HOST:PORT of the leaf cell (env CELLROUTER_CELL)")
+                   help="HOST:PORT of a leaf, or of a router for its subtree (env CELLROUTER_CELL)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
     p.add_argument("--token", default=os.environ.get("CELLROUTER_TOKEN", ""),
@@ -144,10 +147,14 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    found, stopped = _ask(args, lambda client: client.listing(args.kind))
-    _show(args, found)
-    if stopped and not args.json:
-        print(stopped)
+    listing = _ask(args, lambda client: client.listing(args.kind))
+    _show(args, listing.agents)
+    if not args.json:
+        if listing.failover_stopped:
+            print(listing.failover_stopped)
+        if listing.unanswered:
+            print(f"not listed: the agents of {', '.join(listing.unanswered)}"
+                  " (down, or no answer)")
     return 0
 
 

@@ -28,7 +28,15 @@ from bestmatch.errors import PluginError
 from bestmatch.plugins import build_selector, load_filters
 from cells.backend import CellBackend, CellCalls, Identity
 from cells.config import CellConfig
-from cells.edge.agents import LeafObjects, ObjectsBackend, agents_handler, objects_handler
+from cells.edge.agents import (
+    AgentOps,
+    LeafAgentOps,
+    LeafObjects,
+    ObjectsBackend,
+    agent_ops_handler,
+    agents_handler,
+    objects_handler,
+)
 from cells.edge.servicers import CellsServicer, ParentServicer, cells_handler, parent_handler
 from cells.hosts import HostPolicy
 from cells.leaf import LeafCell
@@ -51,6 +59,7 @@ from model.config import ConfigError
 from notify.amqp import AmqpSender
 from notify.envelope import ROUTER_PUBLISHER
 from notify.outbox import Outbox
+from routing.agents_below import AgentsBelow
 from routing.children import Children
 from routing.index import LocationIndex
 from routing.objects import ObjectRouter
@@ -177,32 +186,37 @@ class CellServer:
         # Both ports scope calls: a caller may narrow itself to a project on either.
         health_servicers = [self._serve_cells(cells_port, ScopedCells(backend, cfg.catalog), gate)]
         if isinstance(backend, RouterCell):
-            objects = self._serve_router(cells_port, backend, index)
+            objects, agents = self._serve_router(cells_port, backend, index)
         else:  # a leaf: agents report here (service objects on agents)
             assert isinstance(backend, LeafCell)
-            objects = self._serve_agents(cells_port, backend, index)
+            objects, agents = self._serve_agents(cells_port, backend, index)
         # Service objects on both ports, as instances: the cells above, and clients.
         cells_port.add_generic_rpc_handlers(
             (objects_handler(objects, self.path, gate, self._limiter,
                              max_hops=cfg.max_hops),))
         if cfg.client_listen:
-            health_servicers.append(self._serve_clients(backend, objects))
+            health_servicers.append(self._serve_clients(backend, objects, agents))
         return health_servicers
 
     def _serve_router(self, cells_port: grpc.aio.Server, backend: RouterCell,
-                      index: LocationIndex) -> ObjectsBackend:
-        """The Parent service for the children; returns where objects are routed."""
-        cfg = self.config
+                      index: LocationIndex) -> tuple[ObjectsBackend, AgentOps]:
+        """The Parent service for the children, and the operators' calls on
+        the agents below; returns where objects are routed, and the agents."""
+        cfg, tls = self.config, self.identity.tls
         parent = ParentServicer(backend, cfg.report_interval,
-                                check_peers=self.identity.tls is not None,
+                                check_peers=tls is not None,
                                 children=NameRule.children(cfg.children))
-        cells_port.add_generic_rpc_handlers((parent_handler(parent),))
+        agents = AgentsBelow(backend.children, self.identity, cfg.child_timeout)
+        cells_port.add_generic_rpc_handlers((parent_handler(parent), agent_ops_handler(
+            agents, self.path, ancestors=self.identity.ancestors if tls else None,
+            limiter=self._limiter, max_hops=cfg.max_hops)))
         return ObjectRouter(index.engine, backend.children, self.identity,
-                            cfg.child_timeout)
+                            cfg.child_timeout), agents
 
     def _serve_agents(self, cells_port: grpc.aio.Server, backend: LeafCell,
-                      index: LocationIndex) -> ObjectsBackend:
-        """The Agents service, and the failover rounds; returns the leaf's objects."""
+                      index: LocationIndex) -> tuple[ObjectsBackend, AgentOps]:
+        """The Agents service, and the failover rounds; returns the leaf's
+        objects and agents."""
         cfg, tls = self.config, self.identity.tls
         registry = AgentRegistry(index.engine, cfg.agent_down_after)
         # Binding changes and their events commit together (cells.object_notify).
@@ -216,10 +230,12 @@ class CellServer:
         cells_port.add_generic_rpc_handlers((agents_handler(
             service, self.path, self.identity.ancestors if tls else None,
             NameRule.agents(cfg.agent_ids), self._limiter, cfg.max_hops),))
-        return LeafObjects(service, self.path)
+        return LeafObjects(service, self.path), LeafAgentOps(service, self.path)
 
-    def _serve_clients(self, backend: CellBackend, objects: ObjectsBackend) -> Any:
-        """The client port: cells and objects; returns its health servicer."""
+    def _serve_clients(self, backend: CellBackend, objects: ObjectsBackend,
+                       agents: AgentOps) -> Any:
+        """The client port: cells, objects and (for admins) the agents; returns
+        its health servicer."""
         cfg, tls = self.config, self.identity.tls
         clients_port, port = self._server_on(
             cfg.client_listen, tls.clients_port() if tls else None, "clients")
@@ -229,7 +245,9 @@ class CellServer:
             clients_port, ScopedCells(backend, cfg.catalog), client_gate, from_cells=False)
         clients_port.add_generic_rpc_handlers(
             (objects_handler(objects, self.path, client_gate, self._limiter,
-                             from_cells=False, max_hops=cfg.max_hops),))
+                             from_cells=False, max_hops=cfg.max_hops),
+             agent_ops_handler(agents, self.path, gate=client_gate, limiter=self._limiter,
+                               from_cells=False, max_hops=cfg.max_hops)))
         return health_servicer
 
     def _join_parents(self, backend: CellBackend) -> None:

@@ -13,6 +13,7 @@ import grpc
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cellwire import channels, wire
+from cellwire.agent_ops import AgentOpsCalls
 from cellwire.calls import Metadata, from_rpc_error
 from cellwire.objects import ObjectCalls
 from cellwire.tls import Tls
@@ -20,7 +21,7 @@ from model.agents import Agent, AgentReport, BindingEvent, Heard, ObjectState, S
 from model.call import AUTH_KEY
 
 
-class AgentsClient(ObjectCalls):
+class AgentsClient(ObjectCalls, AgentOpsCalls):
     """An asyncio client of the leaf cell at `address` (IP:PORT, or several
     joined with commas for a leaf with standbys). Its calls are sent once
     each, with the client's timeout."""
@@ -39,7 +40,8 @@ class AgentsClient(ObjectCalls):
             address, tls=tls, ca=ca, peer_name=peer_name,
             options=[("grpc.max_reconnect_backoff_ms", 1000)])
         self._stub = pb_grpc.AgentsStub(self._channel)  # type: ignore[no-untyped-call]
-        super().__init__(self._channel, self._call)
+        ObjectCalls.__init__(self, self._channel, self._call)
+        AgentOpsCalls.__init__(self, self._channel, self._call)
 
     async def close(self) -> None:
         await self._channel.close(grace=None)
@@ -60,21 +62,14 @@ class AgentsClient(ObjectCalls):
         return wire.heard_from_pb(reply.heard), reply.down_after_s
 
     async def agents(self, kind: str = "") -> list[tuple[Agent, str]]:
-        """Every agent the cell knows (of `kind`), with the cell's path."""
-        return (await self.listing(kind))[0]
+        """Every agent the cell knows (of `kind`; a router: of its subtree),
+        each with the path of its leaf."""
+        return list((await self.list_agents(kind)).agents)
 
-    async def listing(self, kind: str = "") -> tuple[list[tuple[Agent, str]], str]:
-        """Every agent the cell knows (of `kind`), with the cell's path; and why
-        failover stood still at its last round ("" when it did not)."""
-        reply = await self._call(self._stub, "ListAgents", pb.ListAgentsRequest(kind=kind))
-        return [wire.agent_from_pb(a) for a in reply.agents], reply.failover_stopped
-
-    async def set_enabled(self, agent_id: str, enabled: bool) -> tuple[Agent, str]:
-        request = pb.SetAgentEnabledRequest(id=agent_id, enabled=enabled)
-        return wire.agent_from_pb(await self._call(self._stub, "SetAgentEnabled", request))
-
-    async def remove(self, agent_id: str) -> None:
-        await self._call(self._stub, "RemoveAgent", pb.RemoveAgentRequest(id=agent_id))
+    # The operators' Agents calls (`AgentOpsCalls`) by the names the CLI knows.
+    listing = AgentOpsCalls.list_agents
+    set_enabled = AgentOpsCalls.set_agent_enabled
+    remove = AgentOpsCalls.remove_agent
 
     async def watch(self, agent_id: str, after: int) -> AsyncIterator[BindingEvent]:
         """The agent's binding events after revision `after` (no deadline: the

@@ -23,6 +23,7 @@ import grpc.aio
 from cellrouter.v1 import cells_pb2 as pb
 from cellrouter.v1 import cells_pb2_grpc as pb_grpc
 from cellwire import channels, wire
+from cellwire.agent_ops import AgentOpsCalls
 from cellwire.calls import Metadata, from_rpc_error
 from cellwire.channels import reconnect_options, split_addresses
 from cellwire.objects import ObjectCalls
@@ -252,9 +253,10 @@ class CellClient(_Actions[Instance]):
             raise Unavailable(f"cannot reach cell at {self.address} within {timeout:g} s") from None
 
 
-class AsyncCellClient(_Actions[Awaitable[Instance]], ObjectCalls):
+class AsyncCellClient(_Actions[Awaitable[Instance]], ObjectCalls, AgentOpsCalls):
     """An asyncio client of one cell, for cells talking to their children
-    (Cells and Objects services) and to their parent (Parent service)."""
+    (Cells and Objects services, and the operators' Agents calls) and to
+    their parent (Parent service)."""
 
     def __init__(
         self, address: str, timeout: float = DEFAULT_TIMEOUT, max_reconnect_backoff: float = 1.0,
@@ -275,6 +277,7 @@ class AsyncCellClient(_Actions[Awaitable[Instance]], ObjectCalls):
             address, tls=tls, ca=ca, peer_name=peer_name,
             options=reconnect_options(max_reconnect_backoff))
         ObjectCalls.__init__(self, self._channel, self._call)
+        AgentOpsCalls.__init__(self, self._channel, self._call)
         self._cells = pb_grpc.CellsStub(self._channel)  # type: ignore[no-untyped-call]
         self._parent = pb_grpc.ParentStub(self._channel)  # type: ignore[no-untyped-call]
         self._raw: dict[str, Any] = {}  # Cells method name -> bytes-in, bytes-out callable

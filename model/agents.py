@@ -57,6 +57,15 @@ class Agent:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentListing:
+    """The agents a cell lists: a leaf its own, a router its subtree's."""
+
+    agents: tuple[tuple[Agent, str], ...]  # each with the path of its leaf
+    failover_stopped: str = ""  # why failover stood still (a router: per leaf, by path)
+    unanswered: tuple[str, ...] = ()  # paths of cells below that did not answer
+
+
+@dataclass(frozen=True, slots=True)
 class Failover:
     """An operator's choice: move the objects of dead agents, unless more than
     `threshold` agents are down at once."""

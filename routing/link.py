@@ -18,7 +18,7 @@ import builtins
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from model.agents import PlaceSpec, ServiceObject
+from model.agents import Agent, AgentListing, PlaceSpec, ServiceObject
 from model.cells import CellNode, InstancePage, ListQuery, Located, Placement
 from model.compute import Action, BootSpec, Instance
 from model.edits import Edit
@@ -108,6 +108,22 @@ class ChildLink(Protocol):
     async def list_objects(self, kind: str = "", agent: str = "", project: str = "",
                            timeout: float | None = None,
                            metadata: Metadata = ()) -> builtins.list[ServiceObject]: ...
+
+    async def list_agents(self, kind: str = "", timeout: float | None = None,
+                          metadata: Metadata = ()) -> AgentListing:
+        """The agents of the leaves below the child (of `kind`). A read."""
+        ...
+
+    async def set_agent_enabled(self, agent_id: str, enabled: bool,
+                                timeout: float | None = None,
+                                metadata: Metadata = ()) -> tuple[Agent, str]:
+        """Switch the agent off (no new objects) or on, at its leaf below. Idempotent."""
+        ...
+
+    async def remove_agent(self, agent_id: str, timeout: float | None = None,
+                           metadata: Metadata = ()) -> None:
+        """Forget the agent at its leaf below (NotFound when none has it)."""
+        ...
 
     async def close(self) -> None: ...
 

@@ -730,12 +730,14 @@ class ListAgentsRequest(_message.Message):
     def __init__(self, kind: _Optional[str] = ...) -> None: ...
 
 class ListAgentsResponse(_message.Message):
-    __slots__ = ("agents", "failover_stopped")
+    __slots__ = ("agents", "failover_stopped", "unanswered")
     AGENTS_FIELD_NUMBER: _ClassVar[int]
     FAILOVER_STOPPED_FIELD_NUMBER: _ClassVar[int]
+    UNANSWERED_FIELD_NUMBER: _ClassVar[int]
     agents: _containers.RepeatedCompositeFieldContainer[AgentInfo]
     failover_stopped: str
-    def __init__(self, agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ..., failover_stopped: _Optional[str] = ...) -> None: ...
+    unanswered: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ..., failover_stopped: _Optional[str] = ..., unanswered: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SetAgentEnabledRequest(_message.Message):
     __slots__ = ("id", "enabled")

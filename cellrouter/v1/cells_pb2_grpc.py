@@ -1097,6 +1097,8 @@ class AgentsServicer:
     def ListAgents(self, request, context):
         """For operators: the agents this cell knows, one switched off or on (a
         disabled agent keeps its objects and takes no new ones), one removed.
+        A router answers these three for its subtree (the others are a leaf's);
+        so does the top's client port, for admin tokens.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

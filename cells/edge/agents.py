@@ -21,7 +21,7 @@ from cells.security.names import ANY_AGENT, NameRule
 from cells.security.scope import Gate, open_gate
 from cellwire import wire
 from cellwire.tls import peer_cell, require_peer, require_role
-from model.agents import PlaceSpec, ServiceObject
+from model.agents import Agent, AgentListing, PlaceSpec, ServiceObject
 from model.call import Call
 from model.errors import AlreadyExists, NotFound, PermissionDenied
 
@@ -91,36 +91,6 @@ class AgentsServicer:
 
         return await self._edge.serve(context, work)
 
-    async def ListAgents(self, request: pb.ListAgentsRequest,
-                         context: Any) -> pb.ListAgentsResponse:
-        async def work(call: Call) -> pb.ListAgentsResponse:
-            self._peers.above(context, "list the agents")
-            path = self._path()
-            return pb.ListAgentsResponse(agents=[
-                wire.agent_to_pb(a, path) for a in self._service.registry.agents()
-                if not request.kind or a.report.kind == request.kind],
-                failover_stopped=self._service.braked)
-
-        return await self._edge.serve(context, work)
-
-    async def SetAgentEnabled(self, request: pb.SetAgentEnabledRequest,
-                              context: Any) -> pb.AgentInfo:
-        async def work(call: Call) -> pb.AgentInfo:
-            self._peers.above(context, "switch an agent")
-            agent = self._service.registry.set_enabled(request.id, request.enabled)
-            return wire.agent_to_pb(agent, self._path())
-
-        return await self._edge.serve(context, work)
-
-    async def RemoveAgent(self, request: pb.RemoveAgentRequest,
-                          context: Any) -> pb.RemoveAgentResponse:
-        async def work(call: Call) -> pb.RemoveAgentResponse:
-            self._peers.above(context, "remove an agent")
-            self._service.registry.remove(request.id)
-            return pb.RemoveAgentResponse()
-
-        return await self._edge.serve(context, work)
-
     async def Watch(self, request: pb.WatchRequest,
                     context: Any) -> AsyncIterator[pb.BindingEvent]:
         """A stream for as long as the agent runs: admitted like any call, but
@@ -148,6 +118,86 @@ class AgentsServicer:
                                            wire.object_state_from_pb(request.state),
                                            request.fault[:1024])
             return self._with_path(wire.object_to_pb(done))
+
+        return await self._edge.serve(context, work)
+
+
+class AgentOps(Protocol):
+    """What answers operators' agent calls: a leaf's registry (`LeafAgentOps`)
+    or a router's subtree (`routing.agents_below.AgentsBelow`)."""
+
+    async def listing(self, kind: str, call: Call) -> AgentListing: ...
+
+    async def set_enabled(self, agent_id: str, enabled: bool,
+                          call: Call) -> tuple[Agent, str]: ...
+
+    async def remove(self, agent_id: str, call: Call) -> None: ...
+
+
+class LeafAgentOps:
+    """A leaf's agents (its `ObjectService`'s registry) as `AgentOps`."""
+
+    def __init__(self, service: ObjectService, path: Callable[[], str]) -> None:
+        self._service = service
+        self._path = path
+
+    async def listing(self, kind: str, call: Call) -> AgentListing:
+        path = self._path()
+        return AgentListing(tuple((a, path) for a in self._service.registry.agents()
+                                  if not kind or a.report.kind == kind),
+                            self._service.braked)
+
+    async def set_enabled(self, agent_id: str, enabled: bool,
+                          call: Call) -> tuple[Agent, str]:
+        return self._service.registry.set_enabled(agent_id, enabled), self._path()
+
+    async def remove(self, agent_id: str, call: Call) -> None:
+        self._service.registry.remove(agent_id)
+
+
+class AgentOpsServicer:
+    """The operators' calls of `cellrouter.v1.Agents` (list, switch, remove)
+    over `ops`: on a cells port from the cells above (`peers`), on the top's
+    client port from admin tokens (`gate`)."""
+
+    def __init__(self, ops: AgentOps, path: Callable[[], str], peers: Peers | None = None,
+                 gate: Gate = open_gate, limiter: Limiter | None = None,
+                 from_cells: bool = True, max_hops: int = MAX_HOPS) -> None:
+        self._ops = ops
+        self._peers = peers or Peers(None)
+        self._edge = Edge(path, gate, limiter or Limiter(Limits()), max_hops, from_cells)
+
+    def _admit(self, context: Any, call: Call, what: str) -> None:
+        self._peers.above(context, what)
+        if not call.principal.admin:
+            raise PermissionDenied(f"only an admin may {what}")
+
+    async def ListAgents(self, request: pb.ListAgentsRequest,
+                         context: Any) -> pb.ListAgentsResponse:
+        async def work(call: Call) -> pb.ListAgentsResponse:
+            self._admit(context, call, "list the agents")
+            found = await self._ops.listing(request.kind[:255], call)
+            return pb.ListAgentsResponse(
+                agents=[wire.agent_to_pb(a, path) for a, path in found.agents],
+                failover_stopped=found.failover_stopped, unanswered=found.unanswered)
+
+        return await self._edge.serve(context, work)
+
+    async def SetAgentEnabled(self, request: pb.SetAgentEnabledRequest,
+                              context: Any) -> pb.AgentInfo:
+        async def work(call: Call) -> pb.AgentInfo:
+            self._admit(context, call, "switch an agent")
+            return wire.agent_to_pb(*await self._ops.set_enabled(request.id, request.enabled,
+                                                                 call))
+
+        return await self._edge.serve(context, work)
+
+    async def RemoveAgent(self, request: pb.RemoveAgentRequest,
+                          context: Any) -> pb.RemoveAgentResponse:
+        async def work(call: Call) -> pb.RemoveAgentResponse:
+            self._admit(context, call, "remove an agent")
+            await self._ops.remove(request.id, call)
+            return pb.RemoveAgentResponse()
 
         return await self._edge.serve(context, work)
 
@@ -326,15 +376,35 @@ def agents_handler(service: ObjectService, path: Callable[[], str],
     """A leaf's `Agents` service over `service`, malformed bytes refused; only
     the agent ids `allowed` admits report; under TLS (`ancestors` given), each
     agent speaks for itself only, with an agent's certificate."""
-    agents = AgentsServicer(service, path, Peers(ancestors, allowed, path), limiter, max_hops)
+    peers = Peers(ancestors, allowed, path)
+    agents = AgentsServicer(service, path, peers, limiter, max_hops)
+    ops = AgentOpsServicer(LeafAgentOps(service, path), path, peers, limiter=limiter,
+                           max_hops=max_hops)
     name = "cellrouter.v1.Agents"
     methods = handlers(name, agents, {
         "Report": (pb.AgentReport, pb.AgentReportReply),
-        "ListAgents": (pb.ListAgentsRequest, pb.ListAgentsResponse),
-        "SetAgentEnabled": (pb.SetAgentEnabledRequest, pb.AgentInfo),
-        "RemoveAgent": (pb.RemoveAgentRequest, pb.RemoveAgentResponse),
         "SetObjectState": (pb.SetObjectStateRequest, pb.ServiceObject),
-    })
+    }) | handlers(name, ops, _OPS)
     methods["Watch"] = decoded_stream(f"/{name}/Watch", agents.Watch, pb.WatchRequest,
                                       pb.BindingEvent)
     return grpc.method_handlers_generic_handler(name, methods)
+
+
+_OPS = {"ListAgents": (pb.ListAgentsRequest, pb.ListAgentsResponse),
+        "SetAgentEnabled": (pb.SetAgentEnabledRequest, pb.AgentInfo),
+        "RemoveAgent": (pb.RemoveAgentRequest, pb.RemoveAgentResponse)}
+
+
+def agent_ops_handler(ops: AgentOps, path: Callable[[], str], *,
+                      ancestors: Ancestors | None = None, gate: Gate = open_gate,
+                      limiter: Limiter | None = None, from_cells: bool = True,
+                      max_hops: int = MAX_HOPS) -> grpc.GenericRpcHandler[Any, Any]:
+    """The operators' calls of the `Agents` service alone, over `ops`: a
+    router's on its cells port (for the cells above: `ancestors` under TLS),
+    or the top's client port's (`gate`: tokens; admins only). A router's
+    agents report to their leaves, so Report, Watch and SetObjectState are
+    not served here (UNIMPLEMENTED)."""
+    servicer = AgentOpsServicer(ops, path, Peers(ancestors, here=path), gate, limiter,
+                                from_cells, max_hops)
+    name = "cellrouter.v1.Agents"
+    return grpc.method_handlers_generic_handler(name, handlers(name, servicer, _OPS))

@@ -143,6 +143,58 @@ def test_agents_report_are_marked_down_and_kept_until_removed(
             proc.wait()
 
 
+def test_the_top_lists_and_switches_the_agents_of_every_leaf_below(
+        tree: TreeRunner, tmp_path: Path) -> None:
+    """Asked at the top (two levels above the leaves), `cellrouter agents`
+    lists every leaf's agents with their leaf's path, and switches or removes
+    one at the one leaf that has it; an id two leaves have is refused, naming
+    them, and changes nothing."""
+    top, z1, z2, z3 = (tree.addresses[n] for n in ("top", "z1", "z2", "z3"))
+    procs = [agent_process(z1, tmp_path / "a", "up-a", "haproxy"),
+             agent_process(z3, tmp_path / "b", "up-b", "haproxy"),
+             agent_process(z1, tmp_path / "t1", "up-twin", "haproxy"),
+             agent_process(z2, tmp_path / "t2", "up-twin", "haproxy")]
+    mine = {"up-a", "up-b", "up-twin"}
+    try:
+        def at_top() -> list[tuple[str, str]]:
+            return sorted((a["id"], a["cell_path"]) for a in agents_cli(top, "list")
+                          if a["id"] in mine)
+
+        assert eventually(lambda: at_top() == [
+            ("up-a", "top!r1!z1"), ("up-b", "top!r1!z3"), ("up-twin", "top!r1!z1"),
+            ("up-twin", "top!r1!z2")])
+        assert {a["id"] for a in agents_cli(tree.addresses["r1"], "list")} >= mine
+
+        (b,) = agents_cli(top, "disable", "up-b")
+        assert (b["id"], b["enabled"], b["cell_path"]) == ("up-b", False, "top!r1!z3")
+        assert listed(z3)["up-b"]["enabled"] is False  # at its leaf
+        assert listed(z1)["up-a"]["enabled"] is True
+        agents_cli(top, "enable", "up-b")
+        assert listed(z3)["up-b"]["enabled"] is True
+
+        twin = subprocess.run([*CLI, "agents", "disable", "up-twin", "--cell", top],
+                              capture_output=True, text=True, timeout=60)
+        assert twin.returncode != 0
+        assert "FAILED_PRECONDITION" in twin.stderr and "top!r1!z1, top!r1!z2" in twin.stderr
+        assert listed(z1)["up-twin"]["enabled"] and listed(z2)["up-twin"]["enabled"]
+        nobody = subprocess.run([*CLI, "agents", "remove", "up-nobody", "--cell", top],
+                                capture_output=True, text=True, timeout=60)
+        assert nobody.returncode != 0 and "NOT_FOUND" in nobody.stderr, nobody.stderr
+
+        procs[0].kill()  # up-a stops reporting (else its next report makes it known again)
+        procs[0].wait()
+        agents_cli(top, "remove", "up-a")
+        assert "up-a" not in listed(z1)
+        assert eventually(lambda: "up-a" not in {i for i, _ in at_top()})
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        for cell, agent in ((z1, "up-a"), (z3, "up-b"), (z1, "up-twin"), (z2, "up-twin")):
+            subprocess.run([*CLI, "agents", "remove", agent, "--cell", cell],
+                           capture_output=True, timeout=60)  # others count this tree's agents
+
+
 def test_bad_reports_are_refused_with_the_reason_and_change_nothing(tree: TreeRunner) -> None:
     z2 = tree.addresses["z2"]
 

@@ -171,6 +171,18 @@ def test_clients_place_objects_on_the_tops_client_port_within_their_project(
              "--server-name", "top", "--json"], capture_output=True, text=True, timeout=60)
         assert listed_cli.returncode == 0, listed_cli.stderr
         assert [o["uuid"] for o in json.loads(listed_cli.stdout)] == [vip.uuid]
+        # The agents, below the top, for an admin token on its client port only.
+        found = as_client(runner.admin_token, lambda c: c.agents())
+        assert [(a.id, path) for a, path in found] == [("lb-k", "top!z1")]
+        with pytest.raises(PermissionDenied, match="only an admin may list the agents"):
+            as_client(shop, lambda c: c.agents())
+        with pytest.raises(PermissionDenied, match="only an admin may switch an agent"):
+            as_client(shop, lambda c: c.set_enabled("lb-k", False))
+        assert [a.enabled for a, _ in as_client(runner.admin_token, lambda c: c.agents())] == [
+            True]  # the member's refused call changed nothing
+        switched, path = as_client(runner.admin_token, lambda c: c.set_enabled("lb-k", False))
+        assert (switched.id, switched.enabled, path) == ("lb-k", False, "top!z1")
+        assert [a.enabled for a, _ in ask(runner, "top", lambda c: c.agents())] == [False]
     finally:
         agent.kill()
         agent.wait()

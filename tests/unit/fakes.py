@@ -18,6 +18,7 @@ from typing import Any
 
 from cellrouter.v1 import cells_pb2 as pb
 from cellwire import wire
+from model.agents import Agent, AgentListing
 from model.cells import (
     CellCapacity,
     CellKind,
@@ -66,6 +67,7 @@ class FakeChild:
     full: bool = False  # boots answer RESOURCE_EXHAUSTED
     closed: bool = False
     logs: dict[str, ActionLog] = field(default_factory=dict)  # kept after a delete
+    agents: dict[str, Agent] = field(default_factory=dict)  # of its one leaf, by id
 
     async def _enter(self, method: str, args: tuple[Any, ...], timeout: float | None,
                      metadata: Metadata) -> None:
@@ -191,6 +193,27 @@ class FakeChild:
         request = pb.ActionRequest.FromString(payload)
         acted = self._apply(request.uuid, Action[method.upper()])
         return wire.instance_to_pb(acted).SerializeToString()  # type: ignore[no-any-return]
+
+    async def list_agents(self, kind: str = "", timeout: float | None = None,
+                          metadata: Metadata = ()) -> AgentListing:
+        await self._enter("list_agents", (kind,), timeout, metadata)
+        return AgentListing(tuple((a, self.path) for a in self.agents.values()
+                                  if not kind or a.report.kind == kind))
+
+    async def set_agent_enabled(self, agent_id: str, enabled: bool,
+                                timeout: float | None = None,
+                                metadata: Metadata = ()) -> tuple[Agent, str]:
+        await self._enter("set_agent_enabled", (agent_id, enabled), timeout, metadata)
+        if agent_id not in self.agents:
+            raise NotFound(f"no agent {agent_id}")
+        self.agents[agent_id] = replace(self.agents[agent_id], enabled=enabled)
+        return self.agents[agent_id], self.path
+
+    async def remove_agent(self, agent_id: str, timeout: float | None = None,
+                           metadata: Metadata = ()) -> None:
+        await self._enter("remove_agent", (agent_id,), timeout, metadata)
+        if self.agents.pop(agent_id, None) is None:
+            raise NotFound(f"no agent {agent_id}")
 
     async def close(self) -> None:
         self.closed = True
