@@ -5,6 +5,7 @@ bad reports refused with the reason, changing nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -155,44 +156,59 @@ def test_the_top_lists_and_switches_the_agents_of_every_leaf_below(
              agent_process(z1, tmp_path / "t1", "up-twin", "haproxy"),
              agent_process(z2, tmp_path / "t2", "up-twin", "haproxy")]
     mine = {"up-a", "up-b", "up-twin"}
-    try:
-        def at_top() -> list[tuple[str, str]]:
-            return sorted((a["id"], a["cell_path"]) for a in agents_cli(top, "list")
-                          if a["id"] in mine)
 
-        assert eventually(lambda: at_top() == [
+    def client_of(cell: str, what: Callable[[AgentsClient], Awaitable[T]]) -> T:
+        async def ask() -> T:
+            client = AgentsClient(cell, timeout=10)
+            try:
+                return await what(client)
+            finally:
+                await client.close()
+        return asyncio.run(ask())
+
+    def at(cell: str) -> list[tuple[str, str]]:
+        return sorted((a.id, path) for a, path in client_of(cell, lambda c: c.agents())
+                      if a.id in mine)
+
+    def enabled(cell: str) -> dict[str, bool]:
+        return {a.id: a.enabled for a, _ in client_of(cell, lambda c: c.agents())
+                if a.id in mine}
+
+    try:
+        assert eventually(lambda: at(top) == [
             ("up-a", "top!r1!z1"), ("up-b", "top!r1!z3"), ("up-twin", "top!r1!z1"),
             ("up-twin", "top!r1!z2")])
-        assert {a["id"] for a in agents_cli(tree.addresses["r1"], "list")} >= mine
+        assert at(tree.addresses["r1"]) == at(top)
+        assert sorted((a["id"], a["cell_path"]) for a in agents_cli(top, "list")
+                      if a["id"] in mine) == at(top)  # as the command shows them
 
         (b,) = agents_cli(top, "disable", "up-b")
         assert (b["id"], b["enabled"], b["cell_path"]) == ("up-b", False, "top!r1!z3")
-        assert listed(z3)["up-b"]["enabled"] is False  # at its leaf
-        assert listed(z1)["up-a"]["enabled"] is True
-        agents_cli(top, "enable", "up-b")
-        assert listed(z3)["up-b"]["enabled"] is True
+        assert enabled(z3) == {"up-b": False}  # at its leaf
+        assert enabled(z1) == {"up-a": True, "up-twin": True}
+        client_of(top, lambda c: c.set_enabled("up-b", True))
+        assert enabled(z3) == {"up-b": True}
 
         twin = subprocess.run([*CLI, "agents", "disable", "up-twin", "--cell", top],
                               capture_output=True, text=True, timeout=60)
         assert twin.returncode != 0
         assert "FAILED_PRECONDITION" in twin.stderr and "top!r1!z1, top!r1!z2" in twin.stderr
-        assert listed(z1)["up-twin"]["enabled"] and listed(z2)["up-twin"]["enabled"]
-        nobody = subprocess.run([*CLI, "agents", "remove", "up-nobody", "--cell", top],
-                                capture_output=True, text=True, timeout=60)
-        assert nobody.returncode != 0 and "NOT_FOUND" in nobody.stderr, nobody.stderr
+        assert enabled(z1)["up-twin"] and enabled(z2)["up-twin"]
+        with pytest.raises(NotFound, match="no agent up-nobody under top"):
+            client_of(top, lambda c: c.remove("up-nobody"))
 
         procs[0].kill()  # up-a stops reporting (else its next report makes it known again)
         procs[0].wait()
-        agents_cli(top, "remove", "up-a")
-        assert "up-a" not in listed(z1)
-        assert eventually(lambda: "up-a" not in {i for i, _ in at_top()})
+        assert "removed" in agents_cli(top, "remove", "up-a")
+        assert "up-a" not in enabled(z1)
+        assert "up-a" not in {i for i, _ in at(top)}
     finally:
         for proc in procs:
             proc.kill()
             proc.wait()
         for cell, agent in ((z1, "up-a"), (z3, "up-b"), (z1, "up-twin"), (z2, "up-twin")):
-            subprocess.run([*CLI, "agents", "remove", agent, "--cell", cell],
-                           capture_output=True, timeout=60)  # others count this tree's agents
+            with contextlib.suppress(NotFound):  # the others count this tree's agents
+                client_of(cell, lambda c, a=agent: c.remove(a))  # type: ignore[misc]
 
 
 def test_bad_reports_are_refused_with_the_reason_and_change_nothing(tree: TreeRunner) -> None:
