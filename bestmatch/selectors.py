@@ -28,7 +28,7 @@ from bestmatch.pipeline import (
     run_filters,
     weigh,
 )
-from bestmatch.soft_groups import soft_first, soft_group
+from bestmatch.soft_groups import soft_first, soft_first_rows, soft_group
 from bestmatch.table import HostTable
 
 # How many more feasible candidates `random` keeps after its choice.
@@ -84,10 +84,12 @@ class RandomSelector:
         self._alternates = max(0, alternates)
 
     def select(self, candidates: Sequence[HostState], spec: RequestSpec) -> Selection:
+        every = bool(soft_group(spec)[0])  # a soft policy weighs all that fit
+        if every and isinstance(candidates, HostTable):
+            return self._soft_columns(candidates, spec)
         passed: list[HostState] = []
         rejected: Counter[str] = Counter()
         considered = 0
-        every = bool(soft_group(spec)[0])  # a soft policy weighs all that fit
         for n in random_order(len(candidates), self._rng):
             candidate = candidates[n]
             considered += 1
@@ -101,6 +103,15 @@ class RandomSelector:
         if every:
             passed = soft_first(passed, spec)[0][:self._alternates + 1]
         return Selection(tuple(passed), considered, rejected, len(candidates))
+
+    def _soft_columns(self, table: HostTable, spec: RequestSpec) -> Selection:
+        """The same decision for a soft group over the table's columns: every
+        row filtered at once, the feasible in a random order, then by group."""
+        kept, rejected, considered = filter_columns(self._filters, table, spec)
+        shuffled = kept[np.random.default_rng(self._rng.getrandbits(64)).permutation(len(kept))]
+        ordered, _ = soft_first_rows(table, shuffled, spec)
+        return Selection(tuple(table.take(ordered[:self._alternates + 1])), considered,
+                         rejected, len(table))
 
 
 class FilterWeigherSelector:
@@ -136,8 +147,12 @@ class FilterWeigherSelector:
         kept, rejected, considered = filter_columns(
             self._pipeline.filters, table, spec, enough=enough, start=start)
         weights = weigh_columns(self._weighers, table, kept, spec)
-        ranked = table.take(kept, np.argsort(-weights, kind="stable"))
-        return self._selection(*soft_first(ranked, spec), considered, rejected, len(table))
+        rank = np.argsort(-weights, kind="stable")
+        if not soft_group(spec)[0]:
+            ranked = table.take(kept, rank)
+            return self._selection(ranked, len(ranked), considered, rejected, len(table))
+        ordered, best = soft_first_rows(table, kept[rank], spec)
+        return self._selection(table.take(ordered), best, considered, rejected, len(table))
 
     def _selection(self, ranked: list[HostState], best: int, considered: int,
                    rejected: Mapping[str, int], total: int) -> Selection:

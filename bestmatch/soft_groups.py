@@ -21,8 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from bestmatch.api import HostState, RequestSpec
 from bestmatch.filters.affinity import GROUP, GROUP_POLICY
+from bestmatch.table import HostTable, Rows
 
 SOFT_AFFINITY = "soft-affinity"
 SOFT_ANTI_AFFINITY = "soft-anti-affinity"
@@ -49,3 +52,17 @@ def soft_first(ranked: Sequence[HostState], spec: RequestSpec) -> tuple[list[Hos
     order = sorted(range(len(ranked)), key=lambda i: -score[i])  # stable
     best = score[order[0]]
     return [ranked[i] for i in order], sum(1 for s in score if s == best)
+
+
+def soft_first_rows(table: HostTable, rows: Rows, spec: RequestSpec) -> tuple[Rows, int]:
+    """`soft_first` over a HostTable's `rows` (feasible, in the selector's
+    order): only the rows the table marks `grouped` are read, so the cost is
+    array operations plus the hosts that hold group members."""
+    group, sign = soft_group(spec)
+    if not group or not len(rows):
+        return rows, len(rows)
+    score = np.zeros(len(rows), dtype=np.int64)
+    for i in np.flatnonzero(table.grouped[rows]):
+        score[i] = sign * table[int(rows[i])].groups.get(group, 0)
+    order = np.argsort(-score, kind="stable")
+    return rows[order], int(np.count_nonzero(score == score[order[0]]))

@@ -9,6 +9,7 @@ standard filters and weighers read, so that `bestmatch.columns` examines
     total, used, room    int64, one row per host: vcpus, memory_mb, disk_gb
     alive, enabled       bool
     instances            int64
+    grouped              bool: the host holds members of some server group
 
 A claim updates one row (`place`), so a leaf builds the table when it reads
 its hosts and keeps it between boots; it reads them again at its next report.
@@ -51,6 +52,7 @@ class HostTable(Sequence[HostState]):
         self.alive: Flags = np.array([h.alive for h in rows], dtype=np.bool_)
         self.enabled: Flags = np.array([h.enabled for h in rows], dtype=np.bool_)
         self.instances = np.array([h.instances for h in rows], dtype=np.int64)
+        self.grouped: Flags = np.array([bool(h.groups) for h in rows], dtype=np.bool_)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -100,4 +102,5 @@ class HostTable(Sequence[HostState]):
         self.used[n] = (new.used.vcpus, new.used.memory_mb, new.used.disk_gb)
         self.room[n] = (new.room.vcpus, new.room.memory_mb, new.room.disk_gb)
         self.instances[n] = new.instances
+        self.grouped[n] = bool(new.groups)
 

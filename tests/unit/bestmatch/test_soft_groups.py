@@ -59,26 +59,33 @@ def test_soft_anti_affinity_prefers_hosts_without_members(seed: int, columns: bo
         assert members == sorted(members)  # the alternates in order of members too
 
 
-def test_a_soft_group_is_placed_even_where_no_host_keeps_it_apart() -> None:
-    crowded = [host("a", 1), host("b", 3), host("c", 2, used=FULL)]  # c: no room
+@pytest.mark.parametrize("columns", [False, True], ids=["rows", "columns"])
+def test_a_soft_group_is_placed_even_where_no_host_keeps_it_apart(columns: bool) -> None:
+    rows = [host("a", 1), host("b", 3), host("c", 2, used=FULL)]  # c: no room
+    crowded = HostTable(rows) if columns else rows
     for selector in selectors(0):
         chosen = selector.select(crowded, ask("soft-anti-affinity"))
         assert [h.name for h in chosen.ordered] == ["a", "b"], selector.name
         assert dict(chosen.rejected) == {"ram": 1}
 
 
-def test_soft_affinity_goes_where_the_filters_allow_when_the_members_host_is_full() -> None:
-    candidates = [host("members", 2, used=FULL), host("empty")]
+@pytest.mark.parametrize("columns", [False, True], ids=["rows", "columns"])
+def test_soft_affinity_goes_where_the_filters_allow_when_the_members_host_is_full(
+        columns: bool) -> None:
+    rows = [host("members", 2, used=FULL), host("empty")]
+    candidates = HostTable(rows) if columns else rows
     for selector in selectors(0):
         assert [h.name for h in selector.select(candidates, ask("soft-affinity")).ordered] == [
             "empty"]
 
 
-def test_the_weigher_selectors_random_subset_stays_in_the_best_tier() -> None:
+@pytest.mark.parametrize("columns", [False, True], ids=["rows", "columns"])
+def test_the_weigher_selectors_random_subset_stays_in_the_best_tier(columns: bool) -> None:
     """subset_size 3 picks among the top three by weight, but only two hosts
     hold no member: the pick is one of them every time."""
-    candidates = [host("big-with-member", 1, total=Resources(64, 262144, 1000)),
-                  host("free-a"), host("free-b"), host("member-b", 1)]
+    rows = [host("big-with-member", 1, total=Resources(64, 262144, 1000)),
+            host("free-a"), host("free-b"), host("member-b", 1)]
+    candidates = HostTable(rows) if columns else rows
     picked = {FilterWeigherSelector(weighers=[(RamWeigher(), 1.0)], subset_size=3,
                                     seed=seed).select(candidates, ask("soft-anti-affinity"))
               .ordered[0].name for seed in range(40)}
@@ -92,9 +99,20 @@ def test_other_policies_and_other_groups_leave_the_order_alone(policy: str) -> N
     assert soft_first([], ask("soft-affinity")) == ([], 0)
 
 
-def test_without_a_soft_policy_random_still_stops_at_the_first_fits() -> None:
-    many = [host(f"h{n}") for n in range(200)]
+@pytest.mark.parametrize("columns", [False, True], ids=["rows", "columns"])
+def test_without_a_soft_policy_random_still_stops_at_the_first_fits(columns: bool) -> None:
+    rows = [host(f"h{n}") for n in range(200)]
+    many = HostTable(rows) if columns else rows
     plain = RandomSelector(seed=1).select(many, RequestSpec(Resources(2, 4096, 20)))
     soft = RandomSelector(seed=1).select(many, ask("soft-affinity"))
     assert plain.considered == 5 and soft.considered == 200
     assert len(plain.ordered) == len(soft.ordered) == 5
+
+
+def test_a_claim_marks_its_row_as_holding_group_members() -> None:
+    table = HostTable([host("a"), host("b")])
+    assert table.grouped.tolist() == [False, False]
+    table.place("b", Resources(1, 512, 1), groups={"g": 1})
+    assert table.grouped.tolist() == [False, True]
+    chosen = RandomSelector(seed=3).select(table, ask("soft-affinity"))
+    assert [h.name for h in chosen.ordered] == ["b", "a"]
