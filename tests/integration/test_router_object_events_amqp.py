@@ -1,7 +1,7 @@
 """A router's and a leaf's own events on a real RabbitMQ, read by a plain AMQP
-consumer (tests.integration.amqp_consumer), from a tree `cellrouter up`
-starts with notifications on: a leaf killed is told down by its router
-(cell.down), and up again once restarted (cell.up); a service object placed,
+consumer (tests.integration.amqp_consumer), from a tree run under
+`cellrouter up` with notifications on: a leaf SIGKILLed is told down by its
+router (cell.down), and up again once `up` has started it again (cell.up); a service object placed,
 moved and deleted at a leaf is told so (service_object.bound, .moved,
 .delete), each event valid against the schema."""
 
@@ -13,12 +13,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from cellops.tree import TreeRunner
 from cellwire.agents import AgentsClient
 from cellwire.client import CellClient
 from model.agents import AgentReport, PlaceSpec, ServiceObject
 from tests.integration.amqp_consumer import VALIDATOR, Consumer, Received, require_amqp
-from tests.integration.conftest import HEAD, eventually, seen_down, start_tree
+from tests.integration.conftest import HEAD, eventually, seen_down
+from tests.integration.up_tree import Up, run_up, wait_until
 
 
 def tree_text(exchange: str) -> str:
@@ -41,10 +41,11 @@ hosts = [{{ name = "h2", vcpus = 8, memory_mb = 16384, disk_gb = 100 }}]
 
 
 class Bus:
-    """The tree, and a consumer of its exchange (one of the test's own)."""
+    """The tree under `cellrouter up`, and a consumer of its exchange (one of
+    the test's own)."""
 
-    def __init__(self, runner: TreeRunner, consumer: Consumer) -> None:
-        self.runner, self.consumer = runner, consumer
+    def __init__(self, up: Up, consumer: Consumer) -> None:
+        self.up, self.consumer = up, consumer
 
     def cell_events(self, path: str) -> list[Received]:
         return [r for r in self.consumer.all()
@@ -56,21 +57,32 @@ def bus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bus]:
     require_amqp()
     exchange = f"nova-own-{uuidlib.uuid4().hex[:12]}"
     consumer = Consumer(exchange)
-    runner = start_tree(tmp_path_factory.mktemp("own-events"), tree_text(exchange))
-    yield Bus(runner, consumer)
-    runner.stop()
-    consumer.close(delete_exchange=True)
+    try:
+        with run_up(tmp_path_factory.mktemp("own-events"), tree_text(exchange)) as up:
+            yield Bus(up, consumer)
+    finally:
+        consumer.close(delete_exchange=True)
 
 
 def test_a_leaf_killed_is_told_down_by_its_router_and_up_once_restarted(bus: Bus) -> None:
-    runner = bus.runner
-    with CellClient(runner.top_address, timeout=10) as top:
-        runner.kill_cell("z2")  # SIGKILL: the leaf cannot tell of itself
-        assert eventually(lambda: seen_down(top, "top!r1!z2"))  # r1 counts it down
-        assert eventually(lambda: len(bus.cell_events("top!r1!z2")) >= 1)
-        runner.start_cell("z2")
-        runner.wait_registered(60)  # r1 counts it up again
-        assert eventually(lambda: len(bus.cell_events("top!r1!z2")) >= 2)
+    """z2 SIGKILLed under `cellrouter up`: r1 counts it down (it cannot tell of
+    itself), `up` starts it again, and r1 counts it up. So that the down is
+    seen however fast `up` restarts it, z2's config is held aside until then
+    (its restarts fail, and `up` tries again): paced by progress, not time."""
+    up = bus.up
+    config = up.state / "z2" / "cell.toml"
+    held = config.with_suffix(".held")
+    with CellClient(up.top, timeout=10) as top:
+        config.rename(held)
+        try:
+            old = up.kill("cell z2")
+            wait_until(lambda: seen_down(top, "top!r1!z2"), "r1 to count z2 down", up)
+            wait_until(lambda: len(bus.cell_events("top!r1!z2")) >= 1, "cell.down", up)
+        finally:
+            held.rename(config)
+        wait_until(lambda: up.back("cell z2", old), "up to start z2 again", up)
+        wait_until(lambda: not seen_down(top, "top!r1!z2"), "r1 to count z2 up", up)
+        wait_until(lambda: len(bus.cell_events("top!r1!z2")) >= 2, "cell.up", up)
     eventually(lambda: False, timeout=0.5)  # a moment for anything extra
     got = bus.cell_events("top!r1!z2")
     assert [r.event_type for r in got] == ["cell.down", "cell.up"]
@@ -86,7 +98,7 @@ def test_a_leaf_killed_is_told_down_by_its_router_and_up_once_restarted(bus: Bus
 
 def test_a_service_object_placed_moved_and_deleted_is_told_so(bus: Bus) -> None:
     async def lifecycle() -> ServiceObject:
-        client = AgentsClient(bus.runner.addresses["z1"])
+        client = AgentsClient(bus.up.listen("z1"))
         try:
             for agent in ("lb-1", "lb-2"):
                 await client.report(AgentReport(agent, f"host-{agent}", "loadbalancer",

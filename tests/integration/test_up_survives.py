@@ -22,7 +22,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,8 +33,8 @@ from cellwire.client import AsyncCellClient, CellClient, boot_spec
 from model.agents import ObjectState, PlaceSpec
 from model.cells import CellNode, ListQuery
 from model.compute import Instance, InstanceState
-from tests.integration.conftest import eventually
 from tests.integration.proxy import LossyProxy
+from tests.integration.up_tree import SAFETY, Up, run_up, wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -81,104 +80,30 @@ LEAVES = ("top!r1!z1", "top!r1!z2")
 CLIENTS = 12  # gRPC clients booting, reading and acting
 READERS = 4  # HTTP clients of the API, reading
 CALLS_BETWEEN_KILLS = 40  # calls done after a process is back, before the next kill
-SAFETY = 300.0  # seconds: a bound on waits that a working tree never nears
 
 
 # ----------------------------------------------------------------- the tree
 
 
 @dataclass
-class Up:
-    """A `cellrouter up` process and what it printed."""
+class UpTree:
+    """The module's `cellrouter up` and the PostgreSQL schema of z1."""
 
-    proc: subprocess.Popen[bytes]
-    state: Path
-    output: Path
-    top: str
-    api: str
-    env: dict[str, str]
+    up: Up
     z1_schema_url: str
-
-    def processes(self) -> dict[str, dict[str, Any]]:
-        data = json.loads((self.state / "processes.json").read_text())
-        return {p["name"]: p for p in data["processes"]}
-
-    def listen(self, process: str) -> str:
-        for line in (self.state / process / "cell.toml").read_text().splitlines():
-            if line.startswith("listen = "):
-                return str(json.loads(line.split("=", 1)[1]))
-        raise LookupError(process)
-
-    def kill(self, name: str) -> int:
-        """SIGKILL the process `name` (as `cellrouter processes` names it); its pid."""
-        pid = int(self.processes()[name]["pid"])
-        os.kill(pid, signal.SIGKILL)
-        return pid
-
-    def back(self, name: str, old_pid: int) -> bool:
-        """`up` started `name` again after `old_pid` died."""
-        p = self.processes()[name]
-        return bool(p["pid"] != old_pid and p["state"] == "running")
-
-
-def wait_until(check: Callable[[], bool], what: str, up: Up | None = None) -> None:
-    """Poll `check` (an error counts as not yet) until true: a bound for safety
-    only (SAFETY), never a pace; fails at once if `up` exits meanwhile."""
-    def ready() -> bool:
-        if up is not None and up.proc.poll() is not None:
-            raise AssertionError(f"cellrouter up exited while waiting for {what}:\n"
-                                 + up.output.read_text()[-3000:])
-        try:
-            return check()
-        except Exception:
-            return False
-
-    if not eventually(ready, SAFETY, step=0.1):
-        raise AssertionError(f"not within {SAFETY:g} s: {what}")
 
 
 @pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory,
-       pg_schemas_module: Callable[[], str]) -> Iterator[Up]:
-    tmp = tmp_path_factory.mktemp("up")
+def tree(tmp_path_factory: pytest.TempPathFactory,
+         pg_schemas_module: Callable[[], str]) -> Iterator[UpTree]:
     urls = {cell: pg_schemas_module() for cell in ("top", "r1", "z1")}
-    (tmp / "tree.toml").write_text(TREE.format(**urls))
-    output = tmp / "up.out"
-    with output.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cellops.cli", "up", str(tmp / "tree.toml"),
-             "--state-dir", str(tmp / "state")], stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
-    try:
-        holder: dict[str, str] = {}
+    with run_up(tmp_path_factory.mktemp("up"), TREE.format(**urls)) as running:
+        yield UpTree(running, urls["z1"])
 
-        def started() -> bool:
-            printed = output.read_text()
-            if "cells up;" not in printed:
-                return False
-            for line in printed.splitlines():
-                key, _, value = line.partition(": ")
-                if key in ("top", "api"):
-                    holder[key] = value.strip()
-            # The API's credentials are in a file only this user reads, not printed.
-            assert "OS_PASSWORD" not in printed
-            for line in (tmp / "state" / "api" / "openrc").read_text().splitlines():
-                name, _, value = line.removeprefix("export ").partition("=")
-                holder[name] = value
-            return True
 
-        wait_until(started, "the tree to start", Up(proc, tmp / "state", output, "", "", {},
-                                                    ""))
-        env = {k: v for k, v in holder.items() if k.startswith("OS_")}
-        yield Up(proc, tmp / "state", output, holder["top"], holder["api"], env, urls["z1"])
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+@pytest.fixture
+def up(tree: UpTree) -> Up:
+    return tree.up
 
 
 def leaf_active(up: Up, client: CellClient) -> str:
@@ -197,8 +122,8 @@ def z1_node(client: CellClient) -> CellNode:
 # ------------------------------------------------- an answer lost in a replica
 
 
-def outcome_rows(up: Up, request_id: str) -> list[tuple[str, str]]:
-    engine = create_engine(up.z1_schema_url)
+def outcome_rows(tree: UpTree, request_id: str) -> list[tuple[str, str]]:
+    engine = create_engine(tree.z1_schema_url)
     try:
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT action, answer FROM action_outcomes"
@@ -208,7 +133,9 @@ def outcome_rows(up: Up, request_id: str) -> list[tuple[str, str]]:
     return [(action, json.loads(answer)["state"]) for action, answer in rows]
 
 
-def test_an_action_whose_answer_was_lost_with_its_replica_is_applied_once(up: Up) -> None:
+def test_an_action_whose_answer_was_lost_with_its_replica_is_applied_once(
+        tree: UpTree) -> None:
+    up = tree.up
     replicas = split_addresses(up.top)
     assert len(replicas) == 2
     names = {up.listen("top"): "cell top", up.listen("top.r2"): "cell top.r2"}
@@ -234,7 +161,7 @@ def test_an_action_whose_answer_was_lost_with_its_replica_is_applied_once(up: Up
             answer = client.pause(vm.uuid, wait=True, request_id="lost-pause")
         assert answer.state is InstanceState.PAUSED
         assert sum(c.cut for c in cutters) == 1 and len(killed) == 1  # really lost
-        assert outcome_rows(up, "lost-pause") == [("pause", "PAUSED")]  # applied once
+        assert outcome_rows(tree, "lost-pause") == [("pause", "PAUSED")]  # applied once
 
         # The CLI does the same, with a request id of its own.
         name, pid = killed[0]
