@@ -104,7 +104,8 @@ for _ in $(seq 100); do  # the agents report within a moment of starting
 done
 step place loadbalancer web-vip --needs haproxy --project shop --request-id demo-web-vip
 step place loadbalancer amphora-vip --needs octavia-amphora --project shop --request-id demo-amp-vip
-step agents list --cell "$(cat "$DIR/cells/us-lb/address")"
+printf '\033[1m# asked at the top, the agents of every leaf below it, each with its leaf\033[0m\n'
+step agents list
 
 printf '\n\033[1m# cellrouter up keeps the tree running: a region cell killed with SIGKILL is started again\033[0m\n'
 PY="${VENV:-.venv}/bin/python"
