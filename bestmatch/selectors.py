@@ -67,7 +67,9 @@ class RandomSelector:
     costs a few filter calls however many candidates there are. When nothing
     fits, every candidate has been examined, so "no host fits" counts every
     rejection. Sampling settings are for `filter_weigher`; they change
-    nothing here.
+    nothing here. A request for a soft server group is the exception: every
+    candidate is examined, and those that best keep the group together or
+    apart come first (bestmatch.soft_groups; over a HostTable, by its columns).
     """
 
     name = "random"
