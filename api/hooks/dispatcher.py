@@ -13,7 +13,7 @@ a delivery per matching subscription (api.hooks.deliveries).
 
 Events are handled in the order the queue gives them, so one process records
 them in the bus's order: what has arrived is taken together (up to PREFETCH)
-and recorded in one transaction, then acked with one frame. With several processes two events
+and recorded in one transaction, then acked. With several processes two events
 published at once may be recorded in either order; [hooks]
 single_active_consumer = true makes RabbitMQ feed one process at a time (the
 others take over if it goes) when a subscriber needs the strict order.
@@ -108,12 +108,8 @@ class Dispatcher:
             self._hub.set_following(True)
             log.info("web hooks: following exchange %s at %s (queue %s)", self._bus.exchange,
                      self._bus.shown_url, self._settings.queue)
-            # The dashboard's queue on a channel of its own: on this one, a
-            # batch is acked at once (`multiple`), up to its last message.
-            shown = await connection.channel()
-            await shown.set_qos(prefetch_count=PREFETCH)
             await _first_to_end(self._consume(shared, self._record, closed),
-                                self._show_while_listened(shown, exchange, closed))
+                                self._show_while_listened(channel, exchange, closed))
         finally:
             await asyncio.shield(_close(connection))
 
@@ -194,10 +190,8 @@ class Dispatcher:
             for message in taken:
                 await message.nack(requeue=True)
             return
-        # After the commit (a crash before it means a redelivery), one frame
-        # for the batch: this channel's deliveries are acked in order, so
-        # acking the last with `multiple` acks every one before it.
-        await taken[-1].ack(multiple=True)
+        for message in taken:  # after the commit: a crash before it means a redelivery
+            await message.ack()
 
     async def _show(self, messages: list[AbstractIncomingMessage]) -> None:
         for message in messages:
